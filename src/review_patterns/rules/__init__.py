@@ -1,0 +1,14 @@
+"""The registry: every rule, sorted by code, then the bonus checks. Listed by hand, on purpose."""
+
+from ..rule import Rule
+from .internal_error import InternalError
+from .parse_error import ParseError
+from .type_hints import TypeHints
+
+ALL_RULES: tuple[type[Rule], ...] = (
+    ParseError,
+    InternalError,
+    TypeHints,
+)
+
+__all__ = ["ALL_RULES", "InternalError", "ParseError"]

@@ -1,0 +1,50 @@
+"""Shared helpers: markers in example and fixture code, and running the engine on examples."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from review_patterns import Config, ProjectContext, lint
+from review_patterns.model import FileResult
+from review_patterns.rule import Example, Rule
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+_MARKER = re.compile(r"#\s*(RP\d{3}(?:\s*,\s*RP\d{3})*)\s*$")
+
+
+def markers(source: str) -> Counter[tuple[int, str]]:
+    """(line, code) for every `# RP101` (or `# RP101, RP301`) trailing comment."""
+    found: Counter[tuple[int, str]] = Counter()
+    for number, line in enumerate(source.splitlines(), 1):
+        match = _MARKER.search(line)
+        if match:
+            for code in re.split(r"\s*,\s*", match.group(1)):
+                found[(number, code)] += 1
+    return found
+
+
+def flagged(result: FileResult) -> Counter[tuple[int, str]]:
+    return Counter((f.line, f.code) for f in result.findings)
+
+
+def lint_example(rule: type[Rule], example: Example) -> FileResult:
+    """Runs only `rule` on an example, inside a project made of the example's `files`."""
+    context = ProjectContext.from_sources({**example.files, example.path: example.code})
+    options = {rule.code: dict(example.options)} if example.options else {}
+    config = Config(select=(rule.code,) if rule.code else (), options=options)
+    return lint(example.code, example.path, context, config)
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m review_patterns ARGS` in a subprocess, as a user would run it."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "review_patterns", *args],
+        cwd=cwd, env=environment, capture_output=True, text=True, timeout=300,
+    )

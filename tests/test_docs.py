@@ -1,0 +1,35 @@
+"""The committed catalogue in rules/ is exactly what the rule classes generate."""
+
+from __future__ import annotations
+
+from conftest import ROOT, run_cli
+from review_patterns import ALL_RULES, docs
+
+
+def test_catalogue_is_fresh() -> None:
+    stale = docs.stale_pages(ROOT / "rules")
+    assert not stale, f"run `review-patterns docs` to regenerate: {stale}"
+
+
+def test_every_rule_has_a_page_and_an_index_row() -> None:
+    index = (ROOT / "rules" / "README.md").read_text()
+    for rule in ALL_RULES:
+        assert (ROOT / "rules" / docs.page_name(rule)).is_file()
+        assert f"({docs.page_name(rule)})" in index
+
+
+def test_explain_prints_the_catalogue_page() -> None:
+    for rule in ALL_RULES[:3]:
+        result = run_cli("explain", (rule.code or rule.name).lower())
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == docs.render(rule)
+
+
+def test_docs_check_reports_a_stale_page(tmp_path) -> None:
+    docs.write_catalogue(tmp_path)
+    assert run_cli("docs", "--check", str(tmp_path)).returncode == 0
+    page = tmp_path / docs.page_name(ALL_RULES[0])
+    page.write_text(page.read_text() + "edited by hand\n")
+    result = run_cli("docs", "--check", str(tmp_path))
+    assert result.returncode == 1
+    assert page.name in result.stdout
