@@ -102,3 +102,11 @@ class ProjectContext:
     def method_names(self) -> frozenset[str]:
         """Names of the functions the project defines inside a class or function (indented `def`)."""
         return frozenset(name for _, text in self.sources() for name in _METHOD.findall(text))
+
+    # The parts below are added by the rule areas that need them (one cached property each).
+
+    # -- migration history (RP2xx) --
+
+    # -- model index (RP4xx) --
+
+    # -- quota guards and clients (RP5xx) --
