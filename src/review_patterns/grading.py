@@ -43,7 +43,7 @@ def minimum_score(grade: str) -> float:
 
 
 def _clamp(value: float) -> float:
-    return max(0.0, min(100.0, value))
+    return float(max(0.0, min(100.0, value)))
 
 
 def score(findings: Iterable[Finding], bonuses: Iterable[Bonus]) -> float:

@@ -1,0 +1,236 @@
+"""The engine: one parse and one traversal per file, noqa, bad input, crashes, selection."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from conftest import ROOT
+from review_patterns import Config, ProjectContext, engine, lint, lint_paths
+from review_patterns.config import parse_config
+from review_patterns.model import Dimension, Severity
+from review_patterns.rule import Bad, Good, Rule
+
+
+class SaveInLoop(Rule):
+    """## What it does
+    A rule for the engine's tests: flags `.save()` inside a `for` loop.
+
+    ## Why is this bad?
+    One query per row.
+    """
+
+    code = "RP990"
+    name = "save-in-loop"
+    message = "`{obj}.save()` in a loop"
+    severity = Severity.IMPORTANT
+    dimension = Dimension.PERFORMANCE
+    examples = (Bad("for p in ps:\n    p.save()  # RP990\n"), Good("p.save()\n"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.loops = 0
+
+    def visit_For(self, node: cst.For) -> None:
+        self.loops += 1
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self.loops -= 1
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if self.loops and isinstance(func, cst.Attribute) and func.attr.value == "save":
+            self.report(node, obj=cst.Module([]).code_for_node(func.value))
+
+
+class Crashes(Rule):
+    """## What it does
+    Raises on every call: a stand-in for a buggy rule.
+
+    ## Why is this bad?
+    It is a test.
+    """
+
+    code = "RP991"
+    name = "crashes"
+    message = "never"
+    severity = Severity.WARNING
+    dimension = Dimension.RELIABILITY
+
+    def visit_Call(self, node: cst.Call) -> None:
+        raise KeyError("boom")
+
+
+@pytest.fixture(autouse=True)
+def test_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "ALL_RULES", (SaveInLoop,))
+
+
+VIEW = """\
+from blog.models import Post
+
+
+def publish_all(request):
+    for post in Post.objects.filter(draft=True):
+        post.draft = False
+        post.save()
+    return redirect("blog:index")
+"""
+
+
+def test_finding_has_one_based_position_and_rule_metadata() -> None:
+    result = lint(VIEW, "blog/views.py")
+    (finding,) = result.findings
+    assert (finding.line, finding.column, finding.end_line, finding.end_column) == (7, 9, 7, 20)
+    assert (finding.code, finding.name, finding.message) == ("RP990", "save-in-loop", "`post.save()` in a loop")
+    assert finding.path == "blog/views.py"
+    assert result.score == 97 and result.grade == "A+"
+    assert result.lines == 6
+
+
+@pytest.mark.parametrize(
+    ("comment", "suppressed"),
+    [("# noqa", True), ("# noqa: RP990", True), ("#noqa:RP990,RP301", True), ("# NOQA: rp990", True),
+     ("# noqa: RP9", True), ("# noqa: E501", False), ("# noqa: RP301", False), ("# see RP990", False)],
+)
+def test_noqa(comment: str, suppressed: bool) -> None:
+    source = VIEW.replace("post.save()", f"post.save()  {comment}")
+    result = lint(source, "blog/views.py")
+    assert len(result.findings) == (0 if suppressed else 1)
+    assert result.suppressed == (1 if suppressed else 0)
+    shown = lint(source, "blog/views.py", config=Config(ignore_noqa=True))
+    assert len(shown.findings) == 1
+
+
+def test_select_ignore_and_per_file_ignores() -> None:
+    assert lint(VIEW, "blog/views.py", config=Config(ignore=("RP9",))).findings == ()
+    assert lint(VIEW, "blog/views.py", config=Config(select=("RP1",))).findings == ()
+    assert len(lint(VIEW, "blog/views.py", config=Config(select=("RP990",))).findings) == 1
+    per_file = Config(per_file_ignores={"*/views.py": ("RP990",)})
+    assert lint(VIEW, "blog/views.py", config=per_file).findings == ()
+    assert len(lint(VIEW, "blog/services.py", config=per_file).findings) == 1
+
+
+def test_severity_and_penalty_overrides() -> None:
+    config = Config(severity={"RP990": Severity.BLOCKER}, penalty={"RP990": 12})
+    (finding,) = lint(VIEW, "blog/views.py", config=config).findings
+    assert (finding.severity, finding.penalty) == (Severity.BLOCKER, 12)
+
+
+def test_a_crashing_rule_is_reported_and_the_others_keep_their_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "ALL_RULES", (SaveInLoop, Crashes))
+    result = lint(VIEW, "blog/views.py")
+    codes = [f.code for f in result.findings]
+    assert codes.count("RP990") == 1 and codes.count("RP002") == 1
+    crash = next(f for f in result.findings if f.code == "RP002")
+    assert "RP991" in crash.message and "KeyError" in crash.message
+    assert crash.penalty == 0
+
+
+def test_each_file_is_parsed_once_and_traversed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"parse": 0, "visit": 0}
+    parse, visit = cst.parse_module, cst.visit_batched
+
+    def counting_parse(source: str):
+        calls["parse"] += 1
+        return parse(source)
+
+    def counting_visit(node, visitors):
+        calls["visit"] += 1
+        return visit(node, visitors)
+
+    monkeypatch.setattr(cst, "parse_module", counting_parse)
+    monkeypatch.setattr(cst, "visit_batched", counting_visit)
+    monkeypatch.setattr(engine, "ALL_RULES", (SaveInLoop, SaveInLoop))
+    lint(VIEW, "blog/views.py")
+    assert calls == {"parse": 1, "visit": 1}
+
+
+def test_positions_are_resolved_only_for_files_with_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    resolved = []
+    original = engine.MetadataWrapper.resolve
+
+    def spy(self, provider):
+        resolved.append(provider)
+        return original(self, provider)
+
+    monkeypatch.setattr(engine.MetadataWrapper, "resolve", spy)
+    lint("from blog.models import Post\nPost.objects.get(pk=1).save()\n", "blog/views.py")
+    assert resolved == []
+    lint(VIEW, "blog/views.py")
+    assert len(resolved) == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "message"),
+    [
+        ("def publish(post:\n    post.save()\n", 1, "syntax error"),
+        ("class Post(models.Model):\n    title = models.CharField(\n", 2, "never closed"),
+        ("print 'hello'\n", 1, "Missing parentheses"),
+    ],
+)
+def test_unparsable_source_is_rp001_with_the_parsers_message(source: str, line: int, message: str) -> None:
+    result = lint(source, "blog/views.py")
+    (finding,) = result.findings
+    assert (finding.code, finding.line, finding.severity) == ("RP001", line, Severity.BLOCKER)
+    assert message in finding.message
+    assert result.score is None and result.error == finding.message
+
+
+def test_bad_files_on_disk_are_reported_and_the_run_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "latin.py").write_bytes("# -*- coding: latin-1 -*-\nname = 'Müller'\n".encode("latin-1"))
+    (tmp_path / "not_utf8.py").write_bytes(b"x = 1\nname = '\xff\xfe'\n")
+    (tmp_path / "binary.py").write_bytes(b"\x00\x01\x02")
+    (tmp_path / "bad_coding.py").write_bytes(b"# -*- coding: klingon -*-\nx = 1\n")
+    (tmp_path / "bom.py").write_bytes(b"\xef\xbb\xbfx = 1\n")
+    (tmp_path / "views.py").write_text(VIEW)
+    report = lint_paths([tmp_path], Config(), cwd=tmp_path)
+    by_path = {r.path: r for r in report.files}
+    assert by_path["latin.py"].error is None and by_path["bom.py"].error is None
+    assert "not valid utf-8" in by_path["not_utf8.py"].error and by_path["not_utf8.py"].findings[0].line == 2
+    assert "binary" in by_path["binary.py"].error
+    assert "encoding" in by_path["bad_coding.py"].error
+    assert [f.code for f in by_path["views.py"].findings] == ["RP990"]
+    assert not report.passed
+
+
+def test_missing_path_raises_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        lint_paths([tmp_path / "nope"], Config())
+
+
+def test_collection_skips_virtualenvs_caches_and_excluded_globs(tmp_path: Path) -> None:
+    for name in ["app/views.py", ".venv/lib/x.py", "env2/lib/y.py", "node_modules/z.py", "build/b.py",
+                 "app/__pycache__/c.py", "legacy/old.py", "app/generated/g.py", "notes.txt"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x = 1\n")
+    (tmp_path / "env2" / "pyvenv.cfg").write_text("home = /usr\n")
+    config = parse_config({"exclude": ["legacy/**", "*/generated/*"]}, root=tmp_path)
+    report = lint_paths([tmp_path], config, cwd=tmp_path)
+    assert [r.path for r in report.files] == ["app/views.py"]
+    # A file named explicitly is always checked.
+    named = lint_paths([tmp_path / "legacy" / "old.py"], config, cwd=tmp_path)
+    assert [r.path for r in named.files] == ["legacy/old.py"]
+
+
+def test_context_is_read_from_disk_around_the_checked_file(tmp_path: Path) -> None:
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "blog").mkdir()
+    (tmp_path / "blog" / "models.py").write_text("class Post:\n    def publish(self):\n        pass\n")
+    (tmp_path / "blog" / "views.py").write_text("x = 1\n")
+    context = ProjectContext.for_path(tmp_path / "blog" / "views.py")
+    assert context.root == tmp_path.resolve()
+    assert "publish" in context.method_names
+    assert ProjectContext.from_sources({"a.py": "class A:\n    def go(self): ...\n"}).method_names == {"go"}
+
+
+def test_engine_imports_neither_click_nor_rich() -> None:
+    code = "import sys, review_patterns.engine, review_patterns; print(sorted(m for m in ('click', 'rich') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
+    assert out.stdout.strip() == "[]"
