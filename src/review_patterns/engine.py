@@ -161,7 +161,9 @@ def lint(source: str, path: str, context: ProjectContext | None = None, config: 
         cst.visit_batched(module, [_ImportTracker(imports), *(_guarded(r, failures) for r in rules)])
 
     reported = [(type(rule), report) for rule in rules for report in rule.reports]
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if reported else {}
+    positions: dict[cst.CSTNode, CodeRange] = {module: _at(1)}  # whole-file reports need no positions
+    if any(report.node is not module for _, report in reported):
+        positions = {**MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider), **positions}
     findings: list[Finding] = []
     bonuses: list[Bonus] = []
     for rule_class, report in reported:
