@@ -14,7 +14,7 @@ import pytest
 from conftest import FIXTURES, flagged, markers
 from review_patterns import Config, lint_paths
 
-PROJECTS = sorted(p for p in FIXTURES.iterdir() if p.is_dir() and (p / "manage.py").exists())
+PROJECTS = sorted(p for p in FIXTURES.glob("*/") if (p / "manage.py").exists())
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)
