@@ -234,3 +234,15 @@ def test_engine_imports_neither_click_nor_rich() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
     assert out.stdout.strip() == "[]"
+
+
+def test_parallel_run_gives_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "manage.py").write_text("")
+    for index in range(6):
+        (tmp_path / "blog" / f"views_{index}.py").parent.mkdir(exist_ok=True)
+        (tmp_path / "blog" / f"views_{index}.py").write_text(VIEW if index % 2 else "x = 1\n")
+    (tmp_path / "blog" / "broken.py").write_text("def f(:\n")
+    serial = lint_paths([tmp_path], Config(), cwd=tmp_path)
+    parallel = lint_paths([tmp_path], Config(), cwd=tmp_path, jobs=2)
+    assert parallel == serial
+    assert sum(len(r.findings) for r in serial.files) == 4  # 3 views + the parse error

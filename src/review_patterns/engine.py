@@ -11,6 +11,7 @@ import io
 import re
 import tokenize
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from fnmatch import fnmatch
 from pathlib import Path
@@ -267,15 +268,37 @@ def _walk(top: Path, config: Config) -> Iterator[Path]:
             yield child
 
 
-def lint_paths(paths: Iterable[Path], config: Config, cwd: Path | None = None) -> Report:
-    """Checks files and folders, building each project's context once, and grades the result."""
+_WORKER_CONTEXTS: dict[Path, ProjectContext] = {}
+
+
+def _lint_in_worker(task: tuple[Path, str, Path, Config]) -> FileResult:
+    """One file in a worker process; each worker builds a project's context once."""
+    path, display, root, config = task
+    context = _WORKER_CONTEXTS.setdefault(root, ProjectContext(root=root))
+    return lint_file(path, display, context, config)
+
+
+def lint_paths(paths: Iterable[Path], config: Config, cwd: Path | None = None, jobs: int = 1) -> Report:
+    """Checks files and folders, building each project's context once, and grades the result.
+
+    With `jobs` > 1 the files are spread over that many processes.
+    """
     cwd = (cwd or Path.cwd()).resolve()
-    contexts: dict[Path, ProjectContext] = {}
-    results = []
+    roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
+    tasks = []
     for path in collect_files(paths, config):
-        root = find_project_root(path)
-        context = contexts.setdefault(root, ProjectContext(root=root))
-        results.append(lint_file(path, display_path(path, cwd), context, config))
+        folder = path.resolve().parent
+        root = roots.setdefault(folder, find_project_root(folder))
+        tasks.append((path, display_path(path, cwd), root, config))
+    if jobs > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, min(32, len(tasks) // (4 * jobs)))))
+    else:
+        contexts: dict[Path, ProjectContext] = {}
+        results = [
+            lint_file(path, display, contexts.setdefault(root, ProjectContext(root=root)), config)
+            for path, display, root, config in tasks
+        ]
     return grading.grade_report(results, config.min_grade)
 
 
