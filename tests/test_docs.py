@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import ROOT, run_cli
+
 from review_patterns import ALL_RULES, docs
 
 

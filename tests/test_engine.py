@@ -8,8 +8,8 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
-
 from conftest import ROOT
+
 from review_patterns import Config, ProjectContext, engine, lint, lint_paths
 from review_patterns.config import parse_config
 from review_patterns.model import Dimension, Severity
@@ -230,7 +230,10 @@ def test_context_is_read_from_disk_around_the_checked_file(tmp_path: Path) -> No
 
 
 def test_engine_imports_neither_click_nor_rich() -> None:
-    code = "import sys, review_patterns.engine, review_patterns; print(sorted(m for m in ('click', 'rich') if m in sys.modules))"
+    code = (
+        "import sys, review_patterns.engine, review_patterns;"
+        "print(sorted(m for m in ('click', 'rich') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
     assert out.stdout.strip() == "[]"

@@ -10,8 +10,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, flagged, markers
+
 from review_patterns import Config, lint_paths
 
 PROJECTS = sorted(p for p in FIXTURES.glob("*/") if (p / "manage.py").exists())

@@ -29,7 +29,7 @@ def test_codes_are_unique_sorted_and_well_formed() -> None:
 def test_names_are_kebab_case_and_unique() -> None:
     names = [rule.name for rule in ALL_RULES] + [b for rule in ALL_RULES for b in rule.bonuses]
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name) for name in names)
-    assert len(set(rule.name for rule in ALL_RULES)) == len(ALL_RULES)
+    assert len({rule.name for rule in ALL_RULES}) == len(ALL_RULES)
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code or r.name)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import flagged, lint_example, markers
+
 from review_patterns import ALL_RULES
 from review_patterns.rule import Bad, BonusCheck, Example, Good, Rule
 
@@ -27,7 +27,7 @@ def test_example(rule: type[Rule], example: Example) -> None:
     if isinstance(example, Bad):
         expected = markers(example.code)
         assert expected, "a Bad example needs at least one `# RPxxx` marker"
-        assert set(code for _, code in expected) == {rule.code}, "a Bad example marks only its own rule"
+        assert {code for _, code in expected} == {rule.code}, "a Bad example marks only its own rule"
         assert found == expected, example.code
     else:
         assert not found, example.code

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import click
 from rich.console import Console
@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
-    except Exception as error:  # noqa: BLE001 - the last line of defence: a message, not a traceback
+    except Exception as error:
         click.echo(f"review-patterns: internal error: {type(error).__name__}: {error}", err=True)
         return EXIT_ERROR
     return result if isinstance(result, int) else EXIT_OK

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Mapping
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -59,16 +59,16 @@ class ProjectContext:
         self._sources = dict(sources) if sources is not None else None
 
     @classmethod
-    def empty(cls) -> "ProjectContext":
+    def empty(cls) -> ProjectContext:
         return cls(sources={})
 
     @classmethod
-    def from_sources(cls, sources: Mapping[str, str]) -> "ProjectContext":
+    def from_sources(cls, sources: Mapping[str, str]) -> ProjectContext:
         """A project held in memory: relative path -> text (examples and tests)."""
         return cls(sources=sources)
 
     @classmethod
-    def for_path(cls, path: Path) -> "ProjectContext":
+    def for_path(cls, path: Path) -> ProjectContext:
         """The project holding `path`, read from disk around it."""
         return cls(root=find_project_root(path))
 
@@ -90,7 +90,7 @@ class ProjectContext:
         except (OSError, UnicodeDecodeError):
             return None
 
-    def sources(self, wanted: "re.Pattern[str] | None" = None) -> Iterator[tuple[str, str]]:
+    def sources(self, wanted: re.Pattern[str] | None = None) -> Iterator[tuple[str, str]]:
         """(path, text) of each readable project file, or only those whose path matches `wanted`."""
         for path in self.paths:
             if wanted is None or wanted.search(path):

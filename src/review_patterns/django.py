@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cached_property
-from typing import Iterable
 
 import libcst as cst
 
@@ -113,7 +113,7 @@ class ImportTable:
         self.aliases: dict[str, str] = {}
 
     @classmethod
-    def of_module(cls, module: cst.Module, package: str = "") -> "ImportTable":
+    def of_module(cls, module: cst.Module, package: str = "") -> ImportTable:
         """The imports of a module's top level, including those under `if` and `try`."""
         table = cls(package)
         table.add_all(module.body)

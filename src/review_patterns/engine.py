@@ -11,11 +11,12 @@ import io
 import re
 import tokenize
 import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -28,12 +29,13 @@ from .model import Bonus, FileResult, Finding, Report
 from .rule import Rule
 from .rules import ALL_RULES, InternalError, ParseError
 
+DEFAULT_CONFIG = Config()
 _NOQA = re.compile(r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 def matches(selector: str, code: str, bonuses: Iterable[str] = ()) -> bool:
     """Whether a config selector (a code, a prefix or a bonus name) names this rule."""
-    return bool(code) and code.startswith(selector) or selector in bonuses
+    return (bool(code) and code.startswith(selector)) or selector in bonuses
 
 
 def _path_matches(path: str, pattern: str) -> bool:
@@ -78,7 +80,7 @@ def _guarded(rule: Rule, failures: dict[type[Rule], str]) -> cst.BatchableCSTVis
                 return None
             try:
                 return method(node)
-            except Exception as error:  # noqa: BLE001 - reported as RP002, never raised
+            except Exception as error:
                 where = traceback.extract_tb(error.__traceback__)[-1]
                 failures[type(rule)] = f"{type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
                 return None
@@ -140,13 +142,16 @@ def _syntax_error(source: str, error: Exception) -> tuple[int, int, str]:
     return 1, 0, f"cannot parse: {type(error).__name__}: {error}"
 
 
-def lint(source: str, path: str, context: ProjectContext | None = None, config: Config = Config()) -> FileResult:
+def lint(
+    source: str, path: str, context: ProjectContext | None = None, config: Config | None = None
+) -> FileResult:
     """Checks one file's source. Never raises: parse and rule failures become findings."""
+    config = config or DEFAULT_CONFIG
     file = SourceFile(path, source)
     lines = sum(1 for line in file.lines if line.strip())
     try:
         module = cst.parse_module(source)
-    except Exception as error:  # noqa: BLE001 - LibCST may fail in other ways than ParserSyntaxError
+    except Exception as error:
         line, column, message = _syntax_error(source, error)
         return _error_result(path, lines, _at(line, column), message, config)
 
@@ -170,7 +175,8 @@ def lint(source: str, path: str, context: ProjectContext | None = None, config: 
     for rule_class, report in reported:
         where = positions[report.node]
         if report.bonus is not None:
-            bonuses.append(Bonus(path, where.start.line, report.bonus, report.points, rule_class.dimension, report.message))
+            line = where.start.line
+            bonuses.append(Bonus(path, line, report.bonus, report.points, rule_class.dimension, report.message))
         else:
             findings.append(_finding(rule_class, path, where, report.message, config))
     for rule_class, why in failures.items():

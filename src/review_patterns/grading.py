@@ -7,7 +7,7 @@ The overall score is the mean of the file scores weighted by non-blank lines.
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .model import Bonus, Dimension, FileResult, Finding, Report, Severity
 
@@ -39,7 +39,7 @@ def letter(score: float) -> str:
 
 def minimum_score(grade: str) -> float:
     """The lowest score that earns `grade`."""
-    return dict((name, bound) for bound, name in LETTERS)[grade]
+    return {name: bound for bound, name in LETTERS}[grade]
 
 
 def _clamp(value: float) -> float:

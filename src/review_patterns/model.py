@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Mapping
 
 
 class Severity(str, Enum):
@@ -26,7 +26,7 @@ class Dimension(str, Enum):
     CODE_CLARITY = "code-clarity"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return self.value.replace("-", " ").capitalize()
 
 
@@ -68,7 +68,7 @@ class FileResult:
     bonuses: tuple[Bonus, ...] = ()
     lines: int = 0  #: non-blank lines: the file's weight in the overall score
     error: str | None = None  #: why the file could not be checked; such a file gets no score
-    suppressed: int = 0  #: findings silenced by `# noqa`
+    suppressed: int = 0  #: findings silenced by noqa comments
     score: float | None = None
     dimensions: Mapping[Dimension, float] = field(default_factory=dict)
 

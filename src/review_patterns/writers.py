@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections import Counter
 import json
-from typing import Any, Callable
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -32,7 +33,7 @@ def _grade_style(grade: str | None) -> str:
 
 def dimensions_line(report: Report) -> str:
     """`Security 96 | Data integrity 98 | ...`"""
-    return " | ".join(f"{d.title} {report.dimensions[d]:g}" for d in Dimension)
+    return " | ".join(f"{d.label} {report.dimensions[d]:g}" for d in Dimension)
 
 
 def _file_block(result: FileResult) -> list[Text]:
