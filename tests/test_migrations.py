@@ -381,6 +381,10 @@ def test_backfill_look_alikes() -> None:
                 Order.objects.get_queryset().none().update(rank=1)
                 for order in Order.objects.all():
                     order.update(rank=1)
+                Order.objects.update(cached_total=None)
+                Order.objects.all().update(number=Concat(F("prefix"), F("serial")))
+                Order.objects.update(site=Subquery(Page.objects.filter(pk=OuterRef("page_id")).values("site")[:1]))
+                Order.objects.update(**defaults)
 
             def not_a_backfill(apps, schema_editor):
                 Order = apps.get_model("shop", "Order")
@@ -438,3 +442,50 @@ def test_a_squashed_migration_is_not_judged() -> None:
             """,
     }
     assert check(files, "shop/migrations/0002_squashed_0004.py") == []
+
+
+def test_a_many_to_many_field_has_no_null_to_enforce() -> None:
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_tags.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "tags", models.ManyToManyField(to="shop.tag", null=True)),
+                ]
+            """,
+        "shop/migrations/0003_tags.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0002_tags")]
+                operations = [migrations.AlterField("order", "tags", models.ManyToManyField(to="shop.tag"))]
+            """,
+    }
+    assert check(files, "shop/migrations/0003_tags.py") == []
+
+
+def test_a_backfill_through_a_related_manager_counts() -> None:
+    # As pretix's 0069_invoice_prefix: the forward function gets Event and fills invoices through it.
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_invoice.py": """
+            from django.db import migrations, models
+
+            def fwd(apps, schema_editor):
+                Event = apps.get_model("shop", "Event")
+                for event in Event.objects.select_related("organizer"):
+                    event.invoices.filter(organizer__isnull=True).update(organizer=event.organizer)
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "organizer", models.ForeignKey(to="shop.organizer", on_delete=models.PROTECT, null=True)),
+                    migrations.RunPython(fwd, migrations.RunPython.noop),
+                    migrations.AlterField("order", "organizer", models.ForeignKey(to="shop.organizer", on_delete=models.PROTECT)),
+                ]
+            """,
+    }
+    assert check(files, "shop/migrations/0002_invoice.py") == [(14, "RP205")]

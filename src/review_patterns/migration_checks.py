@@ -86,6 +86,7 @@ class FieldChange:
             and self.before.spec.null is True
             and self.new.null is False
             and self.new.known
+            and self.new.column
         )
 
     @property
@@ -156,9 +157,9 @@ def _change(
             relaxed_here = at
         else:
             relaxed_in = where
-    name = operation.model
+    name, field = operation.model, operation.name
     backfilled_here = any(
-        step.backfills(name) and (relaxed_here is None or at > relaxed_here) for at, step in data_steps
+        step.backfills(name, field) and (relaxed_here is None or at > relaxed_here) for at, step in data_steps
     )
     backfills: list[Migration] = []
     if relaxed_in is not None:
@@ -171,7 +172,7 @@ def _change(
             else:
                 continue
             same_app = earlier.app == migration.app
-            if any(s.backfills(name) and (same_app or s.kind == "RunPython") for s in steps):
+            if any(s.backfills(name, field) and (same_app or s.kind == "RunPython") for s in steps):
                 backfills.append(earlier)
     return FieldChange(
         migration, operation, model, before, table_exists, relaxed_here, relaxed_in, backfilled_here, tuple(backfills)

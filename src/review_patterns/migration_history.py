@@ -78,7 +78,9 @@ class Operation:
     table: bool | None = None  #: CreateModel / AlterModelOptions: whether the model has a table
     reversible: bool = False  #: RunPython / RunSQL with a reverse
     noop: bool = False  #: RunPython / RunSQL whose forward step does nothing
-    #: RunPython: lowercased model names the forward function may use ("" = any); None when unreadable
+    #: RunPython: lowercased names the forward function mentions: models it gets,
+    #: names, attributes, keywords and strings (fields it may fill); "*" for `get_model` of a
+    #: model not named literally; None when the function cannot be read
     uses: frozenset[str] | None = None
     database: tuple["Operation", ...] = ()  #: SeparateDatabaseAndState
     state: tuple["Operation", ...] = ()  #: SeparateDatabaseAndState, RunSQL(state_operations=)
@@ -87,13 +89,13 @@ class Operation:
     def is_data_step(self) -> bool:
         return self.kind in ("RunPython", "RunSQL") and not self.noop
 
-    def backfills(self, model: str) -> bool:
-        """Whether this data step may fill rows of `model` (a RunSQL may fill any)."""
+    def backfills(self, model: str, field: str) -> bool:
+        """Whether this data step may fill `field` of `model`: it names either (a RunSQL may fill any)."""
         if not self.is_data_step:
             return False
         if self.kind == "RunSQL" or self.uses is None:
             return True
-        return "" in self.uses or model.lower() in self.uses
+        return bool({"*", model.lower(), field.lower()} & self.uses)
 
 
 @dataclass(eq=False)
@@ -367,13 +369,18 @@ class _Module:
                     if isinstance(node.func, ast.Attribute) and node.func.attr == "get_model" or (
                         isinstance(node.func, ast.Name) and node.func.id == "get_model"
                     ):
-                        found.add(_model_argument(node))
+                        found.add(_model_argument(node) or "*")  # "*": a model not named literally
                     elif isinstance(node.func, ast.Name) and node.func.id in self.functions:
                         if node.func.id not in seen:
                             seen.add(node.func.id)
                             found |= self._models_used(self.functions[node.func.id].body, seen)
-                elif isinstance(node, ast.Name) and node.id[:1].isupper():
-                    found.add(node.id.lower())  # a model imported directly: used by name
+                    found.update(k.arg.lower() for k in node.keywords if k.arg)  # update(field=...)
+                elif isinstance(node, ast.Name):
+                    found.add(node.id.lower())  # a model imported directly, a field in a variable
+                elif isinstance(node, ast.Attribute):
+                    found.add(node.attr.lower())  # obj.field = ..., event.invoices
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and 0 < len(node.value) < 100:
+                    found.add(node.value.split("__")[0].lower())  # filter(field__isnull=True), "field"
         return frozenset(found)
 
 

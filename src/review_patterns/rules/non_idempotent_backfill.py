@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from ..django import SourceFile, call_name
@@ -18,6 +20,8 @@ _ALL_ROWS = frozenset({
     "get_queryset", "distinct", "annotate", "alias",
 })
 _MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
+#: A value computed from the row's own columns or related rows: recomputing it gives the same.
+_DERIVED = re.compile(r"\b(F|Subquery|OuterRef|Exists)\(")
 
 
 def updates_every_row(node: cst.Call) -> bool:
@@ -34,12 +38,28 @@ def updates_every_row(node: cst.Call) -> bool:
     return isinstance(receiver, cst.Attribute) and receiver.attr.value in _MANAGERS
 
 
+def overwritten_field(node: cst.Call) -> str | None:
+    """The first field `update()` sets to a fixed value (not None, not derived from other columns)."""
+    for arg in node.args:
+        if arg.keyword is None:
+            continue
+        value = arg.value
+        if isinstance(value, cst.Name) and value.value == "None":
+            continue  # clearing a cache or a stale value, not a backfill
+        if _DERIVED.search(cst.Module([]).code_for_node(value)):
+            continue
+        return arg.keyword.value
+    return None
+
+
 class NonIdempotentBackfill(Rule):
     """## What it does
     Flags, in a `RunPython` forward function (or a helper it calls), an `update()` of every row
     of a table: `Model.objects.update(...)`, `Model.objects.all().update(...)`.
 
     `.filter(...)` and `.exclude(...)` narrow the rows; `.all()` and `.using(...)` do not.
+    An update that sets None (clearing a cache) or a value computed from the row's own columns
+    or related rows (`F(...)`, `Subquery(...)`) gives the same result when re-run, and is not flagged.
 
     ## Why is this bad?
     A backfill that overwrites every row is not safe to run twice or on partly migrated data:
@@ -112,7 +132,7 @@ class NonIdempotentBackfill(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if self.functions:
             function = self.functions[-1]
-            if updates_every_row(node):
+            if updates_every_row(node) and overwritten_field(node):
                 self.updates.setdefault(function, []).append(node)
             elif isinstance(node.func, cst.Name):
                 self.calls.setdefault(function, set()).add(node.func.value)
@@ -131,8 +151,7 @@ class NonIdempotentBackfill(Rule):
                     if id(call) in reported:
                         continue
                     reported.add(id(call))
-                    field = next((a.keyword.value for a in call.args if a.keyword is not None), "field")
-                    self.report(call, call=_short(call), function=forward, field=field)
+                    self.report(call, call=_short(call), function=forward, field=overwritten_field(call))
                 for callee in self.calls.get(function, set()) - seen:
                     seen.add(callee)
                     todo.append(callee)
