@@ -291,7 +291,7 @@ class _Module:
         self.functions = {
             node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
-        self.lists: dict[str, ast.expr] = {}  # module-level `name = [...]`, for operations kept in variables
+        self.lists: dict[str, ast.expr] = {}  # `name = [...]` of the module and the class: operations in variables
         for node in tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 self.lists[node.targets[0].id] = node.value
@@ -535,6 +535,7 @@ def read_migration(path: str, source: str, app: str | None = None) -> Migration 
         return None
     module = _Module(tree)
     attributes = class_attributes(cls)
+    module.lists.update(attributes)  # `operations = [SeparateDatabaseAndState(state_operations=state_operations)]`
     package, _, filename = path.rpartition("/")
     return Migration(
         path=path,
