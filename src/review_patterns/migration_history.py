@@ -11,25 +11,27 @@ from __future__ import annotations
 import ast
 import heapq
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
+_STRING_FIELDS = """
+    CharField TextField SlugField EmailField URLField FilePathField FileField ImageField BinaryField
+    CommaSeparatedIntegerField CICharField CIEmailField CITextField
+""".split()
+_OTHER_FIELDS = """
+    IntegerField BigIntegerField SmallIntegerField PositiveIntegerField PositiveBigIntegerField
+    PositiveSmallIntegerField FloatField DecimalField BooleanField NullBooleanField DateField DateTimeField
+    TimeField DurationField UUIDField JSONField GenericIPAddressField IPAddressField ForeignKey OneToOneField
+    ArrayField HStoreField IntegerRangeField BigIntegerRangeField DecimalRangeField DateTimeRangeField
+    DateRangeField SearchVectorField AutoField BigAutoField SmallAutoField GeneratedField PointField
+    LineStringField PolygonField MultiPointField MultiLineStringField MultiPolygonField
+    GeometryCollectionField GeometryField RasterField
+""".split()
 #: Field classes whose traits are known: name -> (has a column, allows empty strings).
 _FIELDS: Mapping[str, tuple[bool, bool]] = {
-    **{name: (True, True) for name in (
-        "CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField", "FileField",
-        "ImageField", "BinaryField", "CommaSeparatedIntegerField", "CICharField", "CIEmailField", "CITextField",
-    )},
-    **{name: (True, False) for name in (
-        "IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField",
-        "PositiveBigIntegerField", "PositiveSmallIntegerField", "FloatField", "DecimalField", "BooleanField",
-        "NullBooleanField", "DateField", "DateTimeField", "TimeField", "DurationField", "UUIDField",
-        "JSONField", "GenericIPAddressField", "IPAddressField", "ForeignKey", "OneToOneField", "ArrayField",
-        "HStoreField", "IntegerRangeField", "BigIntegerRangeField", "DecimalRangeField", "DateTimeRangeField",
-        "DateRangeField", "SearchVectorField", "AutoField", "BigAutoField", "SmallAutoField", "GeneratedField",
-        "PointField", "LineStringField", "PolygonField", "MultiPointField", "MultiLineStringField",
-        "MultiPolygonField", "GeometryCollectionField", "GeometryField", "RasterField",
-    )},
+    **dict.fromkeys(_STRING_FIELDS, (True, True)),
+    **dict.fromkeys(_OTHER_FIELDS, (True, False)),
     "ManyToManyField": (False, False),
 }
 _FIELD_MODULES = ("django.db.models", "django.contrib.postgres.fields", "django.contrib.gis.db.models")
@@ -82,8 +84,8 @@ class Operation:
     #: names, attributes, keywords and strings (fields it may fill); "*" for `get_model` of a
     #: model not named literally; None when the function cannot be read
     uses: frozenset[str] | None = None
-    database: tuple["Operation", ...] = ()  #: SeparateDatabaseAndState
-    state: tuple["Operation", ...] = ()  #: SeparateDatabaseAndState, RunSQL(state_operations=)
+    database: tuple[Operation, ...] = ()  #: SeparateDatabaseAndState
+    state: tuple[Operation, ...] = ()  #: SeparateDatabaseAndState, RunSQL(state_operations=)
 
     @property
     def is_data_step(self) -> bool:
@@ -114,7 +116,7 @@ class Migration:
     source: str = ""
     index: int = -1
     ancestors: int = 0  #: a bit set of `index`es
-    parents: list["Migration"] = field(default_factory=list)
+    parents: list[Migration] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -366,7 +368,7 @@ class _Module:
         for statement in body:
             for node in ast.walk(statement):
                 if isinstance(node, ast.Call):
-                    if isinstance(node.func, ast.Attribute) and node.func.attr == "get_model" or (
+                    if (isinstance(node.func, ast.Attribute) and node.func.attr == "get_model") or (
                         isinstance(node.func, ast.Name) and node.func.id == "get_model"
                     ):
                         found.add(_model_argument(node) or "*")  # "*": a model not named literally
@@ -393,7 +395,8 @@ def _model_argument(call: ast.Call) -> str:
 
 
 def _field_operation(module: _Module, node: ast.Call, path: tuple[int, ...], line: int, kind: str) -> Operation:
-    spec = module.field(_arg(node, 2, "field")) if kind in ("AddField", "AlterField") else None
+    written = _arg(node, 2, "field")
+    spec = module.field(written) if kind in ("AddField", "AlterField") and written is not None else None
     return Operation(
         kind,
         path,
@@ -421,9 +424,9 @@ def _create_model(module: _Module, node: ast.Call, path: tuple[int, ...], line: 
 def _has_table(options: ast.expr | None, creating: bool) -> bool | None:
     """False for `{"proxy": True}` or `{"managed": False}`; True when a model is created otherwise."""
     if isinstance(options, ast.Dict):
-        for key, value in zip(options.keys, options.values):
+        for key, value in zip(options.keys, options.values, strict=True):
             name = _string(key) if key is not None else None
-            if name == "proxy" and _literal(value) is True or name == "managed" and _literal(value) is False:
+            if (name == "proxy" and _literal(value) is True) or (name == "managed" and _literal(value) is False):
                 return False
             if name == "managed" and _literal(value) is True:
                 return True
@@ -473,11 +476,15 @@ def _simple(kind: str, name_arg: str) -> Callable[[_Module, ast.Call, tuple[int,
     return read
 
 
+def _field_reader(kind: str) -> Callable[[_Module, ast.Call, tuple[int, ...], int], Operation]:
+    def read(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) -> Operation:
+        return _field_operation(module, node, path, line, kind)
+
+    return read
+
+
 _OPERATIONS: Mapping[str, Callable[[_Module, ast.Call, tuple[int, ...], int], Operation]] = {
-    **{
-        kind: (lambda kind: lambda m, n, p, l: _field_operation(m, n, p, l, kind))(kind)
-        for kind in ("AddField", "AlterField", "RemoveField", "RenameField")
-    },
+    **{kind: _field_reader(kind) for kind in ("AddField", "AlterField", "RemoveField", "RenameField")},
     "CreateModel": _create_model,
     "DeleteModel": _simple("DeleteModel", "name"),
     "AlterModelOptions": _simple("AlterModelOptions", "name"),
@@ -592,7 +599,7 @@ class MigrationHistory:
     @classmethod
     def from_sources(
         cls, sources: Iterable[tuple[str, str]], read: Callable[[str], str | None] = lambda path: None
-    ) -> "MigrationHistory":
+    ) -> MigrationHistory:
         """Reads every migration module among `sources`; `read` gives other files (apps.py for labels)."""
         found: list[tuple[str, str]] = []
         user_app = "auth"
@@ -610,8 +617,8 @@ class MigrationHistory:
             if package not in labels:
                 app_folder = package.rpartition("/")[0]
                 config = read(f"{app_folder}/apps.py" if app_folder else "apps.py") or ""
-                match = _APP_LABEL.findall(config)
-                labels[package] = match[0] if len(set(match)) == 1 else default_app_label(package)
+                declared = _APP_LABEL.findall(config)
+                labels[package] = declared[0] if len(set(declared)) == 1 else default_app_label(package)
             migration = read_migration(path, text, labels[package])
             if migration is not None:
                 migrations.append(migration)
@@ -794,7 +801,7 @@ def replay(builder: StateBuilder, migration: Migration) -> None:
 
 def _common_prefix(a: str, b: str) -> str:
     size = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         size += 1
