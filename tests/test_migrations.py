@@ -492,3 +492,47 @@ def test_a_backfill_through_a_related_manager_counts() -> None:
             """,
     }
     assert check(files, "shop/migrations/0002_invoice.py") == [(14, "RP205")]
+
+
+def test_the_bonus_needs_a_backfill_that_names_the_field() -> None:
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_other_data.py": """
+            from django.db import migrations
+
+            def forward(apps, schema_editor):
+                Order = apps.get_model("shop", "Order")
+                Order.objects.filter(status="").update(status="new")
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.RunPython(forward, migrations.RunPython.noop),
+                    migrations.RunSQL("UPDATE shop_order SET status = 'new'", migrations.RunSQL.noop),
+                ]
+            """,
+        "shop/migrations/0003_enforce.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0002_other_data")]
+                operations = [migrations.AlterField("order", "note", models.TextField())]
+            """,
+    }
+    sources = {name: textwrap.dedent(text) for name, text in files.items()}
+    path = "shop/migrations/0003_enforce.py"
+    result = lint(sources[path], path, ProjectContext.from_sources(sources))
+    assert not result.findings  # the data steps may have filled it: no RP202
+    assert not result.bonuses  # but none is known to: no bonus
+    sources["shop/migrations/0002_other_data.py"] = sources["shop/migrations/0002_other_data.py"].replace(
+        "SET status = 'new'", "SET note = '' WHERE note IS NULL"
+    )
+    result = lint(sources[path], path, ProjectContext.from_sources(sources))
+    assert [b.name for b in result.bonuses] == ["three-step-migration"]
+
+
+def test_a_path_relative_to_an_app_folder_finds_the_file_with_that_text(history: MigrationHistory) -> None:
+    text = (PROJECT / "billing/migrations/0001_initial.py").read_text()
+    found = history.find("migrations/0001_initial.py", text)
+    assert found is not None and found.label == "payments.0001_initial"
+    assert history.migration("migrations/0001_initial.py", text) is found

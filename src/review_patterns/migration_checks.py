@@ -42,6 +42,7 @@ class FieldChange:
     relaxed_in: Migration | None  #: the earlier migration that made the field nullable
     backfilled_here: bool  #: a data step on the model earlier in this migration (after `relaxed_here`)
     backfills: tuple[Migration, ...]  #: earlier migrations with a data step on the model, from `relaxed_in` on
+    fills: tuple[Migration, ...]  #: those of `backfills` whose data step names the field itself
 
     @property
     def new(self) -> FieldSpec:
@@ -100,7 +101,7 @@ class FieldChange:
     @property
     def three_steps(self) -> bool:
         """Made nullable in one migration, backfilled in a later one, enforced in this one."""
-        return self.relaxed_in is not None and any(m is not self.relaxed_in for m in self.backfills)
+        return self.relaxed_in is not None and any(m is not self.relaxed_in for m in self.fills)
 
 
 def field_changes(history: MigrationHistory, migration: Migration) -> list[FieldChange]:
@@ -162,6 +163,7 @@ def _change(
         step.backfills(name, field) and (relaxed_here is None or at > relaxed_here) for at, step in data_steps
     )
     backfills: list[Migration] = []
+    fills: list[Migration] = []
     if relaxed_in is not None:
         start = before.nullable_since[1] if before and before.nullable_since else -1
         for earlier in history.ancestors(migration):
@@ -174,8 +176,11 @@ def _change(
             same_app = earlier.app == migration.app
             if any(s.backfills(name, field) and (same_app or s.kind == "RunPython") for s in steps):
                 backfills.append(earlier)
+                if any(s.names(field) for s in steps):
+                    fills.append(earlier)
     return FieldChange(
-        migration, operation, model, before, table_exists, relaxed_here, relaxed_in, backfilled_here, tuple(backfills)
+        migration, operation, model, before, table_exists, relaxed_here, relaxed_in, backfilled_here,
+        tuple(backfills), tuple(fills),
     )
 
 

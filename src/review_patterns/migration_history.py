@@ -37,6 +37,7 @@ _FIELDS: Mapping[str, tuple[bool, bool]] = {
 _FIELD_MODULES = ("django.db.models", "django.contrib.postgres.fields", "django.contrib.gis.db.models")
 #: Fields whose value Django or the database computes, so adding them never needs a fill.
 _SELF_FILLED = frozenset({"AutoField", "BigAutoField", "SmallAutoField", "GeneratedField"})
+_WORD = re.compile(r"\w+")
 _MIGRATION_CLASS = re.compile(r"^class\s+Migration\s*\(", re.MULTILINE)
 _APP_LABEL = re.compile(r"^\s+label\s*=\s*['\"](\w+)['\"]", re.MULTILINE)
 _USER_MODEL = re.compile(r"^AUTH_USER_MODEL\s*=\s*['\"](\w+)\.\w+['\"]", re.MULTILINE)
@@ -80,7 +81,7 @@ class Operation:
     table: bool | None = None  #: CreateModel / AlterModelOptions: whether the model has a table
     reversible: bool = False  #: RunPython / RunSQL with a reverse
     noop: bool = False  #: RunPython / RunSQL whose forward step does nothing
-    #: RunPython: lowercased names the forward function mentions: models it gets,
+    #: RunSQL: the words of its SQL. RunPython: lowercased names the forward function mentions: models it gets,
     #: names, attributes, keywords and strings (fields it may fill); "*" for `get_model` of a
     #: model not named literally; None when the function cannot be read
     uses: frozenset[str] | None = None
@@ -98,6 +99,10 @@ class Operation:
         if self.kind == "RunSQL" or self.uses is None:
             return True
         return bool({"*", model.lower(), field.lower()} & self.uses)
+
+    def names(self, field: str) -> bool:
+        """Whether this data step names `field` (in its function, or in its SQL): surely a backfill of it."""
+        return self.is_data_step and self.uses is not None and field.lower() in self.uses
 
 
 @dataclass(eq=False)
@@ -454,9 +459,12 @@ def _run_sql(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) 
     reverse = _arg(node, 1, "reverse_sql")
     noop = (_dotted(sql) or "").endswith(".noop") if sql is not None else True
     noop = noop or _literal(sql) in ("", [], ())
+    texts = [_string(item) for item in module.elements(sql) or ([sql] if sql is not None else [])]
+    readable = [text for text in texts if text is not None]
+    words = frozenset(_WORD.findall(" ".join(readable).lower())) if len(readable) == len(texts) else None
     return Operation(
         "RunSQL", path, line, reversible=reverse is not None and _literal(reverse) is not None, noop=noop,
-        state=module.operations(_arg(node, 2, "state_operations"), (*path, -1)),
+        uses=words, state=module.operations(_arg(node, 2, "state_operations"), (*path, -1)),
     )
 
 
@@ -698,15 +706,18 @@ class MigrationHistory:
 
     # -- lookups --
 
-    def find(self, path: str) -> Migration | None:
-        """The migration stored at `path`, matched by its end (paths may be relative to another folder)."""
+    def find(self, path: str, source: str | None = None) -> Migration | None:
+        """The migration stored at `path`, matched by its end (paths may be relative to another folder).
+
+        Among several matches, the one holding `source` wins, then the longest path.
+        """
         path = path.replace("\\", "/")
-        best: Migration | None = None
-        for candidate in self._by_file.get(path.rsplit("/", 1)[-1], []):
-            if path == candidate.path or path.endswith("/" + candidate.path) or candidate.path.endswith("/" + path):
-                if best is None or len(candidate.path) > len(best.path):
-                    best = candidate
-        return best
+        matches = [
+            candidate
+            for candidate in self._by_file.get(path.rsplit("/", 1)[-1], [])
+            if path == candidate.path or path.endswith("/" + candidate.path) or candidate.path.endswith("/" + path)
+        ]
+        return max(matches, key=lambda m: (m.source == source, len(m.path)), default=None)
 
     def migration(self, path: str, source: str) -> Migration | None:
         """The migration being checked: the stored one when its text matches, else read from `source`."""
@@ -716,7 +727,7 @@ class MigrationHistory:
         return self.memo[key]  # type: ignore[no-any-return]
 
     def _migration(self, path: str, source: str) -> Migration | None:
-        stored = self.find(path)
+        stored = self.find(path, source)
         if stored is not None and stored.source == source:
             return stored
         package = stored.package if stored else path.rpartition("/")[0]
@@ -746,7 +757,7 @@ class MigrationHistory:
     def state_before(self, migration: Migration) -> ProjectState:
         """The project's models as the migrations applied before `migration` leave them."""
         states = self._replay()
-        parents = [p for p in migration.parents if p.index >= 0]
+        parents = [p for p in migration.parents if 0 <= p.index and (migration.index < 0 or p.index < migration.index)]
         if not parents:
             return self._fold({}, migration.ancestors)
         base = max(parents, key=lambda p: p.ancestors.bit_count())
@@ -754,9 +765,11 @@ class MigrationHistory:
         return self._fold(states[base.index], rest)
 
     def state_after(self, migration: Migration) -> ProjectState:
-        builder = StateBuilder(self.state_before(migration) if migration.index < 0 else self._replay()[migration.index])
-        if migration.index < 0:
-            replay(builder, migration)
+        """The project's models once `migration` is applied too."""
+        if migration.index >= 0:
+            return self._replay()[migration.index]
+        builder = StateBuilder(self.state_before(migration))
+        replay(builder, migration)
         return builder.freeze()
 
     def _fold(self, state: ProjectState, bits: int) -> ProjectState:
