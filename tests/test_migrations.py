@@ -536,3 +536,20 @@ def test_a_path_relative_to_an_app_folder_finds_the_file_with_that_text(history:
     found = history.find("migrations/0001_initial.py", text)
     assert found is not None and found.label == "payments.0001_initial"
     assert history.migration("migrations/0001_initial.py", text) is found
+
+
+def test_an_operation_naming_its_app_label_acts_on_that_app() -> None:
+    # Django's own operations take the app from the migration; an `app_label=` given overrides it.
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "legacy/migrations/0001_move.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "rank", models.IntegerField(), app_label="shop"),
+                ]
+            """,
+    }
+    assert check(files, "legacy/migrations/0001_move.py") == [(7, "RP201")]

@@ -51,7 +51,7 @@ class FieldChange:
 
     @property
     def app(self) -> str:
-        return self.migration.app
+        return self.operation.app or self.migration.app
 
     @property
     def model_name(self) -> str:
@@ -140,8 +140,9 @@ def _change(
     index: int,
     data_steps: list[tuple[int, Operation]],
 ) -> FieldChange:
-    model = state.model(migration.app, operation.model)
-    before = state.field(migration.app, operation.model, operation.name)
+    app = operation.app or migration.app
+    model = state.model(app, operation.model)
+    before = state.field(app, operation.model, operation.name)
     created = model.created_in if model is not None else None
     table_exists = (
         model is not None
@@ -173,7 +174,7 @@ def _change(
                 steps = list(earlier.walk())
             else:
                 continue
-            same_app = earlier.app == migration.app
+            same_app = earlier.app == app
             if any(s.backfills(name, field) and (same_app or s.kind == "RunPython") for s in steps):
                 backfills.append(earlier)
                 if any(s.names(field) for s in steps):

@@ -73,6 +73,7 @@ class Operation:
     kind: str  #: "AddField", "RunPython", ...; "" for a custom or unreadable operation
     path: tuple[int, ...]  #: index in `operations`, then in `database_operations`
     line: int
+    app: str = ""  #: the `app_label=` the operation names, if any (else the migration's app)
     model: str = ""  #: the model's name as written (CreateModel: the new model)
     name: str = ""  #: the field (AddField, AlterField, RemoveField, RenameField: the old name)
     new_name: str = ""  #: RenameModel, RenameField
@@ -187,6 +188,7 @@ class StateBuilder:
 
     def apply(self, app: str, migration: Migration, operation: Operation, index: int) -> None:
         """Replays one operation's effect on the state; unknown operations change nothing."""
+        app = operation.app or app
         kind = operation.kind
         if kind in ("SeparateDatabaseAndState", "RunSQL"):
             for inner in operation.state:
@@ -349,7 +351,11 @@ class _Module:
         if not qualified.startswith("django.db.migrations."):
             return Operation("", path, line)
         reader = _OPERATIONS.get(kind)
-        return reader(self, node, path, line) if reader else Operation("", path, line)
+        if reader is None:
+            return Operation("", path, line)
+        operation = reader(self, node, path, line)
+        app = _string(next((k.value for k in node.keywords if k.arg == "app_label"), None))
+        return replace(operation, app=app) if app else operation
 
     def operations(self, node: ast.expr | None, path: tuple[int, ...] = ()) -> tuple[Operation, ...]:
         items = self.elements(node) or []

@@ -104,10 +104,16 @@ class CollapsedThreeStepMigration(MigrationRule):
         ),
     )
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields: set[tuple[str, str, str]] = set()  # reported already: one finding per field
+
     def check(self, change: FieldChange, node: cst.Call) -> None:
         if not change.enforces_not_null or change.created_here:
             return
-        if change.relaxed_here is not None and change.backfilled_here:
+        key = (change.app, change.operation.model.lower(), change.operation.name.lower())
+        if change.relaxed_here is not None and change.backfilled_here and key not in self.fields:
+            self.fields.add(key)
             added = change.migration.operations[change.relaxed_here].kind == "AlterField"
             self.report(node, added="made nullable" if added else "added", **change.where)
         elif change.three_steps:
