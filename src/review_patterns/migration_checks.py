@@ -7,8 +7,8 @@ LibCST. An operation is matched to its node by its place in `operations` (and in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
@@ -115,7 +115,7 @@ def field_changes(history: MigrationHistory, migration: Migration) -> list[Field
     return history.memo[key][1]  # type: ignore[no-any-return]
 
 
-def _changes(history: MigrationHistory, migration: Migration) -> Any:
+def _changes(history: MigrationHistory, migration: Migration) -> Iterator[FieldChange]:
     app = migration.app
     state = StateBuilder(history.state_before(migration))
     data_steps: list[tuple[int, Operation]] = []
