@@ -46,7 +46,7 @@ _SETTINGS = re.compile(r"(^|/)settings(\.py$|/)")
 
 def looks_like_migration(source: str) -> bool:
     """Whether a module's text defines a top-level `class Migration(...)` (a cheap pre-check)."""
-    return _MIGRATION_CLASS.search(source) is not None
+    return "class Migration" in source and _MIGRATION_CLASS.search(source) is not None
 
 
 @dataclass(frozen=True)

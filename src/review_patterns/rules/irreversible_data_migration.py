@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from ..django import SourceFile, dotted_name, keyword, string_value
@@ -9,6 +11,7 @@ from ..migration_history import looks_like_migration
 from ..model import Dimension, Severity
 from ..rule import Bad, Good, Rule
 
+_READ_ONLY = re.compile(r"\s*(SELECT\b|$)", re.IGNORECASE)
 #: operation -> (its forward argument, its reverse argument)
 _ARGUMENTS = {"RunPython": ("code", "reverse_code"), "RunSQL": ("sql", "reverse_sql")}
 
@@ -25,11 +28,12 @@ def argument(call: cst.Call, position: int, name: str) -> cst.BaseExpression | N
 
 
 def is_noop(node: cst.BaseExpression | None) -> bool:
-    """`RunPython.noop`, `RunSQL.noop`, or an empty SQL string."""
+    """`RunPython.noop`, `RunSQL.noop`, an empty SQL string, or SQL that only reads (`SELECT ...`)."""
     if node is None:
         return False
     name = dotted_name(node)
-    return (name is not None and name.endswith(".noop")) or string_value(node) == ""
+    sql = string_value(node)
+    return (name is not None and name.endswith(".noop")) or (sql is not None and _READ_ONLY.match(sql) is not None)
 
 
 def data_operation(rule: Rule, node: cst.Call) -> str | None:
@@ -44,7 +48,8 @@ class IrreversibleDataMigration(Rule):
     Flags a `RunPython` without `reverse_code` and a `RunSQL` without `reverse_sql`.
 
     `migrations.RunPython.noop` (or `RunSQL.noop`) as the reverse is fine: it says that undoing
-    the step needs nothing. A step whose forward side is itself a no-op is not flagged.
+    the step needs nothing. A step whose forward side is itself a no-op (or SQL that only
+    `SELECT`s) is not flagged.
 
     ## Why is this bad?
     Django refuses to unapply a migration with an irreversible operation, so a release that
