@@ -44,13 +44,13 @@ _BACKFILL = """
 
 class CollapsedThreeStepMigration(MigrationRule):
     """## What it does
-    Flags a migration that adds or relaxes a field, backfills it and enforces NOT NULL on it, all
-    at once; and awards the three-step pattern when the history shows those steps in three migrations.
+    Flags a migration that adds or relaxes a field, backfills it and enforces NOT NULL on it, all at once.
 
-    One finding per field, at the enforcing `AlterField`. The bonus `three-step-migration` is
-    given at that `AlterField` when the field was made nullable (by `AddField`, `CreateModel` or
-    `AlterField`) in one migration, backfilled by a `RunPython` or `RunSQL` in a later one, and
-    made NOT NULL in a migration after that.
+    One finding per field, at the enforcing `AlterField`. The rule also awards the bonus
+    `three-step-migration` at an enforcing `AlterField` when the history shows the three steps
+    apart: the field made nullable (by `AddField`, `CreateModel` or `AlterField`) in one
+    migration, filled by a `RunPython` or `RunSQL` that names it in a later one, and made
+    NOT NULL in a migration after that.
 
     ## Why is this bad?
     In one migration the three steps deploy and roll back together: the new code cannot run

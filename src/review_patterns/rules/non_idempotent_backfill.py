@@ -54,8 +54,10 @@ def overwritten_field(node: cst.Call) -> str | None:
 
 class NonIdempotentBackfill(Rule):
     """## What it does
-    Flags, in a `RunPython` forward function (or a helper it calls), an `update()` of every row
-    of a table: `Model.objects.update(...)`, `Model.objects.all().update(...)`.
+    Flags a backfill that `update()`s every row of a table instead of the rows that need it.
+
+    Looked for in `RunPython` forward functions and the helpers they call:
+    `Model.objects.update(...)`, `Model.objects.all().update(...)`.
 
     `.filter(...)` and `.exclude(...)` narrow the rows; `.all()` and `.using(...)` do not.
     An update that sets None (clearing a cache) or a value computed from the row's own columns
