@@ -40,3 +40,5 @@ class Review(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     body = models.TextField()
     upvotes = models.IntegerField(default=0)
+    rating = models.PositiveSmallIntegerField()
+    language = models.CharField(max_length=8)

@@ -11,6 +11,10 @@ import re
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the parts are imported on first use only
+    from .migration_history import MigrationHistory
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -106,6 +110,13 @@ class ProjectContext:
     # The parts below are added by the rule areas that need them (one cached property each).
 
     # -- migration history (RP2xx) --
+
+    @cached_property
+    def migrations(self) -> "MigrationHistory":
+        """Every migrations package of the project, ordered and replayed (read with `ast`, never imported)."""
+        from .migration_history import MigrationHistory
+
+        return MigrationHistory.from_sources(self.sources(), self.read)
 
     # -- model index (RP4xx) --
 

@@ -1,0 +1,556 @@
+"""The migration history (read, ordered, replayed) and the migration rules RP201-RP206 on it."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from review_patterns import Config, ProjectContext, lint, lint_paths
+from review_patterns.migration_history import Migration, MigrationHistory, read_migration
+
+PROJECT = FIXTURES / "migrations_project"
+
+
+@pytest.fixture(scope="module")
+def history() -> MigrationHistory:
+    return ProjectContext(root=PROJECT).migrations
+
+
+def named(history: MigrationHistory, label: str) -> Migration:
+    return next(m for m in history.order if m.label == label)
+
+
+def check(files: dict[str, str], path: str, **options: object) -> list[tuple[int, str]]:
+    """Lints `path` inside an in-memory project of `files`; (line, code) of each finding."""
+    sources = {name: textwrap.dedent(text) for name, text in files.items()}
+    config = Config(options={"RP206": dict(options)} if options else {})
+    result = lint(sources[path], path, ProjectContext.from_sources(sources), config)
+    return [(f.line, f.code) for f in result.findings]
+
+
+# -- the history ----------------------------------------------------------------------------------
+
+
+def test_packages_are_found_wherever_they_sit_and_labelled(history: MigrationHistory) -> None:
+    apps = {m.package: m.app for m in history.order}
+    assert apps == {
+        "accounts/migrations": "accounts",
+        "inventory/db_migrations": "inventory",  # MIGRATION_MODULES lets a project name it so
+        "shop/migrations": "shop",
+        "billing/migrations": "payments",  # AppConfig.label in billing/apps.py
+    }
+
+
+def test_order_follows_dependencies_across_apps(history: MigrationHistory) -> None:
+    order = [m.label for m in history.order]
+    position = {label: i for i, label in enumerate(order)}
+    shop = [label for label in order if label.startswith("shop.")]
+    assert shop == sorted(shop) and len(shop) == 7
+    # swappable_dependency(settings.AUTH_USER_MODEL) with AUTH_USER_MODEL = "accounts.User"
+    assert position["accounts.0001_initial"] < position["shop.0001_initial"]
+    assert position["inventory.0001_initial"] < position["shop.0001_initial"]  # ("inventory", "__first__")
+    assert position["inventory.0004_move_stock_state"] < position["shop.0005_order_fields"]
+    assert position["payments.0005_fill_order_invoice_email"] < position["shop.0007_enforce_order_note"]
+    assert position["shop.0004_alter_order_currency"] < position["payments.0001_initial"]
+
+
+def test_a_dependency_on_a_squashed_away_migration_resolves_to_the_squash(history: MigrationHistory) -> None:
+    squash = named(history, "payments.0002_invoice_number_squashed_0004_enforce_invoice_number")
+    later = named(history, "payments.0005_fill_order_invoice_email")
+    assert ("payments", "0003_fill_invoice_number") in squash.replaces
+    assert squash in later.parents
+    assert history.is_ancestor(squash, later)
+    assert history.state_before(later)["payments"]["invoice"].fields["number"].spec.null is False
+
+
+def test_replay_tracks_models_and_fields_since_their_migration(history: MigrationHistory) -> None:
+    state = history.state_after(named(history, "shop.0007_enforce_order_note"))
+    order = state["shop"]["order"]
+    assert order.created_in is named(history, "shop.0001_initial")
+    currency = order.fields["currency"]
+    assert currency.since is named(history, "shop.0002_order_currency")
+    assert currency.spec.null is False and currency.spec.short_type == "CharField"
+    assert order.fields["weight"].spec.default and not order.fields["weight"].spec.db_default
+    assert order.fields["priority"].spec.db_default
+    assert order.fields["coupon"].spec.null is True
+    assert order.fields["coupon"].nullable_since is not None
+    assert order.fields["coupon"].nullable_since[0] is named(history, "shop.0005_order_fields")
+    assert not order.fields["products"].spec.column
+    assert not order.fields["country"].spec.known  # a third-party field: traits unknown
+    assert state["shop"]["paidorder"].table is False and state["shop"]["ordersummary"].table is False
+    # The user model of another app, through the swappable dependency: on that app's first migration only.
+    assert set(state["accounts"]["user"].fields) == {"id", "password", "email"}
+
+
+def test_separate_database_and_state_replays_the_state_side(history: MigrationHistory) -> None:
+    state = history.state_after(named(history, "inventory.0004_move_stock_state"))
+    assert "reserved" in state["inventory"]["stock"].fields
+    assert state["inventory"]["warehouse"].fields["capacity"].spec.null is True  # state says nullable
+    assert "aisle" in state["inventory"]["stock"].fields  # after a custom operation, replay goes on
+
+
+def test_custom_operations_are_skipped(history: MigrationHistory) -> None:
+    kinds = [op.kind for op in named(history, "inventory.0003_location").operations]
+    assert kinds == ["CreateModel", "AddField", "", "AddField"]
+
+
+def test_state_before_a_migration_holds_only_its_ancestors(history: MigrationHistory) -> None:
+    before = history.state_before(named(history, "shop.0002_order_currency"))
+    assert "currency" not in before["shop"]["order"].fields
+    assert "payments" not in before  # the payments app comes later and is not an ancestor
+
+
+def test_field_classes_are_resolved_through_imports() -> None:
+    source = textwrap.dedent("""
+        import django.db.models.fields
+        from django.db import migrations
+        from django.db.models import IntegerField as Int
+        from taggit.managers import TaggableManager
+
+        class Migration(migrations.Migration):
+            operations = [
+                migrations.AddField("a", "x", django.db.models.fields.IntegerField(null=True)),
+                migrations.AddField("a", "y", Int(default=None)),
+                migrations.AddField("a", "z", TaggableManager()),
+                migrations.AddField("a", "w", IntegerField()),
+            ]
+        """)
+    migration = read_migration("app/migrations/0002_x.py", source)
+    assert migration is not None and migration.app == "app"
+    x, y, z, w = (op.field for op in migration.operations)
+    assert x and x.type == "django.db.models.fields.IntegerField" and x.known and x.null is True
+    assert y and y.known and y.null is False and not y.default  # default=None fills nothing
+    assert z and not z.known
+    assert w and not w.known  # not imported: not Django's
+
+
+def test_broken_histories_do_not_crash() -> None:
+    head = "from django.db import migrations\nclass Migration(migrations.Migration):\n"
+    files = {
+        # Two packages with the same label, as in Django's own tests: each resolves its own names.
+        "tests/migrations/test_a/0001_initial.py": head + "    dependencies = [('migrations', '0002_second')]\n",
+        "tests/migrations/test_a/0002_second.py": head + "    dependencies = [('migrations', '0001_initial')]\n",
+        "tests/migrations/test_b/0001_initial.py": head + "    dependencies = [('other', '__latest__'), ('x', '1')]\n",
+        "tests/migrations/test_b/0002_syntax_error.py": "class Migration(migrations.Migration):\n    operations = [\n",
+        "other/migrations/0001_initial.py": head + "    pass\n",
+        "other/migrations/0002_next.py": head + "    dependencies = [('other', '0001_initial')]\n",
+    }
+    history = ProjectContext.from_sources(files).migrations
+    assert len(history.order) == 5  # the cycle is broken, the file that does not parse is left out
+    b = next(m for m in history.order if m.package.endswith("test_b"))
+    assert [p.label for p in b.parents] == ["other.0002_next"]  # __latest__
+    cycle = [m for m in history.order if m.package.endswith("test_a")]
+    assert all(history.state_before(m) == {} for m in cycle)
+
+
+# -- the rules on the fixture project -------------------------------------------------------------
+
+
+def findings(report) -> set[tuple[str, int, str, str]]:  # type: ignore[no-untyped-def]
+    return {(r.path, f.line, f.code, f.message) for r in report.files for f in r.findings}
+
+
+def bonuses(report) -> set[tuple[str, int, str]]:  # type: ignore[no-untyped-def]
+    return {(r.path, b.line, b.name) for r in report.files for b in r.bonuses}
+
+
+@pytest.fixture(scope="module")
+def whole() -> object:
+    return lint_paths([PROJECT], Config(), cwd=PROJECT)
+
+
+def test_three_step_pattern_earns_the_bonus(whole: object) -> None:
+    assert bonuses(whole) == {
+        ("shop/migrations/0004_alter_order_currency.py", 9, "three-step-migration"),
+        # made nullable by CreateModel in 0001, backfilled by a RunSQL in 0006
+        ("shop/migrations/0007_enforce_order_note.py", 9, "three-step-migration"),
+        # backfilled by a data migration of another app
+        ("shop/migrations/0007_enforce_order_note.py", 15, "three-step-migration"),
+    }
+    score = next(r for r in whole.files if r.path.endswith("0004_alter_order_currency.py"))  # type: ignore[attr-defined]
+    assert score.score == 100
+
+
+def test_messages_name_app_model_and_field_and_the_fix(whole: object) -> None:
+    messages = {code: message for _, _, code, message in findings(whole)}
+    assert messages["RP201"].startswith("`") and "NOT NULL" in messages["RP201"]
+    assert "`shop.Order.reference`" in messages["RP202"] and "shop.0005_order_fields" in messages["RP202"]
+    assert "`shop.Order.tax_rate` is added, backfilled and made NOT NULL" in messages["RP205"]
+    assert "add with a default (or nullable) -> backfill in a data migration -> enforce NOT NULL" in messages["RP205"]
+    assert "`shop.Order.weight`" in messages["RP206"]
+
+
+@pytest.mark.parametrize(
+    "migration",
+    sorted(p.relative_to(PROJECT).as_posix() for p in PROJECT.glob("*/*migrations/0*.py")),
+)
+def test_checking_one_migration_file_equals_checking_the_project(whole: object, migration: str) -> None:
+    alone = lint_paths([PROJECT / migration], Config(), cwd=PROJECT)
+    assert findings(alone) == {f for f in findings(whole) if f[0] == migration}
+    assert bonuses(alone) == {b for b in bonuses(whole) if b[0] == migration}
+
+
+def test_checking_from_another_folder_finds_the_same_history(whole: object) -> None:
+    path = PROJECT / "shop/migrations/0006_enforce_order_fields.py"
+    alone = lint_paths([path], Config(), cwd=PROJECT.parent.parent)
+    codes = sorted(f.code for r in alone.files for f in r.findings)
+    assert codes == ["RP202", "RP203", "RP203", "RP204", "RP205", "RP206"]
+
+
+def test_rolling_deploys_flags_python_side_defaults(whole: object) -> None:
+    config = Config(options={"RP206": {"rolling-deploys": True}})
+    report = lint_paths([PROJECT / "shop/migrations/0005_order_fields.py"], config, cwd=PROJECT)
+    extra = findings(report) - findings(whole)
+    assert {(line, code) for _, line, code, _ in extra} == {(31, "RP206"), (36, "RP206")}  # paid, source
+    assert all("db_default" in message for *_, message in extra)
+
+
+# -- a migration no history explains --------------------------------------------------------------
+
+LONE = """\
+from django.db import migrations, models
+
+
+def fill(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    Order.objects.update(rank=1)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0041_unknown"), ("elsewhere", "__first__")]
+
+    operations = [
+        migrations.AddField("order", "channel", models.CharField(max_length=20)),
+        migrations.AlterField("order", "note", models.TextField(default="")),
+        migrations.AlterField("order", "reference", models.CharField(max_length=40)),
+        migrations.AddField("order", "rank", models.IntegerField(null=True)),
+        migrations.RunPython(fill),
+        migrations.AlterField("order", "rank", models.IntegerField()),
+        migrations.SeparateDatabaseAndState(database_operations=[], state_operations=None),
+        UnknownOperation(),
+    ]
+"""
+
+
+def test_a_lone_migration_is_checked_on_its_own_operations(tmp_path: Path) -> None:
+    path = tmp_path / "0042_enforce.py"
+    path.write_text(LONE)
+    report = lint_paths([path], Config(), cwd=tmp_path)
+    found = sorted((f.line, f.code) for r in report.files for f in r.findings)
+    # RP201 (is there a table?), RP202 and RP206 (was it nullable?) need a history it lacks.
+    assert found == [(6, "RP204"), (17, "RP203"), (18, "RP205")]
+
+
+def test_a_lone_migration_in_an_app_without_its_siblings(tmp_path: Path) -> None:
+    folder = tmp_path / "shop" / "migrations"
+    folder.mkdir(parents=True)
+    (tmp_path / "manage.py").write_text("")
+    (folder / "0042_enforce.py").write_text(LONE)
+    report = lint_paths([tmp_path], Config(), cwd=tmp_path)
+    codes = sorted(f.code for r in report.files for f in r.findings)
+    assert codes == ["RP203", "RP204", "RP205"]
+
+
+def test_a_copy_of_the_fixture_with_one_migration_edited_uses_the_edited_text(tmp_path: Path) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT, copy)
+    edited = copy / "shop/migrations/0004_alter_order_currency.py"
+    text = edited.read_text().replace("(max_length=3),", '(max_length=3, default="EUR"),')
+    result = lint(text, "shop/migrations/0004_alter_order_currency.py", ProjectContext(root=copy))
+    assert [b.name for b in result.bonuses] == ["three-step-migration"]
+    assert not result.findings
+
+
+# -- look-alikes ----------------------------------------------------------------------------------
+
+INITIAL = """
+from django.db import migrations, models
+
+class Migration(migrations.Migration):
+    initial = True
+    operations = [
+        migrations.CreateModel(
+            "Order", [("id", models.AutoField(primary_key=True)), ("note", models.TextField(null=True))]
+        ),
+    ]
+"""
+
+
+def test_rename_keeps_the_field_nullable_history() -> None:
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_rename.py": """
+            from django.db import migrations
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.RenameField("order", "note", "remark"),
+                    migrations.RenameModel("Order", "Purchase"),
+                ]
+            """,
+        "shop/migrations/0003_enforce.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0002_rename")]
+                operations = [
+                    migrations.AlterField("purchase", "remark", models.TextField()),
+                    migrations.AlterField("purchase", "id", models.BigAutoField(primary_key=True)),
+                ]
+            """,
+    }
+    assert check(files, "shop/migrations/0003_enforce.py") == [(7, "RP202")]
+
+
+def test_deleted_and_recreated_models_start_afresh() -> None:
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_recreate.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.DeleteModel("Order"),
+                    migrations.CreateModel("Order", [("id", models.AutoField(primary_key=True))]),
+                    migrations.AddField("order", "total", models.IntegerField()),
+                    migrations.AddField("order", "note", models.TextField(null=True)),
+                    migrations.AlterField("order", "note", models.TextField()),
+                ]
+            """,
+    }
+    assert check(files, "shop/migrations/0002_recreate.py") == []
+
+
+def test_not_null_add_with_default_none_is_flagged_and_a_primary_key_is_not() -> None:
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_fields.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "rank", models.IntegerField(default=None)),
+                    migrations.AddField("order", "uuid", models.UUIDField(primary_key=True)),
+                    migrations.AddField("order", "code", models.SlugField(blank=True)),
+                    migrations.AddField("order", "seen", models.TimeField(auto_now_add=True)),
+                    migrations.AddField("order", "ok", models.BooleanField(null=settings.NULLABLE)),
+                ]
+            """,
+    }
+    assert check(files, "shop/migrations/0002_fields.py") == [(7, "RP201")]
+
+
+def test_irreversible_look_alikes() -> None:
+    files = {
+        "shop/migrations/0002_data.py": """
+            from django.db import migrations
+            from django.db.migrations import RunPython as Run
+
+            def forward(apps, schema_editor):
+                pass
+
+            class Migration(migrations.Migration):
+                operations = [
+                    migrations.RunPython(forward, reverse_code=None),
+                    Run(forward),
+                    migrations.RunPython(forward, **REVERSIBLE),
+                    migrations.RunSQL("", None),
+                    migrations.RunSQL("SELECT * FROM shop_order WHERE id = 1"),
+                    migrations.RunSQL(sql=["UPDATE shop_order SET a = 1"], reverse_sql=["UPDATE shop_order SET a = 0"]),
+                    other.RunPython(forward),
+                ]
+            """,
+    }
+    assert check(files, "shop/migrations/0002_data.py") == [(10, "RP203"), (11, "RP203")]  # the others are fine
+
+
+def test_backfill_look_alikes() -> None:
+    files = {
+        "shop/migrations/0002_data.py": """
+            from django.db import migrations
+
+            def forward(apps, schema_editor):
+                Order = apps.get_model("shop", "Order")
+                orders = Order.objects.all()
+                orders.update(rank=1)
+                Order.objects.filter(rank__isnull=True).order_by("pk").update(rank=1)
+                Order.objects.using(schema_editor.connection.alias).update(rank=1)
+                Order.objects.get_queryset().none().update(rank=1)
+                for order in Order.objects.all():
+                    order.update(rank=1)
+                Order.objects.update(cached_total=None)
+                Order.objects.all().update(number=Concat(F("prefix"), F("serial")))
+                Order.objects.update(site=Subquery(Page.objects.filter(pk=OuterRef("page_id")).values("site")[:1]))
+                Order.objects.update(**defaults)
+
+            def not_a_backfill(apps, schema_editor):
+                Order = apps.get_model("shop", "Order")
+                Order.objects.update(rank=None)
+
+            class Migration(migrations.Migration):
+                operations = [migrations.RunPython(forward, not_a_backfill)]
+            """,
+    }
+    assert check(files, "shop/migrations/0002_data.py") == [(9, "RP204")]
+
+
+def test_backfill_in_an_earlier_migration_must_touch_the_model() -> None:
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_other_data.py": """
+            from django.db import migrations
+
+            def forward(apps, schema_editor):
+                Customer = apps.get_model("shop", "Customer")
+                Customer.objects.filter(name="").delete()
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [migrations.RunPython(forward, migrations.RunPython.noop)]
+            """,
+        "shop/migrations/0003_enforce.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0002_other_data")]
+                operations = [migrations.AlterField("order", "note", models.TextField())]
+            """,
+    }
+    assert check(files, "shop/migrations/0003_enforce.py") == [(6, "RP202")]
+    files["shop/migrations/0002_other_data.py"] = files["shop/migrations/0002_other_data.py"].replace(
+        "forward, migrations", "helpers.forward, migrations"  # unreadable: may well fill it
+    )
+    assert check(files, "shop/migrations/0003_enforce.py") == []
+
+
+def test_a_squashed_migration_is_not_judged() -> None:
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_squashed_0004.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                replaces = [("shop", "0002_a"), ("shop", "0003_b"), ("shop", "0004_c")]
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "rank", models.IntegerField()),
+                    migrations.AlterField("order", "note", models.TextField(default="")),
+                ]
+            """,
+    }
+    assert check(files, "shop/migrations/0002_squashed_0004.py") == []
+
+
+def test_a_many_to_many_field_has_no_null_to_enforce() -> None:
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_tags.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "tags", models.ManyToManyField(to="shop.tag", null=True)),
+                ]
+            """,
+        "shop/migrations/0003_tags.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0002_tags")]
+                operations = [migrations.AlterField("order", "tags", models.ManyToManyField(to="shop.tag"))]
+            """,
+    }
+    assert check(files, "shop/migrations/0003_tags.py") == []
+
+
+def test_a_backfill_through_a_related_manager_counts() -> None:
+    # As pretix's 0069_invoice_prefix: the forward function gets Event and fills invoices through it.
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_invoice.py": """
+            from django.db import migrations, models
+
+            def fwd(apps, schema_editor):
+                Event = apps.get_model("shop", "Event")
+                for event in Event.objects.select_related("organizer"):
+                    event.invoices.filter(organizer__isnull=True).update(organizer=event.organizer)
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "organizer", models.ForeignKey("shop.org", models.PROTECT, null=True)),
+                    migrations.RunPython(fwd, migrations.RunPython.noop),
+                    migrations.AlterField("order", "organizer", models.ForeignKey("shop.organizer", models.PROTECT)),
+                ]
+            """,
+    }
+    assert check(files, "shop/migrations/0002_invoice.py") == [(14, "RP205")]
+
+
+def test_the_bonus_needs_a_backfill_that_names_the_field() -> None:
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_other_data.py": """
+            from django.db import migrations
+
+            def forward(apps, schema_editor):
+                Order = apps.get_model("shop", "Order")
+                Order.objects.filter(status="").update(status="new")
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.RunPython(forward, migrations.RunPython.noop),
+                    migrations.RunSQL("UPDATE shop_order SET status = 'new'", migrations.RunSQL.noop),
+                ]
+            """,
+        "shop/migrations/0003_enforce.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0002_other_data")]
+                operations = [migrations.AlterField("order", "note", models.TextField())]
+            """,
+    }
+    sources = {name: textwrap.dedent(text) for name, text in files.items()}
+    path = "shop/migrations/0003_enforce.py"
+    result = lint(sources[path], path, ProjectContext.from_sources(sources))
+    assert not result.findings  # the data steps may have filled it: no RP202
+    assert not result.bonuses  # but none is known to: no bonus
+    sources["shop/migrations/0002_other_data.py"] = sources["shop/migrations/0002_other_data.py"].replace(
+        "SET status = 'new'", "SET note = '' WHERE note IS NULL"
+    )
+    result = lint(sources[path], path, ProjectContext.from_sources(sources))
+    assert [b.name for b in result.bonuses] == ["three-step-migration"]
+
+
+def test_a_path_relative_to_an_app_folder_finds_the_file_with_that_text(history: MigrationHistory) -> None:
+    text = (PROJECT / "billing/migrations/0001_initial.py").read_text()
+    found = history.find("migrations/0001_initial.py", text)
+    assert found is not None and found.label == "payments.0001_initial"
+    assert history.migration("migrations/0001_initial.py", text) is found
+
+
+def test_an_operation_naming_its_app_label_acts_on_that_app() -> None:
+    # Django's own operations take the app from the migration; an `app_label=` given overrides it.
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "legacy/migrations/0001_move.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "rank", models.IntegerField(), app_label="shop"),
+                ]
+            """,
+    }
+    assert check(files, "legacy/migrations/0001_move.py") == [(7, "RP201")]
