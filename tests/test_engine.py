@@ -249,3 +249,17 @@ def test_parallel_run_gives_the_same_report(tmp_path: Path, monkeypatch: pytest.
     parallel = lint_paths([tmp_path], Config(), cwd=tmp_path, jobs=2)
     assert parallel == serial
     assert sum(len(r.findings) for r in serial.files) == 4  # 3 views + the parse error
+
+
+def test_ignoring_a_bonus_keeps_the_rule_that_awards_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Awarding(SaveInLoop):
+        bonuses = {"batched-saves": 1}
+
+        def visit_Module(self, node: cst.Module) -> None:
+            self.award(node, "batched-saves", "saves in bulk")
+
+    monkeypatch.setattr(engine, "ALL_RULES", (Awarding,))
+    result = lint(VIEW, "blog/views.py")
+    assert [b.name for b in result.bonuses] == ["batched-saves"] and len(result.findings) == 1
+    quiet = lint(VIEW, "blog/views.py", config=Config(ignore=("batched-saves",)))
+    assert quiet.bonuses == () and len(quiet.findings) == 1

@@ -33,26 +33,35 @@ DEFAULT_CONFIG = Config()
 _NOQA = re.compile(r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
-def matches(selector: str, code: str, bonuses: Iterable[str] = ()) -> bool:
-    """Whether a config selector (a code, a prefix or a bonus name) names this rule."""
-    return (bool(code) and code.startswith(selector)) or selector in bonuses
+def matches(selector: str, rule: type[Rule]) -> bool:
+    """Whether a config selector (a code or a prefix; a bonus check's name) names this rule."""
+    return rule.code.startswith(selector) if rule.code else selector == rule.name
 
 
 def _path_matches(path: str, pattern: str) -> bool:
     return fnmatch(path, pattern) or fnmatch(path, f"*/{pattern}")
 
 
-def selected_rules(config: Config, path: str = "") -> list[type[Rule]]:
-    """The rules that run on `path` under `config`, in registry order."""
-    ignored = list(config.ignore)
+def ignored_here(config: Config, path: str) -> set[str]:
+    """The selectors and bonus names ignored for `path`: `ignore` plus matching `per-file-ignores`."""
+    ignored = set(config.ignore)
     for pattern, codes in config.per_file_ignores.items():
         if _path_matches(path, pattern):
-            ignored += codes
+            ignored.update(codes)
+    return ignored
+
+
+def selected_rules(config: Config, path: str = "") -> list[type[Rule]]:
+    """The rules that run on `path` under `config`, in registry order.
+
+    Ignoring a bonus that a rule awards drops the bonus, not the rule (see `lint`).
+    """
+    ignored = ignored_here(config, path)
     return [
         rule
         for rule in ALL_RULES
-        if (not config.select or not rule.code or any(matches(s, rule.code) for s in config.select))
-        and not any(matches(s, rule.code, rule.bonuses) for s in ignored)
+        if (not config.select or not rule.code or any(matches(s, rule) for s in config.select))
+        and not any(matches(s, rule) for s in ignored)
         and rule not in (ParseError, InternalError)
     ]
 
@@ -162,6 +171,7 @@ def lint(
         for rule in selected_rules(config, path)
         if rule.applies_to(file)
     ]
+    ignored = ignored_here(config, path)
     failures: dict[type[Rule], str] = {}
     if rules:
         cst.visit_batched(module, [_ImportTracker(imports), *(_guarded(r, failures) for r in rules)])
@@ -175,6 +185,8 @@ def lint(
     for rule_class, report in reported:
         where = positions[report.node]
         if report.bonus is not None:
+            if report.bonus in ignored:
+                continue
             line = where.start.line
             bonuses.append(Bonus(path, line, report.bonus, report.points, rule_class.dimension, report.message))
         else:
