@@ -1,0 +1,77 @@
+"""The review a reviewer would write, in Markdown: for pull-request comments and the GitHub step summary.
+
+Everything taken from the code (messages, paths, lines) is escaped so that it cannot break the page.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import docs
+from ..fingerprint import Sources
+from ..model import Dimension, Finding, Report, Severity
+from ..rules import ALL_RULES
+from .common import plural, verdict
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~@&])")
+_SECTIONS = (
+    ("Blockers", (Severity.BLOCKER,)),
+    ("Important", (Severity.IMPORTANT,)),
+    ("Suggestions", (Severity.WARNING, Severity.SUGGESTION)),
+)
+
+
+def escape(value: str) -> str:
+    """Inline text with every Markdown and HTML special character backslash-escaped, on one line."""
+    return _SPECIAL.sub(r"\\\1", " ".join(value.split()))
+
+
+def code_block(code: str, language: str = "python") -> str:
+    """A fence longer than any run of backticks in `code`, so the code cannot close it."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{code}\n{fence}"
+
+
+def _entry(finding: Finding, sources: Sources) -> list[str]:
+    rule = next((r for r in ALL_RULES if r.code == finding.code), None)
+    lines = [f"- **{escape(finding.path)}:{finding.line}** {finding.code} {escape(finding.name)}: "
+             f"{escape(finding.message)}"]
+    code = sources.line(finding.path, finding.line).strip()
+    if code:
+        lines += ["", *("  " + line for line in code_block(code).splitlines())]
+    if rule is not None:
+        lines += ["", f"  What to do: {escape(docs.summary(rule))} See [{finding.code}]({docs.help_uri(rule)})."]
+    return lines
+
+
+def markdown(report: Report, sources: Sources | None = None) -> str:
+    """Grade and dimensions, then Blockers, Important, Suggestions, Positives, and the grade of each file."""
+    sources = sources or Sources()
+    out = [
+        f"## review-patterns: {report.grade} ({report.score:g}/100)",
+        "",
+        f"**{verdict(report)}** {plural(len(report.files), 'file')}, "
+        f"{plural(len(report.findings), 'finding')}, {plural(len(report.bonuses), 'bonus', 'bonuses')}.",
+        "",
+        "| Dimension | Score |",
+        "| --- | ---: |",
+        *(f"| {d.title} | {report.dimensions[d]:g} |" for d in Dimension if d in report.dimensions),
+    ]
+    for title, severities in _SECTIONS:
+        findings = [f for f in report.findings if f.severity in severities]
+        if findings:
+            out += ["", f"### {title} ({len(findings)})", ""]
+            for finding in findings:
+                out += _entry(finding, sources)
+    if report.bonuses:
+        out += ["", f"### Positives ({len(report.bonuses)})", ""]
+        out += [f"- **{escape(b.path)}:{b.line}** +{b.points} {escape(b.name)}: {escape(b.message)}"
+                for b in report.bonuses]
+    if not report.findings:
+        out += ["", "No findings."]
+    out += ["", "### Files", "", "| File | Grade | Score | Findings |", "| --- | --- | ---: | ---: |"]
+    for r in report.files:
+        grade, score = (r.grade, f"{r.score:g}") if r.score is not None else ("error", "-")
+        out.append(f"| {escape(r.path)} | {grade} | {score} | {len(r.findings)} |")
+    return "\n".join(out) + "\n"
