@@ -13,7 +13,8 @@ from ..model import Dimension, Finding, Report, Severity
 from ..rules import ALL_RULES
 from .common import plural, verdict
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~@&])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|~@&])")
+_CODE_SPAN = re.compile(r"`([^`]+)`")
 _SECTIONS = (
     ("Blockers", (Severity.BLOCKER,)),
     ("Important", (Severity.IMPORTANT,)),
@@ -23,7 +24,13 @@ _SECTIONS = (
 
 def escape(value: str) -> str:
     """Inline text with every Markdown and HTML special character backslash-escaped, on one line."""
-    return _SPECIAL.sub(r"\\\1", " ".join(value.split()))
+    return _SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", value))
+
+
+def inline(message: str) -> str:
+    """A message with its `code` spans kept as code spans and the rest escaped."""
+    parts = _CODE_SPAN.split(re.sub(r"\s+", " ", message.strip()))
+    return "".join(escape(part) if i % 2 == 0 else f"`{part}`" for i, part in enumerate(parts))
 
 
 def code_block(code: str, language: str = "python") -> str:
@@ -36,12 +43,12 @@ def code_block(code: str, language: str = "python") -> str:
 def _entry(finding: Finding, sources: Sources) -> list[str]:
     rule = next((r for r in ALL_RULES if r.code == finding.code), None)
     lines = [f"- **{escape(finding.path)}:{finding.line}** {finding.code} {escape(finding.name)}: "
-             f"{escape(finding.message)}"]
+             f"{inline(finding.message)}"]
     code = sources.line(finding.path, finding.line).strip()
     if code:
         lines += ["", *("  " + line for line in code_block(code).splitlines())]
     if rule is not None:
-        lines += ["", f"  What to do: {escape(docs.summary(rule))} See [{finding.code}]({docs.help_uri(rule)})."]
+        lines += ["", f"  What to do: {inline(docs.summary(rule))} See [{finding.code}]({docs.help_uri(rule)})."]
     return lines
 
 
@@ -63,10 +70,11 @@ def markdown(report: Report, sources: Sources | None = None) -> str:
         if findings:
             out += ["", f"### {title} ({len(findings)})", ""]
             for finding in findings:
-                out += _entry(finding, sources)
+                out += [*_entry(finding, sources), ""]
+            out.pop()
     if report.bonuses:
         out += ["", f"### Positives ({len(report.bonuses)})", ""]
-        out += [f"- **{escape(b.path)}:{b.line}** +{b.points} {escape(b.name)}: {escape(b.message)}"
+        out += [f"- **{escape(b.path)}:{b.line}** +{b.points} {escape(b.name)}: {inline(b.message)}"
                 for b in report.bonuses]
     if not report.findings:
         out += ["", "No findings."]
