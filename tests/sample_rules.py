@@ -82,3 +82,43 @@ def sitecustomize(folder: Path) -> str:
         f"import sys\nsys.path.insert(0, {str(TESTS)!r})\nimport sample_rules\nsample_rules.install()\n"
     )
     return f"{folder}{':' + str(TESTS.parent / 'src')}"
+
+
+#: A small Django project in which the sample rules find two problems in shop/views.py.
+PROJECT = {
+    "manage.py": "import os\nimport sys\n\nif __name__ == '__main__':\n"
+                 "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings')\n",
+    "shop/__init__.py": "",
+    "shop/models.py": (
+        "from django.db import models\n\n\n"
+        "class Order(models.Model):\n"
+        "    total = models.DecimalField(max_digits=10, decimal_places=2)\n"
+    ),
+    "shop/views.py": (
+        "import logging\n"
+        "\n"
+        "from django.http import JsonResponse\n"
+        "\n"
+        "logger = logging.getLogger(__name__)\n"
+        "\n"
+        "\n"
+        "def search(request):\n"
+        "    query = request.GET.get('q', '')\n"
+        "    print(query)\n"  # RP991, line 10
+        "    return JsonResponse({'result': eval(query)})\n"  # RP990, line 11
+    ),
+    "shop/services.py": (
+        "from .models import Order\n\n\n"
+        "def order_total(order_id):\n"
+        "    return Order.objects.get(pk=order_id).total\n"
+    ),
+}
+
+
+def write_project(root: Path, files: dict[str, str] | None = None) -> Path:
+    """Writes PROJECT (or `files`) below `root`; returns `root`."""
+    for name, text in (files if files is not None else PROJECT).items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
