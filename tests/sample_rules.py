@@ -68,7 +68,6 @@ def install(assign: Callable[[object, str, object], None] = setattr) -> None:
     Pass pytest's `monkeypatch.setattr` as `assign` to undo it after a test.
     """
     import review_patterns.rules
-    import review_patterns.writers  # noqa: F401 - loaded now so that its copies are replaced too
 
     registry = tuple(r for r in review_patterns.rules.ALL_RULES if r not in SAMPLE_RULES) + SAMPLE_RULES
     for name, module in list(sys.modules.items()):
