@@ -130,7 +130,7 @@ def test_rule_options_from_pyproject_and_flake8(project: Path, pythonpath: str) 
 
 @needs_plugin
 @pytest.mark.parametrize(("config", "message"), [
-    ("[flake8]\nrp-options = RP990.nope = 1\n", "unknown option `rp990.nope`"),
+    ("[flake8]\nrp-options = RP990.nope = 1\n", "unknown option `RP990.nope`"),
     ("[flake8]\nrp-options = RP990 = 1\n", "expected CODE.option = value"),
 ])
 def test_bad_flake8_options_are_clear(project: Path, pythonpath: str, config: str, message: str) -> None:

@@ -35,7 +35,7 @@ def parse_rule_options(text: str) -> dict[str, dict[str, Any]]:
     bad = [key for key, value in table.items() if not isinstance(value, dict)]
     if bad:
         raise ConfigError(f"{OPTION}: expected CODE.option = value, not {', '.join(bad)}")
-    config = parse_config({key.lower(): value for key, value in table.items()}, source=OPTION)
+    config = parse_config(table, source=OPTION)
     return {code: dict(values) for code, values in config.options.items()}
 
 
