@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -51,8 +52,10 @@ def test_format_to_stdout_and_another_to_a_file(project: Path, capsys: pytest.Ca
 
 
 def test_output_file_keeps_the_text_report_on_the_terminal(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.umask(0o022)
     code, out, _ = check(capsys, "--format", "gitlab", "-o", "gl-code-quality.json")
     assert code == 1 and "Overall:" in out
+    assert (project / "gl-code-quality.json").stat().st_mode & 0o044 == 0o044  # others may read it, as usual
     issues = json.loads((project / "gl-code-quality.json").read_text())
     assert [i["check_name"] for i in issues] == ["RP991", "RP990"]
 

@@ -188,3 +188,10 @@ def test_markdown_helpers() -> None:
     assert inline("a ` b") == r"a \` b"
     assert code_block("x = '``'") == "```python\nx = '``'\n```"
     assert code_block("```") == "````python\n```\n````"
+
+
+def test_sarif_locations_outside_the_working_folder_and_odd_names() -> None:
+    from review_patterns.writers.sarif import artifact
+
+    assert artifact("/srv/app/shop/views.py") == {"uri": "file:///srv/app/shop/views.py"}
+    assert artifact("shop/my views#1.py") == {"uri": "shop/my%20views%231.py", "uriBaseId": "%SRCROOT%"}

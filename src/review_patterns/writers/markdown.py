@@ -78,8 +78,14 @@ def markdown(report: Report, sources: Sources | None = None) -> str:
                 for b in report.bonuses]
     if not report.findings:
         out += ["", "No findings."]
-    out += ["", "### Files", "", "| File | Grade | Score | Findings |", "| --- | --- | ---: | ---: |"]
-    for r in report.files:
+    out += ["", "### Files", ""]
+    listed = [r for r in report.files if r.findings or r.error is not None]
+    if listed:
+        out += ["| File | Grade | Score | Findings |", "| --- | --- | ---: | ---: |"]
+    for r in listed:
         grade, score = (r.grade, f"{r.score:g}") if r.score is not None else ("error", "-")
         out.append(f"| {escape(r.path)} | {grade} | {score} | {len(r.findings)} |")
+    others = len(report.files) - len(listed)
+    if others:
+        out += ["", f"{'And ' if listed else ''}{plural(others, 'file')} with no findings: A+."]
     return "\n".join(out) + "\n"

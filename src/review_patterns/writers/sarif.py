@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from .. import __version__, docs
 from ..fingerprint import Sources, unique_fingerprints
@@ -31,6 +33,13 @@ def _rule(rule: Any) -> dict[str, Any]:
     }
 
 
+def artifact(path: str) -> dict[str, str]:
+    """A relative path below `%SRCROOT%`, or an absolute file URI for a file outside the working folder."""
+    if PurePosixPath(path).is_absolute():
+        return {"uri": PurePosixPath(path).as_uri()}
+    return {"uri": quote(path), "uriBaseId": BASE_ID}
+
+
 def sarif(report: Report, sources: Sources | None = None) -> str:
     """The report as one SARIF run; paths are relative to `%SRCROOT%`, the working folder."""
     sources = sources or Sources()
@@ -45,7 +54,7 @@ def sarif(report: Report, sources: Sources | None = None) -> str:
             "message": {"text": f.message},
             "locations": [{
                 "physicalLocation": {
-                    "artifactLocation": {"uri": f.path, "uriBaseId": BASE_ID},
+                    "artifactLocation": artifact(f.path),
                     "region": {"startLine": f.line, "startColumn": f.column,
                                "endLine": f.end_line, "endColumn": f.end_column},
                 }
