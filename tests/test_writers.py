@@ -182,6 +182,16 @@ def test_markdown_escapes_what_comes_from_the_code() -> None:
     assert sections == ["### Blockers (3)", "### Suggestions (1)", "### Positives (1)", "### Files"]
 
 
+def test_markdown_shows_the_lines_of_a_multiline_finding() -> None:
+    from review_patterns.writers.markdown import snippet
+
+    source = "def f(x):\n    return JsonResponse(\n        {'a': x},\n        status=400,\n    )\n"
+    sources = Sources(Path("/project"), {"app.py": source})
+    call = Finding("app.py", 2, 12, 5, 6, "RP991", "print-call", "m", Severity.WARNING, Dimension.CODE_CLARITY, 1)
+    assert snippet(sources, call) == "return JsonResponse(\n    {'a': x},\n    status=400,\n)"
+    assert snippet(sources, call, most=2) == "return JsonResponse(\n    {'a': x},\n..."
+
+
 def test_markdown_helpers() -> None:
     assert escape("a_b | *c*\n<d>") == r"a\_b \| \*c\* \<d\>"
     assert inline("`{call}` on <b>|</b>") == r"`{call}` on \<b\>\|\</b\>"

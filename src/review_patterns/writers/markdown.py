@@ -6,6 +6,7 @@ Everything taken from the code (messages, paths, lines) is escaped so that it ca
 from __future__ import annotations
 
 import re
+import textwrap
 
 from .. import docs
 from ..fingerprint import Sources
@@ -40,15 +41,24 @@ def code_block(code: str, language: str = "python") -> str:
     return f"{fence}{language}\n{code}\n{fence}"
 
 
+def snippet(sources: Sources, finding: Finding, most: int = 6) -> str:
+    """The finding's lines of code, dedented: at most `most`, then `...`."""
+    last = min(finding.end_line, finding.line + most - 1)
+    lines = [sources.line(finding.path, n) for n in range(finding.line, last + 1)]
+    code = textwrap.dedent("\n".join(lines)).strip("\n")
+    return code + ("\n..." if last < finding.end_line else "")
+
+
 def _entry(finding: Finding, sources: Sources) -> list[str]:
     rule = next((r for r in ALL_RULES if r.code == finding.code), None)
     lines = [f"- **{escape(finding.path)}:{finding.line}** {finding.code} {escape(finding.name)}: "
              f"{inline(finding.message)}"]
-    code = sources.line(finding.path, finding.line).strip()
+    code = snippet(sources, finding)
     if code:
         lines += ["", *("  " + line for line in code_block(code).splitlines())]
     if rule is not None:
-        lines += ["", f"  What to do: {inline(docs.summary(rule))} See [{finding.code}]({docs.help_uri(rule)})."]
+        lines += ["", f"  What to do: [{finding.code} {finding.name}]({docs.help_uri(rule)}) explains why it matters "
+                      "and shows the code to use instead."]
     return lines
 
 
