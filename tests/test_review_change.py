@@ -145,7 +145,7 @@ def test_baseline_gates_only_new_findings_and_lists_fixed_ones(
 def test_baseline_counts_repeated_findings(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     check(capsys, "--write-baseline", "baseline.json")
     (repo / "shop/views.py").write_text(VIEWS.replace("    print(query)\n", "    print(query)\n    print(query)\n"))
-    code, report, err = check(capsys, "--baseline", "baseline.json")
+    _, report, err = check(capsys, "--baseline", "baseline.json")
     assert found(report) == [("shop/views.py", "RP991", 11)]  # one of two identical lines is new
     assert "2 known findings not shown, 1 new" in err
 
@@ -162,3 +162,16 @@ def test_missing_baseline_and_diff_with_write_baseline(repo: Path, capsys: pytes
     assert code == 2 and "cannot read baseline nope.json" in err
     code, _, err = check(capsys, "--diff", "main", "--write-baseline", "b.json")
     assert code == 2 and "cannot be combined" in err
+
+
+def test_diff_and_baseline_together(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A change that moves a recorded finding onto changed lines does not count it as new."""
+    check(capsys, "--write-baseline", "baseline.json")
+    git(repo, "add", "baseline.json")
+    git(repo, "commit", "-qm", "baseline")
+    moved = VIEWS.replace("    print(query)\n", "    print(query)  # moved to a changed line\n")
+    (repo / "shop/views.py").write_text(moved + NEW_VIEW)
+    code, report, err = check(capsys, "--diff", "HEAD", "--baseline", "baseline.json")
+    assert found(report) == [("shop/views.py", "RP990", 16)]
+    assert "2 known findings not shown, 1 new, 0 fixed" in err
+    assert code == 1

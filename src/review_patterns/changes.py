@@ -21,7 +21,7 @@ class GitError(Exception):
 def git(*args: str, cwd: Path) -> str:
     """Runs git and returns its output; raises GitError with git's own message."""
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, encoding="utf-8",
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False, encoding="utf-8",
                               errors="surrogateescape")
     except FileNotFoundError:
         raise GitError("git is not installed") from None
@@ -35,7 +35,7 @@ def _unquote(path: str) -> str:
     if not path.startswith('"'):
         return path
     raw = codecs.escape_decode(path[1:-1].encode("latin-1", "backslashreplace"))[0]
-    return raw.decode("utf-8", "surrogateescape")  # type: ignore[union-attr]
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def parse_diff(patch: str, top: Path) -> dict[Path, frozenset[int]]:

@@ -174,7 +174,7 @@ def check(
     except (GitError, BaselineError) as error:
         raise click.ClickException(str(error)) from None
     if tests:
-        report = filter_findings(report, lambda f: all([test(f) for test in tests]))
+        report = filter_findings(report, lambda f: all(test(f) for test in tests))
 
     terminal = sys.stdout.isatty() if color is None else color
     if output is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -39,13 +39,13 @@ def parse_rule_options(text: str) -> dict[str, dict[str, Any]]:
     return {code: dict(values) for code, values in config.options.items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def context_for(root: Path) -> ProjectContext:
     """The project context of `root`, built once per process."""
     return ProjectContext(root=root)
 
 
-@lru_cache(maxsize=None)
+@cache
 def config_for(folder: Path, rule_options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]) -> Config:
     """`[tool.review-patterns]` for files in `folder`, with flake8's rule options on top.
 
@@ -60,9 +60,10 @@ def config_for(folder: Path, rule_options: tuple[tuple[str, tuple[tuple[str, Any
 
 def _stop(error: ConfigError) -> Exception:
     """The exception flake8 reports as a one-line critical error, also from its worker processes."""
-    from flake8.exceptions import ExecutionError
+    from flake8.exceptions import ExecutionError  # type: ignore[import-untyped,unused-ignore]
 
-    return ExecutionError(f"review-patterns: configuration error: {error}")
+    stop: Exception = ExecutionError(f"review-patterns: configuration error: {error}")
+    return stop
 
 
 class Plugin:

@@ -51,14 +51,14 @@ def snippet(sources: Sources, finding: Finding, most: int = 6) -> str:
 
 def _entry(finding: Finding, sources: Sources) -> list[str]:
     rule = next((r for r in ALL_RULES if r.code == finding.code), None)
-    lines = [f"- **{escape(finding.path)}:{finding.line}** {finding.code} {escape(finding.name)}: "
-             f"{inline(finding.message)}"]
+    where = f"**{escape(finding.path)}:{finding.line}**"
+    lines = [f"- {where} {finding.code} {escape(finding.name)}: {inline(finding.message)}"]
     code = snippet(sources, finding)
     if code:
         lines += ["", *("  " + line for line in code_block(code).splitlines())]
     if rule is not None:
-        lines += ["", f"  What to do: [{finding.code} {finding.name}]({docs.help_uri(rule)}) explains why it matters "
-                      "and shows the code to use instead."]
+        link = f"[{finding.code} {finding.name}]({docs.help_uri(rule)})"
+        lines += ["", f"  What to do: {link} explains why it matters and shows the code to use instead."]
     return lines
 
 
@@ -68,8 +68,8 @@ def markdown(report: Report, sources: Sources | None = None) -> str:
     out = [
         f"## review-patterns: {report.grade} ({report.score:g}/100)",
         "",
-        f"**{verdict(report)}** {plural(len(report.files), 'file')}, "
-        f"{plural(len(report.findings), 'finding')}, {plural(len(report.bonuses), 'bonus', 'bonuses')}.",
+        (f"**{verdict(report)}** {plural(len(report.files), 'file')}, "
+         f"{plural(len(report.findings), 'finding')}, {plural(len(report.bonuses), 'bonus', 'bonuses')}."),
         "",
         "| Dimension | Score |",
         "| --- | ---: |",
