@@ -175,3 +175,11 @@ def test_diff_and_baseline_together(repo: Path, capsys: pytest.CaptureFixture[st
     assert found(report) == [("shop/views.py", "RP990", 16)]
     assert "2 known findings not shown, 1 new, 0 fixed" in err
     assert code == 1
+
+
+def test_normalized_code_ignores_layout_and_comments() -> None:
+    from review_patterns.fingerprint import normalized
+
+    assert normalized("    total = F('total') + 1  # noqa: RP101") == normalized("total=F('total')+1")
+    assert normalized("x = '# not a comment'") != normalized("x = ''")
+    assert normalized("    return Response(  # why") == "returnResponse(#why"  # an open bracket: as written

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import tokenize
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -34,9 +36,18 @@ class Sources:
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
+_LAYOUT = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
+
+
 def normalized(code: str) -> str:
-    """The code with every whitespace removed: re-indenting or re-spacing it changes nothing."""
-    return "".join(code.split())
+    """The line's tokens without comments and whitespace: re-indenting, re-spacing or commenting it
+    changes nothing. A line that does not tokenize alone (an open bracket) keeps its comment."""
+    try:
+        tokens = [t.string for t in tokenize.generate_tokens(io.StringIO(code.strip()).readline)
+                  if t.type not in _LAYOUT]
+    except (tokenize.TokenError, SyntaxError):
+        tokens = [code]
+    return "".join("".join(tokens).split())
 
 
 def code_fingerprint(finding: Finding, sources: Sources) -> str:
