@@ -23,6 +23,7 @@ from .grading import GRADES
 from .model import Finding, Report
 from .rules import ALL_RULES
 from .writers import WRITERS, text
+from .writers.common import plural
 
 EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
 
@@ -72,7 +73,7 @@ def _review_change(rev: str, targets: list[Path], config: Config) -> tuple[Repor
     cwd = Path.cwd()
     base, changes = changed_since(rev, cwd)
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
-    _note(f"diff: {len(files)} changed Python file{'s' * (len(files) != 1)} since {rev} ({base[:12]})")
+    _note(f"diff: {plural(len(files), 'changed Python file')} since {rev} ({base[:12]})")
     report = lint_paths(files, config, cwd)
 
     def changed(finding: Finding) -> bool:
@@ -86,7 +87,7 @@ def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[F
     """Notes what the baseline knows and what was fixed; returns the test for a new finding."""
     comparison = baseline.compare(report, baseline.load(path), sources, path.parent)
     new = comparison.new
-    _note(f"baseline {path}: {comparison.known} known finding{'s' * (comparison.known != 1)} not shown, "
+    _note(f"baseline {path}: {plural(comparison.known, 'known finding')} not shown, "
           f"{sum(new.values())} new, {len(comparison.fixed)} fixed")
     for entry in comparison.fixed:
         _note(f"  fixed: {entry.path}:{entry.line} {entry.code} {entry.message}")
@@ -100,6 +101,22 @@ def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[F
         return False
 
     return is_new
+
+
+def _write_reports(report: Report, sources: Sources, shown: str, files: list[tuple[str, Path]],
+                   color: bool | None) -> None:
+    """Writes each (format, file), prints `shown`, and fills GitHub's step summary for the github format."""
+    for name, file in files:
+        write_atomically(file, WRITERS[name](report, sources))
+    if shown == "text":
+        terminal = sys.stdout.isatty() if color is None else color
+        click.echo(text(report, sources, color=terminal), nl=False)
+    else:
+        click.echo(WRITERS[shown](report, sources), nl=False)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file and "github" in {shown, *(name for name, _ in files)}:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(WRITERS["markdown"](report, sources) + "\n")
 
 
 @cli.command()
@@ -176,20 +193,9 @@ def check(
     if tests:
         report = filter_findings(report, lambda f: all(test(f) for test in tests))
 
-    terminal = sys.stdout.isatty() if color is None else color
     if output is not None:
         outputs.insert(0, (fmt, output))
-    for name, file in outputs:
-        write_atomically(file, WRITERS[name](report, sources))
-    shown = "text" if output is not None else fmt
-    if shown == "text":
-        click.echo(text(report, sources, color=terminal), nl=False)
-    else:
-        click.echo(WRITERS[shown](report, sources), nl=False)
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_file and "github" in {shown, *(name for name, _ in outputs)}:
-        with open(summary_file, "a", encoding="utf-8") as handle:
-            handle.write(WRITERS["markdown"](report, sources) + "\n")
+    _write_reports(report, sources, "text" if output is not None else fmt, outputs, color)
     return EXIT_OK if report.passed or exit_zero else EXIT_GATE
 
 
