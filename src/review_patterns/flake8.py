@@ -11,7 +11,7 @@ import ast
 import sys
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,10 +24,12 @@ from .context import ProjectContext, find_project_root
 from .engine import display_path, lint, with_overrides
 
 OPTION = "--rp-options"
+#: code -> ((option, value), ...), hashable for the cache
+RuleOptions = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
 
 
-def parse_rule_options(text: str) -> dict[str, dict[str, Any]]:
-    """Rule options written as TOML lines, `RP206.max-rows = 1000`, validated like the config file."""
+def parse_rule_options(text: str) -> RuleOptions:
+    """Rule options written as TOML lines, `RP206.rolling-deploys = true`, validated like the config file."""
     try:
         table = tomllib.loads(text or "")
     except tomllib.TOMLDecodeError as error:
@@ -36,7 +38,7 @@ def parse_rule_options(text: str) -> dict[str, dict[str, Any]]:
     if bad:
         raise ConfigError(f"{OPTION}: expected CODE.option = value, not {', '.join(bad)}")
     config = parse_config(table, source=OPTION)
-    return {code: dict(values) for code, values in config.options.items()}
+    return tuple(sorted((code, tuple(sorted(values.items()))) for code, values in config.options.items()))
 
 
 @cache
@@ -46,7 +48,7 @@ def context_for(root: Path) -> ProjectContext:
 
 
 @cache
-def config_for(folder: Path, rule_options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]) -> Config:
+def config_for(folder: Path, rule_options: RuleOptions) -> Config:
     """`[tool.review-patterns]` for files in `folder`, with flake8's rule options on top.
 
     flake8 handles `# noqa` itself (so that `--disable-noqa` works), hence `ignore_noqa`.
@@ -71,7 +73,7 @@ class Plugin:
 
     name = "review-patterns"
     version = __version__
-    rule_options: Mapping[str, Mapping[str, Any]] = {}
+    rule_options: RuleOptions = ()
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
         self.lines = lines
@@ -81,7 +83,7 @@ class Plugin:
     def add_options(manager: Any) -> None:
         manager.add_option(
             OPTION, parse_from_config=True, default="", metavar="OPTIONS",
-            help="review-patterns rule options as TOML lines, e.g. `RP206.max-rows = 1000`; they override "
+            help="review-patterns rule options as TOML lines, e.g. `RP206.rolling-deploys = true`; they override "
                  "[tool.review-patterns.rpNNN] in pyproject.toml.",
         )
 
@@ -95,9 +97,8 @@ class Plugin:
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         path = Path(self.filename).resolve()
-        frozen = tuple(sorted((code, tuple(sorted(v.items()))) for code, v in self.rule_options.items()))
         try:
-            config = config_for(path.parent, frozen)
+            config = config_for(path.parent, self.rule_options)
         except ConfigError as error:
             raise _stop(error) from None
         result = lint("".join(self.lines), display_path(path, Path.cwd()), context_for(find_project_root(path)),
