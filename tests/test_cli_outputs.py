@@ -95,3 +95,16 @@ def test_exit_codes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "pyproject.toml").write_text("[tool.review-patterns]\nmin-grade = 'Z'\n")
     code, _, err = check(capsys, "shop")
     assert code == 2 and "configuration error" in err and "min-grade" in err
+
+
+def test_gitlab_fingerprints_survive_lines_moving(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def fingerprints() -> list[str]:
+        check(capsys, "--format", "gitlab", "-o", "gl.json", "shop")
+        return [issue["fingerprint"] for issue in json.loads((project / "gl.json").read_text())]
+
+    before = fingerprints()
+    views = project / "shop/views.py"
+    views.write_text('"""Search views."""\n\n' + views.read_text().replace("print(query)", "print( query )  # debug"))
+    assert fingerprints() == before
+    views.write_text(views.read_text().replace("print( query )", "print(query, request.user)"))
+    assert fingerprints()[0] != before[0]
