@@ -55,8 +55,14 @@ def parse_diff(patch: str, top: Path) -> dict[Path, frozenset[int]]:
 def changed_since(rev: str, cwd: Path) -> tuple[str, Changes]:
     """The commit compared with (the merge base of REV and HEAD) and what changed since, in the
     working tree, including files not yet committed or not yet added."""
-    top = Path(git("rev-parse", "--show-toplevel", cwd=cwd).strip())
-    git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=top)
+    try:
+        top = Path(git("rev-parse", "--show-toplevel", cwd=cwd).strip())
+    except GitError as error:
+        raise GitError(f"--diff needs a git repository: {error}") from None
+    try:
+        git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=top)
+    except GitError:
+        raise GitError(f"--diff: unknown git revision {rev!r} (in {top})") from None
     try:
         base = git("merge-base", rev, "HEAD", cwd=top).strip()
     except GitError:  # no common history: compare with REV itself
