@@ -67,10 +67,11 @@ VIEWS_FINDINGS = ["./shop/views.py:10:5: RP991 `print()` instead of logging",
 
 @needs_plugin
 def test_select_reports_what_check_reports(project: Path, pythonpath: str) -> None:
-    result = flake8(project, pythonpath, "--select", "RP", ".")
+    result = flake8(project, pythonpath, "--select", "RP99", ".")
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == VIEWS_FINDINGS
-    concise = run_cli("check", "--format", "concise", "--exit-zero", ".", cwd=project, env={"PYTHONPATH": pythonpath})
+    concise = run_cli("check", "--format", "concise", "--select", "RP99", "--exit-zero", ".", cwd=project,
+                      env={"PYTHONPATH": pythonpath})
     assert ["./" + line for line in concise.stdout.splitlines()] == VIEWS_FINDINGS  # same columns, 1-based
 
 
@@ -88,16 +89,16 @@ def test_noqa_is_flake8s(project: Path, pythonpath: str) -> None:
     views = project / "shop/views.py"
     views.write_text(views.read_text().replace("print(query)", "print(query)  # noqa: RP991")
                      .replace("eval(query)})", "eval(query)})  # noqa: E501"))
-    assert flake8(project, pythonpath, "--select", "RP", ".").stdout.splitlines() == VIEWS_FINDINGS[1:]
-    shown = flake8(project, pythonpath, "--select", "RP", "--disable-noqa", ".")
+    assert flake8(project, pythonpath, "--select", "RP99", ".").stdout.splitlines() == VIEWS_FINDINGS[1:]
+    shown = flake8(project, pythonpath, "--select", "RP99", "--disable-noqa", ".")
     assert [line.split(": ")[1][:5] for line in shown.stdout.splitlines()] == ["RP991", "RP990"]
 
 
 @needs_plugin
 def test_ignores_and_per_file_ignores(project: Path, pythonpath: str) -> None:
-    ignored = flake8(project, pythonpath, "--select", "RP", "--extend-ignore", "RP991", ".")
+    ignored = flake8(project, pythonpath, "--select", "RP99", "--extend-ignore", "RP991", ".")
     assert ignored.stdout.splitlines() == VIEWS_FINDINGS[1:]
-    (project / "setup.cfg").write_text("[flake8]\nselect = RP\nper-file-ignores =\n    shop/views.py: RP990\n")
+    (project / "setup.cfg").write_text("[flake8]\nselect = RP99\nper-file-ignores =\n    shop/views.py: RP990\n")
     assert flake8(project, pythonpath, ".").stdout.splitlines() == VIEWS_FINDINGS[:1]
 
 
@@ -105,9 +106,9 @@ def test_ignores_and_per_file_ignores(project: Path, pythonpath: str) -> None:
 def test_format_statistics_count_and_jobs(project: Path, pythonpath: str) -> None:
     for name in ("orders", "payments", "accounts"):
         write_project(project / name, {"__init__.py": "", "views.py": "def debug(x):\n    print(x)\n"})
-    serial = flake8(project, pythonpath, "--select", "RP", "-j", "1", "--format", "%(path)s|%(row)d|%(col)d|%(code)s",
+    serial = flake8(project, pythonpath, "--select", "RP99", "-j", "1", "--format", "%(path)s|%(row)d|%(col)d|%(code)s",
                     ".")
-    parallel = flake8(project, pythonpath, "--select", "RP", "-j", "2", "--format",
+    parallel = flake8(project, pythonpath, "--select", "RP99", "-j", "2", "--format",
                       "%(path)s|%(row)d|%(col)d|%(code)s", "--statistics", "--count", ".")
     rows = sorted(serial.stdout.splitlines())
     assert rows == ["./accounts/views.py|2|5|RP991", "./orders/views.py|2|5|RP991", "./payments/views.py|2|5|RP991",
@@ -135,14 +136,14 @@ def test_rule_options_from_pyproject_and_flake8(project: Path, pythonpath: str) 
 ])
 def test_bad_flake8_options_are_clear(project: Path, pythonpath: str, config: str, message: str) -> None:
     (project / "setup.cfg").write_text(config)
-    result = flake8(project, pythonpath, "--select", "RP", ".")
+    result = flake8(project, pythonpath, "--select", "RP99", ".")
     assert result.returncode == 1 and message in result.stdout and "Traceback" not in result.stderr
 
 
 @needs_plugin
 def test_bad_pyproject_is_clear_also_in_a_worker(project: Path, pythonpath: str) -> None:
     (project / "shop/pyproject.toml").write_text("[tool.review-patterns]\nmin-grade = 'Z'\n")
-    result = flake8(project, pythonpath, "--select", "RP", "-j", "2", ".")
+    result = flake8(project, pythonpath, "--select", "RP99", "-j", "2", ".")
     assert result.returncode == 1 and "review-patterns: configuration error" in result.stdout
     assert "min-grade" in result.stdout and "Traceback" not in result.stderr
 
@@ -204,6 +205,8 @@ def test_context_is_built_once_per_project_and_columns_are_0_based(
     plugin.config_for.cache_clear()
     monkeypatch.chdir(tmp_path)
     shop, blog = write_project(tmp_path / "shop"), write_project(tmp_path / "blog")
+    for root in (shop, blog):  # the sample rules only, whatever else is registered
+        (root / "pyproject.toml").write_text('[tool.review-patterns]\nselect = ["RP99"]\n')
     results = []
     for root, name in ((shop, "shop/views.py"), (shop, "shop/services.py"), (blog, "shop/views.py")):
         path = root / name
