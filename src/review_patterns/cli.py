@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -13,12 +13,17 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from . import __version__, docs
+from . import __version__, baseline, docs
+from .baseline import BaselineError
+from .changes import GitError, changed_since
 from .config import Config, ConfigError, check_selector, load_config
-from .engine import lint_paths, with_overrides
+from .engine import collect_files, filter_findings, lint_paths, with_overrides
+from .fingerprint import Sources
 from .grading import GRADES
+from .model import Finding, Report
 from .rules import ALL_RULES
 from .writers import WRITERS, text
+from .writers.common import plural
 
 EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
 
@@ -27,7 +32,10 @@ def write_atomically(path: Path, text: str) -> None:
     """Writes through a temporary file in the same folder, so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would make reports private to their writer
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(temporary, path)
@@ -48,15 +56,86 @@ def cli() -> None:
     """A Django-aware code-review linter that grades every file out of 100."""
 
 
+def _output_format(value: str) -> tuple[str, Path]:
+    name, sep, file = value.partition("=")
+    if not sep or not file or name not in WRITERS:
+        raise click.BadParameter(f"expected FORMAT=FILE with FORMAT one of {', '.join(WRITERS)}, not {value!r}",
+                                 param_hint="--output-format")
+    return name, Path(file)
+
+
+def _note(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _review_change(rev: str, targets: list[Path], config: Config) -> tuple[Report, Callable[[Finding], bool]]:
+    """The changed Python files below `targets`, and which findings stand on changed lines."""
+    cwd = Path.cwd()
+    base, changes = changed_since(rev, cwd)
+    files = [p for p in collect_files(targets, config) if p.resolve() in changes]
+    _note(f"diff: {plural(len(files), 'changed Python file')} since {rev} ({base[:12]})")
+    report = lint_paths(files, config, cwd)
+
+    def changed(finding: Finding) -> bool:
+        lines = changes.get((cwd / finding.path).resolve(), frozenset())
+        return lines is None or finding.line in lines
+
+    return report, changed
+
+
+def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[Finding], bool]:
+    """Notes what the baseline knows and what was fixed; returns the test for a new finding."""
+    comparison = baseline.compare(report, baseline.load(path), sources, path.parent)
+    new = comparison.new
+    _note(f"baseline {path}: {plural(comparison.known, 'known finding')} not shown, "
+          f"{sum(new.values())} new, {len(comparison.fixed)} fixed")
+    for entry in comparison.fixed:
+        _note(f"  fixed: {entry.path}:{entry.line} {entry.code} {entry.message}")
+    if comparison.fixed:
+        _note(f"  run with --write-baseline {path} to drop the fixed ones from the baseline")
+
+    def is_new(finding: Finding) -> bool:
+        if new[finding] > 0:
+            new[finding] -= 1
+            return True
+        return False
+
+    return is_new
+
+
+def _write_reports(report: Report, sources: Sources, shown: str, files: list[tuple[str, Path]],
+                   color: bool | None) -> None:
+    """Writes each (format, file), prints `shown`, and fills GitHub's step summary for the github format."""
+    for name, file in files:
+        write_atomically(file, WRITERS[name](report, sources))
+    if shown == "text":
+        terminal = sys.stdout.isatty() if color is None else color
+        click.echo(text(report, sources, color=terminal), nl=False)
+    else:
+        click.echo(WRITERS[shown](report, sources), nl=False)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file and "github" in {shown, *(name for name, _ in files)}:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(WRITERS["markdown"](report, sources) + "\n")
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(list(WRITERS)), default="text", show_default=True,
               help="Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE (the text report still goes to the terminal).")
+@click.option("--output-format", "output_formats", multiple=True, metavar="FORMAT=FILE",
+              help="Also write FORMAT to FILE; repeatable (json=report.json, sarif=report.sarif).")
 @click.option("--min-grade", type=click.Choice(GRADES), help="Lowest overall grade that passes [default: A-].")
 @click.option("--select", help="Only these codes or prefixes, comma-separated (RP101,RP3).")
 @click.option("--ignore", help="Skip these codes, prefixes or bonus names, comma-separated.")
+@click.option("--diff", "rev", metavar="REV",
+              help="Review the change since REV (e.g. origin/main): changed files, findings on changed lines.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Report and gate only findings not recorded in this baseline; list the fixed ones.")
+@click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record every current finding in FILE (then report as with --baseline FILE).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails.")
 @click.option("--ignore-noqa", is_flag=True, help="Report findings silenced by `# noqa`.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -66,9 +145,13 @@ def check(
     paths: tuple[Path, ...],
     fmt: str,
     output: Path | None,
+    output_formats: tuple[str, ...],
     min_grade: str | None,
     select: str | None,
     ignore: str | None,
+    rev: str | None,
+    baseline_file: Path | None,
+    write_baseline: Path | None,
     exit_zero: bool,
     ignore_noqa: bool,
     config_file: Path | None,
@@ -79,6 +162,9 @@ def check(
     Exit status: 0 passed, 1 the gate failed (a blocker, or the grade below --min-grade),
     2 usage, configuration or internal error.
     """
+    outputs = [_output_format(value) for value in output_formats]
+    if rev is not None and write_baseline is not None:
+        raise click.UsageError("--write-baseline records the whole project; it cannot be combined with --diff")
     targets = list(paths) or [Path(".")]
     config: Config = load_config(targets[0], config_file)
     config = with_overrides(
@@ -88,15 +174,28 @@ def check(
         min_grade=min_grade,
         ignore_noqa=ignore_noqa or None,
     )
-    report = lint_paths(targets, config)
-    terminal = sys.stdout.isatty() if color is None else color
+    sources = Sources()
+    tests: list[Callable[[Finding], bool]] = []
+    try:
+        if rev is not None:
+            report, changed = _review_change(rev, targets, config)
+            tests.append(changed)
+        else:
+            report = lint_paths(targets, config)
+        if write_baseline is not None:
+            write_atomically(write_baseline, baseline.write(write_baseline, report, sources))
+            _note(f"wrote {write_baseline}: {len(report.findings)} findings")
+            baseline_file = write_baseline
+        if baseline_file is not None:
+            tests.append(_apply_baseline(report, baseline_file, sources))
+    except (GitError, BaselineError) as error:
+        raise click.ClickException(str(error)) from None
+    if tests:
+        report = filter_findings(report, lambda f: all(test(f) for test in tests))
+
     if output is not None:
-        write_atomically(output, WRITERS[fmt](report))
-        click.echo(text(report, color=terminal), nl=False)
-    elif fmt == "text":
-        click.echo(text(report, color=terminal), nl=False)
-    else:
-        click.echo(WRITERS[fmt](report), nl=False)
+        outputs.insert(0, (fmt, output))
+    _write_reports(report, sources, "text" if output is not None else fmt, outputs, color)
     return EXIT_OK if report.passed or exit_zero else EXIT_GATE
 
 

@@ -320,6 +320,27 @@ def lint_paths(paths: Iterable[Path], config: Config, cwd: Path | None = None, j
     return grading.grade_report(results, config.min_grade)
 
 
+def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:
+    """`report` with only the findings `keep` accepts, each file re-scored and the whole re-graded.
+
+    Used by the reviews of a change (`--diff`) and of new findings only (`--baseline`).
+    A file that could not be checked keeps its error.
+    """
+    files = []
+    for result in report.files:
+        if result.error is not None:
+            files.append(result)
+            continue
+        kept = tuple(f for f in result.findings if keep(f))
+        files.append(replace(
+            result,
+            findings=kept,
+            score=grading.score(kept, result.bonuses),
+            dimensions=grading.dimension_scores(kept, result.bonuses),
+        ))
+    return grading.grade_report(files, report.min_grade)
+
+
 def with_overrides(config: Config, **changes: Any) -> Config:
     """`config` with the given fields replaced, skipping those left as None."""
     return replace(config, **{k: v for k, v in changes.items() if v is not None})

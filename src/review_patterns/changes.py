@@ -1,0 +1,75 @@
+"""What changed since a git revision: the files and the lines, for `check --diff REV`."""
+
+from __future__ import annotations
+
+import codecs
+import re
+import subprocess
+from pathlib import Path
+from typing import Mapping
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+#: Absolute path -> the changed line numbers, or None when the whole file is new.
+Changes = Mapping[Path, "frozenset[int] | None"]
+
+
+class GitError(Exception):
+    """git failed or is missing; the message says why."""
+
+
+def git(*args: str, cwd: Path) -> str:
+    """Runs git and returns its output; raises GitError with git's own message."""
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False, encoding="utf-8",
+                              errors="surrogateescape")
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    if done.returncode != 0:
+        raise GitError(done.stderr.strip() or f"git {' '.join(args)} failed")
+    return done.stdout
+
+
+def _unquote(path: str) -> str:
+    """git C-quotes paths with unusual characters: `"caf\\303\\251.py"`."""
+    if not path.startswith('"'):
+        return path
+    raw = codecs.escape_decode(path[1:-1].encode("latin-1", "backslashreplace"))[0]
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def parse_diff(patch: str, top: Path) -> dict[Path, frozenset[int]]:
+    """The added or changed lines of each file in a `git diff -U0` patch."""
+    changes: dict[Path, set[int]] = {}
+    current: set[int] | None = None
+    for line in patch.splitlines():
+        if line.startswith("+++ "):
+            target = line[4:].rstrip("\t")
+            current = None if target == "/dev/null" else changes.setdefault(top / _unquote(target)[2:], set())
+        elif current is not None and (hunk := _HUNK.match(line)):
+            start, count = int(hunk.group(1)), int(hunk.group(2) or 1)
+            current.update(range(start, start + count))
+    return {path: frozenset(lines) for path, lines in changes.items()}
+
+
+def changed_since(rev: str, cwd: Path) -> tuple[str, Changes]:
+    """The commit compared with (the merge base of REV and HEAD) and what changed since, in the
+    working tree, including files not yet committed or not yet added."""
+    try:
+        top = Path(git("rev-parse", "--show-toplevel", cwd=cwd).strip())
+    except GitError as error:
+        raise GitError(f"--diff needs a git repository: {error}") from None
+    try:
+        git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=top)
+    except GitError:
+        raise GitError(f"--diff: unknown git revision {rev!r} (in {top})") from None
+    try:
+        base = git("merge-base", rev, "HEAD", cwd=top).strip()
+    except GitError:  # no common history: compare with REV itself
+        base = git("rev-parse", f"{rev}^{{commit}}", cwd=top).strip()
+    patch = git("-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff", "-U0", "-M",
+                "--diff-filter=d", "--src-prefix=a/", "--dst-prefix=b/", base, "--", cwd=top)
+    changes: dict[Path, frozenset[int] | None] = dict(parse_diff(patch, top))
+    untracked = git("ls-files", "--others", "--exclude-standard", "-z", cwd=top)
+    changes.update({top / name: None for name in untracked.split("\0") if name})
+    return base, {path.resolve(): lines for path, lines in changes.items()}

@@ -1,0 +1,123 @@
+"""Two small rules that exist only in the adapters' tests, so that their expected outputs do not
+change when real rules are added. `install()` registers them; `sitecustomize(folder)` makes every
+Python process started with that folder on PYTHONPATH register them too (flake8, its workers)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+import libcst as cst
+
+from review_patterns.django import call_name
+from review_patterns.model import Dimension, Severity
+from review_patterns.rule import Bad, Good, Rule
+
+TESTS = Path(__file__).resolve().parent
+
+
+class DangerousCall(Rule):
+    """## What it does
+    Flags calls of `eval` (or the functions named in `calls`). Used by the adapters' tests.
+
+    ## Why is this bad?
+    It runs text as code.
+    """
+
+    code = "RP990"
+    name = "dangerous-call"
+    message = "`{call}()` runs text as code"
+    severity = Severity.BLOCKER
+    dimension = Dimension.SECURITY
+    options = {"calls": ("eval",)}
+    examples = (Bad("eval(request.GET['q'])  # RP990\n"), Good("int(request.GET['q'])\n"))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = call_name(node)
+        if name in self.settings["calls"]:
+            self.report(node, call=name)
+
+
+class PrintCall(Rule):
+    """## What it does
+    Flags `print()` calls. Used by the adapters' tests.
+
+    ## Why is this bad?
+    Output belongs in the log.
+    """
+
+    code = "RP991"
+    name = "print-call"
+    message = "`print()` instead of logging"
+    severity = Severity.WARNING
+    dimension = Dimension.CODE_CLARITY
+    examples = (Bad("print(order)  # RP991\n"), Good("logger.info(order)\n"))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if call_name(node) == "print":
+            self.report(node)
+
+
+SAMPLE_RULES = (DangerousCall, PrintCall)
+
+
+def install(assign: Callable[[object, str, object], None] = setattr) -> None:
+    """Adds the sample rules to the registry and to every loaded module that copied it.
+
+    Pass pytest's `monkeypatch.setattr` as `assign` to undo it after a test.
+    """
+    import review_patterns.rules
+
+    registry = tuple(r for r in review_patterns.rules.ALL_RULES if r not in SAMPLE_RULES) + SAMPLE_RULES
+    for name, module in list(sys.modules.items()):
+        if name.startswith("review_patterns") and hasattr(module, "ALL_RULES"):
+            assign(module, "ALL_RULES", registry)
+
+
+def sitecustomize(folder: Path) -> str:
+    """Writes a sitecustomize.py into `folder`; returns the PYTHONPATH that activates it."""
+    (folder / "sitecustomize.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(TESTS)!r})\nimport sample_rules\nsample_rules.install()\n"
+    )
+    return f"{folder}{':' + str(TESTS.parent / 'src')}"
+
+
+#: A small Django project in which the sample rules find two problems in shop/views.py.
+PROJECT = {
+    "manage.py": "import os\nimport sys\n\nif __name__ == '__main__':\n"
+                 "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings')\n",
+    "shop/__init__.py": "",
+    "shop/models.py": (
+        "from django.db import models\n\n\n"
+        "class Order(models.Model):\n"
+        "    total = models.DecimalField(max_digits=10, decimal_places=2)\n"
+    ),
+    "shop/views.py": (
+        "import logging\n"
+        "\n"
+        "from django.http import JsonResponse\n"
+        "\n"
+        "logger = logging.getLogger(__name__)\n"
+        "\n"
+        "\n"
+        "def search(request):\n"
+        "    query = request.GET.get('q', '')\n"
+        "    print(query)\n"  # RP991, line 10
+        "    return JsonResponse({'result': eval(query)})\n"  # RP990, line 11
+    ),
+    "shop/services.py": (
+        "from .models import Order\n\n\n"
+        "def order_total(order_id):\n"
+        "    return Order.objects.get(pk=order_id).total\n"
+    ),
+}
+
+
+def write_project(root: Path, files: dict[str, str] | None = None) -> Path:
+    """Writes PROJECT (or `files`) below `root`; returns `root`."""
+    for name, text in (files if files is not None else PROJECT).items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root

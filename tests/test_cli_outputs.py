@@ -1,0 +1,110 @@
+"""`check` on a small Django project: formats to files and terminal, the GitHub step summary, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from review_patterns.cli import main
+from sample_rules import install, write_project
+
+SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    install(monkeypatch.setattr)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    return write_project(tmp_path)
+
+
+def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["check", "--no-color", "--select", "RP99", *args])  # the sample rules only, whatever else exists
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_several_formats_in_one_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = check(capsys, "--output-format", "json=out/report.json", "--output-format",
+                         "sarif=out/report.sarif", "shop")
+    assert code == 1  # eval() is a blocker
+    assert "shop/views.py  " in out and "FAILED: 1 blocker finding." in out  # the text report on the terminal
+    report = json.loads((project / "out/report.json").read_text())
+    assert [(f["code"], f["line"]) for f in report["files"][-1]["findings"]] == [("RP991", 10), ("RP990", 11)]
+    sarif = json.loads((project / "out/report.sarif").read_text())
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(sarif)
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["RP991", "RP990"]
+    assert sarif["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] \
+        == "shop/views.py"
+
+
+def test_format_to_stdout_and_another_to_a_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = check(capsys, "--format", "concise", "--output-format", "junit=junit.xml", "--exit-zero")
+    assert code == 0
+    assert out == ("shop/views.py:10:5: RP991 `print()` instead of logging\n"
+                   "shop/views.py:11:36: RP990 `eval()` runs text as code\n")
+    assert 'failures="1"' in (project / "junit.xml").read_text()
+
+
+def test_output_file_keeps_the_text_report_on_the_terminal(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.umask(0o022)
+    code, out, _ = check(capsys, "--format", "gitlab", "-o", "gl-code-quality.json")
+    assert code == 1 and "Overall:" in out
+    assert (project / "gl-code-quality.json").stat().st_mode & 0o044 == 0o044  # others may read it, as usual
+    issues = json.loads((project / "gl-code-quality.json").read_text())
+    assert [i["check_name"] for i in issues] == ["RP991", "RP990"]
+
+
+def test_github_format_appends_the_markdown_step_summary(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = project / "summary.md"
+    summary.write_text("## Tests\n\nall green\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, out, _ = check(capsys, "--format", "github")
+    assert code == 1
+    assert out.splitlines()[1].startswith("::error file=shop/views.py,line=11,endLine=11,col=36,")
+    text = summary.read_text()
+    assert text.startswith("## Tests\n\nall green\n## review-patterns: ")
+    assert "### Blockers (1)" in text and "return JsonResponse({'result': eval(query)})" in text
+
+
+def test_no_step_summary_without_the_github_format(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(project / "summary.md"))
+    check(capsys, "--format", "json")
+    assert not (project / "summary.md").exists()
+
+
+@pytest.mark.parametrize("value", ["yaml=report.yaml", "sarif", "sarif="])
+def test_bad_output_format_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    code, _, err = check(capsys, "--output-format", value)
+    assert code == 2 and "FORMAT=FILE" in err
+
+
+def test_exit_codes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check(capsys, "shop/models.py", "shop/services.py")[0] == 0
+    assert check(capsys, "shop")[0] == 1
+    assert check(capsys, "--select", "RP991", "shop")[0] == 0  # a warning alone keeps the grade above A-
+    (project / "pyproject.toml").write_text("[tool.review-patterns]\nmin-grade = 'Z'\n")
+    code, _, err = check(capsys, "shop")
+    assert code == 2 and "configuration error" in err and "min-grade" in err
+
+
+def test_gitlab_fingerprints_survive_lines_moving(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def fingerprints() -> list[str]:
+        check(capsys, "--format", "gitlab", "-o", "gl.json", "shop")
+        return [issue["fingerprint"] for issue in json.loads((project / "gl.json").read_text())]
+
+    before = fingerprints()
+    views = project / "shop/views.py"
+    views.write_text('"""Search views."""\n\n' + views.read_text().replace("print(query)", "print( query )  # debug"))
+    assert fingerprints() == before
+    views.write_text(views.read_text().replace("print( query )", "print(query, request.user)"))
+    assert fingerprints()[0] != before[0]

@@ -1,0 +1,217 @@
+"""The flake8 plugin, through the real `flake8` command in a subprocess.
+
+It needs the project installed with its entry point (`pip install -e ".[test]"`, as CI does);
+elsewhere these tests are skipped, saying so. The two sample rules are added to every process
+(flake8's workers too) by a sitecustomize on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from conftest import ROOT, markers, run_cli
+from review_patterns import ALL_RULES
+from review_patterns.rule import Bad, BonusCheck
+from sample_rules import sitecustomize, write_project
+
+registered = [e for e in entry_points(group="flake8.extension") if e.name == "RP"]
+needs_plugin = pytest.mark.skipif(
+    not registered and not os.environ.get("CI"),
+    reason="the flake8 entry point RP is not installed in this Python: run `pip install -e \".[test]\"`",
+)
+
+
+def test_pyproject_declares_the_entry_point() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"]["flake8.extension"] == {"RP": "review_patterns.flake8:Plugin"}
+
+
+def test_the_plugin_loads_neither_click_nor_rich() -> None:
+    code = "import sys, review_patterns.flake8; print(sorted({'click', 'rich'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "project")
+
+
+@pytest.fixture()
+def pythonpath(tmp_path: Path) -> str:
+    return sitecustomize(tmp_path)
+
+
+def flake8(cwd: Path, pythonpath: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flake8", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": pythonpath}, timeout=120)
+
+
+VIEWS_FINDINGS = ["./shop/views.py:10:5: RP991 `print()` instead of logging",
+                  "./shop/views.py:11:36: RP990 `eval()` runs text as code"]
+
+
+@needs_plugin
+def test_select_reports_what_check_reports(project: Path, pythonpath: str) -> None:
+    result = flake8(project, pythonpath, "--select", "RP99", ".")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines() == VIEWS_FINDINGS
+    concise = run_cli("check", "--format", "concise", "--select", "RP99", "--exit-zero", ".", cwd=project,
+                      env={"PYTHONPATH": pythonpath})
+    assert ["./" + line for line in concise.stdout.splitlines()] == VIEWS_FINDINGS  # same columns, 1-based
+
+
+@needs_plugin
+def test_extend_select_keeps_flake8s_own_checks(project: Path, pythonpath: str) -> None:
+    (project / "shop/services.py").write_text("import os\n" + (project / "shop/services.py").read_text())
+    result = flake8(project, pythonpath, "--extend-select", "RP", ".")
+    lines = result.stdout.splitlines()
+    assert "./shop/services.py:1:1: F401 'os' imported but unused" in lines
+    assert all(line in lines for line in VIEWS_FINDINGS)
+
+
+@needs_plugin
+def test_noqa_is_flake8s(project: Path, pythonpath: str) -> None:
+    views = project / "shop/views.py"
+    views.write_text(views.read_text().replace("print(query)", "print(query)  # noqa: RP991")
+                     .replace("eval(query)})", "eval(query)})  # noqa: E501"))
+    assert flake8(project, pythonpath, "--select", "RP99", ".").stdout.splitlines() == VIEWS_FINDINGS[1:]
+    shown = flake8(project, pythonpath, "--select", "RP99", "--disable-noqa", ".")
+    assert [line.split(": ")[1][:5] for line in shown.stdout.splitlines()] == ["RP991", "RP990"]
+
+
+@needs_plugin
+def test_ignores_and_per_file_ignores(project: Path, pythonpath: str) -> None:
+    ignored = flake8(project, pythonpath, "--select", "RP99", "--extend-ignore", "RP991", ".")
+    assert ignored.stdout.splitlines() == VIEWS_FINDINGS[1:]
+    (project / "setup.cfg").write_text("[flake8]\nselect = RP99\nper-file-ignores =\n    shop/views.py: RP990\n")
+    assert flake8(project, pythonpath, ".").stdout.splitlines() == VIEWS_FINDINGS[:1]
+
+
+@needs_plugin
+def test_format_statistics_count_and_jobs(project: Path, pythonpath: str) -> None:
+    for name in ("orders", "payments", "accounts"):
+        write_project(project / name, {"__init__.py": "", "views.py": "def debug(x):\n    print(x)\n"})
+    serial = flake8(project, pythonpath, "--select", "RP99", "-j", "1", "--format", "%(path)s|%(row)d|%(col)d|%(code)s",
+                    ".")
+    parallel = flake8(project, pythonpath, "--select", "RP99", "-j", "2", "--format",
+                      "%(path)s|%(row)d|%(col)d|%(code)s", "--statistics", "--count", ".")
+    rows = sorted(serial.stdout.splitlines())
+    assert rows == ["./accounts/views.py|2|5|RP991", "./orders/views.py|2|5|RP991", "./payments/views.py|2|5|RP991",
+                    "./shop/views.py|10|5|RP991", "./shop/views.py|11|36|RP990"]
+    out = parallel.stdout.splitlines()
+    assert sorted(out[:5]) == rows
+    assert out[5:] == ["1     RP990 `eval()` runs text as code", "4     RP991 `print()` instead of logging", "5"]
+
+
+@needs_plugin
+def test_rule_options_from_pyproject_and_flake8(project: Path, pythonpath: str) -> None:
+    (project / "pyproject.toml").write_text('[tool.review-patterns.rp990]\ncalls = ["eval", "get"]\n')
+    lines = flake8(project, pythonpath, "--select", "RP990", ".").stdout.splitlines()
+    assert [line.split(":")[:2] for line in lines] == [  # Order.objects.get, request.GET.get, eval
+        ["./shop/services.py", "5"], ["./shop/views.py", "9"], ["./shop/views.py", "11"]]
+    (project / "setup.cfg").write_text('[flake8]\nselect = RP990\nrp-options =\n    RP990.calls = ["print"]\n')
+    assert flake8(project, pythonpath, ".").stdout.splitlines() == [
+        "./shop/views.py:10:5: RP990 `print()` runs text as code"]
+
+
+@needs_plugin
+@pytest.mark.parametrize(("config", "message"), [
+    ("[flake8]\nrp-options = RP990.nope = 1\n", "unknown option `RP990.nope`"),
+    ("[flake8]\nrp-options = RP990 = 1\n", "expected CODE.option = value"),
+])
+def test_bad_flake8_options_are_clear(project: Path, pythonpath: str, config: str, message: str) -> None:
+    (project / "setup.cfg").write_text(config)
+    result = flake8(project, pythonpath, "--select", "RP99", ".")
+    assert result.returncode == 1 and message in result.stdout and "Traceback" not in result.stderr
+
+
+@needs_plugin
+def test_bad_pyproject_is_clear_also_in_a_worker(project: Path, pythonpath: str) -> None:
+    (project / "shop/pyproject.toml").write_text("[tool.review-patterns]\nmin-grade = 'Z'\n")
+    result = flake8(project, pythonpath, "--select", "RP99", "-j", "2", ".")
+    assert result.returncode == 1 and "review-patterns: configuration error" in result.stdout
+    assert "min-grade" in result.stdout and "Traceback" not in result.stderr
+
+
+@needs_plugin
+def test_every_rule_first_bad_example_through_flake8(tmp_path: Path, pythonpath: str) -> None:
+    """Whatever rules are registered, flake8 reports exactly the marked lines of each one's first Bad example."""
+    cases = []
+    for rule in (*ALL_RULES, *__import__("sample_rules").SAMPLE_RULES):
+        bad = next((e for e in rule.examples if isinstance(e, Bad)), None)
+        if issubclass(rule, BonusCheck) or bad is None:
+            continue
+        try:
+            ast.parse(bad.code)
+        except SyntaxError:  # flake8 reports E999 and runs no AST plugin
+            continue
+        root = write_project(tmp_path / rule.code, {"manage.py": "", **bad.files, bad.path: bad.code})
+        if bad.options:
+            values = "\n".join(f"{k} = {_toml(v)}" for k, v in bad.options.items())
+            (root / "pyproject.toml").write_text(f"[tool.review-patterns.{rule.code.lower()}]\n{values}\n")
+        cases.append((rule.code, root, bad))
+    assert cases
+
+    def run(case: tuple[str, Path, Bad]) -> tuple[str, list[tuple[int, str]], list[tuple[int, str]]]:
+        code, root, bad = case
+        out = flake8(root, pythonpath, "-j", "1", "--select", code, bad.path).stdout.splitlines()
+        found = sorted((int(line.split(":")[1]), line.split(": ")[1].split()[0]) for line in out)
+        return code, found, sorted(markers(bad.code).elements())
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        mismatches = [(code, found, expected) for code, found, expected in pool.map(run, cases) if found != expected]
+    assert not mismatches
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def test_context_is_built_once_per_project_and_columns_are_0_based(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from review_patterns import flake8 as plugin
+    from sample_rules import install
+
+    install(monkeypatch.setattr)
+    built: list[Path] = []
+
+    class Counted(plugin.ProjectContext):
+        def __init__(self, root: Path) -> None:
+            built.append(root)
+            super().__init__(root=root)
+
+    monkeypatch.setattr(plugin, "ProjectContext", Counted)
+    plugin.context_for.cache_clear()
+    plugin.config_for.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    shop, blog = write_project(tmp_path / "shop"), write_project(tmp_path / "blog")
+    for root in (shop, blog):  # the sample rules only, whatever else is registered
+        (root / "pyproject.toml").write_text('[tool.review-patterns]\nselect = ["RP99"]\n')
+    results = []
+    for root, name in ((shop, "shop/views.py"), (shop, "shop/services.py"), (blog, "shop/views.py")):
+        path = root / name
+        checker = plugin.Plugin(ast.parse(path.read_text()), path.read_text().splitlines(True), str(path))
+        results += [(Path(path).parent.parent.name, row, col, text.split()[0]) for row, col, text, _ in checker.run()]
+    assert built == [shop, blog]
+    assert results == [("shop", 10, 4, "RP991"), ("shop", 11, 35, "RP990"), ("blog", 10, 4, "RP991"),
+                       ("blog", 11, 35, "RP990")]

@@ -1,0 +1,92 @@
+"""The pre-commit hook, with the real `pre-commit try-repo` on a temporary git repository.
+
+The hook repository is a committed copy of this project, so the test sees the working tree.
+It runs by default; it is skipped (saying so) only when pre-commit is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = [
+    pytest.mark.precommit,
+    pytest.mark.skipif(importlib.util.find_spec("pre_commit") is None,
+                       reason="pre-commit is not installed: pip install -e \".[test]\""),
+]
+IDENTITY = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}
+GOOD = '''from django.http import JsonResponse
+
+from .models import Order
+
+
+def order_detail(request, pk):
+    order = Order.objects.get(pk=pk)
+    return JsonResponse({"id": order.pk, "total": str(order.total)})
+'''
+BAD = GOOD.replace('def order_detail(request, pk):', 'def order_detail(request, pk:')
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env={**os.environ, **IDENTITY})
+
+
+def commit(repo: Path, files: dict[str, str], message: str) -> None:
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", message)
+
+
+def test_hook_passes_a_good_commit_and_fails_a_bad_one(tmp_path: Path) -> None:
+    hooks = tmp_path / "review-patterns"
+    hooks.mkdir()
+    for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
+        shutil.copy(ROOT / name, hooks / name)
+    shutil.copytree(ROOT / "src", hooks / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    git(hooks, "init", "-q")
+    commit(hooks, {}, "review-patterns")
+
+    project = tmp_path / "shop-project"
+    project.mkdir()
+    git(project, "init", "-q")
+    # Only RP001 (a file that does not parse, a blocker): the outcome cannot change as rules are added.
+    commit(project, {"manage.py": "", "pyproject.toml": '[tool.review-patterns]\nselect = ["RP001"]\n',
+                     "shop/__init__.py": "", "shop/models.py": "from django.db import models\n"}, "start")
+    commit(project, {"shop/views.py": GOOD}, "good: order detail view")
+    commit(project, {"shop/views.py": BAD}, "bad: a typo")
+
+    env = {**os.environ, **IDENTITY, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PRE_COMMIT_COLOR": "never"}
+    env.pop("PYTHONPATH", None)  # the hook must run from its own installed copy
+
+    def try_repo(commit: str) -> subprocess.Popen[str]:
+        """The hook on the files that `commit` changed, in a clone checked out at `commit`."""
+        clone = tmp_path / commit.replace("~", "-")
+        git(tmp_path, "clone", "-q", str(project), str(clone))
+        git(clone, "checkout", "-q", commit)
+        return subprocess.Popen(
+            [sys.executable, "-m", "pre_commit", "try-repo", str(hooks), "review-patterns", "--verbose",
+             "--from-ref", "HEAD~1", "--to-ref", "HEAD"],
+            cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+
+    # try-repo installs the hook into a fresh environment each time: both run at once to halve the wait
+    runs = [try_repo("HEAD~1"), try_repo("HEAD")]
+    (good, _), (bad, _) = (run.communicate(timeout=600) for run in runs)
+    assert runs[0].returncode == 0, good
+    assert "PASSED: grade A+ meets A-, no blockers." in good
+
+    assert runs[1].returncode == 1, bad
+    assert "review-patterns" in bad and "Failed" in bad
+    assert "shop/views.py  error" in bad and "RP001" in bad
+    assert "FAILED: 1 blocker finding." in bad
