@@ -263,3 +263,15 @@ def test_ignoring_a_bonus_keeps_the_rule_that_awards_it(monkeypatch: pytest.Monk
     assert [b.name for b in result.bonuses] == ["batched-saves"] and len(result.findings) == 1
     quiet = lint(VIEW, "blog/views.py", config=Config(ignore=("batched-saves",)))
     assert quiet.bonuses == () and len(quiet.findings) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "is_test"),
+    [("shop/tests.py", True), ("shop/tests/test_orders.py", True), ("shop/test_views.py", True),
+     ("shop/views_test.py", True), ("conftest.py", True), ("shop/testutils.py", True),
+     ("shop/views.py", False), ("shop/latest.py", False), ("shop/contest.py", False)],
+)
+def test_test_modules_are_recognised(path: str, is_test: bool) -> None:
+    from review_patterns.django import SourceFile
+
+    assert SourceFile(path, "").is_test is is_test

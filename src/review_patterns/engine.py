@@ -51,12 +51,12 @@ def ignored_here(config: Config, path: str) -> set[str]:
     return ignored
 
 
-def selected_rules(config: Config, path: str = "") -> list[type[Rule]]:
-    """The rules that run on `path` under `config`, in registry order.
+def selected_rules(config: Config, *paths: str) -> list[type[Rule]]:
+    """The rules that run on a file known by `paths` under `config`, in registry order.
 
     Ignoring a bonus that a rule awards drops the bonus, not the rule (see `lint`).
     """
-    ignored = ignored_here(config, path)
+    ignored = set().union(*(ignored_here(config, path) for path in paths))
     return [
         rule
         for rule in ALL_RULES
@@ -152,11 +152,20 @@ def _syntax_error(source: str, error: Exception) -> tuple[int, int, str]:
 
 
 def lint(
-    source: str, path: str, context: ProjectContext | None = None, config: Config | None = None
+    source: str,
+    path: str,
+    context: ProjectContext | None = None,
+    config: Config | None = None,
+    *,
+    project_path: str | None = None,
 ) -> FileResult:
-    """Checks one file's source. Never raises: parse and rule failures become findings."""
+    """Checks one file's source. Never raises: parse and rule failures become findings.
+
+    Findings carry `path`; rules see `project_path` (relative to the context's root) when given,
+    so that they can find their own file in the project context wherever the run started.
+    """
     config = config or DEFAULT_CONFIG
-    file = SourceFile(path, source)
+    file = SourceFile(project_path or path, source)
     lines = sum(1 for line in file.lines if line.strip())
     try:
         module = cst.parse_module(source)
@@ -168,10 +177,10 @@ def lint(
     context = context if context is not None else ProjectContext.empty()
     rules = [
         rule(file, imports, context, config.options.get(rule.code))
-        for rule in selected_rules(config, path)
+        for rule in selected_rules(config, path, file.path)
         if rule.applies_to(file)
     ]
-    ignored = ignored_here(config, path)
+    ignored = ignored_here(config, path) | ignored_here(config, file.path)
     failures: dict[type[Rule], str] = {}
     if rules:
         cst.visit_batched(module, [_ImportTracker(imports), *(_guarded(r, failures) for r in rules)])
@@ -235,7 +244,17 @@ def lint_file(path: Path, display: str, context: ProjectContext, config: Config)
     if source is None:
         assert error is not None
         return _error_result(display, 0, _at(line), error, config)
-    return lint(source, display, context, config)
+    return lint(source, display, context, config, project_path=project_relative(path, context))
+
+
+def project_relative(path: Path, context: ProjectContext) -> str | None:
+    """`path` relative to the context's root, with forward slashes, when it lies below it."""
+    if context.root is None:
+        return None
+    try:
+        return path.resolve().relative_to(context.root.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def display_path(path: Path, cwd: Path) -> str:

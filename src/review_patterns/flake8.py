@@ -21,7 +21,7 @@ else:  # pragma: no cover
 from . import __version__
 from .config import Config, ConfigError, load_config, parse_config
 from .context import ProjectContext, find_project_root
-from .engine import display_path, lint, with_overrides
+from .engine import display_path, lint, project_relative, with_overrides
 
 OPTION = "--rp-options"
 #: code -> ((option, value), ...), hashable for the cache
@@ -101,7 +101,8 @@ class Plugin:
             config = config_for(path.parent, self.rule_options)
         except ConfigError as error:
             raise _stop(error) from None
-        result = lint("".join(self.lines), display_path(path, Path.cwd()), context_for(find_project_root(path)),
-                      config)
+        context = context_for(find_project_root(path))
+        result = lint("".join(self.lines), display_path(path, Path.cwd()), context, config,
+                      project_path=project_relative(path, context))
         for f in result.findings:
             yield f.line, f.column - 1, f"{f.code} {f.message}", type(self)
