@@ -11,6 +11,10 @@ import re
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # RP5xx: the type of `ProjectContext.redis_clients`
+    from .redis_clients import ProjectClients
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -110,3 +114,10 @@ class ProjectContext:
     # -- model index (RP4xx) --
 
     # -- quota guards and clients (RP5xx) --
+
+    @cached_property
+    def redis_clients(self) -> "ProjectClients":
+        """Module-level Redis clients, Django caches and factories returning them, by qualified name."""
+        from .redis_clients import index_clients  # imported late: that module imports this one
+
+        return index_clients(self.sources())
