@@ -9,7 +9,6 @@ so a project's own class with an `incr` or a `set` method, a dict or `threading.
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -129,8 +128,11 @@ def _statements(body: Sequence[cst.BaseStatement | cst.BaseSmallStatement]) -> I
             yield from stmt.body
         elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             continue
+        elif isinstance(stmt, cst.Match):
+            for case in stmt.cases:
+                yield from _statements(_block(case.body))
         elif isinstance(stmt, cst.BaseCompoundStatement):
-            if isinstance(stmt, (cst.With,)):
+            if isinstance(stmt, cst.With):
                 yield from stmt.items
             yield from _statements(_block(stmt.body))
             for extra in _extra_blocks(stmt):
@@ -168,6 +170,11 @@ def _is_property(node: cst.FunctionDef, imports: ImportTable) -> bool:
     return False
 
 
+def is_test_module(file: SourceFile) -> bool:
+    """A test module, including an app's `tests.py` (which `SourceFile.is_test` misses)."""
+    return file.is_test or file.path.rsplit("/", 1)[-1] in ("tests.py", "testutils.py") or "/testutils/" in file.path
+
+
 class ClientRule(Rule):
     """A rule that asks what an expression is: `self.binding_of(expr)` and `self.kind_of(expr)`.
 
@@ -185,7 +192,7 @@ class ClientRule(Rule):
     @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
         # Tests poke at caches and counters on purpose; these rules are about production code.
-        return not file.is_test and super().applies_to(file)
+        return not is_test_module(file) and super().applies_to(file)
 
     # -- hooks --
 
@@ -221,6 +228,13 @@ class ClientRule(Rule):
             return self._call(expr, local)
         if isinstance(expr, cst.Await):
             return self.binding_of(expr.expression, local)
+        return None
+
+    def method_of(self) -> cst.ClassDef | None:
+        """The class whose method is the innermost function being visited, if it is a method."""
+        if len(self._frames) >= 2 and not self._frames[-1].is_class and self._frames[-2].is_class:
+            node = self._frames[-2].node
+            return node if isinstance(node, cst.ClassDef) else None
         return None
 
     def in_function(self) -> cst.FunctionDef | None:
@@ -467,7 +481,8 @@ class ClientRule(Rule):
 
 # -- the project-wide part: clients bound at module level in one module and imported in another --
 
-_WORTH_READING = re.compile(r"redis|caches")
+#: A module can bind a client only if it holds one of these (plain substrings: a regex is much slower).
+_WORTH_READING = ("import redis", "from redis", "django_redis", "Redis", "caches[")
 
 
 @dataclass
@@ -500,7 +515,7 @@ def index_clients(sources: Iterable[tuple[str, str]]) -> ProjectClients:
     """Reads the project's modules (with `ast`) for module-level clients and factory functions."""
     index = ProjectClients()
     for path, text in sources:
-        if not path.endswith(".py") or not _WORTH_READING.search(text):
+        if not path.endswith(".py") or not any(word in text for word in _WORTH_READING):
             continue
         try:
             tree = ast.parse(text)
@@ -518,6 +533,7 @@ class _AstModule:
         self.aliases: dict[str, str] = {}
         self.values: dict[str, Kind] = {}
         self.factories: dict[str, Kind] = {}
+        self._bodies: dict[ast.AST, list[ast.AST]] = {}
 
     def index(self, module: str, into: ProjectClients) -> None:
         for node in ast.walk(self.tree):
@@ -561,16 +577,19 @@ class _AstModule:
                     names[stmt.target.id] = kind
 
     def _returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> Kind | None:
+        if function not in self._bodies:
+            self._bodies[function] = [n for n in ast.walk(function) if isinstance(n, (ast.Assign, ast.Return, ast.Global))]
+        nodes = self._bodies[function]
         local: dict[str, Kind] = {}
-        declared = {n for node in ast.walk(function) if isinstance(node, ast.Global) for n in node.names}
-        for node in ast.walk(function):
+        declared = {name for node in nodes if isinstance(node, ast.Global) for name in node.names}
+        for node in nodes:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 kind = self._kind(node.value, local)
                 if kind is not None:
                     local[node.targets[0].id] = kind
                     if node.targets[0].id in declared:
                         self.values[node.targets[0].id] = kind
-        for node in ast.walk(function):
+        for node in nodes:
             if isinstance(node, ast.Return) and node.value is not None:
                 kind = self._kind(node.value, local)
                 if kind is not None:

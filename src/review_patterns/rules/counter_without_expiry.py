@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..model import Dimension, Severity
+from ..django import dotted_name, string_value
 from ..redis_clients import ClientRule, Kind, code, given
 from ..rule import Bad, Good
 
@@ -38,10 +39,25 @@ def sets_expiry(kind: Kind, method: str, call: cst.Call) -> bool:
     return False
 
 
+def fixed_key(node: cst.BaseExpression) -> bool:
+    """A literal key or an UPPER_CASE constant: one global total or sequence, meant to last."""
+    if string_value(node) is not None:
+        return True
+    name = dotted_name(node)
+    return name is not None and name.rsplit(".", 1)[-1].isupper()
+
+
 @dataclass
 class _Function:
-    increments: list[cst.Call] = field(default_factory=list)
+    increments: list[tuple[cst.Call, Kind]] = field(default_factory=list)
     expires: bool = False
+    cache_expires: bool = False  #: a Django cache key stored with a timeout
+
+
+@dataclass
+class _Class:
+    cache_expires: bool = False
+    pending: list[tuple[cst.Call, str]] = field(default_factory=list)  #: Django cache increments, function
 
 
 class CounterWithoutExpiry(ClientRule):
@@ -59,8 +75,11 @@ class CounterWithoutExpiry(ClientRule):
 
     ## Known problems
     Any expiry set in the function counts, whatever its key; so does a call to a helper whose
-    name mentions `expire` or `ttl`. On Django's cache, a `set`/`add` in the same function
-    counts even without a timeout (the cache's default timeout applies) or with an explicit
+    name mentions `expire` or `ttl`. A fixed key (a string literal or an `UPPER_CASE` constant)
+    is taken for a global total or a sequence, meant to last, and a method named like the
+    increment (`def incr(...)`) for a wrapper whose callers own the expiry. On Django's cache,
+    `incr` cannot create a key, so a `set`/`add` in the same function or in another method of
+    the same class counts, even without a timeout (the default one applies) or with an explicit
     `None` (a deliberate choice). Test modules are not checked.
     """
 
@@ -98,9 +117,9 @@ class CounterWithoutExpiry(ClientRule):
             client = redis.Redis.from_url("redis://localhost")
 
             class Throttle:
-                def hit(self, user_id):
+                def hit(self, day, user_id):
                     pipe = client.pipeline()
-                    pipe.hincrby("hits", user_id)  # RP501
+                    pipe.hincrby(f"hits:{day}", user_id)  # RP501
                     pipe.execute()
 
                 def views(self, product_id):
@@ -137,6 +156,31 @@ class CounterWithoutExpiry(ClientRule):
                     return 1
             """),
         Good("""
+            import redis
+            from django.core.cache import cache
+
+            STATS_KEY = "shop:stats"
+            client = redis.Redis()
+
+            def next_invoice_number():
+                return client.incr("invoice-number")  # a sequence: a fixed key, meant to last
+
+            def count_sale(product_id):
+                client.hincrby(STATS_KEY, product_id)
+
+            class RateLimit:
+                def __init__(self, key, window):
+                    self.key = key
+                    cache.add(key, 0, window)
+
+                def hit(self):
+                    return cache.incr(self.key)  # Django's incr cannot create the key
+
+            class PrefixedCache:
+                def incr(self, key, by=1):
+                    return cache.incr(f"shop:{key}", by)  # a wrapper: its callers own the expiry
+            """),
+        Good("""
             from django.core.cache import cache
 
             class Counter:
@@ -159,14 +203,34 @@ class CounterWithoutExpiry(ClientRule):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._functions: list[_Function] = []
+        self._classes: list[_Class] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        super().visit_ClassDef(node)
+        self._classes.append(_Class())
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        owner = self._classes.pop()
+        if not owner.cache_expires:
+            for call, function in owner.pending:
+                self.report(call, call=code(call.func), function=function)
+        super().leave_ClassDef(original_node)
 
     def enter_function(self, node: cst.FunctionDef) -> None:
         self._functions.append(_Function())
 
     def exit_function(self, node: cst.FunctionDef) -> None:
         function = self._functions.pop()
-        if not function.expires:
-            for call in function.increments:
+        owner = self._classes[-1] if self._classes and self.method_of() is not None else None
+        if owner is not None and function.cache_expires:
+            owner.cache_expires = True
+        if function.expires or node.name.value in INCREMENTS[Kind.REDIS]:
+            return  # expiry set, or a wrapper such as `def incr(self, key): return self.cache.incr(key)`
+        for call, kind in function.increments:
+            if kind is Kind.CACHE and owner is not None:
+                # Django's `incr` cannot create a key: another method stores it, maybe with a timeout.
+                owner.pending.append((call, node.name.value))
+            else:
                 self.report(call, call=code(call.func), function=node.name.value)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -184,6 +248,10 @@ class CounterWithoutExpiry(ClientRule):
         if kind is None:
             return
         if method in INCREMENTS.get(kind, ()):
-            function.increments.append(node)
+            key = node.args[0].value if node.args and not node.args[0].star and node.args[0].keyword is None else None
+            if key is not None and not fixed_key(key):
+                function.increments.append((node, kind))
         elif sets_expiry(kind, method, node):
+            if kind is Kind.CACHE:
+                function.cache_expires = True
             function.expires = True
