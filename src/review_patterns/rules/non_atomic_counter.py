@@ -54,7 +54,7 @@ class NonAtomicCounter(ClientRule):
 
     code = "RP502"
     name = "non-atomic-counter"
-    message = "`{key}` is read and written back with `{write}`: concurrent requests lose updates; use `incr`"
+    message = "counter `{key}` is read and written back with `{write}`: concurrent requests lose updates; use `incr`"
     severity = Severity.IMPORTANT
     dimension = Dimension.RELIABILITY
     requires = ("set",)
