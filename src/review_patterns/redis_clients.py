@@ -329,7 +329,7 @@ class ClientRule(Rule):
         if text is not None:
             try:
                 expr = cst.parse_expression(text)
-            except cst.ParserSyntaxError:
+            except (cst.ParserSyntaxError, ValueError, RecursionError):
                 return None
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
             return self._annotation_kind(expr.left) or self._annotation_kind(expr.right)
@@ -413,7 +413,7 @@ class ClientRule(Rule):
         for param in every:
             names[param.name.value] = self._annotation(param.annotation) or _NOTHING
 
-    def _scan_body(self, body: Sequence[cst.BaseStatement], names: dict[str, Binding], factories: dict[str, Binding],
+    def _scan_body(self, body: Sequence[cst.BaseStatement | cst.BaseSmallStatement], names: dict[str, Binding], factories: dict[str, Binding],
                    owner: _Frame | None) -> None:
         def assignments() -> None:
             for small in _statements(body):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
@@ -147,8 +148,8 @@ class LockWithoutTimeout(ClientRule):
             """, path="shop/jobs.py"),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._functions: list[_Function] = []
 
     def enter_function(self, node: cst.FunctionDef) -> None:
@@ -175,10 +176,11 @@ class LockWithoutTimeout(ClientRule):
             self._functions[-1].finally_depth -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
-        binding = self.binding_of(node)
-        if binding is not None and binding.kind is Kind.LOCK and binding.origin is node:
-            self._check_creation(node)
         func = node.func
+        if (isinstance(func, cst.Attribute) and func.attr.value == "lock") or self.imports.imported(func):
+            binding = self.binding_of(node)
+            if binding is not None and binding.kind is Kind.LOCK and binding.origin is node:
+                self._check_creation(node)
         if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
@@ -201,7 +203,7 @@ class LockWithoutTimeout(ClientRule):
     def _check_creation(self, node: cst.Call) -> None:
         func = node.func
         name = self.imports.resolve(func) if self.imports.imported(func) else None
-        if name in LOCK_CLASSES:
+        if name is not None and name in LOCK_CLASSES:
             param, position = LOCK_CLASSES[name]
         elif isinstance(func, cst.Attribute):
             receiver = self.kind_of(func.value)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+from typing import Callable
+
 import libcst as cst
 
 from ..model import Dimension, Severity
@@ -30,12 +33,12 @@ REDIS_TIMEOUTS: dict[str, tuple[tuple[str, int | None, bool], ...]] = {
 }
 CACHE_PAGE = "django.views.decorators.cache.cache_page"
 
-_OPERATORS = {
-    cst.Add: lambda a, b: a + b,
-    cst.Subtract: lambda a, b: a - b,
-    cst.Multiply: lambda a, b: a * b,
-    cst.Divide: lambda a, b: a / b,
-    cst.FloorDivide: lambda a, b: a // b,
+_OPERATORS: dict[type[cst.BaseBinaryOp], Callable[[float, float], float]] = {
+    cst.Add: operator.add,
+    cst.Subtract: operator.sub,
+    cst.Multiply: operator.mul,
+    cst.Divide: operator.truediv,
+    cst.FloorDivide: operator.floordiv,
 }
 
 
