@@ -166,6 +166,24 @@ def test_shadowed_names_are_not_clients() -> None:
         """)
 
 
+def test_optional_import_fallback_does_not_hide_the_import() -> None:
+    check("RP505", """
+        try:
+            import redis
+            from django_redis import get_redis_connection
+        except ImportError:
+            redis = None
+            get_redis_connection = None
+
+        def store(key):
+            redis.Redis().setex(key, 60, "1")  # RP505
+            get_redis_connection().expire(key, 60)  # RP505
+
+        def parameter_named_redis(redis, key):
+            redis.Redis().setex(key, 60, "1")
+        """)
+
+
 def test_cast_and_django_redis_raw_client() -> None:
     check("RP508", """
         from typing import cast

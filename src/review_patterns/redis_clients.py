@@ -237,21 +237,16 @@ class ClientRule(Rule):
             return node if isinstance(node, cst.ClassDef) else None
         return None
 
-    def in_function(self) -> cst.FunctionDef | None:
-        """The innermost function being visited."""
-        for frame in reversed(self._frames):
-            if isinstance(frame.node, cst.FunctionDef):
-                return frame.node
-        return None
-
     # -- resolution --
 
     def _qualified(self, expr: cst.BaseExpression) -> str | None:
         if not self.imports.imported(expr):
             return None
-        if isinstance(expr, cst.Name) and self._lookup(expr.value, None) is not None:
-            return None  # shadowed by a local name
-        return self.imports.resolve(expr)
+        name = self.imports.resolve(expr)
+        head = dotted_name(expr)
+        if head is not None and self._lookup(head.split(".")[0], None) is not None:
+            return None  # shadowed by a parameter or a local name
+        return name
 
     def _imported(self, expr: cst.BaseExpression) -> Binding | None:
         name = self._qualified(expr)
@@ -347,8 +342,10 @@ class ClientRule(Rule):
     def _bind(self, target: cst.BaseExpression, binding: Binding | None) -> None:
         frame = self._frames[-1] if self._frames else None
         if isinstance(target, cst.Name):
-            names = frame.names if frame is not None else self._module
-            names[target.value] = binding or _NOTHING
+            if frame is None:
+                self._bind_module(target.value, binding)
+            else:
+                frame.names[target.value] = binding or _NOTHING
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._bind(element.value, None)
@@ -364,6 +361,11 @@ class ClientRule(Rule):
             owner = self._class()
             if owner is not None:
                 owner.names[target.attr.value] = binding
+
+    def _bind_module(self, name: str, binding: Binding | None) -> None:
+        # `try: import redis / except ImportError: redis = None` must not hide the import.
+        if (binding is not None and binding.kind is not None) or name not in self.imports.aliases:
+            self._module[name] = binding or _NOTHING
 
     def _scan_function(self, node: cst.FunctionDef, owner: _Frame | None) -> Binding | None:
         """What a function returns when it is a client factory; records `self.x = client` on `owner`."""
@@ -415,18 +417,24 @@ class ClientRule(Rule):
 
     def _scan_body(self, body: Sequence[cst.BaseStatement | cst.BaseSmallStatement], names: dict[str, Binding], factories: dict[str, Binding],
                    owner: _Frame | None) -> None:
+        def bind(name: str, binding: Binding | None) -> None:
+            if owner is None:
+                self._bind_module(name, binding)
+            else:
+                names[name] = binding or _NOTHING
+
         def assignments() -> None:
             for small in _statements(body):
                 if isinstance(small, cst.Assign):
                     binding = self.binding_of(small.value)
                     for target in small.targets:
                         if isinstance(target.target, cst.Name):
-                            names[target.target.value] = binding or _NOTHING
+                            bind(target.target.value, binding)
                 elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                     binding = self.binding_of(small.value) if small.value is not None else None
                     binding = binding or self._annotation(small.annotation)
                     if binding is not None or small.value is not None:
-                        names[small.target.value] = binding or _NOTHING
+                        bind(small.target.value, binding)
 
         assignments()
         for stmt in body:
@@ -622,7 +630,3 @@ class _AstModule:
                 return self.factories[node.func.id]
         return None
 
-
-def dotted(node: cst.BaseExpression) -> str:
-    """A dotted name, or the node's source text."""
-    return dotted_name(node) or code(node)

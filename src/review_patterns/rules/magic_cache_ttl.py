@@ -86,7 +86,8 @@ class MagicCacheTtl(ClientRule):
     states it once. `None` (forever) and `0` (do not cache) are not magic and are not flagged.
 
     ## Known problems
-    Test modules are not checked.
+    HTTP caching headers (`cache_control(max_age=...)`) are not cache timeouts and are not
+    checked. Test modules are not checked.
     """
 
     code = "RP505"
