@@ -279,6 +279,24 @@ def test_magic_ttl_units_and_shapes() -> None:
             cache.set(key, value, 60 * ONE_MINUTE)
             cache.set_many({key: value}, 3600)  # RP505
             cache.add(key, value, 1 / 0)
+            cache.set(key, value, *TIMEOUTS)
+            cache.set(key, value, **options)
+        """)
+
+
+def test_lock_options_passed_through_are_taken_as_given() -> None:
+    check("RP508", """
+        import redis
+
+        r = redis.Redis()
+
+        def run(name, **options):
+            with r.lock(name, **options):
+                work()
+            with r.lock(name, *LOCK_ARGS):
+                work()
+            with r.lock(name):  # RP508
+                work()
         """)
 
 

@@ -91,8 +91,9 @@ def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Arg 
             return arg
     if position is not None:
         positional = [a for a in call.args if a.keyword is None]
-        if any(a.star for a in positional[: position + 1]):
-            return positional[0]  # `*args`: cannot tell, assume given
+        starred = [a for a in positional[: position + 1] if a.star]
+        if starred:
+            return starred[0]  # `*args` or `**kwargs`: cannot tell, callers treat it as given
         if len(positional) > position:
             return positional[position]
     return None
