@@ -257,6 +257,10 @@ def test_non_atomic_counter_through_aliases_and_derived_names() -> None:
             n = default_cache.get(key, 0)
             default_cache.set(other(key), n + 1)
 
+        def get_or_set(key):
+            seen = default_cache.get_or_set(key, 0, SEEN_TTL)
+            default_cache.set(key, seen + 1, SEEN_TTL)  # RP502
+
         def reset(key):
             n = default_cache.get(key, 0)
             n = 0

@@ -156,12 +156,12 @@ class NonAtomicCounter(ClientRule):
                 read = self._read(node.args[0].value)
                 return _Read(read.key, True, read.bumped) if read is not None else None
             return None
-        if not isinstance(func, cst.Attribute) or func.attr.value not in ("get", "hget"):
+        if not isinstance(func, cst.Attribute) or func.attr.value not in ("get", "get_or_set", "hget"):
             return None
         kind = self.kind_of(func.value)
         method = func.attr.value
         positional = [a for a in node.args if a.keyword is None and not a.star]
-        if method == "get" and kind in _CLIENTS and positional:
+        if ((method == "get" and kind in _CLIENTS) or (method == "get_or_set" and kind is Kind.CACHE)) and positional:
             default = argument(node, "default", 1)
             numeric = kind is Kind.CACHE and default is not None and _number(default.value)
             return _Read(code(positional[0].value), numeric)
