@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the parts are imported on first use only
     from .migration_history import MigrationHistory
+    from .redis_clients import ProjectClients
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -121,3 +122,10 @@ class ProjectContext:
     # -- model index (RP4xx) --
 
     # -- quota guards and clients (RP5xx) --
+
+    @cached_property
+    def redis_clients(self) -> "ProjectClients":
+        """Module-level Redis clients, Django caches and factories returning them, by qualified name."""
+        from .redis_clients import index_clients  # imported late: that module imports this one
+
+        return index_clients(self.sources())

@@ -2,8 +2,12 @@
 
 from ..rule import Rule
 from .collapsed_three_step_migration import CollapsedThreeStepMigration
+from .counter_without_expiry import CounterWithoutExpiry
 from .internal_error import InternalError
 from .irreversible_data_migration import IrreversibleDataMigration
+from .lock_without_timeout import LockWithoutTimeout
+from .magic_cache_ttl import MagicCacheTtl
+from .non_atomic_counter import NonAtomicCounter
 from .non_idempotent_backfill import NonIdempotentBackfill
 from .not_null_column_without_default import NotNullColumnWithoutDefault
 from .not_null_enforced_in_one_step import NotNullEnforcedInOneStep
@@ -20,6 +24,10 @@ ALL_RULES: tuple[type[Rule], ...] = (
     NonIdempotentBackfill,
     CollapsedThreeStepMigration,
     NotNullEnforcedInOneStep,
+    CounterWithoutExpiry,
+    NonAtomicCounter,
+    MagicCacheTtl,
+    LockWithoutTimeout,
     TypeHints,
 )
 
