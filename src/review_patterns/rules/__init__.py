@@ -1,6 +1,7 @@
 """The registry: every rule, sorted by code, then the bonus checks. Listed by hand, on purpose."""
 
 from ..rule import Rule
+from .f_expression_without_refresh import FExpressionWithoutRefresh
 from .internal_error import InternalError
 from .parse_error import ParseError
 from .type_hints import TypeHints
@@ -8,6 +9,7 @@ from .type_hints import TypeHints
 ALL_RULES: tuple[type[Rule], ...] = (
     ParseError,
     InternalError,
+    FExpressionWithoutRefresh,
     TypeHints,
 )
 
