@@ -3,6 +3,7 @@
 from ..rule import Rule
 from .f_expression_without_refresh import FExpressionWithoutRefresh
 from .internal_error import InternalError
+from .lost_update import LostUpdate
 from .parse_error import ParseError
 from .type_hints import TypeHints
 
@@ -10,6 +11,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ParseError,
     InternalError,
     FExpressionWithoutRefresh,
+    LostUpdate,
     TypeHints,
 )
 

@@ -230,9 +230,14 @@ class FExpressionWithoutRefresh(FlowRule):
 
     def leave_frame(self, frame: Frame) -> None:
         for stale in list(self.state.stale):
-            if self.outlives(stale.key):
+            if self.left_for_later(stale):
                 self.confirm(stale)
         self.states.pop()
+
+    def left_for_later(self, stale: _Stale) -> bool:
+        """Whether the object keeps the expression after the function: it outlives it. A queryset
+        update (the idiom for counters on a related or own instance) needs a use in the function."""
+        return not stale.update and self.outlives(stale.key)
 
     def bind(self, name: str, kind: str, value: cst.BaseExpression | None) -> None:
         # A new object under the old name: what was known of the old one no longer applies.
@@ -253,7 +258,7 @@ class FExpressionWithoutRefresh(FlowRule):
         here = self.frame.path
         for stale in list(self.state.stale):
             if stale.path[: len(here)] == here:
-                if outlive and self.outlives(stale.key):
+                if outlive and self.left_for_later(stale):
                     self.confirm(stale)
                 else:
                     self.state.stale.remove(stale)
@@ -289,11 +294,13 @@ class FExpressionWithoutRefresh(FlowRule):
                 obj = dotted_name(target.target.value)
                 if obj is None:
                     continue
+                attribute = target.target.attr.value
                 fields = self.state.expressions.setdefault(obj, set())
                 if has_f:
-                    fields.add(target.target.attr.value)
+                    fields.add(attribute)
                 else:
-                    fields.discard(target.target.attr.value)
+                    fields.discard(attribute)
+                    self.overwritten(obj, attribute)
             if value is not None and isinstance(target.target, (cst.Attribute, cst.Subscript)):
                 self.use(value)  # stored where it outlives this statement
         super().leave_Assign(original_node)
@@ -355,6 +362,14 @@ class FExpressionWithoutRefresh(FlowRule):
             ):
                 self.state.stale.append(_Stale(obj, fields, node, self.frame.path, update=True))
                 return
+
+    def overwritten(self, obj: str, attribute: str) -> None:
+        """A plain value was assigned: the field no longer holds an expression or a stale value."""
+        for stale in list(self.state.stale):
+            if stale.key == obj and attribute in stale.fields:
+                stale.fields.discard(attribute)
+                if not stale.fields:
+                    self.state.stale.remove(stale)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if id(node) in self.targets:
