@@ -101,11 +101,16 @@ def chain_head(node: cst.BaseExpression) -> cst.BaseExpression:
     return last
 
 
-def is_manager_or_queryset(node: cst.BaseExpression, queryset_names: frozenset[str] | set[str] = frozenset()) -> bool:
+def is_manager_or_queryset(
+    node: cst.BaseExpression,
+    queryset_names: frozenset[str] | set[str] = frozenset(),
+    more_methods: frozenset[str] | set[str] = frozenset(),
+) -> bool:
     """Whether an expression is plausibly a Django manager or queryset.
 
     True for `X.objects` (and `_default_manager`), `get_queryset()`, a chain holding a
-    Django-only queryset method, or a queryset method called on one of `queryset_names`.
+    Django-only queryset method, or a queryset method (or one of `more_methods`) called on one
+    of `queryset_names`.
     """
     for link in chain(node):
         if isinstance(link, cst.Attribute) and link.attr.value in MANAGER_ATTRS:
@@ -114,7 +119,7 @@ def is_manager_or_queryset(node: cst.BaseExpression, queryset_names: frozenset[s
             name = call_name(link)
             if name in DJANGO_ONLY_METHODS:
                 return True
-            if name not in QUERYSET_METHODS:
+            if name not in QUERYSET_METHODS and name not in more_methods:
                 return False
         elif isinstance(link, cst.Name) and link.value in queryset_names:
             return True

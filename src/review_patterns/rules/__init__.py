@@ -6,11 +6,13 @@ from .internal_error import InternalError
 from .lost_update import LostUpdate
 from .parse_error import ParseError
 from .type_hints import TypeHints
+from .unknown_orm_method import UnknownOrmMethod
 
 ALL_RULES: tuple[type[Rule], ...] = (
     ParseError,
     InternalError,
     FExpressionWithoutRefresh,
+    UnknownOrmMethod,
     LostUpdate,
     TypeHints,
 )
