@@ -10,7 +10,7 @@ import libcst as cst
 
 _MIGRATION = re.compile(r"(^|/)(migrations|db_migrations|south_migrations)/[^/]+\.py$")
 _MODELS = re.compile(r"(^|/)(models\.py$|models/[^/]+\.py$)")
-_TESTS = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_tests?\.py$|conftest\.py$)")
+_TESTS = re.compile(r"(^|/)(tests?/|tests?\.py$|test_[^/]*\.py$|[^/]*_tests?\.py$|conftest\.py$)")
 _SETTINGS = re.compile(r"(^|/)(settings\.py$|settings/[^/]+\.py$)")
 _SERVICES = re.compile(r"(^|/)(services\.py$|services/[^/]+\.py$)")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ..django import call_name, dotted_name
+from ..django import SourceFile, call_name, dotted_name
 from ..orm import FlowRule, Frame, chain_calls, chain_head, method_receiver, refreshed_fields, saved_fields
 from ..rule import Bad, Good
 from ..model import Dimension, Severity
@@ -31,8 +31,22 @@ class _State:
     changes: list[_Change] = field(default_factory=list)
 
 
+_TEXT_METHODS = frozenset({"join", "format", "strip", "lower", "upper", "replace"})
+_NOT_COUNTS = frozenset({"timedelta", "relativedelta", "str", "gettext", "_", "pgettext", "format_html", "mark_safe"})
+
+
 def _numeric_operand(node: cst.BaseExpression) -> bool:
-    return not isinstance(node, _NOT_NUMBERS)
+    """Whether `node` may be a number: not text, a list or a time span (`x.s += "\\n" + y` is not a counter)."""
+    if isinstance(node, _NOT_NUMBERS):
+        return False
+    if isinstance(node, cst.BinaryOperation):
+        return _numeric_operand(node.left) and _numeric_operand(node.right)
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            return func.attr.value not in _TEXT_METHODS and func.attr.value not in _NOT_COUNTS
+        return not (isinstance(func, cst.Name) and func.value in _NOT_COUNTS)
+    return True
 
 
 def _read_modify(node: cst.BaseExpression, attribute: cst.Attribute) -> bool:
@@ -60,7 +74,8 @@ class LostUpdate(FlowRule):
     Let the database do the arithmetic with `F("count") + 1` (then refresh the object before
     using it, see RP101), or fetch the row with `select_for_update()` in a transaction.
     Not flagged when the object was fetched with `select_for_update()` in the function, was
-    just created by it, or when the field is not saved afterwards.
+    just created by it, or when the field is not saved afterwards; nor in tests and migrations,
+    which do not run concurrently with anything.
     """
 
     code = "RP103"
@@ -138,6 +153,24 @@ class LostUpdate(FlowRule):
                 product.save()
             """),
         Good("""
+            from datetime import timedelta
+
+            def add_vat_note(invoice, address):
+                invoice.invoice_to += "\\n" + gettext("VAT-ID: %s") % address.vat_id
+                invoice.additional_text += "<br />".join(address.notes)
+                invoice.save()
+
+            def extend(order, days):
+                order.expires = order.expires + timedelta(days=days)
+                order.save(update_fields=["expires"])
+            """, path="shop/services.py"),
+        Good("""
+            def test_total_changes(self):
+                self.order.total += 10
+                self.order.save()
+                self.assertEqual(self.order.lines.count(), 1)
+            """, path="shop/tests/test_orders.py"),
+        Good("""
             def add_view(product):
                 product.view_count += 1
                 product.save(update_fields=["name"])
@@ -148,6 +181,11 @@ class LostUpdate(FlowRule):
                 product.save()
             """),
     )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        # Tests and data migrations run alone: nothing runs concurrently with them.
+        return not file.is_test and not file.is_migration and super().applies_to(file)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
