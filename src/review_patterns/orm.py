@@ -16,14 +16,12 @@ from .rule import Rule
 DJANGO_F = frozenset({"django.db.models.F", "django.db.models.expressions.F"})
 #: Attributes that give a model's manager.
 MANAGER_ATTRS = frozenset({"objects", "_default_manager", "_base_manager"})
-#: Queryset methods no other popular ORM has: a chain holding one of them is Django's.
+#: Queryset methods that SQLAlchemy's and peewee's queries lack: a chain holding one is Django's.
 DJANGO_ONLY_METHODS = frozenset(
     {"select_related", "prefetch_related", "values_list", "annotate", "exclude", "defer", "only",
      "select_for_update", "get_queryset", "in_bulk", "bulk_create", "bulk_update", "update_or_create",
-     "get_or_create", "aggregate", "order_by", "distinct", "values", "using"}
+     "get_or_create", "aggregate"}
 )
-#: Methods a queryset returns a queryset from: a chain of these keeps the receiver's kind.
-QUERYSET_METHODS = DJANGO_ONLY_METHODS | {"filter", "all", "none", "reverse", "union", "intersection", "difference"}
 
 
 def is_django_f(node: cst.Call, resolve: "Resolver") -> bool:
@@ -104,24 +102,18 @@ def chain_head(node: cst.BaseExpression) -> cst.BaseExpression:
 def is_manager_or_queryset(
     node: cst.BaseExpression,
     queryset_names: frozenset[str] | set[str] = frozenset(),
-    more_methods: frozenset[str] | set[str] = frozenset(),
 ) -> bool:
     """Whether an expression is plausibly a Django manager or queryset.
 
-    True for `X.objects` (and `_default_manager`), `get_queryset()`, a chain holding a
-    Django-only queryset method, or a queryset method (or one of `more_methods`) called on one
-    of `queryset_names`.
+    True for a chain through `X.objects` (or `_default_manager`), `get_queryset()` or another
+    Django-only queryset method, or starting at one of `queryset_names`.
     """
     for link in chain(node):
         if isinstance(link, cst.Attribute) and link.attr.value in MANAGER_ATTRS:
             return True
-        if isinstance(link, cst.Call):
-            name = call_name(link)
-            if name in DJANGO_ONLY_METHODS:
-                return True
-            if name not in QUERYSET_METHODS and name not in more_methods:
-                return False
-        elif isinstance(link, cst.Name) and link.value in queryset_names:
+        if isinstance(link, cst.Call) and call_name(link) in DJANGO_ONLY_METHODS:
+            return True
+        if isinstance(link, cst.Name) and link.value in queryset_names:
             return True
     return False
 

@@ -25,7 +25,6 @@ QUERYSET_TYPOS = {
 INSTANCE_TYPOS = {
     "refresh_from_database": "refresh_from_db",
 }
-_TYPOS = frozenset(QUERYSET_TYPOS)
 
 
 class UnknownOrmMethod(FlowRule):
@@ -159,14 +158,14 @@ class UnknownOrmMethod(FlowRule):
         wrong = func.attr.value
         if wrong in INSTANCE_TYPOS:
             self.calls.append((func.attr, wrong, INSTANCE_TYPOS[wrong], "model"))
-        elif wrong in QUERYSET_TYPOS and is_manager_or_queryset(func.value, self.queryset_names(), _TYPOS):
+        elif wrong in QUERYSET_TYPOS and is_manager_or_queryset(func.value, self.queryset_names()):
             self.calls.append((func.attr, wrong, QUERYSET_TYPOS[wrong], "queryset"))
 
     def queryset_names(self) -> set[str]:
         """Local names bound to a manager or queryset, in the function being visited."""
         names: set[str] = set()
         for name, (kind, value) in self.frame.bound.items():
-            if kind == "assign" and value is not None and is_manager_or_queryset(value, names, _TYPOS):
+            if kind == "assign" and value is not None and is_manager_or_queryset(value, names):
                 names.add(name)
         return names
 
