@@ -97,6 +97,7 @@ def test_rp101_other_f_is_not_flagged(header: str) -> None:
         ("post.save()", True),  # saves the expression again
         ('return JsonResponse({"title": post.title, "id": post.id, "pk": post.pk})', False),
         ("assert isinstance(post, Post)", False),
+        ("return redirect(post)", False),  # only its URL is read
         ("post.likes = 0\n    return post", False),  # a plain value replaces the expression
         ("post.refresh_from_db()\n    return post", False),
         ('post.refresh_from_db(fields=("likes", "title"))\n    return post', False),
@@ -369,6 +370,21 @@ def test_rp103_locked_rows_and_refreshed_objects() -> None:
             badge.save()
         """
     assert lines("RP103", source) == []
+
+
+def test_rp103_total_recomputed_from_scratch() -> None:
+    source = """
+        def recompute(order):
+            order.total = 0
+            for line in order.lines.all():
+                order.total += line.price * line.quantity
+            order.save(update_fields=["total"])
+
+        def add_line(order, line):
+            order.total += line.price  # RP103
+            order.save(update_fields=["total"])
+        """
+    assert lines("RP103", source, path="shop/services.py") == expected(source)
 
 
 def test_rp103_model_save_override_with_super() -> None:

@@ -11,8 +11,10 @@ from ..model import Dimension, Severity
 from ..orm import FlowRule, Frame, Path, is_django_f, method_receiver, reachable, refreshed_fields
 from ..rule import Bad, Good
 
-#: Calls that look at an object without reading its field values.
-_HARMLESS_CALLS = frozenset({"isinstance", "issubclass", "type", "id", "hasattr", "callable", "getattr", "setattr"})
+#: Calls that look at an object without reading its counters (`redirect` reads its URL).
+_HARMLESS_CALLS = frozenset(
+    {"isinstance", "issubclass", "type", "id", "hasattr", "callable", "getattr", "setattr", "redirect"}
+)
 _KEY_FIELDS = frozenset({"id", "pk"})
 
 
@@ -46,13 +48,16 @@ class FExpressionWithoutRefresh(FlowRule):
     a stale value, and a second `save()` applies the increment twice. After
     `Review.objects.filter(pk=review.pk).update(upvotes=F("upvotes") + 1)` the instance still
     holds the old value. A use is a read of the updated field, passing the object to a call,
-    putting it in a container, returning or yielding it, or saving it again; `self`, parameters
-    and objects reached through another one (`post = instance.post`) outlive the function and
-    count as used. `refresh_from_db(fields=[...])` refreshes only the fields it names.
+    putting it in a container, returning or yielding it, or saving it again. After a `save()`,
+    `self`, parameters and objects reached through another one (`post = instance.post`) outlive
+    the function and count as used. `refresh_from_db(fields=[...])` refreshes only the fields
+    it names.
 
     ## Known problems
-    The function is read in source order: a use in a loop iteration after the save, or in a
-    helper the object is passed to before the save, is not seen.
+    The function is read in source order: a use in a later loop iteration is not seen. A
+    queryset `update()` is flagged only when the function itself uses the instance afterwards,
+    since `type(self).objects.filter(pk=self.pk).update(n=F("n") + 1)` is the usual way to
+    count without touching the instance.
     """
 
     code = "RP101"

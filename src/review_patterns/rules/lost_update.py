@@ -29,6 +29,8 @@ class _Change:
 @dataclass
 class _State:
     changes: list[_Change] = field(default_factory=list)
+    #: (object, field) given a fresh value here: later increments recompute it, they do not read the row
+    reset: set[tuple[str, str]] = field(default_factory=set)
 
 
 _TEXT_METHODS = frozenset({"join", "format", "strip", "lower", "upper", "replace"})
@@ -74,7 +76,8 @@ class LostUpdate(FlowRule):
     Let the database do the arithmetic with `F("count") + 1` (then refresh the object before
     using it, see RP101), or fetch the row with `select_for_update()` in a transaction.
     Not flagged when the object was fetched with `select_for_update()` in the function, was
-    just created by it, or when the field is not saved afterwards; nor in tests and migrations,
+    just created by it, when the field was first set to a fresh value in the function (a total
+    recomputed in a loop), or when the field is not saved afterwards; nor in tests and migrations,
     which do not run concurrently with anything.
     """
 
@@ -203,7 +206,9 @@ class LostUpdate(FlowRule):
         self.states.pop()
 
     def bind(self, name: str, kind: str, value: cst.BaseExpression | None) -> None:
-        self.state.changes = [c for c in self.state.changes if c.obj != name and not c.obj.startswith(name + ".")]
+        state = self.state
+        state.changes = [c for c in state.changes if c.obj != name and not c.obj.startswith(name + ".")]
+        state.reset = {(o, f) for o, f in state.reset if o != name and not o.startswith(name + ".")}
         super().bind(name, kind, value)
 
     def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
@@ -217,13 +222,17 @@ class LostUpdate(FlowRule):
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         for target in original_node.targets:
-            if isinstance(target.target, cst.Attribute) and _read_modify(original_node.value, target.target):
+            if not isinstance(target.target, cst.Attribute):
+                continue
+            if _read_modify(original_node.value, target.target):
                 self.changed(target.target, original_node)
+            elif (obj := dotted_name(target.target.value)) is not None:
+                self.state.reset.add((obj, target.target.attr.value))
         super().leave_Assign(original_node)
 
     def changed(self, target: cst.Attribute, node: cst.CSTNode) -> None:
         obj = dotted_name(target.value)
-        if obj is not None and not self.locked_or_new(obj):
+        if obj is not None and (obj, target.attr.value) not in self.state.reset and not self.locked_or_new(obj):
             self.state.changes.append(_Change(obj, target.attr.value, node))
 
     def locked_or_new(self, obj: str) -> bool:
