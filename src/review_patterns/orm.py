@@ -4,12 +4,12 @@ and a base visitor that follows each function's parameters, bindings and blocks 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import libcst as cst
 
-from .django import call_name, dotted_name, keyword
+from .django import ImportTable, call_name, dotted_name, keyword
 from .rule import Rule
 
 #: Qualified names of Django's `F`.
@@ -24,13 +24,9 @@ DJANGO_ONLY_METHODS = frozenset(
 )
 
 
-def is_django_f(node: cst.Call, resolve: "Resolver") -> bool:
+def is_django_f(node: cst.Call, imports: ImportTable) -> bool:
     """`F("x")`, `Fx("x")`, `models.F("x")` and `django.db.models.F("x")`, resolved through imports."""
-    return resolve(node.func) in DJANGO_F
-
-
-class Resolver:  # pragma: no cover - a typing protocol: `ImportTable.resolve`
-    def __call__(self, node: cst.BaseExpression) -> str | None: ...
+    return imports.resolve(node.func) in DJANGO_F
 
 
 def string_set(node: cst.BaseExpression | None) -> frozenset[str] | None:
@@ -80,9 +76,7 @@ def chain(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield node
         if isinstance(node, cst.Call):
             node = node.func
-        if isinstance(node, cst.Attribute):
-            node = node.value
-        elif isinstance(node, cst.Subscript):
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
             node = node.value
         else:
             return

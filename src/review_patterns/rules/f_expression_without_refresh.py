@@ -8,7 +8,15 @@ import libcst as cst
 
 from ..django import call_name, dotted_name
 from ..model import Dimension, Severity
-from ..orm import FlowRule, Frame, Path, is_django_f, method_receiver, reachable, refreshed_fields
+from ..orm import (
+    FlowRule,
+    Frame,
+    Path,
+    is_django_f,
+    method_receiver,
+    reachable,
+    refreshed_fields,
+)
 from ..rule import Bad, Good
 
 #: Calls that look at an object without reading its counters (`redirect` reads its URL).
@@ -271,7 +279,7 @@ class FExpressionWithoutRefresh(FlowRule):
     # -- F() expressions --
 
     def visit_Call(self, node: cst.Call) -> None:
-        if is_django_f(node, self.imports.resolve):
+        if is_django_f(node, self.imports):
             self.f_calls += 1
         self.calls.append(node)
 

@@ -7,9 +7,17 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..django import SourceFile, call_name, dotted_name
-from ..orm import FlowRule, Frame, chain_calls, chain_head, method_receiver, refreshed_fields, saved_fields
-from ..rule import Bad, Good
 from ..model import Dimension, Severity
+from ..orm import (
+    FlowRule,
+    Frame,
+    chain_calls,
+    chain_head,
+    method_receiver,
+    refreshed_fields,
+    saved_fields,
+)
+from ..rule import Bad, Good
 
 _ARITHMETIC = (cst.Add, cst.Subtract)
 #: Literals that make `+` a concatenation of text or lists, not a counter.

@@ -47,7 +47,7 @@ class UnknownOrmMethod(FlowRule):
     severity = Severity.BLOCKER
     penalty = 5
     dimension = Dimension.DATA_INTEGRITY
-    requires = tuple(QUERYSET_TYPOS) + tuple(INSTANCE_TYPOS)
+    requires = tuple(f".{name}(" for name in (*QUERYSET_TYPOS, *INSTANCE_TYPOS))
     examples = (
         Bad("""
             def upvote(request, pk):
