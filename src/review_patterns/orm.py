@@ -246,7 +246,8 @@ class FlowRule(Rule):
 
     def outlives(self, key: str, seen: frozenset[str] = frozenset()) -> bool:
         """Whether the object named `key` can be seen after the function returns: `self`, a
-        parameter, an object reached through another (`post = instance.post`), a global."""
+        parameter, an object reached through another (`post = instance.post`, or the instance
+        that `serializer.save()` returns and the serializer keeps), a global."""
         frame = self.frame
         if "." in key:
             return True
@@ -257,6 +258,8 @@ class FlowRule(Rule):
             return False
         if isinstance(value, cst.Attribute):
             return True
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and call_name(value) == "save":
+            return True  # `serializer.save()` and `form.save()` return the instance they keep
         if isinstance(value, cst.Subscript):
             base = dotted_name(value.value)
             return base is not None and base not in seen and self.outlives(base, seen | {key})

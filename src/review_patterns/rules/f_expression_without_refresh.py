@@ -57,8 +57,8 @@ class FExpressionWithoutRefresh(FlowRule):
     `Review.objects.filter(pk=review.pk).update(upvotes=F("upvotes") + 1)` the instance still
     holds the old value. A use is a read of the updated field, passing the object to a call,
     putting it in a container, returning or yielding it, or saving it again. After a `save()`,
-    `self`, parameters and objects reached through another one (`post = instance.post`) outlive
-    the function and count as used. `refresh_from_db(fields=[...])` refreshes only the fields
+    `self`, parameters and objects reached through another one (`post = instance.post`, the
+    instance `serializer.save()` returns) outlive the function and count as used. `refresh_from_db(fields=[...])` refreshes only the fields
     it names.
 
     ## Known problems
