@@ -173,6 +173,26 @@ def test_rp101_queryset_update_by_pk_then_use() -> None:
     assert lines("RP101", source) == expected(source)
 
 
+def test_rp101_async_save_and_refresh() -> None:
+    source = """
+        from django.db.models import F
+
+        async def like(request, pk):
+            post = await Post.objects.aget(pk=pk)
+            post.likes = F("likes") + 1
+            await post.asave(update_fields=["likes"])  # RP101
+            return JsonResponse({"likes": post.likes})
+
+        async def like_and_reload(request, pk):
+            post = await Post.objects.aget(pk=pk)
+            post.likes = F("likes") + 1
+            await post.asave(update_fields=["likes"])
+            await post.arefresh_from_db(fields=["likes"])
+            return JsonResponse({"likes": post.likes})
+        """
+    assert lines("RP101", source) == expected(source)
+
+
 def test_rp101_nested_function_has_its_own_scope() -> None:
     source = """
         from django.db.models import F
@@ -385,6 +405,16 @@ def test_rp103_total_recomputed_from_scratch() -> None:
             order.save(update_fields=["total"])
         """
     assert lines("RP103", source, path="shop/services.py") == expected(source)
+
+
+def test_rp103_async_save() -> None:
+    source = """
+        async def reward(user):
+            badge = await Badge.objects.aget(user=user)
+            badge.karma += 1  # RP103
+            await badge.asave()
+        """
+    assert lines("RP103", source) == expected(source)
 
 
 def test_rp103_model_save_override_with_super() -> None:

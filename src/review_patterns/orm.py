@@ -29,6 +29,11 @@ def is_django_f(node: cst.Call, imports: ImportTable) -> bool:
     return imports.resolve(node.func) in DJANGO_F
 
 
+#: `save()` and `refresh_from_db()`, and their async forms (Django 4.2).
+SAVES = frozenset({"save", "asave"})
+REFRESHES = frozenset({"refresh_from_db", "arefresh_from_db"})
+
+
 def string_set(node: cst.BaseExpression | None) -> frozenset[str] | None:
     """The strings of a literal list, tuple or set of plain strings, else None."""
     if not isinstance(node, (cst.List, cst.Tuple, cst.Set)):

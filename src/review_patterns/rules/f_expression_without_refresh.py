@@ -9,6 +9,8 @@ import libcst as cst
 from ..django import call_name, dotted_name
 from ..model import Dimension, Severity
 from ..orm import (
+    REFRESHES,
+    SAVES,
     FlowRule,
     Frame,
     Path,
@@ -323,9 +325,9 @@ class FExpressionWithoutRefresh(FlowRule):
     def leave_Call(self, original_node: cst.Call) -> None:
         self.calls.pop()
         name = call_name(original_node)
-        if name == "save":
+        if name in SAVES:
             self.leave_save(original_node)
-        elif name == "refresh_from_db":
+        elif name in REFRESHES:
             self.leave_refresh(original_node)
         elif name == "update":
             self.leave_update(original_node)

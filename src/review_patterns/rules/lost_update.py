@@ -9,6 +9,8 @@ import libcst as cst
 from ..django import SourceFile, call_name, dotted_name
 from ..model import Dimension, Severity
 from ..orm import (
+    REFRESHES,
+    SAVES,
     FlowRule,
     Frame,
     chain_calls,
@@ -95,7 +97,7 @@ class LostUpdate(FlowRule):
     severity = Severity.IMPORTANT
     penalty = 3
     dimension = Dimension.DATA_INTEGRITY
-    requires = ("save(",)
+    requires = ("save(",)  # also matches `asave(`
     examples = (
         Bad("""
             def upvote(request, pk):
@@ -264,13 +266,13 @@ class LostUpdate(FlowRule):
 
     def leave_Call(self, original_node: cst.Call) -> None:
         name = call_name(original_node)
-        if name not in ("save", "refresh_from_db"):
+        if name not in SAVES and name not in REFRESHES:
             return
         obj = method_receiver(original_node)
         if obj is None:
             return
         state = self.state
-        if name == "refresh_from_db":
+        if name in REFRESHES:
             fields = refreshed_fields(original_node)
             state.changes = [c for c in state.changes if c.obj != obj or (fields is not None and c.field not in fields)]
             return
