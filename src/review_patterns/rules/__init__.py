@@ -3,9 +3,11 @@
 from ..rule import Rule
 from .collapsed_three_step_migration import CollapsedThreeStepMigration
 from .counter_without_expiry import CounterWithoutExpiry
+from .f_expression_without_refresh import FExpressionWithoutRefresh
 from .internal_error import InternalError
 from .irreversible_data_migration import IrreversibleDataMigration
 from .lock_without_timeout import LockWithoutTimeout
+from .lost_update import LostUpdate
 from .magic_cache_ttl import MagicCacheTtl
 from .non_atomic_counter import NonAtomicCounter
 from .non_idempotent_backfill import NonIdempotentBackfill
@@ -14,10 +16,14 @@ from .not_null_enforced_in_one_step import NotNullEnforcedInOneStep
 from .not_null_enforced_without_backfill import NotNullEnforcedWithoutBackfill
 from .parse_error import ParseError
 from .type_hints import TypeHints
+from .unknown_orm_method import UnknownOrmMethod
 
 ALL_RULES: tuple[type[Rule], ...] = (
     ParseError,
     InternalError,
+    FExpressionWithoutRefresh,
+    UnknownOrmMethod,
+    LostUpdate,
     NotNullColumnWithoutDefault,
     NotNullEnforcedWithoutBackfill,
     IrreversibleDataMigration,
