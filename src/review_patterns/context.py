@@ -10,7 +10,10 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
+
+if TYPE_CHECKING:
+    from .model_index import ModelIndex
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -108,5 +111,12 @@ class ProjectContext:
     # -- migration history (RP2xx) --
 
     # -- model index (RP4xx) --
+
+    @cached_property
+    def models(self) -> "ModelIndex":
+        """Every model of the project and of the installed apps it uses, read statically."""
+        from .model_index import ModelIndex
+
+        return ModelIndex(self.paths, self.read)
 
     # -- quota guards and clients (RP5xx) --

@@ -2,12 +2,16 @@
 
 from ..rule import Rule
 from .internal_error import InternalError
+from .n_plus_one_in_loop import NPlusOneInLoop
 from .parse_error import ParseError
+from .repeated_count_queries import RepeatedCountQueries
 from .type_hints import TypeHints
 
 ALL_RULES: tuple[type[Rule], ...] = (
     ParseError,
     InternalError,
+    NPlusOneInLoop,
+    RepeatedCountQueries,
     TypeHints,
 )
 
