@@ -45,6 +45,11 @@ class Relation:
     field: str  #: ForeignKey, OneToOneField, ManyToManyField, GenericForeignKey, GenericRelation, or "reverse ..."
     target: str | None  #: the related model's label, None when unknown (a GenericForeignKey's is)
     many: bool  #: a manager (`.all()`, `.count()`), not a single object
+    query_name: str = ""  #: the name in `filter()`/`Count()` lookups when it differs from the accessor
+
+    @property
+    def lookup(self) -> str:
+        return self.query_name or self.name
 
     @property
     def reverse(self) -> bool:
@@ -576,7 +581,8 @@ class ModelIndex:
                 else:
                     accessor = f"{lower}_set"
                 one = relation.field == "OneToOneField"
-                target.reverse.setdefault(accessor, Relation(accessor, f"reverse {relation.field}", model.label, many=not one))
+                query = accessor if related_name else lower
+                target.reverse.setdefault(accessor, Relation(accessor, f"reverse {relation.field}", model.label, not one, query))
             for base in model.bases:
                 parent = self.models.get(base)
                 if parent is not None and not parent.abstract and not model.proxy:
@@ -744,7 +750,7 @@ def _assignment(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
 
 def _relation_kind(kind: str | None) -> str | None:
     """Subclasses of the relation fields count as them: `GroupManyToManyField` -> `ManyToManyField`."""
-    if kind is None or kind in SINGLE_RELATIONS or kind in MANY_RELATIONS:
+    if kind is None or kind in SINGLE_RELATIONS or kind in MANY_RELATIONS or kind.startswith("Generic"):
         return kind
     for base in ("ManyToManyField", "OneToOneField", "ForeignKey"):
         if kind.endswith(base):

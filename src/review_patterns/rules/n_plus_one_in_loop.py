@@ -40,6 +40,7 @@ class Access:
     """A relation reached from a row: its path from the row, and how it is used."""
 
     path: tuple[str, ...]
+    lookups: tuple[str, ...]  #: the path in query names, for `Count()`
     kind: str  #: "forward", "many", "count" or "requery"
     method: str | None
     generic: bool = False
@@ -309,24 +310,25 @@ class NPlusOneInLoop(QueryTracker):
         self.reported_nodes.add((id(node), full))
         expr = ".".join((root, *segments[: len(access.path) + (1 if access.method else 0)]))
         if call is not None and access.method == segments[-1]:
-            expr += "()"
+            expr += "(...)" if call.args else "()"
         self.report(node, expr=expr, model=row.model_name or "?", fix=self._fix(access, full, bool(row.path)))
 
     def _fix(self, access: Access, full: str, via_prefetch: bool) -> str:
-        if access.kind == "count":
-            return f'annotate(Count("{full}")) on the queryset instead'
+        if access.kind == "count" and not via_prefetch:
+            return f'count with `annotate(Count("{"__".join(access.lookups)}"))` on the queryset instead'
         if access.kind == "requery":
-            return (f'`.{access.method}()` on the prefetched `{access.path[-1]}` queries again; '
+            return (f"`.{access.method}()` on the prefetched `{access.path[-1]}` queries again; "
                     f'filter in `Prefetch("{full}", queryset=..., to_attr=...)` instead')
         if access.kind == "forward" and not via_prefetch and not access.generic:
-            return f'add select_related("{full}") to the queryset'
-        return f'add prefetch_related("{full}") to the queryset'
+            return f'add `select_related("{full}")` to the queryset'
+        return f'add `prefetch_related("{full}")` to the queryset'
 
     def _walk(self, row: Instance, segments: list[str], call: cst.Call | None) -> Access | None:
         """The relation an attribute chain on a row reaches without it being loaded, if any."""
         model = row.model
         loaded = row.loaded
         path: list[str] = []
+        lookups: list[str] = []
         missing = False
         generic = False
         for i, segment in enumerate(segments):
@@ -344,6 +346,7 @@ class NPlusOneInLoop(QueryTracker):
             else:
                 break
             path.append(segment)
+            lookups.append(relation.lookup if relation is not None else segment.removesuffix("_set"))
             key = "__".join(path)
             if not many:
                 if not loaded.covers(key, True):
@@ -351,21 +354,20 @@ class NPlusOneInLoop(QueryTracker):
                     generic = generic or (relation is not None and relation.field == "GenericForeignKey")
                 model = self.index.get(relation.target) if relation is not None else None
                 continue
-            if following is None or following not in READ_METHODS:
-                path.pop()
-                break
-            if i + 2 == len(segments) and call is None:
-                path.pop()
+            if following is None or following not in READ_METHODS or i + 2 == len(segments) and call is None:
+                path.pop()  # a manager passed on, written to, or `post.comments.all` without a call
+                lookups.pop()
                 break  # `post.comments.all` without a call
             if not loaded.covers(key, False):
                 kind = "count" if following in COUNT_METHODS else "many"
-                return Access(tuple(path), kind, following)
+                return Access(tuple(path), tuple(lookups), kind, following)
             if following not in CACHED_METHODS or i + 2 < len(segments) and segments[i + 2] in READ_METHODS:
-                return Access(tuple(path), "requery", following)
+                return Access(tuple(path), tuple(lookups), "requery", following)
             path.pop()
+            lookups.pop()
             break
         if missing:
-            return Access(tuple(path), "forward", None, generic)
+            return Access(tuple(path), tuple(lookups), "forward", None, generic)
         return None
 
     def _certain_manager(self, segment: str, following: str | None, call: cst.Call | None, last: bool) -> bool:

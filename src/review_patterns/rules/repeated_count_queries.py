@@ -27,11 +27,11 @@ AGGREGATES = frozenset({"count", "exists", "aggregate"})
 @dataclass(frozen=True)
 class CountCall:
     node: cst.Call
-    model: str
+    model: str  #: the model's label, or its class name when not in the index
     shape: tuple[str, ...]
     branches: tuple[tuple[int, str], ...]  #: (if statement, "body"/"else") around the call
     order: int
-
+    name: str  #: the model's class name, for the message
 
 class RepeatedCountQueries(QueryTracker):
     """## What it does
@@ -136,10 +136,11 @@ class RepeatedCountQueries(QueryTracker):
                 a for a in group
                 if any(b is not a and b.shape == a.shape and not self._exclusive(a, b) for b in group)
             ]
-            if len(together) >= 2:
+            # `if X.filter(...).exists():` guards alone are no count to merge.
+            if len(together) >= 2 and any(c.node.func.attr.value != "exists" for c in together if isinstance(c.node.func, cst.Attribute)):
                 first = min(together, key=lambda c: c.order)
                 self.report(
-                    first.node, count=len(together), model=model, function=original_node.name.value,
+                    first.node, count=len(together), model=first.name, function=original_node.name.value,
                     fix='compute them in one `aggregate(total=Count("id"), done=Count("id", filter=Q(...)))`',
                 )
         super().leave_FunctionDef(original_node)
@@ -204,4 +205,4 @@ class RepeatedCountQueries(QueryTracker):
             return
         model = queryset.model.label if queryset.model is not None else queryset.model_name
         self.order += 1
-        self.counts[-1].append(CountCall(node, model.rpartition(".")[2] or model, queryset.shape, tuple(self.branches), self.order))
+        self.counts[-1].append(CountCall(node, model, queryset.shape, tuple(self.branches), self.order, queryset.model_name))
