@@ -190,10 +190,11 @@ def test_unknown_model_flags_only_the_certain_cases() -> None:
         "for post in Post.objects.all():\n        post.tags.add(1)\n        post.tags.set([])",
         "for post in Post.objects.prefetch_related(*lookups):\n        print(post.topic.forum, post.tags.all())",
         "for post in Post.objects.select_related():\n        print(post.topic.forum)",
+        "for post in Post.objects.all():\n        post.topic = topic\n        print(post.topic.title)",
     ],
 )
 def test_look_alikes_stay_silent(loop: str) -> None:
-    code = f"from forum.models import Post\n\n\ndef index(request, posts, lookups):\n    {loop}\n"
+    code = f"from forum.models import Post\n\n\ndef index(request, posts, lookups, topic):\n    {loop}\n"
     assert check(code) == []
 
 
@@ -221,7 +222,7 @@ def test_repeated_counts_once_per_function_and_model_at_the_first_call() -> None
             return topics, drafts, total, tagged, sums
         """, select="RP402")
     assert lines(findings) == [6]
-    assert findings[0].message.startswith("3 count queries on `Post` in `dashboard`")
+    assert findings[0].message.startswith("3 `count`/`exists`/`aggregate` queries on `Post` in `dashboard`")
 
 
 def test_repeated_counts_in_exclusive_branches_stay_silent() -> None:
@@ -236,4 +237,19 @@ def test_repeated_counts_in_exclusive_branches_stay_silent() -> None:
             else:
                 n = Post.objects.count()
             return n
+        """, select="RP402") == []
+
+
+def test_fallback_count_and_unrelated_exists_guard_stay_silent() -> None:
+    assert check("""
+        from django.db.models import Count
+        from forum.models import Post
+
+        def heuristic(topic, request):
+            result = Post.objects.filter(topic=topic).aggregate(n=Count("id"))
+            if result["n"] < 100:
+                result = Post.objects.filter(topic__forum=topic.forum).aggregate(n=Count("id"))
+            if Post.objects.filter(author=request.user).exists():
+                print("has posts")
+            return result
         """, select="RP402") == []

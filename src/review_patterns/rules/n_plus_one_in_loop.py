@@ -214,6 +214,13 @@ class NPlusOneInLoop(QueryTracker):
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self.handled.update(inner_attributes(target.target))
+            found = chain(target.target) if isinstance(target.target, cst.Attribute) else None
+            if found is not None and len(found[1]) == 1:
+                # `post.author = user` fills the cache: reading it afterwards runs no query.
+                for loop in reversed(self.loops):
+                    if found[0] in loop.rows:
+                        loop.reported.add("__".join((*loop.rows[found[0]].path, found[1][0])))
+                        break
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self.handled.update(inner_attributes(node.target))

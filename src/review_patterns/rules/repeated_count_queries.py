@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import libcst as cst
 
 from ..django import SourceFile
 from ..model import Dimension, Severity
-from ..querysets import QuerySet, QueryTracker, exits
+from ..querysets import QuerySet, QueryTracker, code, exits
 from ..rule import Bad, Good
 
 MODELS = {
@@ -32,6 +32,9 @@ class CountCall:
     branches: tuple[tuple[int, str], ...]  #: (if statement, "body"/"else") around the call
     order: int
     name: str  #: the model's class name, for the message
+    method: str
+    receiver: str  #: the code of the queryset counted
+    assigned: frozenset[str]  #: names the statement holding the call assigns
 
 class RepeatedCountQueries(QueryTracker):
     """## What it does
@@ -50,7 +53,7 @@ class RepeatedCountQueries(QueryTracker):
 
     code = "RP402"
     name = "repeated-count-queries"
-    message = "{count} count queries on `{model}` in `{function}` differ only in their filters: {fix}"
+    message = "{count} `count`/`exists`/`aggregate` queries on `{model}` in `{function}` differ only in their filters: {fix}"
     severity = Severity.IMPORTANT
     dimension = Dimension.PERFORMANCE
     requires = (".count(", ".exists(", ".aggregate(")
@@ -120,6 +123,8 @@ class RepeatedCountQueries(QueryTracker):
         self.branches: list[tuple[int, str]] = []
         self.branch_of: dict[int, tuple[int, str]] = {}
         self.exiting: set[tuple[int, str]] = set()
+        self.tests: dict[int, frozenset[str]] = {}  #: names read by each `if` test
+        self.assigning: list[frozenset[str]] = []
         self.order = 0
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -132,12 +137,16 @@ class RepeatedCountQueries(QueryTracker):
         for call in calls:
             by_model.setdefault(call.model, []).append(call)
         for model, group in by_model.items():
+            # An `.exists()` guard joins only a count of the very same queryset.
+            group = [
+                c for c in group
+                if c.method != "exists" or any(o.method != "exists" and o.receiver == c.receiver for o in group)
+            ]
             together = [
                 a for a in group
                 if any(b is not a and b.shape == a.shape and not self._exclusive(a, b) for b in group)
             ]
-            # `if X.filter(...).exists():` guards alone are no count to merge.
-            if len(together) >= 2 and any(c.node.func.attr.value != "exists" for c in together if isinstance(c.node.func, cst.Attribute)):
+            if len(together) >= 2:
                 first = min(together, key=lambda c: c.order)
                 self.report(
                     first.node, count=len(together), model=first.name, function=original_node.name.value,
@@ -153,12 +162,22 @@ class RepeatedCountQueries(QueryTracker):
                 return True
         first, second = (a, b) if a.order < b.order else (b, a)
         inside_second = {i for i, _ in second.branches}
+        if any(first.assigned & self.tests.get(i, frozenset()) for i in inside_second):
+            return True  # a fallback that runs only on what the first one found
         return any(branch in self.exiting and branch[0] not in inside_second for branch in first.branches)
 
     # -- branches --
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.assigning.append(frozenset(t.target.value for t in node.targets if isinstance(t.target, cst.Name)))
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        self.assigning.pop()
+        super().leave_Assign(original_node)
+
     def visit_If(self, node: cst.If) -> None:
         self._enter(node)
+        self.tests[id(node)] = frozenset(names(node.test))
         self.branch_of[id(node.body)] = (id(node), "body")
         if node.orelse is not None:
             self.branch_of[id(node.orelse)] = (id(node), "else")
@@ -205,4 +224,24 @@ class RepeatedCountQueries(QueryTracker):
             return
         model = queryset.model.label if queryset.model is not None else queryset.model_name
         self.order += 1
-        self.counts[-1].append(CountCall(node, model, queryset.shape, tuple(self.branches), self.order, queryset.model_name))
+        self.counts[-1].append(CountCall(
+            node, model, queryset.shape, tuple(self.branches), self.order, queryset.model_name,
+            func.attr.value, code(func.value), self.assigning[-1] if self.assigning else frozenset(),
+        ))
+
+
+def names(node: cst.BaseExpression) -> Iterator[str]:
+    """The plain names an `if` test reads (`result["total"] < 100` -> result)."""
+    if isinstance(node, cst.Name):
+        yield node.value
+    elif isinstance(node, (cst.Attribute, cst.Subscript)):
+        yield from names(node.value)
+    elif isinstance(node, cst.Comparison):
+        yield from names(node.left)
+        for target in node.comparisons:
+            yield from names(target.comparator)
+    elif isinstance(node, cst.BooleanOperation):
+        yield from names(node.left)
+        yield from names(node.right)
+    elif isinstance(node, cst.UnaryOperation):
+        yield from names(node.expression)
