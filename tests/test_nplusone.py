@@ -188,6 +188,7 @@ def test_unknown_model_flags_only_the_certain_cases() -> None:
         "for post in [Post(title='x')]:\n        print(post.topic)",
         "for post in Post.objects.all():\n        post.topic = None\n        post.save()",
         "for post in Post.objects.all():\n        post.tags.add(1)\n        post.tags.set([])",
+        "for post in Post.objects.all():\n        post.tags.filter(name='x').delete()\n        post.reply_set.all().update(body='')",
         "for post in Post.objects.prefetch_related(*lookups):\n        print(post.topic.forum, post.tags.all())",
         "for post in Post.objects.select_related():\n        print(post.topic.forum)",
         "for post in Post.objects.all():\n        post.topic = topic\n        print(post.topic.title)",
@@ -207,6 +208,7 @@ def test_tests_and_migrations_are_not_checked() -> None:
         """
     assert check(code, path="forum/tests/test_views.py") == []
     assert check(code, path="forum/migrations/0002_data.py") == []
+    assert check(code, path="forum/tests.py") == []
 
 
 def test_repeated_counts_once_per_function_and_model_at_the_first_call() -> None:

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Mapping, Union
 
 import libcst as cst
 
-from .django import dotted_name
+from .django import SourceFile, dotted_name
 from .model_index import Model, ModelIndex, Relation
 from .rule import Rule
 
@@ -38,6 +38,26 @@ CERTAIN_METHODS = frozenset({
     "latest", "earliest", "select_related", "prefetch_related",
 })
 COUNT_METHODS = frozenset({"count", "exists"})
+#: Calls that write: a query per row that no prefetch saves.
+WRITE_METHODS = frozenset({
+    "delete", "update", "create", "get_or_create", "update_or_create", "bulk_create", "bulk_update",
+    "add", "remove", "clear", "set",
+})
+
+
+def is_test_module(file: SourceFile) -> bool:
+    """Test modules, including Django's classic `tests.py`."""
+    return file.is_test or file.path.endswith("tests.py") or "/tests/" in f"/{file.path}"
+
+
+def receivers(node: cst.BaseExpression) -> Iterator[cst.Call]:
+    """The calls a method chain is made of: `a.filter(x).delete()` -> `a.filter(x)`, ..."""
+    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Call):
+            yield node
+            node = node.func
+        else:
+            node = node.value
 
 
 @dataclass(frozen=True)

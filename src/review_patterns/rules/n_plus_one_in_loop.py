@@ -10,8 +10,8 @@ import libcst as cst
 from ..django import SourceFile
 from ..model import Dimension, Severity
 from ..querysets import (
-    CACHED_METHODS, CERTAIN_METHODS, COUNT_METHODS, READ_METHODS, Instance, Loop, QueryTracker, chain,
-    exits, inner_attributes,
+    CACHED_METHODS, CERTAIN_METHODS, COUNT_METHODS, READ_METHODS, WRITE_METHODS, Instance, Loop, QueryTracker,
+    chain, exits, inner_attributes, is_test_module, receivers,
 )
 from ..rule import Bad, Good
 
@@ -157,7 +157,7 @@ class NPlusOneInLoop(QueryTracker):
 
     @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
-        return super().applies_to(file) and not file.is_test and not file.is_migration
+        return super().applies_to(file) and not is_test_module(file) and not file.is_migration
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -165,6 +165,7 @@ class NPlusOneInLoop(QueryTracker):
         self.calls: list[tuple[tuple[str, str], str | int, Instance, Loop]] = []
         self.summaries: dict[tuple[str, str], tuple[list[str], list[tuple[str, list[str], cst.Call | None, cst.CSTNode]], set[str]]] = {}
         self.reported_nodes: set[tuple[int, str]] = set()
+        self.writes: set[cst.Call] = set()  #: `row.items.filter(...)` calls whose result is then written to
 
     # -- loops --
 
@@ -229,12 +230,14 @@ class NPlusOneInLoop(QueryTracker):
         self.handled.update(inner_attributes(node.target))
 
     def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in WRITE_METHODS:
+            self.writes.update(receivers(node.func.value))
+        self._helper_call(node)
         if isinstance(node.func, cst.Attribute):
             self.handled.update(inner_attributes(node.func))
             found = chain(node.func)
-            if found is not None:
+            if found is not None and node not in self.writes:
                 self._access(found[0], found[1], node, node)
-        self._helper_call(node)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node in self.handled:

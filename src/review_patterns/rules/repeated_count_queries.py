@@ -9,7 +9,7 @@ import libcst as cst
 
 from ..django import SourceFile
 from ..model import Dimension, Severity
-from ..querysets import QuerySet, QueryTracker, code, exits
+from ..querysets import QuerySet, QueryTracker, code, exits, is_test_module
 from ..rule import Bad, Good
 
 MODELS = {
@@ -115,7 +115,7 @@ class RepeatedCountQueries(QueryTracker):
 
     @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
-        return super().applies_to(file) and not file.is_test and not file.is_migration
+        return super().applies_to(file) and not is_test_module(file) and not file.is_migration
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
