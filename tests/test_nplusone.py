@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from conftest import FIXTURES
+
 from review_patterns import Config, ProjectContext, lint, lint_paths
 from review_patterns.model import Finding
 

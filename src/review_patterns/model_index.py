@@ -10,9 +10,9 @@ import ast
 import builtins
 import re
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 #: Base classes every model ultimately derives from.
 MODEL_ROOTS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
@@ -72,7 +72,7 @@ class Model:
     relations: dict[str, Relation] = field(default_factory=dict)  #: own forward relations
     reverse: dict[str, Relation] = field(default_factory=dict)  #: accessors other models add
     managers: set[str] = field(default_factory=set)
-    raw_relations: list[tuple[str, str, ast.expr | None, str | None, "Module"]] = field(default_factory=list, repr=False)
+    raw_relations: list[tuple[str, str, ast.expr | None, str | None, Module]] = field(default_factory=list, repr=False)
 
     @property
     def label(self) -> str:
@@ -92,7 +92,7 @@ class Module:
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, name: str, path: str, text: str) -> "Module | None":
+    def parse(cls, name: str, path: str, text: str) -> Module | None:
         tree = None
         pruned = without_function_bodies(text)
         for candidate in (pruned, text) if pruned is not None else (text,):
@@ -565,13 +565,11 @@ class ModelIndex:
         for model in self.by_name_values():
             if model.abstract:
                 continue
-            for owner, relation, related_name in self._declared(model):
+            for _, relation, related_name in self._declared(model):
                 if relation.field in ("GenericForeignKey", "GenericRelation", "TaggableManager") or relation.target is None:
                     continue
-                target = self.models.get(relation.target)
-                if related_name is not None and (related_name.endswith("+") or related_name == "+symmetrical"):
-                    continue
-                if target is None:
+                related = self.models.get(relation.target)
+                if related is None or related_name is not None and related_name.endswith(("+", "+symmetrical")):
                     continue
                 lower = model.name.lower()
                 if related_name:
@@ -582,7 +580,7 @@ class ModelIndex:
                     accessor = f"{lower}_set"
                 one = relation.field == "OneToOneField"
                 query = accessor if related_name else lower
-                target.reverse.setdefault(accessor, Relation(accessor, f"reverse {relation.field}", model.label, not one, query))
+                related.reverse.setdefault(accessor, Relation(accessor, f"reverse {relation.field}", model.label, not one, query))
             for base in model.bases:
                 parent = self.models.get(base)
                 if parent is not None and not parent.abstract and not model.proxy:
@@ -704,10 +702,6 @@ class ModelIndex:
                 if parent is not None:
                     found |= self.managers(parent, depth + 1)
         return found
-
-    def is_complete(self, model: Model) -> bool:
-        """Whether every base of the model was read, so an unknown attribute is no relation."""
-        return model.complete
 
 
 def _class_key(found: tuple[Module, ast.ClassDef]) -> tuple[Module, str]:

@@ -6,13 +6,14 @@ querysets through local variables, DRF view classes and loops, in source order.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Union
+from typing import Any
 
 import libcst as cst
 
 from .django import SourceFile, dotted_name
-from .model_index import Model, ModelIndex, Relation
+from .model_index import Model, ModelIndex
 from .rule import Rule
 
 #: Queryset methods that return a queryset of the same model.
@@ -65,14 +66,14 @@ class Loaded:
     """Relations loaded up front for the rows of a queryset, as `__` paths relative to a row."""
 
     paths: frozenset[str] = frozenset()  #: every prefix of every select_related/prefetch_related lookup
-    attrs: Mapping[str, tuple[str, "Loaded"]] = field(default_factory=dict)  #: to_attr path -> (lookup, loaded below)
+    attrs: Mapping[str, tuple[str, Loaded]] = field(default_factory=dict)  #: to_attr path -> (lookup, loaded below)
     everything: bool = False  #: a lookup we cannot read: assume it loads what is used
     forward: bool = False  #: `select_related()` without arguments
 
     def covers(self, path: str, single: bool) -> bool:
         return self.everything or path in self.paths or (self.forward and single)
 
-    def below(self, path: str) -> "Loaded":
+    def below(self, path: str) -> Loaded:
         """What is loaded for the rows reached through `path`."""
         prefix = path + "__"
         return Loaded(
@@ -81,7 +82,7 @@ class Loaded:
             self.everything,
         )
 
-    def plus(self, other: "Loaded") -> "Loaded":
+    def plus(self, other: Loaded) -> Loaded:
         return Loaded(
             self.paths | other.paths, {**self.attrs, **other.attrs},
             self.everything or other.everything, self.forward or other.forward,
@@ -125,7 +126,7 @@ class ModelRef:
     model_name: str
 
 
-Value = Union[QuerySet, Instance, ModelRef]
+Value = QuerySet | Instance | ModelRef
 
 
 @dataclass(eq=False)
@@ -555,7 +556,3 @@ def _argument(call: cst.Call, position: int, name: str) -> cst.BaseExpression | 
             return arg.value
     positional = [a for a in call.args if a.keyword is None and not a.star]
     return positional[position].value if len(positional) > position else None
-
-
-def relation_or_none(index: ModelIndex, model: Model | None, name: str) -> Relation | None:
-    return index.relation(model, name) if model is not None else None

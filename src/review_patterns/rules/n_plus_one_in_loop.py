@@ -10,8 +10,19 @@ import libcst as cst
 from ..django import SourceFile
 from ..model import Dimension, Severity
 from ..querysets import (
-    CACHED_METHODS, CERTAIN_METHODS, COUNT_METHODS, READ_METHODS, WRITE_METHODS, Instance, Loop, QueryTracker,
-    chain, exits, inner_attributes, is_test_module, receivers,
+    CACHED_METHODS,
+    CERTAIN_METHODS,
+    COUNT_METHODS,
+    READ_METHODS,
+    WRITE_METHODS,
+    Instance,
+    Loop,
+    QueryTracker,
+    chain,
+    exits,
+    inner_attributes,
+    is_test_module,
+    receivers,
 )
 from ..rule import Bad, Good
 

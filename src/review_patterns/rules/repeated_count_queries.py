@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import libcst as cst
 
@@ -136,7 +137,7 @@ class RepeatedCountQueries(QueryTracker):
         by_model: dict[str, list[CountCall]] = {}
         for call in calls:
             by_model.setdefault(call.model, []).append(call)
-        for model, group in by_model.items():
+        for group in by_model.values():
             # An `.exists()` guard joins only a count of the very same queryset.
             group = [
                 c for c in group
