@@ -255,3 +255,15 @@ def test_fallback_count_and_unrelated_exists_guard_stay_silent() -> None:
                 print("has posts")
             return result
         """, select="RP402") == []
+
+
+def test_reading_a_relation_while_assigning_it_is_still_a_query() -> None:
+    findings = check("""
+        from forum.models import Post
+
+        def copy(request, topics):
+            for post in Post.objects.all():
+                post.topic = topics[post.topic.pk]
+                print(post.topic.title)
+        """)
+    assert lines(findings) == [6]

@@ -226,6 +226,9 @@ class NPlusOneInLoop(QueryTracker):
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self.handled.update(inner_attributes(target.target))
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        for target in original_node.targets:
             found = chain(target.target) if isinstance(target.target, cst.Attribute) else None
             if found is not None and len(found[1]) == 1:
                 # `post.author = user` fills the cache: reading it afterwards runs no query.
@@ -233,6 +236,7 @@ class NPlusOneInLoop(QueryTracker):
                     if found[0] in loop.rows:
                         loop.reported.add("__".join((*loop.rows[found[0]].path, found[1][0])))
                         break
+        super().leave_Assign(original_node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self.handled.update(inner_attributes(node.target))
