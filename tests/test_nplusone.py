@@ -191,6 +191,7 @@ def test_unknown_model_flags_only_the_certain_cases() -> None:
         "for post in Post.objects.all():\n        post.tags.filter(name='x').delete()\n        post.reply_set.all().update(body='')",
         "for post in Post.objects.prefetch_related(*lookups):\n        print(post.topic.forum, post.tags.all())",
         "for post in Post.objects.select_related():\n        print(post.topic.forum)",
+        "posts = list(Post.objects.all())\n    prefetch_related_objects(posts, 'topic__forum')\n    for post in posts:\n        print(post.topic.forum)",
         "for post in Post.objects.all():\n        post.topic = topic\n        print(post.topic.title)",
     ],
 )

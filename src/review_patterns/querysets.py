@@ -296,6 +296,22 @@ class QueryTracker(Rule):
         if original_node.value is not None:
             self._assign(original_node.target, original_node.value)
 
+    def leave_Expr(self, original_node: cst.Expr) -> None:
+        """`prefetch_related_objects(posts, "author")` loads relations of rows already fetched."""
+        call = original_node.value
+        if (
+            isinstance(call, cst.Call) and call.args and isinstance(call.args[0].value, cst.Name)
+            and (self.imports.resolve(call.func) or "").endswith("prefetch_related_objects")
+        ):
+            name = call.args[0].value.value
+            found = self.env.get(name)
+            if isinstance(found, QuerySet):
+                lookups = self._prefetch_related(call.with_changes(args=call.args[1:]))
+                self.env[name] = QuerySet(
+                    found.model, found.model_name, found.loaded.plus(lookups), found.values, found.shape,
+                    found.prefetched, found.path,
+                )
+
     def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
         if isinstance(original_node.target, cst.Name):
             self._forget(original_node.target.value)
