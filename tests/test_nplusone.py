@@ -90,6 +90,21 @@ def test_message_names_the_deepest_path_once() -> None:
     )
 
 
+def test_a_loop_body_ending_in_continue_still_loops() -> None:
+    findings = check("""
+        from forum.models import Post
+
+        def index(request):
+            for post in Post.objects.all():
+                print(post.topic.title)
+                continue
+            for post in Post.objects.all():
+                print(post.topic.title)
+                break
+        """)
+    assert lines(findings) == [6]
+
+
 def test_a_shorter_path_first_then_a_longer_one_are_two_queries() -> None:
     findings = check("""
         from forum.models import Post

@@ -172,14 +172,13 @@ def inner_attributes(node: cst.BaseExpression) -> Iterator[cst.Attribute]:
         node = node.value
 
 
-def exits(body: cst.BaseSuite) -> bool:
-    """Whether a block always ends in `return`, `raise`, `break` or `continue`."""
+def exits(body: cst.BaseSuite, loop: bool = False) -> bool:
+    """Whether a block always ends in `return`, `raise`, `break` (or `continue` when not a loop body)."""
     if not isinstance(body, cst.IndentedBlock) or not body.body:
         return False
     last = body.body[-1]
-    return isinstance(last, cst.SimpleStatementLine) and any(
-        isinstance(s, (cst.Return, cst.Raise, cst.Break, cst.Continue)) for s in last.body
-    )
+    ends = (cst.Return, cst.Raise, cst.Break) if loop else (cst.Return, cst.Raise, cst.Break, cst.Continue)
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, ends) for s in last.body)
 
 
 _CODE = cst.Module([])

@@ -182,7 +182,7 @@ class NPlusOneInLoop(QueryTracker):
 
     def visit_For(self, node: cst.For) -> None:
         loop = Loop({})
-        if not exits(node.body):
+        if not exits(node.body, loop=True):
             self.bind(node.target, node.iter, loop)
         self.loops.append(loop)
 
