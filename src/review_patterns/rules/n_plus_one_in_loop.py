@@ -401,8 +401,5 @@ class NPlusOneInLoop(QueryTracker):
             return False
         if segment.endswith("_set") and following in READ_METHODS:
             return True
-        if following not in CERTAIN_METHODS:
-            return False
-        if last and call is not None and following in ("count", "exists", "all") and call.args:
-            return False  # `list.count(x)`
-        return True
+        # `list.count(x)` takes an argument; a manager's `count()` never does.
+        return following in CERTAIN_METHODS and not (last and call is not None and following in ("count", "all") and call.args)
