@@ -48,8 +48,10 @@ class RepeatedCountQueries(QueryTracker):
     single query; a dashboard with six such counts runs one query instead of six.
 
     ## Known problems
-    Calls in the two branches of one `if` (or after a branch that returns) are taken to
-    exclude each other and are not counted together.
+    Calls in the two branches of one `if` (or after a branch that returns), and a fallback
+    under an `if` that tests the first result, are taken to exclude each other. An `.exists()`
+    guard counts only together with a count of the very same queryset: guards on different
+    filters (`if User.objects.filter(email=e).exists()`) are left alone.
     """
 
     code = "RP402"
