@@ -283,3 +283,15 @@ def test_reading_a_relation_while_assigning_it_is_still_a_query() -> None:
                 print(post.topic.title)
         """)
     assert lines(findings) == [6]
+
+
+def test_models_from_apps_get_model_are_known() -> None:
+    findings = check("""
+        from django.apps import apps
+
+        def index(request):
+            Post = apps.get_model("forum", "Post")
+            for post in Post.objects.all():
+                print(post.topic.title)
+        """)
+    assert lines(findings) == [7]

@@ -626,6 +626,10 @@ class ModelIndex:
         target = self._model_of(*_class_key(found))
         return target.label if target is not None else None
 
+    def label_of(self, app: str, name: str) -> str | None:
+        """The label of the model `name` of app `app`, matched without case as Django does."""
+        return self._label(app, name)
+
     def _label(self, app: str, name: str) -> str | None:
         label = f"{app}.{name}"
         if label in self.models:

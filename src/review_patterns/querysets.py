@@ -434,6 +434,11 @@ class QueryTracker(Rule):
         model = self.model_named(node)
         if model is not None:
             return model
+        if isinstance(func, cst.Attribute) and func.attr.value == "get_model" and len(node.args) == 2:
+            app, name = (_string(a.value) for a in node.args)
+            if app and name:  # `apps.get_model("blog", "Post")`
+                found = self.index.label_of(app, name)
+                return ModelRef(self.index.get(found), name)
         if isinstance(func, cst.Name):
             if func.value in ("list", "sorted", "reversed", "tuple") and node.args:
                 inner = self.value(node.args[0].value)
