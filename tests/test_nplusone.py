@@ -9,6 +9,7 @@ from conftest import FIXTURES
 
 from review_patterns import Config, ProjectContext, lint, lint_paths
 from review_patterns.model import Finding
+from test_model_index import installed_django  # noqa: F401 - a fixture
 
 PROJECT = FIXTURES / "nplusone_project"
 SELECT = Config(select=("RP401", "RP402"))
@@ -295,3 +296,20 @@ def test_models_from_apps_get_model_are_known() -> None:
                 print(post.topic.title)
         """)
     assert lines(findings) == [7]
+
+
+def test_installed_auth_models_are_known(installed_django: object) -> None:
+    source = textwrap.dedent("""
+        from django.contrib.auth.models import Group, User
+
+        def staff(request):
+            for user in User.objects.filter(is_staff=True):
+                print(user.username, [g.name for g in user.groups.all()])
+            for group in Group.objects.prefetch_related("user_set"):
+                print(group.name, group.user_set.count(), group.permissions.exists())
+        """)
+    context = ProjectContext.from_sources({"staff/views.py": source})
+    findings = list(lint(source, "staff/views.py", context, Config(select=("RP401",))).findings)
+    assert lines(findings) == [6, 8]
+    assert 'prefetch_related("groups")' in findings[0].message
+    assert 'annotate(Count("permissions"))' in findings[1].message
