@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 from conftest import FIXTURES
+from test_model_index import installed_django  # noqa: F401 - a fixture
 
 from review_patterns import Config, ProjectContext, lint, lint_paths
 from review_patterns.model import Finding
-from test_model_index import installed_django  # noqa: F401 - a fixture
 
 PROJECT = FIXTURES / "nplusone_project"
 SELECT = Config(select=("RP401", "RP402"))
@@ -298,7 +298,8 @@ def test_models_from_apps_get_model_are_known() -> None:
     assert lines(findings) == [7]
 
 
-def test_installed_auth_models_are_known(installed_django: object) -> None:
+@pytest.mark.usefixtures("installed_django")
+def test_installed_auth_models_are_known() -> None:
     source = textwrap.dedent("""
         from django.contrib.auth.models import Group, User
 
