@@ -438,6 +438,7 @@ class ModelIndex:
         self._resolve_relations()
 
     def _read_settings(self) -> None:
+        found_user = False
         for path in self._paths:
             if not _SETTINGS_PATH.search(path):
                 continue
@@ -454,8 +455,9 @@ class ModelIndex:
                 target = stmt.targets[0]
                 if not isinstance(target, ast.Name):
                     continue
-                if target.id == "AUTH_USER_MODEL" and (value := _string(stmt.value)) and "." in value:
-                    self.auth_user_model = value
+                if target.id == "AUTH_USER_MODEL" and (value := _string(stmt.value)) and "." in value and not found_user:
+                    self.auth_user_model = value  # the first settings module wins: base.py before test.py
+                    found_user = True
                 elif target.id == "INSTALLED_APPS" and isinstance(stmt.value, (ast.List, ast.Tuple)):
                     self.installed_apps += [s for e in stmt.value.elts if (s := _string(e))]
 
