@@ -209,6 +209,7 @@ def test_unknown_model_flags_only_the_certain_cases() -> None:
         "for post in Post.objects.select_related():\n        print(post.topic.forum)",
         "posts = list(Post.objects.all())\n    prefetch_related_objects(posts, 'topic__forum')\n    for post in posts:\n        print(post.topic.forum)",
         "for post in Post.objects.all():\n        post.topic = topic\n        print(post.topic.title)",
+        "last = None\n    for post in Post.objects.order_by('topic_id'):\n        if last != post.topic_id:\n            print(post.topic.title)\n            last = post.topic_id",
     ],
 )
 def test_look_alikes_stay_silent(loop: str) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
 
-from ..django import SourceFile
+from ..django import SourceFile, dotted_name
 from ..model import Dimension, Severity
 from ..querysets import (
     CACHED_METHODS,
@@ -177,6 +178,7 @@ class NPlusOneInLoop(QueryTracker):
         self.summaries: dict[tuple[str, str], tuple[list[str], list[tuple[str, list[str], cst.Call | None, cst.CSTNode]], set[str]]] = {}
         self.reported_nodes: set[tuple[int, str]] = set()
         self.writes: set[cst.Call] = set()  #: `row.items.filter(...)` calls whose result is then written to
+        self.guards: list[frozenset[str]] = []  #: dotted names read by the enclosing `if` tests
 
     # -- loops --
 
@@ -223,6 +225,12 @@ class NPlusOneInLoop(QueryTracker):
 
     # -- accesses --
 
+    def visit_If(self, node: cst.If) -> None:
+        self.guards.append(frozenset(dotted_names(node.test)))
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self.guards.pop()
+
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self.handled.update(inner_attributes(target.target))
@@ -263,6 +271,8 @@ class NPlusOneInLoop(QueryTracker):
             self._access(found[0], found[1], None, node)
 
     def _access(self, root: str, segments: list[str], call: cst.Call | None, node: cst.CSTNode) -> None:
+        if any(f"{root}.{segments[0]}_id" in guard for guard in self.guards):
+            return  # `if last_id != row.event_id: row.event...` fetches once per distinct event, not per row
         for loop in reversed(self.loops):
             if root in loop.rows:
                 self._check(loop, root, loop.rows[root], segments, call, node)
@@ -403,3 +413,20 @@ class NPlusOneInLoop(QueryTracker):
             return True
         # `list.count(x)` takes an argument; a manager's `count()` never does.
         return following in CERTAIN_METHODS and not (last and call is not None and following in ("count", "all") and call.args)
+
+
+def dotted_names(node: cst.BaseExpression) -> Iterator[str]:
+    """The dotted names an `if` test reads: `last != row.event_id and x` -> row.event_id, last, x."""
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        name = dotted_name(node)
+        if name is not None:
+            yield name
+    elif isinstance(node, cst.Comparison):
+        yield from dotted_names(node.left)
+        for target in node.comparisons:
+            yield from dotted_names(target.comparator)
+    elif isinstance(node, cst.BooleanOperation):
+        yield from dotted_names(node.left)
+        yield from dotted_names(node.right)
+    elif isinstance(node, cst.UnaryOperation):
+        yield from dotted_names(node.expression)
