@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the parts are imported on first use only
     from .migration_history import MigrationHistory
+    from .model_index import ModelIndex
     from .redis_clients import ProjectClients
 
 #: Folder names never checked nor read for the context.
@@ -120,6 +121,13 @@ class ProjectContext:
         return MigrationHistory.from_sources(self.sources(), self.read)
 
     # -- model index (RP4xx) --
+
+    @cached_property
+    def models(self) -> "ModelIndex":
+        """Every model of the project and of the installed apps it uses, read statically."""
+        from .model_index import ModelIndex
+
+        return ModelIndex(self.paths, self.read)
 
     # -- quota guards and clients (RP5xx) --
 

@@ -9,12 +9,14 @@ from .irreversible_data_migration import IrreversibleDataMigration
 from .lock_without_timeout import LockWithoutTimeout
 from .lost_update import LostUpdate
 from .magic_cache_ttl import MagicCacheTtl
+from .n_plus_one_in_loop import NPlusOneInLoop
 from .non_atomic_counter import NonAtomicCounter
 from .non_idempotent_backfill import NonIdempotentBackfill
 from .not_null_column_without_default import NotNullColumnWithoutDefault
 from .not_null_enforced_in_one_step import NotNullEnforcedInOneStep
 from .not_null_enforced_without_backfill import NotNullEnforcedWithoutBackfill
 from .parse_error import ParseError
+from .repeated_count_queries import RepeatedCountQueries
 from .type_hints import TypeHints
 from .unknown_orm_method import UnknownOrmMethod
 
@@ -30,6 +32,8 @@ ALL_RULES: tuple[type[Rule], ...] = (
     NonIdempotentBackfill,
     CollapsedThreeStepMigration,
     NotNullEnforcedInOneStep,
+    NPlusOneInLoop,
+    RepeatedCountQueries,
     CounterWithoutExpiry,
     NonAtomicCounter,
     MagicCacheTtl,

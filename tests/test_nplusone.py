@@ -1,0 +1,317 @@
+"""RP401 n-plus-one-in-loop and RP402 repeated-count-queries on realistic code."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from conftest import FIXTURES
+from test_model_index import installed_django  # noqa: F401 - a fixture
+
+from review_patterns import Config, ProjectContext, lint, lint_paths
+from review_patterns.model import Finding
+
+PROJECT = FIXTURES / "nplusone_project"
+SELECT = Config(select=("RP401", "RP402"))
+
+MODELS = textwrap.dedent("""
+    from django.conf import settings
+    from django.db import models
+
+    class Forum(models.Model):
+        name = models.CharField(max_length=100)
+
+    class Topic(models.Model):
+        forum = models.ForeignKey(Forum, on_delete=models.CASCADE, related_name="topics")
+        title = models.CharField(max_length=200)
+
+    class Post(models.Model):
+        topic = models.ForeignKey(Topic, on_delete=models.CASCADE)
+        author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+        tags = models.ManyToManyField("Tag", related_name="posts")
+        title = models.CharField(max_length=200)
+
+    class Tag(models.Model):
+        name = models.CharField(max_length=50)
+
+    class Reply(models.Model):
+        post = models.ForeignKey(Post, on_delete=models.CASCADE)
+        body = models.TextField()
+    """)
+
+
+def check(code: str, path: str = "forum/views.py", select: str = "RP401") -> list[Finding]:
+    source = textwrap.dedent(code)
+    context = ProjectContext.from_sources({"forum/models.py": MODELS, path: source})
+    return list(lint(source, path, context, Config(select=(select,))).findings)
+
+
+def lines(findings: list[Finding]) -> list[int]:
+    return [f.line for f in findings]
+
+
+VIEWS = sorted(
+    p.relative_to(PROJECT).as_posix()
+    for p in PROJECT.rglob("*.py")
+    if "models" not in p.parts and p.name != "__init__.py"
+)
+
+
+@pytest.fixture(scope="module")
+def whole_project() -> dict[str, list[tuple[int, str, str]]]:
+    report = lint_paths([PROJECT], SELECT, cwd=PROJECT)
+    return {r.path: [(f.line, f.code, f.message) for f in r.findings] for r in report.files}
+
+
+@pytest.mark.parametrize("path", VIEWS)
+def test_one_file_finds_what_the_whole_project_finds(path: str, whole_project: dict[str, list[tuple[int, str, str]]]) -> None:
+    report = lint_paths([PROJECT / path], SELECT, cwd=PROJECT)
+    (result,) = report.files
+    assert [(f.line, f.code, f.message) for f in result.findings] == whole_project[path]
+
+
+def test_single_view_file_still_knows_the_models(whole_project: dict[str, list[tuple[int, str, str]]]) -> None:
+    assert len(whole_project["blog/views.py"]) == 7
+    assert any("select_related(\"category__parent\")" in m for _, _, m in whole_project["blog/views.py"])
+
+
+def test_message_names_the_deepest_path_once() -> None:
+    findings = check("""
+        from forum.models import Post
+
+        def index(request):
+            for post in Post.objects.all():
+                print(post.topic.forum.name)
+                print(post.topic.title, post.topic.forum.name)
+        """)
+    assert lines(findings) == [6]
+    assert findings[0].message == (
+        "`post.topic.forum` runs one query per row of the loop over `Post`: "
+        'add `select_related("topic__forum")` to the queryset'
+    )
+
+
+def test_a_loop_body_ending_in_continue_still_loops() -> None:
+    findings = check("""
+        from forum.models import Post
+
+        def index(request):
+            for post in Post.objects.all():
+                print(post.topic.title)
+                continue
+            for post in Post.objects.all():
+                print(post.topic.title)
+                break
+        """)
+    assert lines(findings) == [6]
+
+
+def test_a_shorter_path_first_then_a_longer_one_are_two_queries() -> None:
+    findings = check("""
+        from forum.models import Post
+
+        def index(request):
+            for post in Post.objects.all():
+                print(post.topic.title)
+                print(post.topic.forum.name)
+        """)
+    assert lines(findings) == [6, 7]
+
+
+def test_nested_lookups_cover_each_step_and_ids_need_no_query() -> None:
+    assert check("""
+        from forum.models import Post
+
+        def index(request):
+            for post in Post.objects.select_related("topic__forum").only("title"):
+                print(post.topic.title, post.topic.forum.name, post.author_id, post.topic.forum_id)
+        """) == []
+
+
+def test_counts_suggest_an_annotation_with_the_query_name() -> None:
+    (finding,) = check("""
+        from forum.models import Post
+
+        def index(request):
+            return {post.pk: post.reply_set.count() for post in Post.objects.all()}
+        """)
+    assert 'annotate(Count("reply"))' in finding.message
+
+
+def test_filter_on_a_prefetched_manager_queries_again() -> None:
+    (finding,) = check("""
+        from forum.models import Post
+
+        def index(request):
+            for post in Post.objects.prefetch_related("tags"):
+                print(post.tags.all(), post.tags.count())
+                print(post.tags.filter(name__startswith="a"))
+        """)
+    assert finding.line == 7 and "queries again" in finding.message
+
+
+def test_nested_loop_over_a_related_manager() -> None:
+    findings = check("""
+        from forum.models import Forum
+
+        def index(request):
+            for forum in Forum.objects.prefetch_related("topics"):
+                for topic in forum.topics.all():
+                    for post in topic.post_set.all():
+                        print(post.author)
+        """)
+    assert lines(findings) == [7, 8]
+    assert 'prefetch_related("topics__post_set")' in findings[0].message
+    assert 'select_related("author")' in findings[1].message
+
+
+def test_helper_function_of_the_same_module_is_flagged_at_the_access() -> None:
+    findings = check("""
+        from forum.models import Post
+
+        def line(post):
+            return f"{post.title}: {post.topic.title}"
+
+        def unrelated(post):
+            return post.topic.title
+
+        def index(request):
+            return [line(post) for post in Post.objects.all()] + [line(p) for p in Post.objects.select_related("topic")]
+        """)
+    assert lines(findings) == [5]
+
+
+def test_unknown_model_flags_only_the_certain_cases() -> None:
+    findings = check("""
+        from vendor.models import Invoice
+
+        def index(request):
+            for invoice in Invoice.objects.filter(paid=True):
+                print(invoice.customer.name)
+                print(invoice.lines.all())
+                print(invoice.notes.count("x"), invoice.meta.get("a"))
+                print(invoice.payment_set.first())
+        """)
+    assert lines(findings) == [7, 9]
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "for row in Post.objects.values('title', 'topic__title'):\n        print(row['topic'].forum)",
+        "for title, topic in Post.objects.values_list('title', 'topic'):\n        print(topic.forum)",
+        "for post in posts:\n        print(post.topic.forum)",
+        "for post in [Post(title='x')]:\n        print(post.topic)",
+        "for post in Post.objects.all():\n        post.topic = None\n        post.save()",
+        "for post in Post.objects.all():\n        post.tags.add(1)\n        post.tags.set([])",
+        "for post in Post.objects.all():\n        post.tags.filter(name='x').delete()\n        post.reply_set.all().update(body='')",
+        "for post in Post.objects.prefetch_related(*lookups):\n        print(post.topic.forum, post.tags.all())",
+        "for post in Post.objects.select_related():\n        print(post.topic.forum)",
+        "posts = list(Post.objects.all())\n    prefetch_related_objects(posts, 'topic__forum')\n    for post in posts:\n        print(post.topic.forum)",
+        "for post in Post.objects.all():\n        post.topic = topic\n        print(post.topic.title)",
+        "last = None\n    for post in Post.objects.order_by('topic_id'):\n        if last != post.topic_id:\n            print(post.topic.title)\n            last = post.topic_id",
+    ],
+)
+def test_look_alikes_stay_silent(loop: str) -> None:
+    code = f"from forum.models import Post\n\n\ndef index(request, posts, lookups, topic):\n    {loop}\n"
+    assert check(code) == []
+
+
+def test_tests_and_migrations_are_not_checked() -> None:
+    code = """
+        from forum.models import Post
+
+        def test_titles():
+            assert [p.topic.title for p in Post.objects.all()]
+        """
+    assert check(code, path="forum/tests/test_views.py") == []
+    assert check(code, path="forum/migrations/0002_data.py") == []
+    assert check(code, path="forum/tests.py") == []
+
+
+def test_repeated_counts_once_per_function_and_model_at_the_first_call() -> None:
+    findings = check("""
+        from forum.models import Post, Topic
+
+        def dashboard(request):
+            topics = Topic.objects.count()
+            drafts = Post.objects.filter(title="").count()
+            total = Post.objects.count()
+            tagged = Post.objects.filter(tags__isnull=False).distinct().count()
+            sums = Post.objects.exclude(title="").aggregate(n=Count("id"))
+            return topics, drafts, total, tagged, sums
+        """, select="RP402")
+    assert lines(findings) == [6]
+    assert findings[0].message.startswith("3 `count`/`exists`/`aggregate` queries on `Post` in `dashboard`")
+
+
+def test_repeated_counts_in_exclusive_branches_stay_silent() -> None:
+    assert check("""
+        from forum.models import Post
+
+        def badge(request, mode):
+            if mode == "drafts":
+                return Post.objects.filter(title="").count()
+            elif mode == "mine":
+                n = Post.objects.filter(author=request.user).count()
+            else:
+                n = Post.objects.count()
+            return n
+        """, select="RP402") == []
+
+
+def test_fallback_count_and_unrelated_exists_guard_stay_silent() -> None:
+    assert check("""
+        from django.db.models import Count
+        from forum.models import Post
+
+        def heuristic(topic, request):
+            result = Post.objects.filter(topic=topic).aggregate(n=Count("id"))
+            if result["n"] < 100:
+                result = Post.objects.filter(topic__forum=topic.forum).aggregate(n=Count("id"))
+            if Post.objects.filter(author=request.user).exists():
+                print("has posts")
+            return result
+        """, select="RP402") == []
+
+
+def test_reading_a_relation_while_assigning_it_is_still_a_query() -> None:
+    findings = check("""
+        from forum.models import Post
+
+        def copy(request, topics):
+            for post in Post.objects.all():
+                post.topic = topics[post.topic.pk]
+                print(post.topic.title)
+        """)
+    assert lines(findings) == [6]
+
+
+def test_models_from_apps_get_model_are_known() -> None:
+    findings = check("""
+        from django.apps import apps
+
+        def index(request):
+            Post = apps.get_model("forum", "Post")
+            for post in Post.objects.all():
+                print(post.topic.title)
+        """)
+    assert lines(findings) == [7]
+
+
+@pytest.mark.usefixtures("installed_django")
+def test_installed_auth_models_are_known() -> None:
+    source = textwrap.dedent("""
+        from django.contrib.auth.models import Group, User
+
+        def staff(request):
+            for user in User.objects.filter(is_staff=True):
+                print(user.username, [g.name for g in user.groups.all()])
+            for group in Group.objects.prefetch_related("user_set"):
+                print(group.name, group.user_set.count(), group.permissions.exists())
+        """)
+    context = ProjectContext.from_sources({"staff/views.py": source})
+    findings = list(lint(source, "staff/views.py", context, Config(select=("RP401",))).findings)
+    assert lines(findings) == [6, 8]
+    assert 'prefetch_related("groups")' in findings[0].message
+    assert 'annotate(Count("permissions"))' in findings[1].message
