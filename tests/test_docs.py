@@ -34,3 +34,17 @@ def test_docs_check_reports_a_stale_page(tmp_path) -> None:
     result = run_cli("docs", "--check", str(tmp_path))
     assert result.returncode == 1
     assert page.name in result.stdout
+
+
+def test_summary_is_the_first_sentence_and_ignores_dots_in_code() -> None:
+    from review_patterns.rule import Rule
+
+    class Leaky(Rule):
+        """## What it does
+        Flags, inside an `except ... as e` handler, the text of `e.g.` reaching a log. Then more.
+
+        ## Why is this bad?
+        Leaks.
+        """
+
+    assert docs.summary(Leaky) == "Flags, inside an `except ... as e` handler, the text of `e.g.` reaching a log."

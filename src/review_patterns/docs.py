@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 
 from .rule import Bad, BonusCheck, Example, Good, Rule
@@ -29,7 +30,10 @@ def summary(rule: type[Rule]) -> str:
     """The first sentence of `What it does`: the one-line description."""
     text = description(rule).split("## What it does", 1)[-1].strip()
     paragraph = " ".join(text.split("\n\n", 1)[0].split())
-    return paragraph.split(". ")[0].rstrip(".") + "."
+    # A sentence ends at ". " before a capital letter, outside `code` (which may hold `except ... as e`).
+    outside_code = re.sub(r"`[^`]*`", lambda m: "x" * len(m.group()), paragraph)
+    end = re.search(r"\.\s+(?=[A-Z])", outside_code)
+    return (paragraph[: end.start()] if end else paragraph).rstrip(".") + "."
 
 
 def _code_block(example: Example) -> str:

@@ -58,7 +58,9 @@ def _file_block(result: FileResult) -> list[Text]:
 def text(report: Report, sources: Sources | None = None, *, color: bool = False, width: int = 100) -> str:
     """The human report: findings per file with the score's arithmetic, then the overall grade."""
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
+    # soft_wrap: a finding stays on one line, so logs can be grepped and editors can jump to it
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False,
+                      soft_wrap=True)
     shown = [r for r in report.files if r.findings or r.error]
     for result in shown:
         for line in _file_block(result):
