@@ -68,13 +68,15 @@ def _note(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _review_change(rev: str, targets: list[Path], config: Config) -> tuple[Report, Callable[[Finding], bool]]:
+def _review_change(
+    rev: str, targets: list[Path], config: Config, jobs: int
+) -> tuple[Report, Callable[[Finding], bool]]:
     """The changed Python files below `targets`, and which findings stand on changed lines."""
     cwd = Path.cwd()
     base, changes = changed_since(rev, cwd)
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
     _note(f"diff: {plural(len(files), 'changed Python file')} since {rev} ({base[:12]})")
-    report = lint_paths(files, config, cwd)
+    report = lint_paths(files, config, cwd, jobs=jobs)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())
@@ -141,6 +143,8 @@ def _write_reports(report: Report, sources: Sources, shown: str, files: list[tup
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Read settings from this pyproject.toml instead of the nearest one.")
 @click.option("--color/--no-color", default=None, help="Colour the text report [default: when a terminal].")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Check files in this many processes (0: one per CPU).")
 def check(
     paths: tuple[Path, ...],
     fmt: str,
@@ -156,6 +160,7 @@ def check(
     ignore_noqa: bool,
     config_file: Path | None,
     color: bool | None,
+    jobs: int,
 ) -> int:
     """Check PATHS (default: the current folder) and grade them.
 
@@ -178,10 +183,10 @@ def check(
     tests: list[Callable[[Finding], bool]] = []
     try:
         if rev is not None:
-            report, changed = _review_change(rev, targets, config)
+            report, changed = _review_change(rev, targets, config, jobs)
             tests.append(changed)
         else:
-            report = lint_paths(targets, config)
+            report = lint_paths(targets, config, jobs=jobs)
         if write_baseline is not None:
             write_atomically(write_baseline, baseline.write(write_baseline, report, sources))
             _note(f"wrote {write_baseline}: {len(report.findings)} findings")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import re
 import tokenize
 import traceback
@@ -327,6 +328,7 @@ def lint_paths(paths: Iterable[Path], config: Config, cwd: Path | None = None, j
         folder = path.resolve().parent
         root = roots.setdefault(folder, find_project_root(folder))
         tasks.append((path, display_path(path, cwd), root, config))
+    jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, min(32, len(tasks) // (4 * jobs)))))
