@@ -1,13 +1,21 @@
 """The registry: every rule, sorted by code, then the bonus checks. Listed by hand, on purpose."""
 
 from ..rule import Rule
+from .circuit_breaker_per_call import CircuitBreakerPerCall
+from .http_call_without_timeout import HttpCallWithoutTimeout
 from .internal_error import InternalError
+from .naive_datetime import NaiveDatetime
 from .parse_error import ParseError
+from .signal_hasattr_check import SignalHasattrCheck
 from .type_hints import TypeHints
 
 ALL_RULES: tuple[type[Rule], ...] = (
     ParseError,
     InternalError,
+    SignalHasattrCheck,
+    CircuitBreakerPerCall,
+    HttpCallWithoutTimeout,
+    NaiveDatetime,
     TypeHints,
 )
 
