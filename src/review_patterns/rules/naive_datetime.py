@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..django import keyword
+from ..django import SourceFile, keyword
 from ..model import Dimension, Severity
 from ..rule import Bad, Good, Rule
 
 _NAIVE = {"datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today"}
 #: Calls that turn a naive time into an aware one on purpose.
 _MAKE_AWARE = frozenset({"django.utils.timezone.make_aware", "pytz.utc.localize"})
+#: Methods after which the naive value does no harm: made aware, formatted, or cut to a date or time.
+_HARMLESS = frozenset({"astimezone", "strftime", "date", "time", "timetuple", "weekday", "isoweekday", "isocalendar"})
+#: Wall-clock parts: `datetime.now().year` is `date.today().year`.
+_PARTS = frozenset({"year", "month", "day", "hour", "minute", "second", "microsecond"})
 
 
 class NaiveDatetime(Rule):
@@ -27,6 +31,12 @@ class NaiveDatetime(Rule):
     `datetime.now(tz=...)`, `timezone.now()`, a naive time made aware on the spot
     (`datetime.now().astimezone()`, `datetime.utcnow().replace(tzinfo=timezone.utc)`,
     `make_aware(datetime.now())`, `tz.localize(datetime.now())`) and `date.today()` are not flagged.
+
+    ## Known problems
+    Local wall-clock time is sometimes what is meant, so these are not flagged either: a value
+    only formatted or cut to its date, time or parts (`datetime.now().strftime(...)`,
+    `datetime.now().date()`, `datetime.now().year`), a function that also calls `timezone.now()`
+    or reads `USE_TZ` (it chooses naive time on purpose), and test modules.
     """
 
     code = "RP510"
@@ -84,30 +94,99 @@ class NaiveDatetime(Rule):
             def expires():
                 return timezone.now()
             """),
+        Good("""
+            import datetime
+            from datetime import datetime as dt, timedelta
+
+            from django.conf import settings
+            from django.utils import timezone
+
+            def upload_to(instance, filename):
+                return datetime.datetime.now().strftime("uploads/%Y/%m/") + filename
+
+            def cookie_expiry(max_age):
+                return (dt.utcnow() + timedelta(seconds=max_age)).strftime("%a, %d-%b-%Y %H:%M:%S GMT")
+
+            def season_start():
+                return dt.now().year, dt.now().date()
+
+            def default_for(field):
+                if settings.USE_TZ:
+                    return timezone.now()
+                return dt.now()
+            """, path="shop/utils.py"),
+        Good("""
+            from datetime import datetime
+
+            def test_token_expires():
+                assert token_valid(issued=datetime.now())
+            """, path="shop/tests/test_tokens.py"),
     )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        return not file.is_test and super().applies_to(file)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.made_aware: set[cst.Call] = set()
+        self.exempt: set[cst.Call] = set()
+        # Per enclosing function: its naive calls, and whether it handles time zones itself.
+        self.functions: list[tuple[list[tuple[cst.Call, str]], list[bool]]] = [([], [False])]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(([], [False]))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._flush()
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        calls, aware = self.functions.pop()
+        if not aware[0]:
+            for call, name in calls:
+                self.report(call, call=name)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "USE_TZ":
+            self.functions[-1][1][0] = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "USE_TZ":
+            self.functions[-1][1][0] = True
+        elif node.attr.value in _PARTS:
+            self._exempt(node.value)
+
+    def _exempt(self, node: cst.BaseExpression) -> None:
+        """The naive calls in `node`, whose value is only made aware, formatted or read in parts."""
+        if isinstance(node, cst.Call):
+            self.exempt.add(node)
+        elif isinstance(node, cst.BinaryOperation):  # `(utcnow() + delta).strftime(...)`
+            self._exempt(node.left)
+            self._exempt(node.right)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        # The outer call is visited before the inner one: remember the inner calls it makes aware.
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+        # The outer call is visited before the inner one: remember the inner calls it makes harmless.
+        if isinstance(func, cst.Attribute):
             method = func.attr.value
             tz = keyword(node, "tzinfo")
-            if method == "astimezone" or (method == "replace" and tz is not None and not _is_none(tz.value)):
-                self.made_aware.add(func.value)
+            if method in _HARMLESS or (method == "replace" and tz is not None and not _is_none(tz.value)):
+                self._exempt(func.value)
         if self._makes_aware(func):
-            self.made_aware.update(a.value for a in node.args if isinstance(a.value, cst.Call))
-        if node in self.made_aware or not self.imports.imported(func):
+            for arg in node.args:
+                self._exempt(arg.value)
+        if not self.imports.imported(func):
             return
         name = self.imports.resolve(func)
-        if name not in _NAIVE:
+        if name == "django.utils.timezone.now":
+            self.functions[-1][1][0] = True
+        if name not in _NAIVE or node in self.exempt:
             return
         if name.endswith(".now") and _has_tz(node):
             return
-        self.report(node, call=name.removeprefix("datetime.") + "()")
+        self.functions[-1][0].append((node, name.removeprefix("datetime.") + "()"))
 
     def _makes_aware(self, func: cst.BaseExpression) -> bool:
         if isinstance(func, cst.Attribute) and func.attr.value == "localize":
