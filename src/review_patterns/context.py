@@ -10,7 +10,10 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
+
+if TYPE_CHECKING:
+    from .quota_index import QuotaIndex
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -110,3 +113,10 @@ class ProjectContext:
     # -- model index (RP4xx) --
 
     # -- quota guards and clients (RP5xx) --
+
+    @cached_property
+    def quota_index(self) -> "QuotaIndex":
+        """The quota guards the project defines and the API clients guarded functions call (RP504)."""
+        from .quota_index import QuotaIndex  # here: it needs the rule helpers, which import this module
+
+        return QuotaIndex(self)

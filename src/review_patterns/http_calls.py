@@ -51,6 +51,8 @@ BREAKER_CLASSES = frozenset(
 #: Methods of a breaker that run the protected call.
 BREAKER_METHODS = frozenset({"call", "call_async"})
 BREAKER = "breaker"  #: the kind of a name bound to a breaker in `ClientScopes`
+NEW = "new:"  #: the kind of a name bound to another call's result: `new:shop.clients.MapsClient`
+PARAM = "param"  #: the kind of a parameter: a local name of unknown type
 
 #: Default names (globs) of a project's quota guard: RP504 and the quota-manager bonus.
 GUARD_NAMES: tuple[str, ...] = ("can_call_api", "check_quota", "has_quota", "*quota_available", "can_call_*")
@@ -71,6 +73,25 @@ def breaker_like(receiver: str) -> bool:
     """`maps_breaker`, `self.circuit`: names that only a circuit breaker would carry."""
     last = receiver.rsplit(".", 1)[-1].lower()
     return "breaker" in last or "circuit" in last
+
+
+def client_keys(receiver: str, place: str | None, kind: str | None) -> frozenset[str]:
+    """Names of the API client a call's receiver holds (RP504), or none when it is no client.
+
+    `place` is where the receiver lives (`shop.clients.maps_client`, `shop.geo.Geocoder.client`),
+    None for a local name; `kind` is what it is bound to (`ClientScopes.kind`). A client is an
+    HTTP session, an instance of a class named `...Client`, or a name ending in `client` or `_api`.
+    """
+    ctor = kind[len(NEW):] if kind is not None and kind.startswith(NEW) else None
+    named_client = ctor is not None and ctor.rsplit(".", 1)[-1].endswith("Client")
+    last = receiver.rsplit(".", 1)[-1].lower()
+    if not (kind in SESSION_METHODS or named_client or last.endswith(("client", "_api"))):
+        return frozenset()
+    keys = {place} if place else set()
+    if named_client:
+        assert ctor is not None
+        keys.add(ctor)
+    return frozenset(keys)
 
 
 @dataclass(frozen=True)
@@ -130,6 +151,7 @@ class HttpRule(Rule):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.clients = ClientScopes()
         self.scope_kinds: list[str] = []  # "class" or "function", innermost last
+        self.class_names: list[str] = []
 
     # -- what an expression is --
 
@@ -146,7 +168,10 @@ class HttpRule(Rule):
             return SESSION_CLASSES[name]
         if name in BREAKER_CLASSES:
             return BREAKER
-        return None
+        called = dotted_name(value.func)
+        if called is None:
+            return None
+        return NEW + (name if name is not None else f"{self.file.module_name}.{called}")
 
     def receiver_kind(self, node: cst.BaseExpression) -> str | None:
         """The kind of a call's receiver: a bound name or an object built in place."""
@@ -173,6 +198,26 @@ class HttpRule(Rule):
             return HttpCall(BREAKER, f"{receiver or 'breaker'}.{method}", session=True, receiver=receiver)
         return None
 
+    def place(self, receiver: str) -> str | None:
+        """Where a receiver lives: `module.Class.attr`, `module.name`, an import; None for locals."""
+        head, _, rest = receiver.partition(".")
+        if head in ("self", "cls") and rest:
+            return f"{self.file.module_name}.{self.class_names[-1]}.{rest}" if self.class_names else None
+        if head in self.imports.aliases:
+            return self.imports.aliases[head] + ("." + rest if rest else "")
+        if any(head in scope for scope in self.clients.functions[1:]):
+            return None
+        return f"{self.file.module_name}.{receiver}"
+
+    def call_client_keys(self, node: cst.Call) -> frozenset[str]:
+        """`client_keys` of a method call's receiver."""
+        if not isinstance(node.func, cst.Attribute):
+            return frozenset()
+        receiver = dotted_name(node.func.value)
+        if receiver is None:
+            return frozenset()
+        return client_keys(receiver, self.place(receiver), self.clients.kind(receiver))
+
     # -- bookkeeping --
 
     def _bind_targets(self, targets: Iterable[cst.BaseExpression], kind: str) -> None:
@@ -185,16 +230,19 @@ class HttpRule(Rule):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.clients.enter_class()
         self.scope_kinds.append("class")
+        self.class_names.append(node.name.value)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.clients.leave_class()
         self.scope_kinds.pop()
+        self.class_names.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.clients.enter_function()
         self.scope_kinds.append("function")
         params = node.params
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            self.clients.bind(param.name.value, PARAM)
             if param.annotation is not None:
                 annotation = param.annotation.annotation
                 if isinstance(annotation, cst.SimpleString):
