@@ -8,6 +8,7 @@ from .missing_quota_check import MissingQuotaCheck
 from .naive_datetime import NaiveDatetime
 from .parse_error import ParseError
 from .quota_incremented_before_call import QuotaIncrementedBeforeCall
+from .quota_manager import QuotaManager
 from .signal_hasattr_check import SignalHasattrCheck
 from .type_hints import TypeHints
 
@@ -20,6 +21,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     CircuitBreakerPerCall,
     HttpCallWithoutTimeout,
     NaiveDatetime,
+    QuotaManager,
     TypeHints,
 )
 
