@@ -35,8 +35,9 @@ class NaiveDatetime(Rule):
     ## Known problems
     Local wall-clock time is sometimes what is meant, so these are not flagged either: a value
     only formatted or cut to its date, time or parts (`datetime.now().strftime(...)`,
-    `datetime.now().date()`, `datetime.now().year`), a function that also calls `timezone.now()`
-    or reads `USE_TZ` (it chooses naive time on purpose), and test modules.
+    `datetime.now().date()`, `datetime.now().year`), a function that reads `USE_TZ` or an
+    `if` statement that calls `timezone.now()` in another branch (both choose naive time on
+    purpose), and test modules.
     """
 
     code = "RP510"
@@ -114,6 +115,13 @@ class NaiveDatetime(Rule):
                 if settings.USE_TZ:
                     return timezone.now()
                 return dt.now()
+
+            def auto_now_default(field):
+                if field.get_internal_type() == "DateTimeField":
+                    value = timezone.now()
+                else:
+                    value = dt.now()
+                return value
             """, path="shop/utils.py"),
         Good("""
             from datetime import datetime
@@ -132,12 +140,26 @@ class NaiveDatetime(Rule):
         self.exempt: set[cst.Call] = set()
         # Per enclosing function: its naive calls, and whether it handles time zones itself.
         self.functions: list[tuple[list[tuple[cst.Call, str]], list[bool]]] = [([], [False])]
+        # Enclosing `if`s: does one of its branches call `timezone.now()`, and its naive calls.
+        self.branches: list[tuple[list[bool], list[tuple[cst.Call, str]]]] = []
+        self.outer_branches: list[list[tuple[list[bool], list[tuple[cst.Call, str]]]]] = []
+
+    def visit_If(self, node: cst.If) -> None:
+        self.branches.append(([False], []))
+
+    def leave_If(self, original_node: cst.If) -> None:
+        aware, calls = self.branches.pop()
+        if not aware[0]:  # `if DateTimeField: timezone.now() else: datetime.now()` chooses on purpose
+            self.functions[-1][0].extend(calls)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.append(([], [False]))
+        self.outer_branches.append(self.branches)
+        self.branches = []
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._flush()
+        self.branches = self.outer_branches.pop()
 
     def leave_Module(self, original_node: cst.Module) -> None:
         self._flush()
@@ -181,12 +203,14 @@ class NaiveDatetime(Rule):
             return
         name = self.imports.resolve(func)
         if name == "django.utils.timezone.now":
-            self.functions[-1][1][0] = True
+            for aware, _ in self.branches:
+                aware[0] = True
         if name not in _NAIVE or node in self.exempt:
             return
         if name.endswith(".now") and _has_tz(node):
             return
-        self.functions[-1][0].append((node, name.removeprefix("datetime.") + "()"))
+        found = (node, name.removeprefix("datetime.") + "()")
+        (self.branches[-1][1] if self.branches else self.functions[-1][0]).append(found)
 
     def _makes_aware(self, func: cst.BaseExpression) -> bool:
         if isinstance(func, cst.Attribute) and func.attr.value == "localize":
