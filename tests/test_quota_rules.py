@@ -241,3 +241,16 @@ def test_bonus_needs_the_expiry_on_the_first_increment_only() -> None:
 
 def test_quota_manager_is_not_a_code() -> None:
     assert QuotaManager.code == "" and QuotaManager.bonuses == {"quota-manager": 2}
+
+
+def test_example_shop_payments_shows_rp504_when_configured() -> None:
+    path = "shop/payments.py"
+    code = (FIXTURES.parent.parent / "examples" / path).read_text()
+    options = {"service-modules": [path], "paid-hosts": ["fraud.example.com"]}
+    source = code.splitlines()
+    functions = [
+        next(line for line in reversed(source[:n]) if line.startswith("def ")).split("(")[0][4:]
+        for n in lines(MissingQuotaCheck, code, path, **options)
+    ]
+    # the unguarded fraud call, and (by default paid) the calls through the provider's breaker
+    assert functions == ["rescore_order", "capture", "refund"]
