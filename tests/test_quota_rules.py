@@ -111,6 +111,24 @@ def test_rp504_is_off_without_a_guard_and_on_when_paid_calls_are_configured() ->
     assert lines(MissingQuotaCheck, code, "ai/services.py", **{"paid-calls": ["openai.*"]}) == [5]
 
 
+def test_rp504_paid_calls_match_calls_and_methods_of_configured_classes_not_their_results() -> None:
+    code = """
+        import googlemaps
+        import requests
+
+        def geocode(address):
+            client = googlemaps.Client(key=KEY)
+            return client.geocode(address)
+
+        def fetch(url):
+            response = requests.get(url, timeout=5)
+            response.raise_for_status()
+            return response.json()
+        """
+    options = {"paid-calls": ["googlemaps.Client.*", "requests.*"]}
+    assert lines(MissingQuotaCheck, code, "geo/services.py", **options) == [7, 10]
+
+
 def test_rp504_configured_guard_names_and_service_modules() -> None:
     files = {
         "budget.py": "def ensure_budget(api):\n    return True\n",

@@ -111,6 +111,12 @@ class CircuitBreakerPerCall(Rule):
             def shared_breaker(name):
                 return CircuitBreaker(name=name)
 
+            def make_breaker(name):
+                return CircuitBreaker(name=name)
+
+            def payments_breaker():
+                return make_breaker("payments")
+
             def charge(card, amount):
                 return breaker_for("stripe").call(stripe_charge, card, amount)  # not configured
             """, path="integrations/maps.py"),
@@ -169,9 +175,12 @@ class CircuitBreakerPerCall(Rule):
         function = self._function()
         if function is None:
             return
-        if self._is_breaker(node.value):
+        value = node.value
+        if self._is_breaker(value):
             function.returns_breaker = True
-            function.builds = [b for b in function.builds if b is not node.value]
+            function.builds = [b for b in function.builds if b is not value]
+        elif isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in self.factories:
+            function.returns_breaker = True  # a factory wrapping a factory
         elif isinstance(node.value, cst.Name) and function.builds:
             function.returns_breaker = True  # `breaker = CircuitBreaker(...); return breaker`
             function.builds.clear()

@@ -8,7 +8,7 @@ from fnmatch import fnmatch
 import libcst as cst
 
 from ..django import SourceFile, call_name, dotted_name
-from ..http_calls import GUARD_NAMES, HttpRule, matches_any
+from ..http_calls import GUARD_NAMES, NEW, HttpRule, matches_any
 from ..model import Dimension, Severity
 from ..quota_index import QuotaFacts
 from ..rule import Bad, Good
@@ -276,13 +276,15 @@ class MissingQuotaCheck(HttpRule):
         if self.call_client_keys(node) & self.facts.clients:
             return label
         paid_calls = self.settings["paid-calls"]
-        if paid_calls:
-            qualified = self.place(dotted_name(node.func) or "") if dotted_name(node.func) else None
+        if paid_calls and not _is_class(label):  # building a client sends nothing
+            qualified = self.place(label) if dotted_name(node.func) else None
             if qualified is not None and matches_any(qualified, paid_calls):
                 return label
-            ctor = self.clients.kind(dotted_name(node.func.value) or "") if isinstance(node.func, cst.Attribute) else None
-            if ctor and ctor.startswith("new:") and isinstance(node.func, cst.Attribute):
-                if matches_any(f"{ctor[4:]}.{node.func.attr.value}", paid_calls):
+            func = node.func
+            kind = self.clients.kind(dotted_name(func.value) or "") if isinstance(func, cst.Attribute) else None
+            if isinstance(func, cst.Attribute) and kind is not None and kind.startswith(NEW):
+                ctor = kind[len(NEW):]  # `client = googlemaps.Client(...)`: `googlemaps.Client.geocode`
+                if _is_class(ctor) and matches_any(f"{ctor}.{func.attr.value}", paid_calls):
                     return label
         hosts = self.settings["paid-hosts"]
         if hosts and call is not None and call.library != "breaker":
@@ -323,11 +325,16 @@ class MissingQuotaCheck(HttpRule):
                 if sites and all(after or f.name in covered for f, after in sites):
                     covered.add(name)
                     changed = True
-        guard = self.guards[0] if self.guards else "check_quota"
+        guard = min(self.facts.guards) if self.facts.guards else self.guards[0] if self.guards else "check_quota"
         for function in self.functions:
             if function.name not in covered:
                 for node, label in function.paid:
                     self.report(node, call=label, guard=guard)
+
+
+def _is_class(name: str) -> bool:
+    """`googlemaps.Client`: by convention a class, whose call builds an object."""
+    return name.rsplit(".", 1)[-1][:1].isupper()
 
 
 def _leading_text(node: cst.FormattedString) -> list[cst.FormattedStringText]:
