@@ -120,7 +120,7 @@ class QuotaManager(HttpRule, BonusCheck):
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self.module_unit = _Unit()
         self.units: list[_Unit] = []  # the top-level class being read, if any
         self.depth = 0  # class nesting
