@@ -50,6 +50,8 @@ class QuotaIndex:
         return self._facts[guards]
 
     def _compute(self, guards: tuple[str, ...]) -> QuotaFacts:
+        if not guards:
+            return QuotaFacts(frozenset(), frozenset())
         defined = frozenset(n for n in self.defined if matches_any(n, guards))
         calls = name_regex(guards)
         clients: set[str] = set()

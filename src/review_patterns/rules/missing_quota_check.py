@@ -42,6 +42,9 @@ class MissingQuotaCheck(HttpRule):
     ## Known problems
     A function whose every caller in the same module checks the guard first is not flagged.
     A guard checked in another module's caller is not seen; silence such a call with `# noqa`.
+    Every call through a circuit breaker counts as paid once the rule runs, including breakers
+    in front of free APIs; and clients are told apart by name (where they are bound, and their
+    class), so two modules' different objects under one imported name are one client.
 
     ## Options
     - `guard-names`: names (globs) of the quota guard functions.
