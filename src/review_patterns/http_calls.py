@@ -218,6 +218,18 @@ class HttpRule(Rule):
             return frozenset()
         return client_keys(receiver, self.place(receiver), self.clients.kind(receiver))
 
+    def http_reference(self, node: cst.BaseExpression) -> HttpCall | None:
+        """A request function named, not called: `breaker.call(requests.get, url, ...)`."""
+        name = self.imported_name(node)
+        if name in HTTP_FUNCTIONS:
+            return HttpCall(HTTP_FUNCTIONS[name], name, session=False)
+        if isinstance(node, cst.Attribute):
+            kind = self.receiver_kind(node.value)
+            if kind in SESSION_METHODS and node.attr.value in SESSION_METHODS[kind]:
+                receiver = dotted_name(node.value)
+                return HttpCall(kind, f"{receiver or kind}.{node.attr.value}", session=True, receiver=receiver)
+        return None
+
     # -- bookkeeping --
 
     def _bind_targets(self, targets: Iterable[cst.BaseExpression], kind: str) -> None:

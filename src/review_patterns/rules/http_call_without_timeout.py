@@ -26,6 +26,7 @@ class HttpCallWithoutTimeout(HttpRule):
     flagged there.
 
     ## Known problems
+    A request handed to a circuit breaker (`breaker.call(requests.get, url)`) is checked the same way.
     Calls that pass `**kwargs` are not flagged (the timeout may be inside), nor sessions from
     another module or a `Session` subclass that sets a default timeout. Test modules are skipped:
     their requests go to mocks.
@@ -78,6 +79,19 @@ class HttpCallWithoutTimeout(HttpRule):
                     return s.get(url, stream=True)  # RP509
             """),
         Bad("""
+            import requests
+            from pybreaker import CircuitBreaker
+
+            rates_breaker = CircuitBreaker(fail_max=5)
+            session = requests.Session()
+
+            def fetch_rates():
+                return rates_breaker.call(session.get, RATES_URL)  # RP509
+
+            def fetch_rates_bounded():
+                return rates_breaker.call(requests.get, RATES_URL, timeout=5)
+            """),
+        Bad("""
             import httpx
 
             def fetch(url):
@@ -124,7 +138,11 @@ class HttpCallWithoutTimeout(HttpRule):
             self.report(node, call=self.imports.resolve(node.func), how="with `timeout=None`")
             return
         call = self.http_call(node)
-        if call is None or call.library in ("breaker", "aiohttp") or passes_unknown_arguments(node):
+        through_breaker = call is not None and call.library == "breaker"
+        if through_breaker:
+            # `breaker.call(session.get, url, timeout=...)` passes the keywords on to the request
+            call = self.http_reference(node.args[0].value) if node.args else None
+        if call is None or call.library == "aiohttp" or passes_unknown_arguments(node):
             return
         timeout = keyword(node, "timeout")
         if timeout is not None:
@@ -136,7 +154,8 @@ class HttpCallWithoutTimeout(HttpRule):
         where = _POSITIONAL_TIMEOUT.get(call.library)
         if call.session and call.label.endswith(".request"):
             where = _POSITIONAL_TIMEOUT["session.request"]
-        if where is not None and sum(1 for a in node.args if a.keyword is None) > where:
+        positional = sum(1 for a in node.args if a.keyword is None) - through_breaker
+        if where is not None and positional > where:
             return
         self.report(node, call=call.label, how="without a timeout")
 
