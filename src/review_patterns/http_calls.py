@@ -53,6 +53,7 @@ BREAKER_METHODS = frozenset({"call", "call_async"})
 BREAKER = "breaker"  #: the kind of a name bound to a breaker in `ClientScopes`
 NEW = "new:"  #: the kind of a name bound to another call's result: `new:shop.clients.MapsClient`
 PARAM = "param"  #: the kind of a parameter: a local name of unknown type
+PATCHED = "patched"  #: the kind of a session whose request methods were replaced (default timeouts)
 
 #: Default names (globs) of a project's quota guard: RP504 and the quota-manager bonus.
 GUARD_NAMES: tuple[str, ...] = ("can_call_api", "check_quota", "has_quota", "*quota_available", "can_call_*")
@@ -271,6 +272,13 @@ class HttpRule(Rule):
         kind = self.constructed(node.value)
         if kind is not None:
             self._bind_targets((t.target for t in node.targets), kind)
+        for target in node.targets:
+            # `session.request = partial(session.request, timeout=...)`: no longer a plain session
+            if isinstance(target.target, cst.Attribute):
+                owner = dotted_name(target.target.value)
+                session = self.clients.kind(owner) if owner is not None else None
+                if session in SESSION_METHODS and target.target.attr.value in SESSION_METHODS[session]:
+                    self._bind_targets([target.target.value], PATCHED)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         kind = self.constructed(node.value)

@@ -116,6 +116,17 @@ class HttpCallWithoutTimeout(HttpRule):
                 return requests.request(method, url, **kwargs)  # not imported: someone else's name
             """),
         Good("""
+            import functools
+
+            import requests
+
+            def get_session():
+                session = requests.Session()
+                session.request = functools.partial(session.request, timeout=REQUESTS_TIMEOUT)
+                session.get(HEALTH_URL)
+                return session
+            """),
+        Good("""
             from django.test import Client
 
             class ApiClient:
