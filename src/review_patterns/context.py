@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the parts are imported on first use only
     from .migration_history import MigrationHistory
     from .model_index import ModelIndex
+    from .quota_index import QuotaIndex
     from .redis_clients import ProjectClients
 
 #: Folder names never checked nor read for the context.
@@ -137,3 +138,10 @@ class ProjectContext:
         from .redis_clients import index_clients  # imported late: that module imports this one
 
         return index_clients(self.sources())
+
+    @cached_property
+    def quota_index(self) -> "QuotaIndex":
+        """The quota guards the project defines and the API clients guarded functions call (RP504)."""
+        from .quota_index import QuotaIndex  # here: it needs the rule helpers, which import this module
+
+        return QuotaIndex(self)

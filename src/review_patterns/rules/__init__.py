@@ -1,22 +1,29 @@
 """The registry: every rule, sorted by code, then the bonus checks. Listed by hand, on purpose."""
 
 from ..rule import Rule
+from .circuit_breaker_per_call import CircuitBreakerPerCall
 from .collapsed_three_step_migration import CollapsedThreeStepMigration
 from .counter_without_expiry import CounterWithoutExpiry
 from .f_expression_without_refresh import FExpressionWithoutRefresh
+from .http_call_without_timeout import HttpCallWithoutTimeout
 from .internal_error import InternalError
 from .irreversible_data_migration import IrreversibleDataMigration
 from .lock_without_timeout import LockWithoutTimeout
 from .lost_update import LostUpdate
 from .magic_cache_ttl import MagicCacheTtl
+from .missing_quota_check import MissingQuotaCheck
 from .n_plus_one_in_loop import NPlusOneInLoop
+from .naive_datetime import NaiveDatetime
 from .non_atomic_counter import NonAtomicCounter
 from .non_idempotent_backfill import NonIdempotentBackfill
 from .not_null_column_without_default import NotNullColumnWithoutDefault
 from .not_null_enforced_in_one_step import NotNullEnforcedInOneStep
 from .not_null_enforced_without_backfill import NotNullEnforcedWithoutBackfill
 from .parse_error import ParseError
+from .quota_incremented_before_call import QuotaIncrementedBeforeCall
+from .quota_manager import QuotaManager
 from .repeated_count_queries import RepeatedCountQueries
+from .signal_hasattr_check import SignalHasattrCheck
 from .type_hints import TypeHints
 from .unknown_orm_method import UnknownOrmMethod
 
@@ -36,8 +43,15 @@ ALL_RULES: tuple[type[Rule], ...] = (
     RepeatedCountQueries,
     CounterWithoutExpiry,
     NonAtomicCounter,
+    QuotaIncrementedBeforeCall,
+    MissingQuotaCheck,
     MagicCacheTtl,
+    SignalHasattrCheck,
+    CircuitBreakerPerCall,
     LockWithoutTimeout,
+    HttpCallWithoutTimeout,
+    NaiveDatetime,
+    QuotaManager,
     TypeHints,
 )
 

@@ -1,0 +1,274 @@
+"""Resilience and cost rules (RP503, RP504, RP507): their options, the project's quota index,
+and the quota-manager bonus."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import pytest
+
+from conftest import FIXTURES
+from review_patterns import Config, ProjectContext, lint, lint_paths
+from review_patterns.config import ConfigError, parse_config
+from review_patterns.rule import Rule
+from review_patterns.rules.circuit_breaker_per_call import CircuitBreakerPerCall
+from review_patterns.rules.missing_quota_check import MissingQuotaCheck
+from review_patterns.rules.quota_incremented_before_call import QuotaIncrementedBeforeCall
+from review_patterns.rules.quota_manager import QuotaManager
+
+PROJECT = FIXTURES / "quota_project"
+
+
+def lines(rule: type[Rule], code: str, path: str, files: dict[str, str] | None = None, **options: Any) -> list[int]:
+    """The lines `rule` flags in `code`, inside a project made of `files`, with `options`."""
+    code = textwrap.dedent(code)
+    sources = {p: textwrap.dedent(s) for p, s in (files or {}).items()}
+    context = ProjectContext.from_sources({**sources, path: code})
+    config = Config(select=(rule.code,), options={rule.code: options} if options else {})
+    return [f.line for f in lint(code, path, context, config).findings]
+
+
+def bonuses(code: str, path: str = "integrations/quota.py") -> list[str]:
+    code = textwrap.dedent(code)
+    result = lint(code, path, ProjectContext.from_sources({path: code}), Config(select=("RP5",)))
+    return [b.name for b in result.bonuses]
+
+
+# -- options are validated config keys --
+
+
+def test_options_are_read_from_the_config_table() -> None:
+    config = parse_config({"rp504": {"guard-names": ["ensure_budget"], "paid-hosts": ["api.openai.com"]}})
+    assert config.options["RP504"] == {"guard-names": ("ensure_budget",), "paid-hosts": ("api.openai.com",)}
+
+
+@pytest.mark.parametrize(
+    ("table", "complaint"),
+    [
+        ({"rp504": {"guard-names": "check_quota"}}, "rp504.guard-names"),
+        ({"rp504": {"paid-host": ["api.openai.com"]}}, "unknown option `rp504.paid-host`"),
+        ({"rp503": {"increment-calls": [1, 2]}}, "rp503.increment-calls"),
+        ({"rp507": {"breaker-factories": True}}, "rp507.breaker-factories"),
+    ],
+)
+def test_bad_option_values_name_the_key(table: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint.replace(".", r"\.")):
+        parse_config(table)
+
+
+# -- RP503 --
+
+
+def test_rp503_configured_increment_and_external_call() -> None:
+    code = """
+        import openai
+
+        def summarise(account, text):
+            account.charge_tokens(len(text))
+            return openai.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": text}])
+        """
+    assert lines(QuotaIncrementedBeforeCall, code, "ai/services.py") == []
+    assert lines(
+        QuotaIncrementedBeforeCall, code, "ai/services.py",
+        **{"increment-calls": ["charge_tokens"], "external-calls": ["openai.*"]},
+    ) == [5]
+
+
+def test_rp503_is_per_function() -> None:
+    code = """
+        import requests
+
+        def count(quota):
+            quota.increment_usage()
+
+        def fetch(url):
+            return requests.get(url, timeout=5)
+        """
+    assert lines(QuotaIncrementedBeforeCall, code, "geo/services.py") == []
+
+
+# -- RP504 and the project's quota index --
+
+GUARDED_SERVICE = """
+    from integrations.maps import maps_client
+    from quota.manager import maps_quota
+
+    def geocode_store(store):
+        if maps_quota.check_quota():
+            return maps_client.geocode(store.address)
+    """
+
+
+def test_rp504_is_off_without_a_guard_and_on_when_paid_calls_are_configured() -> None:
+    code = """
+        import openai
+
+        def summarise(text):
+            return openai.chat.completions.create(model=MODEL, messages=[text])
+        """
+    assert lines(MissingQuotaCheck, code, "ai/services.py") == []
+    assert lines(MissingQuotaCheck, code, "ai/services.py", **{"paid-calls": ["openai.*"]}) == [5]
+
+
+def test_rp504_paid_calls_match_calls_and_methods_of_configured_classes_not_their_results() -> None:
+    code = """
+        import googlemaps
+        import requests
+
+        def geocode(address):
+            client = googlemaps.Client(key=KEY)
+            return client.geocode(address)
+
+        def fetch(url):
+            response = requests.get(url, timeout=5)
+            response.raise_for_status()
+            return response.json()
+        """
+    options = {"paid-calls": ["googlemaps.Client.*", "requests.*"]}
+    assert lines(MissingQuotaCheck, code, "geo/services.py", **options) == [7, 10]
+
+
+def test_rp504_configured_guard_names_and_service_modules() -> None:
+    files = {
+        "budget.py": "def ensure_budget(api):\n    return True\n",
+        "ai/summaries.py": """
+            from ai.client import ai_client
+
+            def summarise(text):
+                ensure_budget("ai")
+                return ai_client.complete(text)
+            """,
+    }
+    code = """
+        from ai.client import ai_client
+
+        def title(text):
+            return ai_client.complete(text)
+        """
+    assert lines(MissingQuotaCheck, code, "ai/helpers.py", files) == []
+    flagged = lines(
+        MissingQuotaCheck, code, "ai/helpers.py", files,
+        **{"guard-names": ["ensure_budget"], "service-modules": ["ai/*"]},
+    )
+    assert flagged == [5]
+
+
+def test_rp504_paid_hosts_match_subdomains_only() -> None:
+    code = """
+        import requests
+
+        def geocode(address):
+            return requests.get("https://maps.googleapis.com/geocode", params={"a": address}, timeout=5)
+
+        def lookalike(address):
+            return requests.get("https://notgoogleapis.com/geocode", params={"a": address}, timeout=5)
+        """
+    assert lines(MissingQuotaCheck, code, "geo/services.py", **{"paid-hosts": ["googleapis.com"]}) == [5]
+
+
+def test_quota_index_reads_the_fixture_project_once() -> None:
+    context = ProjectContext(root=PROJECT)
+    assert context.quota_index is context.quota_index
+    facts = context.quota_index.facts(MissingQuotaCheck.options["guard-names"])
+    assert facts is context.quota_index.facts(MissingQuotaCheck.options["guard-names"])
+    assert facts.guards == {"check_quota"}
+    assert {"integrations.maps.maps_client", "integrations.maps.MapsClient"} <= facts.clients
+    assert not any("sms_client" in key or "quota" in key for key in facts.clients)
+
+
+def test_quota_index_skips_files_that_do_not_parse() -> None:
+    context = ProjectContext.from_sources(
+        {"broken.py": "def check_quota(:\n", "geo/services.py": textwrap.dedent(GUARDED_SERVICE)}
+    )
+    facts = context.quota_index.facts(("check_quota",))
+    assert facts.clients == {"integrations.maps.maps_client"}
+
+
+# -- RP507 --
+
+
+def test_rp507_configured_factory() -> None:
+    code = """
+        from integrations.breakers import breaker_for
+
+        shipping = breaker_for("shipping")
+
+        def ship(order):
+            return breaker_for("shipping").call(book_courier, order)
+        """
+    assert lines(CircuitBreakerPerCall, code, "shipping/services.py") == []
+    assert lines(
+        CircuitBreakerPerCall, code, "shipping/services.py",
+        **{"breaker-factories": ["integrations.breakers.breaker_*"]},
+    ) == [7]
+
+
+# -- the quota-manager bonus --
+
+
+def test_fixture_quota_manager_earns_the_bonus_and_nothing_else_does() -> None:
+    report = lint_paths([PROJECT], Config(), cwd=PROJECT)
+    awarded = {(r.path, b.name, b.points) for r in report.files for b in r.bonuses if b.name == "quota-manager"}
+    assert awarded == {("quota/manager.py", "quota-manager", 2)}
+
+
+MANAGER = """
+    import logging
+
+    from django.core.cache import cache
+
+    logger = logging.getLogger(__name__)
+
+    def has_quota(api):
+        return cache.get(f"quota:{api}", 0) < LIMITS[api]
+
+    def record_usage(api):
+        cache.add(f"quota:{api}", 0, QUOTA_WINDOW)
+        count = cache.incr(f"quota:{api}")
+        if count > LIMITS[api] * WARN_RATIO:
+            logger.warning("%s quota at %s", api, count)
+    """
+
+
+def test_bonus_for_module_functions() -> None:
+    assert bonuses(MANAGER) == ["quota-manager"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('        logger.warning("%s quota at %s", api, count)', '        pass'),  # no warning
+        ("    cache.add(f\"quota:{api}\", 0, QUOTA_WINDOW)\n", ""),  # no expiry
+        ("def has_quota(api):", "def quota_left(api):"),  # no guard
+        ("count = cache.incr(f\"quota:{api}\")", "count = cache.get(f\"quota:{api}\") + 1"),  # not atomic
+    ],
+)
+def test_no_bonus_for_an_incomplete_pattern(old: str, new: str) -> None:
+    code = textwrap.dedent(MANAGER)
+    assert textwrap.dedent(old) in code or old in code
+    assert bonuses(code.replace(old if old in code else textwrap.dedent(old), new)) == []
+
+
+def test_bonus_needs_the_expiry_on_the_first_increment_only() -> None:
+    code = textwrap.dedent(MANAGER).replace(
+        '    cache.add(f"quota:{api}", 0, QUOTA_WINDOW)\n', ""
+    ).replace("count = cache.incr(f\"quota:{api}\")", "count = cache.incr(f\"quota:{api}\")\n    cache.expire(f\"quota:{api}\", QUOTA_WINDOW)")
+    assert bonuses(code) == []  # every increment pushes the window: a steady user is never reset
+
+
+def test_quota_manager_is_not_a_code() -> None:
+    assert QuotaManager.code == "" and QuotaManager.bonuses == {"quota-manager": 2}
+
+
+def test_example_shop_payments_shows_rp504_when_configured() -> None:
+    path = "shop/payments.py"
+    code = (FIXTURES.parent.parent / "examples" / path).read_text()
+    options = {"service-modules": [path], "paid-hosts": ["fraud.example.com"]}
+    source = code.splitlines()
+    functions = [
+        next(line for line in reversed(source[:n]) if line.startswith("def ")).split("(")[0][4:]
+        for n in lines(MissingQuotaCheck, code, path, **options)
+    ]
+    # the unguarded fraud call, and (by default paid) the calls through the provider's breaker
+    assert functions == ["rescore_order", "capture", "refund"]
