@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable
 
 from .fingerprint import Sources, code_fingerprint
 from .model import Finding, Report

@@ -5,8 +5,8 @@ from __future__ import annotations
 import codecs
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 

@@ -115,7 +115,7 @@ class ProjectContext:
     # -- migration history (RP2xx) --
 
     @cached_property
-    def migrations(self) -> "MigrationHistory":
+    def migrations(self) -> MigrationHistory:
         """Every migrations package of the project, ordered and replayed (read with `ast`, never imported)."""
         from .migration_history import MigrationHistory
 
@@ -124,7 +124,7 @@ class ProjectContext:
     # -- model index (RP4xx) --
 
     @cached_property
-    def models(self) -> "ModelIndex":
+    def models(self) -> ModelIndex:
         """Every model of the project and of the installed apps it uses, read statically."""
         from .model_index import ModelIndex
 
@@ -133,14 +133,14 @@ class ProjectContext:
     # -- quota guards and clients (RP5xx) --
 
     @cached_property
-    def redis_clients(self) -> "ProjectClients":
+    def redis_clients(self) -> ProjectClients:
         """Module-level Redis clients, Django caches and factories returning them, by qualified name."""
         from .redis_clients import index_clients  # imported late: that module imports this one
 
         return index_clients(self.sources())
 
     @cached_property
-    def quota_index(self) -> "QuotaIndex":
+    def quota_index(self) -> QuotaIndex:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         from .quota_index import QuotaIndex  # here: it needs the rule helpers, which import this module
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable
 from functools import cached_property
@@ -67,6 +68,16 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Attribute):
         head = dotted_name(node.value)
         return None if head is None else f"{head}.{node.attr.value}"
+    return None
+
+
+def ast_dotted_name(node: ast.expr) -> str | None:
+    """The same for Python's `ast`, with which the project context reads many files fast."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = ast_dotted_name(node.value)
+        return None if head is None else f"{head}.{node.attr}"
     return None
 
 

@@ -6,8 +6,8 @@ import hashlib
 import io
 import tokenize
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from .engine import read_source
 from .model import Finding

@@ -7,9 +7,9 @@ which names are bound to an HTTP session or a breaker; `HttpRule` keeps it up to
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Iterable
 
 import libcst as cst
 

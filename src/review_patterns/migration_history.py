@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .django import ast_dotted_name
+
 _STRING_FIELDS = """
     CharField TextField SlugField EmailField URLField FilePathField FileField ImageField BinaryField
     CommaSeparatedIntegerField CICharField CIEmailField CITextField
@@ -259,13 +261,6 @@ def _imports(tree: ast.Module) -> dict[str, str]:
     return aliases
 
 
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        head = _dotted(node.value)
-        return None if head is None else f"{head}.{node.attr}"
-    return None
 
 
 def _literal(node: ast.expr | None) -> object:
@@ -306,7 +301,7 @@ class _Module:
                 self.lists[node.targets[0].id] = node.value
 
     def resolve(self, node: ast.expr) -> str | None:
-        name = _dotted(node)
+        name = ast_dotted_name(node)
         if name is None:
             return None
         head, dot, rest = name.partition(".")
@@ -365,7 +360,7 @@ class _Module:
         """(models a RunPython forward function may use, or None when unreadable; whether it is a no-op)."""
         if node is None:
             return None, False
-        name = _dotted(node)
+        name = ast_dotted_name(node)
         if name is not None and name.endswith(".noop"):
             return frozenset(), True
         if isinstance(node, ast.Lambda):
@@ -463,7 +458,7 @@ def _run_python(module: _Module, node: ast.Call, path: tuple[int, ...], line: in
 def _run_sql(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) -> Operation:
     sql = _arg(node, 0, "sql")
     reverse = _arg(node, 1, "reverse_sql")
-    noop = (_dotted(sql) or "").endswith(".noop") if sql is not None else True
+    noop = (ast_dotted_name(sql) or "").endswith(".noop") if sql is not None else True
     noop = noop or _literal(sql) in ("", [], ())
     texts = [_string(item) for item in module.elements(sql) or ([sql] if sql is not None else [])]
     readable = [text for text in texts if text is not None]
@@ -513,7 +508,7 @@ def _pairs(module: _Module, node: ast.expr | None) -> tuple[tuple[str, str], ...
     pairs = []
     for item in module.elements(node) or []:
         if isinstance(item, ast.Call) and (module.resolve(item.func) or "").endswith("swappable_dependency"):
-            setting = _dotted(item.args[0]) if item.args else None
+            setting = ast_dotted_name(item.args[0]) if item.args else None
             pairs.append(("__setting__", (setting or "AUTH_USER_MODEL").rsplit(".", 1)[-1]))
         elif isinstance(item, (ast.Tuple, ast.List)) and len(item.elts) == 2:
             app, name = _string(item.elts[0]), _string(item.elts[1])
@@ -525,7 +520,7 @@ def _pairs(module: _Module, node: ast.expr | None) -> tuple[tuple[str, str], ...
 def _migration_class(tree: ast.Module) -> ast.ClassDef | None:
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == "Migration":
-            if any((_dotted(base) or "").endswith("Migration") for base in node.bases):
+            if any((ast_dotted_name(base) or "").endswith("Migration") for base in node.bases):
                 return node
     return None
 

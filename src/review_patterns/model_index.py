@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .django import ast_dotted_name
+
 #: Base classes every model ultimately derives from.
 MODEL_ROOTS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
 #: Field classes that relate a model to one other row: name -> kind.
@@ -126,7 +128,7 @@ class Module:
 
     def qualify(self, expr: ast.expr) -> str | None:
         """The qualified name of a dotted expression, through this module's imports."""
-        name = _dotted(expr)
+        name = ast_dotted_name(expr)
         if name is None:
             return None
         head, dot, rest = name.partition(".")
@@ -224,20 +226,13 @@ def _absolute(package: str, module: str | None, level: int) -> str:
     return ".".join([*parts, module] if module else parts)
 
 
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        head = _dotted(node.value)
-        return None if head is None else f"{head}.{node.attr}"
-    return None
 
 
 def _call_name(node: ast.expr) -> str | None:
     """`models.ForeignKey(...)` -> `ForeignKey`."""
     if not isinstance(node, ast.Call):
         return None
-    name = _dotted(node.func)
+    name = ast_dotted_name(node.func)
     return None if name is None else name.rpartition(".")[2]
 
 
@@ -571,7 +566,7 @@ class ModelIndex:
                 if relation.field in ("GenericForeignKey", "GenericRelation", "TaggableManager") or relation.target is None:
                     continue
                 related = self.models.get(relation.target)
-                if related is None or related_name is not None and related_name.endswith(("+", "+symmetrical")):
+                if related is None or (related_name is not None and related_name.endswith(("+", "+symmetrical"))):
                     continue
                 lower = model.name.lower()
                 if related_name:
@@ -614,7 +609,7 @@ class ModelIndex:
                 app, _, name = text.rpartition(".")
                 return self._label(app, name)
             return self._label(model.app_label, text) or self._unique(text)
-        if isinstance(to, ast.Call) and _dotted(to.func) == "getattr" and len(to.args) > 1 and _string(to.args[1]) == "AUTH_USER_MODEL":
+        if isinstance(to, ast.Call) and ast_dotted_name(to.func) == "getattr" and len(to.args) > 1 and _string(to.args[1]) == "AUTH_USER_MODEL":
             to = ast.Name("AUTH_USER_MODEL")
         qualified = module.qualify(to)
         if qualified is None:

@@ -400,7 +400,7 @@ class QueryTracker(Rule):
             return Instance(self.index.get(label), label.rpartition(".")[2])
         base = self.value(node.value)
         if isinstance(base, ModelRef):
-            if base.model is not None and attr in self.index.managers(base.model) or base.model is None and attr == "objects":
+            if (base.model is not None and attr in self.index.managers(base.model)) or (base.model is None and attr == "objects"):
                 return QuerySet(base.model, base.model_name, shape=(code(node),))
             return None
         if isinstance(base, Instance) and not base.list_of:
@@ -442,7 +442,7 @@ class QueryTracker(Rule):
         if isinstance(func, cst.Name):
             if func.value in ("list", "sorted", "reversed", "tuple") and node.args:
                 inner = self.value(node.args[0].value)
-                return inner if isinstance(inner, QuerySet) or isinstance(inner, Instance) and inner.list_of else None
+                return inner if isinstance(inner, QuerySet) or (isinstance(inner, Instance) and inner.list_of) else None
             if self.imports.resolve(func) in ("django.shortcuts.get_object_or_404", "get_object_or_404") and node.args:
                 ref = self.model_named(node.args[0].value)
                 if ref is not None:

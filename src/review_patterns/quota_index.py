@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
-from .django import SourceFile
+from .django import SourceFile, ast_dotted_name
 from .http_calls import BREAKER, BREAKER_CLASSES, NEW, PARAM, SESSION_CLASSES, client_keys, matches_any
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def name_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
 class QuotaIndex:
     """Built once per run (`ProjectContext.quota_index`); `facts()` is memoized per guard names."""
 
-    def __init__(self, context: "ProjectContext") -> None:
+    def __init__(self, context: ProjectContext) -> None:
         self.context = context
         self._facts: dict[tuple[str, ...], QuotaFacts] = {}
 
@@ -66,13 +67,6 @@ class QuotaIndex:
         return QuotaFacts(defined, frozenset(clients))
 
 
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        head = _dotted(node.value)
-        return None if head is None else f"{head}.{node.attr}"
-    return None
 
 
 def _called_name(node: ast.Call) -> str | None:
@@ -140,7 +134,7 @@ class _ModuleReader:
     def constructed(self, value: ast.expr) -> str | None:
         if not isinstance(value, ast.Call):
             return None
-        called = _dotted(value.func)
+        called = ast_dotted_name(value.func)
         if called is None:
             return None
         name = self.resolve(called)
@@ -154,7 +148,7 @@ class _ModuleReader:
         kind = self.constructed(value)
         if kind is not None:
             for target in targets:
-                name = _dotted(target)
+                name = ast_dotted_name(target)
                 if name is not None:
                     scope[name] = kind
 
@@ -167,11 +161,11 @@ class _ModuleReader:
                 methods = [n for n in node.body if isinstance(n, _Function)]
                 for stmt in node.body:
                     if isinstance(stmt, ast.Assign):
-                        self._bind(attributes, [ast.Name(f"self.{_dotted(t)}") for t in stmt.targets], stmt.value)
+                        self._bind(attributes, [ast.Name(f"self.{ast_dotted_name(t)}") for t in stmt.targets], stmt.value)
                 for method in methods:
                     for inner in _own_nodes(method):
                         if isinstance(inner, ast.Assign) and any(
-                            (_dotted(t) or "").startswith("self.") for t in inner.targets
+                            (ast_dotted_name(t) or "").startswith("self.") for t in inner.targets
                         ):
                             self._bind(attributes, inner.targets, inner.value)
                 for method in methods:
@@ -206,7 +200,7 @@ class _ModuleReader:
     def _is_method(self, node: _Function) -> bool:
         return id(node) in self._methods
 
-    def _calls(self, node: _Function, class_name: str | None, attributes: dict[str, str]) -> "_Calls":
+    def _calls(self, node: _Function, class_name: str | None, attributes: dict[str, str]) -> _Calls:
         local: dict[str, str] = {}
         args = node.args
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
@@ -218,7 +212,7 @@ class _ModuleReader:
         calls = sorted((n for n in own if isinstance(n, ast.Call)), key=lambda c: (c.lineno, c.col_offset))
         guarded = any(
             matches_any(_called_name(d) or "", self.guards) if isinstance(d, ast.Call)
-            else matches_any((_dotted(d) or "").rsplit(".", 1)[-1], self.guards)
+            else matches_any((ast_dotted_name(d) or "").rsplit(".", 1)[-1], self.guards)
             for d in node.decorator_list
         )
         result = _Calls([])
@@ -232,7 +226,7 @@ class _ModuleReader:
             if isinstance(func, ast.Name):
                 callee = func.id
             elif isinstance(func, ast.Attribute):
-                receiver = _dotted(func.value)
+                receiver = ast_dotted_name(func.value)
                 if receiver in ("self", "cls") and class_name is not None:
                     callee = f"{class_name}.{func.attr}"
                 elif receiver is not None:

@@ -9,9 +9,10 @@ so a project's own class with an `incr` or a `set` method, a dict or `threading.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import libcst as cst
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import libcst as cst
 
-from ..model import Dimension, Severity
 from ..django import dotted_name, string_value
+from ..model import Dimension, Severity
 from ..redis_clients import ClientRule, Kind, code, given
 from ..rule import Bad, Good
 

@@ -389,14 +389,14 @@ class NPlusOneInLoop(QueryTracker):
                     generic = generic or (relation is not None and relation.field == "GenericForeignKey")
                 model = self.index.get(relation.target) if relation is not None else None
                 continue
-            if following is None or following not in READ_METHODS or i + 2 == len(segments) and call is None:
+            if following is None or following not in READ_METHODS or (i + 2 == len(segments) and call is None):
                 path.pop()  # a manager passed on, written to, or `post.comments.all` without a call
                 lookups.pop()
                 break  # `post.comments.all` without a call
             if not loaded.covers(key, False):
                 kind = "count" if following in COUNT_METHODS else "many"
                 return Access(tuple(path), tuple(lookups), kind, following)
-            if following not in CACHED_METHODS or i + 2 < len(segments) and segments[i + 2] in READ_METHODS:
+            if following not in CACHED_METHODS or (i + 2 < len(segments) and segments[i + 2] in READ_METHODS):
                 return Access(tuple(path), tuple(lookups), "requery", following)
             path.pop()
             lookups.pop()
