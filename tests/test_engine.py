@@ -275,3 +275,17 @@ def test_test_modules_are_recognised(path: str, is_test: bool) -> None:
     from review_patterns.django import SourceFile
 
     assert SourceFile(path, "").is_test is is_test
+
+
+def test_a_rule_failing_before_the_traversal_is_reported_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    class BrokenContext(SaveInLoop):
+        code = "RP992"
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            raise OSError("the project context could not be read")
+
+    monkeypatch.setattr(engine, "ALL_RULES", (SaveInLoop, BrokenContext))
+    result = lint(VIEW, "blog/views.py")
+    assert sorted(f.code for f in result.findings) == ["RP002", "RP990"]
+    assert "RP992" in result.findings[0].message or "RP992" in result.findings[1].message
