@@ -81,6 +81,12 @@ class _ImportTracker(cst.BatchableCSTVisitor):
         self.table.add(node)
 
 
+def _describe(error: Exception) -> str:
+    """`KeyError: 'x' (module.py:12)`: the error and where it was raised."""
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    return f"{type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
+
+
 def _guarded(rule: Rule, failures: dict[type[Rule], str]) -> cst.BatchableCSTVisitor:
     """Wraps a rule's visitor methods so that a crash stops that rule only."""
 
@@ -91,8 +97,7 @@ def _guarded(rule: Rule, failures: dict[type[Rule], str]) -> cst.BatchableCSTVis
             try:
                 return method(node)
             except Exception as error:
-                where = traceback.extract_tb(error.__traceback__)[-1]
-                failures[type(rule)] = f"{type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
+                failures[type(rule)] = _describe(error)
                 return None
 
         return run
@@ -176,13 +181,15 @@ def lint(
 
     imports = ImportTable.of_module(module, file.package)
     context = context if context is not None else ProjectContext.empty()
-    rules = [
-        rule(file, imports, context, config.options.get(rule.code))
-        for rule in selected_rules(config, path, file.path)
-        if rule.applies_to(file)
-    ]
+    failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
+    rules: list[Rule] = []
+    for rule_class in selected_rules(config, path, file.path):
+        try:
+            if rule_class.applies_to(file):
+                rules.append(rule_class(file, imports, context, config.options.get(rule_class.code)))
+        except Exception as error:
+            failures[rule_class] = _describe(error)
     ignored = ignored_here(config, path) | ignored_here(config, file.path)
-    failures: dict[type[Rule], str] = {}
     if rules:
         cst.visit_batched(module, [_ImportTracker(imports), *(_guarded(r, failures) for r in rules)])
 
