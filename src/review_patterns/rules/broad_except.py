@@ -1,0 +1,61 @@
+"""RP304: `except Exception` that swallows the error."""
+
+from __future__ import annotations
+
+from ..logging_calls import Handler, HandlerAwareRule
+from ..model import Dimension, Severity
+from ..rule import Bad, Good
+
+_BROAD = frozenset({"Exception", "BaseException"})
+
+
+class BroadExcept(HandlerAwareRule):
+    """## What it does
+    Flags `except Exception` or `except BaseException` (alone or in a tuple) whose handler
+    neither raises (`raise`, `raise X from e`) nor logs the traceback (`logger.exception(...)`,
+    `exc_info=` anything but `False`, `traceback.print_exc()`, `sentry_sdk.capture_exception()`).
+    It is reported at the `except` line.
+
+    ## Why is this bad?
+    Every error, including the bugs nobody anticipated, is silently swallowed: the request
+    succeeds with wrong data, the task reports success, and nobody gets a traceback to fix
+    it. Catch the exceptions you expect, or keep the traceback.
+    """
+
+    code = "RP304"
+    name = "broad-except"
+    message = "`except {caught}` swallows every error; catch what you expect, re-raise, or log the traceback"
+    severity = Severity.WARNING
+    dimension = Dimension.CODE_CLARITY
+    requires = ("Exception",)
+    examples = (
+        Bad("""
+            def sync_stock(product):
+                try:
+                    warehouse.update(product.sku, product.stock)
+                except Exception:  # RP304
+                    return False
+                return True
+            """),
+        Good("""
+            def sync_stock(product):
+                try:
+                    warehouse.update(product.sku, product.stock)
+                except Exception:
+                    logger.exception("stock sync failed for product %s", product.pk)
+                    return False
+                return True
+            """),
+        Good("""
+            def sync_stock(product):
+                try:
+                    warehouse.update(product.sku, product.stock)
+                except (WarehouseError, Exception) as e:
+                    raise SyncFailed("stock sync failed") from e
+            """),
+    )
+
+    def after_handler(self, handler: Handler) -> None:
+        caught = [t for t in handler.types if t in _BROAD]
+        if caught and not handler.raises and not handler.logs_traceback:
+            self.report(handler.node, caught=caught[0])
