@@ -81,6 +81,8 @@ class Handler:
     raises: bool = False  #: a `raise` statement in the body (not in a nested function)
     logs_traceback: bool = False  #: a logger call with a traceback, or a traceback printed or reported
     answers_404: bool = False  #: raises Http404/NotFound or builds a 404 response
+    #: the exception object is passed on: an argument of a (non-logger) call, returned, stored, `sys.exc_info()`
+    hands_on: bool = False
     name_live: bool = True  #: the `as` name still holds the exception (not rebound in the body)
 
     @property
@@ -116,6 +118,13 @@ _TRACEBACK_REPORTERS = frozenset(
         "sentry_sdk.capture_exception",
     }
 )
+#: Calls that raise: `sys.exit()` raises SystemExit, `self.fail()` AssertionError, `pytest.fail()` Failed.
+_RAISING_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "pytest.fail", "pytest.skip", "pytest.exit"})
+_RAISING_METHODS = frozenset({"fail", "skipTest"})
+_EXC_INFO = frozenset({"sys.exc_info", "sys.exception"})
+#: Calls that only look at an exception (or print it like a log line without traceback): not passing it on.
+_INSPECTING = frozenset({"type", "str", "repr", "format", "isinstance", "issubclass", "getattr", "hasattr", "len",
+                         "id", "print", "vars", "dir"})
 _NOT_FOUND = frozenset(
     {"django.http.Http404", "Http404", "rest_framework.exceptions.NotFound", "NotFound",
      "django.http.HttpResponseNotFound", "HttpResponseNotFound"}
@@ -168,6 +177,9 @@ class HandlerAwareRule(Rule):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.frames: list[Frame] = [Frame("module")]
+        self._in_log = 0  # depth of logger calls around the current node
+        self._calls: list[bool] = []  # for each enclosing call: is it a logger call?
+        self._debug_blocks: list[bool] = []  # for each enclosing `if` block: does it run only under DEBUG?
 
     # -- hooks --
 
@@ -212,6 +224,11 @@ class HandlerAwareRule(Rule):
     def handler(self) -> Handler | None:
         """The innermost enclosing `except` clause in the current scope."""
         return self.frame.handlers[-1] if self.frame.handlers else None
+
+    @property
+    def debug_only(self) -> bool:
+        """Inside `if settings.DEBUG:` (or the `else` of `if not settings.DEBUG:`)."""
+        return any(self._debug_blocks)
 
     def exception_names(self) -> dict[str, Handler]:
         """Names that hold a caught exception here: each handler's live `as` name, innermost wins."""
@@ -401,6 +418,7 @@ class HandlerAwareRule(Rule):
                 self._bind(name, True if is_logger else False)
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        self._hand_on([node.value])
         targets = [t.target for t in node.targets]
         self.on_assign(targets, node.value, node)
         self._bind_targets(targets, node.value)
@@ -448,6 +466,18 @@ class HandlerAwareRule(Rule):
         self.after_handler(handler)
         self.frame.handlers.pop()
 
+    def visit_If_body(self, node: cst.If) -> None:
+        self._debug_blocks.append(debug_test(node.test) is True)
+
+    def leave_If_body(self, node: cst.If) -> None:
+        self._debug_blocks.pop()
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self._debug_blocks.append(debug_test(node.test) is False)
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self._debug_blocks.pop()
+
     def visit_Raise(self, node: cst.Raise) -> None:
         for handler in self.handlers:
             handler.raises = True
@@ -458,7 +488,19 @@ class HandlerAwareRule(Rule):
         self.on_raise(node)
 
     def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self._hand_on([node.value])
         self.on_return(node)
+
+    def _hand_on(self, values: list[cst.BaseExpression]) -> None:
+        """Marks the handlers whose exception object is among `values` (or in a tuple or list there)."""
+        flat: list[cst.BaseExpression] = []
+        for value in values:
+            flat += [e.value for e in value.elements] if isinstance(value, (cst.Tuple, cst.List)) else [value]
+        names = {v.value for v in flat if isinstance(v, cst.Name)}
+        for handler in self.handlers:
+            if handler.name in names and handler.name_live:
+                handler.hands_on = True
 
     def visit_Call(self, node: cst.Call) -> None:
         log = self.logger_call(node)
@@ -468,12 +510,37 @@ class HandlerAwareRule(Rule):
             if (log is not None and log.logs_traceback) or qualified in _TRACEBACK_REPORTERS:
                 for enclosing in self.handlers:
                     enclosing.logs_traceback = True
+            if qualified in _RAISING_CALLS or (
+                isinstance(node.func, cst.Attribute) and node.func.attr.value in _RAISING_METHODS
+                and dotted_name(node.func.value) in ("self", "cls")
+            ):
+                for enclosing in self.handlers:
+                    enclosing.raises = True
+            if qualified in _EXC_INFO:
+                for enclosing in self.handlers:
+                    enclosing.hands_on = True
+            elif log is None and not self._in_log and qualified not in _INSPECTING:
+                self._hand_on([a.value for a in node.args])
             if qualified in _NOT_FOUND or any(
                 a.keyword is not None and a.keyword.value in ("status", "status_code") and is_404(a.value)
                 for a in node.args
             ):
                 handler.answers_404 = True
+        self._calls.append(log is not None)
+        self._in_log += log is not None
         self.on_call(node, log)
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self._in_log -= self._calls.pop()
+
+
+def debug_test(test: cst.BaseExpression) -> bool | None:
+    """True for `settings.DEBUG`, False for `not settings.DEBUG`, None for any other condition."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = debug_test(test.expression)
+        return None if inner is None else not inner
+    name = dotted_name(test)
+    return True if name is not None and (name == "DEBUG" or name.endswith(".DEBUG")) else None
 
 
 def _param_is_logger(param: cst.Param) -> bool | None:

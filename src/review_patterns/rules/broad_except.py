@@ -12,8 +12,11 @@ _BROAD = frozenset({"Exception", "BaseException"})
 class BroadExcept(HandlerAwareRule):
     """## What it does
     Flags `except Exception` or `except BaseException` (alone or in a tuple) whose handler
-    neither raises (`raise`, `raise X from e`) nor logs the traceback (`logger.exception(...)`,
-    `exc_info=` anything but `False`, `traceback.print_exc()`, `sentry_sdk.capture_exception()`).
+    neither raises (`raise`, `raise X from e`, also `sys.exit()` and a test's `self.fail()`) nor
+    logs the traceback (`logger.exception(...)`, `exc_info=` anything but `False`,
+    `traceback.print_exc()`, `sentry_sdk.capture_exception()`). A handler that passes the
+    exception object on (to a function other than a logger, `return e`, `self.error = e`,
+    `sys.exc_info()`) hands the error to code that deals with it and is not flagged either.
     It is reported at the `except` line.
 
     ## Why is this bad?
@@ -53,9 +56,26 @@ class BroadExcept(HandlerAwareRule):
                 except (WarehouseError, Exception) as e:
                     raise SyncFailed("stock sync failed") from e
             """),
+        Good("""
+            def send_all(receivers, order):
+                failures = []
+                for receiver in receivers:
+                    try:
+                        receiver(order)
+                    except Exception as error:
+                        failures.append((receiver, error))
+                return failures
+            """),
+        Bad("""
+            def sync_stock(product):
+                try:
+                    warehouse.update(product.sku, product.stock)
+                except (WarehouseError, BaseException) as e:  # RP304
+                    logger.warning("stock sync failed: %s", type(e).__name__)
+            """),
     )
 
     def after_handler(self, handler: Handler) -> None:
         caught = [t for t in handler.types if t in _BROAD]
-        if caught and not handler.raises and not handler.logs_traceback:
+        if caught and not (handler.raises or handler.logs_traceback or handler.hands_on):
             self.report(handler.node, caught=caught[0])

@@ -7,7 +7,8 @@ from typing import Any, Iterable
 
 import libcst as cst
 
-from ..logging_calls import Handler, HandlerAwareRule, LoggerCall, bound_names, callee_name
+from ..django import dotted_name
+from ..logging_calls import Handler, HandlerAwareRule, LoggerCall, bound_names, callee_name, debug_test
 from ..model import Dimension, Severity
 from ..rule import Bad, Good
 
@@ -17,7 +18,7 @@ _DOES_NOT_EXIST = frozenset({"DoesNotExist", "ObjectDoesNotExist"})
 _TRACEBACK_TEXT = frozenset({"traceback.format_exc", "traceback.format_exception", "traceback.format_exception_only"})
 _RESPONSES = frozenset({"Response", "JsonResponse", "StreamingHttpResponse"})
 #: Modules whose functions' return values go back to a client.
-_CLIENT_MODULE = re.compile(r"(^|/)(views?|api|viewsets|services|endpoints)(\.py$|/)")
+_CLIENT_MODULE = re.compile(r"(^|/)((views|viewsets|api|services|endpoints)\.py|(views|services)/[^/]+\.py)$")
 
 
 def is_response(node: cst.Call) -> bool:
@@ -53,7 +54,7 @@ class ExceptionTextLeak(HandlerAwareRule):
 
     code = "RP302"
     name = "exception-text-leak"
-    message = "the text of `{exception}` reaches {sink}; log `type({exception}).__name__` and answer with a generic message"
+    message = "{text} reaches {sink}; log `type(e).__name__` and answer with a generic message"
     severity = Severity.BLOCKER
     penalty = 6
     dimension = Dimension.SECURITY
@@ -166,7 +167,7 @@ class ExceptionTextLeak(HandlerAwareRule):
 
     def _sink(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
         sources -= self.exempt
-        if not sources:
+        if not sources or self.debug_only:
             return
         if self.handlers:
             self.pending.append((node, sources, sink))
@@ -175,7 +176,8 @@ class ExceptionTextLeak(HandlerAwareRule):
 
     def _report(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
         handler = next(iter(sources))
-        self.report(node, exception=handler.name or "the exception", sink=sink)
+        text = f"the text of `{handler.name}`" if handler.name else "the traceback"
+        self.report(node, text=text, sink=sink)
 
     # -- handlers --
 
@@ -210,18 +212,24 @@ class ExceptionTextLeak(HandlerAwareRule):
         taints: dict[str, set[Handler]] = self.frame.state.setdefault("taints", {})
         return taints
 
+    def on_handler(self, handler: Handler) -> None:
+        if handler.name is not None:
+            self._taints().pop(handler.name, None)  # the name now holds the new exception
+
     def on_assign(self, targets: list[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode) -> None:
-        sources = self.leaks(value) if value is not None else set()
+        # A response stored in a variable is reported where it is built, not again where it is returned.
+        sources = self.leaks(value, skip_responses=True) if value is not None else set()
         taints = self._taints()
         for target in targets:
-            if isinstance(target, (cst.Subscript, cst.Attribute)):
-                base = target.value
+            if isinstance(target, cst.Subscript):  # `context["error"] = str(e)`: the whole dict carries it
+                base: cst.BaseExpression = target.value
                 while isinstance(base, (cst.Subscript, cst.Attribute)):
                     base = base.value
                 if isinstance(base, cst.Name) and sources:
                     taints.setdefault(base.value, set()).update(sources)
                 continue
-            for name in bound_names(target):
+            names = [dotted_name(target)] if isinstance(target, cst.Attribute) else list(bound_names(target))
+            for name in filter(None, names):
                 if isinstance(node, cst.AugAssign):
                     taints.setdefault(name, set()).update(sources)
                 elif sources:
@@ -267,7 +275,8 @@ class _Text:
             handler = self.exception(node.value)
             if handler is not None and node.attr.value in ("args", "message"):
                 return {handler}
-            return self.of(node.value)
+            held = self.taints.get(dotted_name(node) or "")
+            return set(held) if held else self.of(node.value)
         if isinstance(node, cst.Call):
             return self._call(node)
         if isinstance(node, cst.FormattedString):
@@ -289,7 +298,8 @@ class _Text:
         if isinstance(node, (cst.BooleanOperation,)):
             return self.of(node.left) | self.of(node.right)
         if isinstance(node, cst.IfExp):
-            return self.of(node.body) | self.of(node.orelse)
+            debug = debug_test(node.test)
+            return (set() if debug is True else self.of(node.body)) | (set() if debug is False else self.of(node.orelse))
         if isinstance(node, cst.Subscript):
             return self.of(node.value)
         if isinstance(node, (cst.Tuple, cst.List, cst.Set)):

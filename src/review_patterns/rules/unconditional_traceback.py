@@ -64,7 +64,7 @@ class UnconditionalTraceback(HandlerAwareRule):
 
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
         handler = self.handler
-        if log is None or handler is None or circuit_open_logged_as_error(handler, log):
+        if log is None or handler is None or self.debug_only or circuit_open_logged_as_error(handler, log):
             return
         caught = [t for t in handler.types if is_network_error(t)]
         if caught and self._unconditional(log, handler.name):
