@@ -257,8 +257,7 @@ class HandlerAwareRule(Rule):
             if found and value is not None:
                 return value
             if not found and node.value in self.imports.aliases:
-                qualified = self.imports.aliases[node.value]
-                return qualified == "logging" or qualified.rsplit(".", 1)[-1] in CONVENTIONAL_LOGGERS
+                return _imported_logger(self.imports.aliases[node.value])
             return node.value in CONVENTIONAL_LOGGERS
         if isinstance(node, cst.Attribute):
             owner = node.value
@@ -532,6 +531,14 @@ class HandlerAwareRule(Rule):
 
     def leave_Call(self, original_node: cst.Call) -> None:
         self._in_log -= self._calls.pop()
+
+
+def _imported_logger(qualified: str) -> bool:
+    """`from loguru import logger`, `from .log import log`; not `from math import log`."""
+    module, _, last = qualified.rpartition(".")
+    if qualified == "logging" or last in ("logger", "LOGGER", "_logger"):
+        return True
+    return last in CONVENTIONAL_LOGGERS and "log" in module
 
 
 def debug_test(test: cst.BaseExpression) -> bool | None:
