@@ -281,3 +281,14 @@ def test_a_helper_outside_views_and_services_may_return_the_text() -> None:
         """
     assert [f.line for f in lint(textwrap.dedent(source), "shop/utils.py", config=Config(select=("RP302",))).findings] == []
     assert [f.line for f in lint(textwrap.dedent(source), "shop/services.py", config=Config(select=("RP302",))).findings] == [6]
+
+
+def test_example_app_shows_each_rule_once() -> None:
+    from conftest import ROOT, flagged, markers
+
+    path = ROOT / "examples" / "shop" / "api.py"
+    source = path.read_text()
+    result = lint(source, "shop/api.py", config=Config(select=("RP3",)))
+    expected = markers(source)
+    assert flagged(result) == expected
+    assert sorted(code for _, code in expected) == ["RP301", "RP302", "RP303", "RP304", "RP305", "RP306"]
