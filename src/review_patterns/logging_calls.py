@@ -8,7 +8,7 @@ calls, handlers, `raise` and `return` through hooks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import libcst as cst
 
@@ -198,7 +198,7 @@ class HandlerAwareRule(Rule):
     def on_return(self, node: cst.Return) -> None:
         """A `return` statement."""
 
-    def on_assign(self, targets: list[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode) -> None:
+    def on_assign(self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode) -> None:
         """An assignment (`=`, annotated, augmented or `:=`) of `value` to `targets`."""
 
     # -- queries --
@@ -410,7 +410,7 @@ class HandlerAwareRule(Rule):
             if handler.name == name:
                 handler.name_live = False
 
-    def _bind_targets(self, targets: list[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
+    def _bind_targets(self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
         is_logger = value is not None and self._is_logger_value(value)
         for target in targets:
             for name in bound_names(target):
@@ -580,9 +580,9 @@ def _small_statements(stmt: cst.CSTNode) -> tuple[cst.BaseSmallStatement, ...]:
     return tuple(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else ()
 
 
-def _flatten(body: tuple[cst.BaseStatement, ...] | list[cst.BaseStatement] | object) -> Iterator[cst.CSTNode]:
+def _flatten(body: Iterable[cst.CSTNode]) -> Iterator[cst.CSTNode]:
     """Statements of a block and of the `if`/`try`/`with` blocks in it (not of nested functions)."""
-    for stmt in body:  # type: ignore[attr-defined]
+    for stmt in body:
         yield stmt
         if isinstance(stmt, (cst.If, cst.Try, cst.With)):
             inner = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import libcst as cst
 
@@ -216,7 +216,7 @@ class ExceptionTextLeak(HandlerAwareRule):
         if handler.name is not None:
             self._taints().pop(handler.name, None)  # the name now holds the new exception
 
-    def on_assign(self, targets: list[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode) -> None:
+    def on_assign(self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode) -> None:
         # A response stored in a variable is reported where it is built, not again where it is returned.
         sources = self.leaks(value, skip_responses=True) if value is not None else set()
         taints = self._taints()
@@ -294,7 +294,7 @@ class _Text:
                 found |= {h for h in map(self.exception, values) if h is not None}
             return found
         if isinstance(node, cst.ConcatenatedString):
-            return self.of(node.left) | self.of(node.right)  # type: ignore[arg-type]
+            return self.of(node.left) | self.of(node.right)
         if isinstance(node, (cst.BooleanOperation,)):
             return self.of(node.left) | self.of(node.right)
         if isinstance(node, cst.IfExp):

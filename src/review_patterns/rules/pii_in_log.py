@@ -246,7 +246,7 @@ class PiiInLog(HandlerAwareRule):
         if isinstance(node, cst.FormattedString):
             return self._first(p.expression for p in node.parts if isinstance(p, cst.FormattedStringExpression))
         if isinstance(node, cst.ConcatenatedString):
-            return self._first([node.left, node.right])  # type: ignore[list-item]
+            return self._first([node.left, node.right])
         if isinstance(node, cst.BinaryOperation):
             return self._first([node.left, node.right])
         if isinstance(node, cst.BooleanOperation):
