@@ -292,3 +292,69 @@ def test_example_app_shows_each_rule_once() -> None:
     expected = markers(source)
     assert flagged(result) == expected
     assert sorted(code for _, code in expected) == ["RP301", "RP302", "RP303", "RP304", "RP305", "RP306"]
+
+
+# -- RP304: what counts as not swallowing --
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "raise",
+        "raise SyncError('sync failed') from exc",
+        "logger.exception('sync failed')",
+        "logger.error('sync failed', exc_info=exc)",
+        "traceback.print_exc()",
+        "sys.exit(1)",
+        "self.fail('sync failed')",
+        "return exc",
+        "failures.append((item, exc))",
+        "self.last_error = exc",
+        "report(sys.exc_info())",
+    ],
+)
+def test_broad_except_that_does_not_swallow(body: str) -> None:
+    source = f"""
+        import sys
+        import traceback
+
+        class Sync:
+            def run(self, item, failures):
+                try:
+                    push(item)
+                except Exception as exc:
+                    {body}
+        """
+    assert calls_flagged(source, "RP304") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "pass",
+        "logger.error('sync failed: %s', type(exc).__name__)",
+        "logger.error('sync failed', exc_info=False)",
+        "print(exc)",
+        "return str(exc)",
+    ],
+)
+def test_broad_except_that_swallows(body: str) -> None:
+    source = f"""
+        def run(item):
+            try:
+                push(item)
+            except (KeyError, Exception) as exc:
+                {body}
+        """
+    assert calls_flagged(source, "RP304") == [5]
+
+
+def test_except_star_is_checked_too() -> None:
+    source = """
+        def run(items):
+            try:
+                push_all(items)
+            except* Exception:
+                pass
+        """
+    assert calls_flagged(source, "RP304") == [5]

@@ -54,7 +54,7 @@ class ExceptionTextLeak(HandlerAwareRule):
 
     code = "RP302"
     name = "exception-text-leak"
-    message = "{text} reaches {sink}; log `type(e).__name__` and answer with a generic message"
+    message = "{text} reaches {sink}; log `type({name}).__name__` and answer with a generic message"
     severity = Severity.BLOCKER
     penalty = 6
     dimension = Dimension.SECURITY
@@ -177,7 +177,7 @@ class ExceptionTextLeak(HandlerAwareRule):
     def _report(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
         handler = next(iter(sources))
         text = f"the text of `{handler.name}`" if handler.name else "the traceback"
-        self.report(node, text=text, sink=sink)
+        self.report(node, text=text, sink=sink, name=handler.name or "e")
 
     # -- handlers --
 
