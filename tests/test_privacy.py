@@ -358,3 +358,29 @@ def test_except_star_is_checked_too() -> None:
                 pass
         """
     assert calls_flagged(source, "RP304") == [5]
+
+
+def test_user_facing_exceptions_option() -> None:
+    source = textwrap.dedent(
+        """
+        from shop.errors import OrderError, QuotaExceeded
+
+        def place_order(request, cart):
+            try:
+                return checkout(cart)
+            except OrderError as e:
+                raise ValidationError(str(e))
+            except (OrderError, QuotaExceeded) as e:
+                raise ValidationError(str(e))
+        """
+    )
+
+    def lines(**options: object) -> list[int]:
+        config = Config(select=("RP302",), options={"RP302": options})
+        return [f.line for f in lint(source, "shop/views.py", config=config).findings]
+
+    assert lines() == [8, 10]
+    assert lines(**{"user-facing-exceptions": ["OrderError"]}) == [10]
+    assert lines(**{"user-facing-exceptions": ["shop.errors.OrderError", "QuotaExceeded"]}) == []
+    with pytest.raises(ConfigError, match="user-facing-exceptions"):
+        parse_config({"rp302": {"user-facing-exceptions": ["Order Error"]}})

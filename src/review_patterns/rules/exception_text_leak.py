@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import libcst as cst
 
@@ -16,6 +16,7 @@ from ..rule import Bad, Good
 _USER_FACING = frozenset({"ValidationError", "PermissionDenied", "Http404", "NotFound"})
 _DOES_NOT_EXIST = frozenset({"DoesNotExist", "ObjectDoesNotExist"})
 _TRACEBACK_TEXT = frozenset({"traceback.format_exc", "traceback.format_exception", "traceback.format_exception_only"})
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _RESPONSES = frozenset({"Response", "JsonResponse", "StreamingHttpResponse"})
 #: Modules whose functions' return values go back to a client.
 _CLIENT_MODULE = re.compile(r"(^|/)((views|viewsets|api|services|endpoints)\.py|(views|services)/[^/]+\.py)$")
@@ -50,6 +51,11 @@ class ExceptionTextLeak(HandlerAwareRule):
     system is built; in a log it copies data to where it is kept longest. Log
     `type(e).__name__` (or the traceback with `logger.exception`) and tell users something
     generic.
+
+    ## Options
+    - `user-facing-exceptions`: more exception classes whose text is written for users (your
+      own `OrderError`), by class name or qualified name; their handlers are exempt like
+      `ValidationError`'s.
     """
 
     code = "RP302"
@@ -59,6 +65,7 @@ class ExceptionTextLeak(HandlerAwareRule):
     penalty = 6
     dimension = Dimension.SECURITY
     requires = ("except",)
+    options = {"user-facing-exceptions": ()}
     examples = (
         Bad("""
             import logging
@@ -124,12 +131,31 @@ class ExceptionTextLeak(HandlerAwareRule):
                     raise OrderError("could not save") from e
                 return JsonResponse({"id": order.pk})
             """),
+        Good("""
+            from rest_framework.exceptions import ValidationError
+
+            from shop.services import OrderError
+
+            def place_order(request, cart):
+                try:
+                    return checkout(cart)
+                except OrderError as e:
+                    raise ValidationError(str(e))
+            """, options={"user-facing-exceptions": ["shop.services.OrderError"]}),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.exempt: set[Handler] = set()
+        self.user_facing = frozenset(self.settings["user-facing-exceptions"])
         self.pending: list[tuple[cst.CSTNode, set[Handler], str]] = []
+
+    @classmethod
+    def option_error(cls, options: Mapping[str, Any]) -> str | None:
+        bad = [n for n in options.get("user-facing-exceptions", ()) if not _DOTTED.match(n)]
+        if bad:
+            return f"`user-facing-exceptions` takes class names (`OrderError`, `shop.errors.OrderError`), not {bad[0]!r}"
+        return None
 
     # -- sinks --
 
@@ -201,6 +227,8 @@ class ExceptionTextLeak(HandlerAwareRule):
             if last in _USER_FACING and ours:
                 continue
             if last in _DOES_NOT_EXIST and handler.answers_404:
+                continue
+            if qualified in self.user_facing or last in self.user_facing:
                 continue
             return False
         return True

@@ -106,6 +106,7 @@ class PiiInLog(HandlerAwareRule):
     penalty = 8
     dimension = Dimension.SECURITY
     bonuses = {"pii-safe-logging": 2}
+    requires = ("log", "LOG")  # every logger's name or factory contains one of these
     options = {"pii-names": DEFAULT_PII_NAMES, "extend-pii-names": (), "safe-functions": ()}
     examples = (
         Bad("""
