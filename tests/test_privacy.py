@@ -311,6 +311,8 @@ def test_example_app_shows_each_rule_once() -> None:
         "failures.append((item, exc))",
         "self.last_error = exc",
         "report(sys.exc_info())",
+        "sentry_sdk.capture_exception()",
+        "report_error('sync failed', project=item.project)",
     ],
 )
 def test_broad_except_that_does_not_swallow(body: str) -> None:

@@ -125,6 +125,9 @@ _EXC_INFO = frozenset({"sys.exc_info", "sys.exception"})
 #: Calls that only look at an exception (or print it like a log line without traceback): not passing it on.
 _INSPECTING = frozenset({"type", "str", "repr", "format", "isinstance", "issubclass", "getattr", "hasattr", "len",
                          "id", "print", "vars", "dir"})
+#: Error reporters (Sentry, Rollbar, a project's `report_error`): they send the traceback on, by called name.
+ERROR_REPORTERS = frozenset({"capture_exception", "captureException", "report_exc_info", "report_error",
+                             "report_exception"})
 _NOT_FOUND = frozenset(
     {"django.http.Http404", "Http404", "rest_framework.exceptions.NotFound", "NotFound",
      "django.http.HttpResponseNotFound", "HttpResponseNotFound"}
@@ -506,7 +509,11 @@ class HandlerAwareRule(Rule):
         handler = self.handler
         if handler is not None:
             qualified = self.imports.resolve(node.func)
-            if (log is not None and log.logs_traceback) or qualified in _TRACEBACK_REPORTERS:
+            if (
+                (log is not None and log.logs_traceback)
+                or qualified in _TRACEBACK_REPORTERS
+                or callee_name(node) in ERROR_REPORTERS
+            ):
                 for enclosing in self.handlers:
                     enclosing.logs_traceback = True
             if qualified in _RAISING_CALLS or (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..logging_calls import Handler, HandlerAwareRule
+import libcst as cst
+
+from ..logging_calls import Handler, HandlerAwareRule, LoggerCall, callee_name
 from ..model import Dimension, Severity
 from ..rule import Bad, Good
 
@@ -14,7 +16,9 @@ class BroadExcept(HandlerAwareRule):
     Flags `except Exception` or `except BaseException` (alone or in a tuple) whose handler
     neither raises (`raise`, `raise X from e`, also `sys.exit()` and a test's `self.fail()`) nor
     logs the traceback (`logger.exception(...)`, `exc_info=` anything but `False`,
-    `traceback.print_exc()`, `sentry_sdk.capture_exception()`). A handler that passes the
+    `traceback.print_exc()`, an error reporter such as `sentry_sdk.capture_exception()`,
+    `rollbar.report_exc_info()` or a function named `report_error`/`report_exception`, and the
+    `error-reporters` of the configuration). A handler that passes the
     exception object on (to a function other than a logger, `return e`, `self.error = e`,
     `sys.exc_info()`) hands the error to code that deals with it and is not flagged either.
     It is reported at the `except` line.
@@ -31,6 +35,7 @@ class BroadExcept(HandlerAwareRule):
     severity = Severity.WARNING
     dimension = Dimension.CODE_CLARITY
     requires = ("Exception",)
+    options = {"error-reporters": ()}
     examples = (
         Bad("""
             def sync_stock(product):
@@ -66,6 +71,13 @@ class BroadExcept(HandlerAwareRule):
                         failures.append((receiver, error))
                 return failures
             """),
+        Good("""
+            def sync_stock(product):
+                try:
+                    warehouse.update(product.sku, product.stock)
+                except Exception:
+                    notify_ops("stock sync failed")
+            """, options={"error-reporters": ["notify_ops"]}),
         Bad("""
             def sync_stock(product):
                 try:
@@ -74,6 +86,11 @@ class BroadExcept(HandlerAwareRule):
                     logger.warning("stock sync failed: %s", type(e).__name__)
             """),
     )
+
+    def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
+        if callee_name(node) in self.settings["error-reporters"]:
+            for handler in self.handlers:
+                handler.logs_traceback = True
 
     def after_handler(self, handler: Handler) -> None:
         caught = [t for t in handler.types if t in _BROAD]
