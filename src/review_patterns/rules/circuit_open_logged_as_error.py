@@ -60,5 +60,5 @@ class CircuitOpenLoggedAsError(HandlerAwareRule):
 
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
         if log is not None and circuit_open_logged_as_error(self.handler, log):
-            level = "`.exception()`" if log.method == "exception" else f"level {log.level}"
+            level = "`.exception()`" if log.method == "exception" else "critical" if (log.level or 0) >= 50 else "error"
             self.report(node, caught="CircuitBreakerError", level=level)
