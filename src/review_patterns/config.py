@@ -176,6 +176,9 @@ def _options(rule: Any, values: Any, key: str) -> dict[str, Any]:
             known = ", ".join(sorted(rule.options)) or "none"
             raise ConfigError(f"unknown option `{key}.{name}` (options of {rule.code}: {known})")
         result[name] = check_option(rule.options[name], value, f"{key}.{name}")
+    problem = rule.option_error(result)
+    if problem:
+        raise ConfigError(f"[tool.review-patterns.{key}] {problem}")
     return result
 
 
@@ -190,6 +193,8 @@ def check_option(default: Any, value: Any, key: str) -> Any:
         value = tuple(value) if ok else value
     else:
         ok = isinstance(value, type(default))
+    if not ok and isinstance(default, (tuple, list, frozenset)):
+        raise ConfigError(f"`{key}` must be a list of strings, not {value!r}")
     if not ok:
         raise ConfigError(f"`{key}` must be of the same kind as its default {default!r}, not {value!r}")
     return value

@@ -97,6 +97,11 @@ class Rule(cst.BatchableCSTVisitor):
         return DEFAULT_PENALTY[cls.severity] if cls.penalty is None else cls.penalty
 
     @classmethod
+    def option_error(cls, options: Mapping[str, Any]) -> str | None:
+        """Why configured option values cannot be used, beyond their type; None when they can."""
+        return None
+
+    @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
         """Whether the rule can match in this file at all; override for file kinds."""
         return not cls.requires or any(word in file.source for word in cls.requires)

@@ -1,9 +1,13 @@
 """The registry: every rule, sorted by code, then the bonus checks. Listed by hand, on purpose."""
 
 from ..rule import Rule
+from .bare_except import BareExcept
+from .broad_except import BroadExcept
 from .circuit_breaker_per_call import CircuitBreakerPerCall
+from .circuit_open_logged_as_error import CircuitOpenLoggedAsError
 from .collapsed_three_step_migration import CollapsedThreeStepMigration
 from .counter_without_expiry import CounterWithoutExpiry
+from .exception_text_leak import ExceptionTextLeak
 from .f_expression_without_refresh import FExpressionWithoutRefresh
 from .http_call_without_timeout import HttpCallWithoutTimeout
 from .internal_error import InternalError
@@ -20,11 +24,13 @@ from .not_null_column_without_default import NotNullColumnWithoutDefault
 from .not_null_enforced_in_one_step import NotNullEnforcedInOneStep
 from .not_null_enforced_without_backfill import NotNullEnforcedWithoutBackfill
 from .parse_error import ParseError
+from .pii_in_log import PiiInLog
 from .quota_incremented_before_call import QuotaIncrementedBeforeCall
 from .quota_manager import QuotaManager
 from .repeated_count_queries import RepeatedCountQueries
 from .signal_hasattr_check import SignalHasattrCheck
 from .type_hints import TypeHints
+from .unconditional_traceback import UnconditionalTraceback
 from .unknown_orm_method import UnknownOrmMethod
 
 ALL_RULES: tuple[type[Rule], ...] = (
@@ -39,6 +45,12 @@ ALL_RULES: tuple[type[Rule], ...] = (
     NonIdempotentBackfill,
     CollapsedThreeStepMigration,
     NotNullEnforcedInOneStep,
+    PiiInLog,
+    ExceptionTextLeak,
+    BareExcept,
+    BroadExcept,
+    UnconditionalTraceback,
+    CircuitOpenLoggedAsError,
     NPlusOneInLoop,
     RepeatedCountQueries,
     CounterWithoutExpiry,

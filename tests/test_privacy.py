@@ -1,0 +1,388 @@
+"""RP301-RP306: the options of RP301, their validation, the bonus pii-safe-logging, and logger recognition."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, run_cli
+from review_patterns import Config, ConfigError, lint, lint_paths
+from review_patterns.config import parse_config
+
+SIGNUP = textwrap.dedent(
+    """
+    import logging
+
+    logger = logging.getLogger(__name__)
+
+    def signup(request, form):
+        customer = form.save()
+        logger.info("signup from %s", customer.email)
+        logger.info("signup, contact %s", customer.mobile)
+        logger.info("signup, card %s", customer.card_number)
+        logger.info("signup, loyalty %s", scrub(customer.loyalty_email))
+    """
+)
+
+
+def rp301_lines(source: str, path: str = "shop/views.py", **options: object) -> list[int]:
+    config = Config(select=("RP301",), options={"RP301": options} if options else {})
+    return [f.line for f in lint(source, path, config=config).findings]
+
+
+def test_default_terms() -> None:
+    # `scrub` is not a safe function by default, so the wrapped email is flagged too
+    assert rp301_lines(SIGNUP) == [8, 10, 11]
+
+
+def test_pii_names_replaces_the_defaults() -> None:
+    assert rp301_lines(SIGNUP, **{"pii-names": ["mobile"]}) == [9]
+
+
+def test_extend_pii_names_adds_to_the_defaults() -> None:
+    assert rp301_lines(SIGNUP, **{"extend-pii-names": ["Mobile"]}) == [8, 9, 10, 11]
+
+
+def test_safe_functions_add_to_the_defaults() -> None:
+    assert rp301_lines(SIGNUP, **{"safe-functions": ["scrub"]}) == [8, 10]
+    assert rp301_lines(SIGNUP, **{"safe-functions": ["scr*"]}) == [8, 10]
+
+
+def test_safe_functions_match_the_imported_name() -> None:
+    source = textwrap.dedent(
+        """
+        from shop import privacy as p
+
+        def signup(customer):
+            logger.info("signup %s", p.scrub(customer.email))
+            logger.info("signup %s", mask_email(customer.email))
+        """
+    )
+    assert rp301_lines(source) == [5]
+    assert rp301_lines(source, **{"safe-functions": ["shop.privacy.scrub"]}) == []
+
+
+def test_replacing_pii_names_keeps_the_fixed_forms() -> None:
+    source = textwrap.dedent(
+        """
+        def login(request, user):
+            logger.info("from %s", request.META["REMOTE_ADDR"])
+            logger.info("name %s", user.get_full_name())
+            logger.info("user %s", request.user)
+            logger.info("email %s", user.email)
+        """
+    )
+    assert rp301_lines(source, **{"pii-names": ["iban"]}) == [3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"pii-names": "email"}, "`rp301.pii-names` must be a list of strings"),
+        ({"extend-pii-names": ["e-mail"]}, "`extend-pii-names` takes names"),
+        ({"pii-names": ["email", 3]}, "must be a list of strings"),
+        ({"safe-functions": ["mask email"]}, "`safe-functions` takes function names or globs"),
+        ({"safe-functions": [""]}, "`safe-functions` takes function names or globs"),
+        ({"safe-names": ["x"]}, "unknown option `rp301.safe-names`"),
+    ],
+)
+def test_bad_option_values_are_config_errors(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config({"rp301": options}, source="pyproject.toml")
+    assert message in str(error.value)
+    assert str(error.value).startswith("pyproject.toml: ")
+
+
+def test_good_option_values_are_accepted() -> None:
+    config = parse_config({"rp301": {"pii-names": ["email"], "extend-pii-names": ["tax_id"],
+                                     "safe-functions": ["scrub_*", "privacy.mask"]}})
+    assert config.options["RP301"]["extend-pii-names"] == ("tax_id",)
+
+
+def test_cli_reports_a_bad_option(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.review-patterns.rp301]\nextend-pii-names = ["e mail"]\n')
+    (tmp_path / "views.py").write_text("x = 1\n")
+    result = run_cli("check", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "extend-pii-names" in result.stderr + result.stdout
+
+
+def test_cli_reads_the_options(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.review-patterns.rp301]\nsafe-functions = ["scrub"]\n')
+    (tmp_path / "views.py").write_text(SIGNUP)
+    result = run_cli("check", "--select", "RP301", "--format", "json", "-o", "out.json", ".", cwd=tmp_path)
+    report = (tmp_path / "out.json").read_text()
+    assert result.returncode == 1, result.stderr
+    assert report.count('"code": "RP301"') == 2
+
+
+# -- the bonus pii-safe-logging --
+
+
+def bonuses(source: str, config: Config = Config(select=("RP301",))) -> list[tuple[int, str]]:
+    return [(b.line, b.name) for b in lint(textwrap.dedent(source), "shop/audit.py", config=config).bonuses]
+
+
+def test_bonus_for_a_file_that_logs_personal_data_only_through_safe_functions() -> None:
+    source = """
+        def record(user, request):
+            logger.info("login user=%s", user.pk)
+            logger.info("login from %s", hash_ip(request.META["REMOTE_ADDR"]))
+            logger.info("login %s", mask_email(user.email))
+        """
+    assert bonuses(source) == [(4, "pii-safe-logging")]
+
+
+def test_no_bonus_with_an_rp301() -> None:
+    source = """
+        def record(user):
+            logger.info("login %s", mask_email(user.email))
+            logger.info("login %s", user.username)
+        """
+    assert bonuses(source) == []
+
+
+def test_no_bonus_without_a_safe_function() -> None:
+    source = """
+        def record(user):
+            logger.info("login user=%s", user.pk)
+            token = hash_token(user.pk)
+        """
+    assert bonuses(source) == []
+
+
+def test_no_bonus_when_the_finding_is_silenced_only_by_noqa() -> None:
+    source = """
+        def record(user):
+            logger.info("login %s", mask_email(user.email))
+            logger.info("login %s", user.username)  # noqa: RP301
+        """
+    assert bonuses(source) == []
+
+
+def test_bonus_counts_in_the_fixture() -> None:
+    project = FIXTURES / "privacy_project"
+    report = lint_paths([project], Config(select=("RP301",)), cwd=project)
+    awarded = {f.path for f in report.files if any(b.name == "pii-safe-logging" for b in f.bonuses)}
+    assert awarded == {"shop/audit.py"}
+
+
+# -- what is a logger --
+
+
+def calls_flagged(source: str, code: str = "RP301") -> list[int]:
+    return [f.line for f in lint(textwrap.dedent(source), "shop/views.py", config=Config(select=(code,))).findings]
+
+
+def test_names_bound_to_something_else_are_not_loggers() -> None:
+    source = """
+        from math import log
+        from shop.models import ActivityLog
+
+        def audit(user):
+            logger = ActivityLog.objects.create(action="login")
+            logger.info(user.email)
+            log.info(user.email)
+
+        def audit_again(user, entries):
+            for _log in entries:
+                _log.error(user.email)
+        """
+    assert calls_flagged(source) == []
+
+
+def test_names_bound_from_get_logger_are_loggers() -> None:
+    source = """
+        import logging
+        import structlog
+
+        audit = logging.getLogger("audit")
+        events = structlog.get_logger().bind(app="shop")
+
+        class Mailer:
+            def __init__(self, channel):
+                self.channel = logging.getLogger(channel)
+
+            def send(self, user):
+                audit.info("to %s", user.email)
+                events.info("sent", email=user.email)
+                self.channel.info("to %s", user.email)
+                logging.getLogger("x").info("to %s", user.email)
+                logging.warning("to %s", user.email)
+
+            def other(self, user):
+                self.outbox.info("to %s", user.email)
+        """
+    assert calls_flagged(source) == [13, 14, 15, 16, 17]
+
+
+def test_a_logger_parameter_annotated_otherwise_is_not_a_logger() -> None:
+    source = """
+        def replay(log: "ActivityLog", logger, user):
+            log.info(user.email)
+            logger.info(user.email)
+        """
+    assert calls_flagged(source) == [4]
+
+
+def test_one_finding_per_logger_call() -> None:
+    source = """
+        def signup(user):
+            logger.info("%s %s %s", user.email, user.first_name, user.phone)
+        """
+    assert calls_flagged(source) == [3]
+
+
+# -- RP302: whose text, and where --
+
+
+def test_an_e_that_is_not_the_caught_exception() -> None:
+    source = """
+        def upload(request, files):
+            try:
+                store(files)
+            except OSError as exc:
+                for e in files:
+                    logger.error("not stored: %s", e)
+                messages = [str(e) for e in files]
+                handler = lambda e: str(e)
+                return JsonResponse({"files": messages}, status=500)
+            e = "x"
+            logger.error("done %s", e)
+        """
+    assert calls_flagged(source, "RP302") == []
+
+
+def test_text_assigned_in_the_handler_and_sent_after_it() -> None:
+    source = """
+        def upload(request):
+            error = None
+            try:
+                store(request.FILES)
+            except OSError as exc:
+                error = str(exc)
+            if error:
+                return JsonResponse({"error": error}, status=500)
+            error = "none"
+            return JsonResponse({"error": error})
+        """
+    assert calls_flagged(source, "RP302") == [9]
+
+
+def test_a_helper_outside_views_and_services_may_return_the_text() -> None:
+    source = """
+        def describe(callable_):
+            try:
+                return callable_()
+            except Exception as exc:
+                return f"{callable_.__name__} failed: {exc}"
+        """
+    assert [f.line for f in lint(textwrap.dedent(source), "shop/utils.py", config=Config(select=("RP302",))).findings] == []
+    assert [f.line for f in lint(textwrap.dedent(source), "shop/services.py", config=Config(select=("RP302",))).findings] == [6]
+
+
+def test_example_app_shows_each_rule_once() -> None:
+    from conftest import ROOT, flagged, markers
+
+    path = ROOT / "examples" / "shop" / "api.py"
+    source = path.read_text()
+    result = lint(source, "shop/api.py", config=Config(select=("RP3",)))
+    expected = markers(source)
+    assert flagged(result) == expected
+    assert sorted(code for _, code in expected) == ["RP301", "RP302", "RP303", "RP304", "RP305", "RP306"]
+
+
+# -- RP304: what counts as not swallowing --
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "raise",
+        "raise SyncError('sync failed') from exc",
+        "logger.exception('sync failed')",
+        "logger.error('sync failed', exc_info=exc)",
+        "traceback.print_exc()",
+        "sys.exit(1)",
+        "self.fail('sync failed')",
+        "return exc",
+        "failures.append((item, exc))",
+        "self.last_error = exc",
+        "report(sys.exc_info())",
+        "sentry_sdk.capture_exception()",
+        "report_error('sync failed', project=item.project)",
+    ],
+)
+def test_broad_except_that_does_not_swallow(body: str) -> None:
+    source = f"""
+        import sys
+        import traceback
+
+        class Sync:
+            def run(self, item, failures):
+                try:
+                    push(item)
+                except Exception as exc:
+                    {body}
+        """
+    assert calls_flagged(source, "RP304") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "pass",
+        "logger.error('sync failed: %s', type(exc).__name__)",
+        "logger.error('sync failed', exc_info=False)",
+        "print(exc)",
+        "return str(exc)",
+    ],
+)
+def test_broad_except_that_swallows(body: str) -> None:
+    source = f"""
+        def run(item):
+            try:
+                push(item)
+            except (KeyError, Exception) as exc:
+                {body}
+        """
+    assert calls_flagged(source, "RP304") == [5]
+
+
+def test_except_star_is_checked_too() -> None:
+    source = """
+        def run(items):
+            try:
+                push_all(items)
+            except* Exception:
+                pass
+        """
+    assert calls_flagged(source, "RP304") == [5]
+
+
+def test_user_facing_exceptions_option() -> None:
+    source = textwrap.dedent(
+        """
+        from shop.errors import OrderError, QuotaExceeded
+
+        def place_order(request, cart):
+            try:
+                return checkout(cart)
+            except OrderError as e:
+                raise ValidationError(str(e))
+            except (OrderError, QuotaExceeded) as e:
+                raise ValidationError(str(e))
+        """
+    )
+
+    def lines(**options: object) -> list[int]:
+        config = Config(select=("RP302",), options={"RP302": options})
+        return [f.line for f in lint(source, "shop/views.py", config=config).findings]
+
+    assert lines() == [8, 10]
+    assert lines(**{"user-facing-exceptions": ["OrderError"]}) == [10]
+    assert lines(**{"user-facing-exceptions": ["shop.errors.OrderError", "QuotaExceeded"]}) == []
+    with pytest.raises(ConfigError, match="user-facing-exceptions"):
+        parse_config({"rp302": {"user-facing-exceptions": ["Order Error"]}})
