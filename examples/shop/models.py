@@ -9,6 +9,7 @@ class Customer(models.Model):
     email = models.EmailField()
     phone = models.CharField(max_length=32, blank=True)
     loyalty_points = models.IntegerField(default=0)
+    referral_code = models.CharField(max_length=20)
 
 
 class Category(models.Model):
@@ -27,6 +28,9 @@ class Order(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
     status = models.CharField(max_length=20, default="new")
     created = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(default="")
+    coupon = models.CharField(max_length=20)
+    channel = models.CharField(max_length=20)
 
 
 class OrderLine(models.Model):

@@ -1,10 +1,12 @@
 """Shop services: counters on reviews, products and customers, done wrong and done right."""
 
+import requests
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 
-from .models import Customer, Product, Review
+from .models import Customer, Order, Product, Review
+from .payments import API_TIMEOUT, PROVIDER_URL, fraud_quota, provider_breaker
 
 
 def upvote_review(review_id: int) -> dict:
@@ -61,3 +63,21 @@ def reserve_stock(product_id: int, quantity: int) -> int:
 
 def release_stock(product_id: int, quantity: int) -> None:
     Product.objects.filter(pk=product_id).update(stock=Greatest(F("stock") + quantity, 0))
+
+
+def capture_payment(order: Order) -> dict:
+    """Bad: a paid provider call that never asks the quota guard first (RP504)."""
+    response = provider_breaker.call(
+        requests.post, f"{PROVIDER_URL}/captures", json={"order": order.pk}, timeout=API_TIMEOUT
+    )
+    return response.json()
+
+
+def capture_payment_within_quota(order: Order) -> dict | None:
+    if not fraud_quota.has_quota():
+        return None
+    response = provider_breaker.call(
+        requests.post, f"{PROVIDER_URL}/captures", json={"order": order.pk}, timeout=API_TIMEOUT
+    )
+    fraud_quota.increment_usage()
+    return response.json()
