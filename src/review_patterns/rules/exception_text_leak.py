@@ -13,6 +13,8 @@ from ..model import Dimension, Severity
 from ..rule import Bad, Good
 
 #: Exceptions whose text is written for the user (Django's and DRF's).
+#: Raised for the operator who runs a command or starts the server, never shown to clients.
+_OPERATOR_FACING = frozenset({"CommandError", "ImproperlyConfigured"})
 _USER_FACING = frozenset({"ValidationError", "PermissionDenied", "Http404", "NotFound"})
 _DOES_NOT_EXIST = frozenset({"DoesNotExist", "ObjectDoesNotExist"})
 _TRACEBACK_TEXT = frozenset({"traceback.format_exc", "traceback.format_exception", "traceback.format_exception_only"})
@@ -43,7 +45,8 @@ class ExceptionTextLeak(HandlerAwareRule):
     handlers whose exceptions are written for users: handlers catching only `ValidationError`
     (Django's or DRF's), `PermissionDenied`, `Http404` or `NotFound`, and `DoesNotExist` or
     `ObjectDoesNotExist` answered with a 404. A tuple that mixes these with other exceptions
-    is not exempt.
+    is not exempt. Nor is a `CommandError` or `ImproperlyConfigured` raised with the text: its
+    message goes to the operator running the command or starting the server.
 
     ## Why is this bad?
     Exception text carries internals: SQL and table names, file paths, host names, sometimes
@@ -115,6 +118,18 @@ class ExceptionTextLeak(HandlerAwareRule):
                 return {"rows": len(rows)}
             """, path="catalogue/services.py"),
         Good("""
+            import json
+
+            from django.core.management.base import BaseCommand, CommandError
+
+            class Command(BaseCommand):
+                def handle(self, *args, **options):
+                    try:
+                        settings = json.loads(options["configuration"])
+                    except json.JSONDecodeError as error:
+                        raise CommandError(f"invalid configuration: {error}") from error
+            """, path="shop/management/commands/configure.py"),
+        Good("""
             from django.core.exceptions import ValidationError
             from django.http import Http404, JsonResponse
 
@@ -173,8 +188,10 @@ class ExceptionTextLeak(HandlerAwareRule):
             self._sink(node, self._leaks_all(a.value for a in node.args), f"a `{callee_name(node)}`")
 
     def on_raise(self, node: cst.Raise) -> None:
-        if node.exc is not None:
-            self._sink(node, self.leaks(node.exc), "a raised exception")
+        exc = node.exc
+        if exc is None or (isinstance(exc, cst.Call) and callee_name(exc) in _OPERATOR_FACING):
+            return
+        self._sink(node, self.leaks(exc), "a raised exception")
 
     def on_return(self, node: cst.Return) -> None:
         if node.value is not None and self._returns_to_client():
