@@ -46,5 +46,10 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "review_patterns", *args],
-        cwd=cwd, env=environment, capture_output=True, text=True, timeout=300, check=False,
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )

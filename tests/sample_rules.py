@@ -5,8 +5,8 @@ Python process started with that folder on PYTHONPATH register them too (flake8,
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import libcst as cst
 
@@ -86,7 +86,7 @@ def sitecustomize(folder: Path) -> str:
 #: A small Django project in which the sample rules find two problems in shop/views.py.
 PROJECT = {
     "manage.py": "import os\nimport sys\n\nif __name__ == '__main__':\n"
-                 "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings')\n",
+    "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings')\n",
     "shop/__init__.py": "",
     "shop/models.py": (
         "from django.db import models\n\n\n"
@@ -107,9 +107,7 @@ PROJECT = {
         "    return JsonResponse({'result': eval(query)})\n"  # RP990, line 11
     ),
     "shop/services.py": (
-        "from .models import Order\n\n\n"
-        "def order_total(order_id):\n"
-        "    return Order.objects.get(pk=order_id).total\n"
+        "from .models import Order\n\n\ndef order_total(order_id):\n    return Order.objects.get(pk=order_id).total\n"
     ),
 }
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from sample_rules import install, write_project
 
 from review_patterns.cli import main
-from sample_rules import install, write_project
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 
@@ -30,8 +30,9 @@ def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
 
 
 def test_several_formats_in_one_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = check(capsys, "--output-format", "json=out/report.json", "--output-format",
-                         "sarif=out/report.sarif", "shop")
+    code, out, _ = check(
+        capsys, "--output-format", "json=out/report.json", "--output-format", "sarif=out/report.sarif", "shop"
+    )
     assert code == 1  # eval() is a blocker
     assert "shop/views.py  " in out and "FAILED: 1 blocker finding." in out  # the text report on the terminal
     report = json.loads((project / "out/report.json").read_text())
@@ -39,15 +40,18 @@ def test_several_formats_in_one_run(project: Path, capsys: pytest.CaptureFixture
     sarif = json.loads((project / "out/report.sarif").read_text())
     jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(sarif)
     assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["RP991", "RP990"]
-    assert sarif["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] \
-        == "shop/views.py"
+    assert (
+        sarif["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "shop/views.py"
+    )
 
 
 def test_format_to_stdout_and_another_to_a_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = check(capsys, "--format", "concise", "--output-format", "junit=junit.xml", "--exit-zero")
     assert code == 0
-    assert out == ("shop/views.py:10:5: RP991 `print()` instead of logging\n"
-                   "shop/views.py:11:36: RP990 `eval()` runs text as code\n")
+    assert out == (
+        "shop/views.py:10:5: RP991 `print()` instead of logging\n"
+        "shop/views.py:11:36: RP990 `eval()` runs text as code\n"
+    )
     assert 'failures="1"' in (project / "junit.xml").read_text()
 
 

@@ -44,16 +44,31 @@ def test_json_report_keys(tmp_path: Path) -> None:
     assert set(data) == {"version", "summary", "files"}
     assert set(data["summary"]) == {"score", "grade", "files", "findings", "blockers", "dimensions", "passed"}
     assert data["summary"]["blockers"] == 1 and data["summary"]["passed"] is False
-    assert set(data["summary"]["dimensions"]) == {"security", "data-integrity", "performance", "reliability",
-                                                  "code-clarity"}
+    assert set(data["summary"]["dimensions"]) == {
+        "security",
+        "data-integrity",
+        "performance",
+        "reliability",
+        "code-clarity",
+    }
     files = {f["path"]: f for f in data["files"]}
     assert set(files) == {"manage.py", "shop/broken.py", "shop/services.py"}
     broken = files["shop/broken.py"]
     assert set(broken) == {"path", "score", "grade", "dimensions", "findings", "bonuses", "error"}
     assert broken["score"] is None and broken["grade"] is None and "syntax error" in broken["error"]
     (finding,) = broken["findings"]
-    assert set(finding) == {"code", "name", "message", "severity", "dimension", "penalty", "line", "column",
-                            "end_line", "end_column"}
+    assert set(finding) == {
+        "code",
+        "name",
+        "message",
+        "severity",
+        "dimension",
+        "penalty",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+    }
     assert (finding["code"], finding["line"], finding["severity"]) == ("RP001", 1, "blocker")
     assert files["shop/services.py"]["score"] == 100.0 and files["shop/services.py"]["grade"] == "A+"
     # the text report still went to the terminal

@@ -103,7 +103,11 @@ def test_rule_options_are_validated_by_the_type_of_their_default(monkeypatch: py
     monkeypatch.setattr(rules, "ALL_RULES", (*rules.ALL_RULES, WithOptions))
     config = parse_config({"rp998": {"rolling-deploys": True, "names": ["email", "phone"], "limit": 5}})
     assert config.options == {"RP998": {"rolling-deploys": True, "names": ("email", "phone"), "limit": 5}}
-    for bad, key in [({"rolling-deploys": "yes"}, "rp998.rolling-deploys"), ({"names": "email"}, "rp998.names"),
-                     ({"limit": True}, "rp998.limit"), ({"colour": 1}, "rp998.colour")]:
+    for bad, key in [
+        ({"rolling-deploys": "yes"}, "rp998.rolling-deploys"),
+        ({"names": "email"}, "rp998.names"),
+        ({"limit": True}, "rp998.limit"),
+        ({"colour": 1}, "rp998.colour"),
+    ]:
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             parse_config({"rp998": bad})

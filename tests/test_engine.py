@@ -94,8 +94,16 @@ def test_finding_has_one_based_position_and_rule_metadata() -> None:
 
 @pytest.mark.parametrize(
     ("comment", "suppressed"),
-    [("# noqa", True), ("# noqa: RP990", True), ("#noqa:RP990,RP301", True), ("# NOQA: rp990", True),
-     ("# noqa: RP9", True), ("# noqa: E501", False), ("# noqa: RP301", False), ("# see RP990", False)],
+    [
+        ("# noqa", True),
+        ("# noqa: RP990", True),
+        ("#noqa:RP990,RP301", True),
+        ("# NOQA: rp990", True),
+        ("# noqa: RP9", True),
+        ("# noqa: E501", False),
+        ("# noqa: RP301", False),
+        ("# see RP990", False),
+    ],
 )
 def test_noqa(comment: str, suppressed: bool) -> None:
     source = VIEW.replace("post.save()", f"post.save()  {comment}")
@@ -205,8 +213,17 @@ def test_missing_path_raises_file_not_found(tmp_path: Path) -> None:
 
 
 def test_collection_skips_virtualenvs_caches_and_excluded_globs(tmp_path: Path) -> None:
-    for name in ["app/views.py", ".venv/lib/x.py", "env2/lib/y.py", "node_modules/z.py", "build/b.py",
-                 "app/__pycache__/c.py", "legacy/old.py", "app/generated/g.py", "notes.txt"]:
+    for name in [
+        "app/views.py",
+        ".venv/lib/x.py",
+        "env2/lib/y.py",
+        "node_modules/z.py",
+        "build/b.py",
+        "app/__pycache__/c.py",
+        "legacy/old.py",
+        "app/generated/g.py",
+        "notes.txt",
+    ]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x = 1\n")
     (tmp_path / "env2" / "pyvenv.cfg").write_text("home = /usr\n")
@@ -234,8 +251,13 @@ def test_engine_imports_neither_click_nor_rich() -> None:
         "import sys, review_patterns.engine, review_patterns;"
         "print(sorted(m for m in ('click', 'rich') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""},
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -267,9 +289,17 @@ def test_ignoring_a_bonus_keeps_the_rule_that_awards_it(monkeypatch: pytest.Monk
 
 @pytest.mark.parametrize(
     ("path", "is_test"),
-    [("shop/tests.py", True), ("shop/tests/test_orders.py", True), ("shop/test_views.py", True),
-     ("shop/views_test.py", True), ("conftest.py", True), ("shop/testutils.py", True),
-     ("shop/views.py", False), ("shop/latest.py", False), ("shop/contest.py", False)],
+    [
+        ("shop/tests.py", True),
+        ("shop/tests/test_orders.py", True),
+        ("shop/test_views.py", True),
+        ("shop/views_test.py", True),
+        ("conftest.py", True),
+        ("shop/testutils.py", True),
+        ("shop/views.py", False),
+        ("shop/latest.py", False),
+        ("shop/contest.py", False),
+    ],
 )
 def test_test_modules_are_recognised(path: str, is_test: bool) -> None:
     from review_patterns.django import SourceFile

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import ROOT, run_cli
+
 from review_patterns import ALL_RULES, Config, lint_paths
 
 TOOL_CODES = {"RP001", "RP002"}  # parse and internal errors: no example project should have them

@@ -23,14 +23,15 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from conftest import ROOT, markers, run_cli
+from sample_rules import sitecustomize, write_project
+
 from review_patterns import ALL_RULES
 from review_patterns.rule import Bad, BonusCheck
-from sample_rules import sitecustomize, write_project
 
 registered = [e for e in entry_points(group="flake8.extension") if e.name == "RP"]
 needs_plugin = pytest.mark.skipif(
     not registered and not os.environ.get("CI"),
-    reason="the flake8 entry point RP is not installed in this Python: run `pip install -e \".[test]\"`",
+    reason='the flake8 entry point RP is not installed in this Python: run `pip install -e ".[test]"`',
 )
 
 
@@ -41,8 +42,12 @@ def test_pyproject_declares_the_entry_point() -> None:
 
 def test_the_plugin_loads_neither_click_nor_rich() -> None:
     code = "import sys, review_patterns.flake8; print(sorted({'click', 'rich'} & set(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
     assert result.stdout.strip() == "[]", result.stderr
 
 
@@ -57,12 +62,20 @@ def pythonpath(tmp_path: Path) -> str:
 
 
 def flake8(cwd: Path, pythonpath: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flake8", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": pythonpath}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "flake8", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": pythonpath},
+        timeout=120,
+    )
 
 
-VIEWS_FINDINGS = ["./shop/views.py:10:5: RP991 `print()` instead of logging",
-                  "./shop/views.py:11:36: RP990 `eval()` runs text as code"]
+VIEWS_FINDINGS = [
+    "./shop/views.py:10:5: RP991 `print()` instead of logging",
+    "./shop/views.py:11:36: RP990 `eval()` runs text as code",
+]
 
 
 @needs_plugin
@@ -70,8 +83,17 @@ def test_select_reports_what_check_reports(project: Path, pythonpath: str) -> No
     result = flake8(project, pythonpath, "--select", "RP99", ".")
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == VIEWS_FINDINGS
-    concise = run_cli("check", "--format", "concise", "--select", "RP99", "--exit-zero", ".", cwd=project,
-                      env={"PYTHONPATH": pythonpath})
+    concise = run_cli(
+        "check",
+        "--format",
+        "concise",
+        "--select",
+        "RP99",
+        "--exit-zero",
+        ".",
+        cwd=project,
+        env={"PYTHONPATH": pythonpath},
+    )
     assert ["./" + line for line in concise.stdout.splitlines()] == VIEWS_FINDINGS  # same columns, 1-based
 
 
@@ -87,8 +109,11 @@ def test_extend_select_keeps_flake8s_own_checks(project: Path, pythonpath: str) 
 @needs_plugin
 def test_noqa_is_flake8s(project: Path, pythonpath: str) -> None:
     views = project / "shop/views.py"
-    views.write_text(views.read_text().replace("print(query)", "print(query)  # noqa: RP991")
-                     .replace("eval(query)})", "eval(query)})  # noqa: E501"))
+    views.write_text(
+        views.read_text()
+        .replace("print(query)", "print(query)  # noqa: RP991")
+        .replace("eval(query)})", "eval(query)})  # noqa: E501")
+    )
     assert flake8(project, pythonpath, "--select", "RP99", ".").stdout.splitlines() == VIEWS_FINDINGS[1:]
     shown = flake8(project, pythonpath, "--select", "RP99", "--disable-noqa", ".")
     assert [line.split(": ")[1][:5] for line in shown.stdout.splitlines()] == ["RP991", "RP990"]
@@ -106,13 +131,30 @@ def test_ignores_and_per_file_ignores(project: Path, pythonpath: str) -> None:
 def test_format_statistics_count_and_jobs(project: Path, pythonpath: str) -> None:
     for name in ("orders", "payments", "accounts"):
         write_project(project / name, {"__init__.py": "", "views.py": "def debug(x):\n    print(x)\n"})
-    serial = flake8(project, pythonpath, "--select", "RP99", "-j", "1", "--format", "%(path)s|%(row)d|%(col)d|%(code)s",
-                    ".")
-    parallel = flake8(project, pythonpath, "--select", "RP99", "-j", "2", "--format",
-                      "%(path)s|%(row)d|%(col)d|%(code)s", "--statistics", "--count", ".")
+    serial = flake8(
+        project, pythonpath, "--select", "RP99", "-j", "1", "--format", "%(path)s|%(row)d|%(col)d|%(code)s", "."
+    )
+    parallel = flake8(
+        project,
+        pythonpath,
+        "--select",
+        "RP99",
+        "-j",
+        "2",
+        "--format",
+        "%(path)s|%(row)d|%(col)d|%(code)s",
+        "--statistics",
+        "--count",
+        ".",
+    )
     rows = sorted(serial.stdout.splitlines())
-    assert rows == ["./accounts/views.py|2|5|RP991", "./orders/views.py|2|5|RP991", "./payments/views.py|2|5|RP991",
-                    "./shop/views.py|10|5|RP991", "./shop/views.py|11|36|RP990"]
+    assert rows == [
+        "./accounts/views.py|2|5|RP991",
+        "./orders/views.py|2|5|RP991",
+        "./payments/views.py|2|5|RP991",
+        "./shop/views.py|10|5|RP991",
+        "./shop/views.py|11|36|RP990",
+    ]
     out = parallel.stdout.splitlines()
     assert sorted(out[:5]) == rows
     assert out[5:] == ["1     RP990 `eval()` runs text as code", "4     RP991 `print()` instead of logging", "5"]
@@ -123,17 +165,24 @@ def test_rule_options_from_pyproject_and_flake8(project: Path, pythonpath: str) 
     (project / "pyproject.toml").write_text('[tool.review-patterns.rp990]\ncalls = ["eval", "get"]\n')
     lines = flake8(project, pythonpath, "--select", "RP990", ".").stdout.splitlines()
     assert [line.split(":")[:2] for line in lines] == [  # Order.objects.get, request.GET.get, eval
-        ["./shop/services.py", "5"], ["./shop/views.py", "9"], ["./shop/views.py", "11"]]
+        ["./shop/services.py", "5"],
+        ["./shop/views.py", "9"],
+        ["./shop/views.py", "11"],
+    ]
     (project / "setup.cfg").write_text('[flake8]\nselect = RP990\nrp-options =\n    RP990.calls = ["print"]\n')
     assert flake8(project, pythonpath, ".").stdout.splitlines() == [
-        "./shop/views.py:10:5: RP990 `print()` runs text as code"]
+        "./shop/views.py:10:5: RP990 `print()` runs text as code"
+    ]
 
 
 @needs_plugin
-@pytest.mark.parametrize(("config", "message"), [
-    ("[flake8]\nrp-options = RP990.nope = 1\n", "unknown option `RP990.nope`"),
-    ("[flake8]\nrp-options = RP990 = 1\n", "expected CODE.option = value"),
-])
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("[flake8]\nrp-options = RP990.nope = 1\n", "unknown option `RP990.nope`"),
+        ("[flake8]\nrp-options = RP990 = 1\n", "expected CODE.option = value"),
+    ],
+)
 def test_bad_flake8_options_are_clear(project: Path, pythonpath: str, config: str, message: str) -> None:
     (project / "setup.cfg").write_text(config)
     result = flake8(project, pythonpath, "--select", "RP99", ".")
@@ -189,8 +238,9 @@ def _toml(value: object) -> str:
 def test_context_is_built_once_per_project_and_columns_are_0_based(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from review_patterns import flake8 as plugin
     from sample_rules import install
+
+    from review_patterns import flake8 as plugin
 
     install(monkeypatch.setattr)
     built: list[Path] = []
@@ -213,5 +263,9 @@ def test_context_is_built_once_per_project_and_columns_are_0_based(
         checker = plugin.Plugin(ast.parse(path.read_text()), path.read_text().splitlines(True), str(path))
         results += [(Path(path).parent.parent.name, row, col, text.split()[0]) for row, col, text, _ in checker.run()]
     assert built == [shop, blog]
-    assert results == [("shop", 10, 4, "RP991"), ("shop", 11, 35, "RP990"), ("blog", 10, 4, "RP991"),
-                       ("blog", 11, 35, "RP990")]
+    assert results == [
+        ("shop", 10, 4, "RP991"),
+        ("shop", 11, 35, "RP990"),
+        ("blog", 10, 4, "RP991"),
+        ("blog", 11, 35, "RP990"),
+    ]

@@ -8,8 +8,12 @@ from review_patterns.grading import arithmetic, grade_report, letter, score
 from review_patterns.model import Bonus, Dimension, FileResult, Finding, Severity
 
 
-def finding(code: str = "RP101", penalty: int = 5, severity: Severity = Severity.IMPORTANT,
-            dimension: Dimension = Dimension.DATA_INTEGRITY) -> Finding:
+def finding(
+    code: str = "RP101",
+    penalty: int = 5,
+    severity: Severity = Severity.IMPORTANT,
+    dimension: Dimension = Dimension.DATA_INTEGRITY,
+) -> Finding:
     return Finding("app/views.py", 1, 1, 1, 2, code, "name", "message", severity, dimension, penalty)
 
 
@@ -20,15 +24,38 @@ def bonus(points: int = 2, dimension: Dimension = Dimension.SECURITY) -> Bonus:
 def result(findings=(), bonuses=(), lines: int = 10) -> FileResult:
     from review_patterns.grading import dimension_scores
 
-    return FileResult("app/views.py", tuple(findings), tuple(bonuses), lines=lines,
-                      score=score(findings, bonuses), dimensions=dimension_scores(list(findings), list(bonuses)))
+    return FileResult(
+        "app/views.py",
+        tuple(findings),
+        tuple(bonuses),
+        lines=lines,
+        score=score(findings, bonuses),
+        dimensions=dimension_scores(list(findings), list(bonuses)),
+    )
 
 
 @pytest.mark.parametrize(
     ("value", "grade"),
-    [(100, "A+"), (97, "A+"), (96.9, "A"), (93, "A"), (92.9, "A-"), (90, "A-"), (89.9, "B+"), (87, "B+"),
-     (83, "B"), (80, "B-"), (77, "C+"), (73, "C"), (70, "C-"), (67, "D+"), (63, "D"), (60, "D-"),
-     (59.9, "F"), (0, "F")],
+    [
+        (100, "A+"),
+        (97, "A+"),
+        (96.9, "A"),
+        (93, "A"),
+        (92.9, "A-"),
+        (90, "A-"),
+        (89.9, "B+"),
+        (87, "B+"),
+        (83, "B"),
+        (80, "B-"),
+        (77, "C+"),
+        (73, "C"),
+        (70, "C-"),
+        (67, "D+"),
+        (63, "D"),
+        (60, "D-"),
+        (59.9, "F"),
+        (0, "F"),
+    ],
 )
 def test_letter_table(value: float, grade: str) -> None:
     assert letter(value) == grade
@@ -47,8 +74,10 @@ def test_arithmetic_is_shown_as_the_team_wrote_it() -> None:
 
 
 def test_dimension_scores_count_only_their_own_findings() -> None:
-    graded = result([finding(penalty=5, dimension=Dimension.DATA_INTEGRITY),
-                     finding(penalty=8, dimension=Dimension.SECURITY)], [bonus(2, Dimension.SECURITY)])
+    graded = result(
+        [finding(penalty=5, dimension=Dimension.DATA_INTEGRITY), finding(penalty=8, dimension=Dimension.SECURITY)],
+        [bonus(2, Dimension.SECURITY)],
+    )
     assert graded.dimensions[Dimension.DATA_INTEGRITY] == 95
     assert graded.dimensions[Dimension.SECURITY] == 94
     assert graded.dimensions[Dimension.PERFORMANCE] == 100

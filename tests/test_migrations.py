@@ -425,7 +425,8 @@ def test_backfill_in_an_earlier_migration_must_touch_the_model() -> None:
     }
     assert check(files, "shop/migrations/0003_enforce.py") == [(6, "RP202")]
     files["shop/migrations/0002_other_data.py"] = files["shop/migrations/0002_other_data.py"].replace(
-        "forward, migrations", "helpers.forward, migrations"  # unreadable: may well fill it
+        "forward, migrations",
+        "helpers.forward, migrations",  # unreadable: may well fill it
     )
     assert check(files, "shop/migrations/0003_enforce.py") == []
 

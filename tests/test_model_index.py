@@ -32,9 +32,22 @@ def relation(index: ModelIndex, label: str, name: str) -> tuple[str, str | None,
 
 
 def test_models_across_files_and_packages_are_indexed_by_app_label(index: ModelIndex) -> None:
-    assert {"users.User", "users.Profile", "users.Badge", "blog.Post", "blog.Tag", "blog.Category",
-            "blog.Comment", "blog.Flag", "blog.TimeStamped", "forum.Forum", "forum.Topic",
-            "forum.PinnedTopic", "forum.Announcement", "forum.Reply"} <= set(index.models)
+    assert {
+        "users.User",
+        "users.Profile",
+        "users.Badge",
+        "blog.Post",
+        "blog.Tag",
+        "blog.Category",
+        "blog.Comment",
+        "blog.Flag",
+        "blog.TimeStamped",
+        "forum.Forum",
+        "forum.Topic",
+        "forum.PinnedTopic",
+        "forum.Announcement",
+        "forum.Reply",
+    } <= set(index.models)
     post = index.get("blog.Post")
     assert post is not None and post.module == "blog.models.post" and post.path == "blog/models/post.py"
     assert "PublishedManager" not in {m.name for m in index.by_name_values()}  # a manager, not a model
@@ -57,7 +70,9 @@ def test_auth_user_model_is_read_from_settings(index: ModelIndex) -> None:
         ("blog.Flag", "target", ("GenericForeignKey", None, False)),
     ],
 )
-def test_forward_relations_resolve_every_target_form(index: ModelIndex, label: str, name: str, expected: tuple[str, str | None, bool]) -> None:
+def test_forward_relations_resolve_every_target_form(
+    index: ModelIndex, label: str, name: str, expected: tuple[str, str | None, bool]
+) -> None:
     assert relation(index, label, name) == expected
 
 
@@ -82,7 +97,9 @@ def test_related_name_plus_creates_no_accessor(index: ModelIndex) -> None:
     user = index.get("users.User")
     comment = index.get("blog.Comment")
     assert user is not None and comment is not None
-    assert not any(r.target == "blog.Post" and r.name.startswith("post") and r.name != "posts" for r in user.reverse.values())
+    assert not any(
+        r.target == "blog.Post" and r.name.startswith("post") and r.name != "posts" for r in user.reverse.values()
+    )
     assert "comment_set" not in comment.reverse and "comment" not in comment.reverse
     assert "post_set" not in user.reverse  # editors: related_name="+"
 
@@ -123,15 +140,16 @@ def test_lookup_by_qualified_name(index: ModelIndex) -> None:
 
 
 def test_app_label_from_app_config_and_meta() -> None:
-    index = project({
-        "src/shop/apps.py": """
+    index = project(
+        {
+            "src/shop/apps.py": """
             from django.apps import AppConfig
 
             class ShopConfig(AppConfig):
                 name = "shop"
                 label = "shopcore"
             """,
-        "src/shop/models.py": """
+            "src/shop/models.py": """
             from django.db import models
 
             class Order(models.Model):
@@ -143,35 +161,38 @@ def test_app_label_from_app_config_and_meta() -> None:
                 class Meta:
                     app_label = "archive"
             """,
-    })
+        }
+    )
     assert set(index.models) == {"shopcore.Order", "archive.Legacy"}
     assert relation(index, "archive.Legacy", "order") == ("ForeignKey", "shopcore.Order", False)
     assert relation(index, "shopcore.Order", "legacy_set") == ("reverse ForeignKey", "archive.Legacy", True)
 
 
 def test_classes_deriving_from_models_outside_models_modules() -> None:
-    index = project({
-        "core/base.py": """
+    index = project(
+        {
+            "core/base.py": """
             from django.db import models
 
             class Base(models.Model):
                 class Meta:
                     abstract = True
             """,
-        "core/documents.py": """
+            "core/documents.py": """
             from core.base import Base
             from django.db import models
 
             class Document(Base):
                 owner = models.ForeignKey("auth.User", models.CASCADE, related_name="documents")
             """,
-        "core/forms.py": """
+            "core/forms.py": """
             from django import forms
 
             class DocumentForm(forms.ModelForm):
                 title = forms.CharField()
             """,
-    })
+        }
+    )
     assert set(index.models) == {"core.Base", "core.Document"}
 
 
@@ -237,9 +258,10 @@ def installed_django(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_installed_packages_are_read_without_importing(installed_django: Path) -> None:
-    index = project({
-        "manage.py": "",
-        "library/models.py": """
+    index = project(
+        {
+            "manage.py": "",
+            "library/models.py": """
             from django.contrib.auth.models import Group, User
             from django.db import models
 
@@ -247,8 +269,11 @@ def test_installed_packages_are_read_without_importing(installed_django: Path) -
                 borrower = models.ForeignKey(User, models.CASCADE, related_name="loans")
                 team = models.ForeignKey(Group, models.CASCADE)
             """,
-    })
-    imported = [m for m in list(sys.modules.values()) if str(getattr(m, "__file__", "")).startswith(str(installed_django))]
+        }
+    )
+    imported = [
+        m for m in list(sys.modules.values()) if str(getattr(m, "__file__", "")).startswith(str(installed_django))
+    ]
     assert not imported
     assert {"auth.User", "auth.Group", "auth.Permission", "library.Loan"} <= set(index.models)
     assert index.auth_user_model == "auth.User"
@@ -285,10 +310,12 @@ def test_index_is_built_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unreadable_models_modules_are_skipped() -> None:
-    index = project({
-        "app/models.py": "class Broken(models.Model:\n",
-        "other/models.py": "from django.db import models\n\nclass Fine(models.Model):\n    pass\n",
-    })
+    index = project(
+        {
+            "app/models.py": "class Broken(models.Model:\n",
+            "other/models.py": "from django.db import models\n\nclass Fine(models.Model):\n    pass\n",
+        }
+    )
     assert set(index.models) == {"other.Fine"}
 
 

@@ -64,7 +64,9 @@ def whole_project() -> dict[str, list[tuple[int, str, str]]]:
 
 
 @pytest.mark.parametrize("path", VIEWS)
-def test_one_file_finds_what_the_whole_project_finds(path: str, whole_project: dict[str, list[tuple[int, str, str]]]) -> None:
+def test_one_file_finds_what_the_whole_project_finds(
+    path: str, whole_project: dict[str, list[tuple[int, str, str]]]
+) -> None:
     report = lint_paths([PROJECT / path], SELECT, cwd=PROJECT)
     (result,) = report.files
     assert [(f.line, f.code, f.message) for f in result.findings] == whole_project[path]
@@ -72,7 +74,7 @@ def test_one_file_finds_what_the_whole_project_finds(path: str, whole_project: d
 
 def test_single_view_file_still_knows_the_models(whole_project: dict[str, list[tuple[int, str, str]]]) -> None:
     assert len(whole_project["blog/views.py"]) == 7
-    assert any("select_related(\"category__parent\")" in m for _, _, m in whole_project["blog/views.py"])
+    assert any('select_related("category__parent")' in m for _, _, m in whole_project["blog/views.py"])
 
 
 def test_message_names_the_deepest_path_once() -> None:
@@ -119,13 +121,16 @@ def test_a_shorter_path_first_then_a_longer_one_are_two_queries() -> None:
 
 
 def test_nested_lookups_cover_each_step_and_ids_need_no_query() -> None:
-    assert check("""
+    assert (
+        check("""
         from forum.models import Post
 
         def index(request):
             for post in Post.objects.select_related("topic__forum").only("title"):
                 print(post.topic.title, post.topic.forum.name, post.author_id, post.topic.forum_id)
-        """) == []
+        """)
+        == []
+    )
 
 
 def test_counts_suggest_an_annotation_with_the_query_name() -> None:
@@ -230,7 +235,8 @@ def test_tests_and_migrations_are_not_checked() -> None:
 
 
 def test_repeated_counts_once_per_function_and_model_at_the_first_call() -> None:
-    findings = check("""
+    findings = check(
+        """
         from forum.models import Post, Topic
 
         def dashboard(request):
@@ -240,13 +246,17 @@ def test_repeated_counts_once_per_function_and_model_at_the_first_call() -> None
             tagged = Post.objects.filter(tags__isnull=False).distinct().count()
             sums = Post.objects.exclude(title="").aggregate(n=Count("id"))
             return topics, drafts, total, tagged, sums
-        """, select="RP402")
+        """,
+        select="RP402",
+    )
     assert lines(findings) == [6]
     assert findings[0].message.startswith("3 `count`/`exists`/`aggregate` queries on `Post` in `dashboard`")
 
 
 def test_repeated_counts_in_exclusive_branches_stay_silent() -> None:
-    assert check("""
+    assert (
+        check(
+            """
         from forum.models import Post
 
         def badge(request, mode):
@@ -257,11 +267,17 @@ def test_repeated_counts_in_exclusive_branches_stay_silent() -> None:
             else:
                 n = Post.objects.count()
             return n
-        """, select="RP402") == []
+        """,
+            select="RP402",
+        )
+        == []
+    )
 
 
 def test_fallback_count_and_unrelated_exists_guard_stay_silent() -> None:
-    assert check("""
+    assert (
+        check(
+            """
         from django.db.models import Count
         from forum.models import Post
 
@@ -272,7 +288,11 @@ def test_fallback_count_and_unrelated_exists_guard_stay_silent() -> None:
             if Post.objects.filter(author=request.user).exists():
                 print("has posts")
             return result
-        """, select="RP402") == []
+        """,
+            select="RP402",
+        )
+        == []
+    )
 
 
 def test_reading_a_relation_while_assigning_it_is_still_a_query() -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from conftest import markers
+
 from review_patterns import Config, ProjectContext, lint
 from review_patterns.rules.unknown_orm_method import INSTANCE_TYPOS, QUERYSET_TYPOS
 
 
-def check(code: str, source: str, path: str = "forum/views.py", context: ProjectContext | None = None) -> list[tuple[int, str]]:
+def check(
+    code: str, source: str, path: str = "forum/views.py", context: ProjectContext | None = None
+) -> list[tuple[int, str]]:
     """(line, message) of each finding of `code` in `source`."""
     result = lint(textwrap.dedent(source), path, context, Config(select=(code,)))
     assert not any(f.code == "RP002" for f in result.findings), result.findings
@@ -108,14 +110,18 @@ def test_rp101_other_f_is_not_flagged(header: str) -> None:
     ],
 )
 def test_rp101_uses_after_save(after: str, flagged: bool) -> None:
-    source = textwrap.dedent("""\
+    source = (
+        textwrap.dedent("""\
         from django.db.models import F
 
         def like(request, pk, wanted=()):
             post = Post.objects.get(pk=pk)
             post.likes = F("likes") + 1
             post.save()
-        """) + textwrap.indent(after.replace("\n    ", "\n"), "    ") + "\n"
+        """)
+        + textwrap.indent(after.replace("\n    ", "\n"), "    ")
+        + "\n"
+    )
     assert lines("RP101", source) == ([6] if flagged else [])
 
 
@@ -272,7 +278,9 @@ def test_rp102_method_defined_later_in_the_same_file_without_context() -> None:
 
 
 def test_rp102_method_defined_elsewhere_in_the_project() -> None:
-    context = ProjectContext.from_sources({"forum/managers.py": "class M:\n    def filter_by(self, **kw):\n        pass\n"})
+    context = ProjectContext.from_sources(
+        {"forum/managers.py": "class M:\n    def filter_by(self, **kw):\n        pass\n"}
+    )
     assert lines("RP102", "Post.objects.filter_by(author=user)\n", context=context) == []
     assert lines("RP102", "Post.objects.filter_by(author=user)\n", context=ProjectContext.empty()) == [1]
 

@@ -14,17 +14,21 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 pytestmark = [
     pytest.mark.precommit,
-    pytest.mark.skipif(importlib.util.find_spec("pre_commit") is None,
-                       reason="pre-commit is not installed: pip install -e \".[test]\""),
+    pytest.mark.skipif(
+        importlib.util.find_spec("pre_commit") is None, reason='pre-commit is not installed: pip install -e ".[test]"'
+    ),
 ]
-IDENTITY = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}
-GOOD = '''from django.http import JsonResponse
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Dev",
+    "GIT_AUTHOR_EMAIL": "dev@example.com",
+    "GIT_COMMITTER_NAME": "Dev",
+    "GIT_COMMITTER_EMAIL": "dev@example.com",
+}
+GOOD = """from django.http import JsonResponse
 
 from .models import Order
 
@@ -32,8 +36,8 @@ from .models import Order
 def order_detail(request, pk):
     order = Order.objects.get(pk=pk)
     return JsonResponse({"id": order.pk, "total": str(order.total)})
-'''
-BAD = GOOD.replace('def order_detail(request, pk):', 'def order_detail(request, pk:')
+"""
+BAD = GOOD.replace("def order_detail(request, pk):", "def order_detail(request, pk:")
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -61,8 +65,16 @@ def test_hook_passes_a_good_commit_and_fails_a_bad_one(tmp_path: Path) -> None:
     project.mkdir()
     git(project, "init", "-q")
     # Only RP001 (a file that does not parse, a blocker): the outcome cannot change as rules are added.
-    commit(project, {"manage.py": "", "pyproject.toml": '[tool.review-patterns]\nselect = ["RP001"]\n',
-                     "shop/__init__.py": "", "shop/models.py": "from django.db import models\n"}, "start")
+    commit(
+        project,
+        {
+            "manage.py": "",
+            "pyproject.toml": '[tool.review-patterns]\nselect = ["RP001"]\n',
+            "shop/__init__.py": "",
+            "shop/models.py": "from django.db import models\n",
+        },
+        "start",
+    )
     commit(project, {"shop/views.py": GOOD}, "good: order detail view")
     commit(project, {"shop/views.py": BAD}, "bad: a typo")
 
@@ -75,9 +87,24 @@ def test_hook_passes_a_good_commit_and_fails_a_bad_one(tmp_path: Path) -> None:
         git(tmp_path, "clone", "-q", str(project), str(clone))
         git(clone, "checkout", "-q", commit)
         return subprocess.Popen(
-            [sys.executable, "-m", "pre_commit", "try-repo", str(hooks), "review-patterns", "--verbose",
-             "--from-ref", "HEAD~1", "--to-ref", "HEAD"],
-            cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "try-repo",
+                str(hooks),
+                "review-patterns",
+                "--verbose",
+                "--from-ref",
+                "HEAD~1",
+                "--to-ref",
+                "HEAD",
+            ],
+            cwd=clone,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
     # try-repo installs the hook into a fresh environment each time: both run at once to halve the wait

@@ -6,8 +6,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, run_cli
+
 from review_patterns import Config, ConfigError, lint, lint_paths
 from review_patterns.config import parse_config
 
@@ -96,8 +96,15 @@ def test_bad_option_values_are_config_errors(options: dict[str, object], message
 
 
 def test_good_option_values_are_accepted() -> None:
-    config = parse_config({"rp301": {"pii-names": ["email"], "extend-pii-names": ["tax_id"],
-                                     "safe-functions": ["scrub_*", "privacy.mask"]}})
+    config = parse_config(
+        {
+            "rp301": {
+                "pii-names": ["email"],
+                "extend-pii-names": ["tax_id"],
+                "safe-functions": ["scrub_*", "privacy.mask"],
+            }
+        }
+    )
     assert config.options["RP301"]["extend-pii-names"] == ("tax_id",)
 
 
@@ -279,8 +286,12 @@ def test_a_helper_outside_views_and_services_may_return_the_text() -> None:
             except Exception as exc:
                 return f"{callable_.__name__} failed: {exc}"
         """
-    assert [f.line for f in lint(textwrap.dedent(source), "shop/utils.py", config=Config(select=("RP302",))).findings] == []
-    assert [f.line for f in lint(textwrap.dedent(source), "shop/services.py", config=Config(select=("RP302",))).findings] == [6]
+    assert [
+        f.line for f in lint(textwrap.dedent(source), "shop/utils.py", config=Config(select=("RP302",))).findings
+    ] == []
+    assert [
+        f.line for f in lint(textwrap.dedent(source), "shop/services.py", config=Config(select=("RP302",))).findings
+    ] == [6]
 
 
 def test_example_app_shows_each_rule_once() -> None:

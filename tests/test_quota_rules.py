@@ -7,8 +7,8 @@ import textwrap
 from typing import Any
 
 import pytest
-
 from conftest import FIXTURES
+
 from review_patterns import Config, ProjectContext, lint, lint_paths
 from review_patterns.config import ConfigError, parse_config
 from review_patterns.rule import Rule
@@ -70,7 +70,9 @@ def test_rp503_configured_increment_and_external_call() -> None:
         """
     assert lines(QuotaIncrementedBeforeCall, code, "ai/services.py") == []
     assert lines(
-        QuotaIncrementedBeforeCall, code, "ai/services.py",
+        QuotaIncrementedBeforeCall,
+        code,
+        "ai/services.py",
         **{"increment-calls": ["charge_tokens"], "external-calls": ["openai.*"]},
     ) == [5]
 
@@ -148,7 +150,10 @@ def test_rp504_configured_guard_names_and_service_modules() -> None:
         """
     assert lines(MissingQuotaCheck, code, "ai/helpers.py", files) == []
     flagged = lines(
-        MissingQuotaCheck, code, "ai/helpers.py", files,
+        MissingQuotaCheck,
+        code,
+        "ai/helpers.py",
+        files,
         **{"guard-names": ["ensure_budget"], "service-modules": ["ai/*"]},
     )
     assert flagged == [5]
@@ -199,7 +204,9 @@ def test_rp507_configured_factory() -> None:
         """
     assert lines(CircuitBreakerPerCall, code, "shipping/services.py") == []
     assert lines(
-        CircuitBreakerPerCall, code, "shipping/services.py",
+        CircuitBreakerPerCall,
+        code,
+        "shipping/services.py",
         **{"breaker-factories": ["integrations.breakers.breaker_*"]},
     ) == [7]
 
@@ -238,10 +245,10 @@ def test_bonus_for_module_functions() -> None:
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        ('        logger.warning("%s quota at %s", api, count)', '        pass'),  # no warning
-        ("    cache.add(f\"quota:{api}\", 0, QUOTA_WINDOW)\n", ""),  # no expiry
+        ('        logger.warning("%s quota at %s", api, count)', "        pass"),  # no warning
+        ('    cache.add(f"quota:{api}", 0, QUOTA_WINDOW)\n', ""),  # no expiry
         ("def has_quota(api):", "def quota_left(api):"),  # no guard
-        ("count = cache.incr(f\"quota:{api}\")", "count = cache.get(f\"quota:{api}\") + 1"),  # not atomic
+        ('count = cache.incr(f"quota:{api}")', 'count = cache.get(f"quota:{api}") + 1'),  # not atomic
     ],
 )
 def test_no_bonus_for_an_incomplete_pattern(old: str, new: str) -> None:
@@ -251,9 +258,14 @@ def test_no_bonus_for_an_incomplete_pattern(old: str, new: str) -> None:
 
 
 def test_bonus_needs_the_expiry_on_the_first_increment_only() -> None:
-    code = textwrap.dedent(MANAGER).replace(
-        '    cache.add(f"quota:{api}", 0, QUOTA_WINDOW)\n', ""
-    ).replace("count = cache.incr(f\"quota:{api}\")", "count = cache.incr(f\"quota:{api}\")\n    cache.expire(f\"quota:{api}\", QUOTA_WINDOW)")
+    code = (
+        textwrap.dedent(MANAGER)
+        .replace('    cache.add(f"quota:{api}", 0, QUOTA_WINDOW)\n', "")
+        .replace(
+            'count = cache.incr(f"quota:{api}")',
+            'count = cache.incr(f"quota:{api}")\n    cache.expire(f"quota:{api}", QUOTA_WINDOW)',
+        )
+    )
     assert bonuses(code) == []  # every increment pushes the window: a steady user is never reset
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from conftest import flagged, markers
+
 from review_patterns import Config, ProjectContext, lint
 from review_patterns.django import SourceFile
 from review_patterns.redis_clients import Kind, index_clients, is_test_module
@@ -52,7 +52,9 @@ REDIS_MODULE = """
     ids=["flat", "src-layout"],
 )
 def test_clients_bound_in_another_module(path: str, module: str) -> None:
-    check("RP501", f"""
+    check(
+        "RP501",
+        f"""
         from {module} import client, connection
         from .redis_clients import shared
 
@@ -60,7 +62,10 @@ def test_clients_bound_in_another_module(path: str, module: str) -> None:
             client.incr(f"quota:{{user_id}}")  # RP501
             connection().incrby(f"quota:{{user_id}}", 2)  # RP501
             shared().hincrby(f"quota:{{user_id}}", "pdf")  # RP501
-        """, path=path.replace("redis_clients", "services"), files={path: REDIS_MODULE})
+        """,
+        path=path.replace("redis_clients", "services"),
+        files={path: REDIS_MODULE},
+    )
 
 
 def test_index_reads_module_level_clients_and_factories() -> None:
@@ -73,7 +78,9 @@ def test_index_reads_module_level_clients_and_factories() -> None:
 
 
 def test_attributes_properties_and_method_factories() -> None:
-    check("RP501", """
+    check(
+        "RP501",
+        """
         from functools import cached_property
 
         import redis
@@ -98,11 +105,14 @@ def test_attributes_properties_and_method_factories() -> None:
                 self.redis.incr(f"b:{key}")  # RP501
                 self._client().incr(f"c:{key}")  # RP501
                 self.backend.incr(f"d:{key}")  # RP501
-        """)
+        """,
+    )
 
 
 def test_django_cache_counter_stored_by_another_method_of_the_class() -> None:
-    check("RP501", """
+    check(
+        "RP501",
+        """
         from django.core.cache import cache
 
         class Window:
@@ -115,11 +125,14 @@ def test_django_cache_counter_stored_by_another_method_of_the_class() -> None:
         class NoStore:
             def hit(self, key):
                 return cache.incr(f"w:{key}")  # RP501
-        """)
+        """,
+    )
 
 
 def test_annotations_and_async_clients() -> None:
-    check("RP501", """
+    check(
+        "RP501",
+        """
         from typing import Optional
 
         import redis.asyncio as aioredis
@@ -134,11 +147,14 @@ def test_annotations_and_async_clients() -> None:
             b.incr(f"b:{key}")  # RP501
             c.incr(f"c:{key}")  # RP501
             d.incr(f"d:{key}")
-        """)
+        """,
+    )
 
 
 def test_shadowed_names_are_not_clients() -> None:
-    check("RP505", """
+    check(
+        "RP505",
+        """
         import redis
         from django.core.cache import cache
 
@@ -163,11 +179,14 @@ def test_shadowed_names_are_not_clients() -> None:
         def still_django():
             cache.set("k", 1, 60)  # RP505
             r.expire("k", 60)  # RP505
-        """)
+        """,
+    )
 
 
 def test_optional_import_fallback_does_not_hide_the_import() -> None:
-    check("RP505", """
+    check(
+        "RP505",
+        """
         try:
             import redis
             from django_redis import get_redis_connection
@@ -181,11 +200,14 @@ def test_optional_import_fallback_does_not_hide_the_import() -> None:
 
         def parameter_named_redis(redis, key):
             redis.Redis().setex(key, 60, "1")
-        """)
+        """,
+    )
 
 
 def test_cast_and_django_redis_raw_client() -> None:
-    check("RP508", """
+    check(
+        "RP508",
+        """
         from typing import cast
 
         from django.core.cache import cache
@@ -196,11 +218,14 @@ def test_cast_and_django_redis_raw_client() -> None:
             raw = cache.client.get_client()
             with raw.lock("rebuild"):  # RP508
                 run()
-        """)
+        """,
+    )
 
 
 def test_lock_bounded_by_its_creation_or_released_in_finally() -> None:
-    check("RP508", """
+    check(
+        "RP508",
+        """
         import redis
 
         r = redis.Redis()
@@ -225,11 +250,14 @@ def test_lock_bounded_by_its_creation_or_released_in_finally() -> None:
                 self.lock.acquire()  # RP508
                 work()
                 self.lock.release()
-        """)
+        """,
+    )
 
 
 def test_module_level_lock_calls() -> None:
-    check("RP508", """
+    check(
+        "RP508",
+        """
         import redis_lock
         from redis import StrictRedis
 
@@ -237,11 +265,14 @@ def test_module_level_lock_calls() -> None:
         startup = redis_lock.Lock(conn, "startup")  # RP508
         startup.acquire()  # RP508
         bounded = redis_lock.Lock(conn, "startup", expire=None)  # RP508
-        """)
+        """,
+    )
 
 
 def test_non_atomic_counter_through_aliases_and_derived_names() -> None:
-    check("RP502", """
+    check(
+        "RP502",
+        """
         from django.core.cache import cache as default_cache
 
         def bump(key):
@@ -265,11 +296,14 @@ def test_non_atomic_counter_through_aliases_and_derived_names() -> None:
             n = default_cache.get(key, 0)
             n = 0
             default_cache.set(key, n + 1)
-        """)
+        """,
+    )
 
 
 def test_magic_ttl_units_and_shapes() -> None:
-    check("RP505", """
+    check(
+        "RP505",
+        """
         import redis
         from django.core.cache import cache
 
@@ -285,11 +319,14 @@ def test_magic_ttl_units_and_shapes() -> None:
             cache.add(key, value, 1 / 0)
             cache.set(key, value, *TIMEOUTS)
             cache.set(key, value, **options)
-        """)
+        """,
+    )
 
 
 def test_lock_options_passed_through_are_taken_as_given() -> None:
-    check("RP508", """
+    check(
+        "RP508",
+        """
         import redis
 
         r = redis.Redis()
@@ -301,12 +338,20 @@ def test_lock_options_passed_through_are_taken_as_given() -> None:
                 work()
             with r.lock(name):  # RP508
                 work()
-        """)
+        """,
+    )
 
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(900, "15 minutes"), (86400, "1 day"), (3600 * 12, "12 hours"), (90, "90 seconds"), (1, "1 second"), (0.5, "500 ms")],
+    [
+        (900, "15 minutes"),
+        (86400, "1 day"),
+        (3600 * 12, "12 hours"),
+        (90, "90 seconds"),
+        (1, "1 second"),
+        (0.5, "500 ms"),
+    ],
 )
 def test_duration(seconds: float, text: str) -> None:
     assert duration(seconds) == text
@@ -314,17 +359,26 @@ def test_duration(seconds: float, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("path", "expected"),
-    [("shop/tests.py", True), ("shop/tests/test_quota.py", True), ("shop/testutils/mock.py", True),
-     ("shop/services.py", False), ("shop/latest.py", False)],
+    [
+        ("shop/tests.py", True),
+        ("shop/tests/test_quota.py", True),
+        ("shop/testutils/mock.py", True),
+        ("shop/services.py", False),
+        ("shop/latest.py", False),
+    ],
 )
 def test_test_modules_are_skipped(path: str, expected: bool) -> None:
     assert is_test_module(SourceFile(path, "")) is expected
 
 
 def test_rules_skip_test_modules() -> None:
-    check("RP505", """
+    check(
+        "RP505",
+        """
         from django.core.cache import cache
 
         def test_cached():
             cache.set("k", 1, 60)
-        """, path="shop/tests.py")
+        """,
+        path="shop/tests.py",
+    )

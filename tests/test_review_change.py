@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sample_rules import PROJECT, install, write_project
 
 from review_patterns.changes import parse_diff
 from review_patterns.cli import main
-from sample_rules import PROJECT, install, write_project
 
 VIEWS = PROJECT["shop/views.py"]
 NEW_VIEW = (
@@ -30,8 +30,12 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project whose main branch already has the two findings of shop/views.py, on a feature branch."""
     install(monkeypatch.setattr)
     monkeypatch.chdir(tmp_path)
-    for key, value in {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-                       "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}.items():
+    for key, value in {
+        "GIT_AUTHOR_NAME": "Dev",
+        "GIT_AUTHOR_EMAIL": "dev@example.com",
+        "GIT_COMMITTER_NAME": "Dev",
+        "GIT_COMMITTER_EMAIL": "dev@example.com",
+    }.items():
         monkeypatch.setenv(key, value)
     write_project(tmp_path)
     git(tmp_path, "init", "-q", "-b", "main")
@@ -90,8 +94,14 @@ def test_diff_only_below_the_given_paths(repo: Path, capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.parametrize(("rev", "message"), [("no-such-branch", "no-such-branch"), ("main", "not a git repository")])
-def test_diff_errors_are_clear(tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str],
-                               monkeypatch: pytest.MonkeyPatch, rev: str, message: str) -> None:
+def test_diff_errors_are_clear(
+    tmp_path: Path,
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    rev: str,
+    message: str,
+) -> None:
     if message == "not a git repository":
         outside = tmp_path.parent / f"{tmp_path.name}-plain"
         write_project(outside)
@@ -105,8 +115,8 @@ def test_parse_diff_reads_hunks_and_quoted_names(tmp_path: Path) -> None:
     patch = (
         "diff --git a/shop/views.py b/shop/views.py\n--- a/shop/views.py\n+++ b/shop/views.py\n"
         "@@ -10,0 +11,2 @@ def search(request):\n+x\n+y\n@@ -20 +22 @@\n-a\n+b\n@@ -30,2 +31,0 @@\n-c\n-d\n"
-        "diff --git \"a/caf\\303\\251.py\" \"b/caf\\303\\251.py\"\n--- \"a/caf\\303\\251.py\"\n"
-        "+++ \"b/caf\\303\\251.py\"\n@@ -1 +1 @@\n-old\n+new\n"
+        'diff --git "a/caf\\303\\251.py" "b/caf\\303\\251.py"\n--- "a/caf\\303\\251.py"\n'
+        '+++ "b/caf\\303\\251.py"\n@@ -1 +1 @@\n-old\n+new\n'
         "--- a/gone.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"
     )
     assert parse_diff(patch, tmp_path) == {
@@ -122,8 +132,10 @@ def test_baseline_gates_only_new_findings_and_lists_fixed_ones(
     assert code == 0 and found(report) == []
     assert "wrote review-baseline.json: 2 findings" in err and "2 known findings not shown" in err
     recorded = json.loads((repo / "review-baseline.json").read_text())["findings"]
-    assert [(e["code"], e["path"], e["line"]) for e in recorded] == [("RP991", "shop/views.py", 10),
-                                                                     ("RP990", "shop/views.py", 11)]
+    assert [(e["code"], e["path"], e["line"]) for e in recorded] == [
+        ("RP991", "shop/views.py", 10),
+        ("RP990", "shop/views.py", 11),
+    ]
 
     # The same code moved down and re-indented is still known; only the new eval() counts.
     moved = VIEWS.replace("def search(request):\n", "def search(request):\n    '''Search.'''\n\n")

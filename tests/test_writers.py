@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from sample_rules import DangerousCall, PrintCall
 
 from review_patterns.fingerprint import Sources
 from review_patterns.model import Bonus, Dimension, FileResult, Finding, Report, Severity
@@ -20,14 +21,21 @@ from review_patterns.rules import InternalError, ParseError
 from review_patterns.writers import WRITERS
 from review_patterns.writers.github import escape_data, escape_property
 from review_patterns.writers.markdown import code_block, escape, inline
-from sample_rules import DangerousCall, PrintCall
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN = DATA / "golden"
-SUFFIX = {"text": "txt", "json": "json", "sarif": "sarif", "github": "github.txt", "gitlab": "gitlab.json",
-          "markdown": "md", "junit": "xml", "concise": "concise.txt"}
+SUFFIX = {
+    "text": "txt",
+    "json": "json",
+    "sarif": "sarif",
+    "github": "github.txt",
+    "gitlab": "gitlab.json",
+    "markdown": "md",
+    "junit": "xml",
+    "concise": "concise.txt",
+}
 
-VIEWS = '''\
+VIEWS = """\
 import logging
 
 
@@ -38,12 +46,23 @@ def search(request):
 
 def render_template(text):
     return eval(f"```{text}```")
-'''
+"""
 
 
 def finding(rule: type, line: int, column: int, end: int, message: str, path: str = "shop/views.py") -> Finding:
-    return Finding(path, line, column, line, end, rule.code, rule.name, message, rule.severity, rule.dimension,
-                   rule.default_penalty())
+    return Finding(
+        path,
+        line,
+        column,
+        line,
+        end,
+        rule.code,
+        rule.name,
+        message,
+        rule.severity,
+        rule.dimension,
+        rule.default_penalty(),
+    )
 
 
 def dims(**lost: float) -> dict[Dimension, float]:
@@ -59,21 +78,31 @@ REPORT = Report(
                 finding(DangerousCall, 6, 12, 34, "`eval()` runs text as code"),
                 finding(DangerousCall, 10, 12, 34, "`eval()` on <b>user</b> text | 100% *unsafe* @admin"),
             ),
-            lines=7, score=89.0, dimensions=dims(security=10, code_clarity=1),
+            lines=7,
+            score=89.0,
+            dimensions=dims(security=10, code_clarity=1),
         ),
         FileResult(
             "shop/models.py",
-            bonuses=(Bonus("shop/models.py", 1, "type-hints", 1, Dimension.CODE_CLARITY,
-                           "3 of 3 functions fully annotated"),),
-            lines=20, score=100.0, dimensions=dims(),
+            bonuses=(
+                Bonus("shop/models.py", 1, "type-hints", 1, Dimension.CODE_CLARITY, "3 of 3 functions fully annotated"),
+            ),
+            lines=20,
+            score=100.0,
+            dimensions=dims(),
         ),
         FileResult(
             "shop/broken.py",
             findings=(finding(ParseError, 3, 1, 1, "syntax error: invalid syntax", "shop/broken.py"),),
-            lines=4, error="syntax error: invalid syntax",
+            lines=4,
+            error="syntax error: invalid syntax",
         ),
     ),
-    score=96.1, grade="A", dimensions=dims(security=2.9, code_clarity=0.3), min_grade="A-", passed=False,
+    score=96.1,
+    grade="A",
+    dimensions=dims(security=2.9, code_clarity=0.3),
+    min_grade="A-",
+    passed=False,
 )
 SOURCES = Sources(Path("/project"), {"shop/views.py": VIEWS, "shop/broken.py": "def f(:\n    pass\n\nx\n"})
 
@@ -131,10 +160,13 @@ def test_sarif_validates_against_the_official_schema() -> None:
 
 def test_github_commands_follow_the_documented_syntax() -> None:
     lines = render("github").splitlines()
-    assert lines[0] == ("::notice file=shop/views.py,line=5,endLine=5,col=5,endColumn=23,"
-                        "title=RP991 print-call::`print()` instead of logging")
-    assert lines[1].startswith("::error file=shop/views.py,line=6,") and lines[1].endswith("title=RP990 dangerous-call"
-                                                                                            "::`eval()` runs text as code")
+    assert lines[0] == (
+        "::notice file=shop/views.py,line=5,endLine=5,col=5,endColumn=23,"
+        "title=RP991 print-call::`print()` instead of logging"
+    )
+    assert lines[1].startswith("::error file=shop/views.py,line=6,") and lines[1].endswith(
+        "title=RP990 dangerous-call::`eval()` runs text as code"
+    )
     assert lines[2].endswith("::`eval()` on <b>user</b> text | 100%25 *unsafe* @admin")
     assert lines[-1] == "::error title=review-patterns::Overall A 96.1: FAILED: 3 blocker findings."
 
@@ -142,10 +174,12 @@ def test_github_commands_follow_the_documented_syntax() -> None:
 def test_github_escaping() -> None:
     assert escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
     assert escape_property("a,b:c%\n") == "a%2Cb%3Ac%25%0A"
-    odd = Finding("odd, name:1.py", 2, 1, 3, 4, "RP991", "print-call", "two\nlines", Severity.BLOCKER,
-                  Dimension.SECURITY, 5)
-    report = Report((FileResult("odd, name:1.py", (odd,), lines=1, score=95.0, dimensions=dims()),),
-                    95.0, "A", dims(), "A-", False)
+    odd = Finding(
+        "odd, name:1.py", 2, 1, 3, 4, "RP991", "print-call", "two\nlines", Severity.BLOCKER, Dimension.SECURITY, 5
+    )
+    report = Report(
+        (FileResult("odd, name:1.py", (odd,), lines=1, score=95.0, dimensions=dims()),), 95.0, "A", dims(), "A-", False
+    )
     first = WRITERS["github"](report, SOURCES).splitlines()[0]
     # a finding over several lines gives no column range, which GitHub takes only on one line
     assert first == "::error file=odd%2C name%3A1.py,line=2,endLine=3,col=1,title=RP991 print-call::two%0Alines"

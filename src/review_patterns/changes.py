@@ -21,8 +21,9 @@ class GitError(Exception):
 def git(*args: str, cwd: Path) -> str:
     """Runs git and returns its output; raises GitError with git's own message."""
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False, encoding="utf-8",
-                              errors="surrogateescape")
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, check=False, encoding="utf-8", errors="surrogateescape"
+        )
     except FileNotFoundError:
         raise GitError("git is not installed") from None
     if done.returncode != 0:
@@ -67,8 +68,21 @@ def changed_since(rev: str, cwd: Path) -> tuple[str, Changes]:
         base = git("merge-base", rev, "HEAD", cwd=top).strip()
     except GitError:  # no common history: compare with REV itself
         base = git("rev-parse", f"{rev}^{{commit}}", cwd=top).strip()
-    patch = git("-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff", "-U0", "-M",
-                "--diff-filter=d", "--src-prefix=a/", "--dst-prefix=b/", base, "--", cwd=top)
+    patch = git(
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--no-color",
+        "--no-ext-diff",
+        "-U0",
+        "-M",
+        "--diff-filter=d",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        base,
+        "--",
+        cwd=top,
+    )
     changes: dict[Path, frozenset[int] | None] = dict(parse_diff(patch, top))
     untracked = git("ls-files", "--others", "--exclude-standard", "-z", cwd=top)
     changes.update({top / name: None for name in untracked.split("\0") if name})

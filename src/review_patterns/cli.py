@@ -59,8 +59,9 @@ def cli() -> None:
 def _output_format(value: str) -> tuple[str, Path]:
     name, sep, file = value.partition("=")
     if not sep or not file or name not in WRITERS:
-        raise click.BadParameter(f"expected FORMAT=FILE with FORMAT one of {', '.join(WRITERS)}, not {value!r}",
-                                 param_hint="--output-format")
+        raise click.BadParameter(
+            f"expected FORMAT=FILE with FORMAT one of {', '.join(WRITERS)}, not {value!r}", param_hint="--output-format"
+        )
     return name, Path(file)
 
 
@@ -89,8 +90,10 @@ def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[F
     """Notes what the baseline knows and what was fixed; returns the test for a new finding."""
     comparison = baseline.compare(report, baseline.load(path), sources, path.parent)
     new = comparison.new
-    _note(f"baseline {path}: {plural(comparison.known, 'known finding')} not shown, "
-          f"{sum(new.values())} new, {len(comparison.fixed)} fixed")
+    _note(
+        f"baseline {path}: {plural(comparison.known, 'known finding')} not shown, "
+        f"{sum(new.values())} new, {len(comparison.fixed)} fixed"
+    )
     for entry in comparison.fixed:
         _note(f"  fixed: {entry.path}:{entry.line} {entry.code} {entry.message}")
     if comparison.fixed:
@@ -105,8 +108,9 @@ def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[F
     return is_new
 
 
-def _write_reports(report: Report, sources: Sources, shown: str, files: list[tuple[str, Path]],
-                   color: bool | None) -> None:
+def _write_reports(
+    report: Report, sources: Sources, shown: str, files: list[tuple[str, Path]], color: bool | None
+) -> None:
     """Writes each (format, file), prints `shown`, and fills GitHub's step summary for the github format."""
     for name, file in files:
         write_atomically(file, WRITERS[name](report, sources))
@@ -123,28 +127,60 @@ def _write_reports(report: Report, sources: Sources, shown: str, files: list[tup
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(list(WRITERS)), default="text", show_default=True,
-              help="Report format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to FILE (the text report still goes to the terminal).")
-@click.option("--output-format", "output_formats", multiple=True, metavar="FORMAT=FILE",
-              help="Also write FORMAT to FILE; repeatable (json=report.json, sarif=report.sarif).")
+@click.option(
+    "--format", "fmt", type=click.Choice(list(WRITERS)), default="text", show_default=True, help="Report format."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE (the text report still goes to the terminal).",
+)
+@click.option(
+    "--output-format",
+    "output_formats",
+    multiple=True,
+    metavar="FORMAT=FILE",
+    help="Also write FORMAT to FILE; repeatable (json=report.json, sarif=report.sarif).",
+)
 @click.option("--min-grade", type=click.Choice(GRADES), help="Lowest overall grade that passes [default: A-].")
 @click.option("--select", help="Only these codes or prefixes, comma-separated (RP101,RP3).")
 @click.option("--ignore", help="Skip these codes, prefixes or bonus names, comma-separated.")
-@click.option("--diff", "rev", metavar="REV",
-              help="Review the change since REV (e.g. origin/main): changed files, findings on changed lines.")
-@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Report and gate only findings not recorded in this baseline; list the fixed ones.")
-@click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False, path_type=Path),
-              help="Record every current finding in FILE (then report as with --baseline FILE).")
+@click.option(
+    "--diff",
+    "rev",
+    metavar="REV",
+    help="Review the change since REV (e.g. origin/main): changed files, findings on changed lines.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report and gate only findings not recorded in this baseline; list the fixed ones.",
+)
+@click.option(
+    "--write-baseline",
+    "write_baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record every current finding in FILE (then report as with --baseline FILE).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails.")
 @click.option("--ignore-noqa", is_flag=True, help="Report findings silenced by `# noqa`.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Read settings from this pyproject.toml instead of the nearest one.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read settings from this pyproject.toml instead of the nearest one.",
+)
 @click.option("--color/--no-color", default=None, help="Colour the text report [default: when a terminal].")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Check files in this many processes (0: one per CPU).")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Check files in this many processes (0: one per CPU).",
+)
 def check(
     paths: tuple[Path, ...],
     fmt: str,
@@ -210,8 +246,14 @@ def list_rules() -> int:
     table = Table("Code", "Name", "Severity", "Penalty", "Dimension", "What it does", box=None)
     for rule in ALL_RULES:
         if rule.code:
-            table.add_row(rule.code, rule.name, rule.severity.value, str(rule.default_penalty()),
-                          rule.dimension.value, docs.summary(rule))
+            table.add_row(
+                rule.code,
+                rule.name,
+                rule.severity.value,
+                str(rule.default_penalty()),
+                rule.dimension.value,
+                docs.summary(rule),
+            )
     for rule in ALL_RULES:
         for name, points in rule.bonuses.items():
             table.add_row("bonus", name, "", f"+{points}", rule.dimension.value, docs.summary(rule))
@@ -252,8 +294,9 @@ def write_docs(folder: Path, check_only: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI and returns its exit status; errors become messages, never tracebacks."""
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="review-patterns",
-                          standalone_mode=False)
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="review-patterns", standalone_mode=False
+        )
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.ClickException as error:

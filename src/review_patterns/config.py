@@ -119,9 +119,7 @@ def parse_config(table: Mapping[str, Any], source: str = "config", root: Path | 
         raise ConfigError(f"{source}: unknown key(s) in [tool.review-patterns]: {', '.join(unknown)}")
     try:
         select = tuple(check_selector(v, "select") for v in _strings(table.get("select", []), "select"))
-        ignore = tuple(
-            check_selector(v, "ignore", bonuses=True) for v in _strings(table.get("ignore", []), "ignore")
-        )
+        ignore = tuple(check_selector(v, "ignore", bonuses=True) for v in _strings(table.get("ignore", []), "ignore"))
         exclude = _strings(table.get("exclude", []), "exclude")
         per_file = table.get("per-file-ignores", {})
         if not isinstance(per_file, dict):

@@ -21,9 +21,26 @@ if TYPE_CHECKING:  # the parts are imported on first use only
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", ".env", "node_modules",
-     "build", "dist", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages",
-     ".eggs"}
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        "env",
+        ".env",
+        "node_modules",
+        "build",
+        "dist",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "site-packages",
+        ".eggs",
+    }
 )
 #: Files that mark the top of a project.
 ROOT_MARKERS = ("manage.py", "pyproject.toml", "setup.py", "setup.cfg", ".git")

@@ -360,12 +360,14 @@ def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:
             files.append(result)
             continue
         kept = tuple(f for f in result.findings if keep(f))
-        files.append(replace(
-            result,
-            findings=kept,
-            score=grading.score(kept, result.bonuses),
-            dimensions=grading.dimension_scores(kept, result.bonuses),
-        ))
+        files.append(
+            replace(
+                result,
+                findings=kept,
+                score=grading.score(kept, result.bonuses),
+                dimensions=grading.dimension_scores(kept, result.bonuses),
+            )
+        )
     return grading.grade_report(files, report.min_grade)
 
 

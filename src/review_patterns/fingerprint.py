@@ -43,8 +43,9 @@ def normalized(code: str) -> str:
     """The line's tokens without comments and whitespace: re-indenting, re-spacing or commenting it
     changes nothing. A line that does not tokenize alone (an open bracket) keeps its comment."""
     try:
-        tokens = [t.string for t in tokenize.generate_tokens(io.StringIO(code.strip()).readline)
-                  if t.type not in _LAYOUT]
+        tokens = [
+            t.string for t in tokenize.generate_tokens(io.StringIO(code.strip()).readline) if t.type not in _LAYOUT
+        ]
     except (tokenize.TokenError, SyntaxError):
         tokens = [code]
     return "".join("".join(tokens).split())

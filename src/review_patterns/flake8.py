@@ -83,9 +83,12 @@ class Plugin:
     @staticmethod
     def add_options(manager: Any) -> None:
         manager.add_option(
-            OPTION, parse_from_config=True, default="", metavar="OPTIONS",
+            OPTION,
+            parse_from_config=True,
+            default="",
+            metavar="OPTIONS",
             help="review-patterns rule options as TOML lines, e.g. `RP206.rolling-deploys = true`; they override "
-                 "[tool.review-patterns.rpNNN] in pyproject.toml.",
+            "[tool.review-patterns.rpNNN] in pyproject.toml.",
         )
 
     @classmethod
@@ -103,7 +106,12 @@ class Plugin:
         except ConfigError as error:
             raise _stop(error) from None
         context = context_for(find_project_root(path))
-        result = lint("".join(self.lines), display_path(path, Path.cwd()), context, config,
-                      project_path=project_relative(path, context))
+        result = lint(
+            "".join(self.lines),
+            display_path(path, Path.cwd()),
+            context,
+            config,
+            project_path=project_relative(path, context),
+        )
         for f in result.findings:
             yield f.line, f.column - 1, f"{f.code} {f.message}", type(self)

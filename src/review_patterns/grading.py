@@ -12,10 +12,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from .model import Bonus, Dimension, FileResult, Finding, Report, Severity
 
 LETTERS: tuple[tuple[float, str], ...] = (
-    (97, "A+"), (93, "A"), (90, "A-"),
-    (87, "B+"), (83, "B"), (80, "B-"),
-    (77, "C+"), (73, "C"), (70, "C-"),
-    (67, "D+"), (63, "D"), (60, "D-"),
+    (97, "A+"),
+    (93, "A"),
+    (90, "A-"),
+    (87, "B+"),
+    (83, "B"),
+    (80, "B-"),
+    (77, "C+"),
+    (73, "C"),
+    (70, "C-"),
+    (67, "D+"),
+    (63, "D"),
+    (60, "D-"),
     (0, "F"),
 )
 GRADES: tuple[str, ...] = tuple(name for _, name in LETTERS)
@@ -54,8 +62,7 @@ def score(findings: Iterable[Finding], bonuses: Iterable[Bonus]) -> float:
 def dimension_scores(findings: Sequence[Finding], bonuses: Sequence[Bonus]) -> dict[Dimension, float]:
     """The same formula, per dimension."""
     return {
-        d: score([f for f in findings if f.dimension is d], [b for b in bonuses if b.dimension is d])
-        for d in Dimension
+        d: score([f for f in findings if f.dimension is d], [b for b in bonuses if b.dimension is d]) for d in Dimension
     }
 
 

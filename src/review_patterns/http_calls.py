@@ -45,8 +45,12 @@ SESSION_METHODS: dict[str, frozenset[str]] = {
 }
 #: Circuit breaker classes of pybreaker, aiobreaker and circuitbreaker.
 BREAKER_CLASSES = frozenset(
-    {"pybreaker.CircuitBreaker", "aiobreaker.CircuitBreaker", "aiobreaker.circuitbreaker.CircuitBreaker",
-     "circuitbreaker.CircuitBreaker"}
+    {
+        "pybreaker.CircuitBreaker",
+        "aiobreaker.CircuitBreaker",
+        "aiobreaker.circuitbreaker.CircuitBreaker",
+        "circuitbreaker.CircuitBreaker",
+    }
 )
 #: Methods of a breaker that run the protected call.
 BREAKER_METHODS = frozenset({"call", "call_async"})
@@ -59,7 +63,11 @@ PATCHED = "patched"  #: the kind of a session whose request methods were replace
 GUARD_NAMES: tuple[str, ...] = ("can_call_api", "check_quota", "has_quota", "*quota_available", "can_call_*")
 #: Default names (globs) of a call that spends quota: RP503 and the quota-manager bonus.
 INCREMENT_NAMES: tuple[str, ...] = (
-    "increment_*usage", "increment_*quota", "record_*usage", "consume", "consume_*quota",
+    "increment_*usage",
+    "increment_*quota",
+    "record_*usage",
+    "consume",
+    "consume_*quota",
 )
 #: Names (globs) of a call that gives spent quota back: an increment followed by one is a reservation.
 REFUND_NAMES: tuple[str, ...] = ("refund*", "decrement*", "release*", "rollback*", "restore*")
@@ -83,7 +91,7 @@ def client_keys(receiver: str, place: str | None, kind: str | None) -> frozenset
     None for a local name; `kind` is what it is bound to (`ClientScopes.kind`). A client is an
     HTTP session, an instance of a class named `...Client`, or a name ending in `client` or `_api`.
     """
-    ctor = kind[len(NEW):] if kind is not None and kind.startswith(NEW) else None
+    ctor = kind[len(NEW) :] if kind is not None and kind.startswith(NEW) else None
     named_client = ctor is not None and ctor.rsplit(".", 1)[-1].endswith("Client")
     last = receiver.rsplit(".", 1)[-1].lower()
     if not (kind in SESSION_METHODS or named_client or last.endswith(("client", "_api"))):

@@ -7,8 +7,9 @@ calls, handlers, `raise` and `return` through hooks.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import libcst as cst
 
@@ -35,8 +36,16 @@ _DERIVED_LOGGER = frozenset({"bind", "new", "unbind", "try_unbind", "getChild", 
 #: Keywords of a stdlib logger call that are not part of the message.
 _CALL_OPTIONS = frozenset({"exc_info", "stack_info", "stacklevel"})
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARN": 30, "WARNING": 30, "ERROR": 40, "FATAL": 50, "CRITICAL": 50}
-_METHOD_LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40,
-                  "critical": 50, "fatal": 50}
+_METHOD_LEVELS = {
+    "debug": 10,
+    "info": 20,
+    "warning": 30,
+    "warn": 30,
+    "error": 40,
+    "exception": 40,
+    "critical": 50,
+    "fatal": 50,
+}
 _FALSY = ("False", "None")
 
 
@@ -123,14 +132,36 @@ _RAISING_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "pytest.fail
 _RAISING_METHODS = frozenset({"fail", "skipTest"})
 _EXC_INFO = frozenset({"sys.exc_info", "sys.exception"})
 #: Calls that only look at an exception (or print it like a log line without traceback): not passing it on.
-_INSPECTING = frozenset({"type", "str", "repr", "format", "isinstance", "issubclass", "getattr", "hasattr", "len",
-                         "id", "print", "vars", "dir"})
+_INSPECTING = frozenset(
+    {
+        "type",
+        "str",
+        "repr",
+        "format",
+        "isinstance",
+        "issubclass",
+        "getattr",
+        "hasattr",
+        "len",
+        "id",
+        "print",
+        "vars",
+        "dir",
+    }
+)
 #: Error reporters (Sentry, Rollbar, a project's `report_error`): they send the traceback on, by called name.
-ERROR_REPORTERS = frozenset({"capture_exception", "captureException", "report_exc_info", "report_error",
-                             "report_exception"})
+ERROR_REPORTERS = frozenset(
+    {"capture_exception", "captureException", "report_exc_info", "report_error", "report_exception"}
+)
 _NOT_FOUND = frozenset(
-    {"django.http.Http404", "Http404", "rest_framework.exceptions.NotFound", "NotFound",
-     "django.http.HttpResponseNotFound", "HttpResponseNotFound"}
+    {
+        "django.http.Http404",
+        "Http404",
+        "rest_framework.exceptions.NotFound",
+        "NotFound",
+        "django.http.HttpResponseNotFound",
+        "HttpResponseNotFound",
+    }
 )
 
 
@@ -201,7 +232,9 @@ class HandlerAwareRule(Rule):
     def on_return(self, node: cst.Return) -> None:
         """A `return` statement."""
 
-    def on_assign(self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode) -> None:
+    def on_assign(
+        self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode
+    ) -> None:
         """An assignment (`=`, annotated, augmented or `:=`) of `value` to `targets`."""
 
     # -- queries --
@@ -517,7 +550,8 @@ class HandlerAwareRule(Rule):
                 for enclosing in self.handlers:
                     enclosing.logs_traceback = True
             if qualified in _RAISING_CALLS or (
-                isinstance(node.func, cst.Attribute) and node.func.attr.value in _RAISING_METHODS
+                isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in _RAISING_METHODS
                 and dotted_name(node.func.value) in ("self", "cls")
             ):
                 for enclosing in self.handlers:
@@ -567,9 +601,7 @@ def _param_is_logger(param: cst.Param) -> bool | None:
     return "logger" in annotation.lower() or "log" == annotation.strip("\"'")
 
 
-def _dict_entries(
-    node: cst.Dict, unnamed: list[cst.BaseExpression]
-) -> list[tuple[str, cst.BaseExpression]]:
+def _dict_entries(node: cst.Dict, unnamed: list[cst.BaseExpression]) -> list[tuple[str, cst.BaseExpression]]:
     entries: list[tuple[str, cst.BaseExpression]] = []
     for element in node.elements:
         if isinstance(element, cst.DictElement):
@@ -608,8 +640,16 @@ def _target_names(node: cst.Assign | cst.AnnAssign) -> Iterator[str]:
 #: Modules whose exceptions are network or upstream errors.
 _NETWORK_MODULES = ("requests.", "httpx.", "aiohttp.", "urllib.", "urllib3.", "socket.")
 _NETWORK_BUILTINS = frozenset(
-    {"ConnectionError", "TimeoutError", "ConnectionRefusedError", "ConnectionResetError", "ConnectionAbortedError",
-     "BrokenPipeError", "asyncio.TimeoutError", "concurrent.futures.TimeoutError"}
+    {
+        "ConnectionError",
+        "TimeoutError",
+        "ConnectionRefusedError",
+        "ConnectionResetError",
+        "ConnectionAbortedError",
+        "BrokenPipeError",
+        "asyncio.TimeoutError",
+        "concurrent.futures.TimeoutError",
+    }
 )
 CIRCUIT_BREAKER_ERRORS = frozenset({"pybreaker.CircuitBreakerError"})
 
@@ -626,5 +666,5 @@ def circuit_open_logged_as_error(handler: Handler | None, log: LoggerCall) -> bo
     return (
         handler is not None
         and handler.catches(CIRCUIT_BREAKER_ERRORS)
-        and (log.level is not None and log.level >= 40 or log.method == "exception")
+        and ((log.level is not None and log.level >= 40) or log.method == "exception")
     )

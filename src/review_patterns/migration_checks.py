@@ -180,8 +180,16 @@ def _change(
                 if any(s.names(field) for s in steps):
                     fills.append(earlier)
     return FieldChange(
-        migration, operation, model, before, table_exists, relaxed_here, relaxed_in, backfilled_here,
-        tuple(backfills), tuple(fills),
+        migration,
+        operation,
+        model,
+        before,
+        table_exists,
+        relaxed_here,
+        relaxed_in,
+        backfilled_here,
+        tuple(backfills),
+        tuple(fills),
     )
 
 

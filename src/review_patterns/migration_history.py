@@ -261,8 +261,6 @@ def _imports(tree: ast.Module) -> dict[str, str]:
     return aliases
 
 
-
-
 def _literal(node: ast.expr | None) -> object:
     """The value of a constant, `_NOTHING` for anything else."""
     if isinstance(node, ast.Constant):
@@ -422,8 +420,12 @@ def _create_model(module: _Module, node: ast.Call, path: tuple[int, ...], line: 
             if name is not None and spec is not None:
                 fields.append((name, spec))
     return Operation(
-        "CreateModel", path, line, model=_string(_arg(node, 0, "name")) or "",
-        fields=tuple(fields), table=_has_table(_arg(node, 2, "options"), creating=True),
+        "CreateModel",
+        path,
+        line,
+        model=_string(_arg(node, 0, "name")) or "",
+        fields=tuple(fields),
+        table=_has_table(_arg(node, 2, "options"), creating=True),
     )
 
 
@@ -441,8 +443,11 @@ def _has_table(options: ast.expr | None, creating: bool) -> bool | None:
 
 def _rename_model(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) -> Operation:
     return Operation(
-        "RenameModel", path, line,
-        model=_string(_arg(node, 0, "old_name")) or "", new_name=_string(_arg(node, 1, "new_name")) or "",
+        "RenameModel",
+        path,
+        line,
+        model=_string(_arg(node, 0, "old_name")) or "",
+        new_name=_string(_arg(node, 1, "new_name")) or "",
     )
 
 
@@ -450,8 +455,12 @@ def _run_python(module: _Module, node: ast.Call, path: tuple[int, ...], line: in
     uses, noop = module.uses(_arg(node, 0, "code"))
     reverse = _arg(node, 1, "reverse_code")
     return Operation(
-        "RunPython", path, line, reversible=reverse is not None and _literal(reverse) is not None,
-        noop=noop, uses=uses,
+        "RunPython",
+        path,
+        line,
+        reversible=reverse is not None and _literal(reverse) is not None,
+        noop=noop,
+        uses=uses,
     )
 
 
@@ -464,14 +473,21 @@ def _run_sql(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) 
     readable = [text for text in texts if text is not None]
     words = frozenset(_WORD.findall(" ".join(readable).lower())) if len(readable) == len(texts) else None
     return Operation(
-        "RunSQL", path, line, reversible=reverse is not None and _literal(reverse) is not None, noop=noop,
-        uses=words, state=module.operations(_arg(node, 2, "state_operations"), (*path, -1)),
+        "RunSQL",
+        path,
+        line,
+        reversible=reverse is not None and _literal(reverse) is not None,
+        noop=noop,
+        uses=words,
+        state=module.operations(_arg(node, 2, "state_operations"), (*path, -1)),
     )
 
 
 def _separate(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) -> Operation:
     return Operation(
-        "SeparateDatabaseAndState", path, line,
+        "SeparateDatabaseAndState",
+        path,
+        line,
         database=module.operations(_arg(node, 0, "database_operations"), path),
         state=module.operations(_arg(node, 1, "state_operations"), (*path, -1)),
     )

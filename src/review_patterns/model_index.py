@@ -20,11 +20,15 @@ from .django import ast_dotted_name
 MODEL_ROOTS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
 #: Field classes that relate a model to one other row: name -> kind.
 SINGLE_RELATIONS = {
-    "ForeignKey": "ForeignKey", "OneToOneField": "OneToOneField", "ParentalKey": "ForeignKey",
-    "TreeForeignKey": "ForeignKey", "TreeOneToOneField": "OneToOneField",
+    "ForeignKey": "ForeignKey",
+    "OneToOneField": "OneToOneField",
+    "ParentalKey": "ForeignKey",
+    "TreeForeignKey": "ForeignKey",
+    "TreeOneToOneField": "OneToOneField",
 }
 MANY_RELATIONS = {
-    "ManyToManyField": "ManyToManyField", "ParentalManyToManyField": "ManyToManyField",
+    "ManyToManyField": "ManyToManyField",
+    "ParentalManyToManyField": "ManyToManyField",
     "TreeManyToManyField": "ManyToManyField",
 }
 DEFAULT_MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
@@ -226,8 +230,6 @@ def _absolute(package: str, module: str | None, level: int) -> str:
     return ".".join([*parts, module] if module else parts)
 
 
-
-
 def _call_name(node: ast.expr) -> str | None:
     """`models.ForeignKey(...)` -> `ForeignKey`."""
     if not isinstance(node, ast.Call):
@@ -378,8 +380,10 @@ class ModelIndex:
             if isinstance(node, ast.ClassDef):
                 values = {
                     t.id: _string(stmt.value)
-                    for stmt in node.body if isinstance(stmt, ast.Assign)
-                    for t in stmt.targets if isinstance(t, ast.Name)
+                    for stmt in node.body
+                    if isinstance(stmt, ast.Assign)
+                    for t in stmt.targets
+                    if isinstance(t, ast.Name)
                 }
                 name, label = values.get("name"), values.get("label")
                 if label:
@@ -423,7 +427,9 @@ class ModelIndex:
         seen = set(candidates)
         while names := {m.name for m in self.by_name_values()}:
             pattern = re.compile(rf"\b(?:{'|'.join(sorted(names))})\b")
-            more = [p for p, text in others if p not in seen and any(pattern.search(b) for b in _CLASS_LINE.findall(text))]
+            more = [
+                p for p, text in others if p not in seen and any(pattern.search(b) for b in _CLASS_LINE.findall(text))
+            ]
             if not more:
                 break
             for path in more:
@@ -450,7 +456,12 @@ class ModelIndex:
                 target = stmt.targets[0]
                 if not isinstance(target, ast.Name):
                     continue
-                if target.id == "AUTH_USER_MODEL" and (value := _string(stmt.value)) and "." in value and not found_user:
+                if (
+                    target.id == "AUTH_USER_MODEL"
+                    and (value := _string(stmt.value))
+                    and "." in value
+                    and not found_user
+                ):
                     self.auth_user_model = value  # the first settings module wins: base.py before test.py
                     found_user = True
                 elif target.id == "INSTALLED_APPS" and isinstance(stmt.value, (ast.List, ast.Tuple)):
@@ -488,7 +499,9 @@ class ModelIndex:
                     bases.append(parent)
                     is_model = True
             elif qualified not in _BUILTINS and (
-                not qualified.startswith("django.") or qualified.startswith("django.contrib.") or qualified.endswith("Model")
+                not qualified.startswith("django.")
+                or qualified.startswith("django.contrib.")
+                or qualified.endswith("Model")
             ):
                 complete = False
         if not is_model and not complete and _looks_like_model(node, module):
@@ -502,9 +515,14 @@ class ModelIndex:
         meta = _meta(node)
         app_label = _string(meta.get("app_label")) or self._app_label(module.name)
         model = Model(
-            name=node.name, app_label=app_label, module=module.name, path=module.path,
-            abstract=_true(meta.get("abstract")), proxy=_true(meta.get("proxy")),
-            complete=complete and all(b.complete for b in bases), bases=[b.label for b in bases],
+            name=node.name,
+            app_label=app_label,
+            module=module.name,
+            path=module.path,
+            abstract=_true(meta.get("abstract")),
+            proxy=_true(meta.get("proxy")),
+            complete=complete and all(b.complete for b in bases),
+            bases=[b.label for b in bases],
         )
         for stmt in node.body:
             target, value = _assignment(stmt)
@@ -519,7 +537,15 @@ class ModelIndex:
             if kind in SINGLE_RELATIONS or kind in MANY_RELATIONS:
                 to = value.args[0] if value.args else _keyword(value, "to")
                 related = _keyword(value, "related_name")
-                model.raw_relations.append((target, SINGLE_RELATIONS.get(kind) or MANY_RELATIONS[kind], to, _string(related) if related is not None else None, module))
+                model.raw_relations.append(
+                    (
+                        target,
+                        SINGLE_RELATIONS.get(kind) or MANY_RELATIONS[kind],
+                        to,
+                        _string(related) if related is not None else None,
+                        module,
+                    )
+                )
                 if kind in SINGLE_RELATIONS:
                     model.fields[f"{target}_id"] = "ForeignKey.attname"
                 if kind in MANY_RELATIONS and _symmetrical_self(value, to):
@@ -558,31 +584,46 @@ class ModelIndex:
         for model in self.by_name_values():
             for name, kind, to, related_name, module in model.raw_relations:
                 target = self._target(to, module, model)
-                model.relations[name] = Relation(name, kind, target, many=kind in ("ManyToManyField", "GenericRelation", "TaggableManager"))
+                model.relations[name] = Relation(
+                    name, kind, target, many=kind in ("ManyToManyField", "GenericRelation", "TaggableManager")
+                )
         for model in self.by_name_values():
             if model.abstract:
                 continue
             for _, relation, related_name in self._declared(model):
-                if relation.field in ("GenericForeignKey", "GenericRelation", "TaggableManager") or relation.target is None:
+                if (
+                    relation.field in ("GenericForeignKey", "GenericRelation", "TaggableManager")
+                    or relation.target is None
+                ):
                     continue
                 related = self.models.get(relation.target)
                 if related is None or (related_name is not None and related_name.endswith(("+", "+symmetrical"))):
                     continue
                 lower = model.name.lower()
                 if related_name:
-                    accessor = related_name.replace("%(class)s", lower).replace("%(app_label)s", model.app_label.lower())
+                    accessor = related_name.replace("%(class)s", lower).replace(
+                        "%(app_label)s", model.app_label.lower()
+                    )
                 elif relation.field == "OneToOneField":
                     accessor = lower
                 else:
                     accessor = f"{lower}_set"
                 one = relation.field == "OneToOneField"
                 query = accessor if related_name else lower
-                related.reverse.setdefault(accessor, Relation(accessor, f"reverse {relation.field}", model.label, not one, query))
+                related.reverse.setdefault(
+                    accessor, Relation(accessor, f"reverse {relation.field}", model.label, not one, query)
+                )
             for base in model.bases:
                 parent = self.models.get(base)
                 if parent is not None and not parent.abstract and not model.proxy:
-                    model.relations.setdefault(f"{parent.name.lower()}_ptr", Relation(f"{parent.name.lower()}_ptr", "OneToOneField", parent.label, many=False))
-                    parent.reverse.setdefault(model.name.lower(), Relation(model.name.lower(), "reverse OneToOneField", model.label, many=False))
+                    model.relations.setdefault(
+                        f"{parent.name.lower()}_ptr",
+                        Relation(f"{parent.name.lower()}_ptr", "OneToOneField", parent.label, many=False),
+                    )
+                    parent.reverse.setdefault(
+                        model.name.lower(),
+                        Relation(model.name.lower(), "reverse OneToOneField", model.label, many=False),
+                    )
 
     def by_name_values(self) -> Iterator[Model]:
         for models in self.by_name.values():
@@ -609,7 +650,12 @@ class ModelIndex:
                 app, _, name = text.rpartition(".")
                 return self._label(app, name)
             return self._label(model.app_label, text) or self._unique(text)
-        if isinstance(to, ast.Call) and ast_dotted_name(to.func) == "getattr" and len(to.args) > 1 and _string(to.args[1]) == "AUTH_USER_MODEL":
+        if (
+            isinstance(to, ast.Call)
+            and ast_dotted_name(to.func) == "getattr"
+            and len(to.args) > 1
+            and _string(to.args[1]) == "AUTH_USER_MODEL"
+        ):
             to = ast.Name("AUTH_USER_MODEL")
         qualified = module.qualify(to)
         if qualified is None:
@@ -660,7 +706,11 @@ class ModelIndex:
         if not candidates:
             return None
         if not module_part:
-            here = [m for m in candidates if path and (path.endswith("/" + m.path) or path == m.path or m.path.endswith("/" + path))]
+            here = [
+                m
+                for m in candidates
+                if path and (path.endswith("/" + m.path) or path == m.path or m.path.endswith("/" + path))
+            ]
             return here[0] if len(here) == 1 else None
         wanted = module_part.split(".")
         matching = [m for m in candidates if _module_matches(wanted, m.module.split("."))]
@@ -769,7 +819,8 @@ def _looks_like_model(node: ast.ClassDef, module: Module) -> bool:
     if not _MODELS_PATH.search(module.path):
         return False
     has_fields = any(
-        (kind := _call_name(value)) is not None and (kind.endswith("Field") or kind in SINGLE_RELATIONS or kind in MANY_RELATIONS)
+        (kind := _call_name(value)) is not None
+        and (kind.endswith("Field") or kind in SINGLE_RELATIONS or kind in MANY_RELATIONS)
         for stmt in node.body
         for _, value in [_assignment(stmt)]
         if value is not None

@@ -18,9 +18,23 @@ DJANGO_F = frozenset({"django.db.models.F", "django.db.models.expressions.F"})
 MANAGER_ATTRS = frozenset({"objects", "_default_manager", "_base_manager"})
 #: Queryset methods that SQLAlchemy's and peewee's queries lack: a chain holding one is Django's.
 DJANGO_ONLY_METHODS = frozenset(
-    {"select_related", "prefetch_related", "values_list", "annotate", "exclude", "defer", "only",
-     "select_for_update", "get_queryset", "in_bulk", "bulk_create", "bulk_update", "update_or_create",
-     "get_or_create", "aggregate"}
+    {
+        "select_related",
+        "prefetch_related",
+        "values_list",
+        "annotate",
+        "exclude",
+        "defer",
+        "only",
+        "select_for_update",
+        "get_queryset",
+        "in_bulk",
+        "bulk_create",
+        "bulk_update",
+        "update_or_create",
+        "get_or_create",
+        "aggregate",
+    }
 )
 
 

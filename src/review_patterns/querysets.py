@@ -17,33 +17,93 @@ from .model_index import Model, ModelIndex
 from .rule import Rule
 
 #: Queryset methods that return a queryset of the same model.
-CHAIN_METHODS = frozenset({
-    "all", "filter", "exclude", "order_by", "distinct", "annotate", "alias", "only", "defer",
-    "select_related", "prefetch_related", "using", "iterator", "reverse", "select_for_update", "none",
-})
+CHAIN_METHODS = frozenset(
+    {
+        "all",
+        "filter",
+        "exclude",
+        "order_by",
+        "distinct",
+        "annotate",
+        "alias",
+        "only",
+        "defer",
+        "select_related",
+        "prefetch_related",
+        "using",
+        "iterator",
+        "reverse",
+        "select_for_update",
+        "none",
+    }
+)
 #: Methods that narrow a queryset without changing what is counted (RP402 compares the rest).
 FILTER_METHODS = frozenset({"filter", "exclude"})
 VALUES_METHODS = frozenset({"values", "values_list"})
 SINGLE_METHODS = frozenset({"get", "first", "last", "earliest", "latest"})
 #: Calls on a related manager that read rows from the database.
-READ_METHODS = frozenset({
-    "all", "filter", "exclude", "count", "exists", "first", "last", "get", "order_by", "values",
-    "values_list", "aggregate", "annotate", "latest", "earliest", "distinct", "select_related",
-    "prefetch_related", "in_bulk", "only", "defer", "iterator",
-})
+READ_METHODS = frozenset(
+    {
+        "all",
+        "filter",
+        "exclude",
+        "count",
+        "exists",
+        "first",
+        "last",
+        "get",
+        "order_by",
+        "values",
+        "values_list",
+        "aggregate",
+        "annotate",
+        "latest",
+        "earliest",
+        "distinct",
+        "select_related",
+        "prefetch_related",
+        "in_bulk",
+        "only",
+        "defer",
+        "iterator",
+    }
+)
 #: Calls that read a prefetched manager's cache instead of querying.
 CACHED_METHODS = frozenset({"all", "count", "exists", "first", "last", "iterator"})
 #: Manager methods that can only be a Django manager on an attribute of a row of unknown model.
-CERTAIN_METHODS = frozenset({
-    "all", "filter", "exclude", "count", "order_by", "aggregate", "annotate", "values_list",
-    "latest", "earliest", "select_related", "prefetch_related",
-})
+CERTAIN_METHODS = frozenset(
+    {
+        "all",
+        "filter",
+        "exclude",
+        "count",
+        "order_by",
+        "aggregate",
+        "annotate",
+        "values_list",
+        "latest",
+        "earliest",
+        "select_related",
+        "prefetch_related",
+    }
+)
 COUNT_METHODS = frozenset({"count", "exists"})
 #: Calls that write: a query per row that no prefetch saves.
-WRITE_METHODS = frozenset({
-    "delete", "update", "create", "get_or_create", "update_or_create", "bulk_create", "bulk_update",
-    "add", "remove", "clear", "set",
-})
+WRITE_METHODS = frozenset(
+    {
+        "delete",
+        "update",
+        "create",
+        "get_or_create",
+        "update_or_create",
+        "bulk_create",
+        "bulk_update",
+        "add",
+        "remove",
+        "clear",
+        "set",
+    }
+)
 
 
 def is_test_module(file: SourceFile) -> bool:
@@ -77,15 +137,17 @@ class Loaded:
         """What is loaded for the rows reached through `path`."""
         prefix = path + "__"
         return Loaded(
-            frozenset(p[len(prefix):] for p in self.paths if p.startswith(prefix)),
-            {k[len(prefix):]: v for k, v in self.attrs.items() if k.startswith(prefix)},
+            frozenset(p[len(prefix) :] for p in self.paths if p.startswith(prefix)),
+            {k[len(prefix) :]: v for k, v in self.attrs.items() if k.startswith(prefix)},
             self.everything,
         )
 
     def plus(self, other: Loaded) -> Loaded:
         return Loaded(
-            self.paths | other.paths, {**self.attrs, **other.attrs},
-            self.everything or other.everything, self.forward or other.forward,
+            self.paths | other.paths,
+            {**self.attrs, **other.attrs},
+            self.everything or other.everything,
+            self.forward or other.forward,
         )
 
 
@@ -299,7 +361,9 @@ class QueryTracker(Rule):
         """`prefetch_related_objects(posts, "author")` loads relations of rows already fetched."""
         call = original_node.value
         if (
-            isinstance(call, cst.Call) and call.args and isinstance(call.args[0].value, cst.Name)
+            isinstance(call, cst.Call)
+            and call.args
+            and isinstance(call.args[0].value, cst.Name)
             and (self.imports.resolve(call.func) or "").endswith("prefetch_related_objects")
         ):
             name = call.args[0].value.value
@@ -307,8 +371,13 @@ class QueryTracker(Rule):
             if isinstance(found, QuerySet):
                 lookups = self._prefetch_related(call.with_changes(args=call.args[1:]))
                 self.env[name] = QuerySet(
-                    found.model, found.model_name, found.loaded.plus(lookups), found.values, found.shape,
-                    found.prefetched, found.path,
+                    found.model,
+                    found.model_name,
+                    found.loaded.plus(lookups),
+                    found.values,
+                    found.shape,
+                    found.prefetched,
+                    found.path,
                 )
 
     def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
@@ -348,7 +417,8 @@ class QueryTracker(Rule):
     def model_named(self, node: cst.BaseExpression) -> ModelRef | None:
         """The model class an expression names, as the file's imports resolve it."""
         if isinstance(node, cst.Call) and self.imports.resolve(node.func) in (
-            "django.contrib.auth.get_user_model", "get_user_model"
+            "django.contrib.auth.get_user_model",
+            "get_user_model",
         ):
             label = self.index.auth_user_model
             return ModelRef(self.index.get(label), label.rpartition(".")[2])
@@ -400,7 +470,9 @@ class QueryTracker(Rule):
             return Instance(self.index.get(label), label.rpartition(".")[2])
         base = self.value(node.value)
         if isinstance(base, ModelRef):
-            if (base.model is not None and attr in self.index.managers(base.model)) or (base.model is None and attr == "objects"):
+            if (base.model is not None and attr in self.index.managers(base.model)) or (
+                base.model is None and attr == "objects"
+            ):
                 return QuerySet(base.model, base.model_name, shape=(code(node),))
             return None
         if isinstance(base, Instance) and not base.list_of:
@@ -455,8 +527,15 @@ class QueryTracker(Rule):
         if isinstance(receiver, cst.Name) and receiver.value == "self" and self.classes:
             info = self.classes[-1]
             if method == "get_queryset":
-                return info.get_queryset or (info.queryset and QuerySet(
-                    info.queryset.model, info.queryset.model_name, info.queryset.loaded, shape=("self.get_queryset()",)))
+                return info.get_queryset or (
+                    info.queryset
+                    and QuerySet(
+                        info.queryset.model,
+                        info.queryset.model_name,
+                        info.queryset.loaded,
+                        shape=("self.get_queryset()",),
+                    )
+                )
             if method in ("filter_queryset", "paginate_queryset") and node.args:
                 return self.value(node.args[0].value)
             if method == "get_object":
@@ -464,8 +543,12 @@ class QueryTracker(Rule):
                 return Instance(qs.model, qs.model_name, qs.loaded) if qs is not None else None
             return None
         if (
-            isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) and receiver.func.value == "super"
-            and method == "get_queryset" and self.classes and self.classes[-1].queryset is not None
+            isinstance(receiver, cst.Call)
+            and isinstance(receiver.func, cst.Name)
+            and receiver.func.value == "super"
+            and method == "get_queryset"
+            and self.classes
+            and self.classes[-1].queryset is not None
         ):
             return self.classes[-1].queryset
         base = self.value(receiver)
@@ -474,7 +557,9 @@ class QueryTracker(Rule):
         if method in VALUES_METHODS:
             return QuerySet(base.model, base.model_name, base.loaded, True, (*base.shape, code(func.attr)))
         if method in SINGLE_METHODS:
-            return Instance(base.model, base.model_name, base.loaded if base.prefetched and method in CACHED_METHODS else Loaded())
+            return Instance(
+                base.model, base.model_name, base.loaded if base.prefetched and method in CACHED_METHODS else Loaded()
+            )
         if method not in CHAIN_METHODS:
             return None
         keeps_cache = base.prefetched and method in ("all", "iterator")
@@ -485,8 +570,13 @@ class QueryTracker(Rule):
             loaded = loaded.plus(self._prefetch_related(node))
         shape = base.shape if method in FILTER_METHODS else (*base.shape, code(node.with_changes(func=func.attr)))
         return QuerySet(
-            base.model, base.model_name, loaded, base.values, shape,
-            prefetched=keeps_cache, path=base.path if keeps_cache else (),
+            base.model,
+            base.model_name,
+            loaded,
+            base.values,
+            shape,
+            prefetched=keeps_cache,
+            path=base.path if keeps_cache else (),
         )
 
     def _select_related(self, node: cst.Call) -> Loaded:
@@ -512,7 +602,8 @@ class QueryTracker(Rule):
                 continue
             value = arg.value
             if (
-                isinstance(value, cst.Call) and not arg.star
+                isinstance(value, cst.Call)
+                and not arg.star
                 and (self.imports.resolve(value.func) or "").rpartition(".")[2] == "Prefetch"
             ):
                 lookup = _argument(value, 0, "lookup")
@@ -553,7 +644,12 @@ class QueryTracker(Rule):
 
     def bind(self, target: cst.BaseExpression, iterable: cst.BaseExpression, loop: Loop) -> None:
         """Adds to `loop` the row a `for target in iterable` binds (`enumerate` too)."""
-        if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "enumerate" and iterable.args:
+        if (
+            isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Name)
+            and iterable.func.value == "enumerate"
+            and iterable.args
+        ):
             if isinstance(target, cst.Tuple) and len(target.elements) == 2:
                 self.bind(target.elements[1].value, iterable.args[0].value, loop)
             return

@@ -67,8 +67,6 @@ class QuotaIndex:
         return QuotaFacts(defined, frozenset(clients))
 
 
-
-
 def _called_name(node: ast.Call) -> str | None:
     func = node.func
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
@@ -97,7 +95,9 @@ class _ModuleReader:
         for node in self._top_level(tree.body):
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    self.aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                    self.aliases[alias.asname or alias.name.split(".")[0]] = (
+                        alias.name if alias.asname else alias.name.split(".")[0]
+                    )
             elif isinstance(node, ast.ImportFrom):
                 base = self._from_module(node)
                 for alias in node.names:
@@ -161,7 +161,9 @@ class _ModuleReader:
                 methods = [n for n in node.body if isinstance(n, _Function)]
                 for stmt in node.body:
                     if isinstance(stmt, ast.Assign):
-                        self._bind(attributes, [ast.Name(f"self.{ast_dotted_name(t)}") for t in stmt.targets], stmt.value)
+                        self._bind(
+                            attributes, [ast.Name(f"self.{ast_dotted_name(t)}") for t in stmt.targets], stmt.value
+                        )
                 for method in methods:
                     for inner in _own_nodes(method):
                         if isinstance(inner, ast.Assign) and any(
@@ -211,7 +213,8 @@ class _ModuleReader:
                 self._bind(local, inner.targets, inner.value)
         calls = sorted((n for n in own if isinstance(n, ast.Call)), key=lambda c: (c.lineno, c.col_offset))
         guarded = any(
-            matches_any(_called_name(d) or "", self.guards) if isinstance(d, ast.Call)
+            matches_any(_called_name(d) or "", self.guards)
+            if isinstance(d, ast.Call)
             else matches_any((ast_dotted_name(d) or "").rsplit(".", 1)[-1], self.guards)
             for d in node.decorator_list
         )

@@ -37,10 +37,15 @@ REDIS_FACTORIES = frozenset(
         for name in ("Redis", "StrictRedis", "Redis.from_url", "StrictRedis.from_url", "from_url")
     }
     | {
-        "redis.RedisCluster", "redis.cluster.RedisCluster", "redis.asyncio.RedisCluster",
-        "redis.RedisCluster.from_url", "redis.cluster.RedisCluster.from_url",
+        "redis.RedisCluster",
+        "redis.cluster.RedisCluster",
+        "redis.asyncio.RedisCluster",
+        "redis.RedisCluster.from_url",
+        "redis.cluster.RedisCluster.from_url",
         "django_redis.get_redis_connection",
-        "fakeredis.FakeRedis", "fakeredis.FakeStrictRedis", "fakeredis.FakeAsyncRedis",
+        "fakeredis.FakeRedis",
+        "fakeredis.FakeStrictRedis",
+        "fakeredis.FakeAsyncRedis",
     }
 )
 #: Lock classes, by qualified name -> the parameter that bounds how long a lock lives, and its position.
@@ -51,8 +56,11 @@ LOCK_CLASSES: Mapping[str, tuple[str, int]] = {
 }
 #: Type annotations that make a parameter or attribute a recognised object.
 ANNOTATION_KINDS: Mapping[str, Kind] = {
-    **{f"{m}.{n}": Kind.REDIS for m in ("redis", "redis.client", "redis.asyncio", "redis.asyncio.client")
-       for n in ("Redis", "StrictRedis")},
+    **{
+        f"{m}.{n}": Kind.REDIS
+        for m in ("redis", "redis.client", "redis.asyncio", "redis.asyncio.client")
+        for n in ("Redis", "StrictRedis")
+    },
     "redis.RedisCluster": Kind.REDIS,
     "redis.cluster.RedisCluster": Kind.REDIS,
     "redis.client.Pipeline": Kind.PIPELINE,
@@ -417,8 +425,13 @@ class ClientRule(Rule):
         for param in every:
             names[param.name.value] = self._annotation(param.annotation) or _NOTHING
 
-    def _scan_body(self, body: Sequence[cst.BaseStatement | cst.BaseSmallStatement], names: dict[str, Binding], factories: dict[str, Binding],
-                   owner: _Frame | None) -> None:
+    def _scan_body(
+        self,
+        body: Sequence[cst.BaseStatement | cst.BaseSmallStatement],
+        names: dict[str, Binding],
+        factories: dict[str, Binding],
+        owner: _Frame | None,
+    ) -> None:
         def bind(name: str, binding: Binding | None) -> None:
             if owner is None:
                 self._bind_module(name, binding)
@@ -549,7 +562,9 @@ class _AstModule:
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    self.aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                    self.aliases[alias.asname or alias.name.split(".")[0]] = (
+                        alias.name if alias.asname else alias.name.split(".")[0]
+                    )
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
@@ -588,7 +603,9 @@ class _AstModule:
 
     def _returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> Kind | None:
         if function not in self._bodies:
-            self._bodies[function] = [n for n in ast.walk(function) if isinstance(n, (ast.Assign, ast.Return, ast.Global))]
+            self._bodies[function] = [
+                n for n in ast.walk(function) if isinstance(n, (ast.Assign, ast.Return, ast.Global))
+            ]
         nodes = self._bodies[function]
         local: dict[str, Kind] = {}
         declared = {name for node in nodes if isinstance(node, ast.Global) for name in node.names}
@@ -631,4 +648,3 @@ class _AstModule:
             if isinstance(node.func, ast.Name) and node.func.id in self.factories:
                 return self.factories[node.func.id]
         return None
-

@@ -32,9 +32,7 @@ class Example:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "code", textwrap.dedent(self.code).strip("\n") + "\n")
-        object.__setattr__(
-            self, "files", {p: textwrap.dedent(s).strip("\n") + "\n" for p, s in self.files.items()}
-        )
+        object.__setattr__(self, "files", {p: textwrap.dedent(s).strip("\n") + "\n" for p, s in self.files.items()})
 
 
 class Bad(Example):

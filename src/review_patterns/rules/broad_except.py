@@ -71,13 +71,16 @@ class BroadExcept(HandlerAwareRule):
                         failures.append((receiver, error))
                 return failures
             """),
-        Good("""
+        Good(
+            """
             def sync_stock(product):
                 try:
                     warehouse.update(product.sku, product.stock)
                 except Exception:
                     notify_ops("stock sync failed")
-            """, options={"error-reporters": ["notify_ops"]}),
+            """,
+            options={"error-reporters": ["notify_ops"]},
+        ),
         Bad("""
             def sync_stock(product):
                 try:

@@ -54,15 +54,19 @@ class CircuitBreakerPerCall(Rule):
     options = {"breaker-factories": ()}
     requires = ("reaker",)
     examples = (
-        Bad("""
+        Bad(
+            """
             import pybreaker
             import requests
 
             def fetch_rates():
                 breaker = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=60)  # RP507
                 return breaker.call(requests.get, RATES_URL, timeout=5)
-            """, path="billing/rates.py"),
-        Good("""
+            """,
+            path="billing/rates.py",
+        ),
+        Good(
+            """
             import pybreaker
             import requests
 
@@ -70,8 +74,11 @@ class CircuitBreakerPerCall(Rule):
 
             def fetch_rates():
                 return rates_breaker.call(requests.get, RATES_URL, timeout=5)
-            """, path="billing/rates.py"),
-        Bad("""
+            """,
+            path="billing/rates.py",
+        ),
+        Bad(
+            """
             from pybreaker import CircuitBreaker as CB
 
             def make_breaker(name):
@@ -87,14 +94,21 @@ class CircuitBreakerPerCall(Rule):
                 def route(self, a, b):
                     with_breaker = CB()  # RP507
                     return with_breaker.call(self._get, a, b)
-            """, path="integrations/maps.py"),
-        Bad("""
+            """,
+            path="integrations/maps.py",
+        ),
+        Bad(
+            """
             from integrations.breakers import breaker_for
 
             def charge(card, amount):
                 return breaker_for("stripe").call(stripe_charge, card, amount)  # RP507
-            """, path="payments/services.py", options={"breaker-factories": ["integrations.breakers.breaker_for"]}),
-        Good("""
+            """,
+            path="payments/services.py",
+            options={"breaker-factories": ["integrations.breakers.breaker_for"]},
+        ),
+        Good(
+            """
             import functools
 
             from pybreaker import CircuitBreaker
@@ -119,7 +133,9 @@ class CircuitBreakerPerCall(Rule):
 
             def charge(card, amount):
                 return breaker_for("stripe").call(stripe_charge, card, amount)  # not configured
-            """, path="integrations/maps.py"),
+            """,
+            path="integrations/maps.py",
+        ),
         Good("""
             class CircuitBreaker:  # the project's own, not pybreaker's
                 pass
@@ -157,8 +173,7 @@ class CircuitBreakerPerCall(Rule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         memoized = any(
-            self.imports.resolve(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
-            in _MEMOIZERS
+            self.imports.resolve(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator) in _MEMOIZERS
             for d in node.decorators
         )
         outer = self._function()

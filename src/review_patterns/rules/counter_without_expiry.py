@@ -19,8 +19,19 @@ INCREMENTS = {
 }
 #: Redis commands that set (or deliberately keep or drop) a key's time to live.
 REDIS_EXPIRY = frozenset(
-    {"expire", "expireat", "pexpire", "pexpireat", "setex", "psetex", "persist",
-     "hexpire", "hpexpire", "hexpireat", "hpexpireat"}
+    {
+        "expire",
+        "expireat",
+        "pexpire",
+        "pexpireat",
+        "setex",
+        "psetex",
+        "persist",
+        "hexpire",
+        "hpexpire",
+        "hexpireat",
+        "hpexpireat",
+    }
 )
 #: Django cache methods that store a key with a timeout: the given one, the default one, or a deliberate `None`.
 CACHE_EXPIRY = frozenset({"set", "add", "get_or_set", "set_many", "touch", "expire", "expire_at", "pexpire", "persist"})
@@ -91,14 +102,18 @@ class CounterWithoutExpiry(ClientRule):
     dimension = Dimension.RELIABILITY
     requires = ("incr",)
     examples = (
-        Bad("""
+        Bad(
+            """
             from django_redis import get_redis_connection
 
             def consume_quota(customer_id: int) -> int:
                 redis = get_redis_connection("default")
                 return redis.incr(f"quota:{customer_id}")  # RP501
-            """, path="shop/services.py"),
-        Good("""
+            """,
+            path="shop/services.py",
+        ),
+        Good(
+            """
             from django_redis import get_redis_connection
 
             QUOTA_WINDOW = 24 * 60 * 60
@@ -110,8 +125,11 @@ class CounterWithoutExpiry(ClientRule):
                 if count == 1:
                     redis.expire(key, QUOTA_WINDOW)
                 return count
-            """, path="shop/services.py"),
-        Bad("""
+            """,
+            path="shop/services.py",
+        ),
+        Bad(
+            """
             import redis
             from django.core.cache import cache
 
@@ -125,8 +143,11 @@ class CounterWithoutExpiry(ClientRule):
 
                 def views(self, product_id):
                     cache.incr(f"views:{product_id}")  # RP501
-            """, path="shop/throttle.py"),
-        Good("""
+            """,
+            path="shop/throttle.py",
+        ),
+        Good(
+            """
             import redis
 
             WINDOW = 60
@@ -144,7 +165,9 @@ class CounterWithoutExpiry(ClientRule):
             def start_window(key):
                 client.set(key, 0, nx=True, ex=WINDOW)
                 return client.incr(key)
-            """, path="shop/throttle.py"),
+            """,
+            path="shop/throttle.py",
+        ),
         Good("""
             from django.core.cache import cache
 
@@ -181,7 +204,8 @@ class CounterWithoutExpiry(ClientRule):
                 def incr(self, key, by=1):
                     return cache.incr(f"shop:{key}", by)  # a wrapper: its callers own the expiry
             """),
-        Good("""
+        Good(
+            """
             from django.core.cache import cache
 
             class Counter:
@@ -198,7 +222,9 @@ class CounterWithoutExpiry(ClientRule):
             def track_with(counter: Counter, cache, key):
                 counter.incr(key)
                 cache.incr(key)
-            """, path="shop/stats.py"),
+            """,
+            path="shop/stats.py",
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -239,7 +265,9 @@ class CounterWithoutExpiry(ClientRule):
             return
         function = self._functions[-1]
         func = node.func
-        method = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        method = (
+            func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        )
         if "expir" in method.lower() or "ttl" in method.lower():
             function.expires = True  # a helper such as `self._set_ttl(key)`
             return

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import libcst as cst
 
@@ -104,7 +105,8 @@ class ExceptionTextLeak(HandlerAwareRule):
                         return Response({"error": "The refund could not be made."}, status=502)
                     return Response({"id": refund.id})
             """),
-        Bad("""
+        Bad(
+            """
             import traceback
 
             def import_catalogue(request):
@@ -116,8 +118,11 @@ class ExceptionTextLeak(HandlerAwareRule):
                 except Exception:
                     return {"error": traceback.format_exc()}  # RP302
                 return {"rows": len(rows)}
-            """, path="catalogue/services.py"),
-        Good("""
+            """,
+            path="catalogue/services.py",
+        ),
+        Good(
+            """
             import json
 
             from django.core.management.base import BaseCommand, CommandError
@@ -128,7 +133,9 @@ class ExceptionTextLeak(HandlerAwareRule):
                         settings = json.loads(options["configuration"])
                     except json.JSONDecodeError as error:
                         raise CommandError(f"invalid configuration: {error}") from error
-            """, path="shop/management/commands/configure.py"),
+            """,
+            path="shop/management/commands/configure.py",
+        ),
         Good("""
             from django.core.exceptions import ValidationError
             from django.http import Http404, JsonResponse
@@ -146,7 +153,8 @@ class ExceptionTextLeak(HandlerAwareRule):
                     raise OrderError("could not save") from e
                 return JsonResponse({"id": order.pk})
             """),
-        Good("""
+        Good(
+            """
             from rest_framework.exceptions import ValidationError
 
             from shop.services import OrderError
@@ -156,7 +164,9 @@ class ExceptionTextLeak(HandlerAwareRule):
                     return checkout(cart)
                 except OrderError as e:
                     raise ValidationError(str(e))
-            """, options={"user-facing-exceptions": ["shop.services.OrderError"]}),
+            """,
+            options={"user-facing-exceptions": ["shop.services.OrderError"]},
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -169,7 +179,9 @@ class ExceptionTextLeak(HandlerAwareRule):
     def option_error(cls, options: Mapping[str, Any]) -> str | None:
         bad = [n for n in options.get("user-facing-exceptions", ()) if not _DOTTED.match(n)]
         if bad:
-            return f"`user-facing-exceptions` takes class names (`OrderError`, `shop.errors.OrderError`), not {bad[0]!r}"
+            return (
+                f"`user-facing-exceptions` takes class names (`OrderError`, `shop.errors.OrderError`), not {bad[0]!r}"
+            )
         return None
 
     # -- sinks --
@@ -261,7 +273,9 @@ class ExceptionTextLeak(HandlerAwareRule):
         if handler.name is not None:
             self._taints().pop(handler.name, None)  # the name now holds the new exception
 
-    def on_assign(self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode) -> None:
+    def on_assign(
+        self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode
+    ) -> None:
         # A response stored in a variable is reported where it is built, not again where it is returned.
         sources = self.leaks(value, skip_responses=True) if value is not None else set()
         taints = self._taints()
@@ -302,8 +316,9 @@ class ExceptionTextLeak(HandlerAwareRule):
 class _Text:
     """Finds the text of caught exceptions in one expression."""
 
-    def __init__(self, rule: ExceptionTextLeak, names: dict[str, Handler], taints: dict[str, set[Handler]],
-                 skip_responses: bool) -> None:
+    def __init__(
+        self, rule: ExceptionTextLeak, names: dict[str, Handler], taints: dict[str, set[Handler]], skip_responses: bool
+    ) -> None:
         self.rule = rule
         self.names = names
         self.taints = taints
@@ -344,7 +359,9 @@ class _Text:
             return self.of(node.left) | self.of(node.right)
         if isinstance(node, cst.IfExp):
             debug = debug_test(node.test)
-            return (set() if debug is True else self.of(node.body)) | (set() if debug is False else self.of(node.orelse))
+            return (set() if debug is True else self.of(node.body)) | (
+                set() if debug is False else self.of(node.orelse)
+            )
         if isinstance(node, cst.Subscript):
             return self.of(node.value)
         if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
@@ -385,7 +402,11 @@ class _Text:
             shadowed.update(bound_names(loop.target))
             iterables.append(loop.iter)
             loop = loop.inner_for_in
-        inner = _Text(self.rule, {k: v for k, v in self.names.items() if k not in shadowed},
-                      {k: v for k, v in self.taints.items() if k not in shadowed}, self.skip_responses)
+        inner = _Text(
+            self.rule,
+            {k: v for k, v in self.names.items() if k not in shadowed},
+            {k: v for k, v in self.taints.items() if k not in shadowed},
+            self.skip_responses,
+        )
         parts = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
         return inner._all(parts) | self._all(iterables)

@@ -113,7 +113,8 @@ class FExpressionWithoutRefresh(FlowRule):
                 review.refresh_from_db(fields=["body"])
                 return JsonResponse({"upvotes": review.upvotes})
             """),
-        Bad("""
+        Bad(
+            """
             from django.db import models
             from django.db.models.functions import Greatest
 
@@ -123,7 +124,9 @@ class FExpressionWithoutRefresh(FlowRule):
                 def sell(self, quantity):
                     self.stock = Greatest(models.F("stock") - quantity, 0)
                     self.save(update_fields=["stock"])  # RP101
-            """, path="shop/models.py"),
+            """,
+            path="shop/models.py",
+        ),
         Bad("""
             import django.db.models
             from django.db.models import Case, Value, When
@@ -135,7 +138,8 @@ class FExpressionWithoutRefresh(FlowRule):
                 )
                 customer.save()  # RP101
             """),
-        Bad("""
+        Bad(
+            """
             from django.db.models import F
             from django.db.models.signals import post_save
             from django.dispatch import receiver
@@ -145,7 +149,9 @@ class FExpressionWithoutRefresh(FlowRule):
                 post = instance.post
                 post.comment_count = F("comment_count") + 1
                 post.save(update_fields=["comment_count"])  # RP101
-            """, path="blog/signals.py"),
+            """,
+            path="blog/signals.py",
+        ),
         Bad("""
             from django.db.models import F
             from rest_framework.response import Response

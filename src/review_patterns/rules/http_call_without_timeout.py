@@ -39,15 +39,19 @@ class HttpCallWithoutTimeout(HttpRule):
     dimension = Dimension.RELIABILITY
     requires = ("requests", "httpx", "urlopen", "aiohttp")
     examples = (
-        Bad("""
+        Bad(
+            """
             import requests
 
             def fetch_rates(currency):
                 response = requests.get(RATES_URL, params={"base": currency})  # RP509
                 response.raise_for_status()
                 return response.json()
-            """, path="billing/services.py"),
-        Good("""
+            """,
+            path="billing/services.py",
+        ),
+        Good(
+            """
             import requests
 
             API_TIMEOUT = (3.05, 10)
@@ -56,7 +60,9 @@ class HttpCallWithoutTimeout(HttpRule):
                 response = requests.get(RATES_URL, params={"base": currency}, timeout=API_TIMEOUT)
                 response.raise_for_status()
                 return response.json()
-            """, path="billing/services.py"),
+            """,
+            path="billing/services.py",
+        ),
         Bad("""
             import requests as http
             from urllib.request import urlopen

@@ -58,7 +58,8 @@ class LockWithoutTimeout(ClientRule):
     dimension = Dimension.RELIABILITY
     requires = ("lock", "Lock")
     examples = (
-        Bad("""
+        Bad(
+            """
             from celery import shared_task
             from django_redis import get_redis_connection
 
@@ -67,8 +68,11 @@ class LockWithoutTimeout(ClientRule):
                 redis = get_redis_connection("default")
                 with redis.lock(f"sync:{shop_id}"):  # RP508
                     pull_inventory(shop_id)
-            """, path="shop/tasks.py"),
-        Good("""
+            """,
+            path="shop/tasks.py",
+        ),
+        Good(
+            """
             from celery import shared_task
             from django_redis import get_redis_connection
 
@@ -79,8 +83,11 @@ class LockWithoutTimeout(ClientRule):
                 redis = get_redis_connection("default")
                 with redis.lock(f"sync:{shop_id}", timeout=SYNC_LOCK_TTL, blocking_timeout=5):
                     pull_inventory(shop_id)
-            """, path="shop/tasks.py"),
-        Bad("""
+            """,
+            path="shop/tasks.py",
+        ),
+        Bad(
+            """
             import redis
             import redis_lock
             from django.core.cache import cache
@@ -104,8 +111,11 @@ class LockWithoutTimeout(ClientRule):
             def rebuild():
                 with cache.lock("rebuild", timeout=None):  # RP508
                     rebuild_index()
-            """, path="shop/jobs.py"),
-        Good("""
+            """,
+            path="shop/jobs.py",
+        ),
+        Good(
+            """
             import threading
 
             import redis
@@ -145,7 +155,9 @@ class LockWithoutTimeout(ClientRule):
                 local_lock.acquire()
                 build()
                 local_lock.release()
-            """, path="shop/jobs.py"),
+            """,
+            path="shop/jobs.py",
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -192,9 +204,11 @@ class LockWithoutTimeout(ClientRule):
             lock = self.binding_of(func.value)
             if lock is None or lock.kind is not Kind.LOCK:
                 return
-            problems = [] if self._bounded(node, lock) else [
-                f"`{code(func)}()` waits forever for the lock: pass `blocking_timeout=` or `blocking=False`"
-            ]
+            problems = (
+                []
+                if self._bounded(node, lock)
+                else [f"`{code(func)}()` waits forever for the lock: pass `blocking_timeout=` or `blocking=False`"]
+            )
             if self._functions:
                 self._functions[-1].acquires.append((node, code(func.value), problems))
             elif problems:
@@ -213,7 +227,9 @@ class LockWithoutTimeout(ClientRule):
         else:
             return
         if not given(node, param, position):
-            self.report(node, problem=f"`{code(func)}(...)` creates a lock with no `{param}`: a crashed holder keeps it forever")
+            self.report(
+                node, problem=f"`{code(func)}(...)` creates a lock with no `{param}`: a crashed holder keeps it forever"
+            )
 
     @staticmethod
     def _bounded(call: cst.Call, lock: Binding) -> bool:

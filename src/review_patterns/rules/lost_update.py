@@ -24,8 +24,16 @@ from ..rule import Bad, Good
 _ARITHMETIC = (cst.Add, cst.Subtract)
 #: Literals that make `+` a concatenation of text or lists, not a counter.
 _NOT_NUMBERS = (
-    cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple, cst.Dict, cst.Set,
-    cst.ListComp, cst.SetComp, cst.DictComp,
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.List,
+    cst.Tuple,
+    cst.Dict,
+    cst.Set,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
 )
 
 
@@ -93,7 +101,7 @@ class LostUpdate(FlowRule):
 
     code = "RP103"
     name = "lost-update"
-    message = "`{target}` is read, changed in Python and saved: concurrent requests lose updates; use `F(\"{field}\")` or `select_for_update()`"
+    message = '`{target}` is read, changed in Python and saved: concurrent requests lose updates; use `F("{field}")` or `select_for_update()`'
     severity = Severity.IMPORTANT
     penalty = 3
     dimension = Dimension.DATA_INTEGRITY
@@ -115,7 +123,8 @@ class LostUpdate(FlowRule):
                 review.save(update_fields=["upvotes"])
                 return redirect("product-detail", pk=review.product_id)
             """),
-        Bad("""
+        Bad(
+            """
             from celery import shared_task
 
             @shared_task
@@ -124,8 +133,11 @@ class LostUpdate(FlowRule):
                 product = line.product
                 product.stock = product.stock + line.quantity  # RP103
                 product.save()
-            """, path="shop/tasks.py"),
-        Bad("""
+            """,
+            path="shop/tasks.py",
+        ),
+        Bad(
+            """
             from django.db import models
 
             class Customer(models.Model):
@@ -138,7 +150,9 @@ class LostUpdate(FlowRule):
                 def refund(self, points):
                     self.loyalty_points -= points  # RP103
                     super().save()
-            """, path="shop/models.py"),
+            """,
+            path="shop/models.py",
+        ),
         Good("""
             from django.db import transaction
 
@@ -165,7 +179,8 @@ class LostUpdate(FlowRule):
                 product.stock = product.reserved + 1
                 product.save()
             """),
-        Good("""
+        Good(
+            """
             from datetime import timedelta
 
             def add_vat_note(invoice, address):
@@ -176,13 +191,18 @@ class LostUpdate(FlowRule):
             def extend(order, days):
                 order.expires = order.expires + timedelta(days=days)
                 order.save(update_fields=["expires"])
-            """, path="shop/services.py"),
-        Good("""
+            """,
+            path="shop/services.py",
+        ),
+        Good(
+            """
             def test_total_changes(self):
                 self.order.total += 10
                 self.order.save()
                 self.assertEqual(self.order.lines.count(), 1)
-            """, path="shop/tests/test_orders.py"),
+            """,
+            path="shop/tests/test_orders.py",
+        ),
         Good("""
             def add_view(product):
                 product.view_count += 1

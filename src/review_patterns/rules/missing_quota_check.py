@@ -83,7 +83,8 @@ class MissingQuotaCheck(HttpRule):
         maps_client = MapsClient()
         """
     examples = (
-        Bad("""
+        Bad(
+            """
             from integrations.maps import maps_client
             from quota.manager import QuotaManager
 
@@ -96,9 +97,12 @@ class MissingQuotaCheck(HttpRule):
 
             def geocode_customer(customer):
                 customer.location = maps_client.geocode(customer.address)  # RP504
-            """, path="stores/services.py",
-            files={"quota/manager.py": _QUOTA, "integrations/maps.py": _CLIENT}),
-        Good("""
+            """,
+            path="stores/services.py",
+            files={"quota/manager.py": _QUOTA, "integrations/maps.py": _CLIENT},
+        ),
+        Good(
+            """
             from integrations.maps import maps_client
             from quota.manager import QuotaManager
 
@@ -113,9 +117,12 @@ class MissingQuotaCheck(HttpRule):
                 if not quota.check_quota("maps"):
                     raise QuotaExceeded("maps")
                 customer.location = maps_client.geocode(customer.address)
-            """, path="stores/services.py",
-            files={"quota/manager.py": _QUOTA, "integrations/maps.py": _CLIENT}),
-        Bad("""
+            """,
+            path="stores/services.py",
+            files={"quota/manager.py": _QUOTA, "integrations/maps.py": _CLIENT},
+        ),
+        Bad(
+            """
             import requests
 
             from integrations.maps import maps_breaker
@@ -139,9 +146,12 @@ class MissingQuotaCheck(HttpRule):
 
                 def distance(self, a, b):
                     return self.session.get(DIST_URL, params={"from": a, "to": b}, timeout=5)  # RP504
-            """, path="routing/services/routes.py",
-            files={"quota/manager.py": _QUOTA, "integrations/maps.py": _CLIENT}),
-        Bad("""
+            """,
+            path="routing/services/routes.py",
+            files={"quota/manager.py": _QUOTA, "integrations/maps.py": _CLIENT},
+        ),
+        Bad(
+            """
             import requests
 
             GEO_URL = "https://maps.googleapis.com/maps/api/geocode/json"
@@ -158,9 +168,12 @@ class MissingQuotaCheck(HttpRule):
 
             def directions(a, b):
                 return requests.get(f"https://maps.googleapis.com/maps/api/directions/json?origin={a}", timeout=5)  # RP504
-            """, path="geo/api.py",
-            options={"paid-hosts": ["maps.googleapis.com"], "service-modules": ["geo/*"]}),
-        Good("""
+            """,
+            path="geo/api.py",
+            options={"paid-hosts": ["maps.googleapis.com"], "service-modules": ["geo/*"]},
+        ),
+        Good(
+            """
             from integrations.maps import maps_breaker, maps_client
 
             def geocode(address):
@@ -168,15 +181,22 @@ class MissingQuotaCheck(HttpRule):
 
             def route(a, b):
                 return maps_breaker.call(fetch_route, a, b)
-            """, path="stores/services.py", files={"integrations/maps.py": _CLIENT}),
-        Good("""
+            """,
+            path="stores/services.py",
+            files={"integrations/maps.py": _CLIENT},
+        ),
+        Good(
+            """
             from integrations.maps import maps_client
 
             def geocode_customer(customer):
                 customer.location = maps_client.geocode(customer.address)  # not a service module
-            """, path="stores/views.py",
-            files={"quota/manager.py": _QUOTA, "integrations/maps.py": _CLIENT}),
-        Good("""
+            """,
+            path="stores/views.py",
+            files={"quota/manager.py": _QUOTA, "integrations/maps.py": _CLIENT},
+        ),
+        Good(
+            """
             from integrations.maps import maps_client
             from quota.manager import QuotaManager
 
@@ -195,8 +215,10 @@ class MissingQuotaCheck(HttpRule):
 
                 def charge(self, store):
                     return self.stripe_client.charge(store.owner)  # not a client a guarded function uses
-            """, path="stores/services.py",
-            files={"quota/manager.py": _QUOTA, "integrations/maps.py": _CLIENT}),
+            """,
+            path="stores/services.py",
+            files={"quota/manager.py": _QUOTA, "integrations/maps.py": _CLIENT},
+        ),
     )
 
     @classmethod
@@ -225,8 +247,7 @@ class MissingQuotaCheck(HttpRule):
         super().visit_FunctionDef(node)
         guarded = any(
             matches_any(
-                (call_name(d.decorator) if isinstance(d.decorator, cst.Call) else dotted_name(d.decorator) or "")
-                or "",
+                (call_name(d.decorator) if isinstance(d.decorator, cst.Call) else dotted_name(d.decorator) or "") or "",
                 self.guards,
             )
             or matches_any((dotted_name(d.decorator) or "").rsplit(".", 1)[-1], self.guards)
@@ -260,7 +281,9 @@ class MissingQuotaCheck(HttpRule):
         if isinstance(node.func, cst.Name) or (
             isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) in ("self", "cls")
         ):
-            function.calls.append((node.func.value if isinstance(node.func, cst.Name) else name or "", function.guarded))
+            function.calls.append(
+                (node.func.value if isinstance(node.func, cst.Name) else name or "", function.guarded)
+            )
         if function.guarded:
             return
         paid = self._paid(node)
@@ -289,7 +312,7 @@ class MissingQuotaCheck(HttpRule):
             func = node.func
             kind = self.clients.kind(dotted_name(func.value) or "") if isinstance(func, cst.Attribute) else None
             if isinstance(func, cst.Attribute) and kind is not None and kind.startswith(NEW):
-                ctor = kind[len(NEW):]  # `client = googlemaps.Client(...)`: `googlemaps.Client.geocode`
+                ctor = kind[len(NEW) :]  # `client = googlemaps.Client(...)`: `googlemaps.Client.geocode`
                 if _is_class(ctor) and matches_any(f"{ctor}.{func.attr.value}", paid_calls):
                     return label
         hosts = self.settings["paid-hosts"]

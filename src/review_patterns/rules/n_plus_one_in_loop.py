@@ -175,7 +175,9 @@ class NPlusOneInLoop(QueryTracker):
         super().__init__(*args, **kwargs)
         self.handled: set[cst.CSTNode] = set()
         self.calls: list[tuple[tuple[str, str], str | int, Instance, Loop]] = []
-        self.summaries: dict[tuple[str, str], tuple[list[str], list[tuple[str, list[str], cst.Call | None, cst.CSTNode]], set[str]]] = {}
+        self.summaries: dict[
+            tuple[str, str], tuple[list[str], list[tuple[str, list[str], cst.Call | None, cst.CSTNode]], set[str]]
+        ] = {}
         self.reported_nodes: set[tuple[int, str]] = set()
         self.writes: set[cst.Call] = set()  #: `row.items.filter(...)` calls whose result is then written to
         self.guards: list[frozenset[str]] = []  #: dotted names read by the enclosing `if` tests
@@ -287,7 +289,12 @@ class NPlusOneInLoop(QueryTracker):
         func = node.func
         if isinstance(func, cst.Name):
             key = ("", func.value)
-        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" and self.classes:
+        elif (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+            and self.classes
+        ):
             key = (self.classes[-1].name, func.attr.value)
         else:
             return
@@ -330,7 +337,9 @@ class NPlusOneInLoop(QueryTracker):
 
     # -- the check --
 
-    def _check(self, loop: Loop, root: str, row: Instance, segments: list[str], call: cst.Call | None, node: cst.CSTNode) -> None:
+    def _check(
+        self, loop: Loop, root: str, row: Instance, segments: list[str], call: cst.Call | None, node: cst.CSTNode
+    ) -> None:
         if row.list_of:
             return
         access = self._walk(row, segments, call)
@@ -352,8 +361,10 @@ class NPlusOneInLoop(QueryTracker):
         if access.kind == "count" and not via_prefetch:
             return f'count with `annotate(Count("{"__".join(access.lookups)}"))` on the queryset instead'
         if access.kind == "requery":
-            return (f"`.{access.method}()` on the prefetched `{access.path[-1]}` queries again; "
-                    f'filter in `Prefetch("{full}", queryset=..., to_attr=...)` instead')
+            return (
+                f"`.{access.method}()` on the prefetched `{access.path[-1]}` queries again; "
+                f'filter in `Prefetch("{full}", queryset=..., to_attr=...)` instead'
+            )
         if access.kind == "forward" and not via_prefetch and not access.generic:
             return f'add `select_related("{full}")` to the queryset'
         return f'add `prefetch_related("{full}")` to the queryset'
@@ -412,7 +423,9 @@ class NPlusOneInLoop(QueryTracker):
         if segment.endswith("_set") and following in READ_METHODS:
             return True
         # `list.count(x)` takes an argument; a manager's `count()` never does.
-        return following in CERTAIN_METHODS and not (last and call is not None and following in ("count", "all") and call.args)
+        return following in CERTAIN_METHODS and not (
+            last and call is not None and following in ("count", "all") and call.args
+        )
 
 
 def dotted_names(node: cst.BaseExpression) -> Iterator[str]:

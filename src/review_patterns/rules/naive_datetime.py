@@ -47,20 +47,26 @@ class NaiveDatetime(Rule):
     dimension = Dimension.RELIABILITY
     requires = ("datetime",)
     examples = (
-        Bad("""
+        Bad(
+            """
             from datetime import datetime, timedelta
 
             def quota_window_start():
                 return datetime.now() - timedelta(hours=1)  # RP510
-            """, path="billing/quota.py"),
-        Good("""
+            """,
+            path="billing/quota.py",
+        ),
+        Good(
+            """
             from datetime import timedelta
 
             from django.utils import timezone
 
             def quota_window_start():
                 return timezone.now() - timedelta(hours=1)
-            """, path="billing/quota.py"),
+            """,
+            path="billing/quota.py",
+        ),
         Bad("""
             import datetime as dt
             from datetime import datetime as DateTime
@@ -95,7 +101,8 @@ class NaiveDatetime(Rule):
             def expires():
                 return timezone.now()
             """),
-        Good("""
+        Good(
+            """
             import datetime
             from datetime import datetime as dt, timedelta
 
@@ -122,13 +129,18 @@ class NaiveDatetime(Rule):
                 else:
                     value = dt.now()
                 return value
-            """, path="shop/utils.py"),
-        Good("""
+            """,
+            path="shop/utils.py",
+        ),
+        Good(
+            """
             from datetime import datetime
 
             def test_token_expires():
                 assert token_valid(issued=datetime.now())
-            """, path="shop/tests/test_tokens.py"),
+            """,
+            path="shop/tests/test_tokens.py",
+        ),
     )
 
     @classmethod

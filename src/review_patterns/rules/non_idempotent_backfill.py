@@ -15,10 +15,22 @@ from .irreversible_data_migration import argument, data_operation
 #: Queryset methods that narrow the rows.
 _FILTERS = frozenset({"filter", "exclude", "complex_filter", "none", "get", "in_bulk"})
 #: Queryset methods that keep every row.
-_ALL_ROWS = frozenset({
-    "all", "using", "order_by", "select_related", "prefetch_related", "only", "defer", "select_for_update",
-    "get_queryset", "distinct", "annotate", "alias",
-})
+_ALL_ROWS = frozenset(
+    {
+        "all",
+        "using",
+        "order_by",
+        "select_related",
+        "prefetch_related",
+        "only",
+        "defer",
+        "select_for_update",
+        "get_queryset",
+        "distinct",
+        "annotate",
+        "alias",
+    }
+)
 _MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
 #: A value computed from the row's own columns or related rows: recomputing it gives the same.
 _DERIVED = re.compile(r"\b(F|Subquery|OuterRef|Exists)\(")

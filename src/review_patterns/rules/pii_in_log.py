@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from fnmatch import fnmatchcase
-from typing import Any, Mapping
+from typing import Any
 
 import libcst as cst
 
@@ -29,13 +30,50 @@ _ADDRESS_HEADERS = frozenset({"remote_addr", "http_x_forwarded_for", "x_forwarde
 _USER_METHODS = frozenset({"get_full_name", "get_short_name", "get_username"})
 #: Calls whose result is a number, a boolean or a type, never personal data.
 _NOT_PII_CALLS = frozenset(
-    {"len", "bool", "int", "float", "type", "isinstance", "issubclass", "hasattr", "id", "sum", "any", "all",
-     "count", "exists", "callable", "round", "abs", "ord"}
+    {
+        "len",
+        "bool",
+        "int",
+        "float",
+        "type",
+        "isinstance",
+        "issubclass",
+        "hasattr",
+        "id",
+        "sum",
+        "any",
+        "all",
+        "count",
+        "exists",
+        "callable",
+        "round",
+        "abs",
+        "ord",
+    }
 )
 #: Methods that return (part of) the string they are called on.
 _SAME_TEXT_METHODS = frozenset(
-    {"lower", "upper", "strip", "lstrip", "rstrip", "casefold", "title", "capitalize", "encode", "decode",
-     "split", "rsplit", "partition", "rpartition", "replace", "ljust", "rjust", "center", "zfill"}
+    {
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "casefold",
+        "title",
+        "capitalize",
+        "encode",
+        "decode",
+        "split",
+        "rsplit",
+        "partition",
+        "rpartition",
+        "replace",
+        "ljust",
+        "rjust",
+        "center",
+        "zfill",
+    }
 )
 _KEY_LOOKUPS = frozenset({"get", "pop", "getlist", "setdefault"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -132,7 +170,8 @@ class PiiInLog(HandlerAwareRule):
                 logger.info("Reset by user %s", request.user.pk)
                 logger.info("email sent to %d recipients", len(recipients))
             """),
-        Bad("""
+        Bad(
+            """
             import structlog
 
             log = structlog.get_logger()
@@ -141,8 +180,11 @@ class PiiInLog(HandlerAwareRule):
                 def register(self, form):
                     log.info("signup", email=form.cleaned_data["email"], plan=form.plan)  # RP301
                     log.info("signup", name=self.user.get_full_name())  # RP301
-            """, path="accounts/services.py"),
-        Good("""
+            """,
+            path="accounts/services.py",
+        ),
+        Good(
+            """
             import structlog
 
             log = structlog.get_logger()
@@ -150,12 +192,17 @@ class PiiInLog(HandlerAwareRule):
             def register(user, emails):
                 log.info("signup", user_id=user.id, is_staff=user.is_staff, email_count=len(emails))
                 log.info("signup", email=hash_email(user.email))
-            """, path="accounts/services.py"),
-        Bad("""
+            """,
+            path="accounts/services.py",
+        ),
+        Bad(
+            """
             def notify(customer):
                 logger.info("Texting %s", customer.contact_phone)  # RP301
                 logger.info("Sent to %s", scrub(customer.email))
-            """, options={"extend-pii-names": ["contact_phone"], "safe-functions": ["scrub"]}),
+            """,
+            options={"extend-pii-names": ["contact_phone"], "safe-functions": ["scrub"]},
+        ),
         Good("""
             import logging
 
@@ -303,8 +350,12 @@ class PiiInLog(HandlerAwareRule):
             return None
         func = node.func
         positional = [a.value for a in node.args if a.keyword is None]
-        if isinstance(func, cst.Attribute) and name in _KEY_LOOKUPS or name == "getattr":
-            key = string_value(positional[1 if name == "getattr" else 0]) if len(positional) > (name == "getattr") else None
+        if (isinstance(func, cst.Attribute) and name in _KEY_LOOKUPS) or name == "getattr":
+            key = (
+                string_value(positional[1 if name == "getattr" else 0])
+                if len(positional) > (name == "getattr")
+                else None
+            )
             if key is not None and (self.is_pii_name(key) or key.lower() in _ADDRESS_HEADERS):
                 return _code(node)
             return None

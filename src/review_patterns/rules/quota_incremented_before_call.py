@@ -58,7 +58,8 @@ class QuotaIncrementedBeforeCall(HttpRule):
     dimension = Dimension.RELIABILITY
     options = {"increment-calls": INCREMENT_NAMES, "external-calls": ()}
     examples = (
-        Bad("""
+        Bad(
+            """
             import requests
 
             from .quota import quota
@@ -68,8 +69,11 @@ class QuotaIncrementedBeforeCall(HttpRule):
                 response = requests.get(GEOCODE_URL, params={"address": address}, timeout=5)
                 response.raise_for_status()
                 return response.json()
-            """, path="geo/services.py"),
-        Good("""
+            """,
+            path="geo/services.py",
+        ),
+        Good(
+            """
             import requests
 
             from .quota import quota
@@ -81,8 +85,11 @@ class QuotaIncrementedBeforeCall(HttpRule):
                 response.raise_for_status()
                 quota.increment_usage("maps")
                 return response.json()
-            """, path="geo/services.py"),
-        Bad("""
+            """,
+            path="geo/services.py",
+        ),
+        Bad(
+            """
             import httpx
             from pybreaker import CircuitBreaker
 
@@ -99,16 +106,22 @@ class QuotaIncrementedBeforeCall(HttpRule):
                 def detect(self, text):
                     self.usage.record_api_usage(1)  # RP503
                     return translate_breaker.call(self._detect, text)
-            """, path="translation/services.py"),
-        Bad("""
+            """,
+            path="translation/services.py",
+        ),
+        Bad(
+            """
             import stripe
 
             def charge(customer, amount):
                 spend_credits(customer, amount)  # RP503
                 return stripe.PaymentIntent.create(customer=customer.stripe_id, amount=amount)
-            """, path="billing/services.py",
-            options={"increment-calls": ["spend_credits"], "external-calls": ["stripe.*"]}),
-        Good("""
+            """,
+            path="billing/services.py",
+            options={"increment-calls": ["spend_credits"], "external-calls": ["stripe.*"]},
+        ),
+        Good(
+            """
             import requests
 
             def geocode(address):
@@ -130,7 +143,9 @@ class QuotaIncrementedBeforeCall(HttpRule):
             def local_work(queue):
                 queue.consume()
                 return client.fetch()  # not an HTTP call we know
-            """, path="geo/services.py"),
+            """,
+            path="geo/services.py",
+        ),
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -65,7 +65,8 @@ class QuotaManager(HttpRule, BonusCheck):
     bonuses = {"quota-manager": 2}
     requires = ("incr",)
     examples = (
-        Good("""
+        Good(
+            """
             import logging
 
             from django_redis import get_redis_connection
@@ -90,8 +91,11 @@ class QuotaManager(HttpRule, BonusCheck):
                     if count >= self.limit * WARN_RATIO:
                         logger.warning("%s quota at %s of %s", self.api, count, self.limit)
                     return count
-            """, path="integrations/quota.py"),
-        Bad("""
+            """,
+            path="integrations/quota.py",
+        ),
+        Bad(
+            """
             from django_redis import get_redis_connection
 
             class QuotaManager:
@@ -102,8 +106,11 @@ class QuotaManager(HttpRule, BonusCheck):
                     count = get_redis_connection().incr(self.key)  # never expires
                     if count >= self.limit * WARN_RATIO:
                         logger.warning("quota at %s", count)
-            """, path="integrations/quota.py"),
-        Bad("""
+            """,
+            path="integrations/quota.py",
+        ),
+        Bad(
+            """
             import requests
             from django.core.cache import cache
 
@@ -116,7 +123,9 @@ class QuotaManager(HttpRule, BonusCheck):
                 if count > LIMIT * 0.8:
                     logger.warning("quota at %s", count)
                 return requests.get(url, timeout=5)
-            """, path="integrations/quota.py"),
+            """,
+            path="integrations/quota.py",
+        ),
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -132,7 +141,14 @@ class QuotaManager(HttpRule, BonusCheck):
         return self.units[-1] if self.units else self.module_unit
 
     def _award(self, unit: _Unit, node: cst.CSTNode, what: str) -> None:
-        if not self.awarded and unit.guard and unit.atomic and unit.expiry_on_first and unit.warning and not unit.broken:
+        if (
+            not self.awarded
+            and unit.guard
+            and unit.atomic
+            and unit.expiry_on_first
+            and unit.warning
+            and not unit.broken
+        ):
             self.awarded = True
             self.award(node, "quota-manager", f"{what} checks, counts atomically, expires and warns")
 
@@ -186,11 +202,15 @@ class QuotaManager(HttpRule, BonusCheck):
             function.guarded = True
         elif name in _EXPIRE and any(one for one, _ in self.tests):
             unit.expiry_on_first = True
-        elif name == "set" and any(a.keyword and a.keyword.value == "nx" for a in node.args) and any(
-            a.keyword and a.keyword.value in ("ex", "px") for a in node.args
+        elif (
+            name == "set"
+            and any(a.keyword and a.keyword.value == "nx" for a in node.args)
+            and any(a.keyword and a.keyword.value in ("ex", "px") for a in node.args)
         ):
             unit.expiry_on_first = True
-        elif name == "add" and (len(node.args) >= 3 or any(a.keyword and a.keyword.value == "timeout" for a in node.args)):
+        elif name == "add" and (
+            len(node.args) >= 3 or any(a.keyword and a.keyword.value == "timeout" for a in node.args)
+        ):
             unit.expiry_on_first = True
         elif matches_any(name, _WARN) and any(over for _, over in self.tests):
             unit.warning = True

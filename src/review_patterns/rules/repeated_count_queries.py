@@ -37,6 +37,7 @@ class CountCall:
     receiver: str  #: the code of the queryset counted
     assigned: frozenset[str]  #: names the statement holding the call assigns
 
+
 class RepeatedCountQueries(QueryTracker):
     """## What it does
     Flags a function that runs two or more `.count()`, `.exists()` or `.aggregate()` queries on
@@ -56,7 +57,9 @@ class RepeatedCountQueries(QueryTracker):
 
     code = "RP402"
     name = "repeated-count-queries"
-    message = "{count} `count`/`exists`/`aggregate` queries on `{model}` in `{function}` differ only in their filters: {fix}"
+    message = (
+        "{count} `count`/`exists`/`aggregate` queries on `{model}` in `{function}` differ only in their filters: {fix}"
+    )
     severity = Severity.IMPORTANT
     dimension = Dimension.PERFORMANCE
     requires = (".count(", ".exists(", ".aggregate(")
@@ -142,17 +145,20 @@ class RepeatedCountQueries(QueryTracker):
         for group in by_model.values():
             # An `.exists()` guard joins only a count of the very same queryset.
             group = [
-                c for c in group
+                c
+                for c in group
                 if c.method != "exists" or any(o.method != "exists" and o.receiver == c.receiver for o in group)
             ]
             together = [
-                a for a in group
-                if any(b is not a and b.shape == a.shape and not self._exclusive(a, b) for b in group)
+                a for a in group if any(b is not a and b.shape == a.shape and not self._exclusive(a, b) for b in group)
             ]
             if len(together) >= 2:
                 first = min(together, key=lambda c: c.order)
                 self.report(
-                    first.node, count=len(together), model=first.name, function=original_node.name.value,
+                    first.node,
+                    count=len(together),
+                    model=first.name,
+                    function=original_node.name.value,
                     fix='compute them in one `aggregate(total=Count("id"), done=Count("id", filter=Q(...)))`',
                 )
         super().leave_FunctionDef(original_node)
@@ -227,10 +233,19 @@ class RepeatedCountQueries(QueryTracker):
             return
         model = queryset.model.label if queryset.model is not None else queryset.model_name
         self.order += 1
-        self.counts[-1].append(CountCall(
-            node, model, queryset.shape, tuple(self.branches), self.order, queryset.model_name,
-            func.attr.value, code(func.value), self.assigning[-1] if self.assigning else frozenset(),
-        ))
+        self.counts[-1].append(
+            CountCall(
+                node,
+                model,
+                queryset.shape,
+                tuple(self.branches),
+                self.order,
+                queryset.model_name,
+                func.attr.value,
+                code(func.value),
+                self.assigning[-1] if self.assigning else frozenset(),
+            )
+        )
 
 
 def names(node: cst.BaseExpression) -> Iterator[str]:

@@ -46,7 +46,8 @@ class SignalHasattrCheck(Rule):
     dimension = Dimension.RELIABILITY
     requires = ("hasattr",)
     examples = (
-        Bad("""
+        Bad(
+            """
             from django.db.models.signals import post_save
             from django.dispatch import receiver
 
@@ -54,8 +55,11 @@ class SignalHasattrCheck(Rule):
             def reindex_page(sender, instance, **kwargs):
                 if hasattr(instance, "search_fields"):  # RP506
                     search_index.update(instance)
-            """, path="pages/signals.py"),
-        Good("""
+            """,
+            path="pages/signals.py",
+        ),
+        Good(
+            """
             from django.db.models.signals import post_save
             from django.dispatch import receiver
 
@@ -65,8 +69,11 @@ class SignalHasattrCheck(Rule):
             def reindex_page(sender, instance, **kwargs):
                 if isinstance(instance, BlogPage):
                     search_index.update(instance)
-            """, path="pages/signals.py"),
-        Bad("""
+            """,
+            path="pages/signals.py",
+        ),
+        Bad(
+            """
             from django.db.models import signals
 
             def notify_subscribers(sender, instance, created, **kwargs):
@@ -79,8 +86,11 @@ class SignalHasattrCheck(Rule):
 
             signals.post_save.connect(notify_subscribers)
             signals.pre_delete.connect(audit, dispatch_uid="audit")
-            """, path="pages/handlers.py"),
-        Good("""
+            """,
+            path="pages/handlers.py",
+        ),
+        Good(
+            """
             from django.db.models.signals import post_save
             from django.dispatch import receiver
 
@@ -103,7 +113,9 @@ class SignalHasattrCheck(Rule):
                 return hasattr(instance, "body")
 
             template_engine.connect(render)  # not a signal
-            """, path="pages/signals.py"),
+            """,
+            path="pages/signals.py",
+        ),
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -187,8 +199,10 @@ def _is_instance(node: cst.BaseExpression) -> bool:
         return node.value == "instance"
     if isinstance(node, cst.Subscript) and len(node.slice) == 1:
         index = node.slice[0].slice
-        return isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString) and (
-            index.value.evaluated_value == "instance"
+        return (
+            isinstance(index, cst.Index)
+            and isinstance(index.value, cst.SimpleString)
+            and (index.value.evaluated_value == "instance")
         )
     return False
 

@@ -94,7 +94,8 @@ class UnknownOrmMethod(FlowRule):
                 self.order(basket)
                 return basket.order("shipping")
             """),
-        Good("""
+        Good(
+            """
             from django.db import models
 
             class ReviewQuerySet(models.QuerySet):
@@ -106,27 +107,41 @@ class UnknownOrmMethod(FlowRule):
 
             def top(product):
                 return Review.objects.filter_by(product=product)
-            """, path="shop/models.py"),
-        Good("""
+            """,
+            path="shop/models.py",
+        ),
+        Good(
+            """
             def top(product):
                 return Review.objects.filter(product=product).order_by("-upvotes")
-            """, path="shop/views.py", files={"shop/managers.py": '''
+            """,
+            path="shop/views.py",
+            files={
+                "shop/managers.py": """
                 from django.db import models
 
                 class ReviewManager(models.Manager):
                     def delete_all(self):
                         return self.get_queryset().delete()
-            '''}),
-        Good("""
+            """
+            },
+        ),
+        Good(
+            """
             def clear(product):
                 Review.objects.filter(product=product).delete_all()
-            """, path="shop/views.py", files={"shop/managers.py": '''
+            """,
+            path="shop/views.py",
+            files={
+                "shop/managers.py": """
                 from django.db import models
 
                 class ReviewQuerySet(models.QuerySet):
                     def delete_all(self):
                         return self.delete()
-            '''}),
+            """
+            },
+        ),
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:

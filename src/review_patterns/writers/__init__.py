@@ -22,5 +22,16 @@ WRITERS: dict[str, Writer] = {
     "concise": concise,
 }
 
-__all__ = ["WRITERS", "Writer", "as_dict", "concise", "github", "gitlab", "json_report", "junit", "markdown",
-           "sarif", "text"]
+__all__ = [
+    "WRITERS",
+    "Writer",
+    "as_dict",
+    "concise",
+    "github",
+    "gitlab",
+    "json_report",
+    "junit",
+    "markdown",
+    "sarif",
+    "text",
+]

@@ -26,7 +26,11 @@ def github(report: Report, sources: Sources | None = None) -> str:
     lines = []
     for f in report.findings:
         properties = {
-            "file": f.path, "line": f.line, "endLine": f.end_line, "col": f.column, "endColumn": f.end_column,
+            "file": f.path,
+            "line": f.line,
+            "endLine": f.end_line,
+            "col": f.column,
+            "endColumn": f.end_column,
             "title": f"{f.code} {f.name}",
         }
         if f.end_line != f.line:

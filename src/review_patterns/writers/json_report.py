@@ -50,8 +50,13 @@ def as_dict(report: Report) -> dict[str, Any]:
                     for f in r.findings
                 ],
                 "bonuses": [
-                    {"name": b.name, "points": b.points, "dimension": b.dimension.value, "line": b.line,
-                     "message": b.message}
+                    {
+                        "name": b.name,
+                        "points": b.points,
+                        "dimension": b.dimension.value,
+                        "line": b.line,
+                        "message": b.message,
+                    }
                     for b in r.bonuses
                 ],
                 "error": r.error,

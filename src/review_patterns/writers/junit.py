@@ -17,14 +17,20 @@ def junit(report: Report, sources: Sources | None = None) -> str:
     suites = ET.Element("testsuites", {"name": "review-patterns", **counts})
     suite = ET.SubElement(suites, "testsuite", {"name": "review-patterns", **counts})
     properties = ET.SubElement(suite, "properties")
-    for name, value in (("score", f"{report.score:g}"), ("grade", report.grade),
-                        ("min-grade", report.min_grade), ("passed", str(report.passed).lower())):
+    for name, value in (
+        ("score", f"{report.score:g}"),
+        ("grade", report.grade),
+        ("min-grade", report.min_grade),
+        ("passed", str(report.passed).lower()),
+    ):
         ET.SubElement(properties, "property", {"name": name, "value": value})
     for result in report.files:
-        case = ET.SubElement(suite, "testcase", {"name": result.path, "classname": "review-patterns",
-                                                 "file": result.path})
-        details = "".join(f"{f.path}:{f.line}:{f.column}: {f.code} [{f.severity.value}] {f.message}\n"
-                          for f in result.findings)
+        case = ET.SubElement(
+            suite, "testcase", {"name": result.path, "classname": "review-patterns", "file": result.path}
+        )
+        details = "".join(
+            f"{f.path}:{f.line}:{f.column}: {f.code} [{f.severity.value}] {f.message}\n" for f in result.findings
+        )
         if result.error is not None:
             ET.SubElement(case, "error", {"message": result.error, "type": "parse-error"}).text = details
         elif result.findings:

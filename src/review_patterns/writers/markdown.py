@@ -68,8 +68,10 @@ def markdown(report: Report, sources: Sources | None = None) -> str:
     out = [
         f"## review-patterns: {report.grade} ({report.score:g}/100)",
         "",
-        (f"**{verdict(report)}** {plural(len(report.files), 'file')}, "
-         f"{plural(len(report.findings), 'finding')}, {plural(len(report.bonuses), 'bonus', 'bonuses')}."),
+        (
+            f"**{verdict(report)}** {plural(len(report.files), 'file')}, "
+            f"{plural(len(report.findings), 'finding')}, {plural(len(report.bonuses), 'bonus', 'bonuses')}."
+        ),
         "",
         "| Dimension | Score |",
         "| --- | ---: |",
@@ -84,8 +86,9 @@ def markdown(report: Report, sources: Sources | None = None) -> str:
             out.pop()
     if report.bonuses:
         out += ["", f"### Positives ({len(report.bonuses)})", ""]
-        out += [f"- **{escape(b.path)}:{b.line}** +{b.points} {escape(b.name)}: {inline(b.message)}"
-                for b in report.bonuses]
+        out += [
+            f"- **{escape(b.path)}:{b.line}** +{b.points} {escape(b.name)}: {inline(b.message)}" for b in report.bonuses
+        ]
     if not report.findings:
         out += ["", "No findings."]
     out += ["", "### Files", ""]

@@ -52,25 +52,33 @@ def sarif(report: Report, sources: Sources | None = None) -> str:
             "ruleIndex": index[f.code],
             "level": LEVELS[f.severity],
             "message": {"text": f.message},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": artifact(f.path),
-                    "region": {"startLine": f.line, "startColumn": f.column,
-                               "endLine": f.end_line, "endColumn": f.end_column},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": artifact(f.path),
+                        "region": {
+                            "startLine": f.line,
+                            "startColumn": f.column,
+                            "endLine": f.end_line,
+                            "endColumn": f.end_column,
+                        },
+                    }
                 }
-            }],
+            ],
             "partialFingerprints": {"reviewPatterns/v1": fingerprint},
             "properties": {"severity": f.severity.value, "dimension": f.dimension.value, "penalty": f.penalty},
         }
         for f, fingerprint in zip(findings, unique_fingerprints(findings, sources))
     ]
     run = {
-        "tool": {"driver": {
-            "name": "review-patterns",
-            "version": __version__,
-            "informationUri": docs.RULES_URL.split("/blob/")[0],
-            "rules": [_rule(rule) for rule in rules],
-        }},
+        "tool": {
+            "driver": {
+                "name": "review-patterns",
+                "version": __version__,
+                "informationUri": docs.RULES_URL.split("/blob/")[0],
+                "rules": [_rule(rule) for rule in rules],
+            }
+        },
         "originalUriBaseIds": {BASE_ID: {"uri": sources.root.resolve().as_uri() + "/"}},
         "columnKind": "unicodeCodePoints",
         "results": results,

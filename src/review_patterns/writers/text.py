@@ -59,8 +59,9 @@ def text(report: Report, sources: Sources | None = None, *, color: bool = False,
     """The human report: findings per file with the score's arithmetic, then the overall grade."""
     buffer = io.StringIO()
     # soft_wrap: a finding stays on one line, so logs can be grepped and editors can jump to it
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False,
-                      soft_wrap=True)
+    console = Console(
+        file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True
+    )
     shown = [r for r in report.files if r.findings or r.error]
     for result in shown:
         for line in _file_block(result):
@@ -71,8 +72,11 @@ def text(report: Report, sources: Sources | None = None, *, color: bool = False,
         awarded = Counter(b.name for r in others for b in r.bonuses)
         bonuses = ", ".join(f"{name} x{count}" for name, count in sorted(awarded.items()))
         console.print(
-            Text(f"{len(others)} other file{'s' * (len(others) != 1)} with no findings"
-                 + (f" (bonuses: {bonuses})." if bonuses else "."), "dim")
+            Text(
+                f"{len(others)} other file{'s' * (len(others) != 1)} with no findings"
+                + (f" (bonuses: {bonuses})." if bonuses else "."),
+                "dim",
+            )
         )
     console.print(
         Text.assemble(
