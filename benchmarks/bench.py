@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    files = [p for p in walk_python_files(args.path)][: args.files]
+    files = list(walk_python_files(args.path))[: args.files]
     sources = []
     for p in files:
         try:

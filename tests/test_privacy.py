@@ -128,7 +128,10 @@ def test_cli_reads_the_options(tmp_path: Path) -> None:
 # -- the bonus pii-safe-logging --
 
 
-def bonuses(source: str, config: Config = Config(select=("RP301",))) -> list[tuple[int, str]]:
+RP301_ONLY = Config(select=("RP301",))
+
+
+def bonuses(source: str, config: Config = RP301_ONLY) -> list[tuple[int, str]]:
     return [(b.line, b.name) for b in lint(textwrap.dedent(source), "shop/audit.py", config=config).bonuses]
 
 

@@ -415,8 +415,8 @@ class ModelIndex:
                     candidates.append(path)
             if ".models" in text:
                 external.update(m for m in _IMPORT_MODELS.findall(text) if self._project_module(m) is None)
-        for app in [*self.installed_apps, "django.contrib.auth", "django.contrib.contenttypes"]:
-            app = re.sub(r"\.apps\.\w+$", "", app)
+        for entry in [*self.installed_apps, "django.contrib.auth", "django.contrib.contenttypes"]:
+            app = re.sub(r"\.apps\.\w+$", "", entry)
             if self._project_module(f"{app}.models") is None:
                 external.add(f"{app}.models")
         for path in candidates:
@@ -582,7 +582,7 @@ class ModelIndex:
 
     def _resolve_relations(self) -> None:
         for model in self.by_name_values():
-            for name, kind, to, related_name, module in model.raw_relations:
+            for name, kind, to, _related_name, module in model.raw_relations:
                 target = self._target(to, module, model)
                 model.relations[name] = Relation(
                     name, kind, target, many=kind in ("ManyToManyField", "GenericRelation", "TaggableManager")
