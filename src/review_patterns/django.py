@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 
 import libcst as cst
@@ -79,6 +79,17 @@ def ast_dotted_name(node: ast.expr) -> str | None:
         head = ast_dotted_name(node.value)
         return None if head is None else f"{head}.{node.attr}"
     return None
+
+
+def bound_names(target: cst.BaseExpression) -> Iterator[str]:
+    """The names an assignment, `for` or `with ... as` target binds: `a, (b, *c)` -> a, b, c."""
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from bound_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from bound_names(target.value)
 
 
 def call_name(node: cst.Call) -> str | None:

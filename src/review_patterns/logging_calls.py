@@ -13,7 +13,7 @@ from typing import Any
 
 import libcst as cst
 
-from .django import dotted_name, string_value
+from .django import bound_names, dotted_name, string_value
 from .rule import Rule
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
@@ -170,17 +170,6 @@ def _qualified_literal_level(name: str) -> int | None:
     if name.startswith("logging.") or name == last:
         return _LEVELS.get(last)
     return None
-
-
-def bound_names(target: cst.BaseExpression) -> Iterator[str]:
-    """The plain names an assignment, `for` or `with ... as` target binds."""
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from bound_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from bound_names(target.value)
 
 
 def callee_name(call: cst.Call) -> str | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from .django import ImportTable, call_name, dotted_name, keyword
+from .django import ImportTable, bound_names, call_name, dotted_name, keyword
 from .rule import Rule
 
 #: Qualified names of Django's `F`.
@@ -136,17 +136,6 @@ def param_names(node: cst.FunctionDef) -> frozenset[str]:
     every = [*params.posonly_params, *params.params, *params.kwonly_params]
     every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
     return frozenset(p.name.value for p in every)
-
-
-def bound_names(target: cst.BaseExpression) -> Iterator[str]:
-    """The names an unpacking target binds: `a, (b, *c)` -> a, b, c."""
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from bound_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from bound_names(target.value)
 
 
 #: Where a statement sits: the blocks around it, innermost last. A block is (its id, the id

@@ -8,8 +8,8 @@ from typing import Any
 
 import libcst as cst
 
-from ..django import dotted_name
-from ..logging_calls import Handler, HandlerAwareRule, LoggerCall, bound_names, callee_name, debug_test
+from ..django import bound_names, dotted_name
+from ..logging_calls import Handler, HandlerAwareRule, LoggerCall, callee_name, debug_test
 from ..model import Dimension, Severity
 from ..rule import Bad, Good
 
