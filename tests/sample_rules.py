@@ -1,5 +1,5 @@
-"""Two small rules that exist only in the adapters' tests, so that their expected outputs do not
-change when real rules are added. `install()` registers them; `sitecustomize(folder)` makes every
+"""Small rules that exist only in the tests (the adapters' and the engine's), so that expected outputs
+do not change when real rules are added. `install()` registers them; `sitecustomize(folder)` makes every
 Python process started with that folder on PYTHONPATH register them too (flake8, its workers)."""
 
 from __future__ import annotations
@@ -59,6 +59,56 @@ class PrintCall(Rule):
             self.report(node)
 
 
+class SaveInLoop(Rule):
+    """## What it does
+    A rule for the engine's tests: flags `.save()` inside a `for` loop.
+
+    ## Why is this bad?
+    One query per row.
+    """
+
+    code = "RP992"
+    name = "save-in-loop"
+    message = "`{obj}.save()` in a loop"
+    severity = Severity.IMPORTANT
+    dimension = Dimension.PERFORMANCE
+    examples = (Bad("for p in ps:\n    p.save()  # RP992\n"), Good("p.save()\n"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.loops = 0
+
+    def visit_For(self, node: cst.For) -> None:
+        self.loops += 1
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self.loops -= 1
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if self.loops and isinstance(func, cst.Attribute) and func.attr.value == "save":
+            self.report(node, obj=cst.Module([]).code_for_node(func.value))
+
+
+class Crashes(Rule):
+    """## What it does
+    Raises on every call: a stand-in for a buggy rule.
+
+    ## Why is this bad?
+    It is a test.
+    """
+
+    code = "RP993"
+    name = "crashes"
+    message = "never"
+    severity = Severity.WARNING
+    dimension = Dimension.RELIABILITY
+
+    def visit_Call(self, node: cst.Call) -> None:
+        raise KeyError("boom")
+
+
+#: The rules the adapters' tests register; the engine's tests patch in SaveInLoop and Crashes themselves.
 SAMPLE_RULES = (DangerousCall, PrintCall)
 
 

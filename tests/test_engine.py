@@ -9,60 +9,11 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from conftest import ROOT
+from sample_rules import Crashes, SaveInLoop
 
 from review_patterns import Config, ProjectContext, engine, lint, lint_paths
 from review_patterns.config import parse_config
-from review_patterns.model import Dimension, Severity
-from review_patterns.rule import Bad, Good, Rule
-
-
-class SaveInLoop(Rule):
-    """## What it does
-    A rule for the engine's tests: flags `.save()` inside a `for` loop.
-
-    ## Why is this bad?
-    One query per row.
-    """
-
-    code = "RP990"
-    name = "save-in-loop"
-    message = "`{obj}.save()` in a loop"
-    severity = Severity.IMPORTANT
-    dimension = Dimension.PERFORMANCE
-    examples = (Bad("for p in ps:\n    p.save()  # RP990\n"), Good("p.save()\n"))
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.loops = 0
-
-    def visit_For(self, node: cst.For) -> None:
-        self.loops += 1
-
-    def leave_For(self, original_node: cst.For) -> None:
-        self.loops -= 1
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if self.loops and isinstance(func, cst.Attribute) and func.attr.value == "save":
-            self.report(node, obj=cst.Module([]).code_for_node(func.value))
-
-
-class Crashes(Rule):
-    """## What it does
-    Raises on every call: a stand-in for a buggy rule.
-
-    ## Why is this bad?
-    It is a test.
-    """
-
-    code = "RP991"
-    name = "crashes"
-    message = "never"
-    severity = Severity.WARNING
-    dimension = Dimension.RELIABILITY
-
-    def visit_Call(self, node: cst.Call) -> None:
-        raise KeyError("boom")
+from review_patterns.model import Severity
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +37,7 @@ def test_finding_has_one_based_position_and_rule_metadata() -> None:
     result = lint(VIEW, "blog/views.py")
     (finding,) = result.findings
     assert (finding.line, finding.column, finding.end_line, finding.end_column) == (7, 9, 7, 20)
-    assert (finding.code, finding.name, finding.message) == ("RP990", "save-in-loop", "`post.save()` in a loop")
+    assert (finding.code, finding.name, finding.message) == ("RP992", "save-in-loop", "`post.save()` in a loop")
     assert finding.path == "blog/views.py"
     assert result.score == 97 and result.grade == "A+"
     assert result.lines == 6
@@ -96,13 +47,13 @@ def test_finding_has_one_based_position_and_rule_metadata() -> None:
     ("comment", "suppressed"),
     [
         ("# noqa", True),
-        ("# noqa: RP990", True),
-        ("#noqa:RP990,RP301", True),
-        ("# NOQA: rp990", True),
+        ("# noqa: RP992", True),
+        ("#noqa:RP992,RP301", True),
+        ("# NOQA: rp992", True),
         ("# noqa: RP9", True),
         ("# noqa: E501", False),
         ("# noqa: RP301", False),
-        ("# see RP990", False),
+        ("# see RP992", False),
     ],
 )
 def test_noqa(comment: str, suppressed: bool) -> None:
@@ -117,14 +68,14 @@ def test_noqa(comment: str, suppressed: bool) -> None:
 def test_select_ignore_and_per_file_ignores() -> None:
     assert lint(VIEW, "blog/views.py", config=Config(ignore=("RP9",))).findings == ()
     assert lint(VIEW, "blog/views.py", config=Config(select=("RP1",))).findings == ()
-    assert len(lint(VIEW, "blog/views.py", config=Config(select=("RP990",))).findings) == 1
-    per_file = Config(per_file_ignores={"*/views.py": ("RP990",)})
+    assert len(lint(VIEW, "blog/views.py", config=Config(select=("RP992",))).findings) == 1
+    per_file = Config(per_file_ignores={"*/views.py": ("RP992",)})
     assert lint(VIEW, "blog/views.py", config=per_file).findings == ()
     assert len(lint(VIEW, "blog/services.py", config=per_file).findings) == 1
 
 
 def test_severity_and_penalty_overrides() -> None:
-    config = Config(severity={"RP990": Severity.BLOCKER}, penalty={"RP990": 12})
+    config = Config(severity={"RP992": Severity.BLOCKER}, penalty={"RP992": 12})
     (finding,) = lint(VIEW, "blog/views.py", config=config).findings
     assert (finding.severity, finding.penalty) == (Severity.BLOCKER, 12)
 
@@ -133,9 +84,9 @@ def test_a_crashing_rule_is_reported_and_the_others_keep_their_findings(monkeypa
     monkeypatch.setattr(engine, "ALL_RULES", (SaveInLoop, Crashes))
     result = lint(VIEW, "blog/views.py")
     codes = [f.code for f in result.findings]
-    assert codes.count("RP990") == 1 and codes.count("RP002") == 1
+    assert codes.count("RP992") == 1 and codes.count("RP002") == 1
     crash = next(f for f in result.findings if f.code == "RP002")
-    assert "RP991" in crash.message and "KeyError" in crash.message
+    assert "RP993" in crash.message and "KeyError" in crash.message
     assert crash.penalty == 0
 
 
@@ -203,7 +154,7 @@ def test_bad_files_on_disk_are_reported_and_the_run_goes_on(tmp_path: Path) -> N
     assert "not valid utf-8" in by_path["not_utf8.py"].error and by_path["not_utf8.py"].findings[0].line == 2
     assert "binary" in by_path["binary.py"].error
     assert "encoding" in by_path["bad_coding.py"].error
-    assert [f.code for f in by_path["views.py"].findings] == ["RP990"]
+    assert [f.code for f in by_path["views.py"].findings] == ["RP992"]
     assert not report.passed
 
 
@@ -309,7 +260,7 @@ def test_test_modules_are_recognised(path: str, is_test: bool) -> None:
 
 def test_a_rule_failing_before_the_traversal_is_reported_too(monkeypatch: pytest.MonkeyPatch) -> None:
     class BrokenContext(SaveInLoop):
-        code = "RP992"
+        code = "RP994"
 
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
@@ -317,5 +268,5 @@ def test_a_rule_failing_before_the_traversal_is_reported_too(monkeypatch: pytest
 
     monkeypatch.setattr(engine, "ALL_RULES", (SaveInLoop, BrokenContext))
     result = lint(VIEW, "blog/views.py")
-    assert sorted(f.code for f in result.findings) == ["RP002", "RP990"]
-    assert "RP992" in result.findings[0].message or "RP992" in result.findings[1].message
+    assert sorted(f.code for f in result.findings) == ["RP002", "RP992"]
+    assert "RP994" in result.findings[0].message or "RP994" in result.findings[1].message
