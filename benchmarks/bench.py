@@ -18,7 +18,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from review_patterns import Config, ProjectContext, lint
-from review_patterns.context import walk_python_files
+from review_patterns.project.context import walk_python_files
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ from collections import Counter
 from pathlib import Path
 
 from review_patterns import Config, ProjectContext, lint
-from review_patterns.model import FileResult
-from review_patterns.rule import Example, Rule
+from review_patterns.core.model import FileResult
+from review_patterns.core.rule import Example, Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

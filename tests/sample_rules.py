@@ -10,9 +10,9 @@ from pathlib import Path
 
 import libcst as cst
 
-from review_patterns.django import call_name
-from review_patterns.model import Dimension, Severity
-from review_patterns.rule import Bad, Good, Rule
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.rule import Bad, Good, Rule
+from review_patterns.syntax.django import call_name
 
 TESTS = Path(__file__).resolve().parent
 
@@ -117,9 +117,9 @@ def install(assign: Callable[[object, str, object], None] = setattr) -> None:
 
     Pass pytest's `monkeypatch.setattr` as `assign` to undo it after a test.
     """
-    import review_patterns.rules
+    import review_patterns.checks
 
-    registry = tuple(r for r in review_patterns.rules.ALL_RULES if r not in SAMPLE_RULES) + SAMPLE_RULES
+    registry = tuple(r for r in review_patterns.checks.ALL_RULES if r not in SAMPLE_RULES) + SAMPLE_RULES
     for name, module in list(sys.modules.items()):
         if name.startswith("review_patterns") and hasattr(module, "ALL_RULES"):
             assign(module, "ALL_RULES", registry)

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from sample_rules import install, write_project
 
-from review_patterns.cli import main
+from review_patterns.frontends.cli import main
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 

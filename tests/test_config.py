@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from review_patterns import rules
-from review_patterns.config import ConfigError, find_config_file, load_config, parse_config
-from review_patterns.model import Severity
-from review_patterns.rule import Rule
-from review_patterns.rules.type_hints import TypeHints
+from review_patterns import checks as rules
+from review_patterns.checks.clarity.type_hints import TypeHints
+from review_patterns.core.config import ConfigError, find_config_file, load_config, parse_config
+from review_patterns.core.model import Severity
+from review_patterns.core.rule import Rule
 
 
 def write(path: Path, text: str) -> Path:

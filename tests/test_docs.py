@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from conftest import ROOT, run_cli
 
-from review_patterns import ALL_RULES, docs
+from review_patterns import ALL_RULES
+from review_patterns.report import docs
 
 
 def test_catalogue_is_fresh() -> None:
@@ -37,7 +38,7 @@ def test_docs_check_reports_a_stale_page(tmp_path) -> None:
 
 
 def test_summary_is_the_first_sentence_and_ignores_dots_in_code() -> None:
-    from review_patterns.rule import Rule
+    from review_patterns.core.rule import Rule
 
     class Leaky(Rule):
         """## What it does

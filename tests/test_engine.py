@@ -11,9 +11,10 @@ import pytest
 from conftest import ROOT
 from sample_rules import Crashes, SaveInLoop
 
-from review_patterns import Config, ProjectContext, engine, lint, lint_paths
-from review_patterns.config import parse_config
-from review_patterns.model import Severity
+from review_patterns import Config, ProjectContext, lint, lint_paths
+from review_patterns.core import engine
+from review_patterns.core.config import parse_config
+from review_patterns.core.model import Severity
 
 
 @pytest.fixture(autouse=True)
@@ -199,7 +200,7 @@ def test_context_is_read_from_disk_around_the_checked_file(tmp_path: Path) -> No
 
 def test_engine_imports_neither_click_nor_rich() -> None:
     code = (
-        "import sys, review_patterns.engine, review_patterns;"
+        "import sys, review_patterns.core.engine, review_patterns;"
         "print(sorted(m for m in ('click', 'rich') if m in sys.modules))"
     )
     out = subprocess.run(
@@ -253,7 +254,7 @@ def test_ignoring_a_bonus_keeps_the_rule_that_awards_it(monkeypatch: pytest.Monk
     ],
 )
 def test_test_modules_are_recognised(path: str, is_test: bool) -> None:
-    from review_patterns.django import SourceFile
+    from review_patterns.syntax.django import SourceFile
 
     assert SourceFile(path, "").is_test is is_test
 

@@ -26,7 +26,7 @@ from conftest import ROOT, markers, run_cli
 from sample_rules import sitecustomize, write_project
 
 from review_patterns import ALL_RULES
-from review_patterns.rule import Bad, BonusCheck
+from review_patterns.core.rule import Bad, BonusCheck
 
 registered = [e for e in entry_points(group="flake8.extension") if e.name == "RP"]
 needs_plugin = pytest.mark.skipif(
@@ -37,11 +37,11 @@ needs_plugin = pytest.mark.skipif(
 
 def test_pyproject_declares_the_entry_point() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["entry-points"]["flake8.extension"] == {"RP": "review_patterns.flake8:Plugin"}
+    assert project["entry-points"]["flake8.extension"] == {"RP": "review_patterns.frontends.flake8:Plugin"}
 
 
 def test_the_plugin_loads_neither_click_nor_rich() -> None:
-    code = "import sys, review_patterns.flake8; print(sorted({'click', 'rich'} & set(sys.modules)))"
+    code = "import sys, review_patterns.frontends.flake8; print(sorted({'click', 'rich'} & set(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -242,7 +242,7 @@ def test_context_is_built_once_per_project_and_columns_are_0_based(
 ) -> None:
     from sample_rules import install
 
-    from review_patterns import flake8 as plugin
+    from review_patterns.frontends import flake8 as plugin
 
     install(monkeypatch.setattr)
     built: list[Path] = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from review_patterns.grading import arithmetic, grade_report, letter, score
-from review_patterns.model import Bonus, Dimension, FileResult, Finding, Severity
+from review_patterns.core.grading import arithmetic, grade_report, letter, score
+from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Severity
 
 
 def finding(
@@ -22,7 +22,7 @@ def bonus(points: int = 2, dimension: Dimension = Dimension.SECURITY) -> Bonus:
 
 
 def result(findings=(), bonuses=(), lines: int = 10) -> FileResult:
-    from review_patterns.grading import dimension_scores
+    from review_patterns.core.grading import dimension_scores
 
     return FileResult(
         "app/views.py",

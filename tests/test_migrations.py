@@ -10,7 +10,7 @@ import pytest
 from conftest import FIXTURES
 
 from review_patterns import Config, ProjectContext, lint, lint_paths
-from review_patterns.migration_history import Migration, MigrationHistory, read_migration
+from review_patterns.project.migrations import Migration, MigrationHistory, read_migration
 
 PROJECT = FIXTURES / "migrations_project"
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from review_patterns import Config, ProjectContext, lint_paths, model_index
-from review_patterns.model_index import ModelIndex, without_function_bodies
+from review_patterns import Config, ProjectContext, lint_paths
+from review_patterns.project import models as model_index
+from review_patterns.project.models import ModelIndex, without_function_bodies
 
 PROJECT = FIXTURES / "nplusone_project"
 

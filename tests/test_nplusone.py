@@ -9,7 +9,7 @@ from conftest import FIXTURES
 from test_model_index import installed_django  # noqa: F401 - a fixture
 
 from review_patterns import Config, ProjectContext, lint, lint_paths
-from review_patterns.model import Finding
+from review_patterns.core.model import Finding
 
 PROJECT = FIXTURES / "nplusone_project"
 SELECT = Config(select=("RP401", "RP402"))

@@ -8,7 +8,7 @@ import pytest
 from conftest import markers
 
 from review_patterns import Config, ProjectContext, lint
-from review_patterns.rules.unknown_orm_method import INSTANCE_TYPOS, QUERYSET_TYPOS
+from review_patterns.checks.orm.unknown_orm_method import INSTANCE_TYPOS, QUERYSET_TYPOS
 
 
 def check(

@@ -9,7 +9,7 @@ import pytest
 from conftest import FIXTURES, run_cli
 
 from review_patterns import Config, ConfigError, lint, lint_paths
-from review_patterns.config import parse_config
+from review_patterns.core.config import parse_config
 
 SIGNUP = textwrap.dedent(
     """

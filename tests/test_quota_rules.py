@@ -10,12 +10,12 @@ import pytest
 from conftest import FIXTURES
 
 from review_patterns import Config, ProjectContext, lint, lint_paths
-from review_patterns.config import ConfigError, parse_config
-from review_patterns.rule import Rule
-from review_patterns.rules.circuit_breaker_per_call import CircuitBreakerPerCall
-from review_patterns.rules.missing_quota_check import MissingQuotaCheck
-from review_patterns.rules.quota_incremented_before_call import QuotaIncrementedBeforeCall
-from review_patterns.rules.quota_manager import QuotaManager
+from review_patterns.checks.resilience.circuit_breaker_per_call import CircuitBreakerPerCall
+from review_patterns.checks.resilience.missing_quota_check import MissingQuotaCheck
+from review_patterns.checks.resilience.quota_incremented_before_call import QuotaIncrementedBeforeCall
+from review_patterns.checks.resilience.quota_manager import QuotaManager
+from review_patterns.core.config import ConfigError, parse_config
+from review_patterns.core.rule import Rule
 
 PROJECT = FIXTURES / "quota_project"
 

@@ -13,9 +13,9 @@ import pytest
 from conftest import flagged, markers
 
 from review_patterns import Config, ProjectContext, lint
-from review_patterns.django import SourceFile
-from review_patterns.redis_clients import Kind, index_clients, is_test_module
-from review_patterns.rules.magic_cache_ttl import duration
+from review_patterns.checks.resilience.magic_cache_ttl import duration
+from review_patterns.checks.resilience.redis import Kind, index_clients, is_test_module
+from review_patterns.syntax.django import SourceFile
 
 
 def check(code: str, source: str, path: str = "shop/services.py", files: dict[str, str] | None = None) -> None:

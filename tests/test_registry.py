@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 import pkgutil
 import re
 
 import pytest
 
-from review_patterns import ALL_RULES, rules
-from review_patterns.docs import description
-from review_patterns.rule import Bad, BonusCheck, Good, Rule
-from review_patterns.rules import InternalError
+from review_patterns import ALL_RULES, checks
+from review_patterns.checks import InternalError, ParseError
+from review_patterns.core.rule import Bad, BonusCheck, Good, Rule
+from review_patterns.report.docs import description
 
 
-def test_every_rules_module_is_registered() -> None:
-    modules = {m.name for m in pkgutil.iter_modules(rules.__path__)}
-    registered = {rule.__module__.rsplit(".", 1)[-1] for rule in ALL_RULES}
-    assert modules == registered
+def test_every_rule_defined_in_the_checks_is_registered() -> None:
+    defined = set()
+    for info in pkgutil.walk_packages(checks.__path__, "review_patterns.checks."):
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Rule) and value.__module__ == info.name:
+                if value.__dict__.get("code") or (issubclass(value, BonusCheck) and "name" in value.__dict__):
+                    defined.add(value)
+    assert defined == set(ALL_RULES) - {InternalError, ParseError}
 
 
 def test_codes_are_unique_sorted_and_well_formed() -> None:

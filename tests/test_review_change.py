@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sample_rules import PROJECT, install, write_project
 
-from review_patterns.changes import parse_diff
-from review_patterns.cli import main
+from review_patterns.frontends.cli import main
+from review_patterns.frontends.git import parse_diff
 
 VIEWS = PROJECT["shop/views.py"]
 NEW_VIEW = (
@@ -190,7 +190,7 @@ def test_diff_and_baseline_together(repo: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_normalized_code_ignores_layout_and_comments() -> None:
-    from review_patterns.fingerprint import normalized
+    from review_patterns.report.fingerprint import normalized
 
     assert normalized("    total = F('total') + 1  # noqa: RP101") == normalized("total=F('total')+1")
     assert normalized("x = '# not a comment'") != normalized("x = ''")

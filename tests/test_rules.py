@@ -6,7 +6,7 @@ import pytest
 from conftest import flagged, lint_example, markers
 
 from review_patterns import ALL_RULES
-from review_patterns.rule import Bad, BonusCheck, Example, Good, Rule
+from review_patterns.core.rule import Bad, BonusCheck, Example, Good, Rule
 
 CASES = [
     pytest.param(rule, example, id=f"{rule.code or rule.name}-{type(example).__name__.lower()}{index}")

@@ -15,12 +15,12 @@ import jsonschema
 import pytest
 from sample_rules import DangerousCall, PrintCall
 
-from review_patterns.fingerprint import Sources
-from review_patterns.model import Bonus, Dimension, FileResult, Finding, Report, Severity
-from review_patterns.rules import InternalError, ParseError
-from review_patterns.writers import WRITERS
-from review_patterns.writers.github import escape_data, escape_property
-from review_patterns.writers.markdown import code_block, escape, inline
+from review_patterns.checks import InternalError, ParseError
+from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Report, Severity
+from review_patterns.report.fingerprint import Sources
+from review_patterns.report.writers import WRITERS
+from review_patterns.report.writers.github import escape_data, escape_property
+from review_patterns.report.writers.markdown import code_block, escape, inline
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN = DATA / "golden"
@@ -113,9 +113,9 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> None:
     import sample_rules
 
     monkeypatch.setattr(sample_rules, "SAMPLE_RULES", (ParseError, InternalError, DangerousCall, PrintCall))
-    import review_patterns.rules
+    import review_patterns.checks
 
-    monkeypatch.setattr(review_patterns.rules, "ALL_RULES", ())
+    monkeypatch.setattr(review_patterns.checks, "ALL_RULES", ())
     sample_rules.install(monkeypatch.setattr)
 
 
@@ -217,7 +217,7 @@ def test_markdown_escapes_what_comes_from_the_code() -> None:
 
 
 def test_markdown_shows_the_lines_of_a_multiline_finding() -> None:
-    from review_patterns.writers.markdown import snippet
+    from review_patterns.report.writers.markdown import snippet
 
     source = "def f(x):\n    return JsonResponse(\n        {'a': x},\n        status=400,\n    )\n"
     sources = Sources(Path("/project"), {"app.py": source})
@@ -235,7 +235,7 @@ def test_markdown_helpers() -> None:
 
 
 def test_sarif_locations_outside_the_working_folder_and_odd_names() -> None:
-    from review_patterns.writers.sarif import artifact
+    from review_patterns.report.writers.sarif import artifact
 
     assert artifact("/srv/app/shop/views.py") == {"uri": "file:///srv/app/shop/views.py"}
     assert artifact("shop/my views#1.py") == {"uri": "shop/my%20views%231.py", "uriBaseId": "%SRCROOT%"}

@@ -4,14 +4,13 @@ The public API. `lint` checks one source text; `lint_paths` checks files and fol
 grades them. Neither imports click nor rich.
 """
 
-from .config import Config, ConfigError, load_config
-from .context import ProjectContext
-from .engine import lint, lint_paths
-from .model import Bonus, Dimension, FileResult, Finding, Report, Severity
-from .rule import Bad, BonusCheck, Good, Rule
-from .rules import ALL_RULES
-
-__version__ = "0.1.0"
+from review_patterns.checks import ALL_RULES
+from review_patterns.core.config import Config, ConfigError, load_config
+from review_patterns.core.engine import lint, lint_paths
+from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Report, Severity
+from review_patterns.core.rule import Bad, BonusCheck, Good, Rule
+from review_patterns.core.version import __version__
+from review_patterns.project.context import ProjectContext
 
 __all__ = [
     "ALL_RULES",

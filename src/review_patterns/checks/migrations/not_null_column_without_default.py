@@ -1,0 +1,141 @@
+"""RP201 not-null-column-without-default: a NOT NULL column added to a table with rows, with nothing to fill it."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from review_patterns.checks.migrations.helpers import THREE_STEPS, FieldChange, MigrationRule
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.rule import Bad, Good
+
+_INITIAL = """
+    from django.db import migrations, models
+
+    class Migration(migrations.Migration):
+        initial = True
+        dependencies = []
+        operations = [
+            migrations.CreateModel(
+                name="Order",
+                fields=[
+                    ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                    ("total", models.DecimalField(max_digits=10, decimal_places=2)),
+                ],
+            ),
+        ]
+    """
+
+
+class NotNullColumnWithoutDefault(MigrationRule):
+    """## What it does
+    Flags an `AddField` of a NOT NULL column with no way to fill the rows already in the table.
+
+    The model's table must exist already (created by an earlier migration). Not flagged:
+    `null=True`; a `db_default` other than None; a Python-side `default` (Django fills the rows
+    with it on add; see RP206's `rolling-deploys`); fields Django fills itself (string fields
+    with `blank=True`, `auto_now`/`auto_now_add`, auto and primary keys); fields with no
+    column (`ManyToManyField`); a model created in the same migration, or in an app's initial
+    migrations when this one is initial too. Third-party field classes are not judged.
+
+    ## Why is this bad?
+    The database cannot add a NOT NULL column without a value for the existing rows: the
+    migration fails on deploy against production data, although it passed on the empty test
+    database. Add the field nullable (or with a default), backfill it in a data migration,
+    then enforce NOT NULL in a third migration.
+
+    ## Known problems
+    A squashed migration (`replaces`) is not judged; the migrations it replaces are.
+    """
+
+    code = "RP201"
+    name = "not-null-column-without-default"
+    message = (
+        "`{app}.{model}.{field}` is added NOT NULL with no default to a table that already has rows:"
+        " the migration fails on existing data; " + THREE_STEPS
+    )
+    severity = Severity.BLOCKER
+    penalty = 10
+    dimension = Dimension.DATA_INTEGRITY
+    examples = (
+        Bad(
+            """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField(  # RP201
+                        model_name="order",
+                        name="currency",
+                        field=models.CharField(max_length=3),
+                    ),
+                ]
+            """,
+            path="shop/migrations/0002_order_currency.py",
+            files={"shop/migrations/0001_initial.py": _INITIAL},
+        ),
+        Good(
+            """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField(
+                        model_name="order",
+                        name="currency",
+                        field=models.CharField(max_length=3, null=True),
+                    ),
+                ]
+            """,
+            path="shop/migrations/0002_order_currency.py",
+            files={"shop/migrations/0001_initial.py": _INITIAL},
+        ),
+        Good(
+            """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "currency", models.CharField(max_length=3, db_default="EUR")),
+                    migrations.AddField("order", "note", models.TextField(blank=True)),
+                    migrations.AddField("order", "paid", models.BooleanField(default=False)),
+                    migrations.AddField("order", "updated", models.DateTimeField(auto_now=True)),
+                    migrations.AddField("order", "tags", models.ManyToManyField(to="shop.tag")),
+                ]
+            """,
+            path="shop/migrations/0002_order_fields.py",
+            files={"shop/migrations/0001_initial.py": _INITIAL},
+        ),
+        Good(
+            """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = []
+                operations = [
+                    migrations.AddField(
+                        model_name="order",
+                        name="currency",
+                        field=models.CharField(max_length=3),
+                    ),
+                ]
+            """,
+            path="shop/migrations/0002_order_currency.py",
+        ),
+    )
+
+    def check(self, change: FieldChange, node: cst.Call) -> None:
+        new = change.new
+        if (
+            change.operation.kind == "AddField"
+            and change.table_exists
+            and new.known
+            and new.column
+            and new.null is False
+            and not new.default
+            and not new.db_default
+            and not new.self_filled
+        ):
+            self.report(node, **change.where)

@@ -1,0 +1,54 @@
+"""RP303: `except:` with no exception class."""
+
+from __future__ import annotations
+
+from review_patterns.checks.privacy.helpers import Handler, HandlerAwareRule
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.rule import Bad, Good
+
+
+class BareExcept(HandlerAwareRule):
+    """## What it does
+    Flags `except:` with no exception class, at the `except` line.
+
+    ## Why is this bad?
+    A bare `except:` also catches `KeyboardInterrupt` and `SystemExit`, so a worker cannot be
+    stopped cleanly, and it hides every error type behind one branch. Name what you expect
+    (`except (KeyError, ValueError):`); to clean up and re-raise anything, write
+    `except BaseException:` and `raise`.
+    """
+
+    code = "RP303"
+    name = "bare-except"
+    message = "bare `except:` also catches KeyboardInterrupt and SystemExit; name the exceptions"
+    severity = Severity.IMPORTANT
+    dimension = Dimension.SECURITY
+    requires = ("except",)
+    examples = (
+        Bad("""
+            def load_settings(raw):
+                try:
+                    return json.loads(raw)
+                except:  # RP303
+                    return {}
+            """),
+        Good("""
+            def load_settings(raw):
+                try:
+                    return json.loads(raw)
+                except json.JSONDecodeError:
+                    return {}
+            """),
+        Good("""
+            def import_rows(rows):
+                try:
+                    save(rows)
+                except BaseException:
+                    rollback()
+                    raise
+            """),
+    )
+
+    def on_handler(self, handler: Handler) -> None:
+        if handler.bare:
+            self.report(handler.node)

@@ -1,0 +1,659 @@
+"""What the privacy and error-handling rules (RP3xx) share: logger calls and exception handlers.
+
+`HandlerAwareRule` follows, during the one traversal, which names are loggers in each scope
+and which `except` handlers enclose the current node, and tells its subclasses about logger
+calls, handlers, `raise` and `return` through hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from review_patterns.core.rule import Rule
+from review_patterns.syntax.django import bound_names, dotted_name, string_value
+
+LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
+#: Names used for loggers by convention: a logger when nothing in the file says otherwise.
+CONVENTIONAL_LOGGERS = frozenset({"logger", "log", "LOGGER", "_logger", "_log"})
+#: Calls that return a logger (qualified names).
+LOGGER_FACTORIES = frozenset(
+    {
+        "logging.getLogger",
+        "logging.LoggerAdapter",
+        "structlog.get_logger",
+        "structlog.getLogger",
+        "structlog.stdlib.get_logger",
+        "structlog.wrap_logger",
+        "celery.utils.log.get_task_logger",
+    }
+)
+#: Methods of a logger that return a logger (structlog's bound loggers, stdlib children).
+_DERIVED_LOGGER = frozenset({"bind", "new", "unbind", "try_unbind", "getChild", "opt"})
+#: Keywords of a stdlib logger call that are not part of the message.
+_CALL_OPTIONS = frozenset({"exc_info", "stack_info", "stacklevel"})
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARN": 30, "WARNING": 30, "ERROR": 40, "FATAL": 50, "CRITICAL": 50}
+_METHOD_LEVELS = {
+    "debug": 10,
+    "info": 20,
+    "warning": 30,
+    "warn": 30,
+    "error": 40,
+    "exception": 40,
+    "critical": 50,
+    "fatal": 50,
+}
+_FALSY = ("False", "None")
+
+
+@dataclass
+class LoggerCall:
+    """A call of a logger method, taken apart into what ends up in the log record."""
+
+    node: cst.Call
+    method: str  #: "info", "exception", "log", ...
+    level: int | None  #: 10 (debug) .. 50 (critical); None when `.log()`'s level is not known
+    #: The format string and its arguments: positional arguments (after `.log()`'s level).
+    args: tuple[cst.BaseExpression, ...]
+    #: Named values: structlog's keywords and the entries of `extra={...}` (and `.bind(...)` before the call).
+    named: tuple[tuple[str, cst.BaseExpression], ...]
+    #: Values whose names are not known: `extra=context`, `**kwargs`.
+    unnamed: tuple[cst.BaseExpression, ...]
+    exc_info: cst.BaseExpression | None
+
+    @property
+    def parts(self) -> Iterator[cst.BaseExpression]:
+        """Every expression whose value reaches the log record's message or fields."""
+        yield from self.args
+        yield from (value for _, value in self.named)
+        yield from self.unnamed
+
+    @property
+    def logs_traceback(self) -> bool:
+        """`logger.exception(...)` or `exc_info=` anything but False or None."""
+        if self.exc_info is not None:
+            return not (isinstance(self.exc_info, cst.Name) and self.exc_info.value in _FALSY)
+        return self.method == "exception"
+
+
+@dataclass(eq=False)
+class Handler:
+    """An `except` clause enclosing the current node, and what its body does so far."""
+
+    node: cst.ExceptHandler | cst.ExceptStarHandler
+    name: str | None  #: the `as` name
+    types: tuple[str, ...]  #: qualified names of the caught classes; () for a bare `except:`
+    known: bool  #: every caught class is spelled out (not a variable holding a tuple)
+    raises: bool = False  #: a `raise` statement in the body (not in a nested function)
+    logs_traceback: bool = False  #: a logger call with a traceback, or a traceback printed or reported
+    answers_404: bool = False  #: raises Http404/NotFound or builds a 404 response
+    #: the exception object is passed on: an argument of a (non-logger) call, returned, stored, `sys.exc_info()`
+    hands_on: bool = False
+    name_live: bool = True  #: the `as` name still holds the exception (not rebound in the body)
+
+    @property
+    def bare(self) -> bool:
+        return self.node.type is None
+
+    def catches(self, names: frozenset[str]) -> bool:
+        """Whether one of the caught classes is in `names` (qualified, or builtin as written)."""
+        return any(t in names for t in self.types)
+
+
+@dataclass(eq=False)
+class Frame:
+    """A scope: the module, a class body or a function, with its names and open handlers."""
+
+    kind: str  #: "module", "class" or "function"
+    node: cst.CSTNode | None = None
+    #: name -> True (a logger), False (something else), None (unknown: decided by convention)
+    names: dict[str, bool | None] = field(default_factory=dict)
+    handlers: list[Handler] = field(default_factory=list)
+    #: class frames: attributes of `self`/`cls` bound to a logger
+    logger_attrs: set[str] = field(default_factory=set)
+    params: tuple[str, ...] = ()
+    state: dict[str, Any] = field(default_factory=dict)  #: what a rule keeps per scope
+
+
+_TRACEBACK_REPORTERS = frozenset(
+    {
+        "traceback.print_exc",
+        "traceback.print_exception",
+        "traceback.format_exc",
+        "traceback.format_exception",
+        "sentry_sdk.capture_exception",
+    }
+)
+#: Calls that raise: `sys.exit()` raises SystemExit, `self.fail()` AssertionError, `pytest.fail()` Failed.
+_RAISING_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "pytest.fail", "pytest.skip", "pytest.exit"})
+_RAISING_METHODS = frozenset({"fail", "skipTest"})
+_EXC_INFO = frozenset({"sys.exc_info", "sys.exception"})
+#: Calls that only look at an exception (or print it like a log line without traceback): not passing it on.
+_INSPECTING = frozenset(
+    {
+        "type",
+        "str",
+        "repr",
+        "format",
+        "isinstance",
+        "issubclass",
+        "getattr",
+        "hasattr",
+        "len",
+        "id",
+        "print",
+        "vars",
+        "dir",
+    }
+)
+#: Error reporters (Sentry, Rollbar, a project's `report_error`): they send the traceback on, by called name.
+ERROR_REPORTERS = frozenset(
+    {"capture_exception", "captureException", "report_exc_info", "report_error", "report_exception"}
+)
+_NOT_FOUND = frozenset(
+    {
+        "django.http.Http404",
+        "Http404",
+        "rest_framework.exceptions.NotFound",
+        "NotFound",
+        "django.http.HttpResponseNotFound",
+        "HttpResponseNotFound",
+    }
+)
+
+
+def _qualified_literal_level(name: str) -> int | None:
+    last = name.rsplit(".", 1)[-1]
+    if name.startswith("logging.") or name == last:
+        return _LEVELS.get(last)
+    return None
+
+
+def callee_name(call: cst.Call) -> str | None:
+    """The last part of what is called: `utils.mask_email(x)` -> `mask_email`."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    if isinstance(func, cst.Name):
+        return func.value
+    return None
+
+
+def is_404(node: cst.BaseExpression) -> bool:
+    """`404`, `status.HTTP_404_NOT_FOUND`, `HTTPStatus.NOT_FOUND`."""
+    if isinstance(node, cst.Integer):
+        return node.value == "404"
+    name = dotted_name(node) or ""
+    return name.endswith(("HTTP_404_NOT_FOUND", "HTTPStatus.NOT_FOUND"))
+
+
+class HandlerAwareRule(Rule):
+    """A rule that knows loggers and the enclosing `except` handlers.
+
+    Subclasses override the hooks `on_call`, `on_handler`, `after_handler`, `on_raise`,
+    `on_return` and `on_assign`; the visit methods here keep the scopes and must not be overridden.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.frames: list[Frame] = [Frame("module")]
+        self._in_log = 0  # depth of logger calls around the current node
+        self._calls: list[bool] = []  # for each enclosing call: is it a logger call?
+        self._debug_blocks: list[bool] = []  # for each enclosing `if` block: does it run only under DEBUG?
+
+    # -- hooks --
+
+    def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
+        """Every call; `log` is set when it is a logger call."""
+
+    def on_handler(self, handler: Handler) -> None:
+        """Entering an `except` clause (already on `self.handlers`)."""
+
+    def after_handler(self, handler: Handler) -> None:
+        """Leaving an `except` clause, its body seen (still on `self.handlers`)."""
+
+    def on_raise(self, node: cst.Raise) -> None:
+        """A `raise` statement."""
+
+    def on_return(self, node: cst.Return) -> None:
+        """A `return` statement."""
+
+    def on_assign(
+        self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode
+    ) -> None:
+        """An assignment (`=`, annotated, augmented or `:=`) of `value` to `targets`."""
+
+    # -- queries --
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    @property
+    def function(self) -> Frame | None:
+        """The innermost enclosing function, if any."""
+        for frame in reversed(self.frames):
+            if frame.kind == "function":
+                return frame
+        return None
+
+    @property
+    def handlers(self) -> list[Handler]:
+        """The `except` clauses enclosing the current node in the current scope, outermost first."""
+        return self.frame.handlers
+
+    @property
+    def handler(self) -> Handler | None:
+        """The innermost enclosing `except` clause in the current scope."""
+        return self.frame.handlers[-1] if self.frame.handlers else None
+
+    @property
+    def debug_only(self) -> bool:
+        """Inside `if settings.DEBUG:` (or the `else` of `if not settings.DEBUG:`)."""
+        return any(self._debug_blocks)
+
+    def exception_names(self) -> dict[str, Handler]:
+        """Names that hold a caught exception here: each handler's live `as` name, innermost wins."""
+        return {h.name: h for h in self.handlers if h.name is not None and h.name_live}
+
+    def _class_frame(self) -> Frame | None:
+        for frame in reversed(self.frames):
+            if frame.kind == "class":
+                return frame
+        return None
+
+    def _lookup(self, name: str) -> tuple[bool, bool | None]:
+        """(found, value) of `name` in the scopes visible here (class bodies only from inside)."""
+        for index in range(len(self.frames) - 1, -1, -1):
+            frame = self.frames[index]
+            if frame.kind == "class" and index != len(self.frames) - 1:
+                continue
+            if name in frame.names:
+                return True, frame.names[name]
+        return False, None
+
+    def is_logger(self, node: cst.BaseExpression) -> bool:
+        """Whether an expression evaluates to a logger (or is the `logging` module)."""
+        if isinstance(node, cst.Name):
+            found, value = self._lookup(node.value)
+            if found and value is not None:
+                return value
+            if not found and node.value in self.imports.aliases:
+                return _imported_logger(self.imports.aliases[node.value])
+            return node.value in CONVENTIONAL_LOGGERS
+        if isinstance(node, cst.Attribute):
+            owner = node.value
+            if isinstance(owner, cst.Name) and self._is_self(owner.value):
+                cls = self._class_frame()
+                return cls is not None and node.attr.value in cls.logger_attrs
+            if self.imports.resolve(node) in ("logging.root",):
+                return True
+            return node.attr.value in CONVENTIONAL_LOGGERS and dotted_name(owner) is not None
+        if isinstance(node, cst.Call):
+            if self.imports.resolve(node.func) in LOGGER_FACTORIES:
+                return True
+            func = node.func
+            return isinstance(func, cst.Attribute) and func.attr.value in _DERIVED_LOGGER and self.is_logger(func.value)
+        return False
+
+    def _is_logger_value(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.BooleanOperation):
+            return self._is_logger_value(node.left) or self._is_logger_value(node.right)
+        if isinstance(node, cst.IfExp):
+            return self._is_logger_value(node.body) or self._is_logger_value(node.orelse)
+        if isinstance(node, cst.Name) and self.imports.resolve(node) in ("logging", "structlog"):
+            return False  # `log = logging` is rare; calls on the module are handled anyway
+        return self.is_logger(node)
+
+    def _is_self(self, name: str) -> bool:
+        function = self.function
+        if name in ("self", "cls"):
+            return True
+        return function is not None and bool(function.params) and function.params[0] == name
+
+    def logger_call(self, node: cst.Call) -> LoggerCall | None:
+        """The logger call `node` is, taken apart; None when it is not one."""
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in LOG_METHODS:
+            return None
+        receiver = func.value
+        if not self.is_logger(receiver):
+            return None
+        method = func.attr.value
+        positional = [a.value for a in node.args if a.keyword is None and a.star != "**"]
+        level: int | None = _METHOD_LEVELS.get(method)
+        if method == "log":
+            level = self._level(positional[0]) if positional else None
+            positional = positional[1:]
+        named: list[tuple[str, cst.BaseExpression]] = []
+        unnamed: list[cst.BaseExpression] = [a.value for a in node.args if a.star == "**"]
+        exc_info = None
+        for arg in node.args:
+            if arg.keyword is None:
+                continue
+            key = arg.keyword.value
+            if key == "exc_info":
+                exc_info = arg.value
+            elif key == "extra" and isinstance(arg.value, cst.Dict):
+                named += _dict_entries(arg.value, unnamed)
+            elif key == "extra":
+                unnamed.append(arg.value)
+            elif key not in _CALL_OPTIONS:
+                named.append((key, arg.value))
+        # structlog: `log.bind(email=...).info(...)` puts the bound values in this event too
+        while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
+            if receiver.func.attr.value in ("bind", "new"):
+                named += [(a.keyword.value, a.value) for a in receiver.args if a.keyword is not None]
+            receiver = receiver.func.value
+        return LoggerCall(node, method, level, tuple(positional), tuple(named), tuple(unnamed), exc_info)
+
+    def _level(self, node: cst.BaseExpression) -> int | None:
+        if isinstance(node, cst.Integer):
+            return int(node.value)
+        name = self.imports.resolve(node)
+        return _qualified_literal_level(name) if name else None
+
+    def handler_types(self, node: cst.ExceptHandler | cst.ExceptStarHandler) -> tuple[tuple[str, ...], bool]:
+        """The qualified names of the classes an `except` clause catches, and whether all are known."""
+        if node.type is None:
+            return (), True
+        elements = [e.value for e in node.type.elements] if isinstance(node.type, cst.Tuple) else [node.type]
+        names = [self.imports.resolve(e) for e in elements]
+        known = [n.removeprefix("builtins.") for n in names if n is not None]
+        return tuple(known), len(known) == len(elements)
+
+    # -- traversal --
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._bind(node.name.value, False)
+        frame = Frame("class", node)
+        self.frames.append(frame)
+        for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
+            for small in _small_statements(stmt):
+                if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                    if self._is_logger_value(small.value):
+                        frame.logger_attrs.update(_target_names(small))
+            if isinstance(stmt, cst.FunctionDef):
+                self._scan_method(stmt, frame)
+
+    def _scan_method(self, method: cst.FunctionDef, frame: Frame) -> None:
+        """`self.logger = logging.getLogger(...)` in a method's top-level statements (or under `if`)."""
+        params = method.params.params
+        me = params[0].name.value if params else "self"
+        logger_params = {p.name.value for p in params if p.name.value in CONVENTIONAL_LOGGERS}
+        body = method.body.body if isinstance(method.body, cst.IndentedBlock) else ()
+        for stmt in _flatten(body):
+            for small in _small_statements(stmt):
+                if not isinstance(small, (cst.Assign, cst.AnnAssign)) or small.value is None:
+                    continue
+                value = small.value
+                is_logger = self._is_logger_value(value) or (
+                    isinstance(value, cst.Name) and value.value in logger_params
+                )
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                for target in targets:
+                    if (
+                        isinstance(target, cst.Attribute)
+                        and isinstance(target.value, cst.Name)
+                        and target.value.value in (me, "cls")
+                        and is_logger
+                    ):
+                        frame.logger_attrs.add(target.attr.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.frames.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._bind(node.name.value, False)
+        params = node.params
+        every = [*params.posonly_params, *params.params, *params.kwonly_params]
+        every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+        frame = Frame("function", node, params=tuple(p.name.value for p in [*params.posonly_params, *params.params]))
+        for param in every:
+            frame.names[param.name.value] = _param_is_logger(param)
+        self.frames.append(frame)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.frames.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        frame = Frame("function", node)
+        for param in node.params.params:
+            frame.names[param.name.value] = None
+        self.frames.append(frame)
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.frames.pop()
+
+    def _bind(self, name: str, is_logger: bool | None) -> None:
+        frame = self.frame
+        frame.names[name] = is_logger
+        for handler in frame.handlers:
+            if handler.name == name:
+                handler.name_live = False
+
+    def _bind_targets(self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
+        is_logger = value is not None and self._is_logger_value(value)
+        for target in targets:
+            for name in bound_names(target):
+                self._bind(name, True if is_logger else False)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self._hand_on([node.value])
+        targets = [t.target for t in node.targets]
+        self.on_assign(targets, node.value, node)
+        self._bind_targets(targets, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.on_assign([node.target], node.value, node)
+        if node.value is not None:
+            self._bind_targets([node.target], node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.on_assign([node.target], node.value, node)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.on_assign([node.target], node.value, node)
+        self._bind_targets([node.target], node.value)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind_targets([node.target], None)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind_targets([node.asname.name], None)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._enter_handler(node)
+
+    def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
+        self._leave_handler()
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        self._enter_handler(node)
+
+    def leave_ExceptStarHandler(self, original_node: cst.ExceptStarHandler) -> None:
+        self._leave_handler()
+
+    def _enter_handler(self, node: cst.ExceptHandler | cst.ExceptStarHandler) -> None:
+        name = node.name.name.value if node.name is not None and isinstance(node.name.name, cst.Name) else None
+        types, known = self.handler_types(node)
+        handler = Handler(node, name, types, known)
+        self.frame.handlers.append(handler)
+        self.on_handler(handler)
+
+    def _leave_handler(self) -> None:
+        handler = self.frame.handlers[-1]
+        self.after_handler(handler)
+        self.frame.handlers.pop()
+
+    def visit_If_body(self, node: cst.If) -> None:
+        self._debug_blocks.append(debug_test(node.test) is True)
+
+    def leave_If_body(self, node: cst.If) -> None:
+        self._debug_blocks.pop()
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self._debug_blocks.append(debug_test(node.test) is False)
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self._debug_blocks.pop()
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        for handler in self.handlers:
+            handler.raises = True
+        exc = node.exc
+        target = exc.func if isinstance(exc, cst.Call) else exc
+        if target is not None and self.imports.resolve(target) in _NOT_FOUND and self.handler is not None:
+            self.handler.answers_404 = True
+        self.on_raise(node)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self._hand_on([node.value])
+        self.on_return(node)
+
+    def _hand_on(self, values: list[cst.BaseExpression]) -> None:
+        """Marks the handlers whose exception object is among `values` (or in a tuple or list there)."""
+        flat: list[cst.BaseExpression] = []
+        for value in values:
+            flat += [e.value for e in value.elements] if isinstance(value, (cst.Tuple, cst.List)) else [value]
+        names = {v.value for v in flat if isinstance(v, cst.Name)}
+        for handler in self.handlers:
+            if handler.name in names and handler.name_live:
+                handler.hands_on = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        log = self.logger_call(node)
+        handler = self.handler
+        if handler is not None:
+            qualified = self.imports.resolve(node.func)
+            if (
+                (log is not None and log.logs_traceback)
+                or qualified in _TRACEBACK_REPORTERS
+                or callee_name(node) in ERROR_REPORTERS
+            ):
+                for enclosing in self.handlers:
+                    enclosing.logs_traceback = True
+            if qualified in _RAISING_CALLS or (
+                isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in _RAISING_METHODS
+                and dotted_name(node.func.value) in ("self", "cls")
+            ):
+                for enclosing in self.handlers:
+                    enclosing.raises = True
+            if qualified in _EXC_INFO:
+                for enclosing in self.handlers:
+                    enclosing.hands_on = True
+            elif log is None and not self._in_log and qualified not in _INSPECTING:
+                self._hand_on([a.value for a in node.args])
+            if qualified in _NOT_FOUND or any(
+                a.keyword is not None and a.keyword.value in ("status", "status_code") and is_404(a.value)
+                for a in node.args
+            ):
+                handler.answers_404 = True
+        self._calls.append(log is not None)
+        self._in_log += log is not None
+        self.on_call(node, log)
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self._in_log -= self._calls.pop()
+
+
+def _imported_logger(qualified: str) -> bool:
+    """`from loguru import logger`, `from .log import log`; not `from math import log`."""
+    module, _, last = qualified.rpartition(".")
+    if qualified == "logging" or last in ("logger", "LOGGER", "_logger"):
+        return True
+    return last in CONVENTIONAL_LOGGERS and "log" in module
+
+
+def debug_test(test: cst.BaseExpression) -> bool | None:
+    """True for `settings.DEBUG`, False for `not settings.DEBUG`, None for any other condition."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = debug_test(test.expression)
+        return None if inner is None else not inner
+    name = dotted_name(test)
+    return True if name is not None and (name == "DEBUG" or name.endswith(".DEBUG")) else None
+
+
+def _param_is_logger(param: cst.Param) -> bool | None:
+    """A parameter named like a logger is one, unless its annotation says otherwise."""
+    if param.name.value not in CONVENTIONAL_LOGGERS:
+        return False
+    if param.annotation is None:
+        return None
+    annotation = cst.Module([]).code_for_node(param.annotation.annotation)
+    return "logger" in annotation.lower() or "log" == annotation.strip("\"'")
+
+
+def _dict_entries(node: cst.Dict, unnamed: list[cst.BaseExpression]) -> list[tuple[str, cst.BaseExpression]]:
+    entries: list[tuple[str, cst.BaseExpression]] = []
+    for element in node.elements:
+        if isinstance(element, cst.DictElement):
+            key = string_value(element.key)
+            if key is not None:
+                entries.append((key, element.value))
+            else:
+                unnamed.append(element.value)
+        else:
+            unnamed.append(element.value)
+    return entries
+
+
+def _small_statements(stmt: cst.CSTNode) -> tuple[cst.BaseSmallStatement, ...]:
+    return tuple(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else ()
+
+
+def _flatten(body: Iterable[cst.CSTNode]) -> Iterator[cst.CSTNode]:
+    """Statements of a block and of the `if`/`try`/`with` blocks in it (not of nested functions)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, (cst.If, cst.Try, cst.With)):
+            inner = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()
+            yield from _flatten(inner)
+            orelse = getattr(stmt, "orelse", None)
+            if isinstance(orelse, (cst.If, cst.Else)):
+                yield from _flatten([orelse] if isinstance(orelse, cst.If) else orelse.body.body)
+
+
+def _target_names(node: cst.Assign | cst.AnnAssign) -> Iterator[str]:
+    targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+    for target in targets:
+        yield from bound_names(target)
+
+
+#: Modules whose exceptions are network or upstream errors.
+_NETWORK_MODULES = ("requests.", "httpx.", "aiohttp.", "urllib.", "urllib3.", "socket.")
+_NETWORK_BUILTINS = frozenset(
+    {
+        "ConnectionError",
+        "TimeoutError",
+        "ConnectionRefusedError",
+        "ConnectionResetError",
+        "ConnectionAbortedError",
+        "BrokenPipeError",
+        "asyncio.TimeoutError",
+        "concurrent.futures.TimeoutError",
+    }
+)
+CIRCUIT_BREAKER_ERRORS = frozenset({"pybreaker.CircuitBreakerError"})
+
+
+def is_network_error(name: str) -> bool:
+    """An exception of requests, httpx, aiohttp, urllib, socket, or a connection or timeout error."""
+    if name.endswith("JSONDecodeError"):
+        return False  # `requests.JSONDecodeError` is a parsing error
+    return name.startswith(_NETWORK_MODULES) or name in _NETWORK_BUILTINS
+
+
+def circuit_open_logged_as_error(handler: Handler | None, log: LoggerCall) -> bool:
+    """An error-level logger call in a handler of `pybreaker.CircuitBreakerError` (RP306)."""
+    return (
+        handler is not None
+        and handler.catches(CIRCUIT_BREAKER_ERRORS)
+        and ((log.level is not None and log.level >= 40) or log.method == "exception")
+    )

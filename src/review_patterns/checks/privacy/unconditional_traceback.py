@@ -1,0 +1,86 @@
+"""RP305: a traceback logged on every network or upstream error."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from review_patterns.checks.privacy.helpers import (
+    HandlerAwareRule,
+    LoggerCall,
+    circuit_open_logged_as_error,
+    is_network_error,
+)
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.rule import Bad, Good
+
+
+class UnconditionalTraceback(HandlerAwareRule):
+    """## What it does
+    Flags `exc_info=True` and `logger.exception(...)` in a handler for network or upstream
+    errors: the exceptions of `requests`, `httpx`, `aiohttp`, `urllib`, `urllib3` and `socket`,
+    `ConnectionError` and `TimeoutError`. Parsing errors (`ValueError`, `KeyError`, `TypeError`,
+    `JSONDecodeError`) are bugs worth a traceback every time and are not flagged. Where RP306
+    flags a call (an open circuit logged as an error), RP305 does not.
+
+    ## Why is this bad?
+    An upstream outage raises the same exception thousands of times a minute; each traceback
+    fills the logs, costs money at the log vendor and buries the one line that matters. The
+    team's rule is `exc_info=settings.DEBUG`: the traceback in development, one line in
+    production.
+    """
+
+    code = "RP305"
+    name = "unconditional-traceback"
+    message = "traceback logged on every {caught}; use `exc_info=settings.DEBUG`"
+    severity = Severity.SUGGESTION
+    dimension = Dimension.SECURITY
+    requires = ("except",)
+    examples = (
+        Bad("""
+            import logging
+            import requests
+
+            logger = logging.getLogger(__name__)
+
+            def fetch_rates():
+                try:
+                    return requests.get(RATES_URL, timeout=5).json()
+                except requests.RequestException:
+                    logger.exception("rates service unavailable")  # RP305
+                except ValueError:
+                    logger.error("rates service sent garbage", exc_info=True)
+                return None
+            """),
+        Good("""
+            import logging
+            import requests
+            from django.conf import settings
+
+            logger = logging.getLogger(__name__)
+
+            def fetch_rates():
+                try:
+                    return requests.get(RATES_URL, timeout=5).json()
+                except requests.RequestException:
+                    logger.warning("rates service unavailable", exc_info=settings.DEBUG)
+                return None
+            """),
+    )
+
+    def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
+        handler = self.handler
+        if log is None or handler is None or self.debug_only or circuit_open_logged_as_error(handler, log):
+            return
+        caught = [t for t in handler.types if is_network_error(t)]
+        if caught and self._unconditional(log, handler.name):
+            self.report(node, caught=caught[0])
+
+    def _unconditional(self, log: LoggerCall, exception: str | None) -> bool:
+        value = log.exc_info
+        if value is None:
+            return log.method == "exception"
+        if isinstance(value, cst.Name):
+            return value.value == "True" or value.value == exception
+        if isinstance(value, cst.Integer):
+            return value.value != "0"
+        return isinstance(value, cst.Call) and self.imports.resolve(value.func) == "sys.exc_info"

@@ -1,0 +1,674 @@
+"""What a queryset is, statically: its model and what `select_related`/`prefetch_related` loaded.
+
+Shared by the query-performance rules (RP4xx). `QueryTracker` is a rule base that follows
+querysets through local variables, DRF view classes and loops, in source order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from review_patterns.core.rule import Rule
+from review_patterns.project.models import Model, ModelIndex
+from review_patterns.syntax.django import SourceFile, dotted_name
+
+#: Queryset methods that return a queryset of the same model.
+CHAIN_METHODS = frozenset(
+    {
+        "all",
+        "filter",
+        "exclude",
+        "order_by",
+        "distinct",
+        "annotate",
+        "alias",
+        "only",
+        "defer",
+        "select_related",
+        "prefetch_related",
+        "using",
+        "iterator",
+        "reverse",
+        "select_for_update",
+        "none",
+    }
+)
+#: Methods that narrow a queryset without changing what is counted (RP402 compares the rest).
+FILTER_METHODS = frozenset({"filter", "exclude"})
+VALUES_METHODS = frozenset({"values", "values_list"})
+SINGLE_METHODS = frozenset({"get", "first", "last", "earliest", "latest"})
+#: Calls on a related manager that read rows from the database.
+READ_METHODS = frozenset(
+    {
+        "all",
+        "filter",
+        "exclude",
+        "count",
+        "exists",
+        "first",
+        "last",
+        "get",
+        "order_by",
+        "values",
+        "values_list",
+        "aggregate",
+        "annotate",
+        "latest",
+        "earliest",
+        "distinct",
+        "select_related",
+        "prefetch_related",
+        "in_bulk",
+        "only",
+        "defer",
+        "iterator",
+    }
+)
+#: Calls that read a prefetched manager's cache instead of querying.
+CACHED_METHODS = frozenset({"all", "count", "exists", "first", "last", "iterator"})
+#: Manager methods that can only be a Django manager on an attribute of a row of unknown model.
+CERTAIN_METHODS = frozenset(
+    {
+        "all",
+        "filter",
+        "exclude",
+        "count",
+        "order_by",
+        "aggregate",
+        "annotate",
+        "values_list",
+        "latest",
+        "earliest",
+        "select_related",
+        "prefetch_related",
+    }
+)
+COUNT_METHODS = frozenset({"count", "exists"})
+#: Calls that write: a query per row that no prefetch saves.
+WRITE_METHODS = frozenset(
+    {
+        "delete",
+        "update",
+        "create",
+        "get_or_create",
+        "update_or_create",
+        "bulk_create",
+        "bulk_update",
+        "add",
+        "remove",
+        "clear",
+        "set",
+    }
+)
+
+
+def is_test_module(file: SourceFile) -> bool:
+    """Test modules, including Django's classic `tests.py`."""
+    return file.is_test or file.path.endswith("tests.py") or "/tests/" in f"/{file.path}"
+
+
+def receivers(node: cst.BaseExpression) -> Iterator[cst.Call]:
+    """The calls a method chain is made of: `a.filter(x).delete()` -> `a.filter(x)`, ..."""
+    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Call):
+            yield node
+            node = node.func
+        else:
+            node = node.value
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Relations loaded up front for the rows of a queryset, as `__` paths relative to a row."""
+
+    paths: frozenset[str] = frozenset()  #: every prefix of every select_related/prefetch_related lookup
+    attrs: Mapping[str, tuple[str, Loaded]] = field(default_factory=dict)  #: to_attr path -> (lookup, loaded below)
+    everything: bool = False  #: a lookup we cannot read: assume it loads what is used
+    forward: bool = False  #: `select_related()` without arguments
+
+    def covers(self, path: str, single: bool) -> bool:
+        return self.everything or path in self.paths or (self.forward and single)
+
+    def below(self, path: str) -> Loaded:
+        """What is loaded for the rows reached through `path`."""
+        prefix = path + "__"
+        return Loaded(
+            frozenset(p[len(prefix) :] for p in self.paths if p.startswith(prefix)),
+            {k[len(prefix) :]: v for k, v in self.attrs.items() if k.startswith(prefix)},
+            self.everything,
+        )
+
+    def plus(self, other: Loaded) -> Loaded:
+        return Loaded(
+            self.paths | other.paths,
+            {**self.attrs, **other.attrs},
+            self.everything or other.everything,
+            self.forward or other.forward,
+        )
+
+
+def prefixes(lookup: str) -> set[str]:
+    parts = lookup.split("__")
+    return {"__".join(parts[: i + 1]) for i in range(len(parts))}
+
+
+@dataclass(frozen=True)
+class QuerySet:
+    """A queryset (or related manager) of a model; `model` None when the class is not in the index."""
+
+    model: Model | None
+    model_name: str
+    loaded: Loaded = Loaded()
+    values: bool = False  #: `.values()`/`.values_list()`: rows are not model instances
+    shape: tuple[str, ...] = ()  #: where it comes from and its non-filter methods (RP402)
+    prefetched: bool = False  #: a related manager whose rows were prefetched on the parent row
+    path: tuple[str, ...] = ()  #: for a prefetched manager: the lookup that loaded it
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One row: the loop variable of a loop over a queryset, or a row reached from one."""
+
+    model: Model | None
+    model_name: str
+    loaded: Loaded = Loaded()
+    path: tuple[str, ...] = ()  #: lookups from the outermost queryset whose prefetch loaded this row
+    list_of: bool = False  #: a `to_attr` list of rows
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A name standing for a model class (`User = get_user_model()`)."""
+
+    model: Model | None
+    model_name: str
+
+
+Value = QuerySet | Instance | ModelRef
+
+
+@dataclass(eq=False)
+class Loop:
+    """A `for` loop or comprehension, with the rows it binds."""
+
+    rows: dict[str, Instance]
+    reported: set[str] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    name: str
+    queryset: QuerySet | None = None
+    get_queryset: QuerySet | None = None
+
+
+@dataclass(eq=False)
+class Function:
+    """A function being visited: its variables and, for module-level helpers, what it reads from its parameters."""
+
+    key: tuple[str, str] | None
+    params: list[str]
+    env: dict[str, Value] = field(default_factory=dict)
+    accesses: list[tuple[str, list[str], cst.Call | None, cst.CSTNode]] = field(default_factory=list)
+    rebound: set[str] = field(default_factory=set)
+
+
+def chain(node: cst.BaseExpression) -> tuple[str, list[str]] | None:
+    """`post.topic.forum` -> ("post", ["topic", "forum"]); None unless names and attributes only."""
+    segments: list[str] = []
+    while isinstance(node, cst.Attribute):
+        segments.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name) or not segments:
+        return None
+    return node.value, segments[::-1]
+
+
+def inner_attributes(node: cst.BaseExpression) -> Iterator[cst.Attribute]:
+    while isinstance(node, cst.Attribute):
+        yield node
+        node = node.value
+
+
+def exits(body: cst.BaseSuite, loop: bool = False) -> bool:
+    """Whether a block always ends in `return`, `raise`, `break` (or `continue` when not a loop body)."""
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return False
+    last = body.body[-1]
+    ends = (cst.Return, cst.Raise, cst.Break) if loop else (cst.Return, cst.Raise, cst.Break, cst.Continue)
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, ends) for s in last.body)
+
+
+_CODE = cst.Module([])
+
+
+def code(node: cst.CSTNode) -> str:
+    return _CODE.code_for_node(node)
+
+
+class QueryTracker(Rule):
+    """A rule base that knows, at each node, which names hold querysets and rows of which models."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.index: ModelIndex = self.context.models
+        self.module_env: dict[str, Value] = {}
+        self.functions: list[Function] = []
+        self.classes: list[ClassInfo] = []
+        self.loops: list[Loop] = []
+        self.scopes: list[str] = []  #: "class" or "function", innermost last
+
+    # -- scopes --
+
+    @property
+    def env(self) -> dict[str, Value]:
+        return self.functions[-1].env if self.functions else self.module_env
+
+    def lookup(self, name: str) -> Value | None:
+        for loop in reversed(self.loops):
+            if name in loop.rows:
+                return loop.rows[name]
+        for function in reversed(self.functions):
+            if name in function.env:
+                return function.env[name]
+            if name in function.params:
+                return None
+        return self.module_env.get(name)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        info = ClassInfo(node.name.value)
+        self.classes.append(info)
+        self.scopes.append("class")
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target = small.targets[0].target
+                        if isinstance(target, cst.Name) and target.value == "queryset":
+                            value = self.value(small.value)
+                            info.queryset = value if isinstance(value, QuerySet) else None
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "get_queryset":
+                info.get_queryset = self._returned_queryset(stmt)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes.pop()
+        self.scopes.pop()
+
+    def _returned_queryset(self, function: cst.FunctionDef) -> QuerySet | None:
+        """The queryset `get_queryset` returns, reading its top-level statements in order."""
+        scope = Function(None, [])
+        self.functions.append(scope)
+        try:
+            returned: list[QuerySet] = []
+            for stmt in function.body.body if isinstance(function.body, cst.IndentedBlock) else ():
+                if not isinstance(stmt, cst.SimpleStatementLine):
+                    continue
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        self._assign(small.targets[0].target, small.value)
+                    elif isinstance(small, cst.Return) and small.value is not None:
+                        value = self.value(small.value)
+                        if isinstance(value, QuerySet):
+                            returned.append(value)
+                        else:
+                            return None
+            if not returned:
+                return None
+            first = returned[0]
+            loaded = first.loaded
+            for other in returned[1:]:
+                loaded = loaded.plus(other.loaded)
+            return QuerySet(first.model, first.model_name, loaded, first.values, ("self.get_queryset()",))
+        finally:
+            self.functions.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        params = [p.name.value for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)]
+        in_class = bool(self.scopes) and self.scopes[-1] == "class"
+        if in_class and params and params[0] in ("self", "cls"):
+            params = params[1:]
+        key: tuple[str, str] | None = None
+        if self.scopes in ([], ["class"]):
+            key = (self.classes[-1].name if self.scopes else "", node.name.value)
+        self.functions.append(Function(key, params))
+        self.scopes.append("function")
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.functions.pop()
+        self.scopes.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.functions.append(Function(None, [p.name.value for p in node.params.params]))
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.functions.pop()
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        for target in original_node.targets:
+            self._assign(target.target, original_node.value)
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
+        if original_node.value is not None:
+            self._assign(original_node.target, original_node.value)
+
+    def leave_Expr(self, original_node: cst.Expr) -> None:
+        """`prefetch_related_objects(posts, "author")` loads relations of rows already fetched."""
+        call = original_node.value
+        if (
+            isinstance(call, cst.Call)
+            and call.args
+            and isinstance(call.args[0].value, cst.Name)
+            and (self.imports.resolve(call.func) or "").endswith("prefetch_related_objects")
+        ):
+            name = call.args[0].value.value
+            found = self.env.get(name)
+            if isinstance(found, QuerySet):
+                lookups = self._prefetch_related(call.with_changes(args=call.args[1:]))
+                self.env[name] = QuerySet(
+                    found.model,
+                    found.model_name,
+                    found.loaded.plus(lookups),
+                    found.values,
+                    found.shape,
+                    found.prefetched,
+                    found.path,
+                )
+
+    def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
+        if isinstance(original_node.target, cst.Name):
+            self._forget(original_node.target.value)
+
+    def _forget(self, name: str) -> None:
+        self.env.pop(name, None)
+        if self.functions and name in self.functions[-1].params:
+            self.functions[-1].rebound.add(name)
+        for loop in self.loops:
+            loop.rows.pop(name, None)
+
+    def _assign(self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> None:
+        if not isinstance(target, cst.Name):
+            if isinstance(target, (cst.Tuple, cst.List)):
+                for element in target.elements:
+                    if isinstance(element.value, cst.Name):
+                        self._forget(element.value.value)
+            return
+        name = target.value
+        found = self.value(value)
+        self._forget(name)
+        if found is None:
+            return
+        if isinstance(found, Instance) and self.loops and self._row_derived(value):
+            self.loops[-1].rows[name] = found
+        else:
+            self.env[name] = found
+
+    def _row_derived(self, value: cst.BaseExpression) -> bool:
+        found = chain(value)
+        return found is not None and any(found[0] in loop.rows for loop in self.loops)
+
+    # -- what an expression is --
+
+    def model_named(self, node: cst.BaseExpression) -> ModelRef | None:
+        """The model class an expression names, as the file's imports resolve it."""
+        if isinstance(node, cst.Call) and self.imports.resolve(node.func) in (
+            "django.contrib.auth.get_user_model",
+            "get_user_model",
+        ):
+            label = self.index.auth_user_model
+            return ModelRef(self.index.get(label), label.rpartition(".")[2])
+        name = dotted_name(node)
+        if name is None:
+            return None
+        head = name.split(".")[0]
+        bound = self.lookup(head)
+        if isinstance(bound, ModelRef) and "." not in name:
+            return bound
+        if bound is not None or (self.functions and head in self.functions[-1].params) or head in ("self", "cls"):
+            return None
+        qualified = self.imports.resolve(node) or name
+        model = self.index.lookup(qualified, self.file.path)
+        last = name.rpartition(".")[2]
+        if model is None and not (last[:1].isupper() and not last.isupper()):
+            return None
+        return ModelRef(model, last)
+
+    def value(self, node: cst.BaseExpression) -> Value | None:
+        """What an expression holds: a queryset, a row, a model class, or None when unknown."""
+        if isinstance(node, cst.Name):
+            found = self.lookup(node.value)
+            return found if found is not None else self.model_named(node)
+        if isinstance(node, cst.Attribute):
+            return self._attribute(node)
+        if isinstance(node, cst.Call):
+            return self._call(node)
+        if isinstance(node, cst.Subscript):
+            base = self.value(node.value)
+            if isinstance(base, QuerySet) and len(node.slice) == 1:
+                index = node.slice[0].slice
+                if isinstance(index, cst.Slice):
+                    return base
+                if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
+                    return Instance(base.model, base.model_name, base.loaded)
+            return None
+        return None
+
+    def _attribute(self, node: cst.Attribute) -> Value | None:
+        attr = node.attr.value
+        if isinstance(node.value, cst.Name) and node.value.value == "self":
+            info = self.classes[-1] if self.classes else None
+            if attr == "queryset" and info is not None and info.queryset is not None:
+                return info.queryset
+            return None
+        if isinstance(node.value, cst.Name) and node.value.value == "request" and attr == "user":
+            label = self.index.auth_user_model
+            return Instance(self.index.get(label), label.rpartition(".")[2])
+        base = self.value(node.value)
+        if isinstance(base, ModelRef):
+            if (base.model is not None and attr in self.index.managers(base.model)) or (
+                base.model is None and attr == "objects"
+            ):
+                return QuerySet(base.model, base.model_name, shape=(code(node),))
+            return None
+        if isinstance(base, Instance) and not base.list_of:
+            if attr in base.loaded.attrs:
+                lookup, below = base.loaded.attrs[attr]
+                target = self._target_of(base.model, lookup)
+                return Instance(target, target.name if target else "", below, list_of=True)
+            relation = self.index.relation(base.model, attr) if base.model is not None else None
+            if relation is None:
+                return None
+            target = self.index.get(relation.target)
+            name = target.name if target else (relation.target or "").rpartition(".")[2]
+            covered = base.loaded.covers(attr, not relation.many)
+            below = base.loaded.below(attr) if covered else Loaded()
+            path = (*base.path, attr) if covered else ()
+            if relation.many:
+                return QuerySet(target, name, below, shape=(code(node),), prefetched=covered, path=path)
+            return Instance(target, name, below, path)
+        return None
+
+    def _target_of(self, model: Model | None, lookup: str) -> Model | None:
+        for step in lookup.split("__"):
+            if model is None:
+                return None
+            relation = self.index.relation(model, step)
+            model = self.index.get(relation.target) if relation is not None else None
+        return model
+
+    def _call(self, node: cst.Call) -> Value | None:
+        func = node.func
+        model = self.model_named(node)
+        if model is not None:
+            return model
+        if isinstance(func, cst.Attribute) and func.attr.value == "get_model" and len(node.args) == 2:
+            app, name = (_string(a.value) for a in node.args)
+            if app and name:  # `apps.get_model("blog", "Post")`
+                found = self.index.label_of(app, name)
+                return ModelRef(self.index.get(found), name)
+        if isinstance(func, cst.Name):
+            if func.value in ("list", "sorted", "reversed", "tuple") and node.args:
+                inner = self.value(node.args[0].value)
+                return inner if isinstance(inner, QuerySet) or (isinstance(inner, Instance) and inner.list_of) else None
+            if self.imports.resolve(func) in ("django.shortcuts.get_object_or_404", "get_object_or_404") and node.args:
+                ref = self.model_named(node.args[0].value)
+                if ref is not None:
+                    return Instance(ref.model, ref.model_name)
+            return None
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        receiver = func.value
+        if isinstance(receiver, cst.Name) and receiver.value == "self" and self.classes:
+            info = self.classes[-1]
+            if method == "get_queryset":
+                return info.get_queryset or (
+                    info.queryset
+                    and QuerySet(
+                        info.queryset.model,
+                        info.queryset.model_name,
+                        info.queryset.loaded,
+                        shape=("self.get_queryset()",),
+                    )
+                )
+            if method in ("filter_queryset", "paginate_queryset") and node.args:
+                return self.value(node.args[0].value)
+            if method == "get_object":
+                qs = info.get_queryset or info.queryset
+                return Instance(qs.model, qs.model_name, qs.loaded) if qs is not None else None
+            return None
+        if (
+            isinstance(receiver, cst.Call)
+            and isinstance(receiver.func, cst.Name)
+            and receiver.func.value == "super"
+            and method == "get_queryset"
+            and self.classes
+            and self.classes[-1].queryset is not None
+        ):
+            return self.classes[-1].queryset
+        base = self.value(receiver)
+        if not isinstance(base, QuerySet):
+            return None
+        if method in VALUES_METHODS:
+            return QuerySet(base.model, base.model_name, base.loaded, True, (*base.shape, code(func.attr)))
+        if method in SINGLE_METHODS:
+            return Instance(
+                base.model, base.model_name, base.loaded if base.prefetched and method in CACHED_METHODS else Loaded()
+            )
+        if method not in CHAIN_METHODS:
+            return None
+        keeps_cache = base.prefetched and method in ("all", "iterator")
+        loaded = base.loaded if keeps_cache or not base.prefetched else Loaded()
+        if method == "select_related":
+            loaded = loaded.plus(self._select_related(node))
+        elif method == "prefetch_related":
+            loaded = loaded.plus(self._prefetch_related(node))
+        shape = base.shape if method in FILTER_METHODS else (*base.shape, code(node.with_changes(func=func.attr)))
+        return QuerySet(
+            base.model,
+            base.model_name,
+            loaded,
+            base.values,
+            shape,
+            prefetched=keeps_cache,
+            path=base.path if keeps_cache else (),
+        )
+
+    def _select_related(self, node: cst.Call) -> Loaded:
+        if not node.args:
+            return Loaded(forward=True)
+        paths: set[str] = set()
+        for arg in node.args:
+            text = _string(arg.value)
+            if text is None or arg.star:
+                if isinstance(arg.value, cst.Name) and arg.value.value == "None":
+                    continue
+                return Loaded(everything=True)
+            paths |= prefixes(text)
+        return Loaded(frozenset(paths))
+
+    def _prefetch_related(self, node: cst.Call) -> Loaded:
+        paths: set[str] = set()
+        attrs: dict[str, tuple[str, Loaded]] = {}
+        for arg in node.args:
+            text = _string(arg.value)
+            if text is not None and not arg.star:
+                paths |= prefixes(text)
+                continue
+            value = arg.value
+            if (
+                isinstance(value, cst.Call)
+                and not arg.star
+                and (self.imports.resolve(value.func) or "").rpartition(".")[2] == "Prefetch"
+            ):
+                lookup = _argument(value, 0, "lookup")
+                text = _string(lookup) if lookup is not None else None
+                if text is None:
+                    return Loaded(everything=True)
+                queryset = _argument(value, 1, "queryset")
+                below = Loaded()
+                if queryset is not None:
+                    inner = self.value(queryset)
+                    if not isinstance(inner, QuerySet):
+                        return Loaded(everything=True)
+                    below = inner.loaded
+                to_attr = _string(_argument(value, 2, "to_attr"))
+                parent, _, last = text.rpartition("__")
+                if parent:
+                    paths |= prefixes(parent)
+                if to_attr:
+                    key = f"{parent}__{to_attr}" if parent else to_attr
+                    attrs[key] = (last, below)
+                    paths.add(key)
+                else:
+                    paths |= prefixes(text)
+                    paths |= {f"{text}__{p}" for p in below.paths}
+                    attrs.update({f"{text}__{k}": v for k, v in below.attrs.items()})
+                continue
+            return Loaded(everything=True)
+        return Loaded(frozenset(paths), attrs)
+
+    def rows(self, node: cst.BaseExpression) -> Instance | None:
+        """The rows a loop over `node` binds, when it is a queryset of model instances."""
+        found = self.value(node)
+        if isinstance(found, QuerySet) and not found.values:
+            return Instance(found.model, found.model_name, found.loaded, found.path if found.prefetched else ())
+        if isinstance(found, Instance) and found.list_of:
+            return Instance(found.model, found.model_name, found.loaded, found.path)
+        return None
+
+    def bind(self, target: cst.BaseExpression, iterable: cst.BaseExpression, loop: Loop) -> None:
+        """Adds to `loop` the row a `for target in iterable` binds (`enumerate` too)."""
+        if (
+            isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Name)
+            and iterable.func.value == "enumerate"
+            and iterable.args
+        ):
+            if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                self.bind(target.elements[1].value, iterable.args[0].value, loop)
+            return
+        if isinstance(target, cst.Name):
+            row = self.rows(iterable)
+            if row is not None:
+                loop.rows[target.value] = row
+
+
+def _string(node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _argument(call: cst.Call, position: int, name: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return positional[position].value if len(positional) > position else None

@@ -1,0 +1,445 @@
+"""RP401 n-plus-one-in-loop: a loop over a queryset reaches a relation of each row that was not loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from review_patterns.checks.queries.helpers import (
+    CACHED_METHODS,
+    CERTAIN_METHODS,
+    COUNT_METHODS,
+    READ_METHODS,
+    WRITE_METHODS,
+    Instance,
+    Loop,
+    QueryTracker,
+    chain,
+    exits,
+    inner_attributes,
+    is_test_module,
+    receivers,
+)
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.rule import Bad, Good
+from review_patterns.syntax.django import SourceFile, dotted_name
+
+MODELS = {
+    "blog/models.py": """
+        from django.conf import settings
+        from django.db import models
+
+        class Topic(models.Model):
+            title = models.CharField(max_length=200)
+
+        class Post(models.Model):
+            author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+            topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="posts")
+            title = models.CharField(max_length=200)
+
+        class Comment(models.Model):
+            post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+            body = models.TextField()
+        """,
+}
+
+
+@dataclass(frozen=True)
+class Access:
+    """A relation reached from a row: its path from the row, and how it is used."""
+
+    path: tuple[str, ...]
+    lookups: tuple[str, ...]  #: the path in query names, for `Count()`
+    kind: str  #: "forward", "many", "count" or "requery"
+    method: str | None
+    generic: bool = False
+
+
+class NPlusOneInLoop(QueryTracker):
+    """## What it does
+    Flags a loop (or comprehension) over a queryset whose body reaches a relation of each row
+    that the queryset did not load up front: a foreign key not in `select_related`, a reverse
+    or many-to-many manager not in `prefetch_related`, also inside nested loops over related
+    managers and inside helper functions of the same module that receive the row.
+
+    ## Why is this bad?
+    Each row then costs one more query: a page of 100 posts runs 101 queries instead of 2,
+    500 ms instead of 50 ms, and it grows with the data. Runtime tools only see the code paths
+    that tests happen to run.
+
+    ## Known problems
+    Only what is visible in the module is followed: rows passed to other modules, serializers
+    and templates are not. A loop over a queryset whose lookups are not literal strings is
+    assumed to load what it uses. When the model is not in the index, only calls of manager
+    methods on an attribute of the row (`row.items.all()`) and `*_set` accessors are flagged.
+    """
+
+    code = "RP401"
+    name = "n-plus-one-in-loop"
+    message = "`{expr}` runs one query per row of the loop over `{model}`: {fix}"
+    severity = Severity.BLOCKER
+    dimension = Dimension.PERFORMANCE
+    penalty = 4
+    requires = ("for ",)
+    examples = (
+        Bad(
+            """
+            from blog.models import Post
+
+            def post_list(request):
+                rows = []
+                for post in Post.objects.filter(published=True):
+                    rows.append((post.title, post.author.username))  # RP401
+                    rows.append(post.comments.count())  # RP401
+                return rows
+            """,
+            path="blog/views.py",
+            files=MODELS,
+        ),
+        Good(
+            """
+            from django.db.models import Count
+            from blog.models import Post
+
+            def post_list(request):
+                posts = Post.objects.select_related("author").annotate(n_comments=Count("comments"))
+                return [(post.title, post.author.username, post.n_comments, post.author_id) for post in posts]
+            """,
+            path="blog/views.py",
+            files=MODELS,
+        ),
+        Bad(
+            """
+            from blog.models import Post
+
+            def titles():
+                return [p.topic.title for p in Post.objects.all()]  # RP401
+            """,
+            path="blog/services.py",
+            files=MODELS,
+        ),
+        Bad(
+            """
+            from blog.models import Topic
+
+            def describe(post):
+                return f"{post.title} by {post.author}"  # RP401
+
+            def export(topic_id):
+                topic = Topic.objects.get(pk=topic_id)
+                for post in topic.posts.all():
+                    describe(post)
+                    for comment in post.comments.all():  # RP401
+                        print(comment.body)
+            """,
+            path="blog/export.py",
+            files=MODELS,
+        ),
+        Good(
+            """
+            from django.db.models import Prefetch
+            from blog.models import Comment, Post
+
+            def export():
+                posts = Post.objects.prefetch_related(
+                    Prefetch("comments", queryset=Comment.objects.order_by("-id"), to_attr="latest")
+                ).select_related("topic")
+                for post in posts:
+                    print(post.topic.title, post.topic_id, [c.body for c in post.latest])
+                for row in Post.objects.values("title", "author__username"):
+                    print(row["title"])
+            """,
+            path="blog/export.py",
+            files=MODELS,
+        ),
+        Bad(
+            """
+            from legacy.models import Invoice
+
+            def totals():
+                for invoice in Invoice.objects.all():
+                    print(invoice.customer.name, invoice.items.count())  # RP401
+            """,
+            path="billing/views.py",
+        ),
+    )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        return super().applies_to(file) and not is_test_module(file) and not file.is_migration
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.handled: set[cst.CSTNode] = set()
+        self.calls: list[tuple[tuple[str, str], str | int, Instance, Loop]] = []
+        self.summaries: dict[
+            tuple[str, str], tuple[list[str], list[tuple[str, list[str], cst.Call | None, cst.CSTNode]], set[str]]
+        ] = {}
+        self.reported_nodes: set[tuple[int, str]] = set()
+        self.writes: set[cst.Call] = set()  #: `row.items.filter(...)` calls whose result is then written to
+        self.guards: list[frozenset[str]] = []  #: dotted names read by the enclosing `if` tests
+
+    # -- loops --
+
+    def visit_For(self, node: cst.For) -> None:
+        loop = Loop({})
+        if not exits(node.body, loop=True):
+            self.bind(node.target, node.iter, loop)
+        self.loops.append(loop)
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self.loops.pop()
+
+    def _comprehension(self, node: cst.BaseComp | cst.DictComp) -> None:
+        loop = Loop({})
+        self.loops.append(loop)
+        comp: cst.CompFor | None = node.for_in
+        while comp is not None:
+            self.bind(comp.target, comp.iter, loop)
+            comp = comp.inner_for_in
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._comprehension(node)
+
+    def leave_ListComp(self, original_node: cst.ListComp) -> None:
+        self.loops.pop()
+
+    def visit_SetComp(self, node: cst.SetComp) -> None:
+        self._comprehension(node)
+
+    def leave_SetComp(self, original_node: cst.SetComp) -> None:
+        self.loops.pop()
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._comprehension(node)
+
+    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
+        self.loops.pop()
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self._comprehension(node)
+
+    def leave_DictComp(self, original_node: cst.DictComp) -> None:
+        self.loops.pop()
+
+    # -- accesses --
+
+    def visit_If(self, node: cst.If) -> None:
+        self.guards.append(frozenset(dotted_names(node.test)))
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self.guards.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self.handled.update(inner_attributes(target.target))
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        for target in original_node.targets:
+            found = chain(target.target) if isinstance(target.target, cst.Attribute) else None
+            if found is not None and len(found[1]) == 1:
+                # `post.author = user` fills the cache: reading it afterwards runs no query.
+                for loop in reversed(self.loops):
+                    if found[0] in loop.rows:
+                        loop.reported.add("__".join((*loop.rows[found[0]].path, found[1][0])))
+                        break
+        super().leave_Assign(original_node)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.handled.update(inner_attributes(node.target))
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.handled.update(inner_attributes(node.target))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in WRITE_METHODS:
+            self.writes.update(receivers(node.func.value))
+        self._helper_call(node)
+        if isinstance(node.func, cst.Attribute):
+            self.handled.update(inner_attributes(node.func))
+            found = chain(node.func)
+            if found is not None and node not in self.writes:
+                self._access(found[0], found[1], node, node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node in self.handled:
+            return
+        self.handled.update(inner_attributes(node))
+        found = chain(node)
+        if found is not None:
+            self._access(found[0], found[1], None, node)
+
+    def _access(self, root: str, segments: list[str], call: cst.Call | None, node: cst.CSTNode) -> None:
+        if any(f"{root}.{segments[0]}_id" in guard for guard in self.guards):
+            return  # `if last_id != row.event_id: row.event...` fetches once per distinct event, not per row
+        for loop in reversed(self.loops):
+            if root in loop.rows:
+                self._check(loop, root, loop.rows[root], segments, call, node)
+                return
+        function = self.functions[-1] if self.functions else None
+        if function is not None and function.key is not None and root in function.params:
+            function.accesses.append((root, segments, call, node))
+
+    def _helper_call(self, node: cst.Call) -> None:
+        if not self.loops:
+            return
+        func = node.func
+        if isinstance(func, cst.Name):
+            key = ("", func.value)
+        elif (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+            and self.classes
+        ):
+            key = (self.classes[-1].name, func.attr.value)
+        else:
+            return
+        position = 0
+        for arg in node.args:
+            where: str | int | None = None
+            if arg.keyword is not None:
+                where = arg.keyword.value
+            elif not arg.star:
+                where = position
+                position += 1
+            if where is None or not isinstance(arg.value, cst.Name):
+                continue
+            for loop in reversed(self.loops):
+                if arg.value.value in loop.rows:
+                    self.calls.append((key, where, loop.rows[arg.value.value], loop))
+                    break
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        function = self.functions[-1]
+        if function.key is not None:
+            self.summaries[function.key] = (function.params, function.accesses, function.rebound)
+        super().leave_FunctionDef(original_node)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for key, where, row, loop in self.calls:
+            summary = self.summaries.get(key)
+            if summary is None:
+                continue
+            params, accesses, rebound = summary
+            if isinstance(where, int):
+                if where >= len(params):
+                    continue
+                where = params[where]
+            if where not in params or where in rebound:
+                continue
+            for root, segments, call, node in accesses:
+                if root == where:
+                    self._check(loop, root, row, segments, call, node)
+
+    # -- the check --
+
+    def _check(
+        self, loop: Loop, root: str, row: Instance, segments: list[str], call: cst.Call | None, node: cst.CSTNode
+    ) -> None:
+        if row.list_of:
+            return
+        access = self._walk(row, segments, call)
+        if access is None:
+            return
+        full = "__".join((*row.path, *access.path))
+        if any(done == full or done.startswith(full + "__") for done in loop.reported):
+            return
+        if (id(node), full) in self.reported_nodes:
+            return
+        loop.reported.add(full)
+        self.reported_nodes.add((id(node), full))
+        expr = ".".join((root, *segments[: len(access.path) + (1 if access.method else 0)]))
+        if call is not None and access.method == segments[-1]:
+            expr += "(...)" if call.args else "()"
+        self.report(node, expr=expr, model=row.model_name or "?", fix=self._fix(access, full, bool(row.path)))
+
+    def _fix(self, access: Access, full: str, via_prefetch: bool) -> str:
+        if access.kind == "count" and not via_prefetch:
+            return f'count with `annotate(Count("{"__".join(access.lookups)}"))` on the queryset instead'
+        if access.kind == "requery":
+            return (
+                f"`.{access.method}()` on the prefetched `{access.path[-1]}` queries again; "
+                f'filter in `Prefetch("{full}", queryset=..., to_attr=...)` instead'
+            )
+        if access.kind == "forward" and not via_prefetch and not access.generic:
+            return f'add `select_related("{full}")` to the queryset'
+        return f'add `prefetch_related("{full}")` to the queryset'
+
+    def _walk(self, row: Instance, segments: list[str], call: cst.Call | None) -> Access | None:
+        """The relation an attribute chain on a row reaches without it being loaded, if any."""
+        model = row.model
+        loaded = row.loaded
+        path: list[str] = []
+        lookups: list[str] = []
+        missing = False
+        generic = False
+        for i, segment in enumerate(segments):
+            following = segments[i + 1] if i + 1 < len(segments) else None
+            if not path and segment in loaded.attrs:
+                return None
+            relation = self.index.relation(model, segment) if model is not None else None
+            many: bool
+            if relation is not None:
+                many = relation.many
+            elif model is not None and self.index.has_field(model, segment):
+                break
+            elif self._certain_manager(segment, following, call, i + 2 == len(segments)):
+                many = True
+            else:
+                break
+            path.append(segment)
+            lookups.append(relation.lookup if relation is not None else segment.removesuffix("_set"))
+            key = "__".join(path)
+            if not many:
+                if not loaded.covers(key, True):
+                    missing = True
+                    generic = generic or (relation is not None and relation.field == "GenericForeignKey")
+                model = self.index.get(relation.target) if relation is not None else None
+                continue
+            if following is None or following not in READ_METHODS or (i + 2 == len(segments) and call is None):
+                path.pop()  # a manager passed on, written to, or `post.comments.all` without a call
+                lookups.pop()
+                break  # `post.comments.all` without a call
+            if not loaded.covers(key, False):
+                kind = "count" if following in COUNT_METHODS else "many"
+                return Access(tuple(path), tuple(lookups), kind, following)
+            if following not in CACHED_METHODS or (i + 2 < len(segments) and segments[i + 2] in READ_METHODS):
+                return Access(tuple(path), tuple(lookups), "requery", following)
+            path.pop()
+            lookups.pop()
+            break
+        if missing:
+            return Access(tuple(path), tuple(lookups), "forward", None, generic)
+        return None
+
+    def _certain_manager(self, segment: str, following: str | None, call: cst.Call | None, last: bool) -> bool:
+        """An attribute that can only be a related manager: `row.items.all()`, `row.tag_set`."""
+        if following is None:
+            return False
+        if segment.endswith("_set") and following in READ_METHODS:
+            return True
+        # `list.count(x)` takes an argument; a manager's `count()` never does.
+        return following in CERTAIN_METHODS and not (
+            last and call is not None and following in ("count", "all") and call.args
+        )
+
+
+def dotted_names(node: cst.BaseExpression) -> Iterator[str]:
+    """The dotted names an `if` test reads: `last != row.event_id and x` -> row.event_id, last, x."""
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        name = dotted_name(node)
+        if name is not None:
+            yield name
+    elif isinstance(node, cst.Comparison):
+        yield from dotted_names(node.left)
+        for target in node.comparisons:
+            yield from dotted_names(target.comparator)
+    elif isinstance(node, cst.BooleanOperation):
+        yield from dotted_names(node.left)
+        yield from dotted_names(node.right)
+    elif isinstance(node, cst.UnaryOperation):
+        yield from dotted_names(node.expression)

@@ -1,0 +1,265 @@
+"""RP402 repeated-count-queries: several counts of one model in a function that differ only in their filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from review_patterns.checks.queries.helpers import QuerySet, QueryTracker, code, exits, is_test_module
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.rule import Bad, Good
+from review_patterns.syntax.django import SourceFile
+
+MODELS = {
+    "shop/models.py": """
+        from django.db import models
+
+        class Order(models.Model):
+            status = models.CharField(max_length=20)
+            paid = models.BooleanField(default=False)
+        """,
+}
+AGGREGATES = frozenset({"count", "exists", "aggregate"})
+
+
+@dataclass(frozen=True)
+class CountCall:
+    node: cst.Call
+    model: str  #: the model's label, or its class name when not in the index
+    shape: tuple[str, ...]
+    branches: tuple[tuple[int, str], ...]  #: (if statement, "body"/"else") around the call
+    order: int
+    name: str  #: the model's class name, for the message
+    method: str
+    receiver: str  #: the code of the queryset counted
+    assigned: frozenset[str]  #: names the statement holding the call assigns
+
+
+class RepeatedCountQueries(QueryTracker):
+    """## What it does
+    Flags a function that runs two or more `.count()`, `.exists()` or `.aggregate()` queries on
+    querysets of the same model that differ only in their filters.
+
+    ## Why is this bad?
+    Each call is a round trip that scans the same rows. One
+    `aggregate(total=Count("id"), paid=Count("id", filter=Q(paid=True)))` computes them all in a
+    single query; a dashboard with six such counts runs one query instead of six.
+
+    ## Known problems
+    Calls in the two branches of one `if` (or after a branch that returns), and a fallback
+    under an `if` that tests the first result, are taken to exclude each other. An `.exists()`
+    guard counts only together with a count of the very same queryset: guards on different
+    filters (`if User.objects.filter(email=e).exists()`) are left alone.
+    """
+
+    code = "RP402"
+    name = "repeated-count-queries"
+    message = (
+        "{count} `count`/`exists`/`aggregate` queries on `{model}` in `{function}` differ only in their filters: {fix}"
+    )
+    severity = Severity.IMPORTANT
+    dimension = Dimension.PERFORMANCE
+    requires = (".count(", ".exists(", ".aggregate(")
+    examples = (
+        Bad(
+            """
+            from shop.models import Order
+
+            def dashboard(request):
+                total = Order.objects.count()  # RP402
+                paid = Order.objects.filter(paid=True).count()
+                open_ = Order.objects.filter(status="open").count()
+                return {"total": total, "paid": paid, "open": open_}
+            """,
+            path="shop/views.py",
+            files=MODELS,
+        ),
+        Good(
+            """
+            from django.db.models import Count, Q
+            from shop.models import Order
+
+            def dashboard(request):
+                return Order.objects.aggregate(
+                    total=Count("id"),
+                    paid=Count("id", filter=Q(paid=True)),
+                    open=Count("id", filter=Q(status="open")),
+                )
+            """,
+            path="shop/views.py",
+            files=MODELS,
+        ),
+        Bad(
+            """
+            from shop.models import Order
+
+            def stats(customer):
+                orders = Order.objects.filter(customer=customer)
+                if orders.exists():  # RP402
+                    return {"paid": orders.filter(paid=True).count(), "all": orders.count()}
+                return {}
+            """,
+            path="shop/services.py",
+            files=MODELS,
+        ),
+        Good(
+            """
+            from shop.models import Order
+
+            def badge(request, paid):
+                if paid:
+                    return Order.objects.filter(paid=True).count()
+                return Order.objects.filter(status="open").count()
+            """,
+            path="shop/views.py",
+            files=MODELS,
+        ),
+    )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        return super().applies_to(file) and not is_test_module(file) and not file.is_migration
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.counts: list[list[CountCall]] = []
+        self.branches: list[tuple[int, str]] = []
+        self.branch_of: dict[int, tuple[int, str]] = {}
+        self.exiting: set[tuple[int, str]] = set()
+        self.tests: dict[int, frozenset[str]] = {}  #: names read by each `if` test
+        self.assigning: list[frozenset[str]] = []
+        self.order = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        self.counts.append([])
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        calls = self.counts.pop()
+        by_model: dict[str, list[CountCall]] = {}
+        for call in calls:
+            by_model.setdefault(call.model, []).append(call)
+        for group in by_model.values():
+            # An `.exists()` guard joins only a count of the very same queryset.
+            group = [
+                c
+                for c in group
+                if c.method != "exists" or any(o.method != "exists" and o.receiver == c.receiver for o in group)
+            ]
+            together = [
+                a for a in group if any(b is not a and b.shape == a.shape and not self._exclusive(a, b) for b in group)
+            ]
+            if len(together) >= 2:
+                first = min(together, key=lambda c: c.order)
+                self.report(
+                    first.node,
+                    count=len(together),
+                    model=first.name,
+                    function=original_node.name.value,
+                    fix='compute them in one `aggregate(total=Count("id"), done=Count("id", filter=Q(...)))`',
+                )
+        super().leave_FunctionDef(original_node)
+
+    def _exclusive(self, a: CountCall, b: CountCall) -> bool:
+        """Whether at most one of two calls runs: other branches of one `if`, or after a branch that returns."""
+        ifs_a = dict(a.branches)
+        for if_id, branch in b.branches:
+            if if_id in ifs_a and ifs_a[if_id] != branch:
+                return True
+        first, second = (a, b) if a.order < b.order else (b, a)
+        inside_second = {i for i, _ in second.branches}
+        if any(first.assigned & self.tests.get(i, frozenset()) for i in inside_second):
+            return True  # a fallback that runs only on what the first one found
+        return any(branch in self.exiting and branch[0] not in inside_second for branch in first.branches)
+
+    # -- branches --
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.assigning.append(frozenset(t.target.value for t in node.targets if isinstance(t.target, cst.Name)))
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        self.assigning.pop()
+        super().leave_Assign(original_node)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._enter(node)
+        self.tests[id(node)] = frozenset(names(node.test))
+        self.branch_of[id(node.body)] = (id(node), "body")
+        if node.orelse is not None:
+            self.branch_of[id(node.orelse)] = (id(node), "else")
+        if exits(node.body):
+            self.exiting.add((id(node), "body"))
+        if isinstance(node.orelse, cst.Else) and exits(node.orelse.body):
+            self.exiting.add((id(node), "else"))
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self._leave(original_node)
+
+    def _enter(self, node: cst.CSTNode) -> None:
+        branch = self.branch_of.get(id(node))
+        if branch is not None:
+            self.branches.append(branch)
+
+    def _leave(self, node: cst.CSTNode) -> None:
+        branch = self.branch_of.get(id(node))
+        if branch is not None and self.branches and self.branches[-1] == branch:
+            self.branches.pop()
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._enter(node)
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
+        self._leave(original_node)
+
+    def visit_Else(self, node: cst.Else) -> None:
+        self._enter(node)
+
+    def leave_Else(self, original_node: cst.Else) -> None:
+        self._leave(original_node)
+
+    # -- counts --
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not self.counts or not isinstance(func, cst.Attribute) or func.attr.value not in AGGREGATES:
+            return
+        if func.attr.value != "aggregate" and node.args:
+            return
+        queryset = self.value(func.value)
+        if not isinstance(queryset, QuerySet) or not queryset.shape:
+            return
+        model = queryset.model.label if queryset.model is not None else queryset.model_name
+        self.order += 1
+        self.counts[-1].append(
+            CountCall(
+                node,
+                model,
+                queryset.shape,
+                tuple(self.branches),
+                self.order,
+                queryset.model_name,
+                func.attr.value,
+                code(func.value),
+                self.assigning[-1] if self.assigning else frozenset(),
+            )
+        )
+
+
+def names(node: cst.BaseExpression) -> Iterator[str]:
+    """The plain names an `if` test reads (`result["total"] < 100` -> result)."""
+    if isinstance(node, cst.Name):
+        yield node.value
+    elif isinstance(node, (cst.Attribute, cst.Subscript)):
+        yield from names(node.value)
+    elif isinstance(node, cst.Comparison):
+        yield from names(node.left)
+        for target in node.comparisons:
+            yield from names(target.comparator)
+    elif isinstance(node, cst.BooleanOperation):
+        yield from names(node.left)
+        yield from names(node.right)
+    elif isinstance(node, cst.UnaryOperation):
+        yield from names(node.expression)

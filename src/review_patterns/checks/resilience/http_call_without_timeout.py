@@ -1,0 +1,181 @@
+"""RP509 http-call-without-timeout: an outbound request that can wait forever."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from review_patterns.checks.resilience.http import HttpRule, passes_unknown_arguments
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.rule import Bad, Good
+from review_patterns.syntax.django import SourceFile, keyword
+
+#: Where a positional `timeout` sits, for the calls that take one positionally.
+_POSITIONAL_TIMEOUT = {"urllib": 2, "session.request": 8}
+
+
+class HttpCallWithoutTimeout(HttpRule):
+    """## What it does
+    Flags outbound HTTP calls that can wait forever: `requests` calls and `requests.Session`
+    methods without `timeout=` (or with `timeout=None`), `httpx` calls and clients with
+    `timeout=None`, and `urllib.request.urlopen` without a timeout.
+
+    ## Why is this bad?
+    `requests` and `urlopen` have no timeout of their own: a dead or slow upstream holds the
+    worker for the operating system's default, minutes, and requests pile up behind it until
+    the site is down too. `httpx` defaults to 5 seconds, so only an explicit `timeout=None` is
+    flagged there.
+
+    ## Known problems
+    A request handed to a circuit breaker (`breaker.call(requests.get, url)`) is checked the same way.
+    Calls that pass `**kwargs` are not flagged (the timeout may be inside), nor sessions from
+    another module or a `Session` subclass that sets a default timeout. Test modules are skipped:
+    their requests go to mocks.
+    """
+
+    code = "RP509"
+    name = "http-call-without-timeout"
+    message = "`{call}` {how}: a dead upstream holds the worker for minutes"
+    severity = Severity.IMPORTANT
+    dimension = Dimension.RELIABILITY
+    requires = ("requests", "httpx", "urlopen", "aiohttp")
+    examples = (
+        Bad(
+            """
+            import requests
+
+            def fetch_rates(currency):
+                response = requests.get(RATES_URL, params={"base": currency})  # RP509
+                response.raise_for_status()
+                return response.json()
+            """,
+            path="billing/services.py",
+        ),
+        Good(
+            """
+            import requests
+
+            API_TIMEOUT = (3.05, 10)
+
+            def fetch_rates(currency):
+                response = requests.get(RATES_URL, params={"base": currency}, timeout=API_TIMEOUT)
+                response.raise_for_status()
+                return response.json()
+            """,
+            path="billing/services.py",
+        ),
+        Bad("""
+            import requests as http
+            from urllib.request import urlopen
+
+            session = http.Session()
+
+            class Geocoder:
+                def __init__(self):
+                    self.session = http.Session()
+
+                def lookup(self, address):
+                    return self.session.post(GEO_URL, json={"q": address})  # RP509
+
+            def ping(url):
+                session.head(url, timeout=None)  # RP509
+                return urlopen(url).status  # RP509
+
+            def download(url):
+                with http.Session() as s:
+                    return s.get(url, stream=True)  # RP509
+            """),
+        Bad("""
+            import requests
+            from pybreaker import CircuitBreaker
+
+            rates_breaker = CircuitBreaker(fail_max=5)
+            session = requests.Session()
+
+            def fetch_rates():
+                return rates_breaker.call(session.get, RATES_URL)  # RP509
+
+            def fetch_rates_bounded():
+                return rates_breaker.call(requests.get, RATES_URL, timeout=5)
+            """),
+        Bad("""
+            import httpx
+
+            def fetch(url):
+                with httpx.Client(timeout=None) as client:  # RP509
+                    return client.get(url)
+
+            async def fetch_async(url):
+                return await httpx.AsyncClient().get(url, timeout=None)  # RP509
+            """),
+        Good("""
+            import httpx
+            import urllib.request
+
+            def fetch(url):
+                with httpx.Client() as client:  # httpx has a 5 second default
+                    return client.get(url)
+
+            def fetch_raw(url):
+                return urllib.request.urlopen(url, None, 10).read()
+
+            def proxy(method, url, **kwargs):
+                return requests.request(method, url, **kwargs)  # not imported: someone else's name
+            """),
+        Good("""
+            import functools
+
+            import requests
+
+            def get_session():
+                session = requests.Session()
+                session.request = functools.partial(session.request, timeout=REQUESTS_TIMEOUT)
+                session.get(HEALTH_URL)
+                return session
+            """),
+        Good("""
+            from django.test import Client
+
+            class ApiClient:
+                def get(self, path):
+                    return self.session.get(path)  # who knows what session is
+
+            def view_test():
+                Client().get("/orders/")
+                ApiClient().get("/rates")
+            """),
+    )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        return not file.is_test and super().applies_to(file)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        built = self.constructed(node)
+        if built == "httpx" and _is_none(keyword(node, "timeout")):
+            self.report(node, call=self.imports.resolve(node.func), how="with `timeout=None`")
+            return
+        call = self.http_call(node)
+        through_breaker = call is not None and call.library == "breaker"
+        if through_breaker:
+            # `breaker.call(session.get, url, timeout=...)` passes the keywords on to the request
+            call = self.http_reference(node.args[0].value) if node.args else None
+        if call is None or call.library == "aiohttp" or passes_unknown_arguments(node):
+            return
+        timeout = keyword(node, "timeout")
+        if timeout is not None:
+            if _is_none(timeout):
+                self.report(node, call=call.label, how="with `timeout=None`")
+            return
+        if call.library == "httpx":
+            return  # httpx's own default applies
+        where = _POSITIONAL_TIMEOUT.get(call.library)
+        if call.session and call.label.endswith(".request"):
+            where = _POSITIONAL_TIMEOUT["session.request"]
+        positional = sum(1 for a in node.args if a.keyword is None) - through_breaker
+        if where is not None and positional > where:
+            return
+        self.report(node, call=call.label, how="without a timeout")
+
+
+def _is_none(arg: cst.Arg | None) -> bool:
+    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "None"

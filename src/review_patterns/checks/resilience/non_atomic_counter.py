@@ -1,0 +1,231 @@
+"""RP502 non-atomic-counter: a cache or Redis counter read, incremented in Python and written back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from review_patterns.checks.resilience.redis import ClientRule, Kind, argument, code
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.rule import Bad, Good
+
+_CLIENTS = (Kind.REDIS, Kind.PIPELINE, Kind.CACHE)
+_REDIS = (Kind.REDIS, Kind.PIPELINE)
+#: Write method -> (number of key arguments, position of the value).
+_WRITES = {"set": (1, 1), "hset": (2, 2), "setex": (1, 2), "psetex": (1, 2)}
+
+
+@dataclass(frozen=True)
+class _Read:
+    key: str  #: the key's source text
+    numeric: bool  #: read as a number: `int(...)`, `or 0`, a `0` default
+    bumped: bool = False  #: already changed by arithmetic (`n += 1`, `m = n + 1`)
+
+
+@dataclass
+class _Function:
+    reads: dict[str, _Read] = field(default_factory=dict)
+    writes: list[tuple[cst.Call, str]] = field(default_factory=list)
+    guarded: bool = False  #: under a lock or WATCH: the read-modify-write is safe
+
+
+def _number(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation):
+        node = node.expression
+    return isinstance(node, (cst.Integer, cst.Float))
+
+
+class NonAtomicCounter(ClientRule):
+    """## What it does
+    Flags a counter that is read from Django's cache or Redis, changed in Python and written
+    back: `n = cache.get(key) or 0` then `cache.set(key, n + 1)`, or the same with a Redis
+    client's `get`/`set` or `hget`/`hset`.
+
+    ## Why is this bad?
+    Two requests read the same value and both write back `n + 1`: one increment is lost. Under
+    load, view counts, quotas and rate limits drift low, and a quota can be exceeded. `incr`
+    (`cache.incr`, `redis.incr`, `hincrby`) does the read and the write in one atomic step.
+
+    ## Known problems
+    The read and the write must name the same key expression in one function. A function that
+    holds a Redis lock or uses `WATCH` on a pipeline is not flagged. Test modules are not checked.
+    """
+
+    code = "RP502"
+    name = "non-atomic-counter"
+    message = "counter `{key}` is read and written back with `{write}`: concurrent requests lose updates; use `incr`"
+    severity = Severity.IMPORTANT
+    dimension = Dimension.RELIABILITY
+    requires = ("set",)
+    examples = (
+        Bad("""
+            from django.core.cache import cache
+
+            def record_view(product_id: int) -> None:
+                key = f"views:{product_id}"
+                views = cache.get(key) or 0
+                cache.set(key, views + 1, timeout=VIEWS_TTL)  # RP502
+            """),
+        Good("""
+            from django.core.cache import cache
+
+            def record_view(product_id: int) -> None:
+                key = f"views:{product_id}"
+                if not cache.add(key, 1, timeout=VIEWS_TTL):
+                    cache.incr(key)
+            """),
+        Bad("""
+            import redis
+            from django.core.cache import caches
+
+            r = redis.Redis()
+
+            def spend(customer_id, amount):
+                used = int(r.get(f"spend:{customer_id}") or 0)
+                used += amount
+                r.set(f"spend:{customer_id}", used)  # RP502
+
+            def vote(review_id):
+                votes = caches["default"]
+                votes.set(review_id, votes.get(review_id, 0) + 1)  # RP502
+
+            def hit(page):
+                n = int(r.hget("hits", page) or 0)
+                r.hset("hits", page, n + 1)  # RP502
+            """),
+        Good("""
+            import redis
+            from django.core.cache import cache
+
+            r = redis.Redis()
+
+            def remember_total(order):
+                total = cache.get("total") or 0
+                cache.set("grand-total", total + order.total)  # another key
+
+            def append_recent(product_id):
+                recent = cache.get("recent") or []
+                cache.set("recent", recent + [product_id])  # not a counter
+
+            def spend_watched(key):
+                with r.pipeline() as pipe:
+                    pipe.watch(key)
+                    used = int(pipe.get(key) or 0)
+                    pipe.multi()
+                    pipe.set(key, used + 1)
+                    pipe.execute()
+
+            def spend_locked(key):
+                with r.lock(f"lock:{key}", timeout=LOCK_TTL):
+                    used = int(r.get(key) or 0)
+                    r.set(key, used + 1)
+
+            def local_dict(counts, key):
+                n = counts.get(key) or 0
+                counts.set(key, n + 1)
+            """),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._functions: list[_Function] = []
+
+    def enter_function(self, node: cst.FunctionDef) -> None:
+        self._functions.append(_Function())
+
+    def exit_function(self, node: cst.FunctionDef) -> None:
+        function = self._functions.pop()
+        if not function.guarded:
+            for call, key in function.writes:
+                self.report(call, key=key, write=code(call.func))
+
+    def _read(self, node: cst.BaseExpression) -> _Read | None:
+        """The counter read that `node` evaluates, if any."""
+        if isinstance(node, cst.Name) and self._functions:
+            return self._functions[-1].reads.get(node.value)
+        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or) and _number(node.right):
+            read = self._read(node.left)
+            return _Read(read.key, True, read.bumped) if read is not None else None
+        if not isinstance(node, cst.Call):
+            return None
+        func = node.func
+        if isinstance(func, cst.Name) and func.value in ("int", "float") and len(node.args) == 1:
+            if not self.imports.imported(func):
+                read = self._read(node.args[0].value)
+                return _Read(read.key, True, read.bumped) if read is not None else None
+            return None
+        if not isinstance(func, cst.Attribute) or func.attr.value not in ("get", "get_or_set", "hget"):
+            return None
+        kind = self.kind_of(func.value)
+        method = func.attr.value
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        if ((method == "get" and kind in _CLIENTS) or (method == "get_or_set" and kind is Kind.CACHE)) and positional:
+            default = argument(node, "default", 1)
+            numeric = kind is Kind.CACHE and default is not None and _number(default.value)
+            return _Read(code(positional[0].value), numeric)
+        if method == "hget" and kind in _REDIS and len(positional) >= 2:
+            return _Read(f"{code(positional[0].value)}, {code(positional[1].value)}", False)
+        return None
+
+    def _changed(self, node: cst.BaseExpression) -> _Read | None:
+        """The counter read that `node` changes by arithmetic (`n + 1`), or a name already changed."""
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
+            for side, other in ((node.left, node.right), (node.right, node.left)):
+                read = self._read(side)
+                if read is not None and (read.numeric or _number(other)):
+                    return _Read(read.key, True, True)
+            return None
+        read = self._read(node) if isinstance(node, cst.Name) else None
+        return read if read is not None and read.bumped else None
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self._functions and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            reads = self._functions[-1].reads
+            name = node.targets[0].target.value
+            read = self._changed(node.value) or self._read(node.value)
+            if read is not None:
+                reads[name] = read
+            else:
+                reads.pop(name, None)
+        super().visit_Assign(node)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if not self._functions or not isinstance(node.target, cst.Name):
+            return
+        reads = self._functions[-1].reads
+        read = reads.get(node.target.value)
+        if read is not None and isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
+            if read.numeric or _number(node.value):
+                reads[node.target.value] = _Read(read.key, True, True)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if self._functions and self.kind_of(node.item) is Kind.LOCK:
+            self._functions[-1].guarded = True
+        super().visit_WithItem(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self._functions or not isinstance(node.func, cst.Attribute):
+            return
+        function = self._functions[-1]
+        method = node.func.attr.value
+        kind = self.kind_of(node.func.value)
+        if kind is None:
+            return
+        if (method == "watch" and kind in _REDIS) or (method == "acquire" and kind is Kind.LOCK):
+            function.guarded = True
+            return
+        if method not in _WRITES or (kind is Kind.CACHE and method != "set"):
+            return
+        keys, position = _WRITES[method]
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        if len(positional) <= max(keys - 1, position) and not (method == "set" and argument(node, "value")):
+            return
+        value = argument(node, "value", position)
+        if value is None:
+            return
+        key = ", ".join(code(a.value) for a in positional[:keys])
+        read = self._changed(value.value)
+        if read is not None and read.key == key:
+            function.writes.append((node, key))

@@ -1,0 +1,211 @@
+"""RP506 signal-hasattr-check: a signal receiver that tells models apart with `hasattr`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.rule import Bad, Good, Rule
+from review_patterns.syntax.django import dotted_name, keyword
+
+_RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispatcher.receiver"})
+_SIGNAL_CLASSES = frozenset({"django.dispatch.Signal", "django.dispatch.dispatcher.Signal"})
+
+
+@dataclass
+class _Function:
+    node: cst.FunctionDef
+    receiver: bool  #: decorated with `@receiver(...)` without `sender=`
+    checks: list[cst.Call] = field(default_factory=list)  #: `hasattr(instance, ...)` calls
+
+
+class SignalHasattrCheck(Rule):
+    """## What it does
+    Flags `hasattr(instance, ...)` in a signal receiver (a function decorated with
+    `@receiver(...)` or passed to `signal.connect(...)`) that listens to every sender.
+
+    ## Why is this bad?
+    A receiver without `sender=` runs for every model, and `hasattr` is a poor type test:
+    with multi-table inheritance (Wagtail pages, `Restaurant(Place)`) every subclass has the
+    parent's fields, and a child's instance reaches the parent's attributes, so the check
+    passes for the wrong models. Use `isinstance(instance, BlogPage)` or connect the receiver
+    with `sender=BlogPage`.
+
+    ## Known problems
+    Receivers with `sender=` (the instance's class is then known) and private flag checks
+    (`hasattr(instance, "_skip_indexing")`) are not flagged. Receivers connected from another
+    module are not seen.
+    """
+
+    code = "RP506"
+    name = "signal-hasattr-check"
+    message = "`hasattr(instance, {attr})` in a signal receiver: use `isinstance`"
+    severity = Severity.IMPORTANT
+    dimension = Dimension.RELIABILITY
+    requires = ("hasattr",)
+    examples = (
+        Bad(
+            """
+            from django.db.models.signals import post_save
+            from django.dispatch import receiver
+
+            @receiver(post_save)
+            def reindex_page(sender, instance, **kwargs):
+                if hasattr(instance, "search_fields"):  # RP506
+                    search_index.update(instance)
+            """,
+            path="pages/signals.py",
+        ),
+        Good(
+            """
+            from django.db.models.signals import post_save
+            from django.dispatch import receiver
+
+            from .models import BlogPage
+
+            @receiver(post_save)
+            def reindex_page(sender, instance, **kwargs):
+                if isinstance(instance, BlogPage):
+                    search_index.update(instance)
+            """,
+            path="pages/signals.py",
+        ),
+        Bad(
+            """
+            from django.db.models import signals
+
+            def notify_subscribers(sender, instance, created, **kwargs):
+                if created and hasattr(instance, "newsletter"):  # RP506
+                    send_newsletter(instance)
+
+            def audit(sender, **kwargs):
+                if hasattr(kwargs["instance"], "owner"):  # RP506
+                    log_change(kwargs["instance"])
+
+            signals.post_save.connect(notify_subscribers)
+            signals.pre_delete.connect(audit, dispatch_uid="audit")
+            """,
+            path="pages/handlers.py",
+        ),
+        Good(
+            """
+            from django.db.models.signals import post_save
+            from django.dispatch import receiver
+
+            from .models import Order
+
+            @receiver(post_save, sender=Order)
+            def order_saved(sender, instance, **kwargs):
+                if hasattr(instance, "invoice"):  # the sender is known: a relation check
+                    instance.invoice.refresh()
+
+            @receiver(post_save)
+            def skip_flagged(sender, instance, **kwargs):
+                if hasattr(instance, "_skip_signals"):
+                    return
+
+            def not_a_receiver(instance):
+                return hasattr(instance, "search_fields")
+
+            def render(sender, instance, **kwargs):
+                return hasattr(instance, "body")
+
+            template_engine.connect(render)  # not a signal
+            """,
+            path="pages/signals.py",
+        ),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.stack: list[_Function] = []
+        self.functions: dict[str, list[_Function]] = {}
+        self.connected: set[str] = set()
+        self.signals: set[str] = set()  # module names bound to `Signal()`
+
+    def _is_signal(self, node: cst.BaseExpression) -> bool:
+        name = dotted_name(node)
+        if name is None:
+            return False
+        if name in self.signals:
+            return True
+        if not self.imports.imported(node):
+            return False
+        qualified = self.imports.resolve(node) or ""
+        return ".signals." in f".{qualified}"
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        receiver = False
+        for decorator in node.decorators:
+            call = decorator.decorator
+            if isinstance(call, cst.Call) and self.imports.resolve(call.func) in _RECEIVER:
+                if self.imports.imported(call.func) and keyword(call, "sender") is None:
+                    receiver = True
+        function = _Function(node, receiver)
+        self.stack.append(function)
+        self.functions.setdefault(node.name.value, []).append(function)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.stack.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if isinstance(node.value, cst.Call) and self.imports.resolve(node.value.func) in _SIGNAL_CLASSES:
+            for target in node.targets:
+                name = dotted_name(target.target)
+                if name is not None:
+                    self.signals.add(name)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "connect"
+            and node.args
+            and node.args[0].keyword is None
+            and keyword(node, "sender") is None
+            and self._is_signal(func.value)
+        ):
+            target = node.args[0].value
+            name = target.attr.value if isinstance(target, cst.Attribute) else dotted_name(target)
+            if name is not None:
+                self.connected.add(name)
+            return
+        if (
+            self.stack
+            and isinstance(func, cst.Name)
+            and func.value == "hasattr"
+            and len(node.args) == 2
+            and _is_instance(node.args[0].value)
+        ):
+            attr = node.args[1].value
+            value = attr.evaluated_value if isinstance(attr, cst.SimpleString) else None
+            if isinstance(value, str) and value.startswith("_"):
+                return
+            self.stack[-1].checks.append(node)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for name, functions in self.functions.items():
+            for function in functions:
+                if function.receiver or name in self.connected:
+                    for call in function.checks:
+                        self.report(call, attr=_code(call.args[1].value))
+
+
+def _is_instance(node: cst.BaseExpression) -> bool:
+    """`instance`, or `kwargs["instance"]`."""
+    if isinstance(node, cst.Name):
+        return node.value == "instance"
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        index = node.slice[0].slice
+        return (
+            isinstance(index, cst.Index)
+            and isinstance(index.value, cst.SimpleString)
+            and (index.value.evaluated_value == "instance")
+        )
+    return False
+
+
+def _code(node: cst.BaseExpression) -> str:
+    return cst.Module([]).code_for_node(node)

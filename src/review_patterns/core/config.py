@@ -1,0 +1,198 @@
+"""Configuration: `[tool.review-patterns]` in the nearest `pyproject.toml`, validated."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from review_patterns.core.grading import GRADES
+from review_patterns.core.model import Severity
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of one run. Command-line flags override the file with `dataclasses.replace`."""
+
+    select: tuple[str, ...] = ()  #: codes or prefixes ("RP1"); empty selects every rule
+    ignore: tuple[str, ...] = ()  #: codes, prefixes or bonus names
+    exclude: tuple[str, ...] = ()  #: globs, relative to `root`
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    min_grade: str = "A-"
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    penalty: Mapping[str, int] = field(default_factory=dict)
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  #: code -> option -> value
+    ignore_noqa: bool = False
+    root: Path | None = None  #: the folder of the pyproject.toml the settings came from
+
+
+_TOP_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "min-grade", "severity", "penalty"}
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest `pyproject.toml` at or above `start` with a `[tool.review-patterns]` table."""
+    folder = start.resolve()
+    if not folder.is_dir():
+        folder = folder.parent
+    for candidate in (folder, *folder.parents):
+        path = candidate / "pyproject.toml"
+        if path.is_file():
+            try:
+                if "review-patterns" in _read_toml(path).get("tool", {}):
+                    return path
+            except ConfigError:
+                return path  # let load_config report it
+        if (candidate / ".git").exists():
+            return None
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def load_config(start: Path, explicit: Path | None = None) -> Config:
+    """Reads and validates the settings that apply at `start` (or from `explicit`)."""
+    path = explicit or find_config_file(start)
+    if path is None:
+        return Config()
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    table = _read_toml(path).get("tool", {}).get("review-patterns", {})
+    return parse_config(table, source=str(path), root=path.parent)
+
+
+def _codes() -> dict[str, Any]:
+    from review_patterns.checks import ALL_RULES
+
+    return {rule.code: rule for rule in ALL_RULES if rule.code}
+
+
+def _bonus_names() -> set[str]:
+    from review_patterns.checks import ALL_RULES
+
+    return {name for rule in ALL_RULES for name in rule.bonuses}
+
+
+def _strings(value: Any, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"`{key}` must be a list of strings")
+    return tuple(value)
+
+
+def check_selector(value: str, key: str, bonuses: bool = False) -> str:
+    """A code, a code prefix (`RP1`, `RP`) or, where allowed, a bonus name."""
+    codes = _codes()
+    if bonuses and value in _bonus_names():
+        return value
+    code = value.upper()
+    if code.startswith("RP") and any(c.startswith(code) for c in codes):
+        return code
+    raise ConfigError(f"`{key}`: unknown rule code {value!r}")
+
+
+def parse_config(table: Mapping[str, Any], source: str = "config", root: Path | None = None) -> Config:
+    """Validates a `[tool.review-patterns]` table; every error names the offending key."""
+    codes = _codes()
+    option_tables = {k for k in table if k.upper() in codes}
+    unknown = sorted(set(table) - _TOP_KEYS - option_tables)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) in [tool.review-patterns]: {', '.join(unknown)}")
+    try:
+        select = tuple(check_selector(v, "select") for v in _strings(table.get("select", []), "select"))
+        ignore = tuple(check_selector(v, "ignore", bonuses=True) for v in _strings(table.get("ignore", []), "ignore"))
+        exclude = _strings(table.get("exclude", []), "exclude")
+        per_file = table.get("per-file-ignores", {})
+        if not isinstance(per_file, dict):
+            raise ConfigError("`per-file-ignores` must be a table of glob = [codes]")
+        per_file_ignores = {
+            glob: tuple(check_selector(v, f"per-file-ignores.{glob}", True) for v in _strings(codes_, glob))
+            for glob, codes_ in per_file.items()
+        }
+        min_grade = table.get("min-grade", "A-")
+        if min_grade not in GRADES:
+            raise ConfigError(f"`min-grade` must be one of {', '.join(GRADES)}, not {min_grade!r}")
+        severity = {
+            check_selector(code, "severity"): _severity(value, code)
+            for code, value in _table(table, "severity").items()
+        }
+        penalty = {
+            check_selector(code, "penalty"): _penalty(value, code) for code, value in _table(table, "penalty").items()
+        }
+        options = {key.upper(): _options(codes[key.upper()], table[key], key) for key in option_tables}
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    return Config(select, ignore, exclude, per_file_ignores, min_grade, severity, penalty, options, root=root)
+
+
+def _table(table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = table.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"`{key}` must be a table of code = value")
+    return value
+
+
+def _severity(value: Any, code: str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        names = ", ".join(s.value for s in Severity)
+        raise ConfigError(f"`severity.{code}` must be one of {names}, not {value!r}") from None
+
+
+def _penalty(value: Any, code: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise ConfigError(f"`penalty.{code}` must be a whole number from 0 to 100, not {value!r}")
+    return value
+
+
+def _options(rule: Any, values: Any, key: str) -> dict[str, Any]:
+    if not isinstance(values, dict):
+        raise ConfigError(f"`{key}` must be a table of options")
+    result = {}
+    for name, value in values.items():
+        if name not in rule.options:
+            known = ", ".join(sorted(rule.options)) or "none"
+            raise ConfigError(f"unknown option `{key}.{name}` (options of {rule.code}: {known})")
+        result[name] = check_option(rule.options[name], value, f"{key}.{name}")
+    problem = rule.option_error(result)
+    if problem:
+        raise ConfigError(f"[tool.review-patterns.{key}] {problem}")
+    return result
+
+
+def check_option(default: Any, value: Any, key: str) -> Any:
+    """Checks `value` against the type of the option's default."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, (tuple, list, frozenset)):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        value = tuple(value) if ok else value
+    else:
+        ok = isinstance(value, type(default))
+    if not ok and isinstance(default, (tuple, list, frozenset)):
+        raise ConfigError(f"`{key}` must be a list of strings, not {value!r}")
+    if not ok:
+        raise ConfigError(f"`{key}` must be of the same kind as its default {default!r}, not {value!r}")
+    return value

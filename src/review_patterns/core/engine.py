@@ -1,0 +1,376 @@
+"""The engine: source text (plus the project context) in, graded findings out.
+
+Each file is parsed once and every selected rule runs in one batched traversal. Positions
+are costly in LibCST (as much as the parse), so they are resolved only for files with findings.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import re
+import tokenize
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from review_patterns.checks import ALL_RULES, InternalError, ParseError
+from review_patterns.core import grading
+from review_patterns.core.config import Config
+from review_patterns.core.model import Bonus, FileResult, Finding, Report
+from review_patterns.core.rule import Rule
+from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
+from review_patterns.syntax.django import ImportTable, SourceFile
+
+DEFAULT_CONFIG = Config()
+_NOQA = re.compile(r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+def matches(selector: str, rule: type[Rule]) -> bool:
+    """Whether a config selector (a code or a prefix; a bonus check's name) names this rule."""
+    return rule.code.startswith(selector) if rule.code else selector == rule.name
+
+
+def _path_matches(path: str, pattern: str) -> bool:
+    return fnmatch(path, pattern) or fnmatch(path, f"*/{pattern}")
+
+
+def ignored_here(config: Config, path: str) -> set[str]:
+    """The selectors and bonus names ignored for `path`: `ignore` plus matching `per-file-ignores`."""
+    ignored = set(config.ignore)
+    for pattern, codes in config.per_file_ignores.items():
+        if _path_matches(path, pattern):
+            ignored.update(codes)
+    return ignored
+
+
+def selected_rules(config: Config, *paths: str) -> list[type[Rule]]:
+    """The rules that run on a file known by `paths` under `config`, in registry order.
+
+    Ignoring a bonus that a rule awards drops the bonus, not the rule (see `lint`).
+    """
+    ignored = set().union(*(ignored_here(config, path) for path in paths))
+    return [
+        rule
+        for rule in ALL_RULES
+        if (not config.select or not rule.code or any(matches(s, rule) for s in config.select))
+        and not any(matches(s, rule) for s in ignored)
+        and rule not in (ParseError, InternalError)
+    ]
+
+
+class _ImportTracker(cst.BatchableCSTVisitor):
+    """Adds imports made inside functions and classes, in source order."""
+
+    def __init__(self, table: ImportTable) -> None:
+        super().__init__()
+        self.table = table
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self.table.add(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.table.add(node)
+
+
+def _describe(error: Exception) -> str:
+    """`KeyError: 'x' (module.py:12)`: the error and where it was raised."""
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    return f"{type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
+
+
+def _guarded(rule: Rule, failures: dict[type[Rule], str]) -> cst.BatchableCSTVisitor:
+    """Wraps a rule's visitor methods so that a crash stops that rule only."""
+
+    def guard(method: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def run(node: cst.CSTNode) -> Any:
+            if type(rule) in failures:
+                return None
+            try:
+                return method(node)
+            except Exception as error:
+                failures[type(rule)] = _describe(error)
+                return None
+
+        return run
+
+    class Guarded(cst.BatchableCSTVisitor):
+        def get_visitors(self) -> Any:
+            return {name: guard(method) for name, method in rule.get_visitors().items()}
+
+    return Guarded()
+
+
+def _finding(rule: type[Rule], path: str, where: CodeRange, message: str, config: Config) -> Finding:
+    return Finding(
+        path=path,
+        line=where.start.line,
+        column=where.start.column + 1,
+        end_line=where.end.line,
+        end_column=where.end.column + 1,
+        code=rule.code,
+        name=rule.name,
+        message=message,
+        severity=config.severity.get(rule.code, rule.severity),
+        dimension=rule.dimension,
+        penalty=config.penalty.get(rule.code, rule.default_penalty()),
+    )
+
+
+def _at(line: int, column: int = 0) -> CodeRange:
+    return CodeRange((line, column), (line, column))
+
+
+def _suppressed(finding: Finding, lines: Sequence[str]) -> bool:
+    if not 0 < finding.line <= len(lines):
+        return False
+    match = _NOQA.search(lines[finding.line - 1])
+    if match is None:
+        return False
+    codes = match.group("codes")
+    return codes is None or any(finding.code.startswith(c.upper()) for c in re.split(r"[,\s]+", codes) if c)
+
+
+def _error_result(path: str, source_lines: int, where: CodeRange, message: str, config: Config) -> FileResult:
+    finding = _finding(ParseError, path, where, message, config)
+    return FileResult(path, (finding,), lines=source_lines, error=message)
+
+
+def _syntax_error(source: str, error: Exception) -> tuple[int, int, str]:
+    """Where and why a file does not parse, in CPython's words, which are clearer than LibCST's."""
+    try:
+        ast.parse(source)
+    except SyntaxError as syntax:
+        return syntax.lineno or 1, max((syntax.offset or 1) - 1, 0), f"syntax error: {syntax.msg}"
+    except (ValueError, RecursionError, MemoryError) as other:
+        return 1, 0, f"cannot parse: {other}"
+    if isinstance(error, cst.ParserSyntaxError):
+        return error.editor_line, error.editor_column - 1, f"cannot parse: {error.message}"
+    return 1, 0, f"cannot parse: {type(error).__name__}: {error}"
+
+
+def lint(
+    source: str,
+    path: str,
+    context: ProjectContext | None = None,
+    config: Config | None = None,
+    *,
+    project_path: str | None = None,
+) -> FileResult:
+    """Checks one file's source. Never raises: parse and rule failures become findings.
+
+    Findings carry `path`; rules see `project_path` (relative to the context's root) when given,
+    so that they can find their own file in the project context wherever the run started.
+    """
+    config = config or DEFAULT_CONFIG
+    file = SourceFile(project_path or path, source)
+    lines = sum(1 for line in file.lines if line.strip())
+    try:
+        module = cst.parse_module(source)
+    except Exception as error:
+        line, column, message = _syntax_error(source, error)
+        return _error_result(path, lines, _at(line, column), message, config)
+
+    imports = ImportTable.of_module(module, file.package)
+    context = context if context is not None else ProjectContext.empty()
+    failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
+    rules: list[Rule] = []
+    for rule_class in selected_rules(config, path, file.path):
+        try:
+            if rule_class.applies_to(file):
+                rules.append(rule_class(file, imports, context, config.options.get(rule_class.code)))
+        except Exception as error:
+            failures[rule_class] = _describe(error)
+    ignored = ignored_here(config, path) | ignored_here(config, file.path)
+    if rules:
+        cst.visit_batched(module, [_ImportTracker(imports), *(_guarded(r, failures) for r in rules)])
+
+    reported = [(type(rule), report) for rule in rules for report in rule.reports]
+    positions: dict[cst.CSTNode, CodeRange] = {module: _at(1)}  # whole-file reports need no positions
+    if any(report.node is not module for _, report in reported):
+        positions = {**MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider), **positions}
+    findings: list[Finding] = []
+    bonuses: list[Bonus] = []
+    for rule_class, report in reported:
+        where = positions[report.node]
+        if report.bonus is not None:
+            if report.bonus in ignored:
+                continue
+            line = where.start.line
+            bonuses.append(Bonus(path, line, report.bonus, report.points, rule_class.dimension, report.message))
+        else:
+            findings.append(_finding(rule_class, path, where, report.message, config))
+    for rule_class, why in failures.items():
+        message = f"rule {rule_class.code or rule_class.name} ({rule_class.__name__}) failed: {why}"
+        findings.append(_finding(InternalError, path, _at(1), message, config))
+
+    kept = [f for f in findings if config.ignore_noqa or not _suppressed(f, file.lines)]
+    kept.sort(key=lambda f: (f.line, f.column, f.code))
+    return FileResult(
+        path,
+        tuple(kept),
+        tuple(bonuses),
+        lines=lines,
+        suppressed=len(findings) - len(kept),
+        score=grading.score(kept, bonuses),
+        dimensions=grading.dimension_scores(kept, bonuses),
+    )
+
+
+def read_source(path: Path) -> tuple[str | None, str | None, int]:
+    """(text, None, 0), or (None, why it cannot be read, line) for unreadable, binary or badly encoded files."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return None, f"cannot read: {error.strerror or error}", 1
+    if b"\0" in data:
+        return None, "binary file, not Python source", 1
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        return None, f"bad encoding declaration: {error.msg}", getattr(error, "lineno", None) or 1
+    try:
+        return data.decode(encoding).removeprefix("\ufeff"), None, 0
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        return None, f"not valid {encoding}: {error.reason} at byte {error.start}", line
+    except LookupError:
+        return None, f"unknown encoding {encoding!r}", 1
+
+
+def lint_file(path: Path, display: str, context: ProjectContext, config: Config) -> FileResult:
+    """Reads and checks one file on disk."""
+    source, error, line = read_source(path)
+    if source is None:
+        assert error is not None
+        return _error_result(display, 0, _at(line), error, config)
+    return lint(source, display, context, config, project_path=project_relative(path, context))
+
+
+def project_relative(path: Path, context: ProjectContext) -> str | None:
+    """`path` relative to the context's root, with forward slashes, when it lies below it."""
+    if context.root is None:
+        return None
+    try:
+        return path.resolve().relative_to(context.root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """Relative to `cwd` when below it, with forward slashes."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(cwd).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def _excluded(path: Path, config: Config) -> bool:
+    if not config.exclude or config.root is None:
+        return False
+    try:
+        relative = path.resolve().relative_to(config.root.resolve()).as_posix()
+    except ValueError:
+        return False
+    return any(_path_matches(relative, p) or _path_matches(relative + "/", p) for p in config.exclude)
+
+
+def collect_files(paths: Iterable[Path], config: Config) -> Iterator[Path]:
+    """The Python files named or found below the named folders, minus the excluded ones.
+
+    A file named explicitly is always checked. Raises FileNotFoundError for a missing path.
+    """
+    seen: set[Path] = set()
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(str(path))
+        if path.is_file():
+            found: Iterable[Path] = [path]
+        else:
+            found = (p for p in _walk(path, config))
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield file
+
+
+def _walk(top: Path, config: Config) -> Iterator[Path]:
+    for child in sorted(top.iterdir()):
+        if child.is_dir():
+            if not is_skipped_dir(child) and not _excluded(child, config):
+                yield from _walk(child, config)
+        elif child.suffix == ".py" and not _excluded(child, config):
+            yield child
+
+
+_WORKER_CONTEXTS: dict[Path, ProjectContext] = {}
+
+
+def _lint_in_worker(task: tuple[Path, str, Path, Config]) -> FileResult:
+    """One file in a worker process; each worker builds a project's context once."""
+    path, display, root, config = task
+    context = _WORKER_CONTEXTS.setdefault(root, ProjectContext(root=root))
+    return lint_file(path, display, context, config)
+
+
+def lint_paths(paths: Iterable[Path], config: Config, cwd: Path | None = None, jobs: int = 1) -> Report:
+    """Checks files and folders, building each project's context once, and grades the result.
+
+    With `jobs` > 1 the files are spread over that many processes.
+    """
+    cwd = (cwd or Path.cwd()).resolve()
+    roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
+    tasks = []
+    for path in collect_files(paths, config):
+        folder = path.resolve().parent
+        root = roots.setdefault(folder, find_project_root(folder))
+        tasks.append((path, display_path(path, cwd), root, config))
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, min(32, len(tasks) // (4 * jobs)))))
+    else:
+        contexts: dict[Path, ProjectContext] = {}
+        results = [
+            lint_file(path, display, contexts.setdefault(root, ProjectContext(root=root)), config)
+            for path, display, root, config in tasks
+        ]
+    return grading.grade_report(results, config.min_grade)
+
+
+def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:
+    """`report` with only the findings `keep` accepts, each file re-scored and the whole re-graded.
+
+    Used by the reviews of a change (`--diff`) and of new findings only (`--baseline`).
+    A file that could not be checked keeps its error.
+    """
+    files = []
+    for result in report.files:
+        if result.error is not None:
+            files.append(result)
+            continue
+        kept = tuple(f for f in result.findings if keep(f))
+        files.append(
+            replace(
+                result,
+                findings=kept,
+                score=grading.score(kept, result.bonuses),
+                dimensions=grading.dimension_scores(kept, result.bonuses),
+            )
+        )
+    return grading.grade_report(files, report.min_grade)
+
+
+def with_overrides(config: Config, **changes: Any) -> Config:
+    """`config` with the given fields replaced, skipping those left as None."""
+    return replace(config, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,90 @@
+"""The team's 100-point grade: the only place the formula and the letter table live.
+
+A file starts at 100, loses each finding's penalty, gains each bonus's points, and is
+clamped to 0..100. Each dimension is scored the same way from its own findings and bonuses.
+The overall score is the mean of the file scores weighted by non-blank lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Report, Severity
+
+LETTERS: tuple[tuple[float, str], ...] = (
+    (97, "A+"),
+    (93, "A"),
+    (90, "A-"),
+    (87, "B+"),
+    (83, "B"),
+    (80, "B-"),
+    (77, "C+"),
+    (73, "C"),
+    (70, "C-"),
+    (67, "D+"),
+    (63, "D"),
+    (60, "D-"),
+    (0, "F"),
+)
+GRADES: tuple[str, ...] = tuple(name for _, name in LETTERS)
+
+#: Penalties of rules that do not carry their own.
+DEFAULT_PENALTY: Mapping[Severity, int] = {
+    Severity.BLOCKER: 5,
+    Severity.IMPORTANT: 3,
+    Severity.WARNING: 1,
+    Severity.SUGGESTION: 0,
+}
+
+
+def letter(score: float) -> str:
+    """The letter for a score: A+ >= 97, A >= 93, A- >= 90, ... F below 60."""
+    for bound, name in LETTERS:
+        if score >= bound:
+            return name
+    return "F"
+
+
+def minimum_score(grade: str) -> float:
+    """The lowest score that earns `grade`."""
+    return {name: bound for bound, name in LETTERS}[grade]
+
+
+def _clamp(value: float) -> float:
+    return float(max(0.0, min(100.0, value)))
+
+
+def score(findings: Iterable[Finding], bonuses: Iterable[Bonus]) -> float:
+    """100 minus penalties plus bonuses, clamped to 0..100."""
+    return _clamp(100 - sum(f.penalty for f in findings) + sum(b.points for b in bonuses))
+
+
+def dimension_scores(findings: Sequence[Finding], bonuses: Sequence[Bonus]) -> dict[Dimension, float]:
+    """The same formula, per dimension."""
+    return {
+        d: score([f for f in findings if f.dimension is d], [b for b in bonuses if b.dimension is d]) for d in Dimension
+    }
+
+
+def arithmetic(result: FileResult) -> str:
+    """How a file's score was reached: `100 - 5 (RP101) + 2 (pii-safe-logging) = 97 -> A+`."""
+    terms = [f" - {f.penalty} ({f.code})" for f in result.findings if f.penalty]
+    terms += [f" + {b.points} ({b.name})" for b in result.bonuses if b.points]
+    raw = 100 - sum(f.penalty for f in result.findings) + sum(b.points for b in result.bonuses)
+    clamped = f" = {raw:g}, clamped to {result.score:g}" if raw != result.score else f" = {result.score:g}"
+    return f"100{''.join(terms)}{clamped} -> {result.grade}"
+
+
+def grade_report(files: Sequence[FileResult], min_grade: str) -> Report:
+    """Weights the file scores by size and applies the gate."""
+    scored = [r for r in files if r.score is not None]
+    weight = sum(max(r.lines, 1) for r in scored)
+
+    def mean(values: Iterable[tuple[float, int]]) -> float:
+        return round(sum(v * w for v, w in values) / weight, 1) if weight else 100.0
+
+    overall = mean((r.score or 0.0, max(r.lines, 1)) for r in scored)
+    dims = {d: mean((r.dimensions[d], max(r.lines, 1)) for r in scored) for d in Dimension}
+    blocked = any(f.severity is Severity.BLOCKER for r in files for f in r.findings)
+    passed = not blocked and overall >= minimum_score(min_grade)
+    return Report(tuple(files), overall, letter(overall), dims, min_grade, passed)

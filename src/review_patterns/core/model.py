@@ -1,0 +1,103 @@
+"""The values that cross module boundaries: findings, bonuses, per-file results, the report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    """How bad a finding is; blockers fail the gate whatever the grade."""
+
+    BLOCKER = "blocker"
+    IMPORTANT = "important"
+    WARNING = "warning"
+    SUGGESTION = "suggestion"
+
+
+class Dimension(str, Enum):
+    """The review dimension a finding or bonus counts against."""
+
+    SECURITY = "security"
+    DATA_INTEGRITY = "data-integrity"
+    PERFORMANCE = "performance"
+    RELIABILITY = "reliability"
+    CODE_CLARITY = "code-clarity"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("-", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reported problem, located in 1-based lines and columns (end column exclusive)."""
+
+    path: str  #: relative to the working directory, forward slashes
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    code: str  #: "RP101"
+    name: str  #: "f-expression-without-refresh"
+    message: str
+    severity: Severity
+    dimension: Dimension
+    penalty: int
+
+
+@dataclass(frozen=True)
+class Bonus:
+    """A positive finding: an exemplary pattern, worth `points`."""
+
+    path: str
+    line: int
+    name: str  #: "three-step-migration"
+    points: int
+    dimension: Dimension
+    message: str
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """Everything the engine says about one file."""
+
+    path: str
+    findings: tuple[Finding, ...] = ()
+    bonuses: tuple[Bonus, ...] = ()
+    lines: int = 0  #: non-blank lines: the file's weight in the overall score
+    error: str | None = None  #: why the file could not be checked; such a file gets no score
+    suppressed: int = 0  #: findings silenced by noqa comments
+    score: float | None = None
+    dimensions: Mapping[Dimension, float] = field(default_factory=dict)
+
+    @property
+    def grade(self) -> str | None:
+        from review_patterns.core.grading import letter
+
+        return None if self.score is None else letter(self.score)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The graded result of one run."""
+
+    files: tuple[FileResult, ...]
+    score: float
+    grade: str
+    dimensions: Mapping[Dimension, float]
+    min_grade: str
+    passed: bool  #: no blocker and the overall grade at least `min_grade`
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for r in self.files for f in r.findings)
+
+    @property
+    def bonuses(self) -> tuple[Bonus, ...]:
+        return tuple(b for r in self.files for b in r.bonuses)
+
+    @property
+    def blockers(self) -> int:
+        return sum(f.severity is Severity.BLOCKER for f in self.findings)

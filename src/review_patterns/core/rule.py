@@ -1,0 +1,150 @@
+"""The base class of every check, and the examples each one carries."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import libcst as cst
+
+from review_patterns.core.grading import DEFAULT_PENALTY
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.project.context import ProjectContext
+from review_patterns.syntax.django import ImportTable, SourceFile
+
+
+@dataclass(frozen=True)
+class Example:
+    """A snippet of code a rule must flag (`Bad`) or leave alone (`Good`).
+
+    In a `Bad` example, each line the rule must flag ends with a `# RPxxx` comment.
+    `path` is where the snippet lives; `files` are other files of its project (models,
+    earlier migrations) that the project context is built from.
+    """
+
+    code: str
+    path: str = "app/views.py"
+    files: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)  #: the rule's options for this example
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", textwrap.dedent(self.code).strip("\n") + "\n")
+        object.__setattr__(self, "files", {p: textwrap.dedent(s).strip("\n") + "\n" for p, s in self.files.items()})
+
+
+class Bad(Example):
+    """Code the rule flags at each line marked `# RPxxx`."""
+
+
+class Good(Example):
+    """Code the rule leaves alone."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a rule reported during the traversal, before positions are known."""
+
+    node: cst.CSTNode
+    message: str
+    bonus: str | None = None  #: the bonus's name, for an award
+    points: int = 0
+
+
+_CODE = re.compile(r"^RP\d{3}$")
+
+
+class Rule(cst.BatchableCSTVisitor):
+    """A check over one file. Subclasses set the class attributes and visit nodes.
+
+    The docstring is the rule's documentation, in the sections
+    `## What it does`, `## Why is this bad?` and optionally `## Known problems`, `## Options`.
+    """
+
+    code: ClassVar[str]  #: permanent, "RP101"; a retired code is never reused
+    name: ClassVar[str]  #: kebab-case, names the bad pattern
+    message: ClassVar[str]  #: a `str.format` template filled by `report(node, **values)`
+    severity: ClassVar[Severity]
+    dimension: ClassVar[Dimension]
+    penalty: ClassVar[int | None] = None  #: default by severity
+    examples: ClassVar[tuple[Example, ...]] = ()
+    options: ClassVar[Mapping[str, Any]] = {}  #: option name -> default; config keys are these names
+    #: Bonuses this rule may award: name -> points. They count in the rule's dimension.
+    bonuses: ClassVar[Mapping[str, int]] = {}
+    #: The rule is skipped for a file whose text contains none of these (a cheap pre-check).
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        file: SourceFile,
+        imports: ImportTable,
+        context: ProjectContext,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.file = file
+        self.imports = imports
+        self.context = context
+        self.settings: Mapping[str, Any] = {**self.options, **(options or {})}
+        self.reports: list[Report] = []
+
+    @classmethod
+    def visitor_names(cls) -> tuple[str, ...]:
+        """The `visit_*`/`leave_*` methods, found once per class (LibCST's `inspect` lookup per
+        instance cost a fifth of the run)."""
+        names: tuple[str, ...] | None = cls.__dict__.get("_visitor_names")
+        if names is None:
+            names = tuple(
+                name
+                for name in dir(cls)
+                if name.startswith(("visit_", "leave_"))
+                and callable(method := getattr(cls, name, None))
+                and not getattr(method, "_is_no_op", False)  # LibCST's empty stubs
+            )
+            type.__setattr__(cls, "_visitor_names", names)
+        return names
+
+    def get_visitors(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.visitor_names()}
+
+    @classmethod
+    def default_penalty(cls) -> int:
+        return DEFAULT_PENALTY[cls.severity] if cls.penalty is None else cls.penalty
+
+    @classmethod
+    def option_error(cls, options: Mapping[str, Any]) -> str | None:
+        """Why configured option values cannot be used, beyond their type; None when they can."""
+        return None
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        """Whether the rule can match in this file at all; override for file kinds."""
+        return not cls.requires or any(word in file.source for word in cls.requires)
+
+    def report(self, node: cst.CSTNode, **values: Any) -> None:
+        """Flags `node` with the rule's message, formatted with `values`."""
+        self.reports.append(Report(node, self.message.format(**values)))
+
+    def award(self, node: cst.CSTNode, bonus: str, message: str) -> None:
+        """Awards one of the rule's `bonuses` at `node`."""
+        self.reports.append(Report(node, message, bonus=bonus, points=self.bonuses[bonus]))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("code") and not _CODE.match(cls.code):
+            raise ValueError(f"{cls.__name__}: code {cls.code!r} must look like RP101")
+
+
+class BonusCheck(Rule):
+    """A check that only awards bonuses. It has no code: its `name` is the bonus's name."""
+
+    code = ""
+    message = ""
+    severity = Severity.SUGGESTION
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__ and cls.name not in cls.bonuses:
+            raise ValueError(f"{cls.__name__}: `bonuses` must name {cls.name!r}")

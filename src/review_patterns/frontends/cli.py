@@ -1,0 +1,317 @@
+"""The command line: `check`, `rules`, `explain` and `docs`, over the engine."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from review_patterns.checks import ALL_RULES
+from review_patterns.core.config import Config, ConfigError, check_selector, load_config
+from review_patterns.core.engine import collect_files, filter_findings, lint_paths, with_overrides
+from review_patterns.core.grading import GRADES
+from review_patterns.core.model import Finding, Report
+from review_patterns.core.version import __version__
+from review_patterns.frontends.git import GitError, changed_since
+from review_patterns.report import baseline, docs
+from review_patterns.report.baseline import BaselineError
+from review_patterns.report.fingerprint import Sources
+from review_patterns.report.writers import WRITERS, text
+from review_patterns.report.writers.common import plural
+
+EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Writes through a temporary file in the same folder, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would make reports private to their writer
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _selectors(value: str | None, key: str, bonuses: bool = False) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(check_selector(v.strip(), key, bonuses) for v in value.split(",") if v.strip())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="review-patterns")
+def cli() -> None:
+    """A Django-aware code-review linter that grades every file out of 100."""
+
+
+def _output_format(value: str) -> tuple[str, Path]:
+    name, sep, file = value.partition("=")
+    if not sep or not file or name not in WRITERS:
+        raise click.BadParameter(
+            f"expected FORMAT=FILE with FORMAT one of {', '.join(WRITERS)}, not {value!r}", param_hint="--output-format"
+        )
+    return name, Path(file)
+
+
+def _note(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _review_change(
+    rev: str, targets: list[Path], config: Config, jobs: int
+) -> tuple[Report, Callable[[Finding], bool]]:
+    """The changed Python files below `targets`, and which findings stand on changed lines."""
+    cwd = Path.cwd()
+    base, changes = changed_since(rev, cwd)
+    files = [p for p in collect_files(targets, config) if p.resolve() in changes]
+    _note(f"diff: {plural(len(files), 'changed Python file')} since {rev} ({base[:12]})")
+    report = lint_paths(files, config, cwd, jobs=jobs)
+
+    def changed(finding: Finding) -> bool:
+        lines = changes.get((cwd / finding.path).resolve(), frozenset())
+        return lines is None or finding.line in lines
+
+    return report, changed
+
+
+def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[Finding], bool]:
+    """Notes what the baseline knows and what was fixed; returns the test for a new finding."""
+    comparison = baseline.compare(report, baseline.load(path), sources, path.parent)
+    new = comparison.new
+    _note(
+        f"baseline {path}: {plural(comparison.known, 'known finding')} not shown, "
+        f"{sum(new.values())} new, {len(comparison.fixed)} fixed"
+    )
+    for entry in comparison.fixed:
+        _note(f"  fixed: {entry.path}:{entry.line} {entry.code} {entry.message}")
+    if comparison.fixed:
+        _note(f"  run with --write-baseline {path} to drop the fixed ones from the baseline")
+
+    def is_new(finding: Finding) -> bool:
+        if new[finding] > 0:
+            new[finding] -= 1
+            return True
+        return False
+
+    return is_new
+
+
+def _write_reports(
+    report: Report, sources: Sources, shown: str, files: list[tuple[str, Path]], color: bool | None
+) -> None:
+    """Writes each (format, file), prints `shown`, and fills GitHub's step summary for the github format."""
+    for name, file in files:
+        write_atomically(file, WRITERS[name](report, sources))
+    if shown == "text":
+        terminal = sys.stdout.isatty() if color is None else color
+        click.echo(text(report, sources, color=terminal), nl=False)
+    else:
+        click.echo(WRITERS[shown](report, sources), nl=False)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file and "github" in {shown, *(name for name, _ in files)}:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(WRITERS["markdown"](report, sources) + "\n")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(list(WRITERS)), default="text", show_default=True, help="Report format."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE (the text report still goes to the terminal).",
+)
+@click.option(
+    "--output-format",
+    "output_formats",
+    multiple=True,
+    metavar="FORMAT=FILE",
+    help="Also write FORMAT to FILE; repeatable (json=report.json, sarif=report.sarif).",
+)
+@click.option("--min-grade", type=click.Choice(GRADES), help="Lowest overall grade that passes [default: A-].")
+@click.option("--select", help="Only these codes or prefixes, comma-separated (RP101,RP3).")
+@click.option("--ignore", help="Skip these codes, prefixes or bonus names, comma-separated.")
+@click.option(
+    "--diff",
+    "rev",
+    metavar="REV",
+    help="Review the change since REV (e.g. origin/main): changed files, findings on changed lines.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report and gate only findings not recorded in this baseline; list the fixed ones.",
+)
+@click.option(
+    "--write-baseline",
+    "write_baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record every current finding in FILE (then report as with --baseline FILE).",
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails.")
+@click.option("--ignore-noqa", is_flag=True, help="Report findings silenced by `# noqa`.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read settings from this pyproject.toml instead of the nearest one.",
+)
+@click.option("--color/--no-color", default=None, help="Colour the text report [default: when a terminal].")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Check files in this many processes (0: one per CPU).",
+)
+def check(
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    output_formats: tuple[str, ...],
+    min_grade: str | None,
+    select: str | None,
+    ignore: str | None,
+    rev: str | None,
+    baseline_file: Path | None,
+    write_baseline: Path | None,
+    exit_zero: bool,
+    ignore_noqa: bool,
+    config_file: Path | None,
+    color: bool | None,
+    jobs: int,
+) -> int:
+    """Check PATHS (default: the current folder) and grade them.
+
+    Exit status: 0 passed, 1 the gate failed (a blocker, or the grade below --min-grade),
+    2 usage, configuration or internal error.
+    """
+    outputs = [_output_format(value) for value in output_formats]
+    if rev is not None and write_baseline is not None:
+        raise click.UsageError("--write-baseline records the whole project; it cannot be combined with --diff")
+    targets = list(paths) or [Path(".")]
+    config: Config = load_config(targets[0], config_file)
+    config = with_overrides(
+        config,
+        select=_selectors(select, "--select"),
+        ignore=_selectors(ignore, "--ignore", bonuses=True),
+        min_grade=min_grade,
+        ignore_noqa=ignore_noqa or None,
+    )
+    sources = Sources()
+    tests: list[Callable[[Finding], bool]] = []
+    try:
+        if rev is not None:
+            report, changed = _review_change(rev, targets, config, jobs)
+            tests.append(changed)
+        else:
+            report = lint_paths(targets, config, jobs=jobs)
+        if write_baseline is not None:
+            write_atomically(write_baseline, baseline.write(write_baseline, report, sources))
+            _note(f"wrote {write_baseline}: {len(report.findings)} findings")
+            baseline_file = write_baseline
+        if baseline_file is not None:
+            tests.append(_apply_baseline(report, baseline_file, sources))
+    except (GitError, BaselineError) as error:
+        raise click.ClickException(str(error)) from None
+    if tests:
+        report = filter_findings(report, lambda f: all(test(f) for test in tests))
+
+    if output is not None:
+        outputs.insert(0, (fmt, output))
+    _write_reports(report, sources, "text" if output is not None else fmt, outputs, color)
+    return EXIT_OK if report.passed or exit_zero else EXIT_GATE
+
+
+@cli.command("rules")
+def list_rules() -> int:
+    """List the rules: code, name, severity, penalty, dimension."""
+    table = Table("Code", "Name", "Severity", "Penalty", "Dimension", "What it does", box=None)
+    for rule in ALL_RULES:
+        if rule.code:
+            table.add_row(
+                rule.code,
+                rule.name,
+                rule.severity.value,
+                str(rule.default_penalty()),
+                rule.dimension.value,
+                docs.summary(rule),
+            )
+    for rule in ALL_RULES:
+        for name, points in rule.bonuses.items():
+            table.add_row("bonus", name, "", f"+{points}", rule.dimension.value, docs.summary(rule))
+    Console(width=160).print(table)
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("code")
+def explain(code: str) -> int:
+    """Explain a rule (RP101) or a bonus (type-hints): what it checks, why, bad and good code."""
+    for rule in ALL_RULES:
+        if code.upper() == rule.code or code in (rule.name, *rule.bonuses):
+            page = docs.render(rule)
+            if sys.stdout.isatty():
+                Console().print(Markdown(page))
+            else:
+                click.echo(page, nl=False)
+            return EXIT_OK
+    raise click.UsageError(f"unknown rule {code!r}; `review-patterns rules` lists them")
+
+
+@cli.command("docs")
+@click.argument("folder", default="rules", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 if a page is stale, without writing.")
+def write_docs(folder: Path, check_only: bool) -> int:
+    """Regenerate the rule catalogue (FOLDER, default rules/) from the rule classes."""
+    if check_only:
+        stale = docs.stale_pages(folder)
+        for name in stale:
+            click.echo(f"stale: {folder / name}")
+        return EXIT_GATE if stale else EXIT_OK
+    for name in docs.write_catalogue(folder):
+        click.echo(f"wrote {folder / name}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the CLI and returns its exit status; errors become messages, never tracebacks."""
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="review-patterns", standalone_mode=False
+        )
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as error:
+        error.show()
+        return EXIT_ERROR
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return EXIT_ERROR
+    except ConfigError as error:
+        click.echo(f"review-patterns: configuration error: {error}", err=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        click.echo(f"review-patterns: internal error: {type(error).__name__}: {error}", err=True)
+        return EXIT_ERROR
+    return result if isinstance(result, int) else EXIT_OK

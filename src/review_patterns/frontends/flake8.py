@@ -1,0 +1,117 @@
+"""The flake8 plugin: `flake8 --select RP` runs every rule through the engine, file by file.
+
+flake8 only calls a plugin once per file when it asks for `tree`; this one takes it and ignores
+it, since the engine parses the lines itself with LibCST. The project context and the settings
+are built once per worker process for each project root, not once per file.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from review_patterns.core.config import Config, ConfigError, load_config, parse_config
+from review_patterns.core.engine import display_path, lint, project_relative, with_overrides
+from review_patterns.core.version import __version__
+from review_patterns.project.context import ProjectContext, find_project_root
+
+OPTION = "--rp-options"
+#: code -> ((option, value), ...), hashable for the cache
+RuleOptions = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
+
+
+def parse_rule_options(text: str) -> RuleOptions:
+    """Rule options written as TOML lines, `RP206.rolling-deploys = true`, validated like the config file."""
+    try:
+        table = tomllib.loads(text or "")
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{OPTION}: expected lines of CODE.option = value: {error}") from None
+    bad = [key for key, value in table.items() if not isinstance(value, dict)]
+    if bad:
+        raise ConfigError(f"{OPTION}: expected CODE.option = value, not {', '.join(bad)}")
+    config = parse_config(table, source=OPTION)
+    return tuple(sorted((code, tuple(sorted(values.items()))) for code, values in config.options.items()))
+
+
+@cache
+def context_for(root: Path) -> ProjectContext:
+    """The project context of `root`, built once per process."""
+    return ProjectContext(root=root)
+
+
+@cache
+def config_for(folder: Path, rule_options: RuleOptions) -> Config:
+    """`[tool.review-patterns]` for files in `folder`, with flake8's rule options on top.
+
+    flake8 handles `# noqa` itself (so that `--disable-noqa` works), hence `ignore_noqa`.
+    """
+    config = load_config(folder)
+    options = {code: dict(values) for code, values in config.options.items()}
+    for code, values in rule_options:
+        options[code] = {**options.get(code, {}), **dict(values)}
+    return with_overrides(config, options=options, ignore_noqa=True)
+
+
+def _stop(error: ConfigError) -> Exception:
+    """The exception flake8 reports as a one-line critical error, also from its worker processes."""
+    from flake8.exceptions import ExecutionError  # type: ignore[import-untyped,unused-ignore]
+
+    stop: Exception = ExecutionError(f"review-patterns: configuration error: {error}")
+    return stop
+
+
+class Plugin:
+    """The flake8 entry point `RP`."""
+
+    name = "review-patterns"
+    version = __version__
+    rule_options: RuleOptions = ()
+
+    def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
+        self.lines = lines
+        self.filename = filename
+
+    @staticmethod
+    def add_options(manager: Any) -> None:
+        manager.add_option(
+            OPTION,
+            parse_from_config=True,
+            default="",
+            metavar="OPTIONS",
+            help="review-patterns rule options as TOML lines, e.g. `RP206.rolling-deploys = true`; they override "
+            "[tool.review-patterns.rpNNN] in pyproject.toml.",
+        )
+
+    @classmethod
+    def parse_options(cls, options: Any) -> None:
+        try:
+            cls.rule_options = parse_rule_options(options.rp_options)
+            load_config(Path.cwd())  # a broken pyproject.toml is reported once, before any file
+        except ConfigError as error:
+            raise _stop(error) from None
+
+    def run(self) -> Iterator[tuple[int, int, str, type]]:
+        path = Path(self.filename).resolve()
+        try:
+            config = config_for(path.parent, self.rule_options)
+        except ConfigError as error:
+            raise _stop(error) from None
+        context = context_for(find_project_root(path))
+        result = lint(
+            "".join(self.lines),
+            display_path(path, Path.cwd()),
+            context,
+            config,
+            project_path=project_relative(path, context),
+        )
+        for f in result.findings:
+            yield f.line, f.column - 1, f"{f.code} {f.message}", type(self)

@@ -1,0 +1,828 @@
+"""The model index: every Django model of the project and of the installed apps it uses, read with `ast`.
+
+Nothing is imported: models modules are parsed as text, installed packages are found as files
+along `sys.path`. Built once per run by `ProjectContext.models`.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from review_patterns.syntax.django import ast_dotted_name
+
+#: Base classes every model ultimately derives from.
+MODEL_ROOTS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
+#: Field classes that relate a model to one other row: name -> kind.
+SINGLE_RELATIONS = {
+    "ForeignKey": "ForeignKey",
+    "OneToOneField": "OneToOneField",
+    "ParentalKey": "ForeignKey",
+    "TreeForeignKey": "ForeignKey",
+    "TreeOneToOneField": "OneToOneField",
+}
+MANY_RELATIONS = {
+    "ManyToManyField": "ManyToManyField",
+    "ParentalManyToManyField": "ManyToManyField",
+    "TreeManyToManyField": "ManyToManyField",
+}
+DEFAULT_MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
+
+_MODELS_PATH = re.compile(r"(^|/)(models\.py$|models/[^/]+\.py$)")
+_SETTINGS_PATH = re.compile(r"(^|/)(settings\.py$|settings/[^/]+\.py$|settings_[^/]*\.py$)")
+_CLASS_LINE = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+_IMPORT_MODELS = re.compile(r"^[ \t]*from[ \t]+([\w.]+\.models(?:\.[\w.]+)?)[ \t]+import", re.MULTILINE)
+_MODEL_BASE = re.compile(r"Model\b")
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"typing_extensions"}
+_MAX_FOLLOW = 8
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass(frozen=True)
+class Relation:
+    """An attribute of a model that reaches other rows."""
+
+    name: str
+    field: str  #: ForeignKey, OneToOneField, ManyToManyField, GenericForeignKey, GenericRelation, or "reverse ..."
+    target: str | None  #: the related model's label, None when unknown (a GenericForeignKey's is)
+    many: bool  #: a manager (`.all()`, `.count()`), not a single object
+    query_name: str = ""  #: the name in `filter()`/`Count()` lookups when it differs from the accessor
+
+    @property
+    def lookup(self) -> str:
+        return self.query_name or self.name
+
+    @property
+    def reverse(self) -> bool:
+        return self.field.startswith("reverse ")
+
+
+@dataclass(eq=False)
+class Model:
+    """One model class: where it lives, what it declares and what other models add to it."""
+
+    name: str
+    app_label: str
+    module: str
+    path: str
+    abstract: bool = False
+    proxy: bool = False
+    complete: bool = True  #: False when a base class could not be read (an uninstalled package)
+    bases: list[str] = field(default_factory=list)  #: labels of the model bases, nearest first
+    fields: dict[str, str] = field(default_factory=dict)  #: own plain fields and `<fk>_id`: name -> class
+    relations: dict[str, Relation] = field(default_factory=dict)  #: own forward relations
+    reverse: dict[str, Relation] = field(default_factory=dict)  #: accessors other models add
+    managers: set[str] = field(default_factory=set)
+    raw_relations: list[tuple[str, str, ast.expr | None, str | None, Module]] = field(default_factory=list, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.app_label}.{self.name}"
+
+
+@dataclass(eq=False)
+class Module:
+    """A parsed module: its classes and what its imported names stand for."""
+
+    name: str
+    path: str
+    is_package: bool
+    tree: ast.Module
+    imports: dict[str, str] = field(default_factory=dict)
+    stars: list[str] = field(default_factory=list)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, name: str, path: str, text: str) -> Module | None:
+        tree = None
+        pruned = without_function_bodies(text)
+        for candidate in (pruned, text) if pruned is not None else (text,):
+            try:
+                tree = ast.parse(candidate)
+                break
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+        if tree is None:
+            return None
+        module = cls(name, path, path.endswith("__init__.py"), tree)
+        package = name if module.is_package else name.rpartition(".")[0]
+        for stmt in _top_level(tree.body):
+            if isinstance(stmt, ast.ClassDef):
+                module.classes.setdefault(stmt.name, stmt)
+            elif isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    if alias.asname:
+                        module.imports[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".")[0]
+                        module.imports[head] = head
+            elif isinstance(stmt, ast.ImportFrom):
+                base = _absolute(package, stmt.module, stmt.level)
+                for alias in stmt.names:
+                    if alias.name == "*":
+                        module.stars.append(base)
+                    else:
+                        module.imports[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+        return module
+
+    def qualify(self, expr: ast.expr) -> str | None:
+        """The qualified name of a dotted expression, through this module's imports."""
+        name = ast_dotted_name(expr)
+        if name is None:
+            return None
+        head, dot, rest = name.partition(".")
+        if head in self.imports:
+            return self.imports[head] + dot + rest
+        if head in self.classes:
+            return f"{self.name}.{name}"
+        return name
+
+
+_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]")
+_DECORATOR = re.compile(r"^([ \t]*)@")
+_CLASS = re.compile(r"^[ \t]*class[ \t]")
+_STRINGS = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+_MAX_HEADER = 40
+
+
+def _balance(line: str) -> int:
+    code = _STRINGS.sub("", line).split("#", 1)[0]
+    return sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+
+
+def without_function_bodies(text: str) -> str | None:
+    """The source with every function replaced by `pass`: what is left is what the index reads.
+
+    Parsing only class bodies and imports is several times faster on large models modules.
+    None when the text is too unusual to prune by lines (the caller then parses it whole).
+    """
+    lines = text.splitlines()
+    out: list[str] = []
+    decorators: list[str] = []
+    i, count = 0, len(lines)
+    while i < count:
+        line = lines[i]
+        stripped = line.strip()
+        if _DECORATOR.match(line):
+            depth, start = _balance(line), i
+            decorators.append(line)
+            while depth > 0 and i + 1 < count and i - start < _MAX_HEADER:
+                i += 1
+                decorators.append(lines[i])
+                depth += _balance(lines[i])
+            if depth > 0:
+                return None
+            i += 1
+            continue
+        match = _DEF.match(line)
+        if match is None:
+            if stripped and not stripped.startswith("#"):
+                out.extend(decorators)
+                decorators = []
+            out.append(line)
+            i += 1
+            continue
+        indent = match.group(1)
+        depth, start = _balance(line), i
+        while depth > 0:
+            i += 1
+            if i >= count or i - start >= _MAX_HEADER:
+                return None
+            depth += _balance(lines[i])
+        decorators = []
+        out.append(f"{indent}pass")
+        i += 1
+        while i < count:
+            body = lines[i]
+            content = body.strip()
+            if content and not content.startswith("#") and len(body) - len(body.lstrip()) <= len(indent):
+                break
+            i += 1
+    return "\n".join(out) + "\n"
+
+
+def _top_level(body: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a module, including those under `if` and `try`."""
+    for stmt in body:
+        if isinstance(stmt, ast.If):
+            yield from _top_level(stmt.body)
+            yield from _top_level(stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            yield from _top_level(stmt.body)
+            for handler in stmt.handlers:
+                yield from _top_level(handler.body)
+            yield from _top_level(stmt.orelse)
+        else:
+            yield stmt
+
+
+def _absolute(package: str, module: str | None, level: int) -> str:
+    if not level:
+        return module or ""
+    parts = package.split(".") if package else []
+    if level > 1:
+        parts = parts[: len(parts) - (level - 1)]
+    return ".".join([*parts, module] if module else parts)
+
+
+def _call_name(node: ast.expr) -> str | None:
+    """`models.ForeignKey(...)` -> `ForeignKey`."""
+    if not isinstance(node, ast.Call):
+        return None
+    name = ast_dotted_name(node.func)
+    return None if name is None else name.rpartition(".")[2]
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _string(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def module_name(path: str) -> str:
+    """`blog/models/__init__.py` -> `blog.models`."""
+    parts = path.removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(p for p in parts if p not in ("", "."))
+
+
+def find_installed_module(name: str, search: Iterable[str] | None = None) -> Path | None:
+    """The file of an importable module, found along `sys.path` without importing it."""
+    relative = Path(*name.split("."))
+    for entry in search if search is not None else sys.path:
+        if not entry:
+            continue
+        folder = Path(entry)
+        for candidate in (folder / relative.with_suffix(".py"), folder / relative / "__init__.py"):
+            try:
+                if candidate.is_file():
+                    return candidate
+            except OSError:
+                continue
+    return None
+
+
+class ModelIndex:
+    """Every model found, by label, with lookups by qualified class name."""
+
+    def __init__(self, paths: Iterable[str], read: Callable[[str], str | None]) -> None:
+        self._read = read
+        self._paths = tuple(paths)
+        self._project: dict[str, str] = {module_name(p): p for p in self._paths}
+        self._suffixes: dict[str, list[str]] = {}
+        for name in self._project:
+            parts = name.split(".")
+            for start in range(1, len(parts)):
+                self._suffixes.setdefault(".".join(parts[start:]), []).append(name)
+        self._modules: dict[str, Module | None] = {}
+        self._texts: dict[str, str] = {}
+        self._classes: dict[tuple[str, str], Model | None] = {}
+        self._pending: set[tuple[str, str]] = set()
+        self.models: dict[str, Model] = {}
+        self.by_name: dict[str, list[Model]] = {}
+        self.app_labels: dict[str, str] = {}  #: app package -> label, from AppConfig classes
+        self.installed_apps: list[str] = []
+        self.auth_user_model = "auth.User"
+        self._build()
+
+    # -- reading modules --
+
+    def _text(self, path: str) -> str | None:
+        if path not in self._texts:
+            text = self._read(path)
+            if text is None:
+                return None
+            self._texts[path] = text
+        return self._texts[path]
+
+    def _project_module(self, name: str) -> str | None:
+        if name in self._project:
+            return name
+        found = self._suffixes.get(name, [])
+        return found[0] if len(found) == 1 else None
+
+    def module(self, name: str) -> Module | None:
+        """A project module by (possibly shorter) dotted name, else an installed one along sys.path."""
+        if name in self._modules:
+            return self._modules[name]
+        self._modules[name] = None  # guards against import cycles
+        parsed: Module | None = None
+        local = self._project_module(name)
+        if local is not None:
+            path = self._project[local]
+            text = self._text(path)
+            if text is not None:
+                parsed = Module.parse(local, path, text)
+        elif name.split(".")[0] not in _STDLIB:
+            file = find_installed_module(name)
+            if file is not None:
+                try:
+                    parsed = Module.parse(name, file.as_posix(), file.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError):
+                    parsed = None
+                if parsed is not None:
+                    self._read_app_config(name)
+        self._modules[name] = parsed
+        if parsed is not None and parsed.name != name:
+            self._modules[parsed.name] = parsed
+        return parsed
+
+    def find_class(self, qualified: str, depth: int = 0) -> tuple[Module, ast.ClassDef] | None:
+        """The class definition a qualified name stands for, following re-exports."""
+        module_part, _, name = qualified.rpartition(".")
+        if not module_part or depth > _MAX_FOLLOW:
+            return None
+        module = self.module(module_part)
+        if module is None:
+            return None
+        return self._class_in(module, name, depth)
+
+    def _class_in(self, module: Module, name: str, depth: int) -> tuple[Module, ast.ClassDef] | None:
+        if name in module.classes:
+            return module, module.classes[name]
+        if name in module.imports and module.imports[name] != f"{module.name}.{name}":
+            return self.find_class(module.imports[name], depth + 1)
+        for star in module.stars:
+            found = self.find_class(f"{star}.{name}", depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def _read_app_config(self, app_module: str) -> None:
+        """Labels of the installed app holding `app_module`, from its `apps.py`."""
+        parts = app_module.split(".")
+        for end in range(len(parts), 0, -1):
+            package = ".".join(parts[:end])
+            if package in self.app_labels:
+                return
+            file = find_installed_module(f"{package}.apps")
+            if file is not None:
+                try:
+                    self._read_apps(package, file.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError):
+                    pass
+                return
+
+    def _read_apps(self, package: str, text: str) -> None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            return
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                values = {
+                    t.id: _string(stmt.value)
+                    for stmt in node.body
+                    if isinstance(stmt, ast.Assign)
+                    for t in stmt.targets
+                    if isinstance(t, ast.Name)
+                }
+                name, label = values.get("name"), values.get("label")
+                if label:
+                    self.app_labels[package] = label
+                    if name:
+                        self.app_labels[name] = label
+
+    # -- building --
+
+    def _build(self) -> None:
+        self._read_settings()
+        for path in self._paths:
+            if path.endswith("apps.py"):
+                text = self._text(path)
+                if text is not None:
+                    self._read_apps(module_name(path).rpartition(".")[0], text)
+        candidates: list[str] = []
+        external: set[str] = set()
+        others: list[tuple[str, str]] = []
+        for path in self._paths:
+            text = self._text(path)
+            if text is None:
+                continue
+            if _MODELS_PATH.search(path):
+                candidates.append(path)
+            elif "class " in text:
+                others.append((path, text))
+                if "Model" in text and any(_MODEL_BASE.search(bases) for bases in _CLASS_LINE.findall(text)):
+                    candidates.append(path)
+            if ".models" in text:
+                external.update(m for m in _IMPORT_MODELS.findall(text) if self._project_module(m) is None)
+        for entry in [*self.installed_apps, "django.contrib.auth", "django.contrib.contenttypes"]:
+            app = re.sub(r"\.apps\.\w+$", "", entry)
+            if self._project_module(f"{app}.models") is None:
+                external.add(f"{app}.models")
+        for path in candidates:
+            self._index_module(module_name(path))
+        for name in sorted(external):
+            self._index_module(name)
+        # Classes deriving from a model found so far, in modules not read yet.
+        seen = set(candidates)
+        while names := {m.name for m in self.by_name_values()}:
+            pattern = re.compile(rf"\b(?:{'|'.join(sorted(names))})\b")
+            more = [
+                p for p, text in others if p not in seen and any(pattern.search(b) for b in _CLASS_LINE.findall(text))
+            ]
+            if not more:
+                break
+            for path in more:
+                seen.add(path)
+                self._index_module(module_name(path))
+        self._texts.clear()
+        self._resolve_relations()
+
+    def _read_settings(self) -> None:
+        found_user = False
+        for path in self._paths:
+            if not _SETTINGS_PATH.search(path):
+                continue
+            text = self._text(path)
+            if text is None or ("AUTH_USER_MODEL" not in text and "INSTALLED_APPS" not in text):
+                continue
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError):
+                continue
+            for stmt in _top_level(tree.body):
+                if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+                    continue
+                target = stmt.targets[0]
+                if not isinstance(target, ast.Name):
+                    continue
+                if (
+                    target.id == "AUTH_USER_MODEL"
+                    and (value := _string(stmt.value))
+                    and "." in value
+                    and not found_user
+                ):
+                    self.auth_user_model = value  # the first settings module wins: base.py before test.py
+                    found_user = True
+                elif target.id == "INSTALLED_APPS" and isinstance(stmt.value, (ast.List, ast.Tuple)):
+                    self.installed_apps += [s for e in stmt.value.elts if (s := _string(e))]
+
+    def _index_module(self, name: str) -> None:
+        module = self.module(name)
+        if module is not None:
+            for class_name in list(module.classes):
+                self._model_of(module, class_name)
+
+    def _model_of(self, module: Module, class_name: str) -> Model | None:
+        """The model a class defines, or None when it is not a model."""
+        key = (module.name, class_name)
+        if key in self._classes:
+            return self._classes[key]
+        if key in self._pending:
+            return None
+        self._pending.add(key)
+        node = module.classes[class_name]
+        bases: list[Model] = []
+        is_model = False
+        complete = True
+        for base in node.bases:
+            qualified = module.qualify(base)
+            if qualified is None:
+                continue
+            if qualified in MODEL_ROOTS:
+                is_model = True
+                continue
+            found = self.find_class(qualified) if "." in qualified else self._class_in(module, qualified, 0)
+            if found is not None:
+                parent = self._model_of(*_class_key(found))
+                if parent is not None:
+                    bases.append(parent)
+                    is_model = True
+            elif qualified not in _BUILTINS and (
+                not qualified.startswith("django.")
+                or qualified.startswith("django.contrib.")
+                or qualified.endswith("Model")
+            ):
+                complete = False
+        if not is_model and not complete and _looks_like_model(node, module):
+            is_model = True
+        self._pending.discard(key)
+        model = self._make_model(module, node, bases, complete) if is_model else None
+        self._classes[key] = model
+        return model
+
+    def _make_model(self, module: Module, node: ast.ClassDef, bases: list[Model], complete: bool) -> Model:
+        meta = _meta(node)
+        app_label = _string(meta.get("app_label")) or self._app_label(module.name)
+        model = Model(
+            name=node.name,
+            app_label=app_label,
+            module=module.name,
+            path=module.path,
+            abstract=_true(meta.get("abstract")),
+            proxy=_true(meta.get("proxy")),
+            complete=complete and all(b.complete for b in bases),
+            bases=[b.label for b in bases],
+        )
+        for stmt in node.body:
+            target, value = _assignment(stmt)
+            if target is None or value is None:
+                continue
+            if isinstance(value, ast.Call) and _is_manager_call(value):
+                model.managers.add(target)
+                continue
+            kind = _relation_kind(_call_name(value))
+            if kind is None or not isinstance(value, ast.Call):
+                continue
+            if kind in SINGLE_RELATIONS or kind in MANY_RELATIONS:
+                to = value.args[0] if value.args else _keyword(value, "to")
+                related = _keyword(value, "related_name")
+                model.raw_relations.append(
+                    (
+                        target,
+                        SINGLE_RELATIONS.get(kind) or MANY_RELATIONS[kind],
+                        to,
+                        _string(related) if related is not None else None,
+                        module,
+                    )
+                )
+                if kind in SINGLE_RELATIONS:
+                    model.fields[f"{target}_id"] = "ForeignKey.attname"
+                if kind in MANY_RELATIONS and _symmetrical_self(value, to):
+                    model.raw_relations[-1] = (*model.raw_relations[-1][:3], "+symmetrical", module)
+            elif kind == "GenericForeignKey":
+                model.relations[target] = Relation(target, "GenericForeignKey", None, many=False)
+            elif kind in ("GenericRelation", "TaggableManager"):
+                to = value.args[0] if value.args else _keyword(value, "to")
+                model.raw_relations.append((target, kind, to, "+", module))
+            elif kind.endswith("Manager") or kind == "as_manager":
+                model.managers.add(target)
+            elif kind.endswith("Field") or kind in ("AutoField",):
+                model.fields[target] = kind
+        name = node.name
+        label = f"{app_label}.{name}"
+        if label not in self.models:
+            self.models[label] = model
+        self.by_name.setdefault(name, []).append(model)
+        return model
+
+    def _app_label(self, module: str) -> str:
+        parts = module.split(".")
+        package = parts[: len(parts) - 1 - parts[::-1].index("models")] if "models" in parts else parts[:-1]
+        for end in range(len(package), 0, -1):
+            prefix = ".".join(package[:end])
+            for key in (prefix, *self._suffix_keys(prefix)):
+                if key in self.app_labels:
+                    return self.app_labels[key]
+        return package[-1] if package else parts[0]
+
+    def _suffix_keys(self, name: str) -> list[str]:
+        parts = name.split(".")
+        return [".".join(parts[i:]) for i in range(1, len(parts))]
+
+    def _resolve_relations(self) -> None:
+        for model in self.by_name_values():
+            for name, kind, to, _related_name, module in model.raw_relations:
+                target = self._target(to, module, model)
+                model.relations[name] = Relation(
+                    name, kind, target, many=kind in ("ManyToManyField", "GenericRelation", "TaggableManager")
+                )
+        for model in self.by_name_values():
+            if model.abstract:
+                continue
+            for _, relation, related_name in self._declared(model):
+                if (
+                    relation.field in ("GenericForeignKey", "GenericRelation", "TaggableManager")
+                    or relation.target is None
+                ):
+                    continue
+                related = self.models.get(relation.target)
+                if related is None or (related_name is not None and related_name.endswith(("+", "+symmetrical"))):
+                    continue
+                lower = model.name.lower()
+                if related_name:
+                    accessor = related_name.replace("%(class)s", lower).replace(
+                        "%(app_label)s", model.app_label.lower()
+                    )
+                elif relation.field == "OneToOneField":
+                    accessor = lower
+                else:
+                    accessor = f"{lower}_set"
+                one = relation.field == "OneToOneField"
+                query = accessor if related_name else lower
+                related.reverse.setdefault(
+                    accessor, Relation(accessor, f"reverse {relation.field}", model.label, not one, query)
+                )
+            for base in model.bases:
+                parent = self.models.get(base)
+                if parent is not None and not parent.abstract and not model.proxy:
+                    model.relations.setdefault(
+                        f"{parent.name.lower()}_ptr",
+                        Relation(f"{parent.name.lower()}_ptr", "OneToOneField", parent.label, many=False),
+                    )
+                    parent.reverse.setdefault(
+                        model.name.lower(),
+                        Relation(model.name.lower(), "reverse OneToOneField", model.label, many=False),
+                    )
+
+    def by_name_values(self) -> Iterator[Model]:
+        for models in self.by_name.values():
+            yield from models
+
+    def _declared(self, model: Model, depth: int = 0) -> Iterator[tuple[Model, Relation, str | None]]:
+        """The forward relations a model declares, its own and those of its abstract bases."""
+        related = {name: rn for name, _, _, rn, _ in model.raw_relations}
+        for relation in model.relations.values():
+            yield model, relation, related.get(relation.name)
+        for base in model.bases:
+            parent = self.models.get(base)
+            if parent is not None and parent.abstract and depth < _MAX_FOLLOW:
+                yield from self._declared(parent, depth + 1)
+
+    def _target(self, to: ast.expr | None, module: Module, model: Model) -> str | None:
+        if to is None:
+            return None
+        text = _string(to)
+        if text is not None:
+            if text == "self":
+                return model.label
+            if "." in text:
+                app, _, name = text.rpartition(".")
+                return self._label(app, name)
+            return self._label(model.app_label, text) or self._unique(text)
+        if (
+            isinstance(to, ast.Call)
+            and ast_dotted_name(to.func) == "getattr"
+            and len(to.args) > 1
+            and _string(to.args[1]) == "AUTH_USER_MODEL"
+        ):
+            to = ast.Name("AUTH_USER_MODEL")
+        qualified = module.qualify(to)
+        if qualified is None:
+            return None
+        if qualified.endswith("AUTH_USER_MODEL"):
+            app, _, name = self.auth_user_model.rpartition(".")
+            return self._label(app, name) or self.auth_user_model
+        found = self.find_class(qualified) if "." in qualified else self._class_in(module, qualified, 0)
+        if found is None:
+            return self._unique(qualified.rpartition(".")[2])
+        target = self._model_of(*_class_key(found))
+        return target.label if target is not None else None
+
+    def label_of(self, app: str, name: str) -> str | None:
+        """The label of the model `name` of app `app`, matched without case as Django does."""
+        return self._label(app, name)
+
+    def _label(self, app: str, name: str) -> str | None:
+        label = f"{app}.{name}"
+        if label in self.models:
+            return label
+        for model in self.by_name.get(name, []):
+            if model.app_label.lower() == app.lower():
+                return model.label
+        lowered = name.lower()
+        for candidates in self.by_name.values():
+            for model in candidates:
+                if model.name.lower() == lowered and model.app_label.lower() == app.lower():
+                    return model.label
+        return None
+
+    def _unique(self, name: str) -> str | None:
+        found = self.by_name.get(name, [])
+        return found[0].label if len(found) == 1 else None
+
+    # -- queries --
+
+    def get(self, label: str | None) -> Model | None:
+        return None if label is None else self.models.get(label)
+
+    def lookup(self, qualified: str, path: str = "") -> Model | None:
+        """The model a qualified class name stands for, as a checked file's imports resolve it.
+
+        A bare name is looked up in the module at `path` (the checked file itself).
+        """
+        module_part, _, name = qualified.rpartition(".")
+        candidates = self.by_name.get(name, [])
+        if not candidates:
+            return None
+        if not module_part:
+            here = [
+                m
+                for m in candidates
+                if path and (path.endswith("/" + m.path) or path == m.path or m.path.endswith("/" + path))
+            ]
+            return here[0] if len(here) == 1 else None
+        wanted = module_part.split(".")
+        matching = [m for m in candidates if _module_matches(wanted, m.module.split("."))]
+        if len(matching) == 1:
+            return matching[0]
+        found = self.find_class(qualified)
+        if found is not None:
+            module, node = found
+            return self._classes.get((module.name, node.name))
+        return None
+
+    def relation(self, model: Model, name: str, depth: int = 0) -> Relation | None:
+        """The relation `name` on instances of `model`: declared, added by another model, or inherited."""
+        found = model.relations.get(name) or model.reverse.get(name)
+        if found is not None or depth > _MAX_FOLLOW:
+            return found
+        for base in model.bases:
+            parent = self.models.get(base)
+            if parent is not None:
+                found = self.relation(parent, name, depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def has_field(self, model: Model, name: str, depth: int = 0) -> bool:
+        """Whether `name` is a plain column of `model` (or its bases)."""
+        if name in model.fields or name in ("pk", "id"):
+            return True
+        return depth <= _MAX_FOLLOW and any(
+            (parent := self.models.get(base)) is not None and self.has_field(parent, name, depth + 1)
+            for base in model.bases
+        )
+
+    def managers(self, model: Model, depth: int = 0) -> set[str]:
+        """Manager attributes of a model, including inherited ones and Django's defaults."""
+        found = set(DEFAULT_MANAGERS) | model.managers
+        if depth <= _MAX_FOLLOW:
+            for base in model.bases:
+                parent = self.models.get(base)
+                if parent is not None:
+                    found |= self.managers(parent, depth + 1)
+        return found
+
+
+def _class_key(found: tuple[Module, ast.ClassDef]) -> tuple[Module, str]:
+    return found[0], found[1].name
+
+
+def _module_matches(wanted: list[str], module: list[str]) -> bool:
+    """`pretix.base.models` names `src.pretix.base.models.event` (a models package re-exports)."""
+    for end in range(len(module), 0, -1):
+        have = module[:end]
+        n = min(len(have), len(wanted))
+        if have[-n:] == wanted[-n:] and (end == len(module) or "models" in have[-1:]):
+            return True
+    return False
+
+
+def _meta(node: ast.ClassDef) -> dict[str, ast.expr]:
+    for stmt in node.body:
+        if isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
+            values: dict[str, ast.expr] = {}
+            for inner in stmt.body:
+                target, value = _assignment(inner)
+                if target is not None and value is not None:
+                    values[target] = value
+            return values
+    return {}
+
+
+def _true(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _assignment(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id, stmt.value
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id, stmt.value
+    return None, None
+
+
+def _relation_kind(kind: str | None) -> str | None:
+    """Subclasses of the relation fields count as them: `GroupManyToManyField` -> `ManyToManyField`."""
+    if kind is None or kind in SINGLE_RELATIONS or kind in MANY_RELATIONS or kind.startswith("Generic"):
+        return kind
+    for base in ("ManyToManyField", "OneToOneField", "ForeignKey"):
+        if kind.endswith(base):
+            return base
+    return kind
+
+
+def _is_manager_call(value: ast.Call) -> bool:
+    """`Manager.from_queryset(QS)()` and `QS.as_manager()`."""
+    func = value.func
+    return isinstance(func, ast.Call) and _call_name(func) == "from_queryset"
+
+
+def _symmetrical_self(call: ast.Call, to: ast.expr | None) -> bool:
+    symmetrical = _keyword(call, "symmetrical")
+    return _string(to) == "self" and (symmetrical is None or _true(symmetrical))
+
+
+def _looks_like_model(node: ast.ClassDef, module: Module) -> bool:
+    """A class of a models module with an unreadable base, a `Meta` and fields, is taken for a model."""
+    if not _MODELS_PATH.search(module.path):
+        return False
+    has_fields = any(
+        (kind := _call_name(value)) is not None
+        and (kind.endswith("Field") or kind in SINGLE_RELATIONS or kind in MANY_RELATIONS)
+        for stmt in node.body
+        for _, value in [_assignment(stmt)]
+        if value is not None
+    )
+    return has_fields

@@ -1,0 +1,154 @@
+"""The rule catalogue, generated from the rule classes: `rules/README.md` and a page per rule."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+from review_patterns.checks import ALL_RULES
+from review_patterns.core.rule import Bad, BonusCheck, Example, Good, Rule
+
+RULES_URL = "https://github.com/review-patterns/review-patterns/blob/main/rules/"
+
+
+def page_name(rule: type[Rule]) -> str:
+    """`RP101.md`, or the bonus name for a bonus check (`type-hints.md`)."""
+    return f"{rule.code or rule.name}.md"
+
+
+def help_uri(rule: type[Rule]) -> str:
+    return RULES_URL + page_name(rule)
+
+
+def description(rule: type[Rule]) -> str:
+    """The docstring, dedented: the sections `## What it does`, `## Why is this bad?`, ..."""
+    return inspect.cleandoc(rule.__doc__ or "")
+
+
+def summary(rule: type[Rule]) -> str:
+    """The first sentence of `What it does`: the one-line description."""
+    text = description(rule).split("## What it does", 1)[-1].strip()
+    paragraph = " ".join(text.split("\n\n", 1)[0].split())
+    # A sentence ends at ". " before a capital letter, outside `code` (which may hold `except ... as e`).
+    outside_code = re.sub(r"`[^`]*`", lambda m: "x" * len(m.group()), paragraph)
+    end = re.search(r"\.\s+(?=[A-Z])", outside_code)
+    return (paragraph[: end.start()] if end else paragraph).rstrip(".") + "."
+
+
+def _code_block(example: Example) -> str:
+    where = f"# {example.path}\n" if example.path != "app/views.py" else ""
+    return f"```python\n{where}{example.code}```"
+
+
+def render(rule: type[Rule]) -> str:
+    """The Markdown page of one rule, also printed by `explain`."""
+    goods = [e for e in rule.examples if isinstance(e, Good)]
+    bads = [e for e in rule.examples if isinstance(e, Bad)]
+    if issubclass(rule, BonusCheck):
+        points = rule.bonuses[rule.name]
+        head = [f"# {rule.name} (bonus)", "", f"Bonus: +{points} | Dimension: {rule.dimension.value}"]
+        examples = []
+        if goods:
+            examples += ["## Example", "", _code_block(goods[0])]
+        if bads:
+            examples += ["", "Earns nothing:", "", _code_block(bads[0])]
+    else:
+        head = [
+            f"# {rule.code} {rule.name}",
+            "",
+            f"Severity: {rule.severity.value} | Penalty: {rule.default_penalty()} | Dimension: {rule.dimension.value}",
+        ]
+        if rule.bonuses:
+            awards = ", ".join(f"{name} (+{points})" for name, points in rule.bonuses.items())
+            head[-1] += f" | Bonus: {awards}"
+        examples = []
+        if bads:
+            examples += ["## Example", "", _code_block(bads[0])]
+        if goods:
+            examples += ["", "Use instead:", "", _code_block(goods[0])]
+    options = ""
+    if rule.options:
+        section = rule.code.lower() if rule.code else rule.name
+        rows = "\n".join(f"{name} = {_toml(value)}" for name, value in rule.options.items())
+        options = f"\n\n## Configuration\n\nDefaults:\n\n```toml\n[tool.review-patterns.{section}]\n{rows}\n```"
+    body = "\n".join(head) + "\n\n" + description(rule) + options
+    return body + ("\n\n" + "\n".join(examples) if examples else "") + "\n"
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list, frozenset)):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+def render_index() -> str:
+    """`rules/README.md`: the table of every rule and bonus."""
+    rows = [
+        f"| [{r.code}]({page_name(r)}) | {r.name} | {r.severity.value} | {r.default_penalty()} "
+        f"| {r.dimension.value} | {summary(r)} |"
+        for r in ALL_RULES
+        if r.code
+    ]
+    bonuses = [
+        f"| {name} | +{points} | {r.dimension.value} | [{r.code or r.name}]({page_name(r)}) |"
+        for r in ALL_RULES
+        for name, points in r.bonuses.items()
+    ]
+    return "\n".join(
+        [
+            "# Rule catalogue",
+            "",
+            "Generated from the rule classes by `review-patterns docs`; do not edit by hand.",
+            "",
+            "| Code | Name | Severity | Penalty | Dimension | What it does |",
+            "| --- | --- | --- | --- | --- | --- |",
+            *rows,
+            "",
+            "## Bonuses",
+            "",
+            "| Bonus | Points | Dimension | Awarded by |",
+            "| --- | --- | --- | --- |",
+            *bonuses,
+            "",
+        ]
+    )
+
+
+def catalogue() -> dict[str, str]:
+    """File name -> content of every page of the catalogue."""
+    pages = {page_name(rule): render(rule) for rule in ALL_RULES}
+    pages["README.md"] = render_index()
+    return pages
+
+
+def stale_pages(folder: Path) -> list[str]:
+    """Pages that are missing, out of date, or left over from a removed rule."""
+    pages = catalogue()
+    stale = [name for name, text in pages.items() if _read(folder / name) != text]
+    extra = [p.name for p in folder.glob("*.md") if p.name not in pages] if folder.is_dir() else []
+    return sorted(stale + extra)
+
+
+def write_catalogue(folder: Path) -> list[str]:
+    """Rewrites the catalogue in `folder`; returns the names of the pages it changed or removed."""
+    changed = stale_pages(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = catalogue()
+    for name in changed:
+        if name in pages:
+            (folder / name).write_text(pages[name], encoding="utf-8")
+        else:
+            (folder / name).unlink()
+    return changed
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None

@@ -1,0 +1,70 @@
+"""The JSON report: its keys are a stable interface (the README documents them)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from review_patterns.core.model import Dimension, Report
+from review_patterns.core.version import __version__
+from review_patterns.report.fingerprint import Sources
+
+
+def _dims(values: Mapping[Dimension, float]) -> dict[str, float]:
+    return {d.value: values[d] for d in Dimension if d in values}
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    """The JSON report's structure."""
+    return {
+        "version": __version__,
+        "summary": {
+            "score": report.score,
+            "grade": report.grade,
+            "files": len(report.files),
+            "findings": len(report.findings),
+            "blockers": report.blockers,
+            "dimensions": _dims(report.dimensions),
+            "passed": report.passed,
+        },
+        "files": [
+            {
+                "path": r.path,
+                "score": r.score,
+                "grade": r.grade,
+                "dimensions": _dims(r.dimensions),
+                "findings": [
+                    {
+                        "code": f.code,
+                        "name": f.name,
+                        "message": f.message,
+                        "severity": f.severity.value,
+                        "dimension": f.dimension.value,
+                        "penalty": f.penalty,
+                        "line": f.line,
+                        "column": f.column,
+                        "end_line": f.end_line,
+                        "end_column": f.end_column,
+                    }
+                    for f in r.findings
+                ],
+                "bonuses": [
+                    {
+                        "name": b.name,
+                        "points": b.points,
+                        "dimension": b.dimension.value,
+                        "line": b.line,
+                        "message": b.message,
+                    }
+                    for b in r.bonuses
+                ],
+                "error": r.error,
+            }
+            for r in report.files
+        ],
+    }
+
+
+def json_report(report: Report, sources: Sources | None = None) -> str:
+    return json.dumps(as_dict(report), indent=2) + "\n"

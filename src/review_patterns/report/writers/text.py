@@ -1,0 +1,96 @@
+"""The terminal report, and the one-line-per-finding `concise` format."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+from rich.console import Console
+from rich.text import Text
+
+from review_patterns.core.grading import arithmetic
+from review_patterns.core.model import Dimension, FileResult, Report, Severity
+from review_patterns.report.fingerprint import Sources
+from review_patterns.report.writers.common import plural, verdict
+
+_STYLE = {
+    Severity.BLOCKER: "bold red",
+    Severity.IMPORTANT: "yellow",
+    Severity.WARNING: "cyan",
+    Severity.SUGGESTION: "dim",
+}
+
+
+def _grade_style(grade: str | None) -> str:
+    if grade is None:
+        return "bold red"
+    return {"A": "bold green", "B": "green", "C": "yellow", "D": "red"}.get(grade[0], "bold red")
+
+
+def dimensions_line(report: Report) -> str:
+    """`Security 96 | Data integrity 98 | ...`"""
+    return " | ".join(f"{d.label} {report.dimensions[d]:g}" for d in Dimension)
+
+
+def _file_block(result: FileResult) -> list[Text]:
+    head = Text.assemble((result.path, "bold"), "  ")
+    if result.score is None:
+        head.append("error", _grade_style(None))
+    else:
+        head.append(f"{result.grade} {result.score:g}", _grade_style(result.grade))
+    lines = [head]
+    for f in result.findings:
+        lines.append(
+            Text.assemble(
+                f"  {f.line}:{f.column}  ",
+                (f.code, _STYLE[f.severity]),
+                f"  {f.severity.value:<10} ",
+                f.message,
+            )
+        )
+    for b in result.bonuses:
+        lines.append(Text.assemble(f"  {b.line}  ", (f"+{b.points} {b.name}", "green"), f"  {b.message}"))
+    if result.score is not None and (result.findings or result.bonuses):
+        lines.append(Text(f"  {arithmetic(result)}", "dim"))
+    return lines
+
+
+def text(report: Report, sources: Sources | None = None, *, color: bool = False, width: int = 100) -> str:
+    """The human report: findings per file with the score's arithmetic, then the overall grade."""
+    buffer = io.StringIO()
+    # soft_wrap: a finding stays on one line, so logs can be grepped and editors can jump to it
+    console = Console(
+        file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True
+    )
+    shown = [r for r in report.files if r.findings or r.error]
+    for result in shown:
+        for line in _file_block(result):
+            console.print(line)
+        console.print()
+    others = [r for r in report.files if not (r.findings or r.error)]
+    if others:
+        awarded = Counter(b.name for r in others for b in r.bonuses)
+        bonuses = ", ".join(f"{name} x{count}" for name, count in sorted(awarded.items()))
+        console.print(
+            Text(
+                f"{len(others)} other file{'s' * (len(others) != 1)} with no findings"
+                + (f" (bonuses: {bonuses})." if bonuses else "."),
+                "dim",
+            )
+        )
+    console.print(
+        Text.assemble(
+            "Overall: ",
+            (f"{report.grade} {report.score:g}", _grade_style(report.grade)),
+            f"  ({plural(len(report.files), 'file')}, {plural(len(report.findings), 'finding')}, "
+            f"{plural(report.blockers, 'blocker')})",
+        )
+    )
+    console.print(dimensions_line(report))
+    console.print(Text(verdict(report), "bold green" if report.passed else "bold red"))
+    return buffer.getvalue()
+
+
+def concise(report: Report, sources: Sources | None = None) -> str:
+    """`path:line:col: CODE message`, one finding a line, as compilers and editors print them."""
+    return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in report.findings)
