@@ -14,7 +14,8 @@ from conftest import flagged, markers
 
 from review_patterns import Config, ProjectContext, lint
 from review_patterns.checks.resilience.magic_cache_ttl import duration
-from review_patterns.checks.resilience.redis import Kind, index_clients, is_test_module
+from review_patterns.checks.resilience.redis import is_test_module
+from review_patterns.project.clients import Kind, index_clients
 from review_patterns.syntax.django import SourceFile
 
 

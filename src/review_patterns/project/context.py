@@ -11,13 +11,11 @@ import re
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the parts are imported on first use only
-    from review_patterns.checks.resilience.redis import ProjectClients
-    from review_patterns.project.migrations import MigrationHistory
-    from review_patterns.project.models import ModelIndex
-    from review_patterns.project.quota import QuotaIndex
+from review_patterns.project.clients import ProjectClients, index_clients
+from review_patterns.project.migrations import MigrationHistory
+from review_patterns.project.models import ModelIndex
+from review_patterns.project.quota import QuotaIndex
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -127,15 +125,13 @@ class ProjectContext:
         """Names of the functions the project defines inside a class or function (indented `def`)."""
         return frozenset(name for _, text in self.sources() for name in _METHOD.findall(text))
 
-    # The parts below are added by the rule areas that need them (one cached property each).
+    # The parts below are computed on first use (one cached property each).
 
     # -- migration history (RP2xx) --
 
     @cached_property
     def migrations(self) -> MigrationHistory:
         """Every migrations package of the project, ordered and replayed (read with `ast`, never imported)."""
-        from review_patterns.project.migrations import MigrationHistory
-
         return MigrationHistory.from_sources(self.sources(), self.read)
 
     # -- model index (RP4xx) --
@@ -143,8 +139,6 @@ class ProjectContext:
     @cached_property
     def models(self) -> ModelIndex:
         """Every model of the project and of the installed apps it uses, read statically."""
-        from review_patterns.project.models import ModelIndex
-
         return ModelIndex(self.paths, self.read)
 
     # -- quota guards and clients (RP5xx) --
@@ -152,15 +146,9 @@ class ProjectContext:
     @cached_property
     def redis_clients(self) -> ProjectClients:
         """Module-level Redis clients, Django caches and factories returning them, by qualified name."""
-        from review_patterns.checks.resilience.redis import index_clients  # imported late: that module imports this one
-
         return index_clients(self.sources())
 
     @cached_property
     def quota_index(self) -> QuotaIndex:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
-        from review_patterns.project.quota import (
-            QuotaIndex,  # here: it needs the rule helpers, which import this module
-        )
-
         return QuotaIndex(self)

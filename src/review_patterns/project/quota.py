@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from review_patterns.checks.resilience.http import (
+from review_patterns.project.http import (
     BREAKER,
     BREAKER_CLASSES,
     NEW,

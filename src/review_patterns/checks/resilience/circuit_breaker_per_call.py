@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from review_patterns.checks.resilience.http import BREAKER_CLASSES, matches_any
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
+from review_patterns.project.http import BREAKER_CLASSES, matches_any
 from review_patterns.syntax.django import SourceFile, dotted_name
 
 #: Methods that run once per instance or per process, where building a breaker is fine.

@@ -7,9 +7,10 @@ from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.resilience.redis import ClientRule, Kind, code, given
+from review_patterns.checks.resilience.redis import ClientRule, code, given
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.project.clients import Kind
 from review_patterns.syntax.django import dotted_name, string_value
 
 INCREMENTS = {

@@ -7,18 +7,10 @@ from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.resilience.redis import (
-    LOCK_CLASSES,
-    Binding,
-    ClientRule,
-    Kind,
-    argument,
-    code,
-    given,
-    is_none,
-)
+from review_patterns.checks.resilience.redis import Binding, ClientRule, argument, code, given, is_none
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.project.clients import LOCK_CLASSES, Kind
 
 #: Position of `timeout` in `client.lock(name, timeout, ...)`: redis-py, and django-redis's `cache.lock(key, version, timeout)`.
 _LOCK_METHOD_TIMEOUT = {Kind.REDIS: 1, Kind.CACHE: 2}

@@ -7,9 +7,10 @@ from fnmatch import fnmatch
 
 import libcst as cst
 
-from review_patterns.checks.resilience.http import GUARD_NAMES, NEW, HttpRule, matches_any
+from review_patterns.checks.resilience.http import HttpRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.project.http import GUARD_NAMES, NEW, matches_any
 from review_patterns.project.quota import QuotaFacts
 from review_patterns.syntax.django import SourceFile, call_name, dotted_name
 

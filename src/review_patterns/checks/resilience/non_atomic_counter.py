@@ -7,9 +7,10 @@ from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.resilience.redis import ClientRule, Kind, argument, code
+from review_patterns.checks.resilience.redis import ClientRule, argument, code
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.project.clients import Kind
 
 _CLIENTS = (Kind.REDIS, Kind.PIPELINE, Kind.CACHE)
 _REDIS = (Kind.REDIS, Kind.PIPELINE)

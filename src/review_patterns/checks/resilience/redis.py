@@ -8,71 +8,23 @@ so a project's own class with an `incr` or a `set` method, a dict or `threading.
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
 
 from review_patterns.core.rule import Rule
+from review_patterns.project.clients import (
+    ANNOTATION_KINDS,
+    DJANGO_CACHE,
+    DJANGO_CACHES,
+    LOCK_CLASSES,
+    REDIS_FACTORIES,
+    Kind,
+)
 from review_patterns.syntax.django import ImportTable, SourceFile, dotted_name, string_value
 
-
-class Kind(str, Enum):
-    """What a recognised expression is."""
-
-    REDIS = "redis"  #: a redis-py client or a django-redis connection
-    PIPELINE = "pipeline"  #: `client.pipeline()`: queues the same commands
-    CACHE = "cache"  #: Django's cache API (`django.core.cache.cache`, `caches["x"]`)
-    LOCK = "lock"  #: a Redis lock (`client.lock(...)`, `redis_lock.Lock(...)`)
-
-
-#: Calls that return a Redis client, by qualified name.
-REDIS_FACTORIES = frozenset(
-    {
-        f"{module}.{name}"
-        for module in ("redis", "redis.client", "redis.asyncio", "redis.asyncio.client")
-        for name in ("Redis", "StrictRedis", "Redis.from_url", "StrictRedis.from_url", "from_url")
-    }
-    | {
-        "redis.RedisCluster",
-        "redis.cluster.RedisCluster",
-        "redis.asyncio.RedisCluster",
-        "redis.RedisCluster.from_url",
-        "redis.cluster.RedisCluster.from_url",
-        "django_redis.get_redis_connection",
-        "fakeredis.FakeRedis",
-        "fakeredis.FakeStrictRedis",
-        "fakeredis.FakeAsyncRedis",
-    }
-)
-#: Lock classes, by qualified name -> the parameter that bounds how long a lock lives, and its position.
-LOCK_CLASSES: Mapping[str, tuple[str, int]] = {
-    "redis_lock.Lock": ("expire", 2),
-    "redis.lock.Lock": ("timeout", 2),
-    "redis.asyncio.lock.Lock": ("timeout", 2),
-}
-#: Type annotations that make a parameter or attribute a recognised object.
-ANNOTATION_KINDS: Mapping[str, Kind] = {
-    **{
-        f"{m}.{n}": Kind.REDIS
-        for m in ("redis", "redis.client", "redis.asyncio", "redis.asyncio.client")
-        for n in ("Redis", "StrictRedis")
-    },
-    "redis.RedisCluster": Kind.REDIS,
-    "redis.cluster.RedisCluster": Kind.REDIS,
-    "redis.client.Pipeline": Kind.PIPELINE,
-    "redis.asyncio.client.Pipeline": Kind.PIPELINE,
-    "redis.lock.Lock": Kind.LOCK,
-    "redis.asyncio.lock.Lock": Kind.LOCK,
-    "redis_lock.Lock": Kind.LOCK,
-    "django.core.cache.backends.base.BaseCache": Kind.CACHE,
-    "django_redis.cache.RedisCache": Kind.CACHE,
-}
-DJANGO_CACHE = "django.core.cache.cache"
-DJANGO_CACHES = "django.core.cache.caches"
 #: Pipeline methods that do not return the pipeline (the others queue a command and return it).
 _PIPELINE_ENDS = frozenset({"execute", "reset", "watch", "unwatch", "multi", "immediate_execute_command"})
 
@@ -500,151 +452,3 @@ class ClientRule(Rule):
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
             self._bind(node.asname.name, self.binding_of(node.item))
-
-
-# -- the project-wide part: clients bound at module level in one module and imported in another --
-
-#: A module can bind a client only if it holds one of these (plain substrings: a regex is much slower).
-_WORTH_READING = ("import redis", "from redis", "django_redis", "Redis", "caches[")
-
-
-@dataclass
-class ProjectClients:
-    """Module-level clients and client factories of a project, by qualified name."""
-
-    values: dict[str, Kind] = field(default_factory=dict)
-    factories: dict[str, Kind] = field(default_factory=dict)
-
-    def value(self, qualified: str) -> Kind | None:
-        return _suffix_lookup(self.values, qualified)
-
-    def factory(self, qualified: str) -> Kind | None:
-        return _suffix_lookup(self.factories, qualified)
-
-
-def _suffix_lookup(table: Mapping[str, Kind], qualified: str) -> Kind | None:
-    # Paths are relative to the project root (`src/shop/redis.py`), imports to the package.
-    if not table or "." not in qualified:
-        return None
-    if qualified in table:
-        return table[qualified]
-    for key, kind in table.items():
-        if key.endswith("." + qualified) or qualified.endswith("." + key):
-            return kind
-    return None
-
-
-def index_clients(sources: Iterable[tuple[str, str]]) -> ProjectClients:
-    """Reads the project's modules (with `ast`) for module-level clients and factory functions."""
-    index = ProjectClients()
-    for path, text in sources:
-        if not path.endswith(".py") or not any(word in text for word in _WORTH_READING):
-            continue
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError):
-            continue
-        source = SourceFile(path, "")
-        _AstModule(tree, source.package).index(source.module_name, index)
-    return index
-
-
-class _AstModule:
-    def __init__(self, tree: ast.Module, package: str) -> None:
-        self.tree = tree
-        self.package = package
-        self.aliases: dict[str, str] = {}
-        self.values: dict[str, Kind] = {}
-        self.factories: dict[str, Kind] = {}
-        self._bodies: dict[ast.AST, list[ast.AST]] = {}
-
-    def index(self, module: str, into: ProjectClients) -> None:
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    self.aliases[alias.asname or alias.name.split(".")[0]] = (
-                        alias.name if alias.asname else alias.name.split(".")[0]
-                    )
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parts = self.package.split(".") if self.package else []
-                    parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
-                    base = ".".join([*parts, base] if base else parts)
-                for alias in node.names:
-                    self.aliases[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
-        for _ in range(2):  # a factory may return a module-level client and vice versa
-            self._assignments(self.tree.body, self.values)
-            for stmt in self.tree.body:
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    kind = self._returns(stmt)
-                    if kind is not None:
-                        self.factories[stmt.name] = kind
-        prefix = module + "." if module else ""
-        into.values.update({prefix + name: kind for name, kind in self.values.items()})
-        into.factories.update({prefix + name: kind for name, kind in self.factories.items()})
-
-    def _assignments(self, body: list[ast.stmt], names: dict[str, Kind]) -> None:
-        for stmt in body:
-            if isinstance(stmt, (ast.If, ast.Try)):
-                self._assignments(stmt.body, names)
-                self._assignments(stmt.orelse, names)
-                if isinstance(stmt, ast.Try):
-                    for handler in stmt.handlers:
-                        self._assignments(handler.body, names)
-            elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                kind = self._kind(stmt.value, names)
-                if kind is not None:
-                    names[stmt.targets[0].id] = kind
-            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
-                kind = self._kind(stmt.value, names)
-                if kind is not None:
-                    names[stmt.target.id] = kind
-
-    def _returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> Kind | None:
-        if function not in self._bodies:
-            self._bodies[function] = [
-                n for n in ast.walk(function) if isinstance(n, (ast.Assign, ast.Return, ast.Global))
-            ]
-        nodes = self._bodies[function]
-        local: dict[str, Kind] = {}
-        declared = {name for node in nodes if isinstance(node, ast.Global) for name in node.names}
-        for node in nodes:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                kind = self._kind(node.value, local)
-                if kind is not None:
-                    local[node.targets[0].id] = kind
-                    if node.targets[0].id in declared:
-                        self.values[node.targets[0].id] = kind
-        for node in nodes:
-            if isinstance(node, ast.Return) and node.value is not None:
-                kind = self._kind(node.value, local)
-                if kind is not None:
-                    return kind
-        return None
-
-    def _resolve(self, node: ast.expr) -> str | None:
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name) or node.id not in self.aliases:
-            return None
-        return ".".join([self.aliases[node.id], *reversed(parts)])
-
-    def _kind(self, node: ast.expr, local: Mapping[str, Kind]) -> Kind | None:
-        if isinstance(node, ast.Name) and node.id in local:
-            return local[node.id]
-        if isinstance(node, ast.Name) and node.id in self.values:
-            return self.values[node.id]
-        if isinstance(node, ast.Subscript) and self._resolve(node.value) == DJANGO_CACHES:
-            return Kind.CACHE
-        if isinstance(node, (ast.Name, ast.Attribute)) and self._resolve(node) == DJANGO_CACHE:
-            return Kind.CACHE
-        if isinstance(node, ast.Call):
-            name = self._resolve(node.func)
-            if name in REDIS_FACTORIES:
-                return Kind.REDIS
-            if isinstance(node.func, ast.Name) and node.func.id in self.factories:
-                return self.factories[node.func.id]
-        return None
