@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from review_patterns import checks as rules
+from review_patterns import ALL_RULES
 from review_patterns.checks.clarity.type_hints import TypeHints
 from review_patterns.core.config import ConfigError, find_config_file, load_config, parse_config
 from review_patterns.core.model import Severity
@@ -27,14 +27,14 @@ def test_nearest_pyproject_with_the_table_wins(tmp_path: Path) -> None:
     app = tmp_path / "backend" / "shop" / "views.py"
     write(app, "")
     assert find_config_file(app) == tmp_path / "pyproject.toml"
-    config = load_config(app)
+    config = load_config(app, rules=ALL_RULES)
     assert config.min_grade == "B" and config.root == tmp_path
 
 
 def test_search_stops_at_the_repository_root(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", '[tool.review-patterns]\nmin-grade = "B"\n')
     write(tmp_path / "repo" / ".git" / "HEAD", "")
-    assert load_config(tmp_path / "repo").min_grade == "A-"
+    assert load_config(tmp_path / "repo", rules=ALL_RULES).min_grade == "A-"
 
 
 def test_full_table_is_parsed() -> None:
@@ -47,7 +47,8 @@ def test_full_table_is_parsed() -> None:
             "min-grade": "B+",
             "severity": {"rp002": "important"},
             "penalty": {"RP002": 2},
-        }
+        },
+        rules=ALL_RULES,
     )
     assert config.select == ("RP0", "RP001")
     assert config.ignore == ("RP002", "type-hints")
@@ -74,13 +75,13 @@ def test_full_table_is_parsed() -> None:
 )
 def test_bad_values_name_the_key(table: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError, match=named.replace(".", r"\.").replace("+", r"\+")):
-        parse_config(table, source="pyproject.toml")
+        parse_config(table, source="pyproject.toml", rules=ALL_RULES)
 
 
 def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool.review-patterns\nselect = 1\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
-        load_config(tmp_path)
+        load_config(tmp_path, rules=ALL_RULES)
 
 
 class WithOptions(Rule):
@@ -99,9 +100,9 @@ class WithOptions(Rule):
     options = {"rolling-deploys": False, "names": ("email",), "limit": 3}
 
 
-def test_rule_options_are_validated_by_the_type_of_their_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rules, "ALL_RULES", (*rules.ALL_RULES, WithOptions))
-    config = parse_config({"rp998": {"rolling-deploys": True, "names": ["email", "phone"], "limit": 5}})
+def test_rule_options_are_validated_by_the_type_of_their_default() -> None:
+    registry = (*ALL_RULES, WithOptions)
+    config = parse_config({"rp998": {"rolling-deploys": True, "names": ["email", "phone"], "limit": 5}}, rules=registry)
     assert config.options == {"RP998": {"rolling-deploys": True, "names": ("email", "phone"), "limit": 5}}
     for bad, key in [
         ({"rolling-deploys": "yes"}, "rp998.rolling-deploys"),
@@ -110,4 +111,4 @@ def test_rule_options_are_validated_by_the_type_of_their_default(monkeypatch: py
         ({"colour": 1}, "rp998.colour"),
     ]:
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
-            parse_config({"rp998": bad})
+            parse_config({"rp998": bad}, rules=registry)

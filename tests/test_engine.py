@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
 from conftest import ROOT
 from sample_rules import Crashes, SaveInLoop
 
-from review_patterns import Config, ProjectContext, lint, lint_paths
+import review_patterns
+from review_patterns import Config, FileResult, ProjectContext, Report, Rule
 from review_patterns.core import engine
 from review_patterns.core.config import parse_config
 from review_patterns.core.model import Severity
 
+RULES = (SaveInLoop,)  # the engine is tested with stand-in rules, handed to it like the registry
 
-@pytest.fixture(autouse=True)
-def test_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "ALL_RULES", (SaveInLoop,))
+
+def lint(source: str, path: str, *, rules: Sequence[type[Rule]] = RULES, **options: Any) -> FileResult:
+    return review_patterns.lint(source, path, rules=rules, **options)
+
+
+def lint_paths(paths: list[Path], config: Config, *, rules: Sequence[type[Rule]] = RULES, **options: Any) -> Report:
+    return review_patterns.lint_paths(paths, config, rules=rules, **options)
 
 
 VIEW = """\
@@ -82,8 +90,8 @@ def test_severity_and_penalty_overrides() -> None:
 
 
 def test_a_crashing_rule_is_reported_and_the_others_keep_their_findings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "ALL_RULES", (SaveInLoop, Crashes))
-    result = lint(VIEW, "blog/views.py")
+    rules = (SaveInLoop, Crashes)
+    result = lint(VIEW, "blog/views.py", rules=rules)
     codes = [f.code for f in result.findings]
     assert codes.count("RP992") == 1 and codes.count("RP002") == 1
     crash = next(f for f in result.findings if f.code == "RP002")
@@ -105,8 +113,8 @@ def test_each_file_is_parsed_once_and_traversed_once(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(cst, "parse_module", counting_parse)
     monkeypatch.setattr(cst, "visit_batched", counting_visit)
-    monkeypatch.setattr(engine, "ALL_RULES", (SaveInLoop, SaveInLoop))
-    lint(VIEW, "blog/views.py")
+    rules = (SaveInLoop, SaveInLoop)
+    lint(VIEW, "blog/views.py", rules=rules)
     assert calls == {"parse": 1, "visit": 1}
 
 
@@ -179,7 +187,7 @@ def test_collection_skips_virtualenvs_caches_and_excluded_globs(tmp_path: Path) 
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x = 1\n")
     (tmp_path / "env2" / "pyvenv.cfg").write_text("home = /usr\n")
-    config = parse_config({"exclude": ["legacy/**", "*/generated/*"]}, root=tmp_path)
+    config = parse_config({"exclude": ["legacy/**", "*/generated/*"]}, root=tmp_path, rules=RULES)
     report = lint_paths([tmp_path], config, cwd=tmp_path)
     assert [r.path for r in report.files] == ["app/views.py"]
     # A file named explicitly is always checked.
@@ -232,10 +240,10 @@ def test_ignoring_a_bonus_keeps_the_rule_that_awards_it(monkeypatch: pytest.Monk
         def visit_Module(self, node: cst.Module) -> None:
             self.award(node, "batched-saves", "saves in bulk")
 
-    monkeypatch.setattr(engine, "ALL_RULES", (Awarding,))
-    result = lint(VIEW, "blog/views.py")
+    rules = (Awarding,)
+    result = lint(VIEW, "blog/views.py", rules=rules)
     assert [b.name for b in result.bonuses] == ["batched-saves"] and len(result.findings) == 1
-    quiet = lint(VIEW, "blog/views.py", config=Config(ignore=("batched-saves",)))
+    quiet = lint(VIEW, "blog/views.py", config=Config(ignore=("batched-saves",)), rules=rules)
     assert quiet.bonuses == () and len(quiet.findings) == 1
 
 
@@ -267,7 +275,7 @@ def test_a_rule_failing_before_the_traversal_is_reported_too(monkeypatch: pytest
             super().__init__(*args, **kwargs)
             raise OSError("the project context could not be read")
 
-    monkeypatch.setattr(engine, "ALL_RULES", (SaveInLoop, BrokenContext))
-    result = lint(VIEW, "blog/views.py")
+    rules = (SaveInLoop, BrokenContext)
+    result = lint(VIEW, "blog/views.py", rules=rules)
     assert sorted(f.code for f in result.findings) == ["RP002", "RP992"]
     assert "RP994" in result.findings[0].message or "RP994" in result.findings[1].message

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, run_cli
 
-from review_patterns import Config, ConfigError, lint, lint_paths
+from review_patterns import ALL_RULES, Config, ConfigError, lint, lint_paths
 from review_patterns.core.config import parse_config
 
 SIGNUP = textwrap.dedent(
@@ -90,7 +90,7 @@ def test_replacing_pii_names_keeps_the_fixed_forms() -> None:
 )
 def test_bad_option_values_are_config_errors(options: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as error:
-        parse_config({"rp301": options}, source="pyproject.toml")
+        parse_config({"rp301": options}, source="pyproject.toml", rules=ALL_RULES)
     assert message in str(error.value)
     assert str(error.value).startswith("pyproject.toml: ")
 
@@ -103,7 +103,8 @@ def test_good_option_values_are_accepted() -> None:
                 "extend-pii-names": ["tax_id"],
                 "safe-functions": ["scrub_*", "privacy.mask"],
             }
-        }
+        },
+        rules=ALL_RULES,
     )
     assert config.options["RP301"]["extend-pii-names"] == ("tax_id",)
 
@@ -399,4 +400,4 @@ def test_user_facing_exceptions_option() -> None:
     assert lines(**{"user-facing-exceptions": ["OrderError"]}) == [10]
     assert lines(**{"user-facing-exceptions": ["shop.errors.OrderError", "QuotaExceeded"]}) == []
     with pytest.raises(ConfigError, match="user-facing-exceptions"):
-        parse_config({"rp302": {"user-facing-exceptions": ["Order Error"]}})
+        parse_config({"rp302": {"user-facing-exceptions": ["Order Error"]}}, rules=ALL_RULES)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from conftest import FIXTURES
 
-from review_patterns import Config, ProjectContext, lint, lint_paths
+from review_patterns import ALL_RULES, Config, ProjectContext, lint, lint_paths
 from review_patterns.checks.resilience.circuit_breaker_per_call import CircuitBreakerPerCall
 from review_patterns.checks.resilience.missing_quota_check import MissingQuotaCheck
 from review_patterns.checks.resilience.quota_incremented_before_call import QuotaIncrementedBeforeCall
@@ -39,7 +39,9 @@ def bonuses(code: str, path: str = "integrations/quota.py") -> list[str]:
 
 
 def test_options_are_read_from_the_config_table() -> None:
-    config = parse_config({"rp504": {"guard-names": ["ensure_budget"], "paid-hosts": ["api.openai.com"]}})
+    config = parse_config(
+        {"rp504": {"guard-names": ["ensure_budget"], "paid-hosts": ["api.openai.com"]}}, rules=ALL_RULES
+    )
     assert config.options["RP504"] == {"guard-names": ("ensure_budget",), "paid-hosts": ("api.openai.com",)}
 
 
@@ -54,7 +56,7 @@ def test_options_are_read_from_the_config_table() -> None:
 )
 def test_bad_option_values_name_the_key(table: dict[str, Any], complaint: str) -> None:
     with pytest.raises(ConfigError, match=complaint.replace(".", r"\.")):
-        parse_config(table)
+        parse_config(table, rules=ALL_RULES)
 
 
 # -- RP503 --

@@ -1,16 +1,53 @@
 """review-patterns: a Django-aware code-review linter that grades every file out of 100.
 
 The public API. `lint` checks one source text; `lint_paths` checks files and folders and
-grades them. Neither imports click nor rich.
+grades them; both run every registered rule unless given `rules=`. Neither imports click nor rich.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
 from review_patterns.checks import ALL_RULES
-from review_patterns.core.config import Config, ConfigError, load_config
-from review_patterns.core.engine import lint, lint_paths
+from review_patterns.core import config as _config
+from review_patterns.core import engine as _engine
+from review_patterns.core.config import Config, ConfigError
 from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Report, Severity
 from review_patterns.core.rule import Bad, BonusCheck, Good, Rule
 from review_patterns.core.version import __version__
 from review_patterns.project.context import ProjectContext
+
+
+def lint(
+    source: str,
+    path: str,
+    context: ProjectContext | None = None,
+    config: Config | None = None,
+    *,
+    rules: Sequence[type[Rule]] = ALL_RULES,
+    project_path: str | None = None,
+) -> FileResult:
+    """Checks one file's source; see `core.engine.lint`."""
+    return _engine.lint(source, path, context, config, rules=rules, project_path=project_path)
+
+
+def lint_paths(
+    paths: Iterable[Path],
+    config: Config,
+    cwd: Path | None = None,
+    jobs: int = 1,
+    *,
+    rules: Sequence[type[Rule]] = ALL_RULES,
+) -> Report:
+    """Checks files and folders and grades them; see `core.engine.lint_paths`."""
+    return _engine.lint_paths(paths, config, cwd, jobs, rules=rules)
+
+
+def load_config(start: Path, explicit: Path | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> Config:
+    """The validated settings that apply at `start`; see `core.config.load_config`."""
+    return _config.load_config(start, explicit, rules=rules)
+
 
 __all__ = [
     "ALL_RULES",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ else:  # pragma: no cover
 
 from review_patterns.core.grading import GRADES
 from review_patterns.core.model import Severity
+from review_patterns.core.rule import Rule
 
 
 class ConfigError(Exception):
@@ -68,27 +69,23 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
 
 
-def load_config(start: Path, explicit: Path | None = None) -> Config:
-    """Reads and validates the settings that apply at `start` (or from `explicit`)."""
+def load_config(start: Path, explicit: Path | None = None, *, rules: Sequence[type[Rule]]) -> Config:
+    """Reads and validates the settings that apply at `start` (or from `explicit`) against `rules`."""
     path = explicit or find_config_file(start)
     if path is None:
         return Config()
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
     table = _read_toml(path).get("tool", {}).get("review-patterns", {})
-    return parse_config(table, source=str(path), root=path.parent)
+    return parse_config(table, source=str(path), root=path.parent, rules=rules)
 
 
-def _codes() -> dict[str, Any]:
-    from review_patterns.checks import ALL_RULES
-
-    return {rule.code: rule for rule in ALL_RULES if rule.code}
+def _codes(rules: Sequence[type[Rule]]) -> dict[str, type[Rule]]:
+    return {rule.code: rule for rule in rules if rule.code}
 
 
-def _bonus_names() -> set[str]:
-    from review_patterns.checks import ALL_RULES
-
-    return {name for rule in ALL_RULES for name in rule.bonuses}
+def _bonus_names(rules: Sequence[type[Rule]]) -> set[str]:
+    return {name for rule in rules for name in rule.bonuses}
 
 
 def _strings(value: Any, key: str) -> tuple[str, ...]:
@@ -99,10 +96,10 @@ def _strings(value: Any, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def check_selector(value: str, key: str, bonuses: bool = False) -> str:
-    """A code, a code prefix (`RP1`, `RP`) or, where allowed, a bonus name."""
-    codes = _codes()
-    if bonuses and value in _bonus_names():
+def check_selector(value: str, key: str, bonuses: bool = False, *, rules: Sequence[type[Rule]]) -> str:
+    """A code, a code prefix (`RP1`, `RP`) or, where allowed, a bonus name of one of `rules`."""
+    codes = _codes(rules)
+    if bonuses and value in _bonus_names(rules):
         return value
     code = value.upper()
     if code.startswith("RP") and any(c.startswith(code) for c in codes):
@@ -110,33 +107,40 @@ def check_selector(value: str, key: str, bonuses: bool = False) -> str:
     raise ConfigError(f"`{key}`: unknown rule code {value!r}")
 
 
-def parse_config(table: Mapping[str, Any], source: str = "config", root: Path | None = None) -> Config:
-    """Validates a `[tool.review-patterns]` table; every error names the offending key."""
-    codes = _codes()
+def parse_config(
+    table: Mapping[str, Any], source: str = "config", root: Path | None = None, *, rules: Sequence[type[Rule]]
+) -> Config:
+    """Validates a `[tool.review-patterns]` table against `rules`; every error names the offending key."""
+    codes = _codes(rules)
     option_tables = {k for k in table if k.upper() in codes}
     unknown = sorted(set(table) - _TOP_KEYS - option_tables)
     if unknown:
         raise ConfigError(f"{source}: unknown key(s) in [tool.review-patterns]: {', '.join(unknown)}")
     try:
-        select = tuple(check_selector(v, "select") for v in _strings(table.get("select", []), "select"))
-        ignore = tuple(check_selector(v, "ignore", bonuses=True) for v in _strings(table.get("ignore", []), "ignore"))
+        select = tuple(check_selector(v, "select", rules=rules) for v in _strings(table.get("select", []), "select"))
+        ignore = tuple(
+            check_selector(v, "ignore", bonuses=True, rules=rules) for v in _strings(table.get("ignore", []), "ignore")
+        )
         exclude = _strings(table.get("exclude", []), "exclude")
         per_file = table.get("per-file-ignores", {})
         if not isinstance(per_file, dict):
             raise ConfigError("`per-file-ignores` must be a table of glob = [codes]")
         per_file_ignores = {
-            glob: tuple(check_selector(v, f"per-file-ignores.{glob}", True) for v in _strings(codes_, glob))
+            glob: tuple(
+                check_selector(v, f"per-file-ignores.{glob}", True, rules=rules) for v in _strings(codes_, glob)
+            )
             for glob, codes_ in per_file.items()
         }
         min_grade = table.get("min-grade", "A-")
         if min_grade not in GRADES:
             raise ConfigError(f"`min-grade` must be one of {', '.join(GRADES)}, not {min_grade!r}")
         severity = {
-            check_selector(code, "severity"): _severity(value, code)
+            check_selector(code, "severity", rules=rules): _severity(value, code)
             for code, value in _table(table, "severity").items()
         }
         penalty = {
-            check_selector(code, "penalty"): _penalty(value, code) for code, value in _table(table, "penalty").items()
+            check_selector(code, "penalty", rules=rules): _penalty(value, code)
+            for code, value in _table(table, "penalty").items()
         }
         options = {key.upper(): _options(codes[key.upper()], table[key], key) for key in option_tables}
     except ConfigError as error:
@@ -165,7 +169,7 @@ def _penalty(value: Any, code: str) -> int:
     return value
 
 
-def _options(rule: Any, values: Any, key: str) -> dict[str, Any]:
+def _options(rule: type[Rule], values: Any, key: str) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(f"`{key}` must be a table of options")
     result = {}

@@ -22,10 +22,11 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from review_patterns.checks import ALL_RULES, InternalError, ParseError
 from review_patterns.core import grading
 from review_patterns.core.config import Config
+from review_patterns.core.internal_error import InternalError
 from review_patterns.core.model import Bonus, FileResult, Finding, Report
+from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
 from review_patterns.syntax.django import ImportTable, SourceFile
@@ -52,15 +53,15 @@ def ignored_here(config: Config, path: str) -> set[str]:
     return ignored
 
 
-def selected_rules(config: Config, *paths: str) -> list[type[Rule]]:
-    """The rules that run on a file known by `paths` under `config`, in registry order.
+def selected_rules(config: Config, rules: Sequence[type[Rule]], *paths: str) -> list[type[Rule]]:
+    """Those of `rules` that run on a file known by `paths` under `config`, in registry order.
 
     Ignoring a bonus that a rule awards drops the bonus, not the rule (see `lint`).
     """
     ignored = set().union(*(ignored_here(config, path) for path in paths))
     return [
         rule
-        for rule in ALL_RULES
+        for rule in rules
         if (not config.select or not rule.code or any(matches(s, rule) for s in config.select))
         and not any(matches(s, rule) for s in ignored)
         and rule not in (ParseError, InternalError)
@@ -163,9 +164,10 @@ def lint(
     context: ProjectContext | None = None,
     config: Config | None = None,
     *,
+    rules: Sequence[type[Rule]],
     project_path: str | None = None,
 ) -> FileResult:
-    """Checks one file's source. Never raises: parse and rule failures become findings.
+    """Checks one file's source with `rules`. Never raises: parse and rule failures become findings.
 
     Findings carry `path`; rules see `project_path` (relative to the context's root) when given,
     so that they can find their own file in the project context wherever the run started.
@@ -182,18 +184,18 @@ def lint(
     imports = ImportTable.of_module(module, file.package)
     context = context if context is not None else ProjectContext.empty()
     failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
-    rules: list[Rule] = []
-    for rule_class in selected_rules(config, path, file.path):
+    visitors: list[Rule] = []
+    for rule_class in selected_rules(config, rules, path, file.path):
         try:
             if rule_class.applies_to(file):
-                rules.append(rule_class(file, imports, context, config.options.get(rule_class.code)))
+                visitors.append(rule_class(file, imports, context, config.options.get(rule_class.code)))
         except Exception as error:
             failures[rule_class] = _describe(error)
     ignored = ignored_here(config, path) | ignored_here(config, file.path)
-    if rules:
-        cst.visit_batched(module, [_ImportTracker(imports), *(_guarded(r, failures) for r in rules)])
+    if visitors:
+        cst.visit_batched(module, [_ImportTracker(imports), *(_guarded(r, failures) for r in visitors)])
 
-    reported = [(type(rule), report) for rule in rules for report in rule.reports]
+    reported = [(type(rule), report) for rule in visitors for report in rule.reports]
     positions: dict[cst.CSTNode, CodeRange] = {module: _at(1)}  # whole-file reports need no positions
     if any(report.node is not module for _, report in reported):
         positions = {**MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider), **positions}
@@ -246,13 +248,15 @@ def read_source(path: Path) -> tuple[str | None, str | None, int]:
         return None, f"unknown encoding {encoding!r}", 1
 
 
-def lint_file(path: Path, display: str, context: ProjectContext, config: Config) -> FileResult:
+def lint_file(
+    path: Path, display: str, context: ProjectContext, config: Config, rules: Sequence[type[Rule]]
+) -> FileResult:
     """Reads and checks one file on disk."""
     source, error, line = read_source(path)
     if source is None:
         assert error is not None
         return _error_result(display, 0, _at(line), error, config)
-    return lint(source, display, context, config, project_path=project_relative(path, context))
+    return lint(source, display, context, config, rules=rules, project_path=project_relative(path, context))
 
 
 def project_relative(path: Path, context: ProjectContext) -> str | None:
@@ -316,15 +320,22 @@ def _walk(top: Path, config: Config) -> Iterator[Path]:
 _WORKER_CONTEXTS: dict[Path, ProjectContext] = {}
 
 
-def _lint_in_worker(task: tuple[Path, str, Path, Config]) -> FileResult:
+def _lint_in_worker(task: tuple[Path, str, Path, Config, Sequence[type[Rule]]]) -> FileResult:
     """One file in a worker process; each worker builds a project's context once."""
-    path, display, root, config = task
+    path, display, root, config, rules = task
     context = _WORKER_CONTEXTS.setdefault(root, ProjectContext(root=root))
-    return lint_file(path, display, context, config)
+    return lint_file(path, display, context, config, rules)
 
 
-def lint_paths(paths: Iterable[Path], config: Config, cwd: Path | None = None, jobs: int = 1) -> Report:
-    """Checks files and folders, building each project's context once, and grades the result.
+def lint_paths(
+    paths: Iterable[Path],
+    config: Config,
+    cwd: Path | None = None,
+    jobs: int = 1,
+    *,
+    rules: Sequence[type[Rule]],
+) -> Report:
+    """Checks files and folders with `rules`, building each project's context once, and grades the result.
 
     With `jobs` > 1 the files are spread over that many processes.
     """
@@ -334,7 +345,7 @@ def lint_paths(paths: Iterable[Path], config: Config, cwd: Path | None = None, j
     for path in collect_files(paths, config):
         folder = path.resolve().parent
         root = roots.setdefault(folder, find_project_root(folder))
-        tasks.append((path, display_path(path, cwd), root, config))
+        tasks.append((path, display_path(path, cwd), root, config, tuple(rules)))
     jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -342,8 +353,8 @@ def lint_paths(paths: Iterable[Path], config: Config, cwd: Path | None = None, j
     else:
         contexts: dict[Path, ProjectContext] = {}
         results = [
-            lint_file(path, display, contexts.setdefault(root, ProjectContext(root=root)), config)
-            for path, display, root, config in tasks
+            lint_file(path, display, contexts.setdefault(root, ProjectContext(root=root)), config, rules)
+            for path, display, root, config, rules in tasks
         ]
     return grading.grade_report(results, config.min_grade)
 

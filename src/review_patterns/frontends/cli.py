@@ -48,7 +48,7 @@ def write_atomically(path: Path, text: str) -> None:
 def _selectors(value: str | None, key: str, bonuses: bool = False) -> tuple[str, ...] | None:
     if value is None:
         return None
-    return tuple(check_selector(v.strip(), key, bonuses) for v in value.split(",") if v.strip())
+    return tuple(check_selector(v.strip(), key, bonuses, rules=ALL_RULES) for v in value.split(",") if v.strip())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,7 +78,7 @@ def _review_change(
     base, changes = changed_since(rev, cwd)
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
     _note(f"diff: {plural(len(files), 'changed Python file')} since {rev} ({base[:12]})")
-    report = lint_paths(files, config, cwd, jobs=jobs)
+    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())
@@ -208,7 +208,7 @@ def check(
     if rev is not None and write_baseline is not None:
         raise click.UsageError("--write-baseline records the whole project; it cannot be combined with --diff")
     targets = list(paths) or [Path(".")]
-    config: Config = load_config(targets[0], config_file)
+    config: Config = load_config(targets[0], config_file, rules=ALL_RULES)
     config = with_overrides(
         config,
         select=_selectors(select, "--select"),
@@ -223,7 +223,7 @@ def check(
             report, changed = _review_change(rev, targets, config, jobs)
             tests.append(changed)
         else:
-            report = lint_paths(targets, config, jobs=jobs)
+            report = lint_paths(targets, config, jobs=jobs, rules=ALL_RULES)
         if write_baseline is not None:
             write_atomically(write_baseline, baseline.write(write_baseline, report, sources))
             _note(f"wrote {write_baseline}: {len(report.findings)} findings")

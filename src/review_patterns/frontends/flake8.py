@@ -19,6 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from review_patterns.checks import ALL_RULES
 from review_patterns.core.config import Config, ConfigError, load_config, parse_config
 from review_patterns.core.engine import display_path, lint, project_relative, with_overrides
 from review_patterns.core.version import __version__
@@ -38,7 +39,7 @@ def parse_rule_options(text: str) -> RuleOptions:
     bad = [key for key, value in table.items() if not isinstance(value, dict)]
     if bad:
         raise ConfigError(f"{OPTION}: expected CODE.option = value, not {', '.join(bad)}")
-    config = parse_config(table, source=OPTION)
+    config = parse_config(table, source=OPTION, rules=ALL_RULES)
     return tuple(sorted((code, tuple(sorted(values.items()))) for code, values in config.options.items()))
 
 
@@ -54,7 +55,7 @@ def config_for(folder: Path, rule_options: RuleOptions) -> Config:
 
     flake8 handles `# noqa` itself (so that `--disable-noqa` works), hence `ignore_noqa`.
     """
-    config = load_config(folder)
+    config = load_config(folder, rules=ALL_RULES)
     options = {code: dict(values) for code, values in config.options.items()}
     for code, values in rule_options:
         options[code] = {**options.get(code, {}), **dict(values)}
@@ -95,7 +96,7 @@ class Plugin:
     def parse_options(cls, options: Any) -> None:
         try:
             cls.rule_options = parse_rule_options(options.rp_options)
-            load_config(Path.cwd())  # a broken pyproject.toml is reported once, before any file
+            load_config(Path.cwd(), rules=ALL_RULES)  # a broken pyproject.toml is reported once, before any file
         except ConfigError as error:
             raise _stop(error) from None
 
@@ -111,6 +112,7 @@ class Plugin:
             display_path(path, Path.cwd()),
             context,
             config,
+            rules=ALL_RULES,
             project_path=project_relative(path, context),
         )
         for f in result.findings:
