@@ -12,7 +12,7 @@ import libcst as cst
 
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
-from review_patterns.syntax.django import call_name
+from review_patterns.syntax.names import call_name
 
 TESTS = Path(__file__).resolve().parent
 

@@ -15,7 +15,7 @@ from sample_rules import Crashes, SaveInLoop
 
 import review_patterns
 from review_patterns import Config, FileResult, ProjectContext, Report, Rule
-from review_patterns.core import engine
+from review_patterns.core import engine, grading
 from review_patterns.core.config import parse_config
 from review_patterns.core.model import Severity
 
@@ -48,7 +48,7 @@ def test_finding_has_one_based_position_and_rule_metadata() -> None:
     assert (finding.line, finding.column, finding.end_line, finding.end_column) == (7, 9, 7, 20)
     assert (finding.code, finding.name, finding.message) == ("RP992", "save-in-loop", "`post.save()` in a loop")
     assert finding.path == "blog/views.py"
-    assert result.score == 97 and result.grade == "A+"
+    assert result.score == 97 and grading.file_grade(result) == "A+"
     assert result.lines == 6
 
 
@@ -262,7 +262,7 @@ def test_ignoring_a_bonus_keeps_the_rule_that_awards_it(monkeypatch: pytest.Monk
     ],
 )
 def test_test_modules_are_recognised(path: str, is_test: bool) -> None:
-    from review_patterns.syntax.django import SourceFile
+    from review_patterns.syntax.files import SourceFile
 
     assert SourceFile(path, "").is_test is is_test
 

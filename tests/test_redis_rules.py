@@ -16,7 +16,7 @@ from review_patterns import Config, ProjectContext, lint
 from review_patterns.checks.resilience.magic_cache_ttl import duration
 from review_patterns.checks.resilience.redis import is_test_module
 from review_patterns.project.clients import Kind, index_clients
-from review_patterns.syntax.django import SourceFile
+from review_patterns.syntax.files import SourceFile
 
 
 def check(code: str, source: str, path: str = "shop/services.py", files: dict[str, str] | None = None) -> None:

@@ -29,7 +29,8 @@ from review_patterns.core.model import Bonus, FileResult, Finding, Report
 from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
-from review_patterns.syntax.django import ImportTable, SourceFile
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.imports import ImportTable
 
 DEFAULT_CONFIG = Config()
 _NOQA = re.compile(r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)

@@ -45,6 +45,11 @@ def letter(score: float) -> str:
     return "F"
 
 
+def file_grade(result: FileResult) -> str | None:
+    """The file's letter, or None for a file that could not be checked."""
+    return None if result.score is None else letter(result.score)
+
+
 def minimum_score(grade: str) -> float:
     """The lowest score that earns `grade`."""
     return {name: bound for bound, name in LETTERS}[grade]
@@ -72,7 +77,7 @@ def arithmetic(result: FileResult) -> str:
     terms += [f" + {b.points} ({b.name})" for b in result.bonuses if b.points]
     raw = 100 - sum(f.penalty for f in result.findings) + sum(b.points for b in result.bonuses)
     clamped = f" = {raw:g}, clamped to {result.score:g}" if raw != result.score else f" = {result.score:g}"
-    return f"100{''.join(terms)}{clamped} -> {result.grade}"
+    return f"100{''.join(terms)}{clamped} -> {file_grade(result)}"
 
 
 def grade_report(files: Sequence[FileResult], min_grade: str) -> Report:

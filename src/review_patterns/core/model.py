@@ -72,12 +72,6 @@ class FileResult:
     score: float | None = None
     dimensions: Mapping[Dimension, float] = field(default_factory=dict)
 
-    @property
-    def grade(self) -> str | None:
-        from review_patterns.core.grading import letter
-
-        return None if self.score is None else letter(self.score)
-
 
 @dataclass(frozen=True)
 class Report:

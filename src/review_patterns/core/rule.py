@@ -13,7 +13,8 @@ import libcst as cst
 from review_patterns.core.grading import DEFAULT_PENALTY
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.project.context import ProjectContext
-from review_patterns.syntax.django import ImportTable, SourceFile
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.imports import ImportTable
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from review_patterns.syntax.django import SourceFile
+from review_patterns.syntax.files import SourceFile
 
 
 class Kind(str, Enum):

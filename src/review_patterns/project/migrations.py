@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from review_patterns.syntax.django import ast_dotted_name
+from review_patterns.syntax.names import ast_dotted_name
 
 _STRING_FIELDS = """
     CharField TextField SlugField EmailField URLField FilePathField FileField ImageField BinaryField

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from review_patterns.syntax.django import ast_dotted_name
+from review_patterns.syntax.names import ast_dotted_name
 
 #: Base classes every model ultimately derives from.
 MODEL_ROOTS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})

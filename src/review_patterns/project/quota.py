@@ -19,7 +19,8 @@ from review_patterns.project.http import (
     client_keys,
     matches_any,
 )
-from review_patterns.syntax.django import SourceFile, ast_dotted_name
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import ast_dotted_name
 
 if TYPE_CHECKING:
     from review_patterns.project.context import ProjectContext

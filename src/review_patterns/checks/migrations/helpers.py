@@ -23,7 +23,8 @@ from review_patterns.project.migrations import (
     StateBuilder,
     looks_like_migration,
 )
-from review_patterns.syntax.django import SourceFile, call_name, keyword
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import call_name, keyword
 
 #: The steps of the three-step pattern, for messages.
 THREE_STEPS = "split into: add with a default (or nullable) -> backfill in a data migration -> enforce NOT NULL"

@@ -9,7 +9,8 @@ import libcst as cst
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.migrations import looks_like_migration
-from review_patterns.syntax.django import SourceFile, dotted_name, keyword, string_value
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import dotted_name, keyword, string_value
 
 _READ_ONLY = re.compile(r"\s*(SELECT\b|$)", re.IGNORECASE)
 #: operation -> (its forward argument, its reverse argument)

@@ -10,7 +10,8 @@ from review_patterns.checks.migrations.irreversible_data_migration import argume
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.migrations import looks_like_migration
-from review_patterns.syntax.django import SourceFile, call_name
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import call_name
 
 #: Queryset methods that narrow the rows.
 _FILTERS = frozenset({"filter", "exclude", "complex_filter", "none", "get", "in_bulk"})

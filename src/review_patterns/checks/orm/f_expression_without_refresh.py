@@ -19,7 +19,7 @@ from review_patterns.checks.orm.helpers import (
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.django import call_name, dotted_name
+from review_patterns.syntax.names import call_name, dotted_name
 
 #: Calls that look at an object without reading its counters (`redirect` reads its URL).
 _HARMLESS_CALLS = frozenset(

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from review_patterns.core.rule import Rule
-from review_patterns.syntax.django import ImportTable, bound_names, call_name, dotted_name, keyword
+from review_patterns.syntax.imports import ImportTable
+from review_patterns.syntax.names import bound_names, call_name, dotted_name, keyword
 
 #: Qualified names of Django's `F`.
 DJANGO_F = frozenset({"django.db.models.F", "django.db.models.expressions.F"})

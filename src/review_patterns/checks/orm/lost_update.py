@@ -19,7 +19,8 @@ from review_patterns.checks.orm.helpers import (
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.django import SourceFile, call_name, dotted_name
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import call_name, dotted_name
 
 _ARITHMETIC = (cst.Add, cst.Subtract)
 #: Literals that make `+` a concatenation of text or lists, not a counter.

@@ -11,7 +11,7 @@ import libcst as cst
 from review_patterns.checks.privacy.helpers import Handler, HandlerAwareRule, LoggerCall, callee_name, debug_test
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.django import bound_names, dotted_name
+from review_patterns.syntax.names import bound_names, dotted_name
 
 #: Exceptions whose text is written for the user (Django's and DRF's).
 #: Raised for the operator who runs a command or starts the server, never shown to clients.

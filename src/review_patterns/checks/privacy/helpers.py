@@ -14,7 +14,7 @@ from typing import Any
 import libcst as cst
 
 from review_patterns.core.rule import Rule
-from review_patterns.syntax.django import bound_names, dotted_name, string_value
+from review_patterns.syntax.names import bound_names, dotted_name, string_value
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
 #: Names used for loggers by convention: a logger when nothing in the file says otherwise.

@@ -12,7 +12,7 @@ import libcst as cst
 from review_patterns.checks.privacy.helpers import HandlerAwareRule, LoggerCall, callee_name
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.django import dotted_name, string_value
+from review_patterns.syntax.names import dotted_name, string_value
 
 DEFAULT_PII_NAMES = (
     "email", "e_mail", "email_address", "username", "user_name", "first_name", "last_name", "full_name",

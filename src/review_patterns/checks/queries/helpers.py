@@ -14,7 +14,8 @@ import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.project.models import Model, ModelIndex
-from review_patterns.syntax.django import SourceFile, dotted_name
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import dotted_name
 
 #: Queryset methods that return a queryset of the same model.
 CHAIN_METHODS = frozenset(

@@ -25,7 +25,8 @@ from review_patterns.checks.queries.helpers import (
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.django import SourceFile, dotted_name
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import dotted_name
 
 MODELS = {
     "blog/models.py": """

@@ -11,7 +11,7 @@ import libcst as cst
 from review_patterns.checks.queries.helpers import QuerySet, QueryTracker, code, exits, is_test_module
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.django import SourceFile
+from review_patterns.syntax.files import SourceFile
 
 MODELS = {
     "shop/models.py": """

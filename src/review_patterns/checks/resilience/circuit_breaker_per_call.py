@@ -9,7 +9,8 @@ import libcst as cst
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.http import BREAKER_CLASSES, matches_any
-from review_patterns.syntax.django import SourceFile, dotted_name
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import dotted_name
 
 #: Methods that run once per instance or per process, where building a breaker is fine.
 _ONCE = frozenset({"__init__", "__new__", "__init_subclass__", "__set_name__", "ready"})

@@ -11,7 +11,7 @@ from review_patterns.checks.resilience.redis import ClientRule, code, given
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.clients import Kind
-from review_patterns.syntax.django import dotted_name, string_value
+from review_patterns.syntax.names import dotted_name, string_value
 
 INCREMENTS = {
     Kind.REDIS: frozenset({"incr", "incrby", "incrbyfloat", "hincrby", "hincrbyfloat"}),

@@ -25,7 +25,7 @@ from review_patterns.project.http import (
     breaker_like,
     client_keys,
 )
-from review_patterns.syntax.django import dotted_name, keyword
+from review_patterns.syntax.names import dotted_name, keyword
 
 
 @dataclass(frozen=True)

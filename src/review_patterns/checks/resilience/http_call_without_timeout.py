@@ -7,7 +7,8 @@ import libcst as cst
 from review_patterns.checks.resilience.http import HttpRule, passes_unknown_arguments
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.django import SourceFile, keyword
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import keyword
 
 #: Where a positional `timeout` sits, for the calls that take one positionally.
 _POSITIONAL_TIMEOUT = {"urllib": 2, "session.request": 8}

@@ -12,7 +12,8 @@ from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.http import GUARD_NAMES, NEW, matches_any
 from review_patterns.project.quota import QuotaFacts
-from review_patterns.syntax.django import SourceFile, call_name, dotted_name
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import call_name, dotted_name
 
 _SERVICES = ("services.py", "services/*")
 

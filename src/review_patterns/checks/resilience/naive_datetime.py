@@ -6,7 +6,8 @@ import libcst as cst
 
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
-from review_patterns.syntax.django import SourceFile, keyword
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.names import keyword
 
 _NAIVE = {"datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today"}
 #: Calls that turn a naive time into an aware one on purpose.

@@ -10,7 +10,7 @@ from review_patterns.checks.resilience.http import HttpRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.http import INCREMENT_NAMES, REFUND_NAMES, matches_any
-from review_patterns.syntax.django import call_name, dotted_name
+from review_patterns.syntax.names import call_name, dotted_name
 
 _EXITS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 

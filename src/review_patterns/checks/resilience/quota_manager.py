@@ -10,7 +10,7 @@ from review_patterns.checks.resilience.http import HttpRule
 from review_patterns.core.model import Dimension
 from review_patterns.core.rule import Bad, BonusCheck, Good
 from review_patterns.project.http import GUARD_NAMES, INCREMENT_NAMES, matches_any
-from review_patterns.syntax.django import call_name
+from review_patterns.syntax.names import call_name
 
 _ATOMIC = frozenset({"incr", "incrby", "hincrby", "incrbyfloat", "hincrbyfloat"})
 _EXPIRE = frozenset({"expire", "expireat", "pexpire", "pexpireat", "touch"})

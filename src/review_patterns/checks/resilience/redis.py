@@ -23,7 +23,9 @@ from review_patterns.project.clients import (
     REDIS_FACTORIES,
     Kind,
 )
-from review_patterns.syntax.django import ImportTable, SourceFile, dotted_name, string_value
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.imports import ImportTable
+from review_patterns.syntax.names import dotted_name, string_value
 
 #: Pipeline methods that do not return the pipeline (the others queue a command and return it).
 _PIPELINE_ENDS = frozenset({"execute", "reset", "watch", "unwatch", "multi", "immediate_execute_command"})

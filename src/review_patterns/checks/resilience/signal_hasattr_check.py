@@ -8,7 +8,7 @@ import libcst as cst
 
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
-from review_patterns.syntax.django import dotted_name, keyword
+from review_patterns.syntax.names import dotted_name, keyword
 
 _RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispatcher.receiver"})
 _SIGNAL_CLASSES = frozenset({"django.dispatch.Signal", "django.dispatch.dispatcher.Signal"})

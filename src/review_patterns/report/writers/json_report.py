@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from review_patterns.core.grading import file_grade
 from review_patterns.core.model import Dimension, Report
 from review_patterns.core.version import __version__
 from review_patterns.report.fingerprint import Sources
@@ -32,7 +33,7 @@ def as_dict(report: Report) -> dict[str, Any]:
             {
                 "path": r.path,
                 "score": r.score,
-                "grade": r.grade,
+                "grade": file_grade(r),
                 "dimensions": _dims(r.dimensions),
                 "findings": [
                     {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from review_patterns.core.grading import file_grade
 from review_patterns.core.model import Report
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural
@@ -34,7 +35,7 @@ def junit(report: Report, sources: Sources | None = None) -> str:
         if result.error is not None:
             ET.SubElement(case, "error", {"message": result.error, "type": "parse-error"}).text = details
         elif result.findings:
-            summary = f"{plural(len(result.findings), 'finding')}, grade {result.grade} {result.score:g}"
+            summary = f"{plural(len(result.findings), 'finding')}, grade {file_grade(result)} {result.score:g}"
             ET.SubElement(case, "failure", {"message": summary, "type": "review-patterns"}).text = details
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

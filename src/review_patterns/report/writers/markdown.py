@@ -9,6 +9,7 @@ import re
 import textwrap
 
 from review_patterns.checks import ALL_RULES
+from review_patterns.core.grading import letter
 from review_patterns.core.model import Dimension, Finding, Report, Severity
 from review_patterns.report import docs
 from review_patterns.report.fingerprint import Sources
@@ -96,7 +97,7 @@ def markdown(report: Report, sources: Sources | None = None) -> str:
     if listed:
         out += ["| File | Grade | Score | Findings |", "| --- | --- | ---: | ---: |"]
     for r in listed:
-        grade, score = (r.grade, f"{r.score:g}") if r.score is not None else ("error", "-")
+        grade, score = (letter(r.score), f"{r.score:g}") if r.score is not None else ("error", "-")
         out.append(f"| {escape(r.path)} | {grade} | {score} | {len(r.findings)} |")
     others = len(report.files) - len(listed)
     if others:

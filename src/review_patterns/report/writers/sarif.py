@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from review_patterns.checks import ALL_RULES
+from review_patterns.core.grading import file_grade
 from review_patterns.core.model import Dimension, Report
 from review_patterns.core.version import __version__
 from review_patterns.report import docs
@@ -89,7 +90,7 @@ def sarif(report: Report, sources: Sources | None = None) -> str:
             "minGrade": report.min_grade,
             "passed": report.passed,
             "dimensions": {d.value: report.dimensions[d] for d in Dimension if d in report.dimensions},
-            "files": [{"path": r.path, "score": r.score, "grade": r.grade} for r in report.files],
+            "files": [{"path": r.path, "score": r.score, "grade": file_grade(r)} for r in report.files],
         },
     }
     return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"

@@ -8,7 +8,7 @@ from collections import Counter
 from rich.console import Console
 from rich.text import Text
 
-from review_patterns.core.grading import arithmetic
+from review_patterns.core.grading import arithmetic, letter
 from review_patterns.core.model import Dimension, FileResult, Report, Severity
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural, verdict
@@ -37,7 +37,7 @@ def _file_block(result: FileResult) -> list[Text]:
     if result.score is None:
         head.append("error", _grade_style(None))
     else:
-        head.append(f"{result.grade} {result.score:g}", _grade_style(result.grade))
+        head.append(f"{letter(result.score)} {result.score:g}", _grade_style(letter(result.score)))
     lines = [head]
     for f in result.findings:
         lines.append(
