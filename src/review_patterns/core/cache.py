@@ -22,10 +22,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from review_patterns.core import version
 from review_patterns.core.config import Config
 from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Severity
 from review_patterns.core.rule import Rule
-from review_patterns.core import version
 from review_patterns.project.context import ProjectContext
 
 FOLDER_NAME = ".review_patterns_cache"
