@@ -14,7 +14,6 @@ import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.project.models import Model, ModelIndex
-from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import dotted_name
 
 #: Queryset methods that return a queryset of the same model.
@@ -105,11 +104,6 @@ WRITE_METHODS = frozenset(
         "set",
     }
 )
-
-
-def is_test_module(file: SourceFile) -> bool:
-    """Test modules, including Django's classic `tests.py`."""
-    return file.is_test or file.path.endswith("tests.py") or "/tests/" in f"/{file.path}"
 
 
 def receivers(node: cst.BaseExpression) -> Iterator[cst.Call]:

@@ -20,12 +20,11 @@ from review_patterns.checks.queries.helpers import (
     chain,
     exits,
     inner_attributes,
-    is_test_module,
     receivers,
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import dotted_name
 
 MODELS = {
@@ -85,6 +84,7 @@ class NPlusOneInLoop(QueryTracker):
     dimension = Dimension.PERFORMANCE
     penalty = 4
     requires = ("for ",)
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION})
     examples = (
         Bad(
             """
@@ -167,10 +167,6 @@ class NPlusOneInLoop(QueryTracker):
             path="billing/views.py",
         ),
     )
-
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        return super().applies_to(file) and not is_test_module(file) and not file.is_migration
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
