@@ -188,3 +188,10 @@ def test_fixed_files_keep_their_permissions_through_the_cli(project: Path) -> No
     os.chmod(views, 0o640)
     assert main(["fix"]) == 0
     assert stat.S_IMODE(views.stat().st_mode) == 0o640
+
+
+def test_a_cached_result_keeps_its_fixes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for _ in range(2):  # the second run is served from the result cache
+        assert main(["check", "--format", "json", "--exit-zero"]) == 0
+        report = capsys.readouterr().out
+        assert '"applicability": "safe"' in report and '"content": "refresh_from_db"' in report
