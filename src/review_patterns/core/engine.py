@@ -279,7 +279,8 @@ def display_path(path: Path, cwd: Path) -> str:
         return resolved.as_posix()
 
 
-def _excluded(path: Path, config: Config) -> bool:
+def excluded(path: Path, config: Config) -> bool:
+    """Whether `exclude` (globs relative to the config's folder) covers `path`."""
     if not config.exclude or config.root is None:
         return False
     try:
@@ -312,9 +313,9 @@ def collect_files(paths: Iterable[Path], config: Config) -> Iterator[Path]:
 def _walk(top: Path, config: Config) -> Iterator[Path]:
     for child in sorted(top.iterdir()):
         if child.is_dir():
-            if not is_skipped_dir(child) and not _excluded(child, config):
+            if not is_skipped_dir(child) and not excluded(child, config):
                 yield from _walk(child, config)
-        elif child.suffix == ".py" and not _excluded(child, config):
+        elif child.suffix == ".py" and not excluded(child, config):
             yield child
 
 
@@ -380,7 +381,7 @@ def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:
                 dimensions=grading.dimension_scores(kept, result.bonuses),
             )
         )
-    return grading.grade_report(files, report.min_grade)
+    return grading.regrade(report, files)
 
 
 def with_overrides(config: Config, **changes: Any) -> Config:
