@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.project.models import Model, ModelIndex
-from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import dotted_name
 
 #: Queryset methods that return a queryset of the same model.
@@ -105,11 +103,6 @@ WRITE_METHODS = frozenset(
         "set",
     }
 )
-
-
-def is_test_module(file: SourceFile) -> bool:
-    """Test modules, including Django's classic `tests.py`."""
-    return file.is_test or file.path.endswith("tests.py") or "/tests/" in f"/{file.path}"
 
 
 def receivers(node: cst.BaseExpression) -> Iterator[cst.Call]:
@@ -254,8 +247,7 @@ def code(node: cst.CSTNode) -> str:
 class QueryTracker(Rule):
     """A rule base that knows, at each node, which names hold querysets and rows of which models."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
         self.index: ModelIndex = self.context.models
         self.module_env: dict[str, Value] = {}
         self.functions: list[Function] = []

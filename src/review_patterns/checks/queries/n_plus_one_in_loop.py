@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
@@ -20,12 +19,11 @@ from review_patterns.checks.queries.helpers import (
     chain,
     exits,
     inner_attributes,
-    is_test_module,
     receivers,
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import dotted_name
 
 MODELS = {
@@ -85,6 +83,7 @@ class NPlusOneInLoop(QueryTracker):
     dimension = Dimension.PERFORMANCE
     penalty = 4
     requires = ("for ",)
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION})
     examples = (
         Bad(
             """
@@ -168,12 +167,8 @@ class NPlusOneInLoop(QueryTracker):
         ),
     )
 
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        return super().applies_to(file) and not is_test_module(file) and not file.is_migration
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.handled: set[cst.CSTNode] = set()
         self.calls: list[tuple[tuple[str, str], str | int, Instance, Loop]] = []
         self.summaries: dict[

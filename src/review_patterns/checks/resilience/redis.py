@@ -23,7 +23,7 @@ from review_patterns.project.clients import (
     REDIS_FACTORIES,
     Kind,
 )
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.names import dotted_name, string_value
 
@@ -134,11 +134,6 @@ def _is_property(node: cst.FunctionDef, imports: ImportTable) -> bool:
     return False
 
 
-def is_test_module(file: SourceFile) -> bool:
-    """A test module, including an app's `tests.py` (which `SourceFile.is_test` misses)."""
-    return file.is_test or file.path.rsplit("/", 1)[-1] in ("tests.py", "testutils.py") or "/testutils/" in file.path
-
-
 class ClientRule(Rule):
     """A rule that asks what an expression is: `self.binding_of(expr)` and `self.kind_of(expr)`.
 
@@ -147,16 +142,13 @@ class ClientRule(Rule):
     `FunctionDef` visitor methods, and may define the other visitor methods freely.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    #: Tests poke at caches and counters on purpose; these rules are about production code.
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
+
+    def setup(self) -> None:
         self._module: dict[str, Binding] = {}
         self._module_factories: dict[str, Binding] = {}
         self._frames: list[_Frame] = []
-
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        # Tests poke at caches and counters on purpose; these rules are about production code.
-        return not is_test_module(file) and super().applies_to(file)
 
     # -- hooks --
 
