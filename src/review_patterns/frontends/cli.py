@@ -14,6 +14,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from review_patterns.checks import ALL_RULES
+from review_patterns.core.cache import cache_folder
 from review_patterns.core.config import Config, ConfigError, check_selector, load_config
 from review_patterns.core.engine import (
     collect_files,
@@ -30,7 +31,7 @@ from review_patterns.core.model import Finding, Report
 from review_patterns.core.version import __version__
 from review_patterns.frontends import settings
 from review_patterns.frontends.git import GitError, changed_since, staged_changes
-from review_patterns.project.context import ProjectContext
+from review_patterns.project.context import ProjectContext, find_project_root
 from review_patterns.report import baseline, docs
 from review_patterns.report.baseline import BaselineError
 from review_patterns.report.fingerprint import Sources
@@ -93,7 +94,7 @@ def _note(message: str) -> None:
 
 
 def _review_change(
-    rev: str | None, targets: list[Path], config: Config, jobs: int
+    rev: str | None, targets: list[Path], config: Config, jobs: int, cache: Path | None
 ) -> tuple[Report, Callable[[Finding], bool]]:
     """The changed (or, without `rev`, staged) Python files below `targets`, and which findings stand on
     changed lines."""
@@ -106,7 +107,7 @@ def _review_change(
         since = f"since {rev}"
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
     _note(f"diff: {plural(len(files), 'changed Python file')} {since} ({base[:12]})")
-    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES)
+    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, cache=cache)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())
@@ -232,10 +233,10 @@ def _write_reports(
     "-j",
     "--jobs",
     type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Check files in this many processes (0: one per CPU).",
+    default=0,
+    help="Check files in this many processes [default: 0, one per CPU when there are enough files].",
 )
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 def check(
     paths: tuple[Path, ...],
     fmt: str,
@@ -258,6 +259,7 @@ def check(
     config_file: Path | None,
     color: bool | None,
     jobs: int,
+    no_cache: bool,
 ) -> int:
     """Check PATHS (default: the current folder; `-` reads standard input) and grade them.
 
@@ -289,16 +291,17 @@ def check(
         return EXIT_OK
     if force_exclude:
         targets = [t for t in targets if t == Path("-") or not excluded(t, config)]
+    cache = None if no_cache or from_stdin else cache_folder(config, find_project_root(start))
     sources = Sources()
     tests: list[Callable[[Finding], bool]] = []
     try:
         if from_stdin:
             report, sources = _check_stdin(stdin_filename, config, force_exclude)
         elif rev is not None or staged:
-            report, changed = _review_change(rev, targets, config, jobs)
+            report, changed = _review_change(rev, targets, config, jobs, cache)
             tests.append(changed)
         else:
-            report = lint_paths(targets, config, jobs=jobs, rules=ALL_RULES)
+            report = lint_paths(targets, config, jobs=jobs, rules=ALL_RULES, cache=cache)
         if rev is not None or staged or review:
             report = regrade(report, review=True)
         if write_baseline is not None:

@@ -10,17 +10,8 @@ from typing import Any
 from review_patterns.core.config import Config, find_config_file, key_line
 from review_patterns.core.rule import Rule
 
-#: Config field -> its key in `[tool.review-patterns]`.
-_KEYS = {
-    "select": "select",
-    "ignore": "ignore",
-    "exclude": "exclude",
-    "per_file_ignores": "per-file-ignores",
-    "min_grade": "min-grade",
-    "severity": "severity",
-    "penalty": "penalty",
-    "ignore_noqa": None,
-}
+#: Config fields that no key of `[tool.review-patterns]` sets.
+_NOT_IN_FILE = frozenset({"ignore_noqa"})
 
 
 def _shown(value: Any) -> str:
@@ -51,7 +42,7 @@ def describe(
         if item.name in ("options", "root"):
             continue
         value = getattr(config, item.name)
-        key = _KEYS.get(item.name)
+        key = None if item.name in _NOT_IN_FILE else item.name.replace("_", "-")
         if overrides.get(item.name) is not None:
             origin = f"command line (--{item.name.replace('_', '-')})"
         elif path is not None and key is not None and (line := key_line(path, key)) is not None:
