@@ -127,8 +127,7 @@ class NonIdempotentBackfill(Rule):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.functions: list[str] = []  # enclosing module-level function, innermost last
         self.updates: dict[str, list[cst.Call]] = {}
         self.calls: dict[str, set[str]] = {}

@@ -176,8 +176,7 @@ class FlowRule(Rule):
     Subclasses call the `super()` method of every hook they override, and read `self.frame`.
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.frames: list[Frame] = [Frame(is_function=False)]
         self._if_chain: dict[int, int] = {}  # id of an `elif` If or of a block -> its chain
         self._block_chain: dict[int, int] = {}

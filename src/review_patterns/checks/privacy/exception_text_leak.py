@@ -169,8 +169,8 @@ class ExceptionTextLeak(HandlerAwareRule):
         ),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.exempt: set[Handler] = set()
         self.user_facing = frozenset(self.settings["user-facing-exceptions"])
         self.pending: list[tuple[cst.CSTNode, set[Handler], str]] = []

@@ -197,8 +197,7 @@ class HandlerAwareRule(Rule):
     `on_return` and `on_assign`; the visit methods here keep the scopes and must not be overridden.
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.frames: list[Frame] = [Frame("module")]
         self._in_log = 0  # depth of logger calls around the current node
         self._calls: list[bool] = []  # for each enclosing call: is it a logger call?

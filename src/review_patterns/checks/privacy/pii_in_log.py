@@ -218,8 +218,8 @@ class PiiInLog(HandlerAwareRule):
             """),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.terms = frozenset(snake(t) for t in (*self.settings["pii-names"], *self.settings["extend-pii-names"]))
         self.safe = (*DEFAULT_SAFE_FUNCTIONS, *self.settings["safe-functions"])
         self.first_safe_call: cst.Call | None = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import libcst as cst
 
@@ -248,8 +247,7 @@ def code(node: cst.CSTNode) -> str:
 class QueryTracker(Rule):
     """A rule base that knows, at each node, which names hold querysets and rows of which models."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
         self.index: ModelIndex = self.context.models
         self.module_env: dict[str, Value] = {}
         self.functions: list[Function] = []

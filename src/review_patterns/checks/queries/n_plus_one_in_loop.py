@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
@@ -168,8 +167,8 @@ class NPlusOneInLoop(QueryTracker):
         ),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.handled: set[cst.CSTNode] = set()
         self.calls: list[tuple[tuple[str, str], str | int, Instance, Loop]] = []
         self.summaries: dict[

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
@@ -120,8 +119,8 @@ class RepeatedCountQueries(QueryTracker):
         ),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.counts: list[list[CountCall]] = []
         self.branches: list[tuple[int, str]] = []
         self.branch_of: dict[int, tuple[int, str]] = {}

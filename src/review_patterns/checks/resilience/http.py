@@ -81,8 +81,7 @@ class HttpRule(Rule):
     """A rule that knows the file's HTTP sessions and breakers. Subclasses call `super()` in the
     visit/leave methods they override (`FunctionDef`, `ClassDef`, `Assign`, `AnnAssign`, `WithItem`)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.clients = ClientScopes()
         self.scope_kinds: list[str] = []  # "class" or "function", innermost last
         self.class_names: list[str] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import libcst as cst
 
@@ -129,8 +128,8 @@ class NonAtomicCounter(ClientRule):
             """),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self._functions: list[_Function] = []
 
     def enter_function(self, node: cst.FunctionDef) -> None:

@@ -146,8 +146,7 @@ class ClientRule(Rule):
     #: Tests poke at caches and counters on purpose; these rules are about production code.
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
         self._module: dict[str, Binding] = {}
         self._module_factories: dict[str, Binding] = {}
         self._frames: list[_Frame] = []

@@ -118,8 +118,7 @@ class SignalHasattrCheck(Rule):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.stack: list[_Function] = []
         self.functions: dict[str, list[_Function]] = {}
         self.connected: set[str] = set()
