@@ -36,9 +36,10 @@ class Config:
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  #: code -> option -> value
     ignore_noqa: bool = False
     root: Path | None = None  #: the folder of the pyproject.toml the settings came from
+    cache_dir: str | None = None  #: the result cache's folder, relative to `root`
 
 
-_TOP_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "min-grade", "severity", "penalty"}
+_TOP_KEYS = {"cache-dir", "select", "ignore", "exclude", "per-file-ignores", "min-grade", "severity", "penalty"}
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -143,9 +144,14 @@ def parse_config(
             for code, value in _table(table, "penalty").items()
         }
         options = {key.upper(): _options(codes[key.upper()], table[key], key) for key in option_tables}
+        cache_dir = table.get("cache-dir")
+        if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
+            raise ConfigError(f"`cache-dir` must be a folder name, not {cache_dir!r}")
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
-    return Config(select, ignore, exclude, per_file_ignores, min_grade, severity, penalty, options, root=root)
+    return Config(
+        select, ignore, exclude, per_file_ignores, min_grade, severity, penalty, options, root=root, cache_dir=cache_dir
+    )
 
 
 def _table(table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
