@@ -194,4 +194,4 @@ def test_a_cached_result_keeps_its_fixes(project: Path, capsys: pytest.CaptureFi
     for _ in range(2):  # the second run is served from the result cache
         assert main(["check", "--format", "json", "--exit-zero"]) == 0
         report = capsys.readouterr().out
-        assert '"applicability": "safe"' in report and '"content": "refresh_from_db"' in report
+        assert '"applicability": "safe"' in report and '"message": "call `refresh_from_db`"' in report
