@@ -42,36 +42,6 @@ class Binding:
 _NOTHING = Binding(None)
 
 
-def code(node: cst.CSTNode) -> str:
-    """The source text of a node, on one line."""
-    return " ".join(cst.Module([]).code_for_node(node).split())
-
-
-def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Arg | None:
-    """The argument passed as `name=` or, when `position` is given, as that positional argument."""
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg
-    if position is not None:
-        positional = [a for a in call.args if a.keyword is None]
-        starred = [a for a in positional[: position + 1] if a.star]
-        if starred:
-            return starred[0]  # `*args` or `**kwargs`: cannot tell, callers treat it as given
-        if len(positional) > position:
-            return positional[position]
-    return None
-
-
-def is_none(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
-def given(call: cst.Call, name: str, position: int | None = None) -> bool:
-    """Whether the argument is passed and is not the literal `None`."""
-    arg = argument(call, name, position)
-    return arg is not None and (bool(arg.star) or not is_none(arg.value))
-
-
 class _Frame:
     """A function or class body being visited, and the names it binds."""
 
