@@ -83,6 +83,7 @@ class Report:
     dimensions: Mapping[Dimension, float]
     min_grade: str
     passed: bool  #: no blocker and the overall grade at least `min_grade`
+    notes: tuple[str, ...] = ()  #: what was skipped and why (a FIFO, a symlink loop, ...), one line each
 
     @property
     def findings(self) -> tuple[Finding, ...]:
