@@ -390,7 +390,8 @@ def display_path(path: Path, cwd: Path) -> str:
         return resolved.as_posix()
 
 
-def _excluded(path: Path, config: Config) -> bool:
+def excluded(path: Path, config: Config) -> bool:
+    """Whether `exclude` (globs relative to the config's folder) covers `path`."""
     if not config.exclude or config.root is None:
         return False
     try:
@@ -405,7 +406,7 @@ def collect_files(paths: Iterable[Path], config: Config, notes: list[str] | None
 
     A file named explicitly is always checked. Raises FileNotFoundError for a missing path.
     What is skipped for a reason the user should know (a FIFO or device, a symlink loop, an
-    unreadable folder, a link out of the checked folders) is said in `notes`, one line each.
+    unreadable folder, a link out of the checked folders) is said in `notes`, one line each (the report's warnings).
     """
     paths = list(paths)
     notes = notes if notes is not None else []
@@ -470,9 +471,9 @@ def _walk(top: Path, config: Config, roots: Sequence[Path], visited: set[Path], 
             continue
         kind = _kind(child, notes if python else [])
         if kind == "folder":
-            if not is_skipped_dir(child) and not _excluded(child, config):
+            if not is_skipped_dir(child) and not excluded(child, config):
                 yield from _walk(child, config, roots, visited, notes)
-        elif kind == "file" and python and not _excluded(child, config):
+        elif kind == "file" and python and not excluded(child, config):
             yield child
 
 
@@ -661,8 +662,7 @@ def lint_paths(
         results[index] = result
     if store is not None and pending:
         store.prune()
-    report = grading.grade_report([r for r in results if r is not None], config.min_grade)
-    return replace(report, notes=tuple(notes))
+    return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=tuple(notes))
 
 
 def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:
@@ -685,7 +685,7 @@ def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:
                 dimensions=grading.dimension_scores(kept, result.bonuses),
             )
         )
-    return replace(grading.grade_report(files, report.min_grade), notes=report.notes)
+    return grading.regrade(report, files)
 
 
 def with_overrides(config: Config, **changes: Any) -> Config:
