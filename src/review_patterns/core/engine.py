@@ -532,6 +532,7 @@ def _lint_in_worker(task: _Task) -> FileResult:
 def _start_worker() -> None:
     """Workers leave Ctrl-C to the parent, which stops them: no traceback from each of them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the handler the parent's front end installed
 
 
 def run_in_pool(tasks: Sequence[_Task], jobs: int) -> list[FileResult]:
