@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ from typing import Any
 
 import libcst as cst
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_cli
 from sample_rules import SaveInLoop
 
 import review_patterns
@@ -24,6 +26,7 @@ from review_patterns.core import engine
 from review_patterns.core.config import parse_config
 from review_patterns.core.engine import with_deep_stack
 from review_patterns.core.rule import Rule
+from review_patterns.frontends.output import OutputError, write_output
 from review_patterns.syntax.parsing import MAX_NESTING, check_source, nesting_depth, parse_expression
 
 VIEW = """\
@@ -393,7 +396,7 @@ def test_a_signal_stops_the_run_and_its_workers(
             else:
                 os.kill(process.pid, signum)
             time.sleep(0.1)
-        out, err = process.communicate(timeout=120)
+        _, err = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -403,3 +406,57 @@ def test_a_signal_stops_the_run_and_its_workers(
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(alive(pid) for pid in workers), "a worker was left behind"
+
+
+# Writing reports and baselines.
+
+
+def test_a_report_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "reports" / "report.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    target.chmod(0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_output(link, "new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # the mode is kept
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_report_onto_a_device_never_replaces_it(tmp_path: Path) -> None:
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers
+    except (PermissionError, AttributeError, OSError):
+        pytest.skip("cannot make a device node here")
+    write_output(null, "report\n")
+    assert stat.S_ISCHR(null.stat().st_mode)
+
+
+def test_a_report_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(OutputError, match="folder.json: it is a folder"):
+        write_output(tmp_path / "folder.json", "x")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match="cannot write"):
+        write_output(tmp_path / "file" / "report.json", "x")
+
+
+def test_the_command_line_writes_safely_and_says_what_failed(tmp_path: Path) -> None:
+    root = project(tmp_path / "project")
+    target = tmp_path / "report.json"
+    (tmp_path / "link.json").symlink_to(target)
+    done = run_cli("check", "--format", "json", "-o", str(tmp_path / "link.json"), str(root))
+    assert done.returncode in (0, 1), done.stderr
+    assert (tmp_path / "link.json").is_symlink() and json.loads(target.read_text())["files"]
+    (tmp_path / "taken").write_text("")
+    failed = run_cli("check", "-o", str(tmp_path / "taken" / "report.txt"), str(root))
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert failed.stderr.startswith("review-patterns: cannot write ") and len(failed.stderr.splitlines()) == 1
+    both = run_cli("check", "--write-baseline", "b.json", "--baseline", "other.json", str(root), cwd=tmp_path)
+    assert both.returncode == 2 and "--baseline" in both.stderr and not (tmp_path / "b.json").exists()
+    summary = run_cli(
+        "check", "--format", "github", str(root), env={"GITHUB_STEP_SUMMARY": str(tmp_path / "taken" / "x" / "y")}
+    )
+    assert summary.returncode in (0, 1) and "cannot write GITHUB_STEP_SUMMARY" in summary.stderr
