@@ -436,7 +436,7 @@ def test_a_report_onto_a_device_never_replaces_it(tmp_path: Path) -> None:
 
 def test_a_report_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "folder.json").mkdir()
-    with pytest.raises(OutputError, match="folder.json: it is a folder"):
+    with pytest.raises(OutputError, match=r"folder\.json: it is a folder"):
         write_output(tmp_path / "folder.json", "x")
     (tmp_path / "file").write_text("")
     with pytest.raises(OutputError, match="cannot write"):
