@@ -28,7 +28,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from review_patterns.core import grading
-from review_patterns.core.cache import ResultCache
+from review_patterns.core.cache import ContextCache, ResultCache
 from review_patterns.core.config import Config
 from review_patterns.core.edits import fix_of, module_names
 from review_patterns.core.internal_error import InternalError
@@ -497,10 +497,20 @@ AUTO_PARALLEL_MIN_FILES = 40
 _Task = tuple[Path, str, Path, Config, tuple[type[Rule], ...], "ResultCache | None", "str | None"]
 
 
+def _context(root: Path, contexts: dict[Path, ProjectContext], store: ResultCache | None) -> ProjectContext:
+    """The context of the project at `root`, built once per process; kept between runs with the cache."""
+    if root not in contexts:
+        contexts[root] = ProjectContext(root=root)
+        if store is not None:
+            contexts[root].store = ContextCache(store.folder)
+            contexts[root].fingerprinting = True
+    return contexts[root]
+
+
 def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
     """Checks one file with its project's context from `contexts`, storing the result when cached."""
     path, display, root, config, rules, store, key = task
-    context = contexts.get(root) or contexts.setdefault(root, ProjectContext(root=root))
+    context = _context(root, contexts, store)
     if store is None or key is None:
         return lint_file(path, display, context, config, rules)
     context.fingerprinting = True
@@ -654,9 +664,7 @@ def lint_paths(
         if store is not None:
             key = _cache_key(store, path, display, root, config, rules)
             if key is not None:
-                context = contexts.setdefault(root, ProjectContext(root=root))
-                context.fingerprinting = True
-                results[index] = store.get(key, context)
+                results[index] = store.get(key, _context(root, contexts, store))
                 if results[index] is not None:
                     continue
         pending.append((index, (path, display, root, config, tuple(rules), store, key)))
