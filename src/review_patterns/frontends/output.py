@@ -83,19 +83,36 @@ def stop_on_signals() -> Iterator[None]:
         yield
         return
 
+    received: list[int] = []
+    original_hook = sys.unraisablehook
+
     def stop(signum: int, frame: FrameType | None) -> None:
         for each in signals:  # one line, whatever the number of presses
             signal.signal(each, signal.SIG_IGN)
+        received.append(signum)
         raise Stopped(signum)
 
+    def unraisable(info: Any) -> None:
+        # A signal that lands in a finaliser (logging's lock release, a weakref callback) raises
+        # where Python can only print and ignore the exception: stay quiet, stop after the block.
+        if not isinstance(info.exc_value, Stopped):
+            original_hook(info)
+
     previous = {each: signal.signal(each, stop) for each in signals}
+    sys.unraisablehook = unraisable
     try:
         yield
     except Stopped:
         raise  # the signals stay ignored: a press while the process exits must not add a traceback
     except BaseException:
+        if received:  # the signal broke something else on its way: it is still a stop
+            raise Stopped(received[0]) from None
         _restore(previous)
         raise
+    finally:
+        sys.unraisablehook = original_hook
+    if received:
+        raise Stopped(received[0])
     _restore(previous)
 
 
