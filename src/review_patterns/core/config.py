@@ -16,6 +16,7 @@ else:  # pragma: no cover
 from review_patterns.core.grading import GRADES
 from review_patterns.core.model import Severity
 from review_patterns.core.rule import Rule
+from review_patterns.project.versions import Version, parse_version
 
 
 class ConfigError(Exception):
@@ -35,10 +36,11 @@ class Config:
     penalty: Mapping[str, int] = field(default_factory=dict)
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  #: code -> option -> value
     ignore_noqa: bool = False
+    django_version: Version | None = None  #: `django-version`: overrides the version the project declares
     root: Path | None = None  #: the folder of the pyproject.toml the settings came from
 
 
-_TOP_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "min-grade", "severity", "penalty"}
+_TOP_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "min-grade", "severity", "penalty", "django-version"}
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -143,9 +145,31 @@ def parse_config(
             for code, value in _table(table, "penalty").items()
         }
         options = {key.upper(): _options(codes[key.upper()], table[key], key) for key in option_tables}
+        django_version = _django_version(table.get("django-version"))
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
-    return Config(select, ignore, exclude, per_file_ignores, min_grade, severity, penalty, options, root=root)
+    return Config(
+        select,
+        ignore,
+        exclude,
+        per_file_ignores,
+        min_grade,
+        severity,
+        penalty,
+        options,
+        django_version=django_version,
+        root=root,
+    )
+
+
+def _django_version(value: Any) -> Version | None:
+    """`django-version = "5.2"`: a release as a string, like ruff's `target-version`."""
+    if value is None:
+        return None
+    version = parse_version(value) if isinstance(value, str) else None
+    if version is None:
+        raise ConfigError(f'`django-version` must be a release such as "5.2", not {value!r}')
+    return version
 
 
 def _table(table: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -29,6 +29,7 @@ from review_patterns.core.model import Bonus, FileResult, Finding, Report
 from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
+from review_patterns.project.versions import Version
 from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.imports import ImportTable
 
@@ -183,7 +184,7 @@ def lint(
         return _error_result(path, lines, _at(line, column), message, config)
 
     imports = ImportTable.of_module(module, file.package)
-    context = context if context is not None else ProjectContext.empty()
+    context = context if context is not None else ProjectContext.empty(django_version=config.django_version)
     failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
     visitors: list[Rule] = []
     for rule_class in selected_rules(config, rules, path, file.path):
@@ -318,13 +319,16 @@ def _walk(top: Path, config: Config) -> Iterator[Path]:
             yield child
 
 
-_WORKER_CONTEXTS: dict[Path, ProjectContext] = {}
+_WORKER_CONTEXTS: dict[tuple[Path, Version | None], ProjectContext] = {}
 
 
 def _lint_in_worker(task: tuple[Path, str, Path, Config, Sequence[type[Rule]]]) -> FileResult:
     """One file in a worker process; each worker builds a project's context once."""
     path, display, root, config, rules = task
-    context = _WORKER_CONTEXTS.setdefault(root, ProjectContext(root=root))
+    key = (root, config.django_version)
+    if key not in _WORKER_CONTEXTS:
+        _WORKER_CONTEXTS[key] = ProjectContext(root=root, django_version=config.django_version)
+    context = _WORKER_CONTEXTS[key]
     return lint_file(path, display, context, config, rules)
 
 
@@ -353,8 +357,9 @@ def lint_paths(
             results = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, min(32, len(tasks) // (4 * jobs)))))
     else:
         contexts: dict[Path, ProjectContext] = {}
+        v = config.django_version
         results = [
-            lint_file(path, display, contexts.setdefault(root, ProjectContext(root=root)), config, rules)
+            lint_file(path, display, contexts.setdefault(root, ProjectContext(root, django_version=v)), config, rules)
             for path, display, root, config, rules in tasks
         ]
     return grading.grade_report(results, config.min_grade)

@@ -24,6 +24,7 @@ from review_patterns.core.config import Config, ConfigError, load_config, parse_
 from review_patterns.core.engine import display_path, lint, project_relative, with_overrides
 from review_patterns.core.version import __version__
 from review_patterns.project.context import ProjectContext, find_project_root
+from review_patterns.project.versions import Version
 
 OPTION = "--rp-options"
 #: code -> ((option, value), ...), hashable for the cache
@@ -44,9 +45,9 @@ def parse_rule_options(text: str) -> RuleOptions:
 
 
 @cache
-def context_for(root: Path) -> ProjectContext:
-    """The project context of `root`, built once per process."""
-    return ProjectContext(root=root)
+def context_for(root: Path, django_version: Version | None = None) -> ProjectContext:
+    """The project context of `root` (under the `django-version` setting), built once per process."""
+    return ProjectContext(root=root, django_version=django_version)
 
 
 @cache
@@ -106,7 +107,7 @@ class Plugin:
             config = config_for(path.parent, self.rule_options)
         except ConfigError as error:
             raise _stop(error) from None
-        context = context_for(find_project_root(path))
+        context = context_for(find_project_root(path), config.django_version)
         result = lint(
             "".join(self.lines),
             display_path(path, Path.cwd()),
