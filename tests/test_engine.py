@@ -247,32 +247,11 @@ def test_ignoring_a_bonus_keeps_the_rule_that_awards_it(monkeypatch: pytest.Monk
     assert quiet.bonuses == () and len(quiet.findings) == 1
 
 
-@pytest.mark.parametrize(
-    ("path", "is_test"),
-    [
-        ("shop/tests.py", True),
-        ("shop/tests/test_orders.py", True),
-        ("shop/test_views.py", True),
-        ("shop/views_test.py", True),
-        ("conftest.py", True),
-        ("shop/testutils.py", True),
-        ("shop/views.py", False),
-        ("shop/latest.py", False),
-        ("shop/contest.py", False),
-    ],
-)
-def test_test_modules_are_recognised(path: str, is_test: bool) -> None:
-    from review_patterns.syntax.files import SourceFile
-
-    assert SourceFile(path, "").is_test is is_test
-
-
 def test_a_rule_failing_before_the_traversal_is_reported_too(monkeypatch: pytest.MonkeyPatch) -> None:
     class BrokenContext(SaveInLoop):
         code = "RP994"
 
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
+        def setup(self) -> None:
             raise OSError("the project context could not be read")
 
     rules = (SaveInLoop, BrokenContext)

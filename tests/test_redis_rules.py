@@ -14,9 +14,7 @@ from conftest import flagged, markers
 
 from review_patterns import Config, ProjectContext, lint
 from review_patterns.checks.resilience.magic_cache_ttl import duration
-from review_patterns.checks.resilience.redis import is_test_module
 from review_patterns.project.clients import Kind, index_clients
-from review_patterns.syntax.files import SourceFile
 
 
 def check(code: str, source: str, path: str = "shop/services.py", files: dict[str, str] | None = None) -> None:
@@ -356,20 +354,6 @@ def test_lock_options_passed_through_are_taken_as_given() -> None:
 )
 def test_duration(seconds: float, text: str) -> None:
     assert duration(seconds) == text
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("shop/tests.py", True),
-        ("shop/tests/test_quota.py", True),
-        ("shop/testutils/mock.py", True),
-        ("shop/services.py", False),
-        ("shop/latest.py", False),
-    ],
-)
-def test_test_modules_are_skipped(path: str, expected: bool) -> None:
-    assert is_test_module(SourceFile(path, "")) is expected
 
 
 def test_rules_skip_test_modules() -> None:

@@ -38,9 +38,20 @@ class Config:
     ignore_noqa: bool = False
     django_version: Version | None = None  #: `django-version`: overrides the version the project declares
     root: Path | None = None  #: the folder of the pyproject.toml the settings came from
+    cache_dir: str | None = None  #: the result cache's folder, relative to `root`
 
 
-_TOP_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "min-grade", "severity", "penalty", "django-version"}
+_TOP_KEYS = {
+    "cache-dir",
+    "select",
+    "ignore",
+    "exclude",
+    "per-file-ignores",
+    "min-grade",
+    "severity",
+    "penalty",
+    "django-version",
+}
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -145,6 +156,9 @@ def parse_config(
             for code, value in _table(table, "penalty").items()
         }
         options = {key.upper(): _options(codes[key.upper()], table[key], key) for key in option_tables}
+        cache_dir = table.get("cache-dir")
+        if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
+            raise ConfigError(f"`cache-dir` must be a folder name, not {cache_dir!r}")
         django_version = _django_version(table.get("django-version"))
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
@@ -159,6 +173,7 @@ def parse_config(
         options,
         django_version=django_version,
         root=root,
+        cache_dir=cache_dir,
     )
 
 

@@ -23,13 +23,13 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from review_patterns.core import grading
+from review_patterns.core.cache import ResultCache
 from review_patterns.core.config import Config
 from review_patterns.core.internal_error import InternalError
 from review_patterns.core.model import Bonus, FileResult, Finding, Report
 from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
-from review_patterns.project.versions import Version
 from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.imports import ImportTable
 
@@ -319,50 +319,106 @@ def _walk(top: Path, config: Config) -> Iterator[Path]:
             yield child
 
 
-_WORKER_CONTEXTS: dict[tuple[Path, Version | None], ProjectContext] = {}
+_WORKER_CONTEXTS: dict[Path, ProjectContext] = {}
+#: With `jobs` left to the engine, fewer files than this are checked in one process: starting workers,
+#: each building the project context, costs more than it saves.
+AUTO_PARALLEL_MIN_FILES = 40
+
+#: (file, display path, project root, config, rules, result cache, cache key)
+_Task = tuple[Path, str, Path, Config, tuple[type[Rule], ...], "ResultCache | None", "str | None"]
 
 
-def _lint_in_worker(task: tuple[Path, str, Path, Config, Sequence[type[Rule]]]) -> FileResult:
+def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
+    """Checks one file with its project's context from `contexts`, storing the result when cached."""
+    path, display, root, config, rules, store, key = task
+    context = contexts.get(root) or contexts.setdefault(root, _context(root, config))
+    if store is None or key is None:
+        return lint_file(path, display, context, config, rules)
+    context.fingerprinting = True
+    context.touched.clear()
+    result = lint_file(path, display, context, config, rules)
+    store.put(key, context, result)
+    return result
+
+
+def _context(root: Path, config: Config) -> ProjectContext:
+    return ProjectContext(root=root, django_version=config.django_version)
+
+
+def _lint_in_worker(task: _Task) -> FileResult:
     """One file in a worker process; each worker builds a project's context once."""
-    path, display, root, config, rules = task
-    key = (root, config.django_version)
-    if key not in _WORKER_CONTEXTS:
-        _WORKER_CONTEXTS[key] = ProjectContext(root=root, django_version=config.django_version)
-    context = _WORKER_CONTEXTS[key]
-    return lint_file(path, display, context, config, rules)
+    return _run_task(task, _WORKER_CONTEXTS)
+
+
+def _cache_key(
+    store: ResultCache, path: Path, display: str, root: Path, config: Config, rules: Sequence[type[Rule]]
+) -> str | None:
+    """The file's cache key, None when it cannot be read (then it is checked, and reported, uncached)."""
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        project_path: str | None = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        project_path = None
+    paths = (display, project_path) if project_path else (display,)
+    ignored = set().union(*(ignored_here(config, p) for p in paths))
+    return store.key(content, display, project_path, selected_rules(config, rules, *paths), ignored)
 
 
 def lint_paths(
     paths: Iterable[Path],
     config: Config,
     cwd: Path | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
     *,
     rules: Sequence[type[Rule]],
+    cache: Path | None = None,
 ) -> Report:
     """Checks files and folders with `rules`, building each project's context once, and grades the result.
 
-    With `jobs` > 1 the files are spread over that many processes.
+    With `jobs` > 1 the files are spread over that many processes; with 0 or None, over one per CPU
+    when there are enough of them. With `cache` (a folder), results are kept there and reused
+    while the file, the settings and the project knowledge its rules read are unchanged.
     """
     cwd = (cwd or Path.cwd()).resolve()
     roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
-    tasks = []
+    found = []
     for path in collect_files(paths, config):
         folder = path.resolve().parent
-        root = roots.setdefault(folder, find_project_root(folder))
-        tasks.append((path, display_path(path, cwd), root, config, tuple(rules)))
+        found.append((path, display_path(path, cwd), roots.setdefault(folder, find_project_root(folder))))
+    store = ResultCache(cache, config, rules) if cache is not None else None
+    contexts: dict[Path, ProjectContext] = {}
+    results: list[FileResult | None] = [None] * len(found)
+    pending: list[tuple[int, _Task]] = []
+    for index, (path, display, root) in enumerate(found):
+        key = None
+        if store is not None:
+            key = _cache_key(store, path, display, root, config, rules)
+            if key is not None:
+                context = contexts.setdefault(root, _context(root, config))
+                context.fingerprinting = True
+                results[index] = store.get(key, context)
+                if results[index] is not None:
+                    continue
+        pending.append((index, (path, display, root, config, tuple(rules), store, key)))
+
+    auto = not jobs
     jobs = jobs or os.cpu_count() or 1
+    if auto and len(pending) < AUTO_PARALLEL_MIN_FILES:
+        jobs = 1
+    tasks = [task for _, task in pending]
     if jobs > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, min(32, len(tasks) // (4 * jobs)))))
+            checked = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, min(32, len(tasks) // (4 * jobs)))))
     else:
-        contexts: dict[Path, ProjectContext] = {}
-        v = config.django_version
-        results = [
-            lint_file(path, display, contexts.setdefault(root, ProjectContext(root, django_version=v)), config, rules)
-            for path, display, root, config, rules in tasks
-        ]
-    return grading.grade_report(results, config.min_grade)
+        checked = [_run_task(task, contexts) for task in tasks]
+    for (index, _), result in zip(pending, checked):
+        results[index] = result
+    if store is not None and pending:
+        store.prune()
+    return grading.grade_report([r for r in results if r is not None], config.min_grade)
 
 
 def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:

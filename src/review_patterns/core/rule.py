@@ -13,7 +13,7 @@ import libcst as cst
 from review_patterns.core.grading import DEFAULT_PENALTY
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.project.context import ProjectContext
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.imports import ImportTable
 
 
@@ -62,6 +62,11 @@ class Rule(cst.BatchableCSTVisitor):
 
     The docstring is the rule's documentation, in the sections
     `## What it does`, `## Why is this bad?` and optionally `## Known problems`, `## Options`.
+
+    Where a rule runs is declared, not coded: `kinds` (when set, only files of one of these
+    kinds) and `skip_kinds` (never files of any of these), e.g.
+    `skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})` for a rule about production
+    code. `syntax.files` decides a file's kinds from its path; `applies_to` applies both.
     """
 
     code: ClassVar[str]  #: permanent, "RP101"; a retired code is never reused
@@ -76,6 +81,10 @@ class Rule(cst.BatchableCSTVisitor):
     bonuses: ClassVar[Mapping[str, int]] = {}
     #: The rule is skipped for a file whose text contains none of these (a cheap pre-check).
     requires: ClassVar[tuple[str, ...]] = ()
+    #: Only files of one of these kinds are checked (empty: every file).
+    kinds: ClassVar[frozenset[FileKind]] = frozenset()
+    #: Files of any of these kinds are never checked (tests, fixtures, migrations...).
+    skip_kinds: ClassVar[frozenset[FileKind]] = frozenset()
 
     def __init__(
         self,
@@ -90,6 +99,12 @@ class Rule(cst.BatchableCSTVisitor):
         self.context = context
         self.settings: Mapping[str, Any] = {**self.options, **(options or {})}
         self.reports: list[Report] = []
+        self.setup()
+
+    def setup(self) -> None:
+        """Prepares the per-file state before the traversal; `self.file`, `self.settings` and the
+        context are set. A rule overrides this, never `__init__`; below a base class other than
+        `Rule`, it calls `super().setup()` first (a test checks it does)."""
 
     @classmethod
     def visitor_names(cls) -> tuple[str, ...]:
@@ -121,7 +136,10 @@ class Rule(cst.BatchableCSTVisitor):
 
     @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
-        """Whether the rule can match in this file at all; override for file kinds."""
+        """Whether the rule can match in this file at all: its kinds, then the cheap text check."""
+        kinds = file.kinds
+        if kinds & cls.skip_kinds or (cls.kinds and not kinds & cls.kinds):
+            return False
         return not cls.requires or any(word in file.source for word in cls.requires)
 
     def report(self, node: cst.CSTNode, **values: Any) -> None:

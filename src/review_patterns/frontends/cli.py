@@ -14,12 +14,14 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from review_patterns.checks import ALL_RULES
+from review_patterns.core.cache import cache_folder
 from review_patterns.core.config import Config, ConfigError, check_selector, load_config
 from review_patterns.core.engine import collect_files, filter_findings, lint_paths, with_overrides
 from review_patterns.core.grading import GRADES
 from review_patterns.core.model import Finding, Report
 from review_patterns.core.version import __version__
 from review_patterns.frontends.git import GitError, changed_since
+from review_patterns.project.context import find_project_root
 from review_patterns.report import baseline, docs
 from review_patterns.report.baseline import BaselineError
 from review_patterns.report.fingerprint import Sources
@@ -71,14 +73,14 @@ def _note(message: str) -> None:
 
 
 def _review_change(
-    rev: str, targets: list[Path], config: Config, jobs: int
+    rev: str, targets: list[Path], config: Config, jobs: int, cache: Path | None
 ) -> tuple[Report, Callable[[Finding], bool]]:
     """The changed Python files below `targets`, and which findings stand on changed lines."""
     cwd = Path.cwd()
     base, changes = changed_since(rev, cwd)
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
     _note(f"diff: {plural(len(files), 'changed Python file')} since {rev} ({base[:12]})")
-    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES)
+    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, cache=cache)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())
@@ -178,10 +180,10 @@ def _write_reports(
     "-j",
     "--jobs",
     type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Check files in this many processes (0: one per CPU).",
+    default=0,
+    help="Check files in this many processes [default: 0, one per CPU when there are enough files].",
 )
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 def check(
     paths: tuple[Path, ...],
     fmt: str,
@@ -198,6 +200,7 @@ def check(
     config_file: Path | None,
     color: bool | None,
     jobs: int,
+    no_cache: bool,
 ) -> int:
     """Check PATHS (default: the current folder) and grade them.
 
@@ -216,14 +219,15 @@ def check(
         min_grade=min_grade,
         ignore_noqa=ignore_noqa or None,
     )
+    cache = None if no_cache else cache_folder(config, find_project_root(targets[0]))
     sources = Sources()
     tests: list[Callable[[Finding], bool]] = []
     try:
         if rev is not None:
-            report, changed = _review_change(rev, targets, config, jobs)
+            report, changed = _review_change(rev, targets, config, jobs, cache)
             tests.append(changed)
         else:
-            report = lint_paths(targets, config, jobs=jobs, rules=ALL_RULES)
+            report = lint_paths(targets, config, jobs=jobs, rules=ALL_RULES, cache=cache)
         if write_baseline is not None:
             write_atomically(write_baseline, baseline.write(write_baseline, report, sources))
             _note(f"wrote {write_baseline}: {len(report.findings)} findings")

@@ -19,7 +19,7 @@ from review_patterns.checks.orm.helpers import (
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import call_name, dotted_name
 
 _ARITHMETIC = (cst.Add, cst.Subtract)
@@ -107,6 +107,8 @@ class LostUpdate(FlowRule):
     penalty = 3
     dimension = Dimension.DATA_INTEGRITY
     requires = ("save(",)  # also matches `asave(`
+    #: Tests and data migrations run alone: nothing runs concurrently with them.
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION})
     examples = (
         Bad("""
             def upvote(request, pk):
@@ -216,13 +218,8 @@ class LostUpdate(FlowRule):
             """),
     )
 
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        # Tests and data migrations run alone: nothing runs concurrently with them.
-        return not file.is_test and not file.is_migration and super().applies_to(file)
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.states: list[_State] = [_State()]
 
     @property

@@ -14,7 +14,7 @@ from typing import Any
 import libcst as cst
 
 from review_patterns.core.rule import Rule
-from review_patterns.syntax.names import bound_names, dotted_name, string_value
+from review_patterns.syntax.names import bound_names, call_name, dotted_name, string_value
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
 #: Names used for loggers by convention: a logger when nothing in the file says otherwise.
@@ -172,16 +172,6 @@ def _qualified_literal_level(name: str) -> int | None:
     return None
 
 
-def callee_name(call: cst.Call) -> str | None:
-    """The last part of what is called: `utils.mask_email(x)` -> `mask_email`."""
-    func = call.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    if isinstance(func, cst.Name):
-        return func.value
-    return None
-
-
 def is_404(node: cst.BaseExpression) -> bool:
     """`404`, `status.HTTP_404_NOT_FOUND`, `HTTPStatus.NOT_FOUND`."""
     if isinstance(node, cst.Integer):
@@ -197,8 +187,7 @@ class HandlerAwareRule(Rule):
     `on_return` and `on_assign`; the visit methods here keep the scopes and must not be overridden.
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.frames: list[Frame] = [Frame("module")]
         self._in_log = 0  # depth of logger calls around the current node
         self._calls: list[bool] = []  # for each enclosing call: is it a logger call?
@@ -534,7 +523,7 @@ class HandlerAwareRule(Rule):
             if (
                 (log is not None and log.logs_traceback)
                 or qualified in _TRACEBACK_REPORTERS
-                or callee_name(node) in ERROR_REPORTERS
+                or call_name(node) in ERROR_REPORTERS
             ):
                 for enclosing in self.handlers:
                     enclosing.logs_traceback = True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
@@ -17,15 +16,14 @@ from review_patterns.checks.queries.helpers import (
     Instance,
     Loop,
     QueryTracker,
-    chain,
+    attribute_path,
     exits,
     inner_attributes,
-    is_test_module,
     receivers,
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import dotted_name
 
 MODELS = {
@@ -85,6 +83,7 @@ class NPlusOneInLoop(QueryTracker):
     dimension = Dimension.PERFORMANCE
     penalty = 4
     requires = ("for ",)
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION})
     examples = (
         Bad(
             """
@@ -168,12 +167,8 @@ class NPlusOneInLoop(QueryTracker):
         ),
     )
 
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        return super().applies_to(file) and not is_test_module(file) and not file.is_migration
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.handled: set[cst.CSTNode] = set()
         self.calls: list[tuple[tuple[str, str], str | int, Instance, Loop]] = []
         self.summaries: dict[
@@ -240,7 +235,7 @@ class NPlusOneInLoop(QueryTracker):
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         for target in original_node.targets:
-            found = chain(target.target) if isinstance(target.target, cst.Attribute) else None
+            found = attribute_path(target.target) if isinstance(target.target, cst.Attribute) else None
             if found is not None and len(found[1]) == 1:
                 # `post.author = user` fills the cache: reading it afterwards runs no query.
                 for loop in reversed(self.loops):
@@ -261,7 +256,7 @@ class NPlusOneInLoop(QueryTracker):
         self._helper_call(node)
         if isinstance(node.func, cst.Attribute):
             self.handled.update(inner_attributes(node.func))
-            found = chain(node.func)
+            found = attribute_path(node.func)
             if found is not None and node not in self.writes:
                 self._access(found[0], found[1], node, node)
 
@@ -269,7 +264,7 @@ class NPlusOneInLoop(QueryTracker):
         if node in self.handled:
             return
         self.handled.update(inner_attributes(node))
-        found = chain(node)
+        found = attribute_path(node)
         if found is not None:
             self._access(found[0], found[1], None, node)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.queries.helpers import QuerySet, QueryTracker, code, exits, is_test_module
+from review_patterns.checks.queries.helpers import QuerySet, QueryTracker, exits
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
+from review_patterns.syntax.names import code
 
 MODELS = {
     "shop/models.py": """
@@ -63,6 +63,7 @@ class RepeatedCountQueries(QueryTracker):
     severity = Severity.IMPORTANT
     dimension = Dimension.PERFORMANCE
     requires = (".count(", ".exists(", ".aggregate(")
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION})
     examples = (
         Bad(
             """
@@ -119,12 +120,8 @@ class RepeatedCountQueries(QueryTracker):
         ),
     )
 
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        return super().applies_to(file) and not is_test_module(file) and not file.is_migration
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.counts: list[list[CountCall]] = []
         self.branches: list[tuple[int, str]] = []
         self.branch_of: dict[int, tuple[int, str]] = {}

@@ -9,7 +9,7 @@ import libcst as cst
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.http import BREAKER_CLASSES, matches_any
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import dotted_name
 
 #: Methods that run once per instance or per process, where building a breaker is fine.
@@ -54,6 +54,7 @@ class CircuitBreakerPerCall(Rule):
     dimension = Dimension.RELIABILITY
     options = {"breaker-factories": ()}
     requires = ("reaker",)
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
     examples = (
         Bad(
             """
@@ -146,12 +147,7 @@ class CircuitBreakerPerCall(Rule):
             """),
     )
 
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        return not file.is_test and super().applies_to(file)
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.stack: list[_Function | None] = []  # None for a class body
         self.functions: list[_Function] = []
         self.factories: set[str] = set()  # same-module functions returning a breaker

@@ -7,7 +7,7 @@ import libcst as cst
 from review_patterns.checks.resilience.http import HttpRule, passes_unknown_arguments
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import keyword
 
 #: Where a positional `timeout` sits, for the calls that take one positionally.
@@ -39,6 +39,7 @@ class HttpCallWithoutTimeout(HttpRule):
     severity = Severity.IMPORTANT
     dimension = Dimension.RELIABILITY
     requires = ("requests", "httpx", "urlopen", "aiohttp")
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
     examples = (
         Bad(
             """
@@ -145,10 +146,6 @@ class HttpCallWithoutTimeout(HttpRule):
                 ApiClient().get("/rates")
             """),
     )
-
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        return not file.is_test and super().applies_to(file)
 
     def visit_Call(self, node: cst.Call) -> None:
         built = self.constructed(node)

@@ -12,7 +12,7 @@ from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.http import GUARD_NAMES, NEW, matches_any
 from review_patterns.project.quota import QuotaFacts
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import call_name, dotted_name
 
 _SERVICES = ("services.py", "services/*")
@@ -64,6 +64,7 @@ class MissingQuotaCheck(HttpRule):
     severity = Severity.IMPORTANT
     penalty = 4
     dimension = Dimension.RELIABILITY
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
     options = {"guard-names": GUARD_NAMES, "service-modules": _SERVICES, "paid-hosts": (), "paid-calls": ()}
     _QUOTA = """
         from django_redis import get_redis_connection
@@ -223,12 +224,8 @@ class MissingQuotaCheck(HttpRule):
         ),
     )
 
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        return not file.is_test
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.guards: tuple[str, ...] = tuple(self.settings["guard-names"])
         self.functions: list[_Function] = []
         self.stack: list[_Function] = []

@@ -6,7 +6,7 @@ import libcst as cst
 
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import keyword
 
 _NAIVE = {"datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today"}
@@ -47,6 +47,7 @@ class NaiveDatetime(Rule):
     severity = Severity.WARNING
     dimension = Dimension.RELIABILITY
     requires = ("datetime",)
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
     examples = (
         Bad(
             """
@@ -144,12 +145,7 @@ class NaiveDatetime(Rule):
         ),
     )
 
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        return not file.is_test and super().applies_to(file)
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.exempt: set[cst.Call] = set()
         # Per enclosing function: its naive calls, and whether it handles time zones itself.
         self.functions: list[tuple[list[tuple[cst.Call, str]], list[bool]]] = [([], [False])]

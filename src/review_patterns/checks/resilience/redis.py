@@ -23,7 +23,7 @@ from review_patterns.project.clients import (
     REDIS_FACTORIES,
     Kind,
 )
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.names import dotted_name, string_value
 
@@ -40,36 +40,6 @@ class Binding:
 
 
 _NOTHING = Binding(None)
-
-
-def code(node: cst.CSTNode) -> str:
-    """The source text of a node, on one line."""
-    return " ".join(cst.Module([]).code_for_node(node).split())
-
-
-def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Arg | None:
-    """The argument passed as `name=` or, when `position` is given, as that positional argument."""
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg
-    if position is not None:
-        positional = [a for a in call.args if a.keyword is None]
-        starred = [a for a in positional[: position + 1] if a.star]
-        if starred:
-            return starred[0]  # `*args` or `**kwargs`: cannot tell, callers treat it as given
-        if len(positional) > position:
-            return positional[position]
-    return None
-
-
-def is_none(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
-def given(call: cst.Call, name: str, position: int | None = None) -> bool:
-    """Whether the argument is passed and is not the literal `None`."""
-    arg = argument(call, name, position)
-    return arg is not None and (bool(arg.star) or not is_none(arg.value))
 
 
 class _Frame:
@@ -134,11 +104,6 @@ def _is_property(node: cst.FunctionDef, imports: ImportTable) -> bool:
     return False
 
 
-def is_test_module(file: SourceFile) -> bool:
-    """A test module, including an app's `tests.py` (which `SourceFile.is_test` misses)."""
-    return file.is_test or file.path.rsplit("/", 1)[-1] in ("tests.py", "testutils.py") or "/testutils/" in file.path
-
-
 class ClientRule(Rule):
     """A rule that asks what an expression is: `self.binding_of(expr)` and `self.kind_of(expr)`.
 
@@ -147,16 +112,13 @@ class ClientRule(Rule):
     `FunctionDef` visitor methods, and may define the other visitor methods freely.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    #: Tests poke at caches and counters on purpose; these rules are about production code.
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
+
+    def setup(self) -> None:
         self._module: dict[str, Binding] = {}
         self._module_factories: dict[str, Binding] = {}
         self._frames: list[_Frame] = []
-
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        # Tests poke at caches and counters on purpose; these rules are about production code.
-        return not is_test_module(file) and super().applies_to(file)
 
     # -- hooks --
 

@@ -1,0 +1,80 @@
+"""Samples up to N findings of one rule across the projects' reports, with a fixed seed.
+
+    python benchmarks/precision/sample.py --runs /tmp/precision --rule RP302 [--n 30] [--seed 0]
+
+Writes `verdicts/RP302.csv` with an empty verdict for each sampled finding. Verdicts already
+given for the same finding (project, file, line, rule, message) are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+from pathlib import Path
+
+from corpora import PROJECTS
+
+HERE = Path(__file__).resolve().parent
+COLUMNS = ("project", "version", "file", "line", "rule", "message", "verdict", "reason")
+
+
+def findings(runs: Path, rule: str) -> list[dict[str, str]]:
+    rows = []
+    for name, version, _ in PROJECTS:
+        report = runs / f"{name}.json"
+        if not report.is_file():
+            continue
+        for file in json.loads(report.read_text())["files"]:
+            for f in file.get("findings", []):
+                if f["code"] == rule:
+                    rows.append(
+                        {
+                            "project": name,
+                            "version": version,
+                            "file": file["path"],
+                            "line": str(f["line"]),
+                            "rule": rule,
+                            "message": f["message"],
+                            "verdict": "",
+                            "reason": "",
+                        }
+                    )
+    return sorted(rows, key=lambda r: (r["project"], r["file"], int(r["line"]), r["message"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=Path, required=True)
+    parser.add_argument("--rule", required=True)
+    parser.add_argument("--n", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    found = findings(args.runs, args.rule)
+    sample = random.Random(args.seed).sample(found, min(args.n, len(found)))
+    target = HERE / "verdicts" / f"{args.rule}.csv"
+    known: dict[tuple[str, ...], dict[str, str]] = {}
+    if target.is_file():
+        with target.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                known[(row["project"], row["file"], row["line"], row["rule"], row["message"])] = row
+    target.parent.mkdir(exist_ok=True)
+    with target.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, COLUMNS)
+        writer.writeheader()
+        for row in sorted(sample, key=lambda r: (r["project"], r["file"], int(r["line"]))):
+            old = known.get((row["project"], row["file"], row["line"], row["rule"], row["message"]))
+            if old:
+                row["verdict"], row["reason"] = old["verdict"], old["reason"]
+            writer.writerow(row)
+    counts = HERE / "verdicts" / "counts.json"
+    totals = json.loads(counts.read_text()) if counts.is_file() else {}
+    totals[args.rule] = len(found)
+    counts.write_text(json.dumps(totals, indent=2, sort_keys=True) + "\n")
+    print(f"{args.rule}: {len(found)} findings, {len(sample)} sampled into {target.relative_to(HERE)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""Builds README.md (the precision table) from the judged samples in verdicts/*.csv.
+
+python benchmarks/precision/table.py
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from corpora import PROJECTS
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    counts = (
+        json.loads((HERE / "verdicts" / "counts.json").read_text())
+        if (HERE / "verdicts" / "counts.json").is_file()
+        else {}
+    )
+    rows = []
+    for path in sorted((HERE / "verdicts").glob("*.csv")):
+        with path.open(newline="") as handle:
+            judged = list(csv.DictReader(handle))
+        tp = sum(r["verdict"] == "TP" for r in judged)
+        fp = sum(r["verdict"] == "FP" for r in judged)
+        open_ = len(judged) - tp - fp
+        share = f"{100 * tp / (tp + fp):.0f}%" if tp + fp else "-"
+        rows.append(
+            f"| {path.stem} | {counts.get(path.stem, '?')} | {len(judged)} | {tp} | {fp} | {share} |"
+            + (f" {open_} not judged |" if open_ else " |")
+        )
+    projects = ", ".join(f"{name} {version}" for name, version, _ in PROJECTS)
+    text = (
+        f"""# Precision on real projects
+
+Measured on pinned sdists nobody here wrote: {projects}.
+
+Reproduce: `python benchmarks/precision/run.py --fetch --corpora DIR --out RUNS`, then
+`python benchmarks/precision/sample.py --runs RUNS --rule RPxxx` (up to 30 findings per rule,
+seed 0), judge each row of `verdicts/RPxxx.csv` as a reviewer would (TP or FP, and why), and
+`python benchmarks/precision/table.py` to rebuild this page. Every row is there to be re-checked.
+
+| rule | findings | sampled | true | false | precision | |
+| --- | --- | --- | --- | --- | --- | --- |
+"""
+        + "\n".join(rows)
+        + "\n"
+    )
+    (HERE / "README.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

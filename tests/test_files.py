@@ -1,0 +1,117 @@
+"""File kinds: decided once from the path (`syntax/files.py`), declared by each rule, applied by the engine."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from sample_rules import SaveInLoop
+
+from review_patterns import Config, ProjectContext, lint
+from review_patterns.syntax.files import FileKind, SourceFile, file_kinds
+
+T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMAND
+
+
+@pytest.mark.parametrize(
+    ("path", "kinds"),
+    [
+        ("shop/tests.py", {T}),
+        ("shop/tests/test_orders.py", {T}),
+        ("shop/tests/__init__.py", {T}),
+        ("shop/test/helpers.py", {T}),
+        ("shop/test_views.py", {T}),
+        ("shop/views_test.py", {T}),
+        ("conftest.py", {T}),
+        ("shop/testutils.py", {T}),
+        ("shop/testutils/mock.py", {T}),
+        ("tests/fixtures/shop/views.py", {T, F}),
+        ("tests/data/fixtures/app.py", {T, F}),
+        ("pkg/testdata/sample.py", {F}),
+        (".semgrep/rules/requests.py", {F}),
+        ("shop/migrations/0002_order_currency.py", {M}),
+        ("shop/migrations/__init__.py", set()),
+        ("shop/management/commands/import_orders.py", {C}),
+        ("shop/management/commands/__init__.py", set()),
+        ("config/settings.py", {FileKind.SETTINGS}),
+        ("config/settings/production.py", {FileKind.SETTINGS}),
+        ("shop/models.py", {FileKind.MODELS}),
+        ("shop/models/order.py", {FileKind.MODELS}),
+        ("shop/services.py", {FileKind.SERVICES}),
+        ("manage.py", {FileKind.SCRIPT}),
+        ("scripts/backfill.py", {FileKind.SCRIPT}),
+        # Look-alikes: a word ending in "test(s)" is not a test module.
+        ("shop/contests.py", set()),
+        ("shop/contest.py", set()),
+        ("shop/latest.py", set()),
+        ("shop/views.py", set()),
+        ("shop/fixtures.py", set()),
+    ],
+)
+def test_file_kinds(path: str, kinds: set[FileKind]) -> None:
+    assert file_kinds(path) == kinds
+    assert SourceFile(path, "").is_test is (T in kinds)
+
+
+VIEW = """\
+from blog.models import Post
+
+
+def publish_all(request):
+    for post in Post.objects.filter(draft=True):
+        post.draft = False
+        post.save()
+"""
+
+
+class SaveInLoopOutsideTests(SaveInLoop):
+    code = "RP995"
+    skip_kinds = frozenset({FileKind.TEST})
+
+
+class SaveInLoopInMigrations(SaveInLoop):
+    code = "RP996"
+    kinds = frozenset({FileKind.MIGRATION})
+
+
+@pytest.mark.parametrize(
+    ("path", "codes"),
+    [
+        ("blog/views.py", ["RP995"]),
+        ("blog/tests.py", []),
+        ("blog/contests.py", ["RP995"]),
+        ("blog/migrations/0003_publish.py", ["RP995", "RP996"]),
+    ],
+)
+def test_the_engine_applies_declared_kinds(path: str, codes: list[str]) -> None:
+    result = lint(VIEW, path, rules=(SaveInLoopOutsideTests, SaveInLoopInMigrations))
+    assert sorted({f.code for f in result.findings}) == codes
+
+
+MODELS = """\
+from django.db import models
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class Post(models.Model):
+    author = models.ForeignKey(Author, on_delete=models.CASCADE)
+"""
+
+LOOP = """\
+from blog.models import Post
+
+
+def authors():
+    return [post.author.name for post in Post.objects.all()]
+"""
+
+
+@pytest.mark.parametrize(("path", "flagged"), [("blog/contests.py", True), ("blog/tests.py", False)])
+def test_query_rules_check_contests_but_not_tests(path: str, flagged: bool) -> None:
+    """RP401 skips test modules (declared `skip_kinds`); `contests.py` used to be skipped as one."""
+    context = ProjectContext.from_sources({"blog/models.py": MODELS, path: LOOP})
+    result = lint(textwrap.dedent(LOOP), path, context, Config(select=("RP401",)))
+    assert [f.code for f in result.findings] == (["RP401"] if flagged else [])
