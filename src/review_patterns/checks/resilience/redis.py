@@ -26,6 +26,7 @@ from review_patterns.project.clients import (
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.names import dotted_name, string_value
+from review_patterns.syntax.parsing import parse_expression
 
 #: Pipeline methods that do not return the pipeline (the others queue a command and return it).
 _PIPELINE_ENDS = frozenset({"execute", "reset", "watch", "unwatch", "multi", "immediate_execute_command"})
@@ -248,10 +249,10 @@ class ClientRule(Rule):
     def _annotation_kind(self, expr: cst.BaseExpression) -> Kind | None:
         text = string_value(expr)
         if text is not None:
-            try:
-                expr = cst.parse_expression(text)
-            except (cst.ParserSyntaxError, ValueError, RecursionError):
+            parsed = parse_expression(text)
+            if parsed is None:
                 return None
+            expr = parsed
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
             return self._annotation_kind(expr.left) or self._annotation_kind(expr.right)
         if isinstance(expr, cst.Subscript):  # Optional[redis.Redis]
