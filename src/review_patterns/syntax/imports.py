@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -114,13 +115,14 @@ def top_level(body: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
             yield stmt
 
 
+@dataclass
 class AstImportTable:
-    """`ImportTable` for Python's `ast`, with which the project context reads many files fast."""
+    """`ImportTable` for Python's `ast`, with which the project context reads many files fast.
+    Plain data, so that the project context can digest the parts that hold one."""
 
-    def __init__(self, package: str = "") -> None:
-        self.package = package
-        self.aliases: dict[str, str] = {}
-        self.stars: list[str] = []  #: modules imported with `*`
+    package: str = ""
+    aliases: dict[str, str] = field(default_factory=dict)
+    stars: list[str] = field(default_factory=list)  #: modules imported with `*`
 
     @classmethod
     def of_module(cls, tree: ast.Module, package: str = "", *, everywhere: bool = False) -> AstImportTable:
