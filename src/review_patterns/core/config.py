@@ -19,6 +19,7 @@ from review_patterns.core.grading import GRADES
 from review_patterns.core.model import Severity
 from review_patterns.core.rule import Rule
 from review_patterns.project.versions import Version, parse_version
+from review_patterns.syntax.files import MAX_FILE_SIZE
 
 
 class ConfigError(Exception):
@@ -40,6 +41,7 @@ class Config:
     ignore_noqa: bool = False
     django_version: Version | None = None  #: `django-version`: overrides the version the project declares
     root: Path | None = None  #: the folder of the pyproject.toml the settings came from
+    max_file_size: int = MAX_FILE_SIZE  #: bytes; a larger file is reported as not analysed (RP001)
     cache_dir: str | None = None  #: the result cache's folder, relative to `root`
 
 
@@ -53,6 +55,7 @@ _TOP_KEYS = {
     "severity",
     "penalty",
     "django-version",
+    "max-file-size",
 }
 
 
@@ -162,6 +165,7 @@ def parse_config(
         if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
             raise ConfigError(f"`cache-dir` must be a folder name, not {cache_dir!r}")
         django_version = _django_version(table.get("django-version"))
+        max_file_size = _size(table.get("max-file-size", MAX_FILE_SIZE), "max-file-size")
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     return Config(
@@ -176,7 +180,22 @@ def parse_config(
         django_version=django_version,
         root=root,
         cache_dir=cache_dir,
+        max_file_size=max_file_size,
     )
+
+
+_UNITS = {"": 1, "b": 1, "kb": 1_000, "k": 1_000, "mb": 1_000_000, "m": 1_000_000}
+
+
+def _size(value: Any, key: str) -> int:
+    """A size in bytes: a whole number, or a string such as "2 MB" or "500kB"."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", value)
+        if match and match.group(2).lower() in _UNITS:
+            value = round(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f'`{key}` must be a size in bytes or a string such as "2 MB", not {value!r}')
+    return value
 
 
 def _django_version(value: Any) -> Version | None:
