@@ -17,7 +17,7 @@ import threading
 import tokenize
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from fnmatch import fnmatch
@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from review_patterns.core import grading
+from review_patterns.core import grading, stopping
 from review_patterns.core.cache import ContextCache, ResultCache
 from review_patterns.core.config import Config
 from review_patterns.core.internal_error import InternalError
@@ -252,6 +252,7 @@ def with_deep_stack(work: Callable[[], T]) -> T:
         threading.stack_size(previous_stack)
         while thread.is_alive():
             thread.join(0.05)
+            stopping.check()
     finally:
         threading.stack_size(previous_stack)
         sys.setrecursionlimit(previous_limit)
@@ -575,21 +576,31 @@ def _run_batch(tasks: Sequence[_Task], indices: list[int], jobs: int, results: d
     """Checks `indices` of `tasks` in one pool, into `results`; returns those left undone by a dead worker."""
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(indices)), initializer=_start_worker)
     try:
-        futures = {pool.submit(_lint_in_worker, tasks[index]): index for index in indices}
-        for future in as_completed(futures):
-            index = futures[future]
-            try:
-                results[index] = future.result()
-            except BrokenProcessPool:
-                pass
-            except Exception as error:  # the worker's own failure, outside `lint`'s guard
-                reason = f"review-patterns failed on this file: {type(error).__name__}: {error}"
-                results[index] = _error_result(tasks[index][1], 0, _at(1), reason, tasks[index][3], InternalError)
+        with stopping.polled():
+            futures = {pool.submit(_lint_in_worker, tasks[index]): index for index in indices}
+            for future in _as_completed(futures):
+                index = futures[future]
+                try:
+                    results[index] = future.result()
+                except BrokenProcessPool:
+                    pass
+                except Exception as error:  # the worker's own failure, outside `lint`'s guard
+                    reason = f"review-patterns failed on this file: {type(error).__name__}: {error}"
+                    results[index] = _error_result(tasks[index][1], 0, _at(1), reason, tasks[index][3], InternalError)
     except BaseException:
         stop_workers(pool)
         raise
     pool.shutdown()
     return [index for index in indices if index not in results]
+
+
+def _as_completed(futures: Iterable[Future[FileResult]]) -> Iterator[Future[FileResult]]:
+    """`futures` as they complete, checking a few times a second whether the run must stop."""
+    pending = set(futures)
+    while pending:
+        stopping.check()
+        done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+        yield from done
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
