@@ -252,7 +252,9 @@ def test_a_lone_migration_in_an_app_without_its_siblings(tmp_path: Path) -> None
     (folder / "0042_enforce.py").write_text(LONE)
     report = lint_paths([tmp_path], Config(), cwd=tmp_path)
     codes = sorted(f.code for r in report.files for f in r.findings)
-    assert codes == ["RP203", "RP204", "RP205"]
+    # In the app `shop`, the backfill's `Order.rank` is the column this migration adds: it holds
+    # nothing to overwrite, so RP204 is quiet (on its own, the file's app is unknown).
+    assert codes == ["RP203", "RP205"]
 
 
 def test_a_copy_of_the_fixture_with_one_migration_edited_uses_the_edited_text(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,9 +37,11 @@ class Config:
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  #: code -> option -> value
     ignore_noqa: bool = False
     root: Path | None = None  #: the folder of the pyproject.toml the settings came from
+    #: the pattern (a regular expression) of the git tags that mark releases; None: tags that look like versions
+    release_tags: str | None = None
 
 
-_TOP_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "min-grade", "severity", "penalty"}
+_TOP_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "min-grade", "severity", "penalty", "release-tags"}
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -143,9 +146,26 @@ def parse_config(
             for code, value in _table(table, "penalty").items()
         }
         options = {key.upper(): _options(codes[key.upper()], table[key], key) for key in option_tables}
+        release_tags = _pattern(table.get("release-tags"), "release-tags")
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
-    return Config(select, ignore, exclude, per_file_ignores, min_grade, severity, penalty, options, root=root)
+    return Config(
+        select, ignore, exclude, per_file_ignores, min_grade, severity, penalty, options, root=root,
+        release_tags=release_tags,
+    )  # fmt: skip
+
+
+def _pattern(value: Any, key: str) -> str | None:
+    """A regular expression setting, checked to compile."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"`{key}` must be a regular expression (a string), not {value!r}")
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ConfigError(f"`{key}` is not a valid regular expression: {error}") from None
+    return value
 
 
 def _table(table: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -321,10 +321,14 @@ def _walk(top: Path, config: Config) -> Iterator[Path]:
 _WORKER_CONTEXTS: dict[Path, ProjectContext] = {}
 
 
-def _lint_in_worker(task: tuple[Path, str, Path, Config, Sequence[type[Rule]]]) -> FileResult:
+def _context(root: Path, config: Config, since: str | None) -> ProjectContext:
+    return ProjectContext(root=root, release_tags=config.release_tags, since=since)
+
+
+def _lint_in_worker(task: tuple[Path, str, Path, Config, Sequence[type[Rule]], str | None]) -> FileResult:
     """One file in a worker process; each worker builds a project's context once."""
-    path, display, root, config, rules = task
-    context = _WORKER_CONTEXTS.setdefault(root, ProjectContext(root=root))
+    path, display, root, config, rules, since = task
+    context = _WORKER_CONTEXTS.get(root) or _WORKER_CONTEXTS.setdefault(root, _context(root, config, since))
     return lint_file(path, display, context, config, rules)
 
 
@@ -335,10 +339,12 @@ def lint_paths(
     jobs: int = 1,
     *,
     rules: Sequence[type[Rule]],
+    since: str | None = None,
 ) -> Report:
     """Checks files and folders with `rules`, building each project's context once, and grades the result.
 
-    With `jobs` > 1 the files are spread over that many processes.
+    With `jobs` > 1 the files are spread over that many processes. `since` is the commit a review
+    of a change (`--diff`) compares with: what was added after it ships as one release.
     """
     cwd = (cwd or Path.cwd()).resolve()
     roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
@@ -346,7 +352,7 @@ def lint_paths(
     for path in collect_files(paths, config):
         folder = path.resolve().parent
         root = roots.setdefault(folder, find_project_root(folder))
-        tasks.append((path, display_path(path, cwd), root, config, tuple(rules)))
+        tasks.append((path, display_path(path, cwd), root, config, tuple(rules), since))
     jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -354,8 +360,14 @@ def lint_paths(
     else:
         contexts: dict[Path, ProjectContext] = {}
         results = [
-            lint_file(path, display, contexts.setdefault(root, ProjectContext(root=root)), config, rules)
-            for path, display, root, config, rules in tasks
+            lint_file(
+                path,
+                display,
+                contexts.get(root) or contexts.setdefault(root, _context(root, config, since)),
+                config,
+                rules,
+            )
+            for path, display, root, config, rules, since in tasks
         ]
     return grading.grade_report(results, config.min_grade)
 

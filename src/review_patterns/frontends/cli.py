@@ -78,7 +78,7 @@ def _review_change(
     base, changes = changed_since(rev, cwd)
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
     _note(f"diff: {plural(len(files), 'changed Python file')} since {rev} ({base[:12]})")
-    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES)
+    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, since=base)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())

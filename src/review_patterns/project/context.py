@@ -16,6 +16,7 @@ from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.migrations import MigrationHistory
 from review_patterns.project.models import ModelIndex
 from review_patterns.project.quota import QuotaIndex
+from review_patterns.project.releases import Releases
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -76,18 +77,32 @@ _METHOD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 class ProjectContext:
     """The project around the checked files: its sources on disk, or given in memory."""
 
-    def __init__(self, root: Path | None = None, sources: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        sources: Mapping[str, str] | None = None,
+        *,
+        release_tags: str | None = None,
+        since: str | None = None,
+        releases: Releases | None = None,
+    ) -> None:
+        """`release_tags`: the pattern of release tags (None: tags that look like versions); `since`:
+        the commit a `--diff` review compares with; `releases`: known releases (for projects in memory)."""
         self.root = root
         self._sources = dict(sources) if sources is not None else None
+        self._release_tags = release_tags
+        self._since = since
+        if releases is not None:
+            self.releases = releases
 
     @classmethod
     def empty(cls) -> ProjectContext:
         return cls(sources={})
 
     @classmethod
-    def from_sources(cls, sources: Mapping[str, str]) -> ProjectContext:
+    def from_sources(cls, sources: Mapping[str, str], releases: Releases | None = None) -> ProjectContext:
         """A project held in memory: relative path -> text (examples and tests)."""
-        return cls(sources=sources)
+        return cls(sources=sources, releases=releases)
 
     @classmethod
     def for_path(cls, path: Path) -> ProjectContext:
@@ -130,9 +145,16 @@ class ProjectContext:
     # -- migration history (RP2xx) --
 
     @cached_property
+    def releases(self) -> Releases:
+        """The release each migration first shipped in, from git (unknown without git or release tags)."""
+        if self.root is None:
+            return Releases()
+        return Releases.read(self.root, self._release_tags, self._since)
+
+    @cached_property
     def migrations(self) -> MigrationHistory:
         """Every migrations package of the project, ordered and replayed (read with `ast`, never imported)."""
-        return MigrationHistory.from_sources(self.sources(), self.read)
+        return MigrationHistory.from_sources(self.sources(), self.read, self.releases.of)
 
     # -- model index (RP4xx) --
 

@@ -109,7 +109,7 @@ class CollapsedThreeStepMigration(MigrationRule):
         self.fields: set[tuple[str, str, str]] = set()  # reported already: one finding per field
 
     def check(self, change: FieldChange, node: cst.Call) -> None:
-        if not change.enforces_not_null or change.created_here:
+        if not change.enforces_not_null or change.new_table:
             return
         key = (change.app, change.operation.model.lower(), change.operation.name.lower())
         if change.relaxed_here is not None and change.backfilled_here and key not in self.fields:

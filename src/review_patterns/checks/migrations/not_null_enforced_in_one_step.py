@@ -134,7 +134,13 @@ class NotNullEnforcedInOneStep(MigrationRule):
 
     def check(self, change: FieldChange, node: cst.Call) -> None:
         new = change.new
-        if change.enforces_not_null and change.may_have_rows and change.has_default and not change.backfilled:
+        if (
+            change.enforces_not_null
+            and change.may_have_rows
+            and change.null_rows
+            and change.has_default
+            and not change.backfilled
+        ):
             self.report(
                 node,
                 problem="is made NOT NULL relying on its default: Django updates every NULL row and adds the"

@@ -116,6 +116,12 @@ class NotNullEnforcedWithoutBackfill(MigrationRule):
     )
 
     def check(self, change: FieldChange, node: cst.Call) -> None:
-        if change.enforces_not_null and change.may_have_rows and not change.has_default and not change.backfilled:
+        if (
+            change.enforces_not_null
+            and change.may_have_rows
+            and change.null_rows
+            and not change.has_default
+            and not change.backfilled
+        ):
             since = change.relaxed_in.label if change.relaxed_in else "in this migration"
             self.report(node, since=since, **change.where)
