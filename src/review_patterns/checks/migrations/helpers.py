@@ -146,7 +146,9 @@ def _change(
     before = state.field(app, operation.model, operation.name)
     created = model.created_in if model is not None else None
     new_table = created is not None and history.same_release(created, migration)
-    table_exists = model is not None and model.table and created is not None and not new_table
+    # A data step earlier in this migration that deletes every row leaves the table empty.
+    emptied = any(operation.model.lower() in step.empties for _, step in data_steps)
+    table_exists = model is not None and model.table and created is not None and not new_table and not emptied
     relaxed_here: int | None = None
     relaxed_in: Migration | None = None
     if before is not None and before.nullable_since is not None:

@@ -84,7 +84,10 @@ class NonIdempotentBackfill(Rule):
 
     `.filter(...)` and `.exclude(...)` narrow the rows; `.all()` and `.using(...)` do not.
     An update that sets None (clearing a cache) or a value computed from the row's own columns
-    or related rows (`F(...)`, `Subquery(...)`) gives the same result when re-run, and is not flagged.
+    or related rows (`F(...)`, `Subquery(...)`, `Case`/`When`, `Coalesce`, database functions
+    given a field such as `Lower("locale")`, also through a variable) gives the same result when
+    re-run, and is not flagged. Nor is a backfill of a column added in the same migration or
+    release, or of a model created in it: there is nothing to overwrite yet.
 
     ## Why is this bad?
     A backfill that overwrites every row is not safe to run twice or on partly migrated data:

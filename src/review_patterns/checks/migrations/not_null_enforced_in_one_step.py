@@ -32,8 +32,9 @@ class NotNullEnforcedInOneStep(MigrationRule):
     Flags an `AlterField` that turns a nullable field NOT NULL relying on a default, with no
     backfill before it.
 
-    Not flagged when the three-step pattern was followed (a data migration backfilled the field
-    after it became nullable).
+    Not flagged when the three-step pattern was followed (a data migration, or the project's
+    own `RunPython` subclass, backfilled the field after it became nullable), or when no row can
+    hold NULL (a table or field of the same release, a `FileField`: see RP202).
 
     ## Why is this bad?
     Django then updates every NULL row to the default and adds the constraint in one
