@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from review_patterns.checks.privacy.helpers import Handler, HandlerAwareRule, LoggerCall, callee_name
+from review_patterns.checks.privacy.helpers import Handler, HandlerAwareRule, LoggerCall
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.syntax.names import call_name
 
 _BROAD = frozenset({"Exception", "BaseException"})
 
@@ -91,7 +92,7 @@ class BroadExcept(HandlerAwareRule):
     )
 
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
-        if callee_name(node) in self.settings["error-reporters"]:
+        if call_name(node) in self.settings["error-reporters"]:
             for handler in self.handlers:
                 handler.logs_traceback = True
 

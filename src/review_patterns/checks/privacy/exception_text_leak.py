@@ -8,10 +8,10 @@ from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.privacy.helpers import Handler, HandlerAwareRule, LoggerCall, callee_name, debug_test
+from review_patterns.checks.privacy.helpers import Handler, HandlerAwareRule, LoggerCall, debug_test
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.names import bound_names, dotted_name
+from review_patterns.syntax.names import bound_names, call_name, dotted_name
 
 #: Exceptions whose text is written for the user (Django's and DRF's).
 #: Raised for the operator who runs a command or starts the server, never shown to clients.
@@ -26,7 +26,7 @@ _CLIENT_MODULE = re.compile(r"(^|/)((views|viewsets|api|services|endpoints)\.py|
 
 
 def is_response(node: cst.Call) -> bool:
-    name = callee_name(node) or ""
+    name = call_name(node) or ""
     return name in _RESPONSES or name.startswith("HttpResponse")
 
 
@@ -197,11 +197,11 @@ class ExceptionTextLeak(HandlerAwareRule):
                     sources.add(names[arg.value])
             self._sink(node, sources, "a log message")
         elif is_response(node):
-            self._sink(node, self._leaks_all(a.value for a in node.args), f"a `{callee_name(node)}`")
+            self._sink(node, self._leaks_all(a.value for a in node.args), f"a `{call_name(node)}`")
 
     def on_raise(self, node: cst.Raise) -> None:
         exc = node.exc
-        if exc is None or (isinstance(exc, cst.Call) and callee_name(exc) in _OPERATOR_FACING):
+        if exc is None or (isinstance(exc, cst.Call) and call_name(exc) in _OPERATOR_FACING):
             return
         self._sink(node, self.leaks(exc), "a raised exception")
 
@@ -388,7 +388,7 @@ class _Text:
             return set()  # reported at the response itself
         found: set[Handler] = set()
         args = [a.value for a in node.args]
-        if qualified in ("str", "repr") or callee_name(node) == "format":
+        if qualified in ("str", "repr") or call_name(node) == "format":
             found |= {h for h in map(self.exception, args) if h is not None}
         if isinstance(node.func, cst.Attribute):
             found |= self.of(node.func.value)

@@ -14,7 +14,7 @@ from typing import Any
 import libcst as cst
 
 from review_patterns.core.rule import Rule
-from review_patterns.syntax.names import bound_names, dotted_name, string_value
+from review_patterns.syntax.names import bound_names, call_name, dotted_name, string_value
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
 #: Names used for loggers by convention: a logger when nothing in the file says otherwise.
@@ -169,16 +169,6 @@ def _qualified_literal_level(name: str) -> int | None:
     last = name.rsplit(".", 1)[-1]
     if name.startswith("logging.") or name == last:
         return _LEVELS.get(last)
-    return None
-
-
-def callee_name(call: cst.Call) -> str | None:
-    """The last part of what is called: `utils.mask_email(x)` -> `mask_email`."""
-    func = call.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    if isinstance(func, cst.Name):
-        return func.value
     return None
 
 
@@ -533,7 +523,7 @@ class HandlerAwareRule(Rule):
             if (
                 (log is not None and log.logs_traceback)
                 or qualified in _TRACEBACK_REPORTERS
-                or callee_name(node) in ERROR_REPORTERS
+                or call_name(node) in ERROR_REPORTERS
             ):
                 for enclosing in self.handlers:
                     enclosing.logs_traceback = True

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from review_patterns.checks.queries.helpers import QuerySet, QueryTracker, code, exits
+from review_patterns.checks.queries.helpers import QuerySet, QueryTracker, exits
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax.files import FileKind
+from review_patterns.syntax.names import code
 
 MODELS = {
     "shop/models.py": """

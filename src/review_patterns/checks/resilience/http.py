@@ -25,7 +25,7 @@ from review_patterns.project.http import (
     breaker_like,
     client_keys,
 )
-from review_patterns.syntax.names import dotted_name, keyword
+from review_patterns.syntax.names import dotted_name
 
 
 @dataclass(frozen=True)
@@ -221,10 +221,6 @@ class HttpRule(Rule):
         kind = self.constructed(node.item)
         if kind is not None and node.asname is not None and isinstance(node.asname.name, cst.BaseExpression):
             self._bind_targets([node.asname.name], kind)
-
-
-def has_keyword(node: cst.Call, name: str) -> bool:
-    return keyword(node, name) is not None
 
 
 def passes_unknown_arguments(node: cst.Call) -> bool:
