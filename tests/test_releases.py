@@ -194,3 +194,18 @@ def test_under_diff_everything_added_since_the_base_is_one_release(
     monkeypatch.chdir(repo)
     (repo / ADDED).write_text(textwrap.dedent(ADD_CURRENCY))
     assert review(capsys) == []  # the model and its new field both come with the change: no rows yet
+
+
+def test_a_new_tag_is_seen_by_a_cached_run(repo: Path) -> None:
+    # The history is kept between runs while the files stay; the releases are read again each run.
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY})
+    config = Config(select=("RP201",))
+
+    def cached() -> list[str]:
+        report = lint_paths([repo], config, cwd=repo, rules=ALL_RULES, cache=repo / ".cache")
+        return [r.path for r in report.files for f in r.findings]
+
+    assert cached() == []
+    git(repo, "tag", "v1.0", "HEAD~1")  # the model shipped before the field: the table has rows
+    assert cached() == [ADDED]

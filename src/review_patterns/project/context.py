@@ -15,11 +15,13 @@ from dataclasses import fields, is_dataclass
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from review_patterns.project.clients import ProjectClients, index_clients
-from review_patterns.project.migrations import MigrationHistory
-from review_patterns.project.models import ModelIndex
+from review_patterns.project.clients import worth_reading as _may_bind_clients
+from review_patterns.project.migrations import MigrationHistory, looks_like_migration
+from review_patterns.project.models import ModelIndex, module_name
+from review_patterns.project.models import may_change_index as _may_change_models
 from review_patterns.project.quota import QuotaIndex
 from review_patterns.project.releases import Releases
 
@@ -100,11 +102,29 @@ class part(Generic[T]):  # lower case: used as a decorator, like cached_property
         context.touched.add(self.name)
         built = context._parts
         if self.name not in built:
-            built[self.name] = self.compute(context)
-            if context.fingerprinting:
-                context.fingerprint(self.name)  # now, before lookups memoize more into the part
+            stored = context.store.load(context, self.name) if context.store is not None else None
+            if stored is not None:
+                built[self.name], context._fingerprints[self.name] = stored
+            else:
+                built[self.name] = self.compute(context)
+                if context.fingerprinting or context.store is not None:
+                    context.fingerprint(self.name)  # now, before lookups memoize more into the part
+                if context.store is not None:
+                    context.store.save(context, self.name, built[self.name], context._fingerprints[self.name])
         value: T = built[self.name]
         return value
+
+
+class PartStore(Protocol):
+    """Keeps built parts between runs (the cache's `ContextCache`)."""
+
+    def load(self, context: ProjectContext, name: str) -> tuple[Any, str] | None:
+        """The part and its fingerprint as stored for this state of the project, else None."""
+
+    def save(self, context: ProjectContext, name: str, value: Any, fingerprint: str) -> None: ...
+
+    def fingerprint(self, context: ProjectContext, name: str) -> str | None:
+        """The stored part's fingerprint, read without loading the part, else None."""
 
 
 def stable_digest(value: Any) -> str:
@@ -184,14 +204,14 @@ class ProjectContext:
         self._sources = dict(sources) if sources is not None else None
         self._release_tags = release_tags
         self._since = since
-        if releases is not None:
-            self.releases = releases
-        self._parts: dict[str, Any] = {}
+        self._parts: dict[str, Any] = {} if releases is None else {"releases": releases}
         self._fingerprints: dict[str, str] = {}
         #: Names of the parts read since last cleared: the result cache records them per file.
         self.touched: set[str] = set()
         #: Set by the result cache: fingerprint each part as soon as it is built.
         self.fingerprinting = False
+        #: Where built parts are kept between runs, if anywhere.
+        self.store: PartStore | None = None
 
     @classmethod
     def empty(cls) -> ProjectContext:
@@ -242,17 +262,25 @@ class ProjectContext:
 
     # -- migration history (RP2xx) --
 
-    @cached_property
+    @part
     def releases(self) -> Releases:
-        """The release each migration first shipped in, from git (unknown without git or release tags)."""
+        """The release each migration first shipped in, from git (unknown without git or release tags).
+        Read again every run: a new tag or another `--diff` base changes it, not the files."""
         if self.root is None:
             return Releases()
         return Releases.read(self.root, self._release_tags, self._since)
 
     @part
-    def migrations(self) -> MigrationHistory:
+    def migration_files(self) -> MigrationHistory:
         """Every migrations package of the project, ordered and replayed (read with `ast`, never imported)."""
-        return MigrationHistory.from_sources(self.sources(), self.read, self.releases.of)
+        return MigrationHistory.from_sources(self.sources(), self.read)
+
+    @property
+    def migrations(self) -> MigrationHistory:
+        """The migration history, each migration with the release it first shipped in."""
+        history = self.migration_files
+        history.apply_releases(self.releases)
+        return history
 
     # -- model index (RP4xx) --
 
@@ -273,10 +301,54 @@ class ProjectContext:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
 
+    # -- kept between runs (the context cache) --
+
+    #: Parts that can be kept between runs: name -> (hints from the built part, whether a file with
+    #: this path and text may change it). A part read from every file (method names, quota guards) is not kept.
+    KEPT: Mapping[str, tuple[Callable[[Any], Any], Callable[[ProjectContext, Any, str, str], bool]]] = {
+        "models": (
+            lambda index: (sorted(index.by_name), sorted(index.read_modules)),
+            lambda context, hints, path, text: _may_change_models(
+                path, text, frozenset(hints[0]), frozenset(hints[1]) | context.module_names
+            ),
+        ),
+        "migration_files": (
+            lambda history: None,
+            lambda context, _, path, text: (
+                looks_like_migration(text)
+                or "AUTH_USER_MODEL" in text
+                or path.rsplit("/", 1)[-1] == "apps.py"
+                or "RunPython" in text  # the project's own RunPython subclasses
+            ),
+        ),
+        "redis_clients": (lambda clients: None, lambda context, _, path, text: _may_bind_clients(text)),
+    }
+
+    @cached_property
+    def module_names(self) -> frozenset[str]:
+        """The dotted names of the project's modules."""
+        return frozenset(module_name(path) for path in self.paths)
+
+    def stats(self) -> dict[str, tuple[int, int]]:
+        """Size and modification time of every project file, by path."""
+        assert self.root is not None
+        found = {}
+        for path in self.paths:
+            try:
+                stat = (self.root / path).stat()
+            except OSError:
+                continue
+            found[path] = (stat.st_size, stat.st_mtime_ns)
+        return found
+
     # -- fingerprints (the result cache) --
 
     def fingerprint(self, name: str) -> str:
         """A digest of what the part `name` knows, equal across runs while the project says the same."""
+        if name not in self._fingerprints and name not in self._parts and self.store is not None:
+            known = self.store.fingerprint(self, name)
+            if known is not None:
+                self._fingerprints[name] = known
         if name not in self._fingerprints:
             touched = set(self.touched)
             self._fingerprints[name] = stable_digest(self._fingerprint_data(name))
@@ -291,16 +363,16 @@ class ProjectContext:
         if name == "models":
             index = self.models
             return (index.models, index.app_labels, index.installed_apps, index.auth_user_model)
-        if name == "migrations":
+        if name == "migration_files":
             # The operations are read from the sources; labels and dependencies say how they are ordered.
+            history = self.migration_files
             return (
-                self.migrations.user_app,
-                [
-                    (m.path, m.app, m.name, m.dependencies, m.replaces, m.run_before, m.source, m.release)
-                    for m in self.migrations.order
-                ],
-                sorted(self.migrations.run_python),  # the project's RunPython subclasses, read elsewhere
+                history.user_app,
+                [(m.path, m.app, m.name, m.dependencies, m.replaces, m.run_before, m.source) for m in history.order],
+                sorted(history.run_python),  # the project's RunPython subclasses, read elsewhere
             )
+        if name == "releases":
+            return (sorted(self.releases.by_path.items()), self.releases.default)
         if name == "quota_index":
             # Its facts depend on the guards each rule is configured with: every source can matter.
             return list(self.sources())

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from review_patterns.project.releases import Releases
 from review_patterns.syntax.imports import AstImportTable
 from review_patterns.syntax.names import ast_argument, ast_dotted_name
 
@@ -668,19 +669,16 @@ class MigrationHistory:
         self._states: list[ProjectState] | None = None
         self.memo: dict[Any, Any] = {}  #: results computed once per run by the rules (keyed by their name)
         self.run_python: frozenset[str] = frozenset()  #: the project's subclasses of `RunPython`
+        self._releases: object = None  #: the releases applied (`apply_releases`)
         self._by_file: dict[str, list[Migration]] = {}
         for migration in self.order:
             self._by_file.setdefault(migration.path.rsplit("/", 1)[-1], []).append(migration)
 
     @classmethod
     def from_sources(
-        cls,
-        sources: Iterable[tuple[str, str]],
-        read: Callable[[str], str | None] = lambda path: None,
-        release_of: Callable[[str], str | None] = lambda path: None,
+        cls, sources: Iterable[tuple[str, str]], read: Callable[[str], str | None] = lambda path: None
     ) -> MigrationHistory:
-        """Reads every migration module among `sources`; `read` gives other files (apps.py for labels),
-        `release_of` the release a migration file first shipped in."""
+        """Reads every migration module among `sources`; `read` gives other files (apps.py for labels)."""
         found: list[tuple[str, str]] = []
         user_app = "auth"
         run_python: set[str] = set()
@@ -703,7 +701,6 @@ class MigrationHistory:
                 labels[package] = declared[0] if len(set(declared)) == 1 else default_app_label(package)
             migration = read_migration(path, text, labels[package], frozenset(run_python))
             if migration is not None:
-                migration.release = release_of(path)
                 migrations.append(migration)
         history = cls(migrations, user_app)
         history.run_python = frozenset(run_python)
@@ -817,6 +814,15 @@ class MigrationHistory:
         for parent in lone.parents:
             lone.ancestors |= parent.ancestors | (1 << parent.index)
         return lone
+
+    def apply_releases(self, releases: Releases) -> None:
+        """Gives each migration its release (the history is kept between runs; the releases are read each run)."""
+        if self._releases == releases:
+            return
+        for migration in self.order:
+            migration.release = releases.of(migration.path)
+        self._releases = releases
+        self.memo.clear()  # what the rules worked out depends on the releases
 
     def same_release(self, earlier: Migration, later: Migration) -> bool:
         """Whether two migrations ship in the same release, so that no code ran between them on real data.
