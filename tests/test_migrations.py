@@ -613,7 +613,7 @@ def test_git_releases_decide_over_the_day() -> None:
     sources = {name: textwrap.dedent(text) for name, text in files.items()}
 
     def found(releases: Releases) -> list[str]:
-        context = ProjectContext.from_sources(sources, releases)
+        context = ProjectContext.from_sources(sources, releases=releases)
         path = "shop/migrations/0002_enforce.py"
         return [f.code for f in lint(sources[path], path, context, Config()).findings]
 

@@ -282,7 +282,7 @@ def _analyse(
 
     imports = ImportTable.of_module(module, file.package)
     semantic = SemanticModel(file)
-    context = context if context is not None else ProjectContext.empty()
+    context = context if context is not None else ProjectContext.empty(django_version=config.django_version)
     failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
     visitors: list[Rule] = []
     for rule_class in selected_rules(config, rules, path, file.path):
@@ -496,8 +496,11 @@ def _context(
 ) -> ProjectContext:
     """The context of the project at `root`, built once per process; kept between runs with the cache.
     `since` is the commit a review of a change compares with (`--diff`): its additions are one release."""
-    if root not in contexts:
-        contexts[root] = ProjectContext(root=root, release_tags=config.release_tags, since=since)
+    settings = (config.django_version, config.release_tags, since)
+    if root not in contexts or contexts[root].settings != settings:
+        contexts[root] = ProjectContext(
+            root=root, django_version=config.django_version, release_tags=config.release_tags, since=since
+        )
         if store is not None:
             contexts[root].store = ContextCache(store.folder)
             contexts[root].fingerprinting = True
