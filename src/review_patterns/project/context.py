@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.migrations import MigrationHistory
-from review_patterns.project.models import ModelIndex
+from review_patterns.project.models import ModelIndex, unresolved_apps
 from review_patterns.project.quota import QuotaIndex
 
 #: Folder names never checked nor read for the context.
@@ -218,6 +218,20 @@ class ProjectContext:
         return MigrationHistory.from_sources(self.sources(), self.read)
 
     # -- model index (RP4xx) --
+
+    @cached_property
+    def warnings(self) -> tuple[str, ...]:
+        """What the context cannot know and the user can fix: apps whose models were not found."""
+        missing = unresolved_apps(self.paths, self.read)
+        if not missing:
+            return ()
+        where = f" of {self.root.as_posix()}" if self.root is not None else ""
+        return (
+            f"INSTALLED_APPS{where} names {len(missing)} app{'s' * (len(missing) > 1)} whose models were not "
+            f"found: {', '.join(missing)}; relations to their models are not followed (an N+1 through them is "
+            "missed). Run review-patterns in the project's environment (where these apps are installed, e.g. "
+            "pre-commit's `additional_dependencies`), or put their folder on PYTHONPATH.",
+        )
 
     @part
     def models(self) -> ModelIndex:
