@@ -15,11 +15,13 @@ from dataclasses import fields, is_dataclass
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from review_patterns.project.clients import ProjectClients, index_clients
-from review_patterns.project.migrations import MigrationHistory
-from review_patterns.project.models import ModelIndex, unresolved_apps
+from review_patterns.project.clients import worth_reading as _may_bind_clients
+from review_patterns.project.migrations import MigrationHistory, looks_like_migration
+from review_patterns.project.models import ModelIndex, module_name, unresolved_apps
+from review_patterns.project.models import may_change_index as _may_change_models
 from review_patterns.project.quota import QuotaIndex
 
 #: Folder names never checked nor read for the context.
@@ -99,11 +101,29 @@ class part(Generic[T]):  # lower case: used as a decorator, like cached_property
         context.touched.add(self.name)
         built = context._parts
         if self.name not in built:
-            built[self.name] = self.compute(context)
-            if context.fingerprinting:
-                context.fingerprint(self.name)  # now, before lookups memoize more into the part
+            stored = context.store.load(context, self.name) if context.store is not None else None
+            if stored is not None:
+                built[self.name], context._fingerprints[self.name] = stored
+            else:
+                built[self.name] = self.compute(context)
+                if context.fingerprinting or context.store is not None:
+                    context.fingerprint(self.name)  # now, before lookups memoize more into the part
+                if context.store is not None:
+                    context.store.save(context, self.name, built[self.name], context._fingerprints[self.name])
         value: T = built[self.name]
         return value
+
+
+class PartStore(Protocol):
+    """Keeps built parts between runs (the cache's `ContextCache`)."""
+
+    def load(self, context: ProjectContext, name: str) -> tuple[Any, str] | None:
+        """The part and its fingerprint as stored for this state of the project, else None."""
+
+    def save(self, context: ProjectContext, name: str, value: Any, fingerprint: str) -> None: ...
+
+    def fingerprint(self, context: ProjectContext, name: str) -> str | None:
+        """The stored part's fingerprint, read without loading the part, else None."""
 
 
 def stable_digest(value: Any) -> str:
@@ -177,6 +197,8 @@ class ProjectContext:
         self.touched: set[str] = set()
         #: Set by the result cache: fingerprint each part as soon as it is built.
         self.fingerprinting = False
+        #: Where built parts are kept between runs, if anywhere.
+        self.store: PartStore | None = None
 
     @classmethod
     def empty(cls) -> ProjectContext:
@@ -265,10 +287,51 @@ class ProjectContext:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
 
+    # -- kept between runs (the context cache) --
+
+    #: Parts that can be kept between runs: name -> (hints from the built part, whether a file with
+    #: this path and text may change it). A part read from every file (method names, quota guards) is not kept.
+    KEPT: Mapping[str, tuple[Callable[[Any], Any], Callable[[ProjectContext, Any, str, str], bool]]] = {
+        "models": (
+            lambda index: (sorted(index.by_name), sorted(index.read_modules)),
+            lambda context, hints, path, text: _may_change_models(
+                path, text, frozenset(hints[0]), frozenset(hints[1]) | context.module_names
+            ),
+        ),
+        "migrations": (
+            lambda history: None,
+            lambda context, _, path, text: (
+                looks_like_migration(text) or "AUTH_USER_MODEL" in text or path.rsplit("/", 1)[-1] == "apps.py"
+            ),
+        ),
+        "redis_clients": (lambda clients: None, lambda context, _, path, text: _may_bind_clients(text)),
+    }
+
+    @cached_property
+    def module_names(self) -> frozenset[str]:
+        """The dotted names of the project's modules."""
+        return frozenset(module_name(path) for path in self.paths)
+
+    def stats(self) -> dict[str, tuple[int, int]]:
+        """Size and modification time of every project file, by path."""
+        assert self.root is not None
+        found = {}
+        for path in self.paths:
+            try:
+                stat = (self.root / path).stat()
+            except OSError:
+                continue
+            found[path] = (stat.st_size, stat.st_mtime_ns)
+        return found
+
     # -- fingerprints (the result cache) --
 
     def fingerprint(self, name: str) -> str:
         """A digest of what the part `name` knows, equal across runs while the project says the same."""
+        if name not in self._fingerprints and name not in self._parts and self.store is not None:
+            known = self.store.fingerprint(self, name)
+            if known is not None:
+                self._fingerprints[name] = known
         if name not in self._fingerprints:
             touched = set(self.touched)
             self._fingerprints[name] = stable_digest(self._fingerprint_data(name))
