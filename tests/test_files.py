@@ -30,6 +30,8 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("pkg/testdata/sample.py", {F}),
         (".semgrep/rules/requests.py", {F}),
         ("shop/migrations/0002_order_currency.py", {M}),
+        ("testapp/migrations/0002_order_currency.py", {T, M}),
+        ("wagtail/test/testapp/migrations/0019_snippet.py", {T, M}),
         ("shop/migrations/__init__.py", set()),
         ("shop/management/commands/import_orders.py", {C}),
         ("shop/management/commands/__init__.py", set()),
@@ -46,6 +48,7 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("shop/latest.py", set()),
         ("shop/views.py", set()),
         ("shop/fixtures.py", set()),
+        ("shop/migrations/0003_testapproval.py", {M}),
     ],
 )
 def test_file_kinds(path: str, kinds: set[FileKind]) -> None:
