@@ -713,7 +713,13 @@ def lint_paths(
         results[index] = result
     if store is not None and pending:
         store.prune()
-    return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=tuple(notes))
+    warnings = (*notes, *project_warnings({root for _, _, root in found}, contexts))
+    return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=warnings)
+
+
+def project_warnings(roots: Iterable[Path], contexts: dict[Path, ProjectContext]) -> tuple[str, ...]:
+    """What the context of each checked project could not know, once per run."""
+    return tuple(w for root in sorted(roots) for w in contexts.get(root, ProjectContext(root=root)).warnings)
 
 
 def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:
