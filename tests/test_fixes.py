@@ -195,3 +195,53 @@ def test_a_cached_result_keeps_its_fixes(project: Path, capsys: pytest.CaptureFi
         assert main(["check", "--format", "json", "--exit-zero"]) == 0
         report = capsys.readouterr().out
         assert '"applicability": "safe"' in report and '"message": "call `refresh_from_db`"' in report
+
+
+def _fixed(source: str, code: str, path: str = "shop/services.py") -> str:
+    fixed, applied, result = fix_source(source, path, None, Config(select=(code,)), rules=ALL_RULES, unsafe=True)
+    assert applied and not [f for f in result.findings if f.code == code]
+    return fixed
+
+
+def test_rp505_names_the_ttl_or_reuses_the_constant_that_holds_it() -> None:
+    source = (
+        "from django.core.cache import cache\n\nDAY = 24 * 60 * 60\n\n\n"
+        "def cache_rates(rates):\n    cache.set('rates', rates, 86400)\n    cache.set('menu', rates, 60 * 30)\n"
+    )
+    fixed = _fixed(source, "RP505")
+    assert "cache.set('rates', rates, DAY)" in fixed and "cache.set('menu', rates, CACHE_TTL_30_MINUTES)" in fixed
+    assert "\nCACHE_TTL_30_MINUTES = 60 * 30  # 30 minutes\n" in fixed
+
+
+def test_rp509_passes_the_module_timeout_and_adds_it_once() -> None:
+    source = (
+        "import requests\n\n\ndef rates():\n    requests.get(RATES_URL)\n"
+        "    return requests.post(RATES_URL, json={}, timeout=None)\n"
+    )
+    fixed = _fixed(source, "RP509")
+    assert fixed.count("HTTP_TIMEOUT = 10") == 1
+    assert "requests.get(RATES_URL, timeout=HTTP_TIMEOUT)" in fixed
+    assert "requests.post(RATES_URL, json={}, timeout=HTTP_TIMEOUT)" in fixed
+
+
+def test_rp305_keeps_the_traceback_for_debug_only() -> None:
+    source = (
+        "import logging\n\nimport requests\n\nlogger = logging.getLogger(__name__)\n\n\n"
+        "def rates():\n    try:\n        return requests.get(URL, timeout=5)\n"
+        "    except requests.ConnectionError:\n        logger.exception('rates down')\n"
+    )
+    fixed = _fixed(source, "RP305")
+    assert "from django.conf import settings\n" in fixed
+    assert "logger.error('rates down', exc_info=settings.DEBUG)" in fixed
+
+
+def test_rp510_uses_djangos_clock_unless_timezone_means_something_else() -> None:
+    source = (
+        "import datetime\n\nfrom shop.models import Order\n\n\n"
+        "def overdue():\n    return Order.objects.filter(due__lt=datetime.datetime.now())\n"
+    )
+    fixed = _fixed(source, "RP510", "shop/views.py")
+    assert "from django.utils import timezone\n" in fixed and "filter(due__lt=timezone.now())" in fixed
+    clash = source.replace("import datetime\n", "import datetime\nfrom datetime import timezone\n")
+    result = fix_source(clash, "shop/views.py", None, Config(select=("RP510",)), rules=ALL_RULES, unsafe=True)
+    assert result[1] == 0, "`timezone` is datetime's here: no fix is offered"

@@ -119,21 +119,26 @@ def fix_of(rewrite: Rewrite, module: cst.Module, imports: ImportTable, bound: It
         edit = _span_edit(code, replaced.code, starts)
         if edit is not None:
             edits.append(edit)
-    added: list[str] = []
+    new_imports: list[str] = []
     for statement in rewrite.imports:
         state = _imported(statement, imports)
         if state is None:
             return None
         if not state:
-            added.append(statement)
+            new_imports.append(statement)
     names = set(bound)
-    for constant in rewrite.constants:
-        match = _ASSIGNED.match(constant)
-        if match is None or match.group(1) not in names:
-            added.append(constant)
-    if added:
+    new_constants = [c for c in rewrite.constants if not ((m := _ASSIGNED.match(c)) and m.group(1) in names)]
+    if new_imports or new_constants:
         line = _after_imports(module, starts)
-        edits.append(Edit(line, 1, line, 1, "".join(text + newline for text in added)))
+        lines = code.splitlines()
+        before = lines[line - 2].strip() if 1 < line <= len(lines) + 1 else ""
+        after = lines[line - 1].strip() if line <= len(lines) else ""
+        text = "".join(statement + newline for statement in new_imports)
+        if new_constants:  # a block of its own, set apart by blank lines as formatters do
+            text += newline if (before or new_imports) else ""
+            text += "".join(constant + newline for constant in new_constants)
+            text += newline if after else ""
+        edits.append(Edit(line, 1, line, 1, text))
     return Fix(rewrite.safe, tuple(edits), rewrite.description) if edits else None
 
 

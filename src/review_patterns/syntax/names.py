@@ -58,6 +58,15 @@ def keyword(node: cst.Call, name: str) -> cst.Arg | None:
     return None
 
 
+def with_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
+    """`call` passing `name=value`: the value of an existing `name=` replaced, or a last argument added."""
+    current = keyword(call, name)
+    if current is not None:
+        return call.with_changes(args=[arg.with_changes(value=value) if arg is current else arg for arg in call.args])
+    tight = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    return call.with_changes(args=[*call.args, cst.Arg(value=value, keyword=cst.Name(name), equal=tight)])
+
+
 def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Arg | None:
     """The argument passed as `name=` or, when `position` is given, as that positional argument.
 

@@ -11,7 +11,8 @@ from review_patterns.checks.privacy.helpers import (
     is_network_error,
 )
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good
+from review_patterns.core.rule import Bad, Good, Rewrite
+from review_patterns.syntax.names import keyword, with_keyword
 
 
 class UnconditionalTraceback(HandlerAwareRule):
@@ -35,6 +36,10 @@ class UnconditionalTraceback(HandlerAwareRule):
     severity = Severity.SUGGESTION
     dimension = Dimension.SECURITY
     requires = ("except",)
+    fixes = (
+        "Unsafe: the fix passes `exc_info=settings.DEBUG` (turning `logger.exception` into `logger.error`) and "
+        "imports `django.conf.settings`: production logs lose the traceback, which is the point."
+    )
     examples = (
         Bad("""
             import logging
@@ -73,7 +78,7 @@ class UnconditionalTraceback(HandlerAwareRule):
             return
         caught = [t for t in handler.types if is_network_error(t)]
         if caught and self._unconditional(log, handler.name):
-            self.report(node, caught=caught[0])
+            self.report(node, _debug_only(node), caught=caught[0])
 
     def _unconditional(self, log: LoggerCall, exception: str | None) -> bool:
         value = log.exc_info
@@ -84,3 +89,16 @@ class UnconditionalTraceback(HandlerAwareRule):
         if isinstance(value, cst.Integer):
             return value.value != "0"
         return isinstance(value, cst.Call) and self.imports.resolve(value.func) == "sys.exc_info"
+
+
+def _debug_only(call: cst.Call) -> Rewrite:
+    """The fix: the traceback only where DEBUG is on (`logger.exception` becomes `logger.error`)."""
+    fixed = with_keyword(call, "exc_info", cst.parse_expression("settings.DEBUG"))
+    if keyword(call, "exc_info") is None and isinstance(call.func, cst.Attribute):
+        fixed = fixed.with_changes(func=call.func.with_changes(attr=cst.Name("error")))
+    return Rewrite(
+        safe=False,
+        replace=((call, fixed),),
+        imports=("from django.conf import settings",),
+        description="log the traceback only with `settings.DEBUG`",
+    )

@@ -6,9 +6,9 @@ import libcst as cst
 
 from review_patterns.checks.resilience.http import HttpRule, passes_unknown_arguments
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good
+from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.syntax.files import FileKind
-from review_patterns.syntax.names import keyword
+from review_patterns.syntax.names import keyword, with_keyword
 
 #: Where a positional `timeout` sits, for the calls that take one positionally.
 _POSITIONAL_TIMEOUT = {"urllib": 2, "session.request": 8}
@@ -42,6 +42,11 @@ class HttpCallWithoutTimeout(HttpRule):
     dimension = Dimension.RELIABILITY
     requires = ("requests", "httpx", "urlopen", "aiohttp")
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE, FileKind.SCRIPT})
+    fixes = (
+        "Unsafe: the fix passes `timeout=HTTP_TIMEOUT` and adds `HTTP_TIMEOUT = 10` to the module "
+        "(or uses its own `HTTP_TIMEOUT`): a call that used to wait for a slow upstream now fails after "
+        "10 seconds, which is the point, so choose the value before applying it."
+    )
     examples = (
         Bad(
             """
@@ -170,7 +175,7 @@ class HttpCallWithoutTimeout(HttpRule):
     def visit_Call(self, node: cst.Call) -> None:
         built = self.constructed(node)
         if built == "httpx" and _is_none(keyword(node, "timeout")):
-            self.report(node, call=self.imports.resolve(node.func), how="with `timeout=None`")
+            self.report(node, _with_timeout(node), call=self.imports.resolve(node.func), how="with `timeout=None`")
             return
         call = self.http_call(node)
         through_breaker = call is not None and call.library == "breaker"
@@ -182,7 +187,7 @@ class HttpCallWithoutTimeout(HttpRule):
         timeout = keyword(node, "timeout")
         if timeout is not None:
             if _is_none(timeout):
-                self.report(node, call=call.label, how="with `timeout=None`")
+                self.report(node, _with_timeout(node), call=call.label, how="with `timeout=None`")
             return
         if call.library == "httpx":
             return  # httpx's own default applies
@@ -192,7 +197,19 @@ class HttpCallWithoutTimeout(HttpRule):
         positional = sum(1 for a in node.args if a.keyword is None) - through_breaker
         if where is not None and positional > where:
             return
-        self.report(node, call=call.label, how="without a timeout")
+        self.report(node, _with_timeout(node), call=call.label, how="without a timeout")
+
+
+#: The module constant the fix adds, unless the module already has one of that name.
+TIMEOUT_CONSTANT = "HTTP_TIMEOUT = 10  # seconds to connect and to wait for each read"
+
+
+def _with_timeout(call: cst.Call) -> Rewrite:
+    """`call` with `timeout=HTTP_TIMEOUT`, replacing a `timeout=None`."""
+    fixed = with_keyword(call, "timeout", cst.Name(TIMEOUT_CONSTANT.split()[0]))
+    return Rewrite(
+        safe=False, replace=((call, fixed),), constants=(TIMEOUT_CONSTANT,), description="pass `timeout=HTTP_TIMEOUT`"
+    )
 
 
 def _is_none(arg: cst.Arg | None) -> bool:

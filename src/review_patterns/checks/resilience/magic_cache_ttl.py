@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 
 import libcst as cst
 
 from review_patterns.checks.resilience.redis import ClientRule
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good
+from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.project.clients import Kind
 from review_patterns.syntax.names import argument, code
 
@@ -98,6 +99,11 @@ class MagicCacheTtl(ClientRule):
     severity = Severity.WARNING
     dimension = Dimension.CODE_CLARITY
     requires = ("cache", "redis", "Redis")
+    fixes = (
+        "Safe: the number moves to a module constant named after its duration "
+        "(`CACHE_TTL_30_MINUTES = 60 * 30  # 30 minutes`), or the module's constant that already holds "
+        "that value is used; the timeout itself does not change."
+    )
     examples = (
         Bad("""
             from django.core.cache import cache
@@ -174,4 +180,38 @@ class MagicCacheTtl(ClientRule):
         value = literal_value(arg.value)
         if value is not None and value > 0:
             seconds = value / 1000 if milliseconds else value
-            self.report(arg.value, ttl=code(arg.value, one_line=True), duration=duration(seconds))
+            rewrite = self._constant(arg.value, value, seconds, milliseconds)
+            self.report(arg.value, rewrite, ttl=code(arg.value, one_line=True), duration=duration(seconds))
+
+    def setup(self) -> None:
+        super().setup()
+        self.constants: dict[str, float | None] = {}
+
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self.constants = module_numbers(node)
+
+    def _constant(self, node: cst.BaseExpression, value: float, seconds: float, ms: bool) -> Rewrite | None:
+        """The TTL named: by a module constant that holds the same value, or by a new one."""
+        for name, known in self.constants.items():
+            if known == value and name.isupper():
+                return Rewrite(safe=True, replace=((node, cst.Name(name)),), description=f"use `{name}`")
+        spelled = re.sub(r"\W+", "_", duration(seconds)).strip("_").upper()
+        name = f"CACHE_TTL_{spelled}{'_MS' if ms else ''}"
+        if name in self.constants:
+            return None  # the name holds another value: a person must choose one
+        line = f"{name} = {code(node, one_line=True)}  # {duration(seconds)}"
+        return Rewrite(safe=True, replace=((node, cst.Name(name)),), constants=(line,), description=f"name it `{name}`")
+
+
+def module_numbers(module: cst.Module) -> dict[str, float | None]:
+    """Names the module assigns at top level, with their value when it is number arithmetic."""
+    numbers: dict[str, float | None] = {}
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    target = small.targets[0].target
+                    if isinstance(target, cst.Name):
+                        numbers[target.value] = literal_value(small.value)
+    return numbers

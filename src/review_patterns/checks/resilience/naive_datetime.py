@@ -7,9 +7,20 @@ from typing import Final, Literal
 import libcst as cst
 
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good, Rule
+from review_patterns.core.rule import Bad, Good, Rewrite, Rule
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import dotted_name, keyword
+
+
+def _aware_now(call: cst.Call) -> Rewrite:
+    """The fix: Django's aware clock in place of the naive call."""
+    return Rewrite(
+        safe=False,
+        replace=((call, cst.parse_expression("timezone.now()")),),
+        imports=("from django.utils import timezone",),
+        description="use `timezone.now()`",
+    )
+
 
 _NAIVE = {"datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today"}
 #: Calls whose result is aware.
@@ -70,6 +81,10 @@ class NaiveDatetime(Rule):
     dimension = Dimension.RELIABILITY
     requires = ("datetime",)
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
+    fixes = (
+        "Unsafe: the fix calls `timezone.now()` (importing `django.utils.timezone`), which is aware and in "
+        "UTC; code that formats or compares the value as local naive time must be read again."
+    )
     examples = (
         Bad(
             """
@@ -295,7 +310,7 @@ class NaiveDatetime(Rule):
         for scope in scopes:
             _Scope(self, scope, report=True).run()
         for call, where in self.where.items():
-            self.report(call, call=self.source_name(call), where=where)
+            self.report(call, _aware_now(call), call=self.source_name(call), where=where)
 
     def source_name(self, node: cst.Call) -> str:
         return (self.imports.resolve(node.func) or "").removeprefix("datetime.") + "()"
