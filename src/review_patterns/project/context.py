@@ -22,7 +22,7 @@ from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.clients import worth_reading as _may_bind_clients
 from review_patterns.project.locking import locked_by_callers
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
-from review_patterns.project.models import ModelIndex, module_name
+from review_patterns.project.models import ModelIndex, module_name, unresolved_apps
 from review_patterns.project.models import may_change_index as _may_change_models
 from review_patterns.project.quota import QuotaIndex
 from review_patterns.project.releases import Releases
@@ -364,6 +364,20 @@ class ProjectContext:
         return history
 
     # -- model index (RP4xx) --
+
+    @cached_property
+    def warnings(self) -> tuple[str, ...]:
+        """What the context cannot know and the user can fix: apps whose models were not found."""
+        missing = unresolved_apps(self.paths, self.read)
+        if not missing:
+            return ()
+        where = f" of {self.root.as_posix()}" if self.root is not None else ""
+        return (
+            f"INSTALLED_APPS{where} names {len(missing)} app{'s' * (len(missing) > 1)} whose models were not "
+            f"found: {', '.join(missing)}; relations to their models are not followed (an N+1 through them is "
+            "missed). Run review-patterns in the project's environment (where these apps are installed, e.g. "
+            "pre-commit's `additional_dependencies`), or put their folder on PYTHONPATH.",
+        )
 
     @part
     def models(self) -> ModelIndex:
