@@ -25,6 +25,8 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("conftest.py", {T}),
         ("shop/testutils.py", {T}),
         ("shop/testutils/mock.py", {T}),
+        ("misago/core/testproject/urls.py", {T}),  # the project the test suite runs against
+        ("test_project/settings.py", {T, FileKind.SETTINGS}),
         ("tests/fixtures/shop/views.py", {T, F}),
         ("tests/data/fixtures/app.py", {T, F}),
         ("pkg/testdata/sample.py", {F}),
@@ -46,6 +48,7 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("shop/contests.py", set()),
         ("shop/contest.py", set()),
         ("shop/latest.py", set()),
+        ("contestproject/urls.py", set()),
         ("shop/views.py", set()),
         ("shop/fixtures.py", set()),
         ("shop/migrations/0003_testapproval.py", {M}),
