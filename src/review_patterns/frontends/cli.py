@@ -133,6 +133,8 @@ def _review_change(
     """The changed (or, without `rev`, staged) Python files below `targets`, and which findings stand on
     changed lines."""
     cwd = Path.cwd()
+    if rev is None and os.environ.get("PRE_COMMIT_FROM_REF") and os.environ.get("PRE_COMMIT_TO_REF"):
+        rev = os.environ["PRE_COMMIT_FROM_REF"]  # `pre-commit run --from-ref A --to-ref B`: nothing is staged
     if rev is None:
         base, changes = staged_changes(cwd)
         since = "staged"
