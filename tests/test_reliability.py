@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,8 @@ from review_patterns.core.config import parse_config
 from review_patterns.core.engine import with_deep_stack
 from review_patterns.core.rule import Rule
 from review_patterns.frontends.output import OutputError, write_output
+from review_patterns.report.fingerprint import Sources
+from review_patterns.report.writers import WRITERS
 from review_patterns.syntax.parsing import MAX_NESTING, check_source, nesting_depth, parse_expression
 
 VIEW = """\
@@ -460,3 +463,49 @@ def test_the_command_line_writes_safely_and_says_what_failed(tmp_path: Path) -> 
         "check", "--format", "github", str(root), env={"GITHUB_STEP_SUMMARY": str(tmp_path / "taken" / "x" / "y")}
     )
     assert summary.returncode in (0, 1) and "cannot write GITHUB_STEP_SUMMARY" in summary.stderr
+
+
+# Reports that cannot be broken: control characters, newlines, file names that are not UTF-8.
+
+
+class EchoString(Rule):
+    """## What it does
+    Reports every string literal with its raw text, as RP506 and RP204 quote the source.
+
+    ## Why is this bad?
+    Test only.
+    """
+
+    code = "RP986"
+    name = "echo-string"
+    message = "string {text}"
+    severity = review_patterns.Severity.BLOCKER
+    dimension = review_patterns.Dimension.RELIABILITY
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.report(node, text=node.evaluated_value)
+
+
+def test_every_writer_survives_control_characters_newlines_and_undecodable_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module_name, module in list(sys.modules.items()):  # the writers describe the rule from the registry
+        if module_name.startswith("review_patterns") and hasattr(module, "ALL_RULES"):
+            monkeypatch.setattr(module, "ALL_RULES", (*ALL_RULES, EchoString))
+    folder = os.fsencode(tmp_path)
+    name = folder + b"/caf\xe9_\x1b.py"  # Latin-1 bytes and an ESC: not UTF-8
+    with open(name, "w", encoding="utf-8") as handle:
+        handle.write('TITLE = "bell\\x07 esc\\x1b[31m red"\nHELP = """two\nlines"""\n')
+    report = review_patterns.lint_paths([Path(os.fsdecode(name))], Config(), cwd=tmp_path, rules=(EchoString,))
+    (result,) = report.files
+    assert result.path == "caf\ufffd_\\x1b.py"
+    assert [f.message for f in result.findings] == ["string bell\\x07 esc\\x1b[31m red", "string two\\nlines"]
+    sources = Sources(tmp_path)
+    for format_name, writer in WRITERS.items():
+        output = writer(report, sources)
+        output.encode("utf-8")  # no lone surrogate left
+        assert "\x1b" not in output and "\x07" not in output, format_name
+        if format_name == "junit":
+            ET.fromstring(output.split("\n", 1)[1])
+        if format_name == "concise":
+            assert len([line for line in output.splitlines() if "RP986" in line]) == 2

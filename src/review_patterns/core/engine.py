@@ -31,7 +31,7 @@ from review_patterns.core import grading, stopping
 from review_patterns.core.cache import ContextCache, ResultCache
 from review_patterns.core.config import Config
 from review_patterns.core.internal_error import InternalError
-from review_patterns.core.model import Bonus, FileResult, Finding, Report
+from review_patterns.core.model import Bonus, FileResult, Finding, Report, printable
 from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
@@ -136,7 +136,7 @@ def _finding(rule: type[Rule], path: str, where: CodeRange, message: str, config
         end_column=where.end.column + 1,
         code=rule.code,
         name=rule.name,
-        message=message,
+        message=printable(message),
         severity=config.severity.get(rule.code, rule.severity),
         dimension=rule.dimension,
         penalty=config.penalty.get(rule.code, rule.default_penalty()),
@@ -161,7 +161,7 @@ def _error_result(
     path: str, source_lines: int, where: CodeRange, message: str, config: Config, rule: type[Rule] = ParseError
 ) -> FileResult:
     finding = _finding(rule, path, where, message, config)
-    return FileResult(path, (finding,), lines=source_lines, error=message)
+    return FileResult(path, (finding,), lines=source_lines, error=finding.message)
 
 
 def _parse_failure(error: Exception) -> tuple[int, int, str]:
@@ -311,7 +311,9 @@ def _analyse(
             if report.bonus in ignored:
                 continue
             line = where.start.line
-            bonuses.append(Bonus(path, line, report.bonus, report.points, rule_class.dimension, report.message))
+            bonuses.append(
+                Bonus(path, line, report.bonus, report.points, rule_class.dimension, printable(report.message))
+            )
         else:
             findings.append(_finding(rule_class, path, where, report.message, config))
     for rule_class, why in failures.items():
@@ -387,12 +389,12 @@ def project_relative(path: Path, context: ProjectContext) -> str | None:
 
 
 def display_path(path: Path, cwd: Path) -> str:
-    """Relative to `cwd` when below it, with forward slashes."""
+    """Relative to `cwd` when below it, with forward slashes, printable (see `printable`)."""
     resolved = path.resolve()
     try:
-        return resolved.relative_to(cwd).as_posix()
+        return printable(resolved.relative_to(cwd).as_posix())
     except ValueError:
-        return resolved.as_posix()
+        return printable(resolved.as_posix())
 
 
 def excluded(path: Path, config: Config) -> bool:
@@ -686,7 +688,9 @@ def lint_paths(
         results[index] = result
     if store is not None and pending:
         store.prune()
-    return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=tuple(notes))
+    return grading.grade_report(
+        [r for r in results if r is not None], config.min_grade, warnings=tuple(printable(n) for n in notes)
+    )
 
 
 def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:
