@@ -509,3 +509,48 @@ def test_every_writer_survives_control_characters_newlines_and_undecodable_names
             ET.fromstring(output.split("\n", 1)[1])
         if format_name == "concise":
             assert len([line for line in output.splitlines() if "RP986" in line]) == 2
+
+
+# Configuration: prefixes, what cannot be ignored, malformed shapes.
+
+
+def test_severity_and_penalty_accept_prefixes_and_the_longer_one_wins() -> None:
+    config = parse_config(
+        {"severity": {"RP3": "suggestion", "RP301": "blocker"}, "penalty": {"RP1": 1}}, rules=ALL_RULES
+    )
+    privacy = [rule.code for rule in ALL_RULES if rule.code.startswith("RP3")]
+    assert len(privacy) > 1 and config.severity["RP301"] == review_patterns.Severity.BLOCKER
+    assert all(config.severity[code] == review_patterns.Severity.SUGGESTION for code in privacy if code != "RP301")
+    assert {code for code, points in config.penalty.items() if points == 1} == {
+        rule.code for rule in ALL_RULES if rule.code.startswith("RP1")
+    }
+    source = "from blog.models import Post\n\ndef f(pk):\n    post = Post.objects.get(pk=pk)\n    post.views += 1\n    post.save()\n"
+    finding = review_patterns.lint(source, "blog/views.py", config=replace(config, select=("RP103",))).findings[0]
+    assert finding.code == "RP103" and finding.penalty == 1
+
+
+@pytest.mark.parametrize("table", [{"ignore": ["RP001"]}, {"ignore": ["rp002"]}, {"per-file-ignores": {"*": ["RP00"]}}])
+def test_the_tools_own_codes_cannot_be_ignored(table: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="cannot be ignored"):
+        parse_config(table, rules=ALL_RULES)
+    assert parse_config({"ignore": ["RP"]}, rules=ALL_RULES).ignore == ("RP",)  # every rule, not RP001 alone
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (b"tool = 5\n", "`tool`"),
+        (b'tool = "x"\n', "`tool`"),
+        (b"[tool]\nreview-patterns = 5\n", "`tool.review-patterns`"),
+        (b'[tool.review-patterns]\nselect = ["RP1"]\n# caf\xe9\n', "not valid UTF-8"),
+    ],
+)
+def test_a_malformed_pyproject_is_a_configuration_error_naming_file_and_key(
+    tmp_path: Path, text: bytes, named: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(text)
+    with pytest.raises(ConfigError) as error:
+        review_patterns.load_config(tmp_path)
+    assert str(tmp_path / "pyproject.toml") in str(error.value) and named in str(error.value)
+    done = run_cli("check", str(tmp_path))
+    assert done.returncode == 2 and "configuration error" in done.stderr and "Traceback" not in done.stderr
