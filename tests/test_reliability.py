@@ -28,6 +28,8 @@ from review_patterns.core.config import parse_config
 from review_patterns.core.engine import with_deep_stack
 from review_patterns.core.rule import Rule
 from review_patterns.frontends.output import OutputError, write_output
+from review_patterns.report import baseline
+from review_patterns.report.baseline import BaselineError
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers import WRITERS
 from review_patterns.syntax.parsing import MAX_NESTING, check_source, nesting_depth, parse_expression
@@ -554,3 +556,17 @@ def test_a_malformed_pyproject_is_a_configuration_error_naming_file_and_key(
     assert str(tmp_path / "pyproject.toml") in str(error.value) and named in str(error.value)
     done = run_cli("check", str(tmp_path))
     assert done.returncode == 2 and "configuration error" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"version": 1, "findings": [[1, 2]]},
+        {"version": 1, "findings": [{"code": ["RP1"], "path": [], "fingerprint": {}}]},
+        {"version": 1, "findings": [{"code": "RP101", "path": "a.py", "fingerprint": "x", "line": [1]}]},
+    ],
+)
+def test_a_malformed_baseline_is_a_clear_error(tmp_path: Path, document: object) -> None:
+    (tmp_path / "baseline.json").write_text(json.dumps(document))
+    with pytest.raises(BaselineError, match="malformed entry"):
+        baseline.load(tmp_path / "baseline.json")
