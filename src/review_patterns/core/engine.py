@@ -282,7 +282,7 @@ def _analyse(
 
     imports = ImportTable.of_module(module, file.package)
     semantic = SemanticModel(file)
-    context = context if context is not None else ProjectContext.empty()
+    context = context if context is not None else ProjectContext.empty(django_version=config.django_version)
     failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
     visitors: list[Rule] = []
     for rule_class in selected_rules(config, rules, path, file.path):
@@ -493,10 +493,12 @@ AUTO_PARALLEL_MIN_FILES = 40
 _Task = tuple[Path, str, Path, Config, tuple[type[Rule], ...], "ResultCache | None", "str | None"]
 
 
-def _context(root: Path, contexts: dict[Path, ProjectContext], store: ResultCache | None) -> ProjectContext:
+def _context(
+    root: Path, contexts: dict[Path, ProjectContext], store: ResultCache | None, config: Config
+) -> ProjectContext:
     """The context of the project at `root`, built once per process; kept between runs with the cache."""
-    if root not in contexts:
-        contexts[root] = ProjectContext(root=root)
+    if root not in contexts or contexts[root].django_version_setting != config.django_version:
+        contexts[root] = ProjectContext(root=root, django_version=config.django_version)
         if store is not None:
             contexts[root].store = ContextCache(store.folder)
             contexts[root].fingerprinting = True
@@ -506,7 +508,7 @@ def _context(root: Path, contexts: dict[Path, ProjectContext], store: ResultCach
 def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
     """Checks one file with its project's context from `contexts`, storing the result when cached."""
     path, display, root, config, rules, store, key = task
-    context = _context(root, contexts, store)
+    context = _context(root, contexts, store, config)
     if store is None or key is None:
         return lint_file(path, display, context, config, rules)
     context.fingerprinting = True
@@ -670,7 +672,7 @@ def lint_paths(
         if store is not None:
             key = _cache_key(store, path, display, root, config, rules)
             if key is not None:
-                results[index] = store.get(key, _context(root, contexts, store))
+                results[index] = store.get(key, _context(root, contexts, store, config))
                 if results[index] is not None:
                     continue
         pending.append((index, (path, display, root, config, tuple(rules), store, key)))

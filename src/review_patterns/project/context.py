@@ -7,6 +7,7 @@ The context reads the project's files as text; it never imports or runs them.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import os
 import re
@@ -23,6 +24,13 @@ from review_patterns.project.migrations import MigrationHistory, looks_like_migr
 from review_patterns.project.models import ModelIndex, module_name
 from review_patterns.project.models import may_change_index as _may_change_models
 from review_patterns.project.quota import QuotaIndex
+from review_patterns.project.versions import (
+    DjangoVersion,
+    Version,
+    declared_django_version,
+    installed_django_version,
+    is_declaration_file,
+)
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -182,15 +190,55 @@ def stable_digest(value: Any) -> str:
     return digest.hexdigest()
 
 
+def _read_in(folder: Path, name: str) -> str | None:
+    try:
+        return (folder / name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _declaring_folders(root: Path) -> Iterator[Path]:
+    """`root`, then, when `root` lies in a repository whose top is at most three folders up (a
+    `backend/` beside the requirements), the folders up to that top; never beyond it."""
+    yield root
+    if (root / ".git").exists():
+        return
+    parents = list(root.resolve().parents)[:3]
+    top = next((i for i, parent in enumerate(parents) if (parent / ".git").exists()), None)
+    if top is not None:
+        yield from parents[: top + 1]
+
+
+def _declaration_files(folder: Path) -> list[str]:
+    """The files of `folder` (and of its `requirements/`) that may declare dependencies."""
+    names: list[str] = []
+    for sub in (folder, folder / "requirements"):
+        try:
+            entries = [p.name for p in sub.iterdir() if p.is_file()]
+        except OSError:
+            continue
+        prefix = "" if sub == folder else "requirements/"
+        names += [prefix + name for name in entries if is_declaration_file(prefix + name)]
+    return names
+
+
 _METHOD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
 class ProjectContext:
     """The project around the checked files: its sources on disk, or given in memory."""
 
-    def __init__(self, root: Path | None = None, sources: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        sources: Mapping[str, str] | None = None,
+        *,
+        django_version: Version | None = None,
+    ) -> None:
+        """`django_version` is the `django-version` setting: it overrides what the project declares."""
         self.root = root
         self._sources = dict(sources) if sources is not None else None
+        self.django_version_setting = django_version
         self._parts: dict[str, Any] = {}
         self._fingerprints: dict[str, str] = {}
         #: Names of the parts read since last cleared: the result cache records them per file.
@@ -201,13 +249,14 @@ class ProjectContext:
         self.store: PartStore | None = None
 
     @classmethod
-    def empty(cls) -> ProjectContext:
-        return cls(sources={})
+    def empty(cls, *, django_version: Version | None = None) -> ProjectContext:
+        return cls(sources={}, django_version=django_version)
 
     @classmethod
-    def from_sources(cls, sources: Mapping[str, str]) -> ProjectContext:
-        """A project held in memory: relative path -> text (examples and tests)."""
-        return cls(sources=sources)
+    def from_sources(cls, sources: Mapping[str, str], *, django_version: Version | None = None) -> ProjectContext:
+        """A project held in memory: relative path -> text (examples and tests); may hold
+        `requirements.txt`, `pyproject.toml` and the like besides Python files."""
+        return cls(sources=sources, django_version=django_version)
 
     @classmethod
     def for_path(cls, path: Path) -> ProjectContext:
@@ -218,7 +267,7 @@ class ProjectContext:
     def paths(self) -> tuple[str, ...]:
         """The project's Python files, relative to its root, with forward slashes."""
         if self._sources is not None:
-            return tuple(sorted(self._sources))
+            return tuple(sorted(p for p in self._sources if p.endswith(".py")))
         assert self.root is not None
         return tuple(p.relative_to(self.root).as_posix() for p in walk_python_files(self.root))
 
@@ -246,6 +295,28 @@ class ProjectContext:
         return frozenset(name for _, text in self.sources() for name in _METHOD.findall(text))
 
     # The parts below are computed on first use (one cached property each).
+
+    # -- the Django version (RP101 and every rule whose premise depends on it) --
+
+    @part
+    def django_version(self) -> DjangoVersion | None:
+        """The Django release the project runs on: the `django-version` setting, else what the project
+        declares (at its root, else in the folders above up to the repository's top), else the
+        installed `django` (on-disk projects only). None when unknown: rules then assume any release."""
+        if self.django_version_setting is not None:
+            return DjangoVersion(self.django_version_setting, "django-version setting")
+        if self._sources is not None:
+            return declared_django_version(self._sources, self._sources.get)
+        assert self.root is not None
+        for folder in _declaring_folders(self.root):
+            names = _declaration_files(folder)
+            found = declared_django_version(names, functools.partial(_read_in, folder))
+            if found is not None:
+                if folder != self.root:
+                    prefix = os.path.relpath(folder, self.root)
+                    found = DjangoVersion(found.version, f"{prefix}/{found.source}")
+                return found
+        return installed_django_version()
 
     # -- migration history (RP2xx) --
 
@@ -341,6 +412,8 @@ class ProjectContext:
                     for m in self.migrations.order
                 ],
             )
+        if name == "django_version":
+            return self.django_version
         if name == "quota_index":
             # Its facts depend on the guards each rule is configured with: every source can matter.
             return list(self.sources())
