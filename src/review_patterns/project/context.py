@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from review_patterns.project.clients import ProjectClients, index_clients
+from review_patterns.project.exceptions import ExceptionIndex
 from review_patterns.project.migrations import MigrationHistory
 from review_patterns.project.models import ModelIndex
 from review_patterns.project.quota import QuotaIndex
@@ -140,6 +141,13 @@ class ProjectContext:
     def models(self) -> ModelIndex:
         """Every model of the project and of the installed apps it uses, read statically."""
         return ModelIndex(self.paths, self.read)
+
+    # -- exception classes (RP302) --
+
+    @cached_property
+    def exceptions(self) -> ExceptionIndex:
+        """The project's classes and their bases: which exceptions reach clients, which are its own."""
+        return ExceptionIndex(self.sources(), self.read)
 
     # -- quota guards and clients (RP5xx) --
 

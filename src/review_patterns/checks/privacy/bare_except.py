@@ -5,11 +5,14 @@ from __future__ import annotations
 from review_patterns.checks.privacy.helpers import Handler, HandlerAwareRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.syntax.files import FileKind
 
 
 class BareExcept(HandlerAwareRule):
     """## What it does
-    Flags `except:` with no exception class, at the `except` line.
+    Flags `except:` with no exception class, at the `except` line, unless the handler re-raises
+    (`raise`): cleaning up and re-raising is what PEP 8 allows a bare `except:` for. Test modules
+    are not checked.
 
     ## Why is this bad?
     A bare `except:` also catches `KeyboardInterrupt` and `SystemExit`, so a worker cannot be
@@ -24,6 +27,7 @@ class BareExcept(HandlerAwareRule):
     severity = Severity.IMPORTANT
     dimension = Dimension.SECURITY
     requires = ("except",)
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
     examples = (
         Bad("""
             def load_settings(raw):
@@ -47,8 +51,27 @@ class BareExcept(HandlerAwareRule):
                     rollback()
                     raise
             """),
+        Good("""
+            def import_rows(rows):
+                try:
+                    save(rows)
+                except:
+                    rollback()
+                    raise
+            """),
+        Bad("""
+            def import_rows(rows):
+                try:
+                    save(rows)
+                except:  # RP303
+                    try:
+                        rollback()
+                    except:  # RP303
+                        pass
+                    raise ImportFailed("rows not saved")
+            """),
     )
 
-    def on_handler(self, handler: Handler) -> None:
-        if handler.bare:
+    def after_handler(self, handler: Handler) -> None:
+        if handler.bare and not handler.reraises:
             self.report(handler.node)
