@@ -74,8 +74,7 @@ class SaveInLoop(Rule):
     dimension = Dimension.PERFORMANCE
     examples = (Bad("for p in ps:\n    p.save()  # RP992\n"), Good("p.save()\n"))
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
         self.loops = 0
 
     def visit_For(self, node: cst.For) -> None:

@@ -51,3 +51,44 @@ def test_relative_imports_are_not_used() -> None:
         if isinstance(n, ast.ImportFrom) and n.level
     ]
     assert not relative
+
+
+def _rule_classes() -> list[type]:
+    from review_patterns.checks import ALL_RULES
+    from review_patterns.core.rule import Rule
+
+    return sorted({c for rule in ALL_RULES for c in rule.__mro__ if issubclass(c, Rule) and c is not Rule}, key=str)
+
+
+def test_rules_prepare_in_setup_not_in_the_constructor() -> None:
+    """`Rule.__init__` is typed and calls `setup()`; an override of `__init__` would bypass both."""
+    overriding = [c.__qualname__ for c in _rule_classes() if "__init__" in c.__dict__]
+    assert not overriding, overriding
+
+
+def test_setup_below_a_base_calls_the_base() -> None:
+    """A base's `setup()` builds the state its visitor methods use: forgetting `super().setup()`
+    would fail silently, so each override below one calls it."""
+    import inspect
+    import textwrap
+
+    from review_patterns.core.rule import Rule
+
+    forgetful = []
+    for cls in _rule_classes():
+        if "setup" not in cls.__dict__:
+            continue
+        bases_with_setup = [b for b in cls.__mro__[1:] if b is not Rule and "setup" in b.__dict__]
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls.__dict__["setup"])))
+        calls_super = any(
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "setup"
+            and isinstance(n.func.value, ast.Call)
+            and isinstance(n.func.value.func, ast.Name)
+            and n.func.value.func.id == "super"
+            for n in ast.walk(tree)
+        )
+        if bases_with_setup and not calls_super:
+            forgetful.append(cls.__qualname__)
+    assert not forgetful, forgetful

@@ -30,9 +30,7 @@ def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
 
 
 def test_several_formats_in_one_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = check(
-        capsys, "--output-format", "json=out/report.json", "--output-format", "sarif=out/report.sarif", "shop"
-    )
+    code, out, _ = check(capsys, "--report", "json=out/report.json", "--report", "sarif=out/report.sarif", "shop")
     assert code == 1  # eval() is a blocker
     assert "shop/views.py  " in out and "FAILED: 1 blocker finding." in out  # the text report on the terminal
     report = json.loads((project / "out/report.json").read_text())
@@ -46,11 +44,12 @@ def test_several_formats_in_one_run(project: Path, capsys: pytest.CaptureFixture
 
 
 def test_format_to_stdout_and_another_to_a_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = check(capsys, "--format", "concise", "--output-format", "junit=junit.xml", "--exit-zero")
+    code, out, _ = check(capsys, "--format", "concise", "--report", "junit=junit.xml", "--exit-zero")
     assert code == 0
     assert out == (
         "shop/views.py:10:5: RP991 `print()` instead of logging\n"
         "shop/views.py:11:36: RP990 `eval()` runs text as code\n"
+        "2 findings (1 blocker) in 5 files: A+ 97.7, FAILED: 1 blocker finding.\n"
     )
     assert 'failures="1"' in (project / "junit.xml").read_text()
 
@@ -87,9 +86,26 @@ def test_no_step_summary_without_the_github_format(
 
 
 @pytest.mark.parametrize("value", ["yaml=report.yaml", "sarif", "sarif="])
-def test_bad_output_format_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
-    code, _, err = check(capsys, "--output-format", value)
+def test_bad_report_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    code, _, err = check(capsys, "--report", value)
     assert code == 2 and "FORMAT=FILE" in err
+
+
+def test_output_format_and_output_file_are_spelled_as_in_ruff(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = check(capsys, "--output-format", "json", "--output-file", "out.json", "shop")
+    assert code == 1 and json.loads((project / "out.json").read_text())["summary"]["blockers"] == 1
+    assert "Overall:" in out  # the text report still goes to the terminal
+    code, out, _ = check(capsys, "--format", "concise", "shop")
+    assert out.splitlines()[0].startswith("shop/views.py:")
+
+
+def test_the_old_spelling_of_report_points_to_it(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = check(capsys, "--output-format", "json=report.json")
+    assert code == 2 and "use --report json=report.json" in err
+    code, _, err = check(capsys, "--output-format", "yaml")
+    assert code == 2 and "not one of text, json" in err
 
 
 def test_exit_codes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,8 +41,11 @@ def test_json_report_keys(tmp_path: Path) -> None:
     result = run_cli("check", "--format", "json", "-o", "out/report.json", ".", cwd=root)
     assert result.returncode == 1
     data = json.loads((root / "out" / "report.json").read_text())
-    assert set(data) == {"version", "summary", "files"}
-    assert set(data["summary"]) == {"score", "grade", "files", "findings", "blockers", "dimensions", "passed"}
+    assert set(data) == {"version", "summary", "warnings", "files"}
+    assert set(data["summary"]) == {
+        *("score", "grade", "files", "findings", "blockers", "dimensions", "passed"),
+        *("kind", "grades", "lowest", "rules"),
+    }
     assert data["summary"]["blockers"] == 1 and data["summary"]["passed"] is False
     assert set(data["summary"]["dimensions"]) == {
         "security",

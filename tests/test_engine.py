@@ -251,8 +251,7 @@ def test_a_rule_failing_before_the_traversal_is_reported_too(monkeypatch: pytest
     class BrokenContext(SaveInLoop):
         code = "RP994"
 
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
+        def setup(self) -> None:
             raise OSError("the project context could not be read")
 
     rules = (SaveInLoop, BrokenContext)

@@ -65,22 +65,22 @@ def publish_all(request):
 
 
 class SaveInLoopOutsideTests(SaveInLoop):
-    code = "RP993"
+    code = "RP995"
     skip_kinds = frozenset({FileKind.TEST})
 
 
 class SaveInLoopInMigrations(SaveInLoop):
-    code = "RP992"
+    code = "RP996"
     kinds = frozenset({FileKind.MIGRATION})
 
 
 @pytest.mark.parametrize(
     ("path", "codes"),
     [
-        ("blog/views.py", ["RP993"]),
+        ("blog/views.py", ["RP995"]),
         ("blog/tests.py", []),
-        ("blog/contests.py", ["RP993"]),
-        ("blog/migrations/0003_publish.py", ["RP992", "RP993"]),
+        ("blog/contests.py", ["RP995"]),
+        ("blog/migrations/0003_publish.py", ["RP995", "RP996"]),
     ],
 )
 def test_the_engine_applies_declared_kinds(path: str, codes: list[str]) -> None:

@@ -116,3 +116,81 @@ def test_gate(findings: list[Finding], min_grade: str, passed: bool) -> None:
 def test_an_empty_run_passes_with_full_marks() -> None:
     report = grade_report([], "A-")
     assert (report.score, report.grade, report.passed) == (100.0, "A+", True)
+
+
+def located(path: str, code: str, penalty: int, severity: Severity = Severity.IMPORTANT) -> Finding:
+    return Finding(path, 1, 1, 1, 2, code, "name", "message", severity, Dimension.PERFORMANCE, penalty)
+
+
+def migration_bonus(path: str) -> Bonus:
+    return Bonus(path, 9, "three-step-migration", 3, Dimension.DATA_INTEGRITY, "message")
+
+
+def file(path: str, findings=(), bonuses=(), lines: int = 100) -> FileResult:
+    from review_patterns.core.grading import dimension_scores
+
+    return FileResult(
+        path,
+        tuple(findings),
+        tuple(bonuses),
+        lines=lines,
+        score=score(findings, bonuses),
+        dimensions=dimension_scores(list(findings), list(bonuses)),
+    )
+
+
+def the_team_change() -> list[FileResult]:
+    """Three N+1 in two views, a leaked exception in a service, a three-step migration, a clean file."""
+    return [
+        file("shop/views.py", [located("shop/views.py", "RP401", 5), located("shop/views.py", "RP401", 5)]),
+        file("shop/api.py", [located("shop/api.py", "RP401", 5)]),
+        file("shop/services.py", [located("shop/services.py", "RP302", 6)]),
+        file("shop/migrations/0003_enforce.py", bonuses=[migration_bonus("shop/migrations/0003_enforce.py")]),
+        file("shop/models.py", lines=400),
+    ]
+
+
+def test_a_review_is_graded_as_one_change_set() -> None:
+    from review_patterns.core.grading import review_arithmetic
+
+    report = grade_report(the_team_change(), "A-", review=True)
+    assert (report.score, report.grade, report.review) == (82.0, "B-", True)
+    assert review_arithmetic(report.findings, report.bonuses) == (
+        "100 - 3x5 (RP401) - 6 (RP302) + 3 (three-step-migration) = 82 -> B-"
+    )
+    assert report.dimensions[Dimension.PERFORMANCE] == 100 - 15 - 6
+    assert report.dimensions[Dimension.DATA_INTEGRITY] == 100  # 103 clamped
+    assert not report.passed  # B- is below A-
+    # The same files as a whole tree: the line-weighted mean barely moves.
+    tree = grade_report(the_team_change(), "A-")
+    assert tree.score == round((90 + 95 + 94 + 100 + 100 * 4) / 8, 1) == 97.4 and tree.passed
+
+
+def test_a_review_clamps_and_a_blocker_fails_it_whatever_the_grade() -> None:
+    from review_patterns.core.grading import review_arithmetic
+
+    many = [located("a.py", "RP401", 5) for _ in range(25)]
+    assert review_arithmetic(many, []) == "100 - 25x5 (RP401) = -25, clamped to 0 -> F"
+    blocked = grade_report([file("a.py", [located("a.py", "RP101", 0, Severity.BLOCKER)])], "F", review=True)
+    assert blocked.score == 100 and not blocked.passed
+
+
+def test_a_whole_tree_summary_counts_letters_lowest_files_and_rules() -> None:
+    from review_patterns.core.grading import findings_by_rule, grade_counts, lowest_files
+
+    files = [
+        *the_team_change(),
+        FileResult("broken.py", (located("broken.py", "RP001", 5, Severity.BLOCKER),), error="syntax error"),
+        *(file(f"clean_{n:02}.py") for n in range(12)),
+        *(file(f"meh_{n:02}.py", [located(f"meh_{n:02}.py", "RP402", 3)]) for n in range(12)),
+    ]
+    assert grade_counts(files) == {"A+": 26, "A": 2, "A-": 1}  # 97 is A+; the broken file has no grade
+    lowest = lowest_files(files)
+    assert [r.path for r in lowest[:4]] == ["broken.py", "shop/views.py", "shop/services.py", "shop/api.py"]
+    assert len(lowest) == 10 and lowest[-1].path == "meh_05.py"
+    assert findings_by_rule(f for r in files for f in r.findings) == [
+        ("RP402", "name", 12),
+        ("RP401", "name", 3),
+        ("RP001", "name", 1),
+        ("RP302", "name", 1),
+    ]

@@ -36,12 +36,14 @@ def lint_paths(
     paths: Iterable[Path],
     config: Config,
     cwd: Path | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
     *,
     rules: Sequence[type[Rule]] = ALL_RULES,
+    cache: Path | None = None,
 ) -> Report:
-    """Checks files and folders and grades them; see `core.engine.lint_paths`."""
-    return _engine.lint_paths(paths, config, cwd, jobs, rules=rules)
+    """Checks files and folders and grades them, reusing results kept in the folder `cache` when given;
+    see `core.engine.lint_paths`."""
+    return _engine.lint_paths(paths, config, cwd, jobs, rules=rules, cache=cache)
 
 
 def load_config(start: Path, explicit: Path | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> Config:

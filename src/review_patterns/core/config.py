@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,9 +38,10 @@ class Config:
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  #: code -> option -> value
     ignore_noqa: bool = False
     root: Path | None = None  #: the folder of the pyproject.toml the settings came from
+    cache_dir: str | None = None  #: the result cache's folder, relative to `root`
 
 
-_TOP_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "min-grade", "severity", "penalty"}
+_TOP_KEYS = {"cache-dir", "select", "ignore", "exclude", "per-file-ignores", "min-grade", "severity", "penalty"}
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -115,7 +118,7 @@ def parse_config(
     option_tables = {k for k in table if k.upper() in codes}
     unknown = sorted(set(table) - _TOP_KEYS - option_tables)
     if unknown:
-        raise ConfigError(f"{source}: unknown key(s) in [tool.review-patterns]: {', '.join(unknown)}")
+        raise ConfigError(unknown_key_message(source, unknown[0], sorted(_TOP_KEYS)))
     try:
         select = tuple(check_selector(v, "select", rules=rules) for v in _strings(table.get("select", []), "select"))
         ignore = tuple(
@@ -143,9 +146,14 @@ def parse_config(
             for code, value in _table(table, "penalty").items()
         }
         options = {key.upper(): _options(codes[key.upper()], table[key], key) for key in option_tables}
+        cache_dir = table.get("cache-dir")
+        if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
+            raise ConfigError(f"`cache-dir` must be a folder name, not {cache_dir!r}")
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
-    return Config(select, ignore, exclude, per_file_ignores, min_grade, severity, penalty, options, root=root)
+    return Config(
+        select, ignore, exclude, per_file_ignores, min_grade, severity, penalty, options, root=root, cache_dir=cache_dir
+    )
 
 
 def _table(table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -200,3 +208,34 @@ def check_option(default: Any, value: Any, key: str) -> Any:
     if not ok:
         raise ConfigError(f"`{key}` must be of the same kind as its default {default!r}, not {value!r}")
     return value
+
+
+def key_line(path: Path, key: str, table: str = "tool.review-patterns") -> int | None:
+    """The line of `key = ...` in `[table]` of a TOML file, for messages; None when not found."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
+    assignment = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    current = ""
+    for number, line in enumerate(lines, 1):
+        if found := header.match(line):
+            current = found.group(1).replace('"', "").replace("'", "")
+            if current == f"{table}.{key}":
+                return number
+        elif current == table and assignment.match(line):
+            return number
+    return None
+
+
+def unknown_key_message(source: str, key: str, valid: Sequence[str]) -> str:
+    """`pyproject.toml:12: unknown key `ignores` in [tool.review-patterns]; did you mean `ignore`? Valid keys: ...`."""
+    line = key_line(Path(source), key) if source.endswith(".toml") else None
+    where = f"{source}:{line}" if line else source
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    hint = f"; did you mean `{close[0]}`?" if close else "."
+    return (
+        f"{where}: unknown key `{key}` in [tool.review-patterns]{hint} "
+        f"Valid keys: {', '.join(valid)}, and a table per rule code (`rp206`) for its options."
+    )

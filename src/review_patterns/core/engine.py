@@ -6,10 +6,11 @@ are costly in LibCST (as much as the parse), so they are resolved only for files
 
 from __future__ import annotations
 
-import ast
 import io
 import os
 import re
+import sys
+import threading
 import tokenize
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,12 +18,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from review_patterns.core import grading
+from review_patterns.core.cache import ResultCache
 from review_patterns.core.config import Config
 from review_patterns.core.internal_error import InternalError
 from review_patterns.core.model import Bonus, FileResult, Finding, Report
@@ -31,8 +33,10 @@ from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
 from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.imports import ImportTable
+from review_patterns.syntax.parsing import check_source
 
 DEFAULT_CONFIG = Config()
+T = TypeVar("T")
 _NOQA = re.compile(r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -98,6 +102,13 @@ def _guarded(rule: Rule, failures: dict[type[Rule], str]) -> cst.BatchableCSTVis
                 return None
             try:
                 return method(node)
+            except RecursionError as error:
+                if sys.getrecursionlimit() < DEEP_RECURSION_LIMIT:
+                    raise  # perhaps only deep code: `guard_file` retries with room to recurse
+                failures[type(rule)] = _describe(error)  # with room, the rule's own runaway
+                return None
+            except MemoryError:
+                raise
             except Exception as error:
                 failures[type(rule)] = _describe(error)
                 return None
@@ -141,19 +152,15 @@ def _suppressed(finding: Finding, lines: Sequence[str]) -> bool:
     return codes is None or any(finding.code.startswith(c.upper()) for c in re.split(r"[,\s]+", codes) if c)
 
 
-def _error_result(path: str, source_lines: int, where: CodeRange, message: str, config: Config) -> FileResult:
-    finding = _finding(ParseError, path, where, message, config)
+def _error_result(
+    path: str, source_lines: int, where: CodeRange, message: str, config: Config, rule: type[Rule] = ParseError
+) -> FileResult:
+    finding = _finding(rule, path, where, message, config)
     return FileResult(path, (finding,), lines=source_lines, error=message)
 
 
-def _syntax_error(source: str, error: Exception) -> tuple[int, int, str]:
-    """Where and why a file does not parse, in CPython's words, which are clearer than LibCST's."""
-    try:
-        ast.parse(source)
-    except SyntaxError as syntax:
-        return syntax.lineno or 1, max((syntax.offset or 1) - 1, 0), f"syntax error: {syntax.msg}"
-    except (ValueError, RecursionError, MemoryError) as other:
-        return 1, 0, f"cannot parse: {other}"
+def _parse_failure(error: Exception) -> tuple[int, int, str]:
+    """Where and why LibCST rejects a file that CPython accepts."""
     if isinstance(error, cst.ParserSyntaxError):
         return error.editor_line, error.editor_column - 1, f"cannot parse: {error.message}"
     return 1, 0, f"cannot parse: {type(error).__name__}: {error}"
@@ -174,12 +181,97 @@ def lint(
     so that they can find their own file in the project context wherever the run started.
     """
     config = config or DEFAULT_CONFIG
+    lines = sum(1 for line in source.splitlines() if line.strip())
+    rejected = check_source(source)  # before LibCST, whose native parser can crash the process
+    if rejected is not None:
+        return _error_result(path, lines, _at(rejected.line, rejected.column), rejected.reason, config)
+
+    def analyse() -> FileResult:
+        return _analyse(source, path, context, config, rules, project_path, lines)
+
+    return guard_file(analyse, path, lines, config)
+
+
+def guard_file(analyse: Callable[[], FileResult], path: str, lines: int, config: Config) -> FileResult:
+    """`analyse()`, with whatever escapes it turned into RP001 or RP002 for this file alone.
+
+    Deep but valid code that exhausts the recursion limit is retried once with room to recurse.
+    """
+    rule: type[Rule]
+    try:
+        try:
+            return analyse()
+        except RecursionError:
+            return with_deep_stack(analyse)
+    except RecursionError:
+        reason, rule = "too deeply nested to analyse", ParseError
+    except MemoryError:
+        reason, rule = "too large to analyse (out of memory)", ParseError
+    except Exception as error:
+        reason, rule = f"review-patterns failed on this file: {_describe(error)}", InternalError
+    return _error_result(path, lines, _at(1), reason, config, rule)
+
+
+#: The stack and recursion limit of the retry for deep code. LibCST recurses through C as well as
+#: Python, so the limit is raised only in a thread whose stack is sized for it. Measured on
+#: CPython 3.11: the deepest code `MAX_NESTING` lets through needs under 8,000 frames, and
+#: 40,000 frames that each re-enter C fit in 16 MB; the stack is reserved, not used, memory.
+DEEP_STACK_BYTES = 256 * 1024 * 1024
+DEEP_RECURSION_LIMIT = 20_000
+
+
+def with_deep_stack(work: Callable[[], T]) -> T:
+    """`work()` in a thread with a large stack and a raised recursion limit; its result or its exception.
+
+    The calling thread keeps waiting in short joins so that Ctrl-C and alarms still reach it;
+    if one does, the limit drops back and the work stops with a RecursionError at its next call.
+    """
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as error:  # handed to the caller
+            failure.append(error)
+
+    try:
+        previous_stack = threading.stack_size(DEEP_STACK_BYTES)
+    except (ValueError, RuntimeError):  # a platform that cannot size thread stacks: too deep, then
+        raise RecursionError("no room to recurse") from None
+    previous_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous_limit, DEEP_RECURSION_LIMIT))
+    try:
+        thread = threading.Thread(target=run, name="review-patterns-deep", daemon=True)
+        thread.start()
+        threading.stack_size(previous_stack)
+        while thread.is_alive():
+            thread.join(0.05)
+    finally:
+        threading.stack_size(previous_stack)
+        sys.setrecursionlimit(previous_limit)
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def _analyse(
+    source: str,
+    path: str,
+    context: ProjectContext | None,
+    config: Config,
+    rules: Sequence[type[Rule]],
+    project_path: str | None,
+    lines: int,
+) -> FileResult:
+    """Parses once, runs the rules in one traversal and places their reports (see `lint`)."""
     file = SourceFile(project_path or path, source)
-    lines = sum(1 for line in file.lines if line.strip())
     try:
         module = cst.parse_module(source)
+    except (RecursionError, MemoryError):
+        raise
     except Exception as error:
-        line, column, message = _syntax_error(source, error)
+        line, column, message = _parse_failure(error)
         return _error_result(path, lines, _at(line, column), message, config)
 
     imports = ImportTable.of_module(module, file.package)
@@ -190,6 +282,8 @@ def lint(
         try:
             if rule_class.applies_to(file):
                 visitors.append(rule_class(file, imports, context, config.options.get(rule_class.code)))
+        except (RecursionError, MemoryError):
+            raise
         except Exception as error:
             failures[rule_class] = _describe(error)
     ignored = ignored_here(config, path) | ignored_here(config, file.path)
@@ -279,7 +373,8 @@ def display_path(path: Path, cwd: Path) -> str:
         return resolved.as_posix()
 
 
-def _excluded(path: Path, config: Config) -> bool:
+def excluded(path: Path, config: Config) -> bool:
+    """Whether `exclude` (globs relative to the config's folder) covers `path`."""
     if not config.exclude or config.root is None:
         return False
     try:
@@ -312,52 +407,108 @@ def collect_files(paths: Iterable[Path], config: Config) -> Iterator[Path]:
 def _walk(top: Path, config: Config) -> Iterator[Path]:
     for child in sorted(top.iterdir()):
         if child.is_dir():
-            if not is_skipped_dir(child) and not _excluded(child, config):
+            if not is_skipped_dir(child) and not excluded(child, config):
                 yield from _walk(child, config)
-        elif child.suffix == ".py" and not _excluded(child, config):
+        elif child.suffix == ".py" and not excluded(child, config):
             yield child
 
 
 _WORKER_CONTEXTS: dict[Path, ProjectContext] = {}
+#: With `jobs` left to the engine, fewer files than this are checked in one process: starting workers,
+#: each building the project context, costs more than it saves.
+AUTO_PARALLEL_MIN_FILES = 40
+
+#: (file, display path, project root, config, rules, result cache, cache key)
+_Task = tuple[Path, str, Path, Config, tuple[type[Rule], ...], "ResultCache | None", "str | None"]
 
 
-def _lint_in_worker(task: tuple[Path, str, Path, Config, Sequence[type[Rule]]]) -> FileResult:
+def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
+    """Checks one file with its project's context from `contexts`, storing the result when cached."""
+    path, display, root, config, rules, store, key = task
+    context = contexts.get(root) or contexts.setdefault(root, ProjectContext(root=root))
+    if store is None or key is None:
+        return lint_file(path, display, context, config, rules)
+    context.fingerprinting = True
+    context.touched.clear()
+    result = lint_file(path, display, context, config, rules)
+    store.put(key, context, result)
+    return result
+
+
+def _lint_in_worker(task: _Task) -> FileResult:
     """One file in a worker process; each worker builds a project's context once."""
-    path, display, root, config, rules = task
-    context = _WORKER_CONTEXTS.setdefault(root, ProjectContext(root=root))
-    return lint_file(path, display, context, config, rules)
+    return _run_task(task, _WORKER_CONTEXTS)
+
+
+def _cache_key(
+    store: ResultCache, path: Path, display: str, root: Path, config: Config, rules: Sequence[type[Rule]]
+) -> str | None:
+    """The file's cache key, None when it cannot be read (then it is checked, and reported, uncached)."""
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        project_path: str | None = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        project_path = None
+    paths = (display, project_path) if project_path else (display,)
+    ignored = set().union(*(ignored_here(config, p) for p in paths))
+    return store.key(content, display, project_path, selected_rules(config, rules, *paths), ignored)
 
 
 def lint_paths(
     paths: Iterable[Path],
     config: Config,
     cwd: Path | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
     *,
     rules: Sequence[type[Rule]],
+    cache: Path | None = None,
 ) -> Report:
     """Checks files and folders with `rules`, building each project's context once, and grades the result.
 
-    With `jobs` > 1 the files are spread over that many processes.
+    With `jobs` > 1 the files are spread over that many processes; with 0 or None, over one per CPU
+    when there are enough of them. With `cache` (a folder), results are kept there and reused
+    while the file, the settings and the project knowledge its rules read are unchanged.
     """
     cwd = (cwd or Path.cwd()).resolve()
     roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
-    tasks = []
+    found = []
     for path in collect_files(paths, config):
         folder = path.resolve().parent
-        root = roots.setdefault(folder, find_project_root(folder))
-        tasks.append((path, display_path(path, cwd), root, config, tuple(rules)))
+        found.append((path, display_path(path, cwd), roots.setdefault(folder, find_project_root(folder))))
+    store = ResultCache(cache, config, rules) if cache is not None else None
+    contexts: dict[Path, ProjectContext] = {}
+    results: list[FileResult | None] = [None] * len(found)
+    pending: list[tuple[int, _Task]] = []
+    for index, (path, display, root) in enumerate(found):
+        key = None
+        if store is not None:
+            key = _cache_key(store, path, display, root, config, rules)
+            if key is not None:
+                context = contexts.setdefault(root, ProjectContext(root=root))
+                context.fingerprinting = True
+                results[index] = store.get(key, context)
+                if results[index] is not None:
+                    continue
+        pending.append((index, (path, display, root, config, tuple(rules), store, key)))
+
+    auto = not jobs
     jobs = jobs or os.cpu_count() or 1
+    if auto and len(pending) < AUTO_PARALLEL_MIN_FILES:
+        jobs = 1
+    tasks = [task for _, task in pending]
     if jobs > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, min(32, len(tasks) // (4 * jobs)))))
+            checked = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, min(32, len(tasks) // (4 * jobs)))))
     else:
-        contexts: dict[Path, ProjectContext] = {}
-        results = [
-            lint_file(path, display, contexts.setdefault(root, ProjectContext(root=root)), config, rules)
-            for path, display, root, config, rules in tasks
-        ]
-    return grading.grade_report(results, config.min_grade)
+        checked = [_run_task(task, contexts) for task in tasks]
+    for (index, _), result in zip(pending, checked):
+        results[index] = result
+    if store is not None and pending:
+        store.prune()
+    return grading.grade_report([r for r in results if r is not None], config.min_grade)
 
 
 def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:
@@ -380,7 +531,7 @@ def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:
                 dimensions=grading.dimension_scores(kept, result.bonuses),
             )
         )
-    return grading.grade_report(files, report.min_grade)
+    return grading.regrade(report, files)
 
 
 def with_overrides(config: Config, **changes: Any) -> Config:

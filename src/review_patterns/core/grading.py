@@ -2,11 +2,15 @@
 
 A file starts at 100, loses each finding's penalty, gains each bonus's points, and is
 clamped to 0..100. Each dimension is scored the same way from its own findings and bonuses.
-The overall score is the mean of the file scores weighted by non-blank lines.
+
+A whole tree's overall score is the mean of the file scores weighted by non-blank lines.
+A review (a change set) is graded as the team grades one: 100 minus the penalty of every
+finding in the change plus every bonus, clamped, whatever the number of files.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Report, Severity
@@ -80,8 +84,75 @@ def arithmetic(result: FileResult) -> str:
     return f"100{''.join(terms)}{clamped} -> {file_grade(result)}"
 
 
-def grade_report(files: Sequence[FileResult], min_grade: str) -> Report:
-    """Weights the file scores by size and applies the gate."""
+def _terms(counts: Counter[tuple[str, int]], sign: str) -> list[str]:
+    """` - 3x5 (RP401)`: how many times, times the points, by rule or bonus."""
+    terms = []
+    for (label, points), times in sorted(counts.items(), key=lambda item: (-item[0][1] * item[1], item[0][0])):
+        if points:
+            terms.append(f" {sign} {f'{times}x' if times > 1 else ''}{points} ({label})")
+    return terms
+
+
+def review_arithmetic(findings: Sequence[Finding], bonuses: Sequence[Bonus]) -> str:
+    """A change set's score by rule: `100 - 3x5 (RP401) - 6 (RP302) + 3 (three-step-migration) = 82 -> B-`."""
+    terms = _terms(Counter((f.code, f.penalty) for f in findings), "-")
+    terms += _terms(Counter((b.name, b.points) for b in bonuses), "+")
+    raw = 100 - sum(f.penalty for f in findings) + sum(b.points for b in bonuses)
+    total = score(findings, bonuses)
+    shown = f" = {raw:g}, clamped to {total:g}" if raw != total else f" = {total:g}"
+    return f"100{''.join(terms)}{shown} -> {letter(total)}"
+
+
+def grade_counts(files: Iterable[FileResult]) -> dict[str, int]:
+    """How many checked files earned each letter, best first, letters no file earned left out."""
+    counts = Counter(file_grade(r) for r in files if r.score is not None)
+    return {name: counts[name] for name in GRADES if counts[name]}
+
+
+def lowest_files(files: Iterable[FileResult], most: int = 10) -> list[FileResult]:
+    """The `most` files with the lowest scores (files that could not be checked first), ties by path."""
+    listed = [r for r in files if r.error is not None or r.findings]
+    listed.sort(key=lambda r: (-1.0 if r.score is None else r.score, r.path))
+    return listed[:most]
+
+
+def findings_by_rule(findings: Iterable[Finding]) -> list[tuple[str, str, int]]:
+    """(code, name, count) for each rule that found something, most frequent first."""
+    counts = Counter((f.code, f.name) for f in findings)
+    return [(code, name, n) for (code, name), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def grade_report(
+    files: Sequence[FileResult], min_grade: str, *, review: bool = False, warnings: tuple[str, ...] = ()
+) -> Report:
+    """Grades the run and applies the gate (no blocker, overall at least `min_grade`).
+
+    A whole tree: the mean of the file scores weighted by size. A review: one score for the
+    change set, 100 minus every finding's penalty plus every bonus.
+    """
+    if review:
+        findings = [f for r in files for f in r.findings]
+        bonuses = [b for r in files for b in r.bonuses]
+        overall, dims = score(findings, bonuses), dimension_scores(findings, bonuses)
+    else:
+        overall, dims = _weighted(files)
+    blocked = any(f.severity is Severity.BLOCKER for r in files for f in r.findings)
+    passed = not blocked and overall >= minimum_score(min_grade)
+    return Report(tuple(files), overall, letter(overall), dims, min_grade, passed, review, warnings)
+
+
+def regrade(report: Report, files: Sequence[FileResult] | None = None, *, review: bool | None = None) -> Report:
+    """`report` graded again, with other `files` or as a review (or not), keeping its gate and warnings."""
+    return grade_report(
+        report.files if files is None else files,
+        report.min_grade,
+        review=report.review if review is None else review,
+        warnings=report.warnings,
+    )
+
+
+def _weighted(files: Sequence[FileResult]) -> tuple[float, dict[Dimension, float]]:
+    """The mean of the file scores (and of each dimension's) weighted by non-blank lines."""
     scored = [r for r in files if r.score is not None]
     weight = sum(max(r.lines, 1) for r in scored)
 
@@ -90,6 +161,4 @@ def grade_report(files: Sequence[FileResult], min_grade: str) -> Report:
 
     overall = mean((r.score or 0.0, max(r.lines, 1)) for r in scored)
     dims = {d: mean((r.dimensions[d], max(r.lines, 1)) for r in scored) for d in Dimension}
-    blocked = any(f.severity is Severity.BLOCKER for r in files for f in r.findings)
-    passed = not blocked and overall >= minimum_score(min_grade)
-    return Report(tuple(files), overall, letter(overall), dims, min_grade, passed)
+    return overall, dims

@@ -83,6 +83,8 @@ class Report:
     dimensions: Mapping[Dimension, float]
     min_grade: str
     passed: bool  #: no blocker and the overall grade at least `min_grade`
+    review: bool = False  #: graded as one change set (`--diff`, `--staged`, `--review`), not file by file
+    warnings: tuple[str, ...] = ()  #: what the run could not know (apps whose models were not found)
 
     @property
     def findings(self) -> tuple[Finding, ...]:

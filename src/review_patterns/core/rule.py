@@ -99,6 +99,12 @@ class Rule(cst.BatchableCSTVisitor):
         self.context = context
         self.settings: Mapping[str, Any] = {**self.options, **(options or {})}
         self.reports: list[Report] = []
+        self.setup()
+
+    def setup(self) -> None:
+        """Prepares the per-file state before the traversal; `self.file`, `self.settings` and the
+        context are set. A rule overrides this, never `__init__`; below a base class other than
+        `Rule`, it calls `super().setup()` first (a test checks it does)."""
 
     @classmethod
     def visitor_names(cls) -> tuple[str, ...]:

@@ -14,12 +14,24 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from review_patterns.checks import ALL_RULES
+from review_patterns.core.cache import cache_folder
 from review_patterns.core.config import Config, ConfigError, check_selector, load_config
-from review_patterns.core.engine import collect_files, filter_findings, lint_paths, with_overrides
-from review_patterns.core.grading import GRADES
+from review_patterns.core.engine import (
+    collect_files,
+    display_path,
+    excluded,
+    filter_findings,
+    lint,
+    lint_paths,
+    project_relative,
+    with_overrides,
+)
+from review_patterns.core.grading import GRADES, findings_by_rule, grade_report, regrade
 from review_patterns.core.model import Finding, Report
 from review_patterns.core.version import __version__
-from review_patterns.frontends.git import GitError, changed_since
+from review_patterns.frontends import settings
+from review_patterns.frontends.git import GitError, changed_since, staged_changes
+from review_patterns.project.context import ProjectContext, find_project_root
 from review_patterns.report import baseline, docs
 from review_patterns.report.baseline import BaselineError
 from review_patterns.report.fingerprint import Sources
@@ -61,9 +73,20 @@ def _output_format(value: str) -> tuple[str, Path]:
     name, sep, file = value.partition("=")
     if not sep or not file or name not in WRITERS:
         raise click.BadParameter(
-            f"expected FORMAT=FILE with FORMAT one of {', '.join(WRITERS)}, not {value!r}", param_hint="--output-format"
+            f"expected FORMAT=FILE with FORMAT one of {', '.join(WRITERS)}, not {value!r}", param_hint="--report"
         )
     return name, Path(file)
+
+
+def _report_format(value: str) -> str:
+    """A format name; FORMAT=FILE (this option's meaning before 0.2) is pointed to `--report`."""
+    if value in WRITERS:
+        return value
+    if "=" in value:
+        raise click.BadParameter(
+            f"{value!r}: to also write FORMAT to FILE, use --report {value}", param_hint="--output-format"
+        )
+    raise click.BadParameter(f"{value!r} is not one of {', '.join(WRITERS)}", param_hint="--output-format")
 
 
 def _note(message: str) -> None:
@@ -71,14 +94,20 @@ def _note(message: str) -> None:
 
 
 def _review_change(
-    rev: str, targets: list[Path], config: Config, jobs: int
+    rev: str | None, targets: list[Path], config: Config, jobs: int, cache: Path | None
 ) -> tuple[Report, Callable[[Finding], bool]]:
-    """The changed Python files below `targets`, and which findings stand on changed lines."""
+    """The changed (or, without `rev`, staged) Python files below `targets`, and which findings stand on
+    changed lines."""
     cwd = Path.cwd()
-    base, changes = changed_since(rev, cwd)
+    if rev is None:
+        base, changes = staged_changes(cwd)
+        since = "staged"
+    else:
+        base, changes = changed_since(rev, cwd)
+        since = f"since {rev}"
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
-    _note(f"diff: {plural(len(files), 'changed Python file')} since {rev} ({base[:12]})")
-    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES)
+    _note(f"diff: {plural(len(files), 'changed Python file')} {since} ({base[:12]})")
+    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, cache=cache)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())
@@ -127,19 +156,28 @@ def _write_reports(
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, allow_dash=True, path_type=Path))
 @click.option(
-    "--format", "fmt", type=click.Choice(list(WRITERS)), default="text", show_default=True, help="Report format."
+    "--output-format",
+    "--format",
+    "fmt",
+    metavar="FORMAT",
+    default="text",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _report_format(value),
+    help=f"Report format: {', '.join(WRITERS)} (`--format` is the same).",
 )
 @click.option(
     "-o",
+    "--output-file",
     "--output",
+    "output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to FILE (the text report still goes to the terminal).",
 )
 @click.option(
-    "--output-format",
-    "output_formats",
+    "--report",
+    "extra_reports",
     multiple=True,
     metavar="FORMAT=FILE",
     help="Also write FORMAT to FILE; repeatable (json=report.json, sarif=report.sarif).",
@@ -151,8 +189,14 @@ def _write_reports(
     "--diff",
     "rev",
     metavar="REV",
-    help="Review the change since REV (e.g. origin/main): changed files, findings on changed lines.",
+    help="Review the change since REV (e.g. origin/main): changed files, findings on changed lines, one grade.",
 )
+@click.option(
+    "--staged",
+    is_flag=True,
+    help="Review the staged change (what pre-commit commits): findings on staged lines, one grade.",
+)
+@click.option("--review", is_flag=True, help="Grade the checked files as one change set, not file by file.")
 @click.option(
     "--baseline",
     "baseline_file",
@@ -163,10 +207,21 @@ def _write_reports(
     "--write-baseline",
     "write_baseline",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Record every current finding in FILE (then report as with --baseline FILE).",
+    help="Record every current finding in FILE, keeping its records of files outside PATHS "
+    "(then report as with --baseline FILE).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails.")
 @click.option("--ignore-noqa", is_flag=True, help="Report findings silenced by `# noqa`.")
+@click.option("--statistics", is_flag=True, help="Show the number of findings per rule instead of the report.")
+@click.option("--show-settings", is_flag=True, help="Show the resolved settings and where each came from, then exit.")
+@click.option(
+    "--stdin-filename",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The path of the source read from standard input (`check -`): for settings, the project and the report.",
+)
+@click.option(
+    "--force-exclude", is_flag=True, help="Apply `exclude` to files named on the command line too (for pre-commit)."
+)
 @click.option(
     "--config",
     "config_file",
@@ -178,55 +233,82 @@ def _write_reports(
     "-j",
     "--jobs",
     type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Check files in this many processes (0: one per CPU).",
+    default=0,
+    help="Check files in this many processes [default: 0, one per CPU when there are enough files].",
 )
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 def check(
     paths: tuple[Path, ...],
     fmt: str,
     output: Path | None,
-    output_formats: tuple[str, ...],
+    extra_reports: tuple[str, ...],
     min_grade: str | None,
     select: str | None,
     ignore: str | None,
     rev: str | None,
+    staged: bool,
+    review: bool,
     baseline_file: Path | None,
     write_baseline: Path | None,
     exit_zero: bool,
     ignore_noqa: bool,
+    statistics: bool,
+    show_settings: bool,
+    stdin_filename: Path | None,
+    force_exclude: bool,
     config_file: Path | None,
     color: bool | None,
     jobs: int,
+    no_cache: bool,
 ) -> int:
-    """Check PATHS (default: the current folder) and grade them.
+    """Check PATHS (default: the current folder; `-` reads standard input) and grade them.
 
     Exit status: 0 passed, 1 the gate failed (a blocker, or the grade below --min-grade),
     2 usage, configuration or internal error.
     """
-    outputs = [_output_format(value) for value in output_formats]
-    if rev is not None and write_baseline is not None:
-        raise click.UsageError("--write-baseline records the whole project; it cannot be combined with --diff")
+    outputs = [_output_format(value) for value in extra_reports]
+    if (rev is not None or staged) and write_baseline is not None:
+        raise click.UsageError(
+            "--write-baseline records the whole project; it cannot be combined with --diff or --staged"
+        )
+    if rev is not None and staged:
+        raise click.UsageError("--diff and --staged each choose the change to review: give one")
+    from_stdin = Path("-") in paths
+    if from_stdin and len(paths) > 1:
+        raise click.UsageError("`-` (standard input) cannot be combined with other paths")
     targets = list(paths) or [Path(".")]
-    config: Config = load_config(targets[0], config_file, rules=ALL_RULES)
-    config = with_overrides(
-        config,
-        select=_selectors(select, "--select"),
-        ignore=_selectors(ignore, "--ignore", bonuses=True),
-        min_grade=min_grade,
-        ignore_noqa=ignore_noqa or None,
-    )
+    start = (stdin_filename or Path(".")) if from_stdin else targets[0]
+    file_config: Config = load_config(start, config_file, rules=ALL_RULES)
+    overrides = {
+        "select": _selectors(select, "--select"),
+        "ignore": _selectors(ignore, "--ignore", bonuses=True),
+        "min_grade": min_grade,
+        "ignore_noqa": ignore_noqa or None,
+    }
+    config = with_overrides(file_config, **overrides)
+    if show_settings:
+        click.echo(settings.describe(config, start, config_file, overrides, rules=ALL_RULES), nl=False)
+        return EXIT_OK
+    if force_exclude:
+        targets = [t for t in targets if t == Path("-") or not excluded(t, config)]
+    cache = None if no_cache or from_stdin else cache_folder(config, find_project_root(start))
     sources = Sources()
     tests: list[Callable[[Finding], bool]] = []
     try:
-        if rev is not None:
-            report, changed = _review_change(rev, targets, config, jobs)
+        if from_stdin:
+            report, sources = _check_stdin(stdin_filename, config, force_exclude)
+        elif rev is not None or staged:
+            report, changed = _review_change(rev, targets, config, jobs, cache)
             tests.append(changed)
         else:
-            report = lint_paths(targets, config, jobs=jobs, rules=ALL_RULES)
+            report = lint_paths(targets, config, jobs=jobs, rules=ALL_RULES, cache=cache)
+        if rev is not None or staged or review:
+            report = regrade(report, review=True)
         if write_baseline is not None:
-            write_atomically(write_baseline, baseline.write(write_baseline, report, sources))
-            _note(f"wrote {write_baseline}: {len(report.findings)} findings")
+            kept = baseline.kept_outside(write_baseline, targets, sources)
+            write_atomically(write_baseline, baseline.write(write_baseline, report, sources, kept))
+            note = f", kept {plural(len(kept), 'record')} of files outside the checked paths" if kept else ""
+            _note(f"wrote {write_baseline}: {plural(len(report.findings), 'finding')}{note}")
             baseline_file = write_baseline
         if baseline_file is not None:
             tests.append(_apply_baseline(report, baseline_file, sources))
@@ -234,11 +316,49 @@ def check(
         raise click.ClickException(str(error)) from None
     if tests:
         report = filter_findings(report, lambda f: all(test(f) for test in tests))
+    for warning in report.warnings:
+        _note(f"review-patterns: warning: {warning}")
 
-    if output is not None:
-        outputs.insert(0, (fmt, output))
-    _write_reports(report, sources, "text" if output is not None else fmt, outputs, color)
+    if statistics:
+        click.echo(_statistics(report), nl=False)
+    else:
+        if output is not None:
+            outputs.insert(0, (fmt, output))
+        _write_reports(report, sources, "text" if output is not None else fmt, outputs, color)
+    if not report.passed and baseline_file is None and not report.review and len(report.findings) >= BASELINE_HINT:
+        _note(
+            f"review-patterns: {plural(len(report.findings), 'finding')} in existing code? Record them once with "
+            "`--write-baseline review-baseline.json`, then gate only new ones with `--baseline review-baseline.json` "
+            "or review each change with `--diff origin/main`."
+        )
     return EXIT_OK if report.passed or exit_zero else EXIT_GATE
+
+
+#: A failed gate with at least this many findings suggests a baseline.
+BASELINE_HINT = 20
+
+
+def _statistics(report: Report) -> str:
+    """One line per rule, as ruff's `--statistics`: count, code, name; most frequent first."""
+    rows = findings_by_rule(report.findings)
+    width = max((len(str(n)) for _, _, n in rows), default=1)
+    return "".join(f"{n:>{width}}\t{code}\t{name}\n" for code, name, n in rows)
+
+
+def _check_stdin(stdin_filename: Path | None, config: Config, force_exclude: bool) -> tuple[Report, Sources]:
+    """The source on standard input, checked as if it were `stdin_filename` in its project."""
+    source = sys.stdin.read()
+    if stdin_filename is None:
+        display, context, project_path = "-", ProjectContext.empty(), None
+    else:
+        display = display_path(stdin_filename, Path.cwd().resolve())
+        context = ProjectContext.for_path(stdin_filename.resolve())
+        project_path = project_relative(stdin_filename, context)
+    results = []
+    if not (force_exclude and stdin_filename is not None and excluded(stdin_filename, config)):
+        results.append(lint(source, display, context, config, rules=ALL_RULES, project_path=project_path))
+    report = grade_report(results, config.min_grade)
+    return report, Sources(files={display: source})
 
 
 @cli.command("rules")
@@ -257,7 +377,7 @@ def list_rules() -> int:
             )
     for rule in ALL_RULES:
         for name, points in rule.bonuses.items():
-            table.add_row("bonus", name, "", f"+{points}", rule.dimension.value, docs.summary(rule))
+            table.add_row("bonus", name, "", f"+{points}", rule.dimension.value, docs.bonus_summary(rule, name))
     Console(width=160).print(table)
     return EXIT_OK
 
@@ -265,15 +385,16 @@ def list_rules() -> int:
 @cli.command()
 @click.argument("code")
 def explain(code: str) -> int:
-    """Explain a rule (RP101) or a bonus (type-hints): what it checks, why, bad and good code."""
-    for rule in ALL_RULES:
-        if code.upper() == rule.code or code in (rule.name, *rule.bonuses):
-            page = docs.render(rule)
-            if sys.stdout.isatty():
-                Console().print(Markdown(page))
-            else:
-                click.echo(page, nl=False)
-            return EXIT_OK
+    """Explain a rule (RP101), a bonus (type-hints) or `grade` (how files and reviews are graded)."""
+    pages = [docs.render(rule) for rule in ALL_RULES if code.upper() == rule.code or code in (rule.name, *rule.bonuses)]
+    if code == "grade":
+        pages = [docs.grade_page()]
+    for page in pages[:1]:
+        if sys.stdout.isatty():
+            Console().print(Markdown(page))
+        else:
+            click.echo(page, nl=False)
+        return EXIT_OK
     raise click.UsageError(f"unknown rule {code!r}; `review-patterns rules` lists them")
 
 

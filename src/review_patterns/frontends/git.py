@@ -68,7 +68,20 @@ def changed_since(rev: str, cwd: Path) -> tuple[str, Changes]:
         base = git("merge-base", rev, "HEAD", cwd=top).strip()
     except GitError:  # no common history: compare with REV itself
         base = git("rev-parse", f"{rev}^{{commit}}", cwd=top).strip()
-    patch = git(
+    patch = _diff(top, base)
+    changes: dict[Path, frozenset[int] | None] = dict(parse_diff(patch, top))
+    untracked = git("ls-files", "--others", "--exclude-standard", "-z", cwd=top)
+    changes.update({top / name: None for name in untracked.split("\0") if name})
+    return base, {path.resolve(): lines for path, lines in changes.items()}
+
+
+#: git's empty tree: what a first commit is compared with.
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def _diff(top: Path, *args: str) -> str:
+    """`git diff -U0` of the changed lines (deletions left out), with stable prefixes and plain paths."""
+    return git(
         "-c",
         "core.quotepath=off",
         "diff",
@@ -79,11 +92,22 @@ def changed_since(rev: str, cwd: Path) -> tuple[str, Changes]:
         "--diff-filter=d",
         "--src-prefix=a/",
         "--dst-prefix=b/",
-        base,
+        *args,
         "--",
         cwd=top,
     )
-    changes: dict[Path, frozenset[int] | None] = dict(parse_diff(patch, top))
-    untracked = git("ls-files", "--others", "--exclude-standard", "-z", cwd=top)
-    changes.update({top / name: None for name in untracked.split("\0") if name})
-    return base, {path.resolve(): lines for path, lines in changes.items()}
+
+
+def staged_changes(cwd: Path) -> tuple[str, Changes]:
+    """The commit compared with (HEAD, or the empty tree before the first commit) and what the index
+    changes: the change pre-commit is about to commit."""
+    try:
+        top = Path(git("rev-parse", "--show-toplevel", cwd=cwd).strip())
+    except GitError as error:
+        raise GitError(f"--staged needs a git repository: {error}") from None
+    try:
+        base = git("rev-parse", "--verify", "--quiet", "HEAD^{commit}", cwd=top).strip()
+    except GitError:
+        base = EMPTY_TREE
+    patch = _diff(top, "--cached", base)
+    return base, {path.resolve(): lines for path, lines in parse_diff(patch, top).items()}

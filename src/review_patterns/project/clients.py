@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.imports import AstImportTable
+from review_patterns.syntax.names import ast_dotted_name
 
 
 class Kind(str, Enum):
@@ -116,27 +118,12 @@ def index_clients(sources: Iterable[tuple[str, str]]) -> ProjectClients:
 class _AstModule:
     def __init__(self, tree: ast.Module, package: str) -> None:
         self.tree = tree
-        self.package = package
-        self.aliases: dict[str, str] = {}
+        self.imports = AstImportTable.of_module(tree, package, everywhere=True)
         self.values: dict[str, Kind] = {}
         self.factories: dict[str, Kind] = {}
         self._bodies: dict[ast.AST, list[ast.AST]] = {}
 
     def index(self, module: str, into: ProjectClients) -> None:
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    self.aliases[alias.asname or alias.name.split(".")[0]] = (
-                        alias.name if alias.asname else alias.name.split(".")[0]
-                    )
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parts = self.package.split(".") if self.package else []
-                    parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
-                    base = ".".join([*parts, base] if base else parts)
-                for alias in node.names:
-                    self.aliases[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
         for _ in range(2):  # a factory may return a module-level client and vice versa
             self._assignments(self.tree.body, self.values)
             for stmt in self.tree.body:
@@ -188,13 +175,8 @@ class _AstModule:
         return None
 
     def _resolve(self, node: ast.expr) -> str | None:
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name) or node.id not in self.aliases:
-            return None
-        return ".".join([self.aliases[node.id], *reversed(parts)])
+        name = ast_dotted_name(node)
+        return None if name is None else self.imports.qualify(name)
 
     def _kind(self, node: ast.expr, local: Mapping[str, Kind]) -> Kind | None:
         if isinstance(node, ast.Name) and node.id in local:

@@ -6,11 +6,16 @@ The context reads the project's files as text; it never imports or runs them.
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import fields, is_dataclass
+from enum import Enum
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Generic, TypeVar, overload
 
 from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.exceptions import ExceptionIndex
@@ -71,6 +76,78 @@ def walk_python_files(top: Path) -> Iterator[Path]:
                 yield here / name
 
 
+T = TypeVar("T")
+
+
+class part(Generic[T]):  # lower case: used as a decorator, like cached_property
+    """A part of the project knowledge: computed on first use, and recorded in `touched` at every use.
+
+    The result cache keys a file's findings on the fingerprints of exactly the parts its rules read.
+    """
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, context: None, owner: type) -> part[T]: ...
+    @overload
+    def __get__(self, context: ProjectContext, owner: type) -> T: ...
+    def __get__(self, context: ProjectContext | None, owner: type) -> part[T] | T:
+        if context is None:
+            return self
+        context.touched.add(self.name)
+        built = context._parts
+        if self.name not in built:
+            built[self.name] = self.compute(context)
+            if context.fingerprinting:
+                context.fingerprint(self.name)  # now, before lookups memoize more into the part
+        value: T = built[self.name]
+        return value
+
+
+def stable_digest(value: Any) -> str:
+    """A digest of plain data (dataclasses, mappings, sets, sequences, scalars) that does not depend
+    on the hash seed or on insertion order of sets, so that it is the same in every process."""
+    digest = hashlib.blake2b(digest_size=16)
+
+    def feed(item: Any) -> None:
+        if isinstance(item, Enum):
+            feed(item.value)
+        elif item is None or isinstance(item, (str, int, float, bool)):
+            digest.update(f"{type(item).__name__}:{item!r};".encode())
+        elif isinstance(item, ast.AST):
+            digest.update(ast.dump(item).encode())
+        elif is_dataclass(item) and not isinstance(item, type):
+            digest.update(f"{type(item).__name__}(".encode())
+            for f in fields(item):
+                digest.update(f"{f.name}=".encode())
+                feed(getattr(item, f.name))
+            digest.update(b")")
+        elif isinstance(item, Mapping):
+            digest.update(b"{")
+            for key in sorted(item, key=repr):
+                feed(key)
+                feed(item[key])
+            digest.update(b"}")
+        elif isinstance(item, (set, frozenset)):
+            digest.update(b"<")
+            for element in sorted(item, key=repr):
+                feed(element)
+            digest.update(b">")
+        elif isinstance(item, (list, tuple)):
+            digest.update(b"[")
+            for element in item:
+                feed(element)
+            digest.update(b"]")
+        else:
+            raise TypeError(f"cannot digest {type(item).__name__}")
+
+    feed(value)
+    return digest.hexdigest()
+
+
 _METHOD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
@@ -80,6 +157,12 @@ class ProjectContext:
     def __init__(self, root: Path | None = None, sources: Mapping[str, str] | None = None) -> None:
         self.root = root
         self._sources = dict(sources) if sources is not None else None
+        self._parts: dict[str, Any] = {}
+        self._fingerprints: dict[str, str] = {}
+        #: Names of the parts read since last cleared: the result cache records them per file.
+        self.touched: set[str] = set()
+        #: Set by the result cache: fingerprint each part as soon as it is built.
+        self.fingerprinting = False
 
     @classmethod
     def empty(cls) -> ProjectContext:
@@ -121,7 +204,7 @@ class ProjectContext:
                 if text is not None:
                     yield path, text
 
-    @cached_property
+    @part
     def method_names(self) -> frozenset[str]:
         """Names of the functions the project defines inside a class or function (indented `def`)."""
         return frozenset(name for _, text in self.sources() for name in _METHOD.findall(text))
@@ -130,33 +213,67 @@ class ProjectContext:
 
     # -- migration history (RP2xx) --
 
-    @cached_property
+    @part
     def migrations(self) -> MigrationHistory:
         """Every migrations package of the project, ordered and replayed (read with `ast`, never imported)."""
         return MigrationHistory.from_sources(self.sources(), self.read)
 
     # -- model index (RP4xx) --
 
-    @cached_property
+    @part
     def models(self) -> ModelIndex:
         """Every model of the project and of the installed apps it uses, read statically."""
         return ModelIndex(self.paths, self.read)
 
     # -- exception classes (RP302) --
 
-    @cached_property
+    @part
     def exceptions(self) -> ExceptionIndex:
         """The project's classes and their bases: which exceptions reach clients, which are its own."""
         return ExceptionIndex(self.sources(), self.read)
 
     # -- quota guards and clients (RP5xx) --
 
-    @cached_property
+    @part
     def redis_clients(self) -> ProjectClients:
         """Module-level Redis clients, Django caches and factories returning them, by qualified name."""
         return index_clients(self.sources())
 
-    @cached_property
+    @part
     def quota_index(self) -> QuotaIndex:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
+
+    # -- fingerprints (the result cache) --
+
+    def fingerprint(self, name: str) -> str:
+        """A digest of what the part `name` knows, equal across runs while the project says the same."""
+        if name not in self._fingerprints:
+            touched = set(self.touched)
+            self._fingerprints[name] = stable_digest(self._fingerprint_data(name))
+            self.touched = touched  # computing a fingerprint is not a use by a rule
+        return self._fingerprints[name]
+
+    def _fingerprint_data(self, name: str) -> Any:
+        if name == "method_names":
+            return self.method_names
+        if name == "redis_clients":
+            return self.redis_clients
+        if name == "models":
+            index = self.models
+            return (index.models, index.app_labels, index.installed_apps, index.auth_user_model)
+        if name == "migrations":
+            # The operations are read from the sources; labels and dependencies say how they are ordered.
+            return (
+                self.migrations.user_app,
+                [
+                    (m.path, m.app, m.name, m.dependencies, m.replaces, m.run_before, m.source)
+                    for m in self.migrations.order
+                ],
+            )
+        if name == "exceptions":
+            return self.exceptions.facts()
+        if name == "quota_index":
+            # Its facts depend on the guards each rule is configured with: every source can matter.
+            return list(self.sources())
+        raise KeyError(name)

@@ -93,7 +93,7 @@ class ExceptionIndex:
             qualified = f"{module.name}.{name}"
             self.bases[qualified] = tuple(q for q in map(module.qualify, node.bases) if q is not None)
             self._by_name.setdefault(name, []).append(qualified)
-        for local, target in module.imports.items():
+        for local, target in module.imports.aliases.items():
             self._reexports.setdefault(local, []).append((f"{module.name}.{local}", target))
 
     def find(self, qualified: str) -> str | None:
@@ -115,6 +115,10 @@ class ExceptionIndex:
                 if (alias == qualified or alias.endswith("." + qualified)) and target != qualified:
                     return self._find(target, depth + 1)
         return None
+
+    def facts(self) -> tuple[object, ...]:
+        """Everything the index answers from, as plain data (the result cache digests it)."""
+        return (self.bases, self._reexports, sorted(self._paths), self.graphql_formatter, self.drf_handler_cleans)
 
     def is_project_module(self, name: str) -> bool:
         """Whether a dotted module name (or its tail, for `src/` layouts) is one of the project's."""

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from review_patterns.syntax.names import ast_dotted_name
+from review_patterns.syntax.imports import AstImportTable
+from review_patterns.syntax.names import ast_argument, ast_dotted_name
 
 _STRING_FIELDS = """
     CharField TextField SlugField EmailField URLField FilePathField FileField ImageField BinaryField
@@ -244,23 +245,6 @@ class StateBuilder:
 # -- reading migration modules ------------------------------------------------------------------
 
 
-def _imports(tree: ast.Module) -> dict[str, str]:
-    """Local name -> qualified name, for the module's top-level imports."""
-    aliases: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-                else:
-                    head = alias.name.split(".")[0]
-                    aliases[head] = head
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return aliases
-
-
 def _literal(node: ast.expr | None) -> object:
     """The value of a constant, `_NOTHING` for anything else."""
     if isinstance(node, ast.Constant):
@@ -269,15 +253,6 @@ def _literal(node: ast.expr | None) -> object:
 
 
 _NOTHING = object()
-
-
-def _arg(call: ast.Call, position: int, name: str) -> ast.expr | None:
-    for keyword in call.keywords:
-        if keyword.arg == name:
-            return keyword.value
-    if position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
-        return call.args[position]
-    return None
 
 
 def _string(node: ast.expr | None) -> str | None:
@@ -289,7 +264,7 @@ class _Module:
     """One migration module's syntax tree and what its names stand for."""
 
     def __init__(self, tree: ast.Module) -> None:
-        self.aliases = _imports(tree)
+        self.imports = AstImportTable.of_module(tree)
         self.functions = {
             node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
@@ -299,11 +274,7 @@ class _Module:
                 self.lists[node.targets[0].id] = node.value
 
     def resolve(self, node: ast.expr) -> str | None:
-        name = ast_dotted_name(node)
-        if name is None:
-            return None
-        head, dot, rest = name.partition(".")
-        return self.aliases[head] + dot + rest if head in self.aliases else name
+        return self.imports.resolve(node)
 
     def elements(self, node: ast.expr | None) -> list[ast.expr] | None:
         """The items of a list or tuple literal (or of a module-level variable holding one)."""
@@ -395,26 +366,26 @@ def _model_argument(call: ast.Call) -> str:
     if len(call.args) == 1 and not call.keywords:
         dotted = _string(call.args[0]) or ""
         return dotted.rsplit(".", 1)[-1].lower() if "." in dotted else ""
-    return (_string(_arg(call, 1, "model_name")) or "").lower()
+    return (_string(ast_argument(call, "model_name", 1)) or "").lower()
 
 
 def _field_operation(module: _Module, node: ast.Call, path: tuple[int, ...], line: int, kind: str) -> Operation:
-    written = _arg(node, 2, "field")
+    written = ast_argument(node, "field", 2)
     spec = module.field(written) if kind in ("AddField", "AlterField") and written is not None else None
     return Operation(
         kind,
         path,
         line,
-        model=_string(_arg(node, 0, "model_name")) or "",
-        name=_string(_arg(node, 1, "old_name" if kind == "RenameField" else "name")) or "",
-        new_name=_string(_arg(node, 2, "new_name")) or "" if kind == "RenameField" else "",
+        model=_string(ast_argument(node, "model_name", 0)) or "",
+        name=_string(ast_argument(node, "old_name" if kind == "RenameField" else "name", 1)) or "",
+        new_name=_string(ast_argument(node, "new_name", 2)) or "" if kind == "RenameField" else "",
         field=spec,
     )
 
 
 def _create_model(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) -> Operation:
     fields: list[tuple[str, FieldSpec]] = []
-    for item in module.elements(_arg(node, 1, "fields")) or []:
+    for item in module.elements(ast_argument(node, "fields", 1)) or []:
         if isinstance(item, (ast.Tuple, ast.List)) and len(item.elts) == 2:
             name, spec = _string(item.elts[0]), module.field(item.elts[1])
             if name is not None and spec is not None:
@@ -423,9 +394,9 @@ def _create_model(module: _Module, node: ast.Call, path: tuple[int, ...], line: 
         "CreateModel",
         path,
         line,
-        model=_string(_arg(node, 0, "name")) or "",
+        model=_string(ast_argument(node, "name", 0)) or "",
         fields=tuple(fields),
-        table=_has_table(_arg(node, 2, "options"), creating=True),
+        table=_has_table(ast_argument(node, "options", 2), creating=True),
     )
 
 
@@ -446,14 +417,14 @@ def _rename_model(module: _Module, node: ast.Call, path: tuple[int, ...], line: 
         "RenameModel",
         path,
         line,
-        model=_string(_arg(node, 0, "old_name")) or "",
-        new_name=_string(_arg(node, 1, "new_name")) or "",
+        model=_string(ast_argument(node, "old_name", 0)) or "",
+        new_name=_string(ast_argument(node, "new_name", 1)) or "",
     )
 
 
 def _run_python(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) -> Operation:
-    uses, noop = module.uses(_arg(node, 0, "code"))
-    reverse = _arg(node, 1, "reverse_code")
+    uses, noop = module.uses(ast_argument(node, "code", 0))
+    reverse = ast_argument(node, "reverse_code", 1)
     return Operation(
         "RunPython",
         path,
@@ -465,8 +436,8 @@ def _run_python(module: _Module, node: ast.Call, path: tuple[int, ...], line: in
 
 
 def _run_sql(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) -> Operation:
-    sql = _arg(node, 0, "sql")
-    reverse = _arg(node, 1, "reverse_sql")
+    sql = ast_argument(node, "sql", 0)
+    reverse = ast_argument(node, "reverse_sql", 1)
     noop = (ast_dotted_name(sql) or "").endswith(".noop") if sql is not None else True
     noop = noop or _literal(sql) in ("", [], ())
     texts = [_string(item) for item in module.elements(sql) or ([sql] if sql is not None else [])]
@@ -479,7 +450,7 @@ def _run_sql(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) 
         reversible=reverse is not None and _literal(reverse) is not None,
         noop=noop,
         uses=words,
-        state=module.operations(_arg(node, 2, "state_operations"), (*path, -1)),
+        state=module.operations(ast_argument(node, "state_operations", 2), (*path, -1)),
     )
 
 
@@ -488,15 +459,15 @@ def _separate(module: _Module, node: ast.Call, path: tuple[int, ...], line: int)
         "SeparateDatabaseAndState",
         path,
         line,
-        database=module.operations(_arg(node, 0, "database_operations"), path),
-        state=module.operations(_arg(node, 1, "state_operations"), (*path, -1)),
+        database=module.operations(ast_argument(node, "database_operations", 0), path),
+        state=module.operations(ast_argument(node, "state_operations", 1), (*path, -1)),
     )
 
 
 def _simple(kind: str, name_arg: str) -> Callable[[_Module, ast.Call, tuple[int, ...], int], Operation]:
     def read(module: _Module, node: ast.Call, path: tuple[int, ...], line: int) -> Operation:
-        table = _has_table(_arg(node, 1, "options"), creating=False) if kind == "AlterModelOptions" else None
-        return Operation(kind, path, line, model=_string(_arg(node, 0, name_arg)) or "", table=table)
+        table = _has_table(ast_argument(node, "options", 1), creating=False) if kind == "AlterModelOptions" else None
+        return Operation(kind, path, line, model=_string(ast_argument(node, name_arg, 0)) or "", table=table)
 
     return read
 

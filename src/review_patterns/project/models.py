@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from review_patterns.syntax.names import ast_dotted_name
+from review_patterns.syntax.imports import AstImportTable, top_level
+from review_patterns.syntax.names import ast_argument, ast_dotted_name
 
 #: Base classes every model ultimately derives from.
 MODEL_ROOTS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
@@ -93,8 +94,7 @@ class Module:
     path: str
     is_package: bool
     tree: ast.Module
-    imports: dict[str, str] = field(default_factory=dict)
-    stars: list[str] = field(default_factory=list)
+    imports: AstImportTable = field(default_factory=AstImportTable)
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
 
     @classmethod
@@ -110,24 +110,12 @@ class Module:
         if tree is None:
             return None
         module = cls(name, path, path.endswith("__init__.py"), tree)
-        package = name if module.is_package else name.rpartition(".")[0]
-        for stmt in _top_level(tree.body):
+        module.imports.package = name if module.is_package else name.rpartition(".")[0]
+        for stmt in top_level(tree.body):
             if isinstance(stmt, ast.ClassDef):
                 module.classes.setdefault(stmt.name, stmt)
-            elif isinstance(stmt, ast.Import):
-                for alias in stmt.names:
-                    if alias.asname:
-                        module.imports[alias.asname] = alias.name
-                    else:
-                        head = alias.name.split(".")[0]
-                        module.imports[head] = head
-            elif isinstance(stmt, ast.ImportFrom):
-                base = _absolute(package, stmt.module, stmt.level)
-                for alias in stmt.names:
-                    if alias.name == "*":
-                        module.stars.append(base)
-                    else:
-                        module.imports[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                module.imports.add(stmt)
         return module
 
     def qualify(self, expr: ast.expr) -> str | None:
@@ -135,10 +123,10 @@ class Module:
         name = ast_dotted_name(expr)
         if name is None:
             return None
-        head, dot, rest = name.partition(".")
-        if head in self.imports:
-            return self.imports[head] + dot + rest
-        if head in self.classes:
+        qualified = self.imports.qualify(name)
+        if qualified is not None:
+            return qualified
+        if name.partition(".")[0] in self.classes:
             return f"{self.name}.{name}"
         return name
 
@@ -206,40 +194,12 @@ def without_function_bodies(text: str) -> str | None:
     return "\n".join(out) + "\n"
 
 
-def _top_level(body: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a module, including those under `if` and `try`."""
-    for stmt in body:
-        if isinstance(stmt, ast.If):
-            yield from _top_level(stmt.body)
-            yield from _top_level(stmt.orelse)
-        elif isinstance(stmt, ast.Try):
-            yield from _top_level(stmt.body)
-            for handler in stmt.handlers:
-                yield from _top_level(handler.body)
-            yield from _top_level(stmt.orelse)
-        else:
-            yield stmt
-
-
-def _absolute(package: str, module: str | None, level: int) -> str:
-    if not level:
-        return module or ""
-    parts = package.split(".") if package else []
-    if level > 1:
-        parts = parts[: len(parts) - (level - 1)]
-    return ".".join([*parts, module] if module else parts)
-
-
 def _call_name(node: ast.expr) -> str | None:
     """`models.ForeignKey(...)` -> `ForeignKey`."""
     if not isinstance(node, ast.Call):
         return None
     name = ast_dotted_name(node.func)
     return None if name is None else name.rpartition(".")[2]
-
-
-def _keyword(call: ast.Call, name: str) -> ast.expr | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
 
 
 def _string(node: ast.expr | None) -> str | None:
@@ -348,9 +308,10 @@ class ModelIndex:
     def _class_in(self, module: Module, name: str, depth: int) -> tuple[Module, ast.ClassDef] | None:
         if name in module.classes:
             return module, module.classes[name]
-        if name in module.imports and module.imports[name] != f"{module.name}.{name}":
-            return self.find_class(module.imports[name], depth + 1)
-        for star in module.stars:
+        imported = module.imports.aliases.get(name)
+        if imported is not None and imported != f"{module.name}.{name}":
+            return self.find_class(imported, depth + 1)
+        for star in module.imports.stars:
             found = self.find_class(f"{star}.{name}", depth + 1)
             if found is not None:
                 return found
@@ -450,7 +411,7 @@ class ModelIndex:
                 tree = ast.parse(text)
             except (SyntaxError, ValueError):
                 continue
-            for stmt in _top_level(tree.body):
+            for stmt in top_level(tree.body):
                 if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
                     continue
                 target = stmt.targets[0]
@@ -535,8 +496,8 @@ class ModelIndex:
             if kind is None or not isinstance(value, ast.Call):
                 continue
             if kind in SINGLE_RELATIONS or kind in MANY_RELATIONS:
-                to = value.args[0] if value.args else _keyword(value, "to")
-                related = _keyword(value, "related_name")
+                to = value.args[0] if value.args else ast_argument(value, "to")
+                related = ast_argument(value, "related_name")
                 model.raw_relations.append(
                     (
                         target,
@@ -553,7 +514,7 @@ class ModelIndex:
             elif kind == "GenericForeignKey":
                 model.relations[target] = Relation(target, "GenericForeignKey", None, many=False)
             elif kind in ("GenericRelation", "TaggableManager"):
-                to = value.args[0] if value.args else _keyword(value, "to")
+                to = value.args[0] if value.args else ast_argument(value, "to")
                 model.raw_relations.append((target, kind, to, "+", module))
             elif kind.endswith("Manager") or kind == "as_manager":
                 model.managers.add(target)
@@ -810,7 +771,7 @@ def _is_manager_call(value: ast.Call) -> bool:
 
 
 def _symmetrical_self(call: ast.Call, to: ast.expr | None) -> bool:
-    symmetrical = _keyword(call, "symmetrical")
+    symmetrical = ast_argument(call, "symmetrical")
     return _string(to) == "self" and (symmetrical is None or _true(symmetrical))
 
 

@@ -20,6 +20,7 @@ from review_patterns.project.http import (
     matches_any,
 )
 from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.imports import AstImportTable, top_level
 from review_patterns.syntax.names import ast_dotted_name
 
 if TYPE_CHECKING:
@@ -97,48 +98,16 @@ class _ModuleReader:
     def __init__(self, tree: ast.Module, file: SourceFile, guards: tuple[str, ...]) -> None:
         self.tree = tree
         self.module = file.module_name
-        self.package = file.package
         self.guards = guards
-        self.aliases: dict[str, str] = {}
+        self.imports = AstImportTable.of_module(tree, file.package)
         self.bindings: dict[str, str] = {}
-        for node in self._top_level(tree.body):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    self.aliases[alias.asname or alias.name.split(".")[0]] = (
-                        alias.name if alias.asname else alias.name.split(".")[0]
-                    )
-            elif isinstance(node, ast.ImportFrom):
-                base = self._from_module(node)
-                for alias in node.names:
-                    if alias.name != "*":
-                        self.aliases[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
-            elif isinstance(node, ast.Assign):
+        for node in top_level(tree.body):
+            if isinstance(node, ast.Assign):
                 self._bind(self.bindings, node.targets, node.value)
-
-    def _top_level(self, body: list[ast.stmt]) -> Iterator[ast.stmt]:
-        for node in body:
-            if isinstance(node, ast.If):
-                yield from self._top_level(node.body)
-                yield from self._top_level(node.orelse)
-            elif isinstance(node, ast.Try):
-                yield from self._top_level(node.body)
-                for handler in node.handlers:
-                    yield from self._top_level(handler.body)
-            else:
-                yield node
-
-    def _from_module(self, node: ast.ImportFrom) -> str:
-        if not node.level:
-            return node.module or ""
-        parts = self.package.split(".") if self.package else []
-        up = node.level - 1
-        parts = parts[: len(parts) - up] if up else parts
-        return ".".join([*parts, node.module] if node.module else parts)
 
     def resolve(self, name: str) -> str | None:
         """The qualified name of an imported dotted name, else None."""
-        head, dot, rest = name.partition(".")
-        return self.aliases[head] + dot + rest if head in self.aliases else None
+        return self.imports.qualify(name)
 
     def constructed(self, value: ast.expr) -> str | None:
         if not isinstance(value, ast.Call):
@@ -252,8 +221,8 @@ class _ModuleReader:
         head, _, rest = receiver.partition(".")
         if head in ("self", "cls") and rest:
             return f"{self.module}.{class_name}.{rest}" if class_name else None
-        if head in self.aliases:
-            return self.aliases[head] + ("." + rest if rest else "")
+        if head in self.imports.aliases:
+            return self.imports.qualify(receiver)
         if head in local:
             return None
         return f"{self.module}.{receiver}"

@@ -50,11 +50,29 @@ def entries(findings: Iterable[Finding], sources: Sources, folder: Path) -> list
     ]
 
 
-def write(path: Path, report: Report, sources: Sources) -> str:
-    """The baseline of every finding in `report`, as the file's text (sorted, so diffs stay small)."""
-    found = sorted(entries(report.findings, sources, path.parent), key=lambda e: (e.path, e.line, e.code))
+def write(path: Path, report: Report, sources: Sources, kept: Iterable[Entry] = ()) -> str:
+    """The baseline of every finding in `report` plus the `kept` records, as the file's text
+    (sorted, so diffs stay small)."""
+    found = sorted(
+        [*entries(report.findings, sources, path.parent), *kept], key=lambda e: (e.path, e.line, e.code, e.fingerprint)
+    )
     document = {"version": VERSION, "tool": "review-patterns", "findings": [asdict(e) for e in found]}
     return json.dumps(document, indent=2) + "\n"
+
+
+def kept_outside(path: Path, checked: Iterable[Path], sources: Sources) -> list[Entry]:
+    """The records of an existing baseline for files outside the `checked` paths: rewriting the baseline
+    of one folder must not forget the rest of the project."""
+    if not path.is_file():
+        return []
+    folder = path.parent.resolve()
+    tops = [(sources.root / p).resolve() for p in checked]
+
+    def inside(entry: Entry) -> bool:
+        where = (folder / entry.path).resolve()
+        return any(where == top or top in where.parents for top in tops)
+
+    return [entry for entry in load(path) if not inside(entry)]
 
 
 def load(path: Path) -> list[Entry]:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from review_patterns.checks import ALL_RULES
+from review_patterns.core.grading import DEFAULT_PENALTY, LETTERS
 from review_patterns.core.rule import Bad, BonusCheck, Example, Good, Rule
 
 RULES_URL = "https://github.com/review-patterns/review-patterns/blob/main/rules/"
@@ -34,6 +35,55 @@ def summary(rule: type[Rule]) -> str:
     outside_code = re.sub(r"`[^`]*`", lambda m: "x" * len(m.group()), paragraph)
     end = re.search(r"\.\s+(?=[A-Z])", outside_code)
     return (paragraph[: end.start()] if end else paragraph).rstrip(".") + "."
+
+
+def bonus_summary(rule: type[Rule], bonus: str) -> str:
+    """The sentence of the rule's documentation that describes `bonus` (not the rule's own summary,
+    which describes what it flags), or where the bonus comes from."""
+    if not rule.code:
+        return summary(rule)
+    for paragraph in description(rule).split("\n\n"):
+        flat = " ".join(paragraph.split())
+        if bonus not in flat:
+            continue
+        outside_code = re.sub(r"`[^`]*`", lambda m: "x" * len(m.group()), flat)
+        starts = [0, *(m.end() for m in re.finditer(r"\.\s+(?=[A-Z])", outside_code))]
+        ends = [*(m.start() + 1 for m in re.finditer(r"\.\s+(?=[A-Z])", outside_code)), len(flat)]
+        for start, end in zip(starts, ends):
+            if bonus in flat[start:end]:
+                return flat[start:end].strip()
+    return f"Awarded by {rule.code} {rule.name}."
+
+
+def grade_page() -> str:
+    """`review-patterns explain grade`: both formulas and the letter table, from `grading`."""
+    letters = "\n".join(f"| {name} | >= {bound:g} |" for bound, name in LETTERS[:-1]) + "\n| F | below 60 |"
+    penalties = ", ".join(f"{severity.value} {points}" for severity, points in DEFAULT_PENALTY.items())
+    return f"""# The grade
+
+A file starts at **100**, loses the penalty of each of its findings, gains the points of each
+of its bonuses, and is clamped to 0..100:
+`100 - 5 (RP101) - 8 (RP301) + 2 (pii-safe-logging) = 89 -> B+`.
+
+**A review** (a change set: `check --diff REV`, `check --staged` as the pre-commit hook runs it,
+or `check --review FILES`) gets one grade, as a reviewer grades a pull request: 100 minus the
+penalty of every finding in the change plus every bonus, clamped, shown by rule:
+`100 - 3x5 (RP401) - 6 (RP302) + 3 (three-step-migration) = 82 -> B-`.
+
+**A whole tree** keeps each file's grade; its overall score is the mean of the file scores
+weighted by each file's non-blank lines. The report adds the files per letter, the ten lowest
+files and the findings per rule, so that a handful of bad files in a large project is not lost.
+
+The gate is the same for both: no blocker finding, and the overall grade at least `min-grade` (A-).
+
+A rule's penalty is its own, or by severity: {penalties}. Each dimension (security, data
+integrity, performance, reliability, code clarity) is scored the same way from its own findings
+and bonuses.
+
+| Letter | Score |
+| --- | --- |
+{letters}
+"""
 
 
 def _code_block(example: Example) -> str:

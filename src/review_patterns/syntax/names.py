@@ -1,4 +1,5 @@
-"""Dotted names, call names, bound names, keyword arguments and string literals of LibCST and `ast` nodes."""
+"""Dotted names, call names and chains, bound names, arguments, string literals and source text of
+LibCST and `ast` nodes (the one place for each)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,72 @@ def keyword(node: cst.Call, name: str) -> cst.Arg | None:
         if arg.keyword is not None and arg.keyword.value == name:
             return arg
     return None
+
+
+def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Arg | None:
+    """The argument passed as `name=` or, when `position` is given, as that positional argument.
+
+    A `*args`/`**kwargs` at or before the position is returned itself (`arg.star` is set):
+    the argument may be in there, and the caller decides what that means.
+    """
+    found = keyword(call, name)
+    if found is not None or position is None:
+        return found
+    positional = [a for a in call.args if a.keyword is None]
+    starred = [a for a in positional[: position + 1] if a.star]
+    if starred:
+        return starred[0]
+    return positional[position] if len(positional) > position else None
+
+
+def argument_value(call: cst.Call, name: str, position: int | None = None) -> cst.BaseExpression | None:
+    """The value of `argument(...)`, or None when it is not given or hidden in `*args`/`**kwargs`."""
+    arg = argument(call, name, position)
+    return None if arg is None or arg.star else arg.value
+
+
+def is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def given(call: cst.Call, name: str, position: int | None = None) -> bool:
+    """Whether the argument is passed and is not the literal `None` (`*args` counts as passed)."""
+    arg = argument(call, name, position)
+    return arg is not None and (bool(arg.star) or not is_none(arg.value))
+
+
+def chain(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The receivers of a call chain, outermost first: `A.objects.filter(x).first()` gives
+    the `first()` call, the `filter(x)` call, `A.objects`, `A`."""
+    while True:
+        yield node
+        if isinstance(node, cst.Call):
+            node = node.func
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        else:
+            return
+
+
+_EMPTY = cst.Module([])
+
+
+def code(node: cst.CSTNode, *, one_line: bool = False) -> str:
+    """The source text of a node; with `one_line`, its whitespace runs collapsed to one space."""
+    text = _EMPTY.code_for_node(node)
+    return " ".join(text.split()) if one_line else text
+
+
+def ast_argument(call: ast.Call, name: str, position: int | None = None) -> ast.expr | None:
+    """`argument_value` for Python's `ast`: the value passed as `name=` or at `position`."""
+    for found in call.keywords:
+        if found.arg == name:
+            return found.value
+    if position is None or position >= len(call.args):
+        return None
+    if any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
+        return None
+    return call.args[position]
 
 
 def string_value(node: cst.BaseExpression | None) -> str | None:

@@ -59,8 +59,7 @@ class TypeHints(BonusCheck):
             """),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.total = 0
         self.annotated = 0
         self.classes: list[bool] = []  # for each enclosing scope: is it a class body?

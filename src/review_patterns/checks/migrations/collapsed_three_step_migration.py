@@ -104,8 +104,8 @@ class CollapsedThreeStepMigration(MigrationRule):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
+        super().setup()
         self.fields: set[tuple[str, str, str]] = set()  # reported already: one finding per field
 
     def check(self, change: FieldChange, node: cst.Call) -> None:

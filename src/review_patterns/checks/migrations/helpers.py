@@ -26,6 +26,17 @@ from review_patterns.project.migrations import (
 from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import call_name, keyword
 
+#: Django's data operations -> (their forward argument, their reverse argument).
+DATA_OPERATIONS = {"RunPython": ("code", "reverse_code"), "RunSQL": ("sql", "reverse_sql")}
+
+
+def data_operation(rule: Rule, node: cst.Call) -> str | None:
+    """`RunPython` or `RunSQL` when the call makes Django's operation, else None."""
+    qualified = rule.imports.resolve(node.func) or ""
+    kind = qualified.rsplit(".", 1)[-1]
+    return kind if kind in DATA_OPERATIONS and qualified.startswith("django.db.migrations.") else None
+
+
 #: The steps of the three-step pattern, for messages.
 THREE_STEPS = "split into: add with a default (or nullable) -> backfill in a data migration -> enforce NOT NULL"
 

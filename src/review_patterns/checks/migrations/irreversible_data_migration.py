@@ -6,26 +6,14 @@ import re
 
 import libcst as cst
 
+from review_patterns.checks.migrations.helpers import DATA_OPERATIONS, data_operation
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.migrations import looks_like_migration
 from review_patterns.syntax.files import SourceFile
-from review_patterns.syntax.names import dotted_name, keyword, string_value
+from review_patterns.syntax.names import argument_value, dotted_name, string_value
 
 _READ_ONLY = re.compile(r"\s*(SELECT\b|$)", re.IGNORECASE)
-#: operation -> (its forward argument, its reverse argument)
-_ARGUMENTS = {"RunPython": ("code", "reverse_code"), "RunSQL": ("sql", "reverse_sql")}
-
-
-def argument(call: cst.Call, position: int, name: str) -> cst.BaseExpression | None:
-    """The argument given by keyword `name` or at `position`."""
-    found = keyword(call, name)
-    if found is not None:
-        return found.value
-    positional = [a for a in call.args if a.keyword is None]
-    if any(a.star for a in positional[: position + 1]):
-        return None
-    return positional[position].value if position < len(positional) else None
 
 
 def is_noop(node: cst.BaseExpression | None) -> bool:
@@ -35,13 +23,6 @@ def is_noop(node: cst.BaseExpression | None) -> bool:
     name = dotted_name(node)
     sql = string_value(node)
     return (name is not None and name.endswith(".noop")) or (sql is not None and _READ_ONLY.match(sql) is not None)
-
-
-def data_operation(rule: Rule, node: cst.Call) -> str | None:
-    """`RunPython` or `RunSQL` when the call makes Django's operation, else None."""
-    qualified = rule.imports.resolve(node.func) or ""
-    kind = qualified.rsplit(".", 1)[-1]
-    return kind if kind in _ARGUMENTS and qualified.startswith("django.db.migrations.") else None
 
 
 class IrreversibleDataMigration(Rule):
@@ -116,9 +97,9 @@ class IrreversibleDataMigration(Rule):
         operation = data_operation(self, node)
         if operation is None:
             return
-        forward_name, reverse_name = _ARGUMENTS[operation]
-        forward = argument(node, 0, forward_name)
-        reverse = argument(node, 1, reverse_name)
+        forward_name, reverse_name = DATA_OPERATIONS[operation]
+        forward = argument_value(node, forward_name, 0)
+        reverse = argument_value(node, reverse_name, 1)
         if forward is None or is_noop(forward):
             return
         if reverse is None or (isinstance(reverse, cst.Name) and reverse.value == "None"):

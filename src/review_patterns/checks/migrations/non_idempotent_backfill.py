@@ -6,12 +6,12 @@ import re
 
 import libcst as cst
 
-from review_patterns.checks.migrations.irreversible_data_migration import argument, data_operation
+from review_patterns.checks.migrations.helpers import data_operation
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.migrations import looks_like_migration
 from review_patterns.syntax.files import SourceFile
-from review_patterns.syntax.names import call_name
+from review_patterns.syntax.names import argument_value, call_name
 
 #: Queryset methods that narrow the rows.
 _FILTERS = frozenset({"filter", "exclude", "complex_filter", "none", "get", "in_bulk"})
@@ -127,8 +127,7 @@ class NonIdempotentBackfill(Rule):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.functions: list[str] = []  # enclosing module-level function, innermost last
         self.updates: dict[str, list[cst.Call]] = {}
         self.calls: dict[str, set[str]] = {}
@@ -152,7 +151,7 @@ class NonIdempotentBackfill(Rule):
             elif isinstance(node.func, cst.Name):
                 self.calls.setdefault(function, set()).add(node.func.value)
         if data_operation(self, node) == "RunPython":
-            forward = argument(node, 0, "code")
+            forward = argument_value(node, "code", 0)
             if isinstance(forward, cst.Name):
                 self.forward.append(forward.value)
 

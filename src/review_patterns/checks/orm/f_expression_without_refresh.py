@@ -230,8 +230,8 @@ class FExpressionWithoutRefresh(FlowRule):
             """),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.states: list[_State] = [_State()]
         self.f_calls = 0  # Django F() calls seen so far: an expression holds one if the count grew
         self.f_before: dict[int, int] = {}

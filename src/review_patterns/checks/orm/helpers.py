@@ -4,14 +4,13 @@ and a base visitor that follows each function's parameters, bindings and blocks 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.syntax.imports import ImportTable
-from review_patterns.syntax.names import bound_names, call_name, dotted_name, keyword
+from review_patterns.syntax.names import bound_names, call_name, chain, dotted_name, keyword
 
 #: Qualified names of Django's `F`.
 DJANGO_F = frozenset({"django.db.models.F", "django.db.models.expressions.F"})
@@ -89,19 +88,6 @@ def refreshed_fields(node: cst.Call) -> frozenset[str] | None:
     return None if arg is None else string_set(arg.value)
 
 
-def chain(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    """The receivers of a call chain, outermost first: `A.objects.filter(x).first()` gives
-    the `first()` call, the `filter(x)` call, `A.objects`, `A`."""
-    while True:
-        yield node
-        if isinstance(node, cst.Call):
-            node = node.func
-        if isinstance(node, (cst.Attribute, cst.Subscript)):
-            node = node.value
-        else:
-            return
-
-
 def chain_calls(node: cst.BaseExpression) -> list[str]:
     """The names of the calls in a chain, outermost first."""
     return [name for link in chain(node) if isinstance(link, cst.Call) and (name := call_name(link))]
@@ -176,8 +162,7 @@ class FlowRule(Rule):
     Subclasses call the `super()` method of every hook they override, and read `self.frame`.
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.frames: list[Frame] = [Frame(is_function=False)]
         self._if_chain: dict[int, int] = {}  # id of an `elif` If or of a block -> its chain
         self._block_chain: dict[int, int] = {}

@@ -218,8 +218,8 @@ class LostUpdate(FlowRule):
             """),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.states: list[_State] = [_State()]
 
     @property

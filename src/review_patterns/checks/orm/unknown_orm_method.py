@@ -144,8 +144,8 @@ class UnknownOrmMethod(FlowRule):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.defined: set[str] = set()  # methods defined in this file (the context may not hold it)
         self.depth = 0
         self.calls: list[tuple[cst.Name, str, str, str]] = []

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.privacy.helpers import BROAD, Handler, HandlerAwareRule, LoggerCall, callee_name
+from review_patterns.checks.privacy.helpers import BROAD, Handler, HandlerAwareRule, LoggerCall
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax.files import FileKind
-from review_patterns.syntax.names import dotted_name
+from review_patterns.syntax.names import call_name, dotted_name
 
 
 class BroadExcept(HandlerAwareRule):
@@ -123,8 +122,8 @@ class BroadExcept(HandlerAwareRule):
             """),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         #: for each enclosing `try`: what its body does
         self.tries: list[tuple[cst.Try | cst.TryStar, _Body]] = []
         self.retrying: set[Handler] = set()
@@ -150,7 +149,7 @@ class BroadExcept(HandlerAwareRule):
         return body if handler.node in statement.handlers else None
 
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
-        if callee_name(node) in self.settings["error-reporters"]:
+        if call_name(node) in self.settings["error-reporters"]:
             for handler in self.handlers:
                 handler.logs_traceback = True
         body = self._own_try()

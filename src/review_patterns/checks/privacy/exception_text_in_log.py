@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import libcst as cst
 
 from review_patterns.checks.privacy.helpers import (
@@ -101,8 +99,8 @@ class ExceptionTextInLog(ExceptionTextRule):
             """),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.traceback_logged: set[Handler] = set()
 
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:

@@ -13,13 +13,13 @@ from review_patterns.checks.privacy.helpers import (
     Handler,
     LoggerCall,
     Origin,
-    callee_name,
     exception_origin,
     is_response,
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax.files import FileKind
+from review_patterns.syntax.names import call_name
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _DOES_NOT_EXIST = frozenset({"DoesNotExist", "ObjectDoesNotExist"})
@@ -237,8 +237,8 @@ class ExceptionTextLeak(ExceptionTextRule):
         ),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.user_facing = frozenset(self.settings["user-facing-exceptions"])
 
     @classmethod
@@ -265,9 +265,9 @@ class ExceptionTextLeak(ExceptionTextRule):
     def _client_sink(self, node: cst.Call) -> str | None:
         """What a call shows the user, described; None when it shows nothing."""
         if is_response(node):
-            return f"a `{callee_name(node)}`"
+            return f"a `{call_name(node)}`"
         qualified = self.imports.resolve(node.func) or ""
-        name = callee_name(node)
+        name = call_name(node)
         if qualified in _TEMPLATES or name == "render_to_response":
             return "a template context"
         if qualified.startswith("django.contrib.messages.") and name in _MESSAGES:

@@ -17,7 +17,7 @@ import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.syntax.imports import ImportTable
-from review_patterns.syntax.names import bound_names, dotted_name, string_value
+from review_patterns.syntax.names import bound_names, call_name, dotted_name, string_value
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
 #: Names used for loggers by convention: a logger when nothing in the file says otherwise.
@@ -176,16 +176,6 @@ def _qualified_literal_level(name: str) -> int | None:
     return None
 
 
-def callee_name(call: cst.Call) -> str | None:
-    """The last part of what is called: `utils.mask_email(x)` -> `mask_email`."""
-    func = call.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    if isinstance(func, cst.Name):
-        return func.value
-    return None
-
-
 def is_404(node: cst.BaseExpression) -> bool:
     """`404`, `status.HTTP_404_NOT_FOUND`, `HTTPStatus.NOT_FOUND`."""
     if isinstance(node, cst.Integer):
@@ -201,8 +191,7 @@ class HandlerAwareRule(Rule):
     `on_return` and `on_assign`; the visit methods here keep the scopes and must not be overridden.
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.frames: list[Frame] = [Frame("module")]
         self._in_log = 0  # depth of logger calls around the current node
         self._calls: list[bool] = []  # for each enclosing call: is it a logger call?
@@ -543,7 +532,7 @@ class HandlerAwareRule(Rule):
             if (
                 (log is not None and log.logs_traceback)
                 or qualified in _TRACEBACK_REPORTERS
-                or callee_name(node) in ERROR_REPORTERS
+                or call_name(node) in ERROR_REPORTERS
             ):
                 for enclosing in self.handlers:
                     enclosing.logs_traceback = True
@@ -795,7 +784,7 @@ _RESPONSES = frozenset({"Response", "JsonResponse", "StreamingHttpResponse"})
 
 def is_response(node: cst.Call) -> bool:
     """`Response(...)`, `JsonResponse(...)`, `HttpResponse*(...)`."""
-    name = callee_name(node) or ""
+    name = call_name(node) or ""
     return name in _RESPONSES or name.startswith("HttpResponse")
 
 
@@ -806,8 +795,8 @@ class ExceptionTextRule(HandlerAwareRule):
     arrives, and `judge()` is called once the handlers involved have been seen whole.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.pending: list[tuple[cst.CSTNode, set[Handler], str]] = []
 
     def judge(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
@@ -969,7 +958,7 @@ class _Text:
             return set()  # reported at the response itself
         found: set[Handler] = set()
         args = [a.value for a in node.args]
-        if qualified in ("str", "repr") or callee_name(node) == "format":
+        if qualified in ("str", "repr") or call_name(node) == "format":
             found |= {h for h in map(self.exception, args) if h is not None}
         if isinstance(node.func, cst.Attribute):
             found |= self.of(node.func.value)

@@ -9,10 +9,10 @@ from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.privacy.helpers import HandlerAwareRule, LoggerCall, callee_name
+from review_patterns.checks.privacy.helpers import HandlerAwareRule, LoggerCall
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.names import dotted_name, string_value
+from review_patterns.syntax.names import call_name, code, dotted_name, string_value
 
 DEFAULT_PII_NAMES = (
     "email", "e_mail", "email_address", "username", "user_name", "first_name", "last_name", "full_name",
@@ -87,7 +87,7 @@ def snake(name: str) -> str:
 
 
 def _code(node: cst.CSTNode) -> str:
-    text = " ".join(cst.Module([]).code_for_node(node).split())
+    text = code(node, one_line=True)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -218,8 +218,8 @@ class PiiInLog(HandlerAwareRule):
             """),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.terms = frozenset(snake(t) for t in (*self.settings["pii-names"], *self.settings["extend-pii-names"]))
         self.safe = (*DEFAULT_SAFE_FUNCTIONS, *self.settings["safe-functions"])
         self.first_safe_call: cst.Call | None = None
@@ -257,7 +257,7 @@ class PiiInLog(HandlerAwareRule):
         return any(key == t or key.endswith("_" + t) for t in self.terms)
 
     def _is_safe_call(self, node: cst.Call) -> bool:
-        names = {callee_name(node), dotted_name(node.func), self.imports.resolve(node.func)} - {None}
+        names = {call_name(node), dotted_name(node.func), self.imports.resolve(node.func)} - {None}
         return any(fnmatchcase(n, p) for n in names for p in self.safe if n is not None)
 
     def _named(self, key: str, value: cst.BaseExpression) -> str | None:
@@ -277,7 +277,7 @@ class PiiInLog(HandlerAwareRule):
             if self._is_safe_call(node):
                 self.first_safe_call = self.first_safe_call or node
                 return True
-            return callee_name(node) in _NOT_PII_CALLS
+            return call_name(node) in _NOT_PII_CALLS
         return False
 
     def _scan(self, node: cst.BaseExpression) -> str | None:
@@ -343,7 +343,7 @@ class PiiInLog(HandlerAwareRule):
         if self._is_safe_call(node):
             self.first_safe_call = self.first_safe_call or node
             return None
-        name = callee_name(node)
+        name = call_name(node)
         if name in _USER_METHODS:
             return _code(node)
         if name in _NOT_PII_CALLS or (name or "").startswith(("is_", "has_")):

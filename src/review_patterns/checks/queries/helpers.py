@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.project.models import Model, ModelIndex
-from review_patterns.syntax.names import dotted_name
+from review_patterns.syntax.names import argument_value, chain, code, dotted_name
 
 #: Queryset methods that return a queryset of the same model.
 CHAIN_METHODS = frozenset(
@@ -108,12 +107,7 @@ WRITE_METHODS = frozenset(
 
 def receivers(node: cst.BaseExpression) -> Iterator[cst.Call]:
     """The calls a method chain is made of: `a.filter(x).delete()` -> `a.filter(x)`, ..."""
-    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
-        if isinstance(node, cst.Call):
-            yield node
-            node = node.func
-        else:
-            node = node.value
+    return (link for link in chain(node) if isinstance(link, cst.Call))
 
 
 @dataclass(frozen=True)
@@ -212,15 +206,13 @@ class Function:
     rebound: set[str] = field(default_factory=set)
 
 
-def chain(node: cst.BaseExpression) -> tuple[str, list[str]] | None:
+def attribute_path(node: cst.BaseExpression) -> tuple[str, list[str]] | None:
     """`post.topic.forum` -> ("post", ["topic", "forum"]); None unless names and attributes only."""
-    segments: list[str] = []
-    while isinstance(node, cst.Attribute):
-        segments.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name) or not segments:
+    name = dotted_name(node) if isinstance(node, cst.Attribute) else None
+    if name is None:
         return None
-    return node.value, segments[::-1]
+    root, *segments = name.split(".")
+    return root, segments
 
 
 def inner_attributes(node: cst.BaseExpression) -> Iterator[cst.Attribute]:
@@ -238,18 +230,10 @@ def exits(body: cst.BaseSuite, loop: bool = False) -> bool:
     return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, ends) for s in last.body)
 
 
-_CODE = cst.Module([])
-
-
-def code(node: cst.CSTNode) -> str:
-    return _CODE.code_for_node(node)
-
-
 class QueryTracker(Rule):
     """A rule base that knows, at each node, which names hold querysets and rows of which models."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
         self.index: ModelIndex = self.context.models
         self.module_env: dict[str, Value] = {}
         self.functions: list[Function] = []
@@ -404,7 +388,7 @@ class QueryTracker(Rule):
             self.env[name] = found
 
     def _row_derived(self, value: cst.BaseExpression) -> bool:
-        found = chain(value)
+        found = attribute_path(value)
         return found is not None and any(found[0] in loop.rows for loop in self.loops)
 
     # -- what an expression is --
@@ -601,18 +585,18 @@ class QueryTracker(Rule):
                 and not arg.star
                 and (self.imports.resolve(value.func) or "").rpartition(".")[2] == "Prefetch"
             ):
-                lookup = _argument(value, 0, "lookup")
+                lookup = argument_value(value, "lookup", 0)
                 text = _string(lookup) if lookup is not None else None
                 if text is None:
                     return Loaded(everything=True)
-                queryset = _argument(value, 1, "queryset")
+                queryset = argument_value(value, "queryset", 1)
                 below = Loaded()
                 if queryset is not None:
                     inner = self.value(queryset)
                     if not isinstance(inner, QuerySet):
                         return Loaded(everything=True)
                     below = inner.loaded
-                to_attr = _string(_argument(value, 2, "to_attr"))
+                to_attr = _string(argument_value(value, "to_attr", 2))
                 parent, _, last = text.rpartition("__")
                 if parent:
                     paths |= prefixes(parent)
@@ -659,11 +643,3 @@ def _string(node: cst.BaseExpression | None) -> str | None:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
-
-
-def _argument(call: cst.Call, position: int, name: str) -> cst.BaseExpression | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg.value
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    return positional[position].value if len(positional) > position else None

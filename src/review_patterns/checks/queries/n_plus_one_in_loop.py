@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
@@ -17,7 +16,7 @@ from review_patterns.checks.queries.helpers import (
     Instance,
     Loop,
     QueryTracker,
-    chain,
+    attribute_path,
     exits,
     inner_attributes,
     receivers,
@@ -168,8 +167,8 @@ class NPlusOneInLoop(QueryTracker):
         ),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.handled: set[cst.CSTNode] = set()
         self.calls: list[tuple[tuple[str, str], str | int, Instance, Loop]] = []
         self.summaries: dict[
@@ -236,7 +235,7 @@ class NPlusOneInLoop(QueryTracker):
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         for target in original_node.targets:
-            found = chain(target.target) if isinstance(target.target, cst.Attribute) else None
+            found = attribute_path(target.target) if isinstance(target.target, cst.Attribute) else None
             if found is not None and len(found[1]) == 1:
                 # `post.author = user` fills the cache: reading it afterwards runs no query.
                 for loop in reversed(self.loops):
@@ -257,7 +256,7 @@ class NPlusOneInLoop(QueryTracker):
         self._helper_call(node)
         if isinstance(node.func, cst.Attribute):
             self.handled.update(inner_attributes(node.func))
-            found = chain(node.func)
+            found = attribute_path(node.func)
             if found is not None and node not in self.writes:
                 self._access(found[0], found[1], node, node)
 
@@ -265,7 +264,7 @@ class NPlusOneInLoop(QueryTracker):
         if node in self.handled:
             return
         self.handled.update(inner_attributes(node))
-        found = chain(node)
+        found = attribute_path(node)
         if found is not None:
             self._access(found[0], found[1], None, node)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.queries.helpers import QuerySet, QueryTracker, code, exits
+from review_patterns.checks.queries.helpers import QuerySet, QueryTracker, exits
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax.files import FileKind
+from review_patterns.syntax.names import code
 
 MODELS = {
     "shop/models.py": """
@@ -120,8 +120,8 @@ class RepeatedCountQueries(QueryTracker):
         ),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.counts: list[list[CountCall]] = []
         self.branches: list[tuple[int, str]] = []
         self.branch_of: dict[int, tuple[int, str]] = {}

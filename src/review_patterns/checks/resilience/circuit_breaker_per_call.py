@@ -147,8 +147,7 @@ class CircuitBreakerPerCall(Rule):
             """),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.stack: list[_Function | None] = []  # None for a class body
         self.functions: list[_Function] = []
         self.factories: set[str] = set()  # same-module functions returning a breaker

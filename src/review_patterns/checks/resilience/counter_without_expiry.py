@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.resilience.redis import ClientRule, code, given
+from review_patterns.checks.resilience.redis import ClientRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.clients import Kind
-from review_patterns.syntax.names import dotted_name, string_value
+from review_patterns.syntax.names import code, dotted_name, given, string_value
 
 INCREMENTS = {
     Kind.REDIS: frozenset({"incr", "incrby", "incrbyfloat", "hincrby", "hincrbyfloat"}),
@@ -228,8 +227,8 @@ class CounterWithoutExpiry(ClientRule):
         ),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self._functions: list[_Function] = []
         self._classes: list[_Class] = []
 
@@ -241,7 +240,7 @@ class CounterWithoutExpiry(ClientRule):
         owner = self._classes.pop()
         if not owner.cache_expires:
             for call, function in owner.pending:
-                self.report(call, call=code(call.func), function=function)
+                self.report(call, call=code(call.func, one_line=True), function=function)
         super().leave_ClassDef(original_node)
 
     def enter_function(self, node: cst.FunctionDef) -> None:
@@ -259,7 +258,7 @@ class CounterWithoutExpiry(ClientRule):
                 # Django's `incr` cannot create a key: another method stores it, maybe with a timeout.
                 owner.pending.append((call, node.name.value))
             else:
-                self.report(call, call=code(call.func), function=node.name.value)
+                self.report(call, call=code(call.func, one_line=True), function=node.name.value)
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._functions:

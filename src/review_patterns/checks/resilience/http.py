@@ -25,7 +25,7 @@ from review_patterns.project.http import (
     breaker_like,
     client_keys,
 )
-from review_patterns.syntax.names import dotted_name, keyword
+from review_patterns.syntax.names import dotted_name
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,7 @@ class HttpRule(Rule):
     """A rule that knows the file's HTTP sessions and breakers. Subclasses call `super()` in the
     visit/leave methods they override (`FunctionDef`, `ClassDef`, `Assign`, `AnnAssign`, `WithItem`)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.clients = ClientScopes()
         self.scope_kinds: list[str] = []  # "class" or "function", innermost last
         self.class_names: list[str] = []
@@ -222,10 +221,6 @@ class HttpRule(Rule):
         kind = self.constructed(node.item)
         if kind is not None and node.asname is not None and isinstance(node.asname.name, cst.BaseExpression):
             self._bind_targets([node.asname.name], kind)
-
-
-def has_keyword(node: cst.Call, name: str) -> bool:
-    return keyword(node, name) is not None
 
 
 def passes_unknown_arguments(node: cst.Call) -> bool:

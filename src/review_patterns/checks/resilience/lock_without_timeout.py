@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.resilience.redis import Binding, ClientRule, argument, code, given, is_none
+from review_patterns.checks.resilience.redis import Binding, ClientRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.clients import LOCK_CLASSES, Kind
+from review_patterns.syntax.names import argument, code, given, is_none
 
 #: Position of `timeout` in `client.lock(name, timeout, ...)`: redis-py, and django-redis's `cache.lock(key, version, timeout)`.
 _LOCK_METHOD_TIMEOUT = {Kind.REDIS: 1, Kind.CACHE: 2}
@@ -161,8 +161,8 @@ class LockWithoutTimeout(ClientRule):
         ),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self._functions: list[_Function] = []
 
     def enter_function(self, node: cst.FunctionDef) -> None:
@@ -200,7 +200,7 @@ class LockWithoutTimeout(ClientRule):
         if method == "release" and self._functions:
             function = self._functions[-1]
             released = function.released_in_finally if function.finally_depth else function.released_elsewhere
-            released.add(code(func.value))
+            released.add(code(func.value, one_line=True))
         elif method == "acquire":
             lock = self.binding_of(func.value)
             if lock is None or lock.kind is not Kind.LOCK:
@@ -208,10 +208,12 @@ class LockWithoutTimeout(ClientRule):
             problems = (
                 []
                 if self._bounded(node, lock)
-                else [f"`{code(func)}()` waits forever for the lock: pass `blocking_timeout=` or `blocking=False`"]
+                else [
+                    f"`{code(func, one_line=True)}()` waits forever for the lock: pass `blocking_timeout=` or `blocking=False`"
+                ]
             )
             if self._functions:
-                self._functions[-1].acquires.append((node, code(func.value), problems))
+                self._functions[-1].acquires.append((node, code(func.value, one_line=True), problems))
             elif problems:
                 self.report(node, problem=problems[0])
 
@@ -229,7 +231,8 @@ class LockWithoutTimeout(ClientRule):
             return
         if not given(node, param, position):
             self.report(
-                node, problem=f"`{code(func)}(...)` creates a lock with no `{param}`: a crashed holder keeps it forever"
+                node,
+                problem=f"`{code(func, one_line=True)}(...)` creates a lock with no `{param}`: a crashed holder keeps it forever",
             )
 
     @staticmethod

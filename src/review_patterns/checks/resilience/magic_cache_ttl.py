@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from review_patterns.checks.resilience.redis import ClientRule, argument, code
+from review_patterns.checks.resilience.redis import ClientRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.clients import Kind
+from review_patterns.syntax.names import argument, code
 
 #: Django cache method -> (timeout keyword, its position).
 CACHE_TIMEOUTS = {
@@ -173,4 +174,4 @@ class MagicCacheTtl(ClientRule):
         value = literal_value(arg.value)
         if value is not None and value > 0:
             seconds = value / 1000 if milliseconds else value
-            self.report(arg.value, ttl=code(arg.value), duration=duration(seconds))
+            self.report(arg.value, ttl=code(arg.value, one_line=True), duration=duration(seconds))

@@ -224,8 +224,8 @@ class MissingQuotaCheck(HttpRule):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.guards: tuple[str, ...] = tuple(self.settings["guard-names"])
         self.functions: list[_Function] = []
         self.stack: list[_Function] = []

@@ -145,8 +145,7 @@ class NaiveDatetime(Rule):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.exempt: set[cst.Call] = set()
         # Per enclosing function: its naive calls, and whether it handles time zones itself.
         self.functions: list[tuple[list[tuple[cst.Call, str]], list[bool]]] = [([], [False])]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.resilience.redis import ClientRule, argument, code
+from review_patterns.checks.resilience.redis import ClientRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.clients import Kind
+from review_patterns.syntax.names import argument, code
 
 _CLIENTS = (Kind.REDIS, Kind.PIPELINE, Kind.CACHE)
 _REDIS = (Kind.REDIS, Kind.PIPELINE)
@@ -129,8 +129,8 @@ class NonAtomicCounter(ClientRule):
             """),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self._functions: list[_Function] = []
 
     def enter_function(self, node: cst.FunctionDef) -> None:
@@ -140,7 +140,7 @@ class NonAtomicCounter(ClientRule):
         function = self._functions.pop()
         if not function.guarded:
             for call, key in function.writes:
-                self.report(call, key=key, write=code(call.func))
+                self.report(call, key=key, write=code(call.func, one_line=True))
 
     def _read(self, node: cst.BaseExpression) -> _Read | None:
         """The counter read that `node` evaluates, if any."""
@@ -165,9 +165,11 @@ class NonAtomicCounter(ClientRule):
         if ((method == "get" and kind in _CLIENTS) or (method == "get_or_set" and kind is Kind.CACHE)) and positional:
             default = argument(node, "default", 1)
             numeric = kind is Kind.CACHE and default is not None and _number(default.value)
-            return _Read(code(positional[0].value), numeric)
+            return _Read(code(positional[0].value, one_line=True), numeric)
         if method == "hget" and kind in _REDIS and len(positional) >= 2:
-            return _Read(f"{code(positional[0].value)}, {code(positional[1].value)}", False)
+            return _Read(
+                f"{code(positional[0].value, one_line=True)}, {code(positional[1].value, one_line=True)}", False
+            )
         return None
 
     def _changed(self, node: cst.BaseExpression) -> _Read | None:
@@ -226,7 +228,7 @@ class NonAtomicCounter(ClientRule):
         value = argument(node, "value", position)
         if value is None:
             return
-        key = ", ".join(code(a.value) for a in positional[:keys])
+        key = ", ".join(code(a.value, one_line=True) for a in positional[:keys])
         read = self._changed(value.value)
         if read is not None and read.key == key:
             function.writes.append((node, key))

@@ -149,8 +149,8 @@ class QuotaIncrementedBeforeCall(HttpRule):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.functions: list[_Function] = []
         self.blocks: list[cst.IndentedBlock] = []
         self.pending: list[tuple[cst.Call, str, str, _Function]] = []  # decided once refunds are known

@@ -129,8 +129,8 @@ class QuotaManager(HttpRule, BonusCheck):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.module_unit = _Unit()
         self.units: list[_Unit] = []  # the top-level class being read, if any
         self.depth = 0  # class nesting

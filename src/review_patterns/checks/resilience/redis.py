@@ -26,6 +26,7 @@ from review_patterns.project.clients import (
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.names import dotted_name, string_value
+from review_patterns.syntax.parsing import parse_expression
 
 #: Pipeline methods that do not return the pipeline (the others queue a command and return it).
 _PIPELINE_ENDS = frozenset({"execute", "reset", "watch", "unwatch", "multi", "immediate_execute_command"})
@@ -40,36 +41,6 @@ class Binding:
 
 
 _NOTHING = Binding(None)
-
-
-def code(node: cst.CSTNode) -> str:
-    """The source text of a node, on one line."""
-    return " ".join(cst.Module([]).code_for_node(node).split())
-
-
-def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Arg | None:
-    """The argument passed as `name=` or, when `position` is given, as that positional argument."""
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg
-    if position is not None:
-        positional = [a for a in call.args if a.keyword is None]
-        starred = [a for a in positional[: position + 1] if a.star]
-        if starred:
-            return starred[0]  # `*args` or `**kwargs`: cannot tell, callers treat it as given
-        if len(positional) > position:
-            return positional[position]
-    return None
-
-
-def is_none(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
-def given(call: cst.Call, name: str, position: int | None = None) -> bool:
-    """Whether the argument is passed and is not the literal `None`."""
-    arg = argument(call, name, position)
-    return arg is not None and (bool(arg.star) or not is_none(arg.value))
 
 
 class _Frame:
@@ -145,8 +116,7 @@ class ClientRule(Rule):
     #: Tests poke at caches and counters on purpose; these rules are about production code.
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self) -> None:
         self._module: dict[str, Binding] = {}
         self._module_factories: dict[str, Binding] = {}
         self._frames: list[_Frame] = []
@@ -279,10 +249,10 @@ class ClientRule(Rule):
     def _annotation_kind(self, expr: cst.BaseExpression) -> Kind | None:
         text = string_value(expr)
         if text is not None:
-            try:
-                expr = cst.parse_expression(text)
-            except (cst.ParserSyntaxError, ValueError, RecursionError):
+            parsed = parse_expression(text)
+            if parsed is None:
                 return None
+            expr = parsed
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
             return self._annotation_kind(expr.left) or self._annotation_kind(expr.right)
         if isinstance(expr, cst.Subscript):  # Optional[redis.Redis]

@@ -8,7 +8,7 @@ import libcst as cst
 
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
-from review_patterns.syntax.names import dotted_name, keyword
+from review_patterns.syntax.names import code, dotted_name, keyword
 
 _RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispatcher.receiver"})
 _SIGNAL_CLASSES = frozenset({"django.dispatch.Signal", "django.dispatch.dispatcher.Signal"})
@@ -118,8 +118,7 @@ class SignalHasattrCheck(Rule):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def setup(self) -> None:
         self.stack: list[_Function] = []
         self.functions: dict[str, list[_Function]] = {}
         self.connected: set[str] = set()
@@ -190,7 +189,7 @@ class SignalHasattrCheck(Rule):
             for function in functions:
                 if function.receiver or name in self.connected:
                     for call in function.checks:
-                        self.report(call, attr=_code(call.args[1].value))
+                        self.report(call, attr=code(call.args[1].value))
 
 
 def _is_instance(node: cst.BaseExpression) -> bool:
@@ -205,7 +204,3 @@ def _is_instance(node: cst.BaseExpression) -> bool:
             and (index.value.evaluated_value == "instance")
         )
     return False
-
-
-def _code(node: cst.BaseExpression) -> str:
-    return cst.Module([]).code_for_node(node)

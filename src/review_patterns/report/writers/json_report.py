@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from review_patterns.core.grading import file_grade
+from review_patterns.core.grading import file_grade, findings_by_rule, grade_counts, lowest_files, review_arithmetic
 from review_patterns.core.model import Dimension, Report
 from review_patterns.core.version import __version__
 from review_patterns.report.fingerprint import Sources
@@ -14,6 +14,15 @@ from review_patterns.report.fingerprint import Sources
 
 def _dims(values: Mapping[Dimension, float]) -> dict[str, float]:
     return {d.value: values[d] for d in Dimension if d in values}
+
+
+def _overview(report: Report) -> dict[str, Any]:
+    """A review's arithmetic, or a whole tree's files per letter and lowest files; findings per rule."""
+    rules = [{"code": code, "name": name, "count": n} for code, name, n in findings_by_rule(report.findings)]
+    if report.review:
+        return {"kind": "review", "arithmetic": review_arithmetic(report.findings, report.bonuses), "rules": rules}
+    lowest = [{"path": r.path, "score": r.score, "grade": file_grade(r)} for r in lowest_files(report.files)]
+    return {"kind": "tree", "grades": grade_counts(report.files), "lowest": lowest, "rules": rules}
 
 
 def as_dict(report: Report) -> dict[str, Any]:
@@ -28,7 +37,9 @@ def as_dict(report: Report) -> dict[str, Any]:
             "blockers": report.blockers,
             "dimensions": _dims(report.dimensions),
             "passed": report.passed,
+            **_overview(report),
         },
+        "warnings": list(report.warnings),
         "files": [
             {
                 "path": r.path,

@@ -8,7 +8,14 @@ from collections import Counter
 from rich.console import Console
 from rich.text import Text
 
-from review_patterns.core.grading import arithmetic, letter
+from review_patterns.core.grading import (
+    arithmetic,
+    findings_by_rule,
+    grade_counts,
+    letter,
+    lowest_files,
+    review_arithmetic,
+)
 from review_patterns.core.model import Dimension, FileResult, Report, Severity
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural, verdict
@@ -55,6 +62,49 @@ def _file_block(result: FileResult) -> list[Text]:
     return lines
 
 
+def summary_block(report: Report) -> list[Text]:
+    """What a lead reads first, at the end of the report.
+
+    A whole tree: the files per letter, the lowest files, the findings per rule, the overall grade.
+    A review: the findings per rule and the change set's arithmetic. Then the dimensions and the gate.
+    """
+    lines: list[Text] = [Text(""), Text("Summary", "bold")]
+    if not report.review:
+        counts = [f"{g} {n}" for g, n in grade_counts(report.files).items()]
+        errors = sum(r.score is None for r in report.files)
+        if counts or errors:
+            lines.append(Text("  Files by grade: " + ", ".join(counts + ([f"error {errors}"] if errors else []))))
+        lowest = lowest_files(report.files)
+        if lowest:
+            lines.append(Text(f"  Lowest {plural(len(lowest), 'file')}:"))
+            for r in lowest:
+                grade = "error" if r.score is None else f"{letter(r.score)} {r.score:g}"
+                lines.append(Text.assemble("    ", (f"{grade:<8}", _grade_style(grade.split()[0])), f" {r.path}"))
+    by_rule = findings_by_rule(report.findings)
+    if by_rule:
+        lines.append(Text("  Findings by rule:"))
+        width = len(str(by_rule[0][2]))
+        lines += [Text(f"    {n:>{width}}  {code}  {name}") for code, name, n in by_rule]
+    counts_text = (
+        f"  ({plural(len(report.files), 'file')}, {plural(len(report.findings), 'finding')}, "
+        f"{plural(report.blockers, 'blocker')})"
+    )
+    if report.review:
+        lines.append(Text.assemble("Review: ", review_arithmetic(report.findings, report.bonuses), counts_text))
+    lines.append(
+        Text.assemble(
+            "Overall: " if not report.review else "Review grade: ",
+            (f"{report.grade} {report.score:g}", _grade_style(report.grade)),
+            "" if report.review else counts_text,
+        )
+    )
+    lines.append(Text(dimensions_line(report)))
+    for warning in report.warnings:
+        lines.append(Text(f"warning: {warning}", "yellow"))
+    lines.append(Text(verdict(report), "bold green" if report.passed else "bold red"))
+    return lines
+
+
 def text(report: Report, sources: Sources | None = None, *, color: bool = False, width: int = 100) -> str:
     """The human report: findings per file with the score's arithmetic, then the overall grade."""
     buffer = io.StringIO()
@@ -78,19 +128,14 @@ def text(report: Report, sources: Sources | None = None, *, color: bool = False,
                 "dim",
             )
         )
-    console.print(
-        Text.assemble(
-            "Overall: ",
-            (f"{report.grade} {report.score:g}", _grade_style(report.grade)),
-            f"  ({plural(len(report.files), 'file')}, {plural(len(report.findings), 'finding')}, "
-            f"{plural(report.blockers, 'blocker')})",
-        )
-    )
-    console.print(dimensions_line(report))
-    console.print(Text(verdict(report), "bold green" if report.passed else "bold red"))
+    for line in summary_block(report):
+        console.print(line)
     return buffer.getvalue()
 
 
 def concise(report: Report, sources: Sources | None = None) -> str:
-    """`path:line:col: CODE message`, one finding a line, as compilers and editors print them."""
-    return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in report.findings)
+    """`path:line:col: CODE message`, one finding a line, as compilers and editors print them, then the total."""
+    lines = [f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in report.findings]
+    total = f"{plural(len(report.findings), 'finding')} ({plural(report.blockers, 'blocker')}) in "
+    lines.append(f"{total}{plural(len(report.files), 'file')}: {report.grade} {report.score:g}, {verdict(report)}\n")
+    return "".join(lines)

@@ -1,0 +1,357 @@
+"""The result cache: reused while nothing a file's findings depend on changed, re-checked when it did."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+import review_patterns
+from review_patterns import Config, Report
+from review_patterns.checks import ALL_RULES
+from review_patterns.checks.queries.n_plus_one_in_loop import NPlusOneInLoop
+from review_patterns.core import cache, engine, version
+from review_patterns.core.cache import ResultCache
+
+MODELS = """\
+from django.conf import settings
+from django.db import models
+
+
+class Topic(models.Model):
+    title = models.CharField(max_length=200)
+
+
+class Post(models.Model):
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="posts")
+    title = models.CharField(max_length=200)
+"""
+
+VIEWS = """\
+from blog.models import Post
+
+
+def post_list(request):
+    return [(post.title, post.topic.title) for post in Post.objects.filter(title__startswith="a")]
+"""
+
+# Reads nothing of the project: no loop, no migration, no client.
+HELPERS = """\
+def slug(text):
+    return text.lower().replace(" ", "-")
+"""
+
+USERS = """\
+from django.contrib.auth import get_user_model
+
+
+def emails():
+    return [user.profile.email for user in get_user_model().objects.all()]
+"""
+
+ACCOUNTS = """\
+from django.db import models
+
+
+class Profile(models.Model):
+    email = models.EmailField()
+
+
+class User(models.Model):
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE)
+"""
+
+MIGRATIONS = {
+    "shop/migrations/0001_initial.py": """\
+        from django.db import migrations, models
+
+        class Migration(migrations.Migration):
+            initial = True
+            operations = [
+                migrations.CreateModel(
+                    name="Order",
+                    fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+                ),
+            ]
+        """,
+    "shop/migrations/0002_order_currency.py": """\
+        from django.db import migrations, models
+
+        class Migration(migrations.Migration):
+            dependencies = [("shop", "0001_initial")]
+            operations = [
+                migrations.AddField("order", "currency", models.CharField(max_length=3, null=True)),
+            ]
+        """,
+    "shop/migrations/0003_alter_order_currency.py": """\
+        from django.db import migrations, models
+
+        class Migration(migrations.Migration):
+            dependencies = [("shop", "0002_order_currency")]
+            operations = [
+                migrations.AlterField(model_name="order", name="currency", field=models.CharField(max_length=3)),
+            ]
+        """,
+}
+
+BACKFILLED_0002 = """\
+from django.db import migrations, models
+
+
+def fill_currency(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    Order.objects.filter(currency__isnull=True).update(currency="EUR")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.AddField("order", "currency", models.CharField(max_length=3, null=True)),
+        migrations.RunPython(fill_currency, migrations.RunPython.noop),
+    ]
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    write(
+        tmp_path,
+        {
+            "manage.py": "",
+            "config/settings.py": 'INSTALLED_APPS = ["blog", "shop", "accounts"]\n',
+            "blog/models.py": MODELS,
+            "blog/views.py": VIEWS,
+            "blog/helpers.py": HELPERS,
+            "accounts/models.py": ACCOUNTS,
+            "accounts/users.py": USERS,
+            **MIGRATIONS,
+        },
+    )
+    return tmp_path
+
+
+class Run:
+    """Runs the engine with the result cache, counting the files actually checked."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self.folder = root / cache.FOLDER_NAME
+        self.checked: list[str] = []
+        real = engine.lint
+
+        def counting(source: str, path: str, *args: object, **kwargs: object) -> object:
+            self.checked.append(path)
+            return real(source, path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(engine, "lint", counting)
+
+    def __call__(self, config: Config | None = None, jobs: int = 1) -> Report:
+        self.checked.clear()
+        return review_patterns.lint_paths([self.root], config or Config(), cwd=self.root, jobs=jobs, cache=self.folder)
+
+
+def codes(report: Report) -> Counter[tuple[str, str]]:
+    return Counter((f.path, f.code) for f in report.findings)
+
+
+def test_an_unchanged_tree_is_not_checked_again(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    cold = run()
+    assert len(run.checked) == 10
+    assert codes(cold)[("blog/views.py", "RP401")] == 1
+    assert codes(cold)[("shop/migrations/0003_alter_order_currency.py", "RP202")] == 1
+    warm = run()
+    assert run.checked == []
+    assert warm == cold
+    assert (run.folder / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_results_equal_an_uncached_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    assert run() == review_patterns.lint_paths([project], Config(), cwd=project)
+
+
+def test_editing_a_view_rechecks_that_view_only(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    (project / "blog/views.py").write_text(VIEWS.replace("post.topic.title", "post.title.upper()"))
+    report = run()
+    assert run.checked == ["blog/views.py"]
+    assert ("blog/views.py", "RP401") not in codes(report)
+
+
+def test_changing_a_model_rechecks_the_files_that_read_the_model_index(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    # `topic` becomes a plain field: reading it in the loop no longer queries.
+    (project / "blog/models.py").write_text(
+        MODELS.replace('models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="posts")', "models.TextField()")
+    )
+    report = run()
+    assert "blog/views.py" in run.checked and "blog/models.py" in run.checked
+    assert "blog/helpers.py" not in run.checked  # reads nothing of the project
+    assert not any(m.startswith("shop/migrations") for m in run.checked)  # read the history, not the models
+    assert ("blog/views.py", "RP401") not in codes(report)
+
+
+def test_a_comment_in_models_changes_no_knowledge_and_rechecks_only_that_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    (project / "blog/models.py").write_text("# Blog models.\n" + MODELS)
+    run()
+    assert run.checked == ["blog/models.py"]
+
+
+def test_changing_a_migration_rechecks_the_later_ones(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    (project / "shop/migrations/0002_order_currency.py").write_text(BACKFILLED_0002)
+    report = run()
+    assert "shop/migrations/0003_alter_order_currency.py" in run.checked
+    assert "blog/views.py" not in run.checked
+    assert ("shop/migrations/0003_alter_order_currency.py", "RP202") not in codes(report)
+
+
+def test_changing_a_setting_rechecks_what_depends_on_it(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    assert ("accounts/users.py", "RP401") not in codes(run())  # auth.User, which the project cannot read
+    (project / "config/settings.py").write_text(
+        'INSTALLED_APPS = ["blog", "shop", "accounts"]\nAUTH_USER_MODEL = "accounts.User"\n'
+    )
+    report = run()
+    assert "accounts/users.py" in run.checked and "blog/helpers.py" not in run.checked
+    assert codes(report)[("accounts/users.py", "RP401")] == 1
+
+
+def test_changing_the_config_rechecks(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    quiet = run(Config(ignore=("RP401",)))
+    assert ("blog/views.py", "RP401") not in codes(quiet)
+    louder = run(Config(severity={"RP401": review_patterns.Severity.BLOCKER}))
+    assert {f.severity for f in louder.findings if f.code == "RP401"} == {review_patterns.Severity.BLOCKER}
+    # A file's own settings: ignoring a code for the views re-checks the views only.
+    run(Config(severity={"RP401": review_patterns.Severity.BLOCKER}, per_file_ignores={"blog/views.py": ("RP4",)}))
+    assert run.checked == ["blog/views.py"]
+
+
+def test_a_new_version_of_the_tool_rechecks_everything(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    # A release that words the finding differently: the old wording must not come back from the cache.
+    monkeypatch.setattr(NPlusOneInLoop, "message", "NEW: " + NPlusOneInLoop.message)
+    monkeypatch.setattr(version, "__version__", "99.0")
+    report = run()
+    assert len(run.checked) == 10
+    assert all(f.message.startswith("NEW") for f in report.findings if f.code == "RP401")
+
+
+def test_a_corrupt_or_foreign_entry_is_a_miss(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    cold = run()
+    entries = sorted(run.folder.glob("*.json"))
+    entries[0].write_bytes(b"\x00garbage")
+    entries[1].write_text(json.dumps({"format": 1, "key": "someone else's", "parts": {}, "result": {}}))
+    entries[2].write_text(json.dumps({"format": 1, "key": entries[2].stem, "parts": {"nothing": "x"}}))
+    entries[3].write_text("[]")
+    assert run() == cold
+    assert len(run.checked) == 4
+    assert run() == cold and run.checked == []
+
+
+def test_a_read_only_cache_folder_is_used_without_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    cold = run()
+    (project / "blog/views.py").write_text(VIEWS + "\n")
+    run.folder.chmod(0o555)
+    if os.geteuid() == 0:  # root writes to read-only folders: fail as the system would for anyone else
+
+        def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(cache.tempfile, "mkstemp", refuse)
+    try:
+        assert run().files == cold.files
+        assert run.checked == ["blog/views.py"]
+    finally:
+        run.folder.chmod(0o755)
+
+
+def test_a_cache_that_cannot_be_written_is_skipped(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    uncached = review_patterns.lint_paths([project], Config(), cwd=project)
+    run.folder.write_text("not a folder")  # as unwritable as a read-only one, even for root
+    assert run() == uncached
+    assert len(run.checked) == 10 and run.folder.is_file()
+
+
+def test_the_cache_folder_stays_bounded(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    store = ResultCache(run.folder, Config(), ALL_RULES)
+    store.prune(limit=5)
+    assert len(list(run.folder.glob("*.json"))) == 4
+    assert (run.folder / ".gitignore").exists()
+
+
+def test_parallel_runs_store_and_reuse_the_same_results(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run(project, monkeypatch)
+    parallel = run(jobs=2)
+    assert run(jobs=1) == parallel and run.checked == []
+
+
+def _cli(project: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "review_patterns", "check", "--format", "json", "--exit-zero", *args, "."],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+
+
+def test_two_concurrent_runs_share_the_cache_safely(project: Path) -> None:
+    for index in range(30):
+        (project / f"blog/views_{index}.py").write_text(VIEWS.replace("post_list", f"post_list_{index}"))
+    first, second = _cli(project), _cli(project)
+    outputs = [process.communicate(timeout=120) for process in (first, second)]
+    assert [process.returncode for process in (first, second)] == [0, 0], outputs
+    assert outputs[0][0] == outputs[1][0]
+    assert not list((project / cache.FOLDER_NAME).glob(".*.tmp"))
+    third = _cli(project)
+    assert third.communicate(timeout=120)[0] == outputs[0][0]
+    uncached = _cli(project, "--no-cache")
+    assert uncached.communicate(timeout=120)[0] == outputs[0][0]
+
+
+def test_the_folder_comes_from_the_environment_then_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(cache.ENVIRONMENT, raising=False)
+    assert cache.cache_folder(Config(), tmp_path) == tmp_path / ".review_patterns_cache"
+    assert (
+        cache.cache_folder(Config(root=tmp_path / "cfg", cache_dir="build/rp"), tmp_path) == tmp_path / "cfg/build/rp"
+    )
+    monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "elsewhere"))
+    assert cache.cache_folder(Config(cache_dir="x"), tmp_path) == tmp_path / "elsewhere"
