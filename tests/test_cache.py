@@ -355,3 +355,24 @@ def test_the_folder_comes_from_the_environment_then_the_setting(
     )
     monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "elsewhere"))
     assert cache.cache_folder(Config(cache_dir="x"), tmp_path) == tmp_path / "elsewhere"
+
+
+def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
+    """Workers and later runs must agree: nothing in a fingerprint may depend on the hash seed."""
+    code = (
+        "import sys; from pathlib import Path; from review_patterns.project.context import ProjectContext\n"
+        "context = ProjectContext(root=Path(sys.argv[1]))\n"
+        "for name in ('models', 'migrations', 'method_names', 'redis_clients', 'quota_index'):\n"
+        "    print(name, context.fingerprint(name))\n"
+    )
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", code, str(project)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONHASHSEED": seed},
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    ]
+    assert outputs[0].count("\n") == 5 and outputs[0] == outputs[1] == outputs[2]

@@ -245,16 +245,17 @@ def test_context_is_built_once_per_project_and_columns_are_0_based(
     from sample_rules import install
 
     from review_patterns.frontends import flake8 as plugin
+    from review_patterns.project import context
 
     install(monkeypatch.setattr)
     built: list[Path] = []
 
-    class Counted(plugin.ProjectContext):
+    class Counted(context.ProjectContext):
         def __init__(self, root: Path) -> None:
             built.append(root)
             super().__init__(root=root)
 
-    monkeypatch.setattr(plugin, "ProjectContext", Counted)
+    monkeypatch.setattr(context, "ProjectContext", Counted)
     plugin.context_for.cache_clear()
     plugin.config_for.cache_clear()
     monkeypatch.chdir(tmp_path)
@@ -273,3 +274,36 @@ def test_context_is_built_once_per_project_and_columns_are_0_based(
         ("blog", 10, 4, "RP991"),
         ("blog", 11, 35, "RP990"),
     ]
+
+
+PLAIN_PROJECT = {
+    "manage.py": "",
+    "shop/__init__.py": "",
+    "shop/payments.py": "import requests\n\n\ndef charge(url):\n    return requests.post(url, json={})\n",
+}
+IN_PROCESS = (
+    "import sys\n"
+    "from flake8.main.cli import main\n"
+    "status = main(sys.argv[1:])\n"
+    "print('libcst imported:', 'libcst' in sys.modules, file=sys.stderr)\n"
+    "sys.exit(status)\n"
+)
+
+
+@needs_plugin
+def test_a_plain_flake8_run_neither_reports_nor_loads_rp(tmp_path: Path) -> None:
+    """Installing the package changes no plain `flake8` run: RP is opt-in and costs nothing until chosen."""
+    root = write_project(tmp_path / "plain", PLAIN_PROJECT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", IN_PROCESS, "-j", "1", *args, "."]
+        return subprocess.run(command, cwd=root, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+    plain = run()
+    assert plain.stdout == "" and plain.returncode == 0, plain.stdout + plain.stderr
+    assert "libcst imported: False" in plain.stderr  # the plugin parsed nothing
+    chosen = run("--extend-select", "RP5")
+    assert "./shop/payments.py:5:12: RP509" in chosen.stdout.split(" `")[0], chosen.stdout + chosen.stderr
+    assert "libcst imported: True" in chosen.stderr
+    assert run("--select", "E,W,F").stdout == ""

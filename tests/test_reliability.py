@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
+from conftest import ROOT, run_cli
 from sample_rules import SaveInLoop
 
 import review_patterns
-from review_patterns import ALL_RULES, FileResult
+from review_patterns import ALL_RULES, Config, ConfigError, FileResult, Report
 from review_patterns.core import engine
+from review_patterns.core.config import parse_config
 from review_patterns.core.engine import with_deep_stack
 from review_patterns.core.rule import Rule
+from review_patterns.frontends.output import OutputError, write_output
 from review_patterns.syntax.parsing import MAX_NESTING, check_source, nesting_depth, parse_expression
 
 VIEW = """\
@@ -171,3 +184,279 @@ def test_position_lookup_on_deep_code_is_guarded() -> None:
     # a finding forces the position provider to walk the deep expression too
     result = lint(VIEW + "value = request" + ".user" * 400 + "\n")
     assert codes(result) == ["RP992"]
+
+
+# Limits and the file system: only regular files, a size limit, a time budget, dead workers.
+
+FAST = Config(select=("RP992",))
+
+
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "blog").mkdir(parents=True)
+    (tmp_path / "blog" / "views.py").write_text(VIEW)
+    return tmp_path
+
+
+def by_path(report: Report) -> dict[str, list[str]]:
+    return {Path(r.path).name: [f.code for f in r.findings] for r in report.files}
+
+
+def check(paths: list[Path], config: Config = FAST, **options: Any) -> Report:
+    return review_patterns.lint_paths(paths, config, rules=(SaveInLoop,), **options)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_skipped_with_a_note_not_read(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    os.mkfifo(root / "blog" / "pipe.py")  # reading it would wait forever
+    report = check([root])
+    assert by_path(report) == {"views.py": ["RP992"]}
+    assert any("pipe.py" in w and "a FIFO" in w for w in report.warnings), report.warnings
+    named = check([root / "blog" / "pipe.py", root / "blog" / "views.py"])
+    assert by_path(named) == {"views.py": ["RP992"]} and named.warnings
+
+
+def test_a_link_to_a_device_is_not_read(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "blog" / "zero.py").symlink_to("/dev/zero")
+    report = check([root / "blog" / "zero.py", root / "blog" / "views.py"])
+    assert by_path(report) == {"views.py": ["RP992"]}
+    assert any("a device" in w for w in report.warnings)
+
+
+def test_a_file_over_max_file_size_is_reported_not_analysed(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "blog" / "generated.py").write_text("DATA = [\n" + "    1,\n" * 2000 + "]\n")
+    report = check([root], replace(FAST, max_file_size=10_000))
+    assert by_path(report) == {"generated.py": ["RP001"], "views.py": ["RP992"]}
+    (result,) = [r for r in report.files if r.path.endswith("generated.py")]
+    assert result.error is not None and "too large" in result.error and "max-file-size" in result.error
+
+
+def test_max_file_size_setting(tmp_path: Path) -> None:
+    assert parse_config({"max-file-size": "500 kB"}, rules=ALL_RULES).max_file_size == 500_000
+    assert parse_config({"max-file-size": 4096}, rules=ALL_RULES).max_file_size == 4096
+    assert parse_config({}, rules=ALL_RULES).max_file_size == 2_000_000
+    for bad in ("big", -1, True, "2 parsecs"):
+        with pytest.raises(ConfigError, match="max-file-size"):
+            parse_config({"max-file-size": bad}, rules=ALL_RULES)
+
+
+def test_a_symlink_loop_is_a_note(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "blog" / "a.py").symlink_to(root / "blog" / "b")
+    (root / "blog" / "b").symlink_to(root / "blog" / "a.py")
+    (root / "blog" / "up").symlink_to(root)  # a folder link back up the tree
+    report = check([root])
+    assert by_path(report) == {"views.py": ["RP992"]}
+    assert any("a.py" in w and "loop" in w for w in report.warnings), report.warnings
+
+
+def test_an_unreadable_folder_is_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project(tmp_path)
+    (root / "secret").mkdir()
+    iterdir = Path.iterdir
+
+    def denied(self: Path) -> Any:
+        if self.name == "secret":
+            raise PermissionError(13, "Permission denied", str(self))
+        return iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", denied)  # chmod 000 does not stop root
+    report = check([root])
+    assert by_path(report) == {"views.py": ["RP992"]}
+    assert any("secret" in w and "Permission denied" in w for w in report.warnings)
+
+
+def test_a_link_out_of_the_checked_folders_is_not_followed(tmp_path: Path) -> None:
+    root = project(tmp_path / "project")
+    outside = tmp_path / "home"
+    outside.mkdir()
+    (outside / "id_rsa.py").write_text("KEY = 'private'\n")
+    (root / "blog" / "key.py").symlink_to(outside / "id_rsa.py")
+    (root / "blog" / "home").symlink_to(outside)
+    report = check([root])
+    assert by_path(report) == {"views.py": ["RP992"]}
+    assert sum("out of the checked folders" in w for w in report.warnings) == 2
+    named = check([root / "blog" / "key.py"])  # named on the command line, it is read
+    assert [r.path.endswith("id_rsa.py") for r in named.files] == [True]
+
+
+def test_an_unreadable_file_named_is_rp001(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project(tmp_path)
+    secret = root / "blog" / "secret.py"
+    secret.write_text("x = 1\n")
+    real_open = os.open
+
+    def denied(path: Any, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith("secret.py"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
+    report = check([secret, root / "blog" / "views.py"])
+    assert by_path(report) == {"secret.py": ["RP001"], "views.py": ["RP992"]}
+    assert "Permission denied" in (report.files[0].error or "")
+
+
+class Slow(Rule):
+    """## What it does
+    Takes forever on a file that calls `stall()`.
+
+    ## Why is this bad?
+    Test only.
+    """
+
+    code = "RP985"
+    name = "slow"
+    message = "never reported"
+    severity = review_patterns.Severity.WARNING
+    dimension = review_patterns.Dimension.RELIABILITY
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value == "stall":
+            time.sleep(600)
+        if isinstance(node.func, cst.Name) and node.func.value == "crash":
+            os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+
+
+def many_files(root: Path, bad: str) -> list[Path]:
+    files = []
+    for n in range(6):
+        path = root / f"view_{n}.py"
+        path.write_text(VIEW + (f"{bad}()\n" if n == 3 else ""))
+        files.append(path)
+    return files
+
+
+def test_a_file_over_the_time_budget_costs_only_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "FILE_TIME_BUDGET", 1.0)  # the workers are forked with it
+    files = many_files(tmp_path, "stall")
+    started = time.monotonic()
+    report = review_patterns.lint_paths(files, Config(), rules=(SaveInLoop, Slow), jobs=2)
+    assert time.monotonic() - started < 120
+    assert by_path(report) == {f.name: ["RP001"] if f.name == "view_3.py" else ["RP992"] for f in files}
+    assert "took longer than 1 s" in (report.files[3].error or "")
+
+
+def test_a_dead_worker_costs_only_its_file(tmp_path: Path) -> None:
+    files = many_files(tmp_path, "crash")
+    report = review_patterns.lint_paths(files, Config(), rules=(SaveInLoop, Slow), jobs=2)
+    assert by_path(report) == {f.name: ["RP001"] if f.name == "view_3.py" else ["RP992"] for f in files}
+    assert "died" in (report.files[3].error or "")
+
+
+# Ctrl-C and SIGTERM with worker processes.
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of `pid` (Linux)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.update(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+@pytest.mark.parametrize(
+    ("target", "signum", "presses", "status"),
+    [
+        ("group", signal.SIGINT, 3, 130),  # Ctrl-C in a terminal, pressed three times
+        ("parent", signal.SIGINT, 1, 130),  # timeout -s INT
+        ("parent", signal.SIGTERM, 1, 143),  # timeout, a CI runner cancelling the job
+    ],
+)
+def test_a_signal_stops_the_run_and_its_workers(
+    tmp_path: Path, target: str, signum: int, presses: int, status: int
+) -> None:
+    for n in range(12):  # each takes LibCST a second or more: the run is still going when signalled
+        (tmp_path / f"deep_{n}.py").write_text("value = request" + ".user" * 900 + "\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    command = [sys.executable, "-m", "review_patterns", "check", "-j", "2", "--no-cache", str(tmp_path)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers := children(process.pid)) < 2 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert len(workers) >= 2, "the workers never started"
+        for _ in range(presses):
+            if target == "group":
+                os.killpg(process.pid, signum)
+            else:
+                os.kill(process.pid, signum)
+            time.sleep(0.1)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == status, err
+    assert err.decode().splitlines() == [f"review-patterns: {'interrupted' if status == 130 else 'terminated'}"]
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers), "a worker was left behind"
+
+
+# Writing reports and baselines.
+
+
+def test_a_report_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "reports" / "report.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    target.chmod(0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_output(link, "new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # the mode is kept
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_report_onto_a_device_never_replaces_it(tmp_path: Path) -> None:
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers
+    except (PermissionError, AttributeError, OSError):
+        pytest.skip("cannot make a device node here")
+    write_output(null, "report\n")
+    assert stat.S_ISCHR(null.stat().st_mode)
+
+
+def test_a_report_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(OutputError, match=r"folder\.json: it is a folder"):
+        write_output(tmp_path / "folder.json", "x")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match="cannot write"):
+        write_output(tmp_path / "file" / "report.json", "x")
+
+
+def test_the_command_line_writes_safely_and_says_what_failed(tmp_path: Path) -> None:
+    root = project(tmp_path / "project")
+    target = tmp_path / "report.json"
+    (tmp_path / "link.json").symlink_to(target)
+    done = run_cli("check", "--format", "json", "-o", str(tmp_path / "link.json"), str(root))
+    assert done.returncode in (0, 1), done.stderr
+    assert (tmp_path / "link.json").is_symlink() and json.loads(target.read_text())["files"]
+    (tmp_path / "taken").write_text("")
+    failed = run_cli("check", "-o", str(tmp_path / "taken" / "report.txt"), str(root))
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert failed.stderr.startswith("review-patterns: cannot write ") and len(failed.stderr.splitlines()) == 1
+    both = run_cli("check", "--write-baseline", "b.json", "--baseline", "other.json", str(root), cwd=tmp_path)
+    assert both.returncode == 2 and "--baseline" in both.stderr and not (tmp_path / "b.json").exists()
+    summary = run_cli(
+        "check", "--format", "github", str(root), env={"GITHUB_STEP_SUMMARY": str(tmp_path / "taken" / "x" / "y")}
+    )
+    assert summary.returncode in (0, 1) and "cannot write GITHUB_STEP_SUMMARY" in summary.stderr

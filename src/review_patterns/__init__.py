@@ -6,50 +6,30 @@ grades them; both run every registered rule unless given `rules=`. Neither impor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from review_patterns.checks import ALL_RULES
-from review_patterns.core import config as _config
-from review_patterns.core import engine as _engine
-from review_patterns.core.config import Config, ConfigError
-from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Report, Severity
-from review_patterns.core.rule import Bad, BonusCheck, Good, Rule
 from review_patterns.core.version import __version__
-from review_patterns.project.context import ProjectContext
 
-
-def lint(
-    source: str,
-    path: str,
-    context: ProjectContext | None = None,
-    config: Config | None = None,
-    *,
-    rules: Sequence[type[Rule]] = ALL_RULES,
-    project_path: str | None = None,
-) -> FileResult:
-    """Checks one file's source; see `core.engine.lint`."""
-    return _engine.lint(source, path, context, config, rules=rules, project_path=project_path)
-
-
-def lint_paths(
-    paths: Iterable[Path],
-    config: Config,
-    cwd: Path | None = None,
-    jobs: int | None = 1,
-    *,
-    rules: Sequence[type[Rule]] = ALL_RULES,
-    cache: Path | None = None,
-) -> Report:
-    """Checks files and folders and grades them, reusing results kept in the folder `cache` when given;
-    see `core.engine.lint_paths`."""
-    return _engine.lint_paths(paths, config, cwd, jobs, rules=rules, cache=cache)
-
-
-def load_config(start: Path, explicit: Path | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> Config:
-    """The validated settings that apply at `start`; see `core.config.load_config`."""
-    return _config.load_config(start, explicit, rules=rules)
-
+if TYPE_CHECKING:
+    from review_patterns.api import (
+        ALL_RULES,
+        Bad,
+        Bonus,
+        BonusCheck,
+        Config,
+        ConfigError,
+        Dimension,
+        FileResult,
+        Finding,
+        Good,
+        ProjectContext,
+        Report,
+        Rule,
+        Severity,
+        lint,
+        lint_paths,
+        load_config,
+    )
 
 __all__ = [
     "ALL_RULES",
@@ -71,3 +51,12 @@ __all__ = [
     "lint_paths",
     "load_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The API is imported on first use: the flake8 plugin, a submodule, must start without LibCST."""
+    if name in __all__:
+        from review_patterns import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'review_patterns' has no attribute {name!r}")

@@ -6,15 +6,19 @@ are costly in LibCST (as much as the parse), so they are resolved only for files
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
+import signal
+import stat
 import sys
 import threading
 import tokenize
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from fnmatch import fnmatch
 from pathlib import Path
@@ -31,7 +35,7 @@ from review_patterns.core.model import Bonus, FileResult, Finding, Report
 from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import MAX_FILE_SIZE, NotRead, SourceFile, read_regular_file, special_kind
 from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.parsing import check_source
 
@@ -322,18 +326,31 @@ def _analyse(
     )
 
 
-def read_source(path: Path) -> tuple[str | None, str | None, int]:
-    """(text, None, 0), or (None, why it cannot be read, line) for unreadable, binary or badly encoded files."""
+def read_source(path: Path, max_size: int | None = MAX_FILE_SIZE) -> tuple[str | None, str | None, int]:
+    """(text, None, 0), or (None, why it cannot be read, line) for unreadable, special, too large, binary
+    or badly encoded files."""
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, max_size)
+    except NotRead as error:
+        return None, str(error), 1
     except OSError as error:
         return None, f"cannot read: {error.strerror or error}", 1
+    except MemoryError:
+        return None, "too large to analyse (out of memory while reading)", 1
     if b"\0" in data:
         return None, "binary file, not Python source", 1
+    return decode_source(data)
+
+
+def decode_source(data: bytes) -> tuple[str | None, str | None, int]:
+    """`data` decoded as its PEP 263 declaration (or UTF-8) says, as `read_source` returns it."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        return None, f"bad encoding declaration: {error.msg}", getattr(error, "lineno", None) or 1
+        if "invalid or missing encoding" in str(error.msg):
+            encoding = "utf-8"  # no declaration; the bytes themselves are not UTF-8: said below, with where
+        else:
+            return None, f"bad encoding declaration: {error.msg}", getattr(error, "lineno", None) or 1
     try:
         return data.decode(encoding).removeprefix("\ufeff"), None, 0
     except UnicodeDecodeError as error:
@@ -347,7 +364,7 @@ def lint_file(
     path: Path, display: str, context: ProjectContext, config: Config, rules: Sequence[type[Rule]]
 ) -> FileResult:
     """Reads and checks one file on disk."""
-    source, error, line = read_source(path)
+    source, error, line = read_source(path, config.max_file_size)
     if source is None:
         assert error is not None
         return _error_result(display, 0, _at(line), error, config)
@@ -384,32 +401,79 @@ def excluded(path: Path, config: Config) -> bool:
     return any(_path_matches(relative, p) or _path_matches(relative + "/", p) for p in config.exclude)
 
 
-def collect_files(paths: Iterable[Path], config: Config) -> Iterator[Path]:
+def collect_files(paths: Iterable[Path], config: Config, notes: list[str] | None = None) -> Iterator[Path]:
     """The Python files named or found below the named folders, minus the excluded ones.
 
     A file named explicitly is always checked. Raises FileNotFoundError for a missing path.
+    What is skipped for a reason the user should know (a FIFO or device, a symlink loop, an
+    unreadable folder, a link out of the checked folders) is said in `notes`, one line each (the report's warnings).
     """
+    paths = list(paths)
+    notes = notes if notes is not None else []
+    roots = [Path(os.path.realpath(p)) for p in paths]
     seen: set[Path] = set()
     for path in paths:
-        if not path.exists():
+        kind = _kind(path, notes)
+        if kind == "missing":
             raise FileNotFoundError(str(path))
-        if path.is_file():
-            found: Iterable[Path] = [path]
-        else:
-            found = (p for p in _walk(path, config))
+        found: Iterable[Path] = [path] if kind == "file" else _walk(path, config, roots, set(), notes)
+        if kind not in ("file", "folder"):
+            continue
         for file in found:
-            key = file.resolve()
+            key = Path(os.path.realpath(file))
             if key not in seen:
                 seen.add(key)
                 yield file
 
 
-def _walk(top: Path, config: Config) -> Iterator[Path]:
-    for child in sorted(top.iterdir()):
-        if child.is_dir():
+def _kind(path: Path, notes: list[str]) -> str:
+    """ "file", "folder", "missing", or "skipped" (with a note saying why)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if not path.is_symlink():
+            return "missing"
+        notes.append(f"skipped {path}: a symbolic link to nothing")
+        return "skipped"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            notes.append(f"skipped {path}: a symbolic link loop")
+            return "skipped"
+        return "file"  # unreadable: reading it says why, as RP001
+    if stat.S_ISDIR(mode):
+        return "folder"
+    special = special_kind(mode)
+    if special is not None:
+        notes.append(f"skipped {path}: {special}, not a Python file")
+        return "skipped"
+    return "file"
+
+
+def _within(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _walk(top: Path, config: Config, roots: Sequence[Path], visited: set[Path], notes: list[str]) -> Iterator[Path]:
+    real = Path(os.path.realpath(top))
+    if real in visited:  # a link back up the tree
+        return
+    visited.add(real)
+    try:
+        children = sorted(top.iterdir())
+    except OSError as error:
+        notes.append(f"skipped folder {top}: cannot read it ({error.strerror or error})")
+        return
+    for child in children:
+        python = child.suffix == ".py"
+        if child.is_symlink() and not _within(Path(os.path.realpath(child)), roots):
+            if python or child.is_dir():
+                notes.append(f"skipped {child}: a symbolic link out of the checked folders")
+            continue
+        kind = _kind(child, notes if python else [])
+        if kind == "folder":
             if not is_skipped_dir(child) and not excluded(child, config):
-                yield from _walk(child, config)
-        elif child.suffix == ".py" and not excluded(child, config):
+                yield from _walk(child, config, roots, visited, notes)
+        elif kind == "file" and python and not excluded(child, config):
             yield child
 
 
@@ -435,9 +499,100 @@ def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
     return result
 
 
+#: Seconds one file may take in a worker process before it is reported as not analysed.
+FILE_TIME_BUDGET = 120.0
+
+
+class _OverBudget(BaseException):
+    """Raised by the alarm in a worker process when a file has used up its time budget."""
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise _OverBudget
+
+
 def _lint_in_worker(task: _Task) -> FileResult:
-    """One file in a worker process; each worker builds a project's context once."""
-    return _run_task(task, _WORKER_CONTEXTS)
+    """One file in a worker process; each worker builds a project's context once. A file that runs
+    over `FILE_TIME_BUDGET` is reported (RP001) instead of holding the run."""
+    if not hasattr(signal, "setitimer"):  # no alarms (Windows): no budget
+        return _run_task(task, _WORKER_CONTEXTS)
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, FILE_TIME_BUDGET)
+    try:
+        return _run_task(task, _WORKER_CONTEXTS)
+    except _OverBudget:
+        _WORKER_CONTEXTS.clear()  # the alarm may have cut a context's construction short
+        reason = f"took longer than {FILE_TIME_BUDGET:g} s to analyse; not analysed"
+        return _error_result(task[1], 0, _at(1), reason, task[3])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _start_worker() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them: no traceback from each of them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the handler the parent's front end installed
+
+
+def run_in_pool(tasks: Sequence[_Task], jobs: int) -> list[FileResult]:
+    """The results of `tasks` checked in `jobs` worker processes, in order.
+
+    A worker that dies (a crash, the out-of-memory killer) costs only its file: the files it may
+    have been checking are rerun one by one to find that file, and the pool is rebuilt for the
+    rest. On Ctrl-C, or any exception, the workers are stopped before it goes on.
+    """
+    results: dict[int, FileResult] = {}
+    todo = list(range(len(tasks)))
+    while todo:
+        undone = _run_batch(tasks, todo, jobs, results)
+        # the pool hands out files in order: the dead worker's file is among the first undone
+        suspects, todo = undone[: 2 * jobs + 1], undone[2 * jobs + 1 :]
+        for index in suspects:
+            if _run_batch(tasks, [index], 1, results):
+                reason = "the process checking this file died (a crash or out of memory); not analysed"
+                results[index] = _error_result(tasks[index][1], 0, _at(1), reason, tasks[index][3])
+    return [results[index] for index in range(len(tasks))]
+
+
+def _run_batch(tasks: Sequence[_Task], indices: list[int], jobs: int, results: dict[int, FileResult]) -> list[int]:
+    """Checks `indices` of `tasks` in one pool, into `results`; returns those left undone by a dead worker."""
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(indices)), initializer=_start_worker)
+    try:
+        futures = {pool.submit(_lint_in_worker, tasks[index]): index for index in indices}
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                results[index] = future.result()
+            except BrokenProcessPool:
+                pass
+            except Exception as error:  # the worker's own failure, outside `lint`'s guard
+                reason = f"review-patterns failed on this file: {type(error).__name__}: {error}"
+                results[index] = _error_result(tasks[index][1], 0, _at(1), reason, tasks[index][3], InternalError)
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown()
+    return [index for index in indices if index not in results]
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stops `pool`'s processes now (Ctrl-C, SIGTERM); further Ctrl-C presses wait for it to be done."""
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+    try:
+        processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way to reach them
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+        pool.shutdown(wait=False, cancel_futures=True)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _cache_key(
@@ -445,8 +600,8 @@ def _cache_key(
 ) -> str | None:
     """The file's cache key, None when it cannot be read (then it is checked, and reported, uncached)."""
     try:
-        content = path.read_bytes()
-    except OSError:
+        content = read_regular_file(path, config.max_file_size)
+    except (OSError, NotRead, MemoryError):
         return None
     try:
         project_path: str | None = path.resolve().relative_to(root.resolve()).as_posix()
@@ -475,7 +630,8 @@ def lint_paths(
     cwd = (cwd or Path.cwd()).resolve()
     roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
     found = []
-    for path in collect_files(paths, config):
+    notes: list[str] = []
+    for path in collect_files(paths, config, notes):
         folder = path.resolve().parent
         found.append((path, display_path(path, cwd), roots.setdefault(folder, find_project_root(folder))))
     store = ResultCache(cache, config, rules) if cache is not None else None
@@ -500,15 +656,14 @@ def lint_paths(
         jobs = 1
     tasks = [task for _, task in pending]
     if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            checked = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, min(32, len(tasks) // (4 * jobs)))))
+        checked = run_in_pool(tasks, jobs)
     else:
         checked = [_run_task(task, contexts) for task in tasks]
     for (index, _), result in zip(pending, checked):
         results[index] = result
     if store is not None and pending:
         store.prune()
-    return grading.grade_report([r for r in results if r is not None], config.min_grade)
+    return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=tuple(notes))
 
 
 def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:

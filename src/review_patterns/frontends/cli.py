@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from review_patterns.core.model import Finding, Report
 from review_patterns.core.version import __version__
 from review_patterns.frontends import settings
 from review_patterns.frontends.git import GitError, changed_since, staged_changes
+from review_patterns.frontends.output import OutputError, Stopped, stop_on_signals, write_output
 from review_patterns.project.context import ProjectContext, find_project_root
 from review_patterns.report import baseline, docs
 from review_patterns.report.baseline import BaselineError
@@ -39,22 +39,6 @@ from review_patterns.report.writers import WRITERS, text
 from review_patterns.report.writers.common import plural
 
 EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Writes through a temporary file in the same folder, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would make reports private to their writer
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _selectors(value: str | None, key: str, bonuses: bool = False) -> tuple[str, ...] | None:
@@ -143,7 +127,7 @@ def _write_reports(
 ) -> None:
     """Writes each (format, file), prints `shown`, and fills GitHub's step summary for the github format."""
     for name, file in files:
-        write_atomically(file, WRITERS[name](report, sources))
+        write_output(file, WRITERS[name](report, sources))
     if shown == "text":
         terminal = sys.stdout.isatty() if color is None else color
         click.echo(text(report, sources, color=terminal), nl=False)
@@ -151,12 +135,15 @@ def _write_reports(
         click.echo(WRITERS[shown](report, sources), nl=False)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file and "github" in {shown, *(name for name, _ in files)}:
-        with open(summary_file, "a", encoding="utf-8") as handle:
-            handle.write(WRITERS["markdown"](report, sources) + "\n")
+        try:
+            with open(summary_file, "a", encoding="utf-8", errors="replace") as handle:
+                handle.write(WRITERS["markdown"](report, sources) + "\n")
+        except OSError as error:  # the report itself is out: a warning, not a failed run
+            _note(f"review-patterns: warning: cannot write GITHUB_STEP_SUMMARY {summary_file}: {error.strerror}")
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, allow_dash=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=Path))
 @click.option(
     "--output-format",
     "--format",
@@ -271,6 +258,8 @@ def check(
         raise click.UsageError(
             "--write-baseline records the whole project; it cannot be combined with --diff or --staged"
         )
+    if write_baseline is not None and baseline_file is not None and write_baseline != baseline_file:
+        raise click.UsageError("--write-baseline FILE also compares with FILE: give --baseline only with the same file")
     if rev is not None and staged:
         raise click.UsageError("--diff and --staged each choose the change to review: give one")
     from_stdin = Path("-") in paths
@@ -306,7 +295,7 @@ def check(
             report = regrade(report, review=True)
         if write_baseline is not None:
             kept = baseline.kept_outside(write_baseline, targets, sources)
-            write_atomically(write_baseline, baseline.write(write_baseline, report, sources, kept))
+            write_output(write_baseline, baseline.write(write_baseline, report, sources, kept))
             note = f", kept {plural(len(kept), 'record')} of files outside the checked paths" if kept else ""
             _note(f"wrote {write_baseline}: {plural(len(report.findings), 'finding')}{note}")
             baseline_file = write_baseline
@@ -314,6 +303,8 @@ def check(
             tests.append(_apply_baseline(report, baseline_file, sources))
     except (GitError, BaselineError) as error:
         raise click.ClickException(str(error)) from None
+    except FileNotFoundError as error:  # not click's exists=True: that calls an unreadable file missing
+        raise click.BadParameter(f"Path {str(error)!r} does not exist.", param_hint="'[PATHS]...'") from None
     if tests:
         report = filter_findings(report, lambda f: all(test(f) for test in tests))
     for warning in report.warnings:
@@ -414,11 +405,21 @@ def write_docs(folder: Path, check_only: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the CLI and returns its exit status; errors become messages, never tracebacks."""
+    """Runs the CLI and returns its exit status; errors become messages, never tracebacks.
+
+    Ctrl-C and SIGTERM stop the run and its worker processes with one line, and exit 130 and 143.
+    """
     try:
-        result = cli.main(
-            args=list(argv) if argv is not None else None, prog_name="review-patterns", standalone_mode=False
-        )
+        with stop_on_signals():
+            result = cli.main(
+                args=list(argv) if argv is not None else None, prog_name="review-patterns", standalone_mode=False
+            )
+    except Stopped as stopped:
+        click.echo(f"review-patterns: {stopped.why}", err=True)
+        return stopped.status
+    except OutputError as error:
+        click.echo(f"review-patterns: {error}", err=True)
+        return EXIT_ERROR
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.ClickException as error:
@@ -431,6 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"review-patterns: configuration error: {error}", err=True)
         return EXIT_ERROR
     except KeyboardInterrupt:
+        click.echo("review-patterns: interrupted", err=True)
         return 130
     except Exception as error:
         click.echo(f"review-patterns: internal error: {type(error).__name__}: {error}", err=True)

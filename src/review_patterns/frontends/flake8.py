@@ -3,6 +3,9 @@
 flake8 only calls a plugin once per file when it asks for `tree`; this one takes it and ignores
 it, since the engine parses the lines itself with LibCST. The project context and the settings
 are built once per worker process for each project root, not once per file.
+
+RP is off by default (`extend_default_ignore`): installing the package changes no plain `flake8`
+run. Until RP is selected the plugin neither imports the engine nor reads a file.
 """
 
 from __future__ import annotations
@@ -12,18 +15,19 @@ import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-from review_patterns.checks import ALL_RULES
-from review_patterns.core.config import Config, ConfigError, load_config, parse_config
-from review_patterns.core.engine import display_path, lint, project_relative, with_overrides
 from review_patterns.core.version import __version__
-from review_patterns.project.context import ProjectContext, find_project_root
+
+if TYPE_CHECKING:
+    from review_patterns.core.config import Config, ConfigError
+    from review_patterns.core.rule import Rule
+    from review_patterns.project.context import ProjectContext
 
 OPTION = "--rp-options"
 #: code -> ((option, value), ...), hashable for the cache
@@ -32,6 +36,9 @@ RuleOptions = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
 
 def parse_rule_options(text: str) -> RuleOptions:
     """Rule options written as TOML lines, `RP206.rolling-deploys = true`, validated like the config file."""
+    from review_patterns.checks import ALL_RULES
+    from review_patterns.core.config import ConfigError, parse_config
+
     try:
         table = tomllib.loads(text or "")
     except tomllib.TOMLDecodeError as error:
@@ -46,7 +53,9 @@ def parse_rule_options(text: str) -> RuleOptions:
 @cache
 def context_for(root: Path) -> ProjectContext:
     """The project context of `root`, built once per process."""
-    return ProjectContext(root=root)
+    from review_patterns.project import context
+
+    return context.ProjectContext(root=root)
 
 
 @cache
@@ -55,6 +64,10 @@ def config_for(folder: Path, rule_options: RuleOptions) -> Config:
 
     flake8 handles `# noqa` itself (so that `--disable-noqa` works), hence `ignore_noqa`.
     """
+    from review_patterns.checks import ALL_RULES
+    from review_patterns.core.config import load_config
+    from review_patterns.core.engine import with_overrides
+
     config = load_config(folder, rules=ALL_RULES)
     options = {code: dict(values) for code, values in config.options.items()}
     for code, values in rule_options:
@@ -76,6 +89,8 @@ class Plugin:
     name = "review-patterns"
     version = __version__
     rule_options: RuleOptions = ()
+    #: The rules flake8's selection keeps (set by `parse_options`); None: every registered rule.
+    rules: tuple[type[Rule], ...] | None = None
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
         self.lines = lines
@@ -83,6 +98,7 @@ class Plugin:
 
     @staticmethod
     def add_options(manager: Any) -> None:
+        manager.extend_default_ignore(["RP"])  # opt-in: `--select RP` or `--extend-select RP`
         manager.add_option(
             OPTION,
             parse_from_config=True,
@@ -94,6 +110,18 @@ class Plugin:
 
     @classmethod
     def parse_options(cls, options: Any) -> None:
+        from flake8.style_guide import Decision, DecisionEngine  # type: ignore[import-untyped,unused-ignore]
+
+        decide = DecisionEngine(options)
+        # Every possible code, asked without importing the rules: a plain run selects none of them.
+        chosen = {code for n in range(1000) if decide.decision_for(code := f"RP{n:03d}") == Decision.Selected}
+        if not chosen:
+            cls.rules = ()
+            return
+        from review_patterns.checks import ALL_RULES
+        from review_patterns.core.config import ConfigError, load_config
+
+        cls.rules = tuple(rule for rule in ALL_RULES if rule.code in chosen)
         try:
             cls.rule_options = parse_rule_options(options.rp_options)
             load_config(Path.cwd(), rules=ALL_RULES)  # a broken pyproject.toml is reported once, before any file
@@ -101,6 +129,13 @@ class Plugin:
             raise _stop(error) from None
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
+        if self.rules == ():
+            return
+        from review_patterns.checks import ALL_RULES
+        from review_patterns.core.config import ConfigError
+        from review_patterns.core.engine import display_path, lint, project_relative
+        from review_patterns.project.context import find_project_root
+
         path = Path(self.filename).resolve()
         try:
             config = config_for(path.parent, self.rule_options)
@@ -112,7 +147,7 @@ class Plugin:
             display_path(path, Path.cwd()),
             context,
             config,
-            rules=ALL_RULES,
+            rules=ALL_RULES if self.rules is None else self.rules,
             project_path=project_relative(path, context),
         )
         for f in result.findings:

@@ -108,9 +108,11 @@ class part(Generic[T]):  # lower case: used as a decorator, like cached_property
 
 
 def stable_digest(value: Any) -> str:
-    """A digest of plain data (dataclasses, mappings, sets, sequences, scalars) that does not depend
-    on the hash seed or on insertion order of sets, so that it is the same in every process."""
+    """A digest of plain data (dataclasses, mappings, sets, sequences, scalars, `ast` nodes, simple
+    objects) that depends neither on the hash seed nor on the order of sets, so that it is the same
+    in every process. Dataclass fields declared `repr=False` are working state and are left out."""
     digest = hashlib.blake2b(digest_size=16)
+    active: set[int] = set()  # objects being fed: a cycle is fed once
 
     def feed(item: Any) -> None:
         if isinstance(item, Enum):
@@ -119,11 +121,20 @@ def stable_digest(value: Any) -> str:
             digest.update(f"{type(item).__name__}:{item!r};".encode())
         elif isinstance(item, ast.AST):
             digest.update(ast.dump(item).encode())
-        elif is_dataclass(item) and not isinstance(item, type):
+        elif id(item) in active:
+            digest.update(b"^")
+        else:
+            active.add(id(item))
+            feed_container(item)
+            active.discard(id(item))
+
+    def feed_container(item: Any) -> None:
+        if is_dataclass(item) and not isinstance(item, type):
             digest.update(f"{type(item).__name__}(".encode())
             for f in fields(item):
-                digest.update(f"{f.name}=".encode())
-                feed(getattr(item, f.name))
+                if f.repr:
+                    digest.update(f"{f.name}=".encode())
+                    feed(getattr(item, f.name))
             digest.update(b")")
         elif isinstance(item, Mapping):
             digest.update(b"{")
@@ -141,6 +152,10 @@ def stable_digest(value: Any) -> str:
             for element in item:
                 feed(element)
             digest.update(b"]")
+        elif hasattr(item, "__dict__") and not callable(item):
+            digest.update(f"{type(item).__name__}(".encode())
+            feed(vars(item))
+            digest.update(b")")
         else:
             raise TypeError(f"cannot digest {type(item).__name__}")
 

@@ -3,9 +3,57 @@ models, services, a script (decided here only, from the path; rules declare the 
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from enum import Enum
 from functools import cached_property
+from pathlib import Path
+
+#: Default of the `max-file-size` setting: generated modules beyond it take minutes and gigabytes.
+MAX_FILE_SIZE = 2_000_000
+
+
+class NotRead(Exception):
+    """A file that is not read: not a regular file, or larger than the limit. The message says which."""
+
+
+def special_kind(mode: int) -> str | None:
+    """What a special file is ("a FIFO", "a device", "a socket"); None for a regular file or a folder."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return None
+
+
+def read_regular_file(path: Path, max_size: int | None = MAX_FILE_SIZE) -> bytes:
+    """The bytes of a regular file (through symlinks); raises OSError, or NotRead for a FIFO, a device,
+    a socket or a file over `max_size` bytes, without blocking on the FIFO or reading the device."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    descriptor = os.open(path, flags)
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRead(f"{special_kind(info.st_mode) or 'not a regular file'}, not a Python file; not read")
+        if max_size is not None and info.st_size > max_size:
+            raise NotRead(too_large(info.st_size, max_size))
+        chunks = []
+        size = 0
+        while chunk := os.read(descriptor, 1 << 20):
+            chunks.append(chunk)
+            size += len(chunk)
+            if max_size is not None and size > max_size:  # grew while being read
+                raise NotRead(too_large(size, max_size))
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
+
+
+def too_large(size: int, limit: int) -> str:
+    return f"too large to analyse ({size / 1e6:.1f} MB; max-file-size is {limit / 1e6:g} MB); not analysed"
 
 
 class FileKind(str, Enum):
