@@ -175,7 +175,10 @@ def test_config_error_suggests_the_closest_key_with_file_and_line(
         f"{project / 'pyproject.toml'}:3: unknown key `ignores` in [tool.review-patterns]; did you mean `ignore`?"
         in err
     )
-    assert "Valid keys: " in err and "exclude, ignore, max-file-size, min-grade, penalty, per-file-ignores, select, severity" in err
+    assert (
+        "Valid keys: " in err
+        and "exclude, ignore, max-file-size, min-grade, penalty, per-file-ignores, select, severity" in err
+    )
 
 
 def test_write_baseline_with_a_path_keeps_the_records_of_other_files(

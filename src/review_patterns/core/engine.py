@@ -38,6 +38,7 @@ from review_patterns.project.context import ProjectContext, find_project_root, i
 from review_patterns.syntax.files import MAX_FILE_SIZE, NotRead, SourceFile, read_regular_file, special_kind
 from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.parsing import check_source
+from review_patterns.syntax.semantic import SemanticModel
 
 DEFAULT_CONFIG = Config()
 T = TypeVar("T")
@@ -279,20 +280,23 @@ def _analyse(
         return _error_result(path, lines, _at(line, column), message, config)
 
     imports = ImportTable.of_module(module, file.package)
+    semantic = SemanticModel(file)
     context = context if context is not None else ProjectContext.empty()
     failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
     visitors: list[Rule] = []
     for rule_class in selected_rules(config, rules, path, file.path):
         try:
             if rule_class.applies_to(file):
-                visitors.append(rule_class(file, imports, context, config.options.get(rule_class.code)))
+                visitors.append(rule_class(file, imports, context, config.options.get(rule_class.code), semantic))
         except (RecursionError, MemoryError):
             raise
         except Exception as error:
             failures[rule_class] = _describe(error)
     ignored = ignored_here(config, path) | ignored_here(config, file.path)
     if visitors:
-        cst.visit_batched(module, [_ImportTracker(imports), *(_guarded(r, failures) for r in visitors)])
+        # The semantic model enters a node before the rules and leaves it after them.
+        batch = [semantic.entering, _ImportTracker(imports), *(_guarded(r, failures) for r in visitors)]
+        cst.visit_batched(module, [*batch, semantic.leaving])
 
     reported = [(type(rule), report) for rule in visitors for report in rule.reports]
     positions: dict[cst.CSTNode, CodeRange] = {module: _at(1)}  # whole-file reports need no positions

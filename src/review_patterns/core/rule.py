@@ -15,6 +15,7 @@ from review_patterns.core.model import Dimension, Severity
 from review_patterns.project.context import ProjectContext
 from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.imports import ImportTable
+from review_patterns.syntax.semantic import SemanticModel
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,14 @@ class Rule(cst.BatchableCSTVisitor):
         imports: ImportTable,
         context: ProjectContext,
         options: Mapping[str, Any] | None = None,
+        semantic: SemanticModel | None = None,
     ) -> None:
         super().__init__()
         self.file = file
         self.imports = imports
         self.context = context
+        #: What names are bound to at the current node; the engine runs it ahead of the rules.
+        self.semantic = semantic if semantic is not None else SemanticModel(file)
         self.settings: Mapping[str, Any] = {**self.options, **(options or {})}
         self.reports: list[Report] = []
         self.setup()

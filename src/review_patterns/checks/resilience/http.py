@@ -1,12 +1,11 @@
 """Outbound HTTP calls and circuit breakers, recognised through imports (RP503, RP504, RP507, RP509).
 
-The name tables are project knowledge (`project/http.py`). `ClientScopes` remembers
-which names are bound to an HTTP session or a breaker; `HttpRule` keeps it up to date for a rule.
+The name tables are project knowledge (`project/http.py`). `HttpRule` asks the semantic model
+what a name is bound to and reads the kind of client from the bound value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -26,6 +25,7 @@ from review_patterns.project.http import (
     client_keys,
 )
 from review_patterns.syntax.names import dotted_name
+from review_patterns.syntax.semantic import Binding, BindingKind, ScopeKind
 
 
 @dataclass(frozen=True)
@@ -38,59 +38,20 @@ class HttpCall:
     receiver: str | None = None  #: the session's or breaker's name as written, if any
 
 
-class ClientScopes:
-    """Which names hold an HTTP session or a circuit breaker, per function and per class."""
-
-    def __init__(self) -> None:
-        self.functions: list[dict[str, str]] = [{}]  # the module's names, then each function's
-        self.classes: list[dict[str, str]] = []  # `self.x` / `cls.x` per enclosing class
-
-    def enter_function(self) -> None:
-        self.functions.append({})
-
-    def leave_function(self) -> None:
-        self.functions.pop()
-
-    def enter_class(self) -> None:
-        self.classes.append({})
-
-    def leave_class(self) -> None:
-        self.classes.pop()
-
-    def bind(self, target: str, kind: str, in_class_body: bool = False) -> None:
-        head, _, rest = target.partition(".")
-        if head in ("self", "cls") and rest and self.classes:
-            self.classes[-1][f"self.{rest}"] = kind
-        elif in_class_body and self.classes and "." not in target:
-            self.classes[-1][f"self.{target}"] = kind
-        elif "." not in target:
-            self.functions[-1][target] = kind
-
-    def kind(self, name: str) -> str | None:
-        """What `name` (`session`, `self.client`) holds, if it is known."""
-        head, _, rest = name.partition(".")
-        if head in ("self", "cls") and rest:
-            return self.classes[-1].get(f"self.{rest}") if self.classes else None
-        for scope in reversed(self.functions):
-            if name in scope:
-                return scope[name]
-        return None
-
-
 class HttpRule(Rule):
-    """A rule that knows the file's HTTP sessions and breakers. Subclasses call `super()` in the
-    visit/leave methods they override (`FunctionDef`, `ClassDef`, `Assign`, `AnnAssign`, `WithItem`)."""
+    """A rule that knows the file's HTTP sessions and breakers, asking the semantic model what a
+    name is bound to. Subclasses call `super()` in the `visit_Assign` they override."""
 
     def setup(self) -> None:
-        self.clients = ClientScopes()
-        self.scope_kinds: list[str] = []  # "class" or "function", innermost last
-        self.class_names: list[str] = []
+        # Sessions whose request methods were replaced (`s.request = partial(s.request, timeout=5)`).
+        self.patched: set[Binding] = set()
 
     # -- what an expression is --
 
     def imported_name(self, node: cst.BaseExpression) -> str | None:
-        """The qualified name of an imported dotted expression, else None."""
-        return self.imports.resolve(node) if self.imports.imported(node) else None
+        """The qualified name of a dotted expression whose head is an import here (not a local
+        that hides it, like `requests = session_factory()`), else None."""
+        return self.semantic.imported(node)
 
     def constructed(self, value: cst.BaseExpression | None) -> str | None:
         """The kind (`requests`, `httpx`, `aiohttp`, `breaker`) of an object a call builds."""
@@ -111,8 +72,30 @@ class HttpRule(Rule):
         built = self.constructed(node)
         if built is not None:
             return built
-        name = dotted_name(node)
-        return None if name is None else self.clients.kind(name)
+        return self.bound_kind(node)
+
+    def bound_kind(self, node: cst.BaseExpression) -> str | None:
+        """What a name or `self.x` holds (a session's library, a breaker, a parameter), if known."""
+        if isinstance(node, cst.Name):
+            binding = self.semantic.lookup(node.value)
+        elif isinstance(node, cst.Attribute):
+            binding = self.semantic.self_attribute(node)
+        else:
+            return None
+        if binding is None:
+            return None
+        if binding in self.patched:
+            return PATCHED
+        if binding.kind is BindingKind.PARAMETER:
+            annotation = binding.annotation
+            if annotation is not None and not isinstance(annotation, cst.SimpleString):
+                name = self.imported_name(annotation)
+                if name in SESSION_CLASSES:
+                    return SESSION_CLASSES[name]
+            return PARAM
+        if binding.kind in (BindingKind.ASSIGNMENT, BindingKind.WITH, BindingKind.ATTRIBUTE):
+            return self.constructed(binding.value)
+        return None
 
     def http_call(self, node: cst.Call) -> HttpCall | None:
         """The outbound request `node` makes: a module function, a session method or `breaker.call`."""
@@ -135,10 +118,12 @@ class HttpRule(Rule):
         """Where a receiver lives: `module.Class.attr`, `module.name`, an import; None for locals."""
         head, _, rest = receiver.partition(".")
         if head in ("self", "cls") and rest:
-            return f"{self.file.module_name}.{self.class_names[-1]}.{rest}" if self.class_names else None
-        if head in self.imports.aliases:
-            return self.imports.aliases[head] + ("." + rest if rest else "")
-        if any(head in scope for scope in self.clients.functions[1:]):
+            owner = self.semantic.class_
+            return f"{self.file.module_name}.{owner.name.value}.{rest}" if owner is not None else None
+        binding = self.semantic.lookup(head)
+        if binding is not None and binding.kind is BindingKind.IMPORT and binding.qualified is not None:
+            return binding.qualified + ("." + rest if rest else "")
+        if binding is not None and binding.scope.kind is not ScopeKind.MODULE:
             return None
         return f"{self.file.module_name}.{receiver}"
 
@@ -149,7 +134,7 @@ class HttpRule(Rule):
         receiver = dotted_name(node.func.value)
         if receiver is None:
             return frozenset()
-        return client_keys(receiver, self.place(receiver), self.clients.kind(receiver))
+        return client_keys(receiver, self.place(receiver), self.bound_kind(node.func.value))
 
     def http_reference(self, node: cst.BaseExpression) -> HttpCall | None:
         """A request function named, not called: `breaker.call(requests.get, url, ...)`."""
@@ -165,62 +150,19 @@ class HttpRule(Rule):
 
     # -- bookkeeping --
 
-    def _bind_targets(self, targets: Iterable[cst.BaseExpression], kind: str) -> None:
-        in_class_body = bool(self.scope_kinds) and self.scope_kinds[-1] == "class"
-        for target in targets:
-            name = dotted_name(target)
-            if name is not None:
-                self.clients.bind(name, kind, in_class_body)
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.clients.enter_class()
-        self.scope_kinds.append("class")
-        self.class_names.append(node.name.value)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.clients.leave_class()
-        self.scope_kinds.pop()
-        self.class_names.pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.clients.enter_function()
-        self.scope_kinds.append("function")
-        params = node.params
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            self.clients.bind(param.name.value, PARAM)
-            if param.annotation is not None:
-                annotation = param.annotation.annotation
-                if isinstance(annotation, cst.SimpleString):
-                    continue
-                name = self.imported_name(annotation)
-                if name in SESSION_CLASSES:
-                    self.clients.bind(param.name.value, SESSION_CLASSES[name])
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.clients.leave_function()
-        self.scope_kinds.pop()
-
     def visit_Assign(self, node: cst.Assign) -> None:
-        kind = self.constructed(node.value)
-        if kind is not None:
-            self._bind_targets((t.target for t in node.targets), kind)
         for target in node.targets:
             # `session.request = partial(session.request, timeout=...)`: no longer a plain session
             if isinstance(target.target, cst.Attribute):
-                owner = dotted_name(target.target.value)
-                session = self.clients.kind(owner) if owner is not None else None
-                if session in SESSION_METHODS and target.target.attr.value in SESSION_METHODS[session]:
-                    self._bind_targets([target.target.value], PATCHED)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        kind = self.constructed(node.value)
-        if kind is not None:
-            self._bind_targets([node.target], kind)
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        kind = self.constructed(node.item)
-        if kind is not None and node.asname is not None and isinstance(node.asname.name, cst.BaseExpression):
-            self._bind_targets([node.asname.name], kind)
+                owner = target.target.value
+                session = self.bound_kind(owner)
+                binding = self.semantic.binding_of(owner)
+                if (
+                    binding is not None
+                    and session in SESSION_METHODS
+                    and target.target.attr.value in SESSION_METHODS[session]
+                ):
+                    self.patched.add(binding)
 
 
 def passes_unknown_arguments(node: cst.Call) -> bool:

@@ -243,7 +243,6 @@ class MissingQuotaCheck(HttpRule):
                 self.facts = facts
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        super().visit_FunctionDef(node)
         guarded = any(
             matches_any(
                 (call_name(d.decorator) if isinstance(d.decorator, cst.Call) else dotted_name(d.decorator) or "") or "",
@@ -257,7 +256,6 @@ class MissingQuotaCheck(HttpRule):
         self.functions.append(function)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        super().leave_FunctionDef(original_node)
         self.stack.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -309,7 +307,7 @@ class MissingQuotaCheck(HttpRule):
             if qualified is not None and matches_any(qualified, paid_calls):
                 return label
             func = node.func
-            kind = self.clients.kind(dotted_name(func.value) or "") if isinstance(func, cst.Attribute) else None
+            kind = self.bound_kind(func.value) if isinstance(func, cst.Attribute) else None
             if isinstance(func, cst.Attribute) and kind is not None and kind.startswith(NEW):
                 ctor = kind[len(NEW) :]  # `client = googlemaps.Client(...)`: `googlemaps.Client.geocode`
                 if _is_class(ctor) and matches_any(f"{ctor}.{func.attr.value}", paid_calls):

@@ -156,11 +156,9 @@ class QuotaIncrementedBeforeCall(HttpRule):
         self.pending: list[tuple[cst.Call, str, str, _Function]] = []  # decided once refunds are known
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        super().visit_FunctionDef(node)
         self.functions.append(_Function())
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        super().leave_FunctionDef(original_node)
         self.functions.pop()
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:

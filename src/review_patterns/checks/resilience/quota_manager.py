@@ -154,25 +154,21 @@ class QuotaManager(HttpRule, BonusCheck):
             self.award(node, "quota-manager", f"{what} checks, counts atomically, expires and warns")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        super().visit_ClassDef(node)
         if self.depth == 0 and not self.function_stack:
             self.units.append(_Unit())
         self.depth += 1
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        super().leave_ClassDef(original_node)
         self.depth -= 1
         if self.depth == 0 and not self.function_stack and self.units:
             self._award(self.units.pop(), original_node, f"`{original_node.name.value}`")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        super().visit_FunctionDef(node)
         if matches_any(node.name.value, GUARD_NAMES):
             self._unit().guard = True
         self.function_stack.append(_Function())
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        super().leave_FunctionDef(original_node)
         self.function_stack.pop()
 
     def visit_If(self, node: cst.If) -> None:

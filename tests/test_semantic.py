@@ -1,0 +1,233 @@
+"""The per-file semantic model: what a name is bound to at a node, qualified names, enclosing nodes."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import libcst as cst
+import pytest
+
+from review_patterns import Config, ProjectContext, lint
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.semantic import BindingKind, SemanticModel
+
+
+def probe(source: str, path: str = "shop/services.py") -> dict[str, Any]:
+    """Runs the model over `source`; at each `probe(expr)` call records what the model says of `expr`."""
+    source = textwrap.dedent(source)
+    model = SemanticModel(SourceFile(path, source))
+    seen: dict[str, Any] = {}
+
+    class Probe(cst.BatchableCSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == "probe":
+                expr = node.args[0].value
+                key = cst.Module([]).code_for_node(expr)
+                binding = model.binding_of(expr)
+                seen[key] = (
+                    binding.kind if binding is not None else None,
+                    model.qualified_name(expr),
+                    model.imported(expr),
+                )
+                seen[f"{key}@"] = (model.function, model.class_, model.handler, model.loop)
+
+    cst.visit_batched(cst.parse_module(source), [model.entering, Probe(), model.leaving])
+    return seen
+
+
+def test_a_local_hides_an_import_for_the_whole_function() -> None:
+    seen = probe(
+        """
+        import requests
+
+        def fetch(url):
+            requests = session_factory()
+            probe(requests.get)
+
+        def later(url):
+            probe(requests.get)
+        """
+    )
+    # Recorded last: the other function still sees the library.
+    assert seen["requests.get"] == (BindingKind.IMPORT, "requests.get", "requests.get")
+    hidden = probe(
+        """
+        import requests
+
+        def fetch(url):
+            requests = session_factory()
+            probe(requests.get)
+        """
+    )
+    assert hidden["requests.get"] == (BindingKind.ASSIGNMENT, None, None)
+
+
+def test_a_name_assigned_later_in_the_function_is_already_local() -> None:
+    seen = probe(
+        """
+        from django.core.cache import cache
+
+        def count(keys):
+            for key in keys:
+                if key:
+                    probe(cache)
+                cache = {}
+        """
+    )
+    assert seen["cache"][0] is BindingKind.ASSIGNMENT and seen["cache"][2] is None
+
+
+def test_imports_aliases_and_module_level_definitions() -> None:
+    seen = probe(
+        """
+        from django.db import models as m
+        from .helpers import send
+
+        class Order(m.Model):
+            pass
+
+        def run():
+            probe(m.F)
+            probe(send)
+            probe(Order.objects)
+            probe(print)
+        """,
+        path="shop/services.py",
+    )
+    assert seen["m.F"][1] == "django.db.models.F"
+    assert seen["send"][1] == "shop.helpers.send"
+    assert seen["Order.objects"] == (BindingKind.CLASS, "shop.services.Order.objects", None)
+    assert seen["print"] == (None, "print", None)
+
+
+def test_try_import_fallback_does_not_hide_the_import() -> None:
+    seen = probe(
+        """
+        try:
+            import redis
+        except ImportError:
+            redis = None
+
+        def connect():
+            probe(redis.Redis)
+        """
+    )
+    assert seen["redis.Redis"][2] == "redis.Redis"
+
+
+def test_self_attributes_and_parameters() -> None:
+    seen = probe(
+        """
+        import requests
+
+        class Client:
+            timeout = 5
+
+            def __init__(self, session: requests.Session):
+                self.session = session
+
+            def get(self, url):
+                probe(self.session)
+                probe(self.timeout)
+                probe(url)
+        """
+    )
+    assert seen["self.session"][0] is BindingKind.ATTRIBUTE
+    assert seen["self.timeout"][0] is BindingKind.ASSIGNMENT
+    assert seen["url"][0] is BindingKind.PARAMETER
+
+
+def test_global_declarations_bind_the_module_name() -> None:
+    seen = probe(
+        """
+        import redis
+
+        def connect():
+            global redis
+            redis = make()
+
+        def use():
+            probe(redis)
+        """
+    )
+    assert seen["redis"][0] is BindingKind.ASSIGNMENT
+
+
+def test_enclosing_function_class_handler_and_loop() -> None:
+    seen = probe(
+        """
+        class Sync:
+            def run(self, rows):
+                for row in rows:
+                    try:
+                        save(row)
+                    except ValueError:
+                        probe(row)
+                probe(rows)
+        """
+    )
+    function, class_, handler, loop = seen["row@"]
+    assert isinstance(function, cst.FunctionDef) and function.name.value == "run"
+    assert isinstance(class_, cst.ClassDef) and isinstance(handler, cst.ExceptHandler) and isinstance(loop, cst.For)
+    assert seen["rows@"][2:] == (None, None)
+
+
+def test_a_comprehension_variable_is_not_a_local_of_the_function() -> None:
+    seen = probe(
+        """
+        import requests
+
+        def fetch(urls):
+            pages = [requests.get(requests) for requests in urls]
+            probe(requests)
+        """
+    )
+    assert seen["requests"][2] == "requests"
+
+
+@pytest.mark.parametrize(
+    ("source", "flagged"),
+    [
+        # The issue's case: a local session named like the library is not the library.
+        (
+            """
+            import requests
+
+            def fetch(url):
+                requests = session_factory()
+                return requests.get(url)
+            """,
+            False,
+        ),
+        (
+            """
+            import requests
+
+            def fetch(url):
+                return requests.get(url)
+            """,
+            True,
+        ),
+    ],
+)
+def test_rp509_sees_a_local_hiding_the_import(source: str, flagged: bool) -> None:
+    source = textwrap.dedent(source).lstrip()
+    result = lint(source, "shop/services.py", ProjectContext.from_sources({}), Config(select=("RP509",)))
+    assert [f.code for f in result.findings] == (["RP509"] if flagged else [])
+
+
+def test_match_statements_bind_in_their_cases() -> None:
+    seen = probe(
+        """
+        import redis
+
+        def handle(event):
+            match event:
+                case {"kind": "reset"}:
+                    redis = None
+                case _:
+                    probe(redis)
+        """
+    )
+    assert seen["redis"][0] is BindingKind.ASSIGNMENT
