@@ -269,7 +269,7 @@ def test_a_new_version_of_the_tool_rechecks_everything(project: Path, monkeypatc
 def test_a_corrupt_or_foreign_entry_is_a_miss(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Run(project, monkeypatch)
     cold = run()
-    entries = sorted(run.folder.glob("*.json"))
+    entries = sorted(p for p in run.folder.glob("*.json") if not p.name.startswith("context-"))
     entries[0].write_bytes(b"\x00garbage")
     entries[1].write_text(json.dumps({"format": 1, "key": "someone else's", "parts": {}, "result": {}}))
     entries[2].write_text(json.dumps({"format": 1, "key": entries[2].stem, "parts": {"nothing": "x"}}))
@@ -310,7 +310,7 @@ def test_the_cache_folder_stays_bounded(project: Path, monkeypatch: pytest.Monke
     run()
     store = ResultCache(run.folder, Config(), ALL_RULES)
     store.prune(limit=5)
-    assert len(list(run.folder.glob("*.json"))) == 4
+    assert len([p for p in run.folder.glob("*.json") if not p.name.startswith("context-")]) == 4
     assert (run.folder / ".gitignore").exists()
 
 
@@ -376,3 +376,31 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
         for seed in ("1", "2", "3")
     ]
     assert outputs[0].count("\n") == 5 and outputs[0] == outputs[1] == outputs[2]
+
+
+def test_the_model_index_is_kept_between_runs_until_a_model_changes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from review_patterns.project import context as project_context
+
+    built: list[Path] = []
+    real = project_context.ModelIndex
+
+    def counting(*args: object) -> object:
+        built.append(project)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(project_context, "ModelIndex", counting)
+    run = Run(project, monkeypatch)
+    run()
+    assert len(built) == 1
+    (project / "blog/views.py").write_text(VIEWS.replace("post_list", "recent_posts"))
+    report = run()
+    assert run.checked == ["blog/views.py"] and len(built) == 1  # read from the cache, not rebuilt
+    assert codes(report)[("blog/views.py", "RP401")] == 1
+    (project / "blog/proxies.py").write_text("from blog.models import Post\n\n\nclass Draft(Post):\n    pass\n")
+    run()
+    assert len(built) == 2  # a new module may define models
+    (project / "blog/helpers.py").write_text(HELPERS + "\n\nclass Featured(Post):\n    pass\n")
+    run()
+    assert len(built) == 3  # a class deriving from a model, in a file the index had no reason to read

@@ -251,9 +251,9 @@ def test_context_is_built_once_per_project_and_columns_are_0_based(
     built: list[Path] = []
 
     class Counted(context.ProjectContext):
-        def __init__(self, root: Path) -> None:
+        def __init__(self, root: Path, django_version: tuple[int, int] | None = None) -> None:
             built.append(root)
-            super().__init__(root=root)
+            super().__init__(root=root, django_version=django_version)
 
     monkeypatch.setattr(context, "ProjectContext", Counted)
     plugin.context_for.cache_clear()

@@ -95,8 +95,15 @@ def test_rp101_other_f_is_not_flagged(header: str) -> None:
         ("yield post", True),
         ("return [post]", True),
         ("cache.set('post', post)", True),
-        ("request.session_post = post", True),  # stored where it outlives the statement
+        ('context["post"] = post', True),  # put in a template context
+        ("PostSerializer(instance=post)", True),
+        ("comment.post = post", False),  # linked as a foreign key: nothing reads its counters
+        ("Notification.objects.create(post=post, user=request.user)", False),
         ("post.save()", True),  # saves the expression again
+        ('post.save(update_fields=["likes", "title"])', True),
+        ('post.save(update_fields=["title"])', False),  # leaves the expression out
+        ("post.likes = F('likes') + 1\n    post.save()", False),  # a new expression, written once
+        ("notify_followers(post)", True),  # handed on to be read
         ('return JsonResponse({"title": post.title, "id": post.id, "pk": post.pk})', False),
         ("assert isinstance(post, Post)", False),
         ("return redirect(post)", False),  # only its URL is read
@@ -153,6 +160,7 @@ def test_rp101_one_finding_per_save_at_that_call() -> None:
             product.save(
                 update_fields=["stock"],
             )  # the finding is on the line of `product.save(`
+            return product.stock
         """
     assert lines("RP101", source) == [6]
 
@@ -209,12 +217,85 @@ def test_rp101_nested_function_has_its_own_scope() -> None:
             def bump():
                 post.likes = F("likes") + 1
                 post.save()  # RP101
+                return post.likes
 
+            post.likes = F("likes") + 1
+            post.save()
             bump()
             return HttpResponse(status=204)
         """
-    # `post` is free in `bump`: it belongs to the enclosing function and outlives `bump`.
+    # The outer save is not used by the outer function: what `bump` reads is `bump`'s business.
     assert lines("RP101", source) == expected(source)
+
+
+def test_rp101_outliving_the_function_is_not_a_use() -> None:
+    """The object keeps the expression after the function, but nothing here reads it: the caller's
+    next use is what matters, and for the counter idiom there usually is none (issue 11)."""
+    source = """
+        from django.db import models
+        from django.db.models import F
+
+        class Post(models.Model):
+            views = models.IntegerField(default=0)
+
+            def add_view(self):
+                self.views = models.F("views") + 1
+                self.save(update_fields=["views"])
+
+        def award_karma(badge, points):
+            badge.karma = F("karma") + points
+            badge.save(update_fields=["karma"])
+
+        class CommentViewSet(ModelViewSet):
+            def perform_update(self, serializer):
+                comment = serializer.save()  # DRF renders `serializer.data` from it afterwards
+                comment.score = F("score") + 1
+                comment.save(update_fields=["score"])  # RP101
+        """
+    assert lines("RP101", source, path="forum/models.py") == expected(source)
+
+
+@pytest.mark.parametrize(
+    "requirements, flagged",
+    [
+        ({}, True),  # unknown: any release
+        ({"requirements.txt": "Django==5.2.8\n"}, True),
+        ({"requirements.txt": "Django>=5.2,<6.1\n"}, True),  # may run on 5.2
+        ({"requirements.txt": "Django==6.0.1\n"}, False),
+        ({"pyproject.toml": '[project]\ndependencies = ["django>=6.0"]\n'}, False),
+    ],
+)
+def test_rp101_save_form_depends_on_the_django_version(requirements: dict[str, str], flagged: bool) -> None:
+    """Django 6.0 reloads fields assigned expressions after `save()`; a queryset `update()` still leaves
+    the held instance stale on every version."""
+    source = textwrap.dedent("""        from django.db.models import F
+
+        def like(request, pk):
+            post = Post.objects.get(pk=pk)
+            post.likes = F("likes") + 1
+            post.save()
+            Post.objects.filter(pk=post.pk).update(views=F("views") + 1)
+            return JsonResponse({"likes": post.likes, "views": post.views})
+        """)
+    context = ProjectContext.from_sources({"forum/views.py": source, **requirements})
+    assert lines("RP101", source, context=context) == ([6, 7] if flagged else [7])
+
+
+def test_rp101_django_version_setting_overrides_the_project() -> None:
+    source = textwrap.dedent("""        from django.db.models import F
+
+        def like(request, pk):
+            post = Post.objects.get(pk=pk)
+            post.likes = F("likes") + 1
+            post.save()
+            return JsonResponse({"likes": post.likes})
+        """)
+    declared = {"forum/views.py": source, "requirements.txt": "Django==4.2\n"}
+    for version, found in (((6, 0), []), ((5, 2), [6])):
+        result = lint(source, "forum/views.py", None, Config(select=("RP101",), django_version=version))
+        assert [f.line for f in result.findings] == found
+    context = ProjectContext.from_sources(declared, django_version=(6, 0))
+    assert lines("RP101", source, context=context) == []
 
 
 def test_rp101_saved_in_one_branch_used_in_the_other() -> None:

@@ -400,7 +400,7 @@ def test_a_signal_stops_the_run_and_its_workers(
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == status, err
+    assert process.returncode == status, err.decode()
     assert err.decode().splitlines() == [f"review-patterns: {'interrupted' if status == 130 else 'terminated'}"]
     deadline = time.monotonic() + 30
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from conftest import flagged, lint_example, markers
 
@@ -31,3 +34,40 @@ def test_example(rule: type[Rule], example: Example) -> None:
         assert found == expected, example.code
     else:
         assert not found, example.code
+
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+SNAPSHOT_RULES = [
+    pytest.param(rule, id=rule.code)
+    for rule in ALL_RULES
+    if rule.code and any(isinstance(e, Bad) for e in rule.examples)
+]
+
+
+def render_snapshot(rule: type[Rule]) -> str:
+    """Each Bad example's findings of `rule`, with their full range and message."""
+    out = [
+        f"# {rule.code} {rule.name}: what each Bad example reports, where and in what words.",
+        "# Regenerate after a deliberate change: UPDATE_SNAPSHOTS=1 pytest tests/test_rules.py -k snapshot",
+    ]
+    for index, example in enumerate(rule.examples):
+        if not isinstance(example, Bad):
+            continue
+        out.append(f"[{type(example).__name__.lower()}{index}]")
+        for f in lint_example(rule, example).findings:
+            if f.code == rule.code:
+                out.append(f"{f.line}:{f.column}-{f.end_line}:{f.end_column} {f.message}")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("rule", SNAPSHOT_RULES)
+def test_example_findings_match_snapshot(rule: type[Rule]) -> None:
+    """The markers hold the lines; the snapshot also holds the columns and messages, so a finding
+    that moves within its line or changes its words is caught."""
+    path = SNAPSHOTS / f"{rule.code}.txt"
+    rendered = render_snapshot(rule)
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(rendered, encoding="utf-8")
+    assert path.exists(), f"no snapshot for {rule.code}: run UPDATE_SNAPSHOTS=1 pytest tests/test_rules.py -k snapshot"
+    assert path.read_text(encoding="utf-8") == rendered

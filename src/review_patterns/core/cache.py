@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
+import pickle
+import sys
 import tempfile
 from collections.abc import Sequence
 from functools import cache
@@ -122,33 +125,19 @@ class ResultCache:
             "result": _result_to(result),
         }
         try:
-            self.prepare()
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    json.dump(entry, out, separators=(",", ":"))
-                os.replace(temporary, self.folder / f"{key}.json")
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
+            prepare(self.folder)
+            write_atomically(self.folder / f"{key}.json", json.dumps(entry, separators=(",", ":")).encode())
         except OSError:
             self.writable = False
-
-    def prepare(self) -> None:
-        """Creates the folder, with a `.gitignore` that keeps it out of version control."""
-        if not (self.folder / ".gitignore").exists():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / ".gitignore").write_text("# Created by review-patterns.\n*\n", encoding="utf-8")
-            (self.folder / "CACHEDIR.TAG").write_text(
-                "Signature: 8a477f597d28d172789f06886806bc55\n# The result cache of review-patterns.\n",
-                encoding="utf-8",
-            )
 
     def prune(self, limit: int = MAX_ENTRIES) -> None:
         """Keeps the folder bounded: past `limit` entries, removes the least recently used down to 80%."""
         try:
-            entries = [(e.stat().st_mtime_ns, e.path) for e in os.scandir(self.folder) if e.name.endswith(".json")]
+            entries = [
+                (e.stat().st_mtime_ns, e.path)
+                for e in os.scandir(self.folder)
+                if e.name.endswith(".json") and not e.name.startswith("context-")
+            ]
         except OSError:
             return
         if len(entries) <= limit:
@@ -157,6 +146,154 @@ class ResultCache:
         for _, path in entries[: len(entries) - limit * 4 // 5]:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+def prepare(folder: Path) -> None:
+    """Creates the folder, with a `.gitignore` that keeps it out of version control."""
+    if not (folder / ".gitignore").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ".gitignore").write_text("# Created by review-patterns.\n*\n", encoding="utf-8")
+        (folder / "CACHEDIR.TAG").write_text(
+            "Signature: 8a477f597d28d172789f06886806bc55\n# The result cache of review-patterns.\n",
+            encoding="utf-8",
+        )
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Writes through a temporary file renamed into place: readers see the old file or the new one."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+class ContextCache:
+    """Keeps the built parts of a project's context (model index, migration history, clients) between runs.
+
+    Each part is stored with the size and time of every project file and the list of those it
+    depends on. It is reused while no file was added or removed, and every file touched since is
+    one the part neither read nor would read now (`ProjectContext.KEPT`): editing a view keeps the
+    model index, editing a model rebuilds it. A different tool or Python rebuilds everything.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.writable = True
+        self._stats: dict[ProjectContext, dict[str, tuple[int, int]]] = {}
+        self._summaries: dict[tuple[ProjectContext, str], dict[str, Any] | None] = {}
+
+    def _file(self, context: ProjectContext, name: str) -> Path:
+        return self.folder / f"context-{_digest(str(context.root), name)}.pickle"
+
+    @staticmethod
+    def _key() -> str:
+        return _digest(FORMAT, code_digest(), sys.executable, sys.path)
+
+    def _stats_of(self, context: ProjectContext) -> dict[str, tuple[int, int]]:
+        if context not in self._stats:
+            self._stats[context] = context.stats()
+        return self._stats[context]
+
+    def _summary(self, context: ProjectContext, name: str) -> dict[str, Any] | None:
+        """The stored part's summary when the part still holds for the project as it is now."""
+        if (context, name) not in self._summaries:
+            self._summaries[context, name] = self._valid_summary(context, name)
+        return self._summaries[context, name]
+
+    def _valid_summary(self, context: ProjectContext, name: str) -> dict[str, Any] | None:
+        if name not in context.KEPT:
+            return None
+        try:
+            summary = json.loads(self._file(context, name).with_suffix(".json").read_bytes())
+            if summary["key"] != self._key() or not isinstance(summary["fingerprint"], str):
+                return None
+            then: dict[str, list[int]] = summary["stats"]
+            relevant = set(summary["relevant"])
+            now = self._stats_of(context)
+            if now.keys() != then.keys():
+                return None  # a file added or removed: module names and lookups may change
+            _, may_matter = context.KEPT[name]
+            for path, stat in now.items():
+                if list(stat) != then[path]:
+                    text = context.read(path)
+                    if path in relevant or text is None or may_matter(context, summary["hints"], path, text):
+                        return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return dict(summary)
+
+    def fingerprint(self, context: ProjectContext, name: str) -> str | None:
+        summary = self._summary(context, name)
+        return None if summary is None else str(summary["fingerprint"])
+
+    def load(self, context: ProjectContext, name: str) -> tuple[Any, str] | None:
+        summary = self._summary(context, name)
+        if summary is None:
+            return None
+        try:
+            data = self._file(context, name).read_bytes()
+            fingerprint, value = _ContextUnpickler(io.BytesIO(data), context).load()
+        except Exception:  # unreadable, truncated, foreign: built again
+            return None
+        return (value, fingerprint) if fingerprint == summary["fingerprint"] else None
+
+    def save(self, context: ProjectContext, name: str, value: Any, fingerprint: str) -> None:
+        if not self.writable or name not in context.KEPT or self.fingerprint(context, name) == fingerprint:
+            return
+        hints_of, may_matter = context.KEPT[name]
+        hints = hints_of(value)
+        stats = self._stats_of(context)
+        relevant = sorted(
+            p for p in stats if (text := context.read(p)) is not None and may_matter(context, hints, p, text)
+        )
+        out = io.BytesIO()
+        try:
+            _ContextPickler(out, context).dump((fingerprint, value))
+        except Exception:  # a part that cannot be pickled is built again next time
+            return
+        summary = {"key": self._key(), "fingerprint": fingerprint, "stats": stats, "relevant": relevant, "hints": hints}
+        try:
+            prepare(self.folder)
+            file = self._file(context, name)
+            write_atomically(file, out.getvalue())
+            write_atomically(file.with_suffix(".json"), json.dumps(summary).encode())
+        except OSError:
+            self.writable = False
+
+
+class _ContextPickler(pickle.Pickler):
+    """Stores references to the context (parts keep its `read`) as placeholders."""
+
+    def __init__(self, out: io.BytesIO, context: ProjectContext) -> None:
+        super().__init__(out, protocol=pickle.HIGHEST_PROTOCOL)
+        self.context = context
+
+    def persistent_id(self, obj: Any) -> Any:
+        if obj is self.context:
+            return "context"
+        if getattr(obj, "__self__", None) is self.context and hasattr(obj, "__name__"):
+            return ("method", obj.__name__)
+        return None
+
+
+class _ContextUnpickler(pickle.Unpickler):
+    """Puts the context of this run where the stored parts referred to theirs."""
+
+    def __init__(self, data: io.BytesIO, context: ProjectContext) -> None:
+        super().__init__(data)
+        self.context = context
+
+    def persistent_load(self, pid: Any) -> Any:
+        if pid == "context":
+            return self.context
+        if isinstance(pid, tuple) and pid[0] == "method":
+            return getattr(self.context, pid[1])
+        raise pickle.UnpicklingError(f"unknown reference {pid!r}")
 
 
 def _digest(*parts: Any) -> str:

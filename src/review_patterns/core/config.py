@@ -18,6 +18,7 @@ else:  # pragma: no cover
 from review_patterns.core.grading import GRADES
 from review_patterns.core.model import Severity
 from review_patterns.core.rule import Rule
+from review_patterns.project.versions import Version, parse_version
 from review_patterns.syntax.files import MAX_FILE_SIZE
 
 
@@ -38,6 +39,7 @@ class Config:
     penalty: Mapping[str, int] = field(default_factory=dict)
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  #: code -> option -> value
     ignore_noqa: bool = False
+    django_version: Version | None = None  #: `django-version`: overrides the version the project declares
     root: Path | None = None  #: the folder of the pyproject.toml the settings came from
     max_file_size: int = MAX_FILE_SIZE  #: bytes; a larger file is reported as not analysed (RP001)
     cache_dir: str | None = None  #: the result cache's folder, relative to `root`
@@ -52,6 +54,7 @@ _TOP_KEYS = {
     "min-grade",
     "severity",
     "penalty",
+    "django-version",
     "max-file-size",
 }
 
@@ -161,6 +164,7 @@ def parse_config(
         cache_dir = table.get("cache-dir")
         if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
             raise ConfigError(f"`cache-dir` must be a folder name, not {cache_dir!r}")
+        django_version = _django_version(table.get("django-version"))
         max_file_size = _size(table.get("max-file-size", MAX_FILE_SIZE), "max-file-size")
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
@@ -173,6 +177,7 @@ def parse_config(
         severity,
         penalty,
         options,
+        django_version=django_version,
         root=root,
         cache_dir=cache_dir,
         max_file_size=max_file_size,
@@ -191,6 +196,16 @@ def _size(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f'`{key}` must be a size in bytes or a string such as "2 MB", not {value!r}')
     return value
+
+
+def _django_version(value: Any) -> Version | None:
+    """`django-version = "5.2"`: a release as a string, like ruff's `target-version`."""
+    if value is None:
+        return None
+    version = parse_version(value) if isinstance(value, str) else None
+    if version is None:
+        raise ConfigError(f'`django-version` must be a release such as "5.2", not {value!r}')
+    return version
 
 
 def _table(table: Mapping[str, Any], key: str) -> Mapping[str, Any]:

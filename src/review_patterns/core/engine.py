@@ -17,7 +17,7 @@ import threading
 import tokenize
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from fnmatch import fnmatch
@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from review_patterns.core import grading
-from review_patterns.core.cache import ResultCache
+from review_patterns.core import grading, stopping
+from review_patterns.core.cache import ContextCache, ResultCache
 from review_patterns.core.config import Config
 from review_patterns.core.internal_error import InternalError
 from review_patterns.core.model import Bonus, FileResult, Finding, Report
@@ -252,6 +252,7 @@ def with_deep_stack(work: Callable[[], T]) -> T:
         threading.stack_size(previous_stack)
         while thread.is_alive():
             thread.join(0.05)
+            stopping.check()
     finally:
         threading.stack_size(previous_stack)
         sys.setrecursionlimit(previous_limit)
@@ -281,7 +282,7 @@ def _analyse(
 
     imports = ImportTable.of_module(module, file.package)
     semantic = SemanticModel(file)
-    context = context if context is not None else ProjectContext.empty()
+    context = context if context is not None else ProjectContext.empty(django_version=config.django_version)
     failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
     visitors: list[Rule] = []
     for rule_class in selected_rules(config, rules, path, file.path):
@@ -490,10 +491,22 @@ AUTO_PARALLEL_MIN_FILES = 40
 _Task = tuple[Path, str, Path, Config, tuple[type[Rule], ...], "ResultCache | None", "str | None"]
 
 
+def _context(
+    root: Path, contexts: dict[Path, ProjectContext], store: ResultCache | None, config: Config
+) -> ProjectContext:
+    """The context of the project at `root`, built once per process; kept between runs with the cache."""
+    if root not in contexts or contexts[root].django_version_setting != config.django_version:
+        contexts[root] = ProjectContext(root=root, django_version=config.django_version)
+        if store is not None:
+            contexts[root].store = ContextCache(store.folder)
+            contexts[root].fingerprinting = True
+    return contexts[root]
+
+
 def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
     """Checks one file with its project's context from `contexts`, storing the result when cached."""
     path, display, root, config, rules, store, key = task
-    context = contexts.get(root) or contexts.setdefault(root, ProjectContext(root=root))
+    context = _context(root, contexts, store, config)
     if store is None or key is None:
         return lint_file(path, display, context, config, rules)
     context.fingerprinting = True
@@ -563,21 +576,31 @@ def _run_batch(tasks: Sequence[_Task], indices: list[int], jobs: int, results: d
     """Checks `indices` of `tasks` in one pool, into `results`; returns those left undone by a dead worker."""
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(indices)), initializer=_start_worker)
     try:
-        futures = {pool.submit(_lint_in_worker, tasks[index]): index for index in indices}
-        for future in as_completed(futures):
-            index = futures[future]
-            try:
-                results[index] = future.result()
-            except BrokenProcessPool:
-                pass
-            except Exception as error:  # the worker's own failure, outside `lint`'s guard
-                reason = f"review-patterns failed on this file: {type(error).__name__}: {error}"
-                results[index] = _error_result(tasks[index][1], 0, _at(1), reason, tasks[index][3], InternalError)
+        with stopping.polled():
+            futures = {pool.submit(_lint_in_worker, tasks[index]): index for index in indices}
+            for future in _as_completed(futures):
+                index = futures[future]
+                try:
+                    results[index] = future.result()
+                except BrokenProcessPool:
+                    pass
+                except Exception as error:  # the worker's own failure, outside `lint`'s guard
+                    reason = f"review-patterns failed on this file: {type(error).__name__}: {error}"
+                    results[index] = _error_result(tasks[index][1], 0, _at(1), reason, tasks[index][3], InternalError)
     except BaseException:
         stop_workers(pool)
         raise
     pool.shutdown()
     return [index for index in indices if index not in results]
+
+
+def _as_completed(futures: Iterable[Future[FileResult]]) -> Iterator[Future[FileResult]]:
+    """`futures` as they complete, checking a few times a second whether the run must stop."""
+    pending = set(futures)
+    while pending:
+        stopping.check()
+        done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+        yield from done
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -647,9 +670,7 @@ def lint_paths(
         if store is not None:
             key = _cache_key(store, path, display, root, config, rules)
             if key is not None:
-                context = contexts.setdefault(root, ProjectContext(root=root))
-                context.fingerprinting = True
-                results[index] = store.get(key, context)
+                results[index] = store.get(key, _context(root, contexts, store, config))
                 if results[index] is not None:
                     continue
         pending.append((index, (path, display, root, config, tuple(rules), store, key)))

@@ -13,6 +13,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from review_patterns.checks import ALL_RULES
+from review_patterns.core import stopping
 from review_patterns.core.cache import cache_folder
 from review_patterns.core.config import Config, ConfigError, check_selector, load_config
 from review_patterns.core.engine import (
@@ -27,10 +28,11 @@ from review_patterns.core.engine import (
 )
 from review_patterns.core.grading import GRADES, findings_by_rule, grade_report, regrade
 from review_patterns.core.model import Finding, Report
+from review_patterns.core.stopping import Stopped
 from review_patterns.core.version import __version__
 from review_patterns.frontends import settings
 from review_patterns.frontends.git import GitError, changed_since, staged_changes
-from review_patterns.frontends.output import OutputError, Stopped, stop_on_signals, write_output
+from review_patterns.frontends.output import OutputError, stop_on_signals, write_output
 from review_patterns.project.context import ProjectContext, find_project_root
 from review_patterns.report import baseline, docs
 from review_patterns.report.baseline import BaselineError
@@ -414,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = cli.main(
                 args=list(argv) if argv is not None else None, prog_name="review-patterns", standalone_mode=False
             )
+            stopping.check()
     except Stopped as stopped:
         click.echo(f"review-patterns: {stopped.why}", err=True)
         return stopped.status

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from review_patterns.core.config import Config, ConfigError
     from review_patterns.core.rule import Rule
     from review_patterns.project.context import ProjectContext
+    from review_patterns.project.versions import Version
 
 OPTION = "--rp-options"
 #: code -> ((option, value), ...), hashable for the cache
@@ -51,11 +52,11 @@ def parse_rule_options(text: str) -> RuleOptions:
 
 
 @cache
-def context_for(root: Path) -> ProjectContext:
-    """The project context of `root`, built once per process."""
+def context_for(root: Path, django_version: Version | None = None) -> ProjectContext:
+    """The project context of `root` (under the `django-version` setting), built once per process."""
     from review_patterns.project import context
 
-    return context.ProjectContext(root=root)
+    return context.ProjectContext(root=root, django_version=django_version)
 
 
 @cache
@@ -141,7 +142,7 @@ class Plugin:
             config = config_for(path.parent, self.rule_options)
         except ConfigError as error:
             raise _stop(error) from None
-        context = context_for(find_project_root(path))
+        context = context_for(find_project_root(path), config.django_version)
         result = lint(
             "".join(self.lines),
             display_path(path, Path.cwd()),

@@ -14,6 +14,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from review_patterns.core import stopping
+from review_patterns.core.stopping import Stopped
+
 
 class OutputError(Exception):
     """A report or baseline that cannot be written; the message names the path and the reason."""
@@ -62,15 +65,6 @@ def _replace(target: Path, text: str, mode: int | None) -> None:
         raise
 
 
-class Stopped(BaseException):
-    """Ctrl-C or SIGTERM: the run stops, its workers are stopped, and the exit status says which."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.status = 128 + signum
-        self.why = "interrupted" if signum == signal.SIGINT else "terminated"
-
-
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
     """Turns Ctrl-C and SIGTERM into `Stopped` while the block runs (in the main thread only).
@@ -83,10 +77,14 @@ def stop_on_signals() -> Iterator[None]:
         yield
         return
 
+    parent = os.getpid()
+
     def stop(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != parent:  # a worker forked before it could set its own handlers: the parent stops it
+            return
         for each in signals:  # one line, whatever the number of presses
             signal.signal(each, signal.SIG_IGN)
-        raise Stopped(signum)
+        stopping.request(signum)
 
     previous = {each: signal.signal(each, stop) for each in signals}
     try:

@@ -74,6 +74,11 @@ DJANGO_CACHES = "django.core.cache.caches"
 _WORTH_READING = ("import redis", "from redis", "django_redis", "Redis", "caches[")
 
 
+def worth_reading(text: str) -> bool:
+    """Whether a module may bind a client, so that `index_clients` reads it."""
+    return any(word in text for word in _WORTH_READING)
+
+
 @dataclass
 class ProjectClients:
     """Module-level clients and client factories of a project, by qualified name."""
@@ -104,7 +109,7 @@ def index_clients(sources: Iterable[tuple[str, str]]) -> ProjectClients:
     """Reads the project's modules (with `ast`) for module-level clients and factory functions."""
     index = ProjectClients()
     for path, text in sources:
-        if not path.endswith(".py") or not any(word in text for word in _WORTH_READING):
+        if not path.endswith(".py") or not worth_reading(text):
             continue
         try:
             tree = ast.parse(text)

@@ -7,6 +7,7 @@ The context reads the project's files as text; it never imports or runs them.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import os
 import re
@@ -15,13 +16,22 @@ from dataclasses import fields, is_dataclass
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from review_patterns.project.clients import ProjectClients, index_clients
+from review_patterns.project.clients import worth_reading as _may_bind_clients
 from review_patterns.project.exceptions import ExceptionIndex
-from review_patterns.project.migrations import MigrationHistory
-from review_patterns.project.models import ModelIndex
+from review_patterns.project.migrations import MigrationHistory, looks_like_migration
+from review_patterns.project.models import ModelIndex, module_name
+from review_patterns.project.models import may_change_index as _may_change_models
 from review_patterns.project.quota import QuotaIndex
+from review_patterns.project.versions import (
+    DjangoVersion,
+    Version,
+    declared_django_version,
+    installed_django_version,
+    is_declaration_file,
+)
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -100,11 +110,29 @@ class part(Generic[T]):  # lower case: used as a decorator, like cached_property
         context.touched.add(self.name)
         built = context._parts
         if self.name not in built:
-            built[self.name] = self.compute(context)
-            if context.fingerprinting:
-                context.fingerprint(self.name)  # now, before lookups memoize more into the part
+            stored = context.store.load(context, self.name) if context.store is not None else None
+            if stored is not None:
+                built[self.name], context._fingerprints[self.name] = stored
+            else:
+                built[self.name] = self.compute(context)
+                if context.fingerprinting or context.store is not None:
+                    context.fingerprint(self.name)  # now, before lookups memoize more into the part
+                if context.store is not None:
+                    context.store.save(context, self.name, built[self.name], context._fingerprints[self.name])
         value: T = built[self.name]
         return value
+
+
+class PartStore(Protocol):
+    """Keeps built parts between runs (the cache's `ContextCache`)."""
+
+    def load(self, context: ProjectContext, name: str) -> tuple[Any, str] | None:
+        """The part and its fingerprint as stored for this state of the project, else None."""
+
+    def save(self, context: ProjectContext, name: str, value: Any, fingerprint: str) -> None: ...
+
+    def fingerprint(self, context: ProjectContext, name: str) -> str | None:
+        """The stored part's fingerprint, read without loading the part, else None."""
 
 
 def stable_digest(value: Any) -> str:
@@ -163,30 +191,73 @@ def stable_digest(value: Any) -> str:
     return digest.hexdigest()
 
 
+def _read_in(folder: Path, name: str) -> str | None:
+    try:
+        return (folder / name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _declaring_folders(root: Path) -> Iterator[Path]:
+    """`root`, then, when `root` lies in a repository whose top is at most three folders up (a
+    `backend/` beside the requirements), the folders up to that top; never beyond it."""
+    yield root
+    if (root / ".git").exists():
+        return
+    parents = list(root.resolve().parents)[:3]
+    top = next((i for i, parent in enumerate(parents) if (parent / ".git").exists()), None)
+    if top is not None:
+        yield from parents[: top + 1]
+
+
+def _declaration_files(folder: Path) -> list[str]:
+    """The files of `folder` (and of its `requirements/`) that may declare dependencies."""
+    names: list[str] = []
+    for sub in (folder, folder / "requirements"):
+        try:
+            entries = [p.name for p in sub.iterdir() if p.is_file()]
+        except OSError:
+            continue
+        prefix = "" if sub == folder else "requirements/"
+        names += [prefix + name for name in entries if is_declaration_file(prefix + name)]
+    return names
+
+
 _METHOD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
 class ProjectContext:
     """The project around the checked files: its sources on disk, or given in memory."""
 
-    def __init__(self, root: Path | None = None, sources: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        sources: Mapping[str, str] | None = None,
+        *,
+        django_version: Version | None = None,
+    ) -> None:
+        """`django_version` is the `django-version` setting: it overrides what the project declares."""
         self.root = root
         self._sources = dict(sources) if sources is not None else None
+        self.django_version_setting = django_version
         self._parts: dict[str, Any] = {}
         self._fingerprints: dict[str, str] = {}
         #: Names of the parts read since last cleared: the result cache records them per file.
         self.touched: set[str] = set()
         #: Set by the result cache: fingerprint each part as soon as it is built.
         self.fingerprinting = False
+        #: Where built parts are kept between runs, if anywhere.
+        self.store: PartStore | None = None
 
     @classmethod
-    def empty(cls) -> ProjectContext:
-        return cls(sources={})
+    def empty(cls, *, django_version: Version | None = None) -> ProjectContext:
+        return cls(sources={}, django_version=django_version)
 
     @classmethod
-    def from_sources(cls, sources: Mapping[str, str]) -> ProjectContext:
-        """A project held in memory: relative path -> text (examples and tests)."""
-        return cls(sources=sources)
+    def from_sources(cls, sources: Mapping[str, str], *, django_version: Version | None = None) -> ProjectContext:
+        """A project held in memory: relative path -> text (examples and tests); may hold
+        `requirements.txt`, `pyproject.toml` and the like besides Python files."""
+        return cls(sources=sources, django_version=django_version)
 
     @classmethod
     def for_path(cls, path: Path) -> ProjectContext:
@@ -197,7 +268,7 @@ class ProjectContext:
     def paths(self) -> tuple[str, ...]:
         """The project's Python files, relative to its root, with forward slashes."""
         if self._sources is not None:
-            return tuple(sorted(self._sources))
+            return tuple(sorted(p for p in self._sources if p.endswith(".py")))
         assert self.root is not None
         return tuple(p.relative_to(self.root).as_posix() for p in walk_python_files(self.root))
 
@@ -225,6 +296,28 @@ class ProjectContext:
         return frozenset(name for _, text in self.sources() for name in _METHOD.findall(text))
 
     # The parts below are computed on first use (one cached property each).
+
+    # -- the Django version (RP101 and every rule whose premise depends on it) --
+
+    @part
+    def django_version(self) -> DjangoVersion | None:
+        """The Django release the project runs on: the `django-version` setting, else what the project
+        declares (at its root, else in the folders above up to the repository's top), else the
+        installed `django` (on-disk projects only). None when unknown: rules then assume any release."""
+        if self.django_version_setting is not None:
+            return DjangoVersion(self.django_version_setting, "django-version setting")
+        if self._sources is not None:
+            return declared_django_version(self._sources, self._sources.get)
+        assert self.root is not None
+        for folder in _declaring_folders(self.root):
+            names = _declaration_files(folder)
+            found = declared_django_version(names, functools.partial(_read_in, folder))
+            if found is not None:
+                if folder != self.root:
+                    prefix = os.path.relpath(folder, self.root)
+                    found = DjangoVersion(found.version, f"{prefix}/{found.source}")
+                return found
+        return installed_django_version()
 
     # -- migration history (RP2xx) --
 
@@ -259,10 +352,51 @@ class ProjectContext:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
 
+    # -- kept between runs (the context cache) --
+
+    #: Parts that can be kept between runs: name -> (hints from the built part, whether a file with
+    #: this path and text may change it). A part read from every file (method names, quota guards) is not kept.
+    KEPT: Mapping[str, tuple[Callable[[Any], Any], Callable[[ProjectContext, Any, str, str], bool]]] = {
+        "models": (
+            lambda index: (sorted(index.by_name), sorted(index.read_modules)),
+            lambda context, hints, path, text: _may_change_models(
+                path, text, frozenset(hints[0]), frozenset(hints[1]) | context.module_names
+            ),
+        ),
+        "migrations": (
+            lambda history: None,
+            lambda context, _, path, text: (
+                looks_like_migration(text) or "AUTH_USER_MODEL" in text or path.rsplit("/", 1)[-1] == "apps.py"
+            ),
+        ),
+        "redis_clients": (lambda clients: None, lambda context, _, path, text: _may_bind_clients(text)),
+    }
+
+    @cached_property
+    def module_names(self) -> frozenset[str]:
+        """The dotted names of the project's modules."""
+        return frozenset(module_name(path) for path in self.paths)
+
+    def stats(self) -> dict[str, tuple[int, int]]:
+        """Size and modification time of every project file, by path."""
+        assert self.root is not None
+        found = {}
+        for path in self.paths:
+            try:
+                stat = (self.root / path).stat()
+            except OSError:
+                continue
+            found[path] = (stat.st_size, stat.st_mtime_ns)
+        return found
+
     # -- fingerprints (the result cache) --
 
     def fingerprint(self, name: str) -> str:
         """A digest of what the part `name` knows, equal across runs while the project says the same."""
+        if name not in self._fingerprints and name not in self._parts and self.store is not None:
+            known = self.store.fingerprint(self, name)
+            if known is not None:
+                self._fingerprints[name] = known
         if name not in self._fingerprints:
             touched = set(self.touched)
             self._fingerprints[name] = stable_digest(self._fingerprint_data(name))
@@ -288,6 +422,8 @@ class ProjectContext:
             )
         if name == "exceptions":
             return self.exceptions.facts()
+        if name == "django_version":
+            return self.django_version
         if name == "quota_index":
             # Its facts depend on the guards each rule is configured with: every source can matter.
             return list(self.sources())

@@ -230,6 +230,25 @@ def find_installed_module(name: str, search: Iterable[str] | None = None) -> Pat
     return None
 
 
+def may_change_index(path: str, text: str, model_names: frozenset[str], modules: frozenset[str]) -> bool:
+    """Whether a project file with this path and text may add to, or take from, a model index that knows
+    `model_names` and has read `modules`: a models, settings or apps module, a class deriving from a model
+    (or from anything called `...Model`), or an import of a models module the index has not read.
+    Kept beside `ModelIndex._build`, whose choices of what to read it must cover."""
+    if _MODELS_PATH.search(path) or _SETTINGS_PATH.search(path) or path.rsplit("/", 1)[-1] == "apps.py":
+        return True
+    if "class " in text:
+        for bases in _CLASS_LINE.findall(text):
+            if _MODEL_BASE.search(bases) or any(name in model_names for name in re.findall(r"\w+", bases)):
+                return True
+    if ".models" not in text:
+        return False
+    return any(
+        name not in modules and not any(m.endswith("." + name) for m in modules)
+        for name in _IMPORT_MODELS.findall(text)
+    )
+
+
 class ModelIndex:
     """Every model found, by label, with lookups by qualified class name."""
 
@@ -254,6 +273,11 @@ class ModelIndex:
         self._build()
 
     # -- reading modules --
+
+    @property
+    def read_modules(self) -> frozenset[str]:
+        """Names of the modules read so far, project and installed."""
+        return frozenset(self._modules)
 
     def _text(self, path: str) -> str | None:
         if path not in self._texts:

@@ -16,6 +16,7 @@ from review_patterns.checks.orm.helpers import (
     method_receiver,
     reachable,
     refreshed_fields,
+    saved_fields,
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
@@ -26,6 +27,8 @@ _HARMLESS_CALLS = frozenset(
     {"isinstance", "issubclass", "type", "id", "hasattr", "callable", "getattr", "setattr", "redirect"}
 )
 _KEY_FIELDS = frozenset({"id", "pk"})
+#: Keyword arguments that hand an object on to be read (a serializer's or form's `instance=`).
+_READING_KEYWORDS = frozenset({"instance", "obj", "object"})
 
 
 @dataclass
@@ -49,25 +52,31 @@ class _State:
 class FExpressionWithoutRefresh(FlowRule):
     """## What it does
     Flags a `save()` of an object whose field was assigned an `F()` expression, or a queryset
-    `update()` with `F()` filtered to an instance the function holds, when that object is used
-    again without `refresh_from_db()`.
+    `update()` with `F()` filtered to an instance the function holds, when the function then uses
+    that object again without `refresh_from_db()`.
 
     ## Why is this bad?
     After `review.upvotes = F("upvotes") + 1; review.save()`, the in-memory attribute still
     holds the expression, not the new number: a serializer or template shows the expression or
     a stale value, and a second `save()` applies the increment twice. After
     `Review.objects.filter(pk=review.pk).update(upvotes=F("upvotes") + 1)` the instance still
-    holds the old value. A use is a read of the updated field, passing the object to a call,
-    putting it in a container, returning or yielding it, or saving it again. After a `save()`,
-    `self`, parameters and objects reached through another one (`post = instance.post`, the
-    instance `serializer.save()` returns) outlive the function and count as used. `refresh_from_db(fields=[...])` refreshes only the fields
-    it names.
+    holds the old value. A use is a read of the updated field, handing the object to be read
+    (a call such as a serializer, a container or template context), returning or yielding it,
+    or saving it again with that field (`update_fields` that leaves it out does not write it).
+    An object that merely outlives the function (`self`, a parameter, `instance.post` in a
+    signal) or is passed on as a foreign key (`Notification.objects.create(user=user)`,
+    `comment.post = post`) is not used; the instance `serializer.save()` returns is, since DRF
+    renders it after `perform_update()`. `refresh_from_db(fields=[...])` refreshes only the
+    fields it names.
+
+    Depends on the Django version: from Django 6.0, `save()` reloads the fields it wrote as
+    expressions, so the `save()` form is flagged only for projects that may run an older
+    release; the queryset `update()` form is flagged on every version. The version is the
+    project's own (its requirements, lock files or the `django-version` setting).
 
     ## Known problems
-    The function is read in source order: a use in a later loop iteration is not seen. A
-    queryset `update()` is flagged only when the function itself uses the instance afterwards,
-    since `type(self).objects.filter(pk=self.pk).update(n=F("n") + 1)` is the usual way to
-    count without touching the instance.
+    The function is read in source order: a use in a later loop iteration is not seen. What a
+    called function does with the object is not followed: passing it positionally counts as a use.
     """
 
     code = "RP101"
@@ -124,6 +133,7 @@ class FExpressionWithoutRefresh(FlowRule):
                 def sell(self, quantity):
                     self.stock = Greatest(models.F("stock") - quantity, 0)
                     self.save(update_fields=["stock"])  # RP101
+                    return self.stock > 0
             """,
             path="shop/models.py",
         ),
@@ -137,8 +147,9 @@ class FExpressionWithoutRefresh(FlowRule):
                     default=django.db.models.F("loyalty_points") + 1,
                 )
                 customer.save()  # RP101
+                send_points_email(customer)
             """),
-        Bad(
+        Good(
             """
             from django.db.models import F
             from django.db.models.signals import post_save
@@ -146,9 +157,16 @@ class FExpressionWithoutRefresh(FlowRule):
 
             @receiver(post_save, sender=Comment)
             def count_comment(sender, instance, created, **kwargs):
+                # `post` outlives the handler, but nothing reads it again.
                 post = instance.post
                 post.comment_count = F("comment_count") + 1
-                post.save(update_fields=["comment_count"])  # RP101
+                post.save(update_fields=["comment_count"])
+
+            def notify(user, verb):
+                notification = Notification.objects.create(user=user, verb=verb)  # a foreign key
+                user.unread_notifications = F("unread_notifications") + 1
+                user.save(update_fields=["unread_notifications"])
+                return notification
             """,
             path="blog/signals.py",
         ),
@@ -167,9 +185,32 @@ class FExpressionWithoutRefresh(FlowRule):
             def restock(product, quantity):
                 product.stock = F("stock") + quantity
                 product.save()  # RP101
-                product.stock = F("stock") - 1
-                product.save()  # RP101
+                product.restocked_at = timezone.now()
+                product.save()  # writes `stock = stock + quantity` a second time
             """),
+        Good(
+            """
+            from django.db.models import F
+
+            def upvote(request, pk):
+                review = Review.objects.get(pk=pk)
+                review.upvotes = F("upvotes") + 1
+                review.save(update_fields=["upvotes"])  # Django 6.0 reloads `upvotes`
+                return Response(ReviewSerializer(review).data)
+            """,
+            files={"requirements.txt": "Django==6.0.1\n"},
+        ),
+        Bad(
+            """
+            from django.db.models import F
+
+            def upvote(request, pk):
+                review = get_object_or_404(Review, pk=pk)
+                Review.objects.filter(id=review.id).update(upvotes=F("upvotes") + 1)  # RP101
+                return Response(ReviewSerializer(review).data)
+            """,
+            files={"requirements.txt": "Django==6.0.1\n"},
+        ),
         Good("""
             from django.db.models import F
 
@@ -238,6 +279,8 @@ class FExpressionWithoutRefresh(FlowRule):
         self.f_args: set[int] = set()
         self.calls: list[cst.Call] = []
         self.targets: set[int] = set()  # attributes assigned to, which are not reads
+        version = self.context.django_version
+        self.refreshes_on_save = version is not None and version.at_least(6, 0)
 
     @property
     def state(self) -> _State:
@@ -251,14 +294,21 @@ class FExpressionWithoutRefresh(FlowRule):
 
     def leave_frame(self, frame: Frame) -> None:
         for stale in list(self.state.stale):
-            if self.left_for_later(stale):
+            if self.rendered_later(stale.key):
                 self.confirm(stale)
         self.states.pop()
 
-    def left_for_later(self, stale: _Stale) -> bool:
-        """Whether the object keeps the expression after the function: it outlives it. A queryset
-        update (the idiom for counters on a related or own instance) needs a use in the function."""
-        return not stale.update and self.outlives(stale.key)
+    def rendered_later(self, key: str) -> bool:
+        """Whether the object is the instance `serializer.save()` (or `form.save()`) returned: the
+        serializer keeps it and DRF renders `serializer.data` from it after `perform_update()`.
+        Any other object that merely outlives the function is not used by it."""
+        kind, value = self.frame.bound.get(key, ("other", None))
+        return (
+            kind == "assign"
+            and isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and call_name(value) in SAVES
+        )
 
     def bind(self, name: str, kind: str, value: cst.BaseExpression | None) -> None:
         # A new object under the old name: what was known of the old one no longer applies.
@@ -279,7 +329,7 @@ class FExpressionWithoutRefresh(FlowRule):
         here = self.frame.path
         for stale in list(self.state.stale):
             if stale.path[: len(here)] == here:
-                if outlive and self.left_for_later(stale):
+                if outlive and self.rendered_later(stale.key):
                     self.confirm(stale)
                 else:
                     self.state.stale.remove(stale)
@@ -296,6 +346,8 @@ class FExpressionWithoutRefresh(FlowRule):
         value = dotted_name(node.value)
         if value is None or not self.calls or not any(a is node for a in self.calls[-1].args):
             return
+        if node.keyword is not None and node.keyword.value not in _READING_KEYWORDS:
+            return  # `Notification.objects.create(user=user)`: passed on as a foreign key, not read
         if call_name(self.calls[-1]) not in _HARMLESS_CALLS:
             self.use(value)
 
@@ -321,9 +373,9 @@ class FExpressionWithoutRefresh(FlowRule):
                     fields.add(attribute)
                 else:
                     fields.discard(attribute)
-                    self.overwritten(obj, attribute)
-            if value is not None and isinstance(target.target, (cst.Attribute, cst.Subscript)):
-                self.use(value)  # stored where it outlives this statement
+                self.overwritten(obj, attribute)  # the stale value is replaced, never written again
+            if value is not None and isinstance(target.target, cst.Subscript):
+                self.use(value)  # put in a container (a template context); `x.fk = obj` only links it
         super().leave_Assign(original_node)
 
     # -- saves, refreshes and uses --
@@ -342,7 +394,12 @@ class FExpressionWithoutRefresh(FlowRule):
         obj = method_receiver(node)
         if obj is None:
             return
-        self.use(obj)  # saving again writes the expression, or the stale values, once more
+        # Saving again writes the expression (or the stale value) once more, unless
+        # `update_fields` leaves the field out.
+        self.use(obj, fields=saved_fields(node))
+        if self.refreshes_on_save:
+            self.state.expressions.pop(obj, None)  # Django 6.0 reloads the fields it wrote as expressions
+            return
         fields = self.state.expressions.get(obj)
         if fields:
             self.state.stale.append(_Stale(obj, set(fields), node, self.frame.path, update=False))
@@ -415,13 +472,19 @@ class FExpressionWithoutRefresh(FlowRule):
         if isinstance(node.value, cst.BaseExpression) and (obj := dotted_name(node.value)) is not None:
             self.use(obj)
 
-    def use(self, obj: str, attribute: str | None = None) -> None:
-        """`obj` (or its `attribute`) is used here: every stale state of it that reaches here is a finding."""
+    def use(self, obj: str, attribute: str | None = None, fields: frozenset[str] | None = None) -> None:
+        """`obj` (or its `attribute`, or those of its `fields`) is used here: every stale state of
+        it that reaches here is a finding."""
         if not self.state.stale:
             return
         here = self.frame.path
         for stale in list(self.state.stale):
-            if stale.key == obj and (attribute is None or attribute in stale.fields) and reachable(stale.path, here):
+            if (
+                stale.key == obj
+                and (attribute is None or attribute in stale.fields)
+                and (fields is None or fields & stale.fields)
+                and reachable(stale.path, here)
+            ):
                 self.confirm(stale)
 
     def confirm(self, stale: _Stale) -> None:
