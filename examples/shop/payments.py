@@ -95,12 +95,12 @@ def payment_status_bounded(order):
     return requests.get(f"{PROVIDER_URL}/payments/{order.pk}", timeout=API_TIMEOUT).json()
 
 
-def capture_deadline(order):
-    return datetime.now() + dt.timedelta(days=7)  # RP510
+def capture_expired(order):
+    return datetime.now() - order.created > dt.timedelta(days=7)  # RP510
 
 
-def capture_deadline_aware(order):
-    return timezone.now() + dt.timedelta(days=7)
+def capture_expired_aware(order):
+    return timezone.now() - order.created > dt.timedelta(days=7)
 
 
 @receiver(post_save)

@@ -79,6 +79,8 @@ class Model:
     relations: dict[str, Relation] = field(default_factory=dict)  #: own forward relations
     reverse: dict[str, Relation] = field(default_factory=dict)  #: accessors other models add
     managers: set[str] = field(default_factory=set)
+    #: Attributes an abstract model of the project or a mixin of the project gives its subclasses.
+    interface: set[str] = field(default_factory=set)
     raw_relations: list[tuple[str, str, ast.expr | None, str | None, Module]] = field(default_factory=list, repr=False)
 
     @property
@@ -131,7 +133,7 @@ class Module:
         return name
 
 
-_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]")
+_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)")
 _DECORATOR = re.compile(r"^([ \t]*)@")
 _CLASS = re.compile(r"^[ \t]*class[ \t]")
 _STRINGS = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
@@ -144,7 +146,8 @@ def _balance(line: str) -> int:
 
 
 def without_function_bodies(text: str) -> str | None:
-    """The source with every function replaced by `pass`: what is left is what the index reads.
+    """The source with every function's body dropped (its name stays, for the class's
+    interface): what is left is what the index reads.
 
     Parsing only class bodies and imports is several times faster on large models modules.
     None when the text is too unusual to prune by lines (the caller then parses it whole).
@@ -183,7 +186,7 @@ def without_function_bodies(text: str) -> str | None:
                 return None
             depth += _balance(lines[i])
         decorators = []
-        out.append(f"{indent}pass")
+        out.append(f"{indent}def {match.group(2)}(): pass")
         i += 1
         while i < count:
             body = lines[i]
@@ -270,6 +273,10 @@ class ModelIndex:
         self.app_labels: dict[str, str] = {}  #: app package -> label, from AppConfig classes
         self.installed_apps: list[str] = []
         self.auth_user_model = "auth.User"
+        self._own_paths = frozenset(self._paths)
+        self._field_classes: dict[str, frozenset[str]] | None = None
+        self._interface: tuple[int, frozenset[str]] = (-1, frozenset())
+        self._field_classes_of = 0
         self._build()
 
     # -- reading modules --
@@ -468,6 +475,7 @@ class ModelIndex:
         self._pending.add(key)
         node = module.classes[class_name]
         bases: list[Model] = []
+        mixins: list[tuple[Module, ast.ClassDef]] = []
         is_model = False
         complete = True
         for base in node.bases:
@@ -483,6 +491,8 @@ class ModelIndex:
                 if parent is not None:
                     bases.append(parent)
                     is_model = True
+                else:
+                    mixins.append(found)
             elif qualified not in _BUILTINS and (
                 not qualified.startswith("django.")
                 or qualified.startswith("django.contrib.")
@@ -493,6 +503,12 @@ class ModelIndex:
             is_model = True
         self._pending.discard(key)
         model = self._make_model(module, node, bases, complete) if is_model else None
+        if model is not None:
+            own = [(m, c) for m, c in mixins if m.path in self._own_paths]
+            if model.abstract and module.path in self._own_paths:
+                own.append((module, node))
+            for _, cls in own:
+                model.interface |= _class_attributes(cls)
         self._classes[key] = model
         return model
 
@@ -729,6 +745,25 @@ class ModelIndex:
             for base in model.bases
         )
 
+    def field_classes(self) -> dict[str, frozenset[str]]:
+        """Every plain field name of every model -> the field classes it has across models (recomputed
+        only when a lookup has indexed more models since)."""
+        if self._field_classes is None or self._field_classes_of != len(self.models):
+            self._field_classes_of = len(self.models)
+            found: dict[str, set[str]] = {}
+            for model in self.models.values():
+                for name, kind in model.fields.items():
+                    found.setdefault(name, set()).add(kind)
+            self._field_classes = {name: frozenset(kinds) for name, kinds in found.items()}
+        return self._field_classes
+
+    def interface_attributes(self) -> frozenset[str]:
+        """Attributes the project's own abstract models and model mixins define for every subclass."""
+        if self._interface[0] != len(self.models):
+            found = frozenset(name for model in self.models.values() for name in model.interface)
+            self._interface = (len(self.models), found)
+        return self._interface[1]
+
     def managers(self, model: Model, depth: int = 0) -> set[str]:
         """Manager attributes of a model, including inherited ones and Django's defaults."""
         found = set(DEFAULT_MANAGERS) | model.managers
@@ -738,6 +773,19 @@ class ModelIndex:
                 if parent is not None:
                     found |= self.managers(parent, depth + 1)
         return found
+
+
+def _class_attributes(node: ast.ClassDef) -> set[str]:
+    """Names a class body defines: fields, class attributes, methods and properties."""
+    names: set[str] = set()
+    for stmt in node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, ast.Assign):
+            names.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            names.add(stmt.target.id)
+    return names
 
 
 def _class_key(found: tuple[Module, ast.ClassDef]) -> tuple[Module, str]:

@@ -29,8 +29,10 @@ class HttpCallWithoutTimeout(HttpRule):
     ## Known problems
     A request handed to a circuit breaker (`breaker.call(requests.get, url)`) is checked the same way.
     Calls that pass `**kwargs` are not flagged (the timeout may be inside), nor sessions from
-    another module or a `Session` subclass that sets a default timeout. Test modules are skipped:
-    their requests go to mocks.
+    another module or a `Session` subclass that sets a default timeout. Files that never serve
+    requests are skipped: test modules (their requests go to mocks), fixtures and other linters'
+    rule samples (`tests/fixtures/`, `.semgrep/`, test data), and scripts outside the package
+    (`scripts/`, `bin/`, `setup.py`), which a developer runs and can interrupt.
     """
 
     code = "RP509"
@@ -39,7 +41,7 @@ class HttpCallWithoutTimeout(HttpRule):
     severity = Severity.IMPORTANT
     dimension = Dimension.RELIABILITY
     requires = ("requests", "httpx", "urlopen", "aiohttp")
-    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE, FileKind.SCRIPT})
     examples = (
         Bad(
             """
@@ -145,6 +147,24 @@ class HttpCallWithoutTimeout(HttpRule):
                 Client().get("/orders/")
                 ApiClient().get("/rates")
             """),
+        Good(
+            """
+            import requests
+
+            def fetch_translations(resource):
+                return requests.get(f"{TRANSIFEX_URL}/{resource}", headers=HEADERS).json()
+            """,
+            path="scripts/manage_translations.py",
+        ),
+        Good(
+            """
+            import requests
+
+            def ruleset_sample(url):
+                requests.get(url)  # a sample of another linter's rule, never run
+            """,
+            path=".semgrep/rules/requests_timeout.py",
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -1,49 +1,70 @@
-"""RP510 naive-datetime: the server's local wall-clock time where an aware time is meant."""
+"""RP510 naive-datetime: the server's local wall-clock time where it meets Django's aware times."""
 
 from __future__ import annotations
+
+from typing import Final, Literal
 
 import libcst as cst
 
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.syntax.files import FileKind
-from review_patterns.syntax.names import keyword
+from review_patterns.syntax.names import dotted_name, keyword
 
 _NAIVE = {"datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today"}
-#: Calls that turn a naive time into an aware one on purpose.
-_MAKE_AWARE = frozenset({"django.utils.timezone.make_aware", "pytz.utc.localize"})
-#: Methods after which the naive value does no harm: made aware, formatted, or cut to a date or time.
-_HARMLESS = frozenset({"astimezone", "strftime", "date", "time", "timetuple", "weekday", "isoweekday", "isocalendar"})
-#: Wall-clock parts: `datetime.now().year` is `date.today().year`.
-_PARTS = frozenset({"year", "month", "day", "hour", "minute", "second", "microsecond"})
+#: Calls whose result is aware.
+_AWARE_CALLS = frozenset(
+    {
+        "django.utils.timezone.now",
+        "django.utils.timezone.localtime",
+        "django.utils.timezone.make_aware",
+        "pytz.utc.localize",
+    }
+)
+_TIMEZONE_NOW = "django.utils.timezone.now"
+#: Queryset methods whose keywords are lookups or field values.
+_ORM_LOOKUPS = frozenset({"filter", "exclude", "get", "get_or_create", "update_or_create"})
+_ORM_WRITES = frozenset({"create", "update", "get_or_create", "update_or_create"})
+#: Lookup suffixes after a field name: `expires_at__gt`.
+_LOOKUPS = frozenset({"exact", "gt", "gte", "lt", "lte", "range", "in", "iexact"})
+_CACHE_WRITES = {"set": 1, "add": 1, "get_or_set": 1}
+_CACHE = frozenset({"django.core.cache.cache"})
+_CACHES = "django.core.cache.caches"
+
+_AWARE: Final = "aware"
+#: What an expression is known to hold: a naive time (the calls it came from), an aware one, or unknown.
+Value = frozenset[cst.Call] | Literal["aware"] | None
 
 
 class NaiveDatetime(Rule):
     """## What it does
     Flags `datetime.now()` and `datetime.utcnow()` without a time zone, and `datetime.today()`,
-    however `datetime` was imported.
+    however `datetime` was imported, when the naive value meets Django's aware times: stored in
+    a model's `DateTimeField` (an assignment, `create()`, `update()`, a field's `default`), used
+    in an ORM lookup, compared with or subtracted from an aware time (`timezone.now()`, a
+    `DateTimeField` of a model), or stored in the cache. The value is followed through local
+    names, `+`/`-` with a `timedelta`, and functions of the same module that return it.
 
     ## Why is this bad?
-    They return naive times in the server's clock: TTLs, quota windows and "created" stamps
-    computed from them drift by the server's offset, and comparing them with Django's aware
-    datetimes raises `TypeError` or warns. Use `django.utils.timezone.now()` or
-    `datetime.now(timezone.utc)`.
-
-    `datetime.now(tz=...)`, `timezone.now()`, a naive time made aware on the spot
-    (`datetime.now().astimezone()`, `datetime.utcnow().replace(tzinfo=timezone.utc)`,
-    `make_aware(datetime.now())`, `tz.localize(datetime.now())`) and `date.today()` are not flagged.
+    With `USE_TZ` (Django's default) the database and the ORM hold aware times in UTC. A naive
+    time in the server's clock is taken as the current time zone's: stamps, TTLs and quota
+    windows drift by the server's offset, Django warns on every such save and lookup, and
+    comparing a naive time with an aware one raises `TypeError`. Use `django.utils.timezone.now()`
+    or `datetime.now(timezone.utc)`.
 
     ## Known problems
-    Local wall-clock time is sometimes what is meant, so these are not flagged either: a value
-    only formatted or cut to its date, time or parts (`datetime.now().strftime(...)`,
-    `datetime.now().date()`, `datetime.now().year`), a function that reads `USE_TZ` or an
-    `if` statement that calls `timezone.now()` in another branch (both choose naive time on
-    purpose), and test modules.
+    Local wall-clock time is often what is meant, so a naive value is not flagged where it is
+    harmless: formatted (`strftime`, `isoformat`), cut to a date, time or parts (`.date()`, a
+    `DateField`, `.year`), turned into a timestamp, made aware (`astimezone()`, `make_aware`,
+    `tz.localize`, a project helper), compared with or subtracted from another naive time of
+    the same clock (a duration), or returned to a caller in another module. A function that
+    reads `USE_TZ`, or an `if` that calls `timezone.now()` in another branch, chooses naive
+    time on purpose. Test modules and fixtures are skipped.
     """
 
     code = "RP510"
     name = "naive-datetime"
-    message = "`{call}` is naive: use `timezone.now()` or pass a tz"
+    message = "`{call}` is naive and {where}: use `timezone.now()` or pass a tz"
     severity = Severity.WARNING
     dimension = Dimension.RELIABILITY
     requires = ("datetime",)
@@ -53,10 +74,24 @@ class NaiveDatetime(Rule):
             """
             from datetime import datetime, timedelta
 
+            from .models import ApiCall
+
             def quota_window_start():
                 return datetime.now() - timedelta(hours=1)  # RP510
+
+            def calls_this_hour(customer):
+                return ApiCall.objects.filter(customer=customer, made_at__gte=quota_window_start()).count()
             """,
             path="billing/quota.py",
+            files={
+                "billing/models.py": """
+                from django.db import models
+
+                class ApiCall(models.Model):
+                    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE)
+                    made_at = models.DateTimeField(auto_now_add=True)
+                """
+            },
         ),
         Good(
             """
@@ -64,21 +99,49 @@ class NaiveDatetime(Rule):
 
             from django.utils import timezone
 
+            from .models import ApiCall
+
             def quota_window_start():
                 return timezone.now() - timedelta(hours=1)
+
+            def calls_this_hour(customer):
+                return ApiCall.objects.filter(customer=customer, made_at__gte=quota_window_start()).count()
             """,
             path="billing/quota.py",
         ),
-        Bad("""
+        Bad(
+            """
             import datetime as dt
             from datetime import datetime as DateTime
 
+            from django.core.cache import cache
+            from django.utils import timezone
+
             def stamp(order):
                 order.paid_at = dt.datetime.utcnow()  # RP510
-                order.shipped_on = DateTime.today()  # RP510
-                order.checked_at = dt.datetime.now(tz=None)  # RP510
-            """),
-        Good("""
+                Order.objects.filter(pk=order.pk).update(shipped_at=DateTime.today())  # RP510
+                checked = dt.datetime.now(tz=None)  # RP510
+                if checked > timezone.now():
+                    return
+                deadline = DateTime.now() + dt.timedelta(minutes=15)  # RP510
+                cache.set(f"hold:{order.pk}", deadline, timeout=HOLD_TTL)
+
+            def age(order):
+                return DateTime.now() - order.paid_at  # RP510
+            """,
+            path="shop/services.py",
+            files={
+                "shop/models.py": """
+                from django.db import models
+
+                class Order(models.Model):
+                    paid_at = models.DateTimeField(null=True)
+                    shipped_at = models.DateTimeField(null=True)
+                """
+            },
+        ),
+        Good(
+            """
             import datetime
             from datetime import date, timezone
 
@@ -91,8 +154,22 @@ class NaiveDatetime(Rule):
                 order.local = datetime.datetime.now().astimezone()
                 order.utc = datetime.datetime.utcnow().replace(tzinfo=timezone.utc)
                 order.berlin = pytz.timezone("Europe/Berlin").localize(datetime.datetime.now())
-            """),
-        Good("""
+                order.delivery_day = datetime.datetime.now().date()  # a DateField: cut to a date
+                order.save()
+            """,
+            path="shop/services.py",
+            files={
+                "shop/models.py": """
+                from django.db import models
+
+                class Order(models.Model):
+                    paid_at = models.DateTimeField(null=True)
+                    delivery_day = models.DateField(null=True)
+                """
+            },
+        ),
+        Good(
+            """
             from django.utils import timezone
             from django.utils.timezone import make_aware
 
@@ -102,9 +179,11 @@ class NaiveDatetime(Rule):
 
             def expires():
                 return timezone.now()
-            """),
+            """,
+        ),
         Good(
             """
+            import calendar
             import datetime
             from datetime import datetime as dt, timedelta
 
@@ -115,24 +194,50 @@ class NaiveDatetime(Rule):
                 return datetime.datetime.now().strftime("uploads/%Y/%m/") + filename
 
             def cookie_expiry(max_age):
-                return (dt.utcnow() + timedelta(seconds=max_age)).strftime("%a, %d-%b-%Y %H:%M:%S GMT")
+                expires = dt.utcnow() + timedelta(seconds=max_age)
+                return expires.strftime("%a, %d-%b-%Y %H:%M:%S GMT")
 
             def season_start():
-                return dt.now().year, dt.now().date()
+                return dt.now().year, dt.now().date(), dt.now().timestamp()
+
+            def export(rows):
+                started = dt.now()
+                write(rows)
+                duration = dt.now() - started  # the same clock: a duration
+                logger.info("exported in %s", duration.total_seconds())
 
             def default_for(field):
                 if settings.USE_TZ:
                     return timezone.now()
                 return dt.now()
 
-            def auto_now_default(field):
+            def auto_now_default(order, field):
                 if field.get_internal_type() == "DateTimeField":
                     value = timezone.now()
                 else:
                     value = dt.now()
-                return value
+                order.paid_at = value
+
+            def local_stamp(order):
+                order.paid_at = to_project_tz(dt.now())  # made aware by the project's helper
             """,
             path="shop/utils.py",
+        ),
+        Good(
+            """
+            from datetime import datetime
+
+            class PasswordResetTokenGenerator:
+                def _num_seconds(self, dt):
+                    return int((dt - datetime(2001, 1, 1)).total_seconds())
+
+                def _now(self):
+                    return datetime.now()  # naive on purpose, compared with naive times only
+
+                def make_token(self, user):
+                    return self._make_token_with_timestamp(user, self._num_seconds(self._now()))
+            """,
+            path="accounts/tokens.py",
         ),
         Good(
             """
@@ -145,86 +250,333 @@ class NaiveDatetime(Rule):
         ),
     )
 
-    def setup(self) -> None:
-        self.exempt: set[cst.Call] = set()
-        # Per enclosing function: its naive calls, and whether it handles time zones itself.
-        self.functions: list[tuple[list[tuple[cst.Call, str]], list[bool]]] = [([], [False])]
-        # Enclosing `if`s: does one of its branches call `timezone.now()`, and its naive calls.
-        self.branches: list[tuple[list[bool], list[tuple[cst.Call, str]]]] = []
-        self.outer_branches: list[list[tuple[list[bool], list[tuple[cst.Call, str]]]]] = []
+    def visit_Module(self, node: cst.Module) -> None:
+        fields = self.context.models.field_classes()
+        #: Field names that are a `DateTimeField` in some model, and those that are only ever dates.
+        self.datetime_fields = frozenset(n for n, kinds in fields.items() if any(_datetime(k) for k in kinds))
+        self.date_fields = frozenset(
+            n for n, kinds in fields.items() if all(k.endswith("DateField") and not _datetime(k) for k in kinds)
+        )
+        self.exempt = _exempt_calls(node, self)
+        scopes: list[cst.CSTNode] = [node]
+        node.visit(_Functions(scopes))
+        # What the module's functions return, by name, followed until nothing new is learned.
+        self.returns: dict[str, frozenset[cst.Call]] = {}
+        for _ in range(3):
+            before = dict(self.returns)
+            for scope in scopes:
+                _Scope(self, scope, report=False).run()
+            if self.returns == before:
+                break
+        self.where: dict[cst.Call, str] = {}
+        for scope in scopes:
+            _Scope(self, scope, report=True).run()
+        for call, where in self.where.items():
+            self.report(call, call=self.source_name(call), where=where)
 
-    def visit_If(self, node: cst.If) -> None:
-        self.branches.append(([False], []))
+    def source_name(self, node: cst.Call) -> str:
+        return (self.imports.resolve(node.func) or "").removeprefix("datetime.") + "()"
 
-    def leave_If(self, original_node: cst.If) -> None:
-        aware, calls = self.branches.pop()
-        if not aware[0]:  # `if DateTimeField: timezone.now() else: datetime.now()` chooses on purpose
-            self.functions[-1][0].extend(calls)
+    def naive_call(self, node: cst.Call) -> bool:
+        """Whether `node` is `datetime.now()` (without a tz), `utcnow()` or `today()`."""
+        if not self.imports.imported(node.func):
+            return False
+        name = self.imports.resolve(node.func)
+        return name in _NAIVE and not (name is not None and name.endswith(".now") and _has_tz(node))
+
+    def aware_call(self, node: cst.Call) -> bool:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("astimezone", "localize"):
+            return True
+        if not self.imports.imported(func):
+            return False
+        name = self.imports.resolve(func)
+        return name in _AWARE_CALLS or (name == "datetime.datetime.now" and _has_tz(node))
+
+
+class _Functions(cst.CSTVisitor):
+    """Collects every function of the module: each is a scope of its own."""
+
+    def __init__(self, scopes: list[cst.CSTNode]) -> None:
+        super().__init__()
+        self.scopes = scopes
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.functions.append(([], [False]))
-        self.outer_branches.append(self.branches)
-        self.branches = []
+        self.scopes.append(node)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._flush()
-        self.branches = self.outer_branches.pop()
 
-    def leave_Module(self, original_node: cst.Module) -> None:
-        self._flush()
+class _Scope(cst.CSTVisitor):
+    """Follows naive values through one function (or the module's top level) in source order."""
 
-    def _flush(self) -> None:
-        calls, aware = self.functions.pop()
-        if not aware[0]:
-            for call, name in calls:
-                self.report(call, call=name)
+    def __init__(self, rule: NaiveDatetime, root: cst.CSTNode, report: bool) -> None:
+        super().__init__()
+        self.rule = rule
+        self.root = root
+        self.reporting = report
+        self.names: dict[str, Value] = {}
 
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value == "USE_TZ":
-            self.functions[-1][1][0] = True
+    def run(self) -> None:
+        self.root.visit(self)
 
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value == "USE_TZ":
-            self.functions[-1][1][0] = True
-        elif node.attr.value in _PARTS:
-            self._exempt(node.value)
+    # -- scope boundaries: a nested function is a scope of its own --
 
-    def _exempt(self, node: cst.BaseExpression) -> None:
-        """The naive calls in `node`, whose value is only made aware, formatted or read in parts."""
-        if isinstance(node, cst.Call):
-            self.exempt.add(node)
-        elif isinstance(node, cst.BinaryOperation):  # `(utcnow() + delta).strftime(...)`
-            self._exempt(node.left)
-            self._exempt(node.right)
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.root
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    # -- what an expression holds --
+
+    def value(self, node: cst.BaseExpression) -> Value:
+        rule = self.rule
+        if isinstance(node, cst.Name):
+            return self.names.get(node.value)
+        if isinstance(node, cst.Attribute):
+            return _AWARE if node.attr.value in rule.datetime_fields else None
+        if isinstance(node, cst.IfExp):
+            body, orelse = self.value(node.body), self.value(node.orelse)
+            if isinstance(body, frozenset) or isinstance(orelse, frozenset):
+                return _naive(body) | _naive(orelse)
+            return _AWARE if _AWARE in (body, orelse) else None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
+            left, right = self.value(node.left), self.value(node.right)
+            if left is not None and right is not None:
+                return None  # two times: their difference is a duration
+            return left if left is not None else right
+        if not isinstance(node, cst.Call):
+            return None
+        if rule.naive_call(node):
+            return None if node in rule.exempt else frozenset({node})
+        if rule.aware_call(node):
+            return _AWARE
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            if func.attr.value == "replace":
+                tz = keyword(node, "tzinfo")
+                if tz is None:
+                    return self.value(func.value)
+                return None if _is_none(tz.value) else _AWARE
+            if isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+                return rule.returns.get(f".{func.attr.value}")
+            return None
+        if isinstance(func, cst.Name):
+            return rule.returns.get(func.value)
+        return None
+
+    def found(self, value: Value, where: str) -> None:
+        if self.reporting and isinstance(value, frozenset):
+            for call in value:
+                self.rule.where.setdefault(call, where)
+
+    # -- bindings --
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        value = self.value(original_node.value)
+        for target in original_node.targets:
+            self._bind(target.target, value)
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
+        if original_node.value is not None:
+            self._bind(original_node.target, self.value(original_node.value))
+
+    def _bind(self, target: cst.BaseExpression, value: Value) -> None:
+        if isinstance(target, cst.Name):
+            self.names[target.value] = value
+        elif isinstance(target, cst.Attribute):
+            field = target.attr.value
+            if field in self.rule.datetime_fields and field not in self.rule.date_fields:
+                self.found(value, f"is stored in `{field}`, a `DateTimeField`")
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value, None)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if self.reporting or node.value is None or not isinstance(self.root, cst.FunctionDef):
+            return
+        value = self.value(node.value)
+        if isinstance(value, frozenset):
+            name = self.root.name.value
+            for key in (name, f".{name}"):
+                self.rule.returns[key] = self.rule.returns.get(key, frozenset()) | value
+
+    # -- where a naive time meets an aware one --
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        left = node.left
+        for target in node.comparisons:
+            self._meet(self.value(left), self.value(target.comparator), "is compared with an aware time")
+            left = target.comparator
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Subtract):
+            self._meet(self.value(node.left), self.value(node.right), "is subtracted from an aware time")
+
+    def _meet(self, left: Value, right: Value, where: str) -> None:
+        if right == _AWARE:
+            self.found(left, where)
+        elif left == _AWARE:
+            self.found(right, where)
 
     def visit_Call(self, node: cst.Call) -> None:
+        if not self.reporting:
+            return
         func = node.func
-        # The outer call is visited before the inner one: remember the inner calls it makes harmless.
-        if isinstance(func, cst.Attribute):
-            method = func.attr.value
-            tz = keyword(node, "tzinfo")
-            if method in _HARMLESS or (method == "replace" and tz is not None and not _is_none(tz.value)):
-                self._exempt(func.value)
-        if self._makes_aware(func):
-            for arg in node.args:
-                self._exempt(arg.value)
-        if not self.imports.imported(func):
+        name = self.rule.imports.resolve(func) if self.rule.imports.imported(func) else None
+        if name is not None and name.endswith("DateTimeField"):
+            self.found(self._argument(node, "default"), "is the default of a `DateTimeField`, fixed at import")
             return
-        name = self.imports.resolve(func)
-        if name == "django.utils.timezone.now":
-            for aware, _ in self.branches:
-                aware[0] = True
-        if name not in _NAIVE or node in self.exempt:
+        if name == "django.db.models.Q":
+            self._lookups(node, writes=False, queryset=True)
             return
-        if name.endswith(".now") and _has_tz(node):
+        if self._is_model(func, name):  # `Embed(last_updated=...)`
+            self._lookups(node, writes=True, queryset=True)
             return
-        found = (node, name.removeprefix("datetime.") + "()")
-        (self.branches[-1][1] if self.branches else self.functions[-1][0]).append(found)
+        if not isinstance(func, cst.Attribute):
+            return
+        method = func.attr.value
+        if method in _CACHE_WRITES and self._is_cache(func.value):
+            stored = keyword(node, "value") or keyword(node, "default")
+            if stored is None and len(node.args) > 1 and node.args[1].keyword is None:
+                stored = node.args[1]
+            if stored is not None:
+                self.found(self.value(stored.value), "is stored in the cache")
+        elif method in _ORM_LOOKUPS or method in _ORM_WRITES:
+            self._lookups(node, writes=method in ("create", "update"), queryset=_is_queryset(func.value))
 
-    def _makes_aware(self, func: cst.BaseExpression) -> bool:
-        if isinstance(func, cst.Attribute) and func.attr.value == "localize":
-            return True  # pytz: `tz.localize(naive)`
-        return self.imports.imported(func) and self.imports.resolve(func) in _MAKE_AWARE
+    def _lookups(self, node: cst.Call, writes: bool, queryset: bool) -> None:
+        """Keyword lookups and field values of an ORM call (and its `defaults=` mapping)."""
+        for arg in node.args:
+            if arg.keyword is None:
+                continue
+            if arg.keyword.value in ("defaults", "create_defaults"):
+                for key, value in _mapping(arg.value):
+                    self._field(key, value, writes=True, queryset=queryset)
+            else:
+                self._field(arg.keyword.value, arg.value, writes=writes, queryset=queryset)
+
+    def _field(self, lookup: str, node: cst.BaseExpression, writes: bool, queryset: bool) -> None:
+        value = self.value(node)
+        if not isinstance(value, frozenset):
+            return
+        parts = lookup.split("__")
+        if len(parts) > 1 and parts[-1] in _LOOKUPS:
+            parts.pop()
+        field = parts[-1]
+        # A lookup on a queryset is on a date or a time; elsewhere only a known `DateTimeField` counts.
+        if field in self.rule.date_fields or not (queryset or field in self.rule.datetime_fields):
+            return
+        kind = ", a `DateTimeField`" if field in self.rule.datetime_fields else ""
+        how = f"is stored in `{field}`{kind}" if writes and lookup == field else f"is used in the lookup `{lookup}`"
+        self.found(value, how)
+
+    def _is_model(self, func: cst.BaseExpression, name: str | None) -> bool:
+        qualified = name or dotted_name(func)
+        if qualified is None or not qualified.rpartition(".")[2][:1].isupper():
+            return False
+        return self.rule.context.models.lookup(qualified, self.rule.file.path) is not None
+
+    def _argument(self, node: cst.Call, name: str) -> Value:
+        arg = keyword(node, name)
+        return self.value(arg.value) if arg is not None else None
+
+    def _is_cache(self, node: cst.BaseExpression) -> bool:
+        imports = self.rule.imports
+        if isinstance(node, cst.Subscript):
+            return imports.imported(node.value) and imports.resolve(node.value) == _CACHES
+        return imports.imported(node) and imports.resolve(node) in _CACHE
+
+
+def _exempt_calls(module: cst.Module, rule: NaiveDatetime) -> set[cst.Call]:
+    """Naive calls chosen on purpose: in a function that reads `USE_TZ`, or in an `if` that calls
+    `timezone.now()` in another branch (`if DateTimeField: timezone.now() else: datetime.now()`)."""
+    exempt: set[cst.Call] = set()
+    frames: list[tuple[cst.CSTNode, list[cst.Call], list[bool]]] = []
+
+    class _Walk(cst.CSTVisitor):
+        def _push(self, node: cst.CSTNode) -> None:
+            frames.append((node, [], [False]))
+
+        def _pop(self) -> None:
+            _, calls, chosen = frames.pop()
+            if chosen[0]:
+                exempt.update(calls)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self._push(node)
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self._pop()
+
+        def visit_If(self, node: cst.If) -> None:
+            self._push(node)
+
+        def leave_If(self, original_node: cst.If) -> None:
+            self._pop()
+
+        def visit_IfExp(self, node: cst.IfExp) -> None:
+            self._push(node)
+
+        def leave_IfExp(self, original_node: cst.IfExp) -> None:
+            self._pop()
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == "USE_TZ":
+                for frame in reversed(frames):
+                    if isinstance(frame[0], cst.FunctionDef):
+                        frame[2][0] = True
+                        break
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if rule.naive_call(node):
+                for _, calls, _ in frames:
+                    calls.append(node)
+            elif rule.imports.imported(node.func) and rule.imports.resolve(node.func) == _TIMEZONE_NOW:
+                for frame in frames:
+                    if not isinstance(frame[0], cst.FunctionDef):
+                        frame[2][0] = True
+
+    module.visit(_Walk())
+    return exempt
+
+
+def _is_queryset(node: cst.BaseExpression) -> bool:
+    """`Model.objects...`, `x.filter(...)...`: the receiver is certainly a manager or queryset."""
+    while True:
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in ("filter", "exclude", "all", "select_related"):
+                return True
+            node = func
+        elif isinstance(node, cst.Attribute):
+            if node.attr.value == "objects":
+                return True
+            node = node.value
+        else:
+            return False
+
+
+def _mapping(node: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]]:
+    """The string keys and values of `{"a": x}` or `dict(a=x)`."""
+    if isinstance(node, cst.Dict):
+        return [
+            (element.key.evaluated_value, element.value)
+            for element in node.elements
+            if isinstance(element, cst.DictElement)
+            and isinstance(element.key, cst.SimpleString)
+            and isinstance(element.key.evaluated_value, str)
+        ]
+    if isinstance(node, cst.Call) and dotted_name(node.func) == "dict":
+        return [(arg.keyword.value, arg.value) for arg in node.args if arg.keyword is not None]
+    return []
+
+
+def _naive(value: Value) -> frozenset[cst.Call]:
+    return value if isinstance(value, frozenset) else frozenset()
+
+
+def _datetime(kind: str) -> bool:
+    return kind.endswith("DateTimeField")
 
 
 def _has_tz(node: cst.Call) -> bool:

@@ -10,12 +10,18 @@ from review_patterns.checks.resilience.redis import ClientRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.clients import Kind
-from review_patterns.syntax.names import argument, code
+from review_patterns.syntax.names import argument, code, dotted_name
 
 _CLIENTS = (Kind.REDIS, Kind.PIPELINE, Kind.CACHE)
 _REDIS = (Kind.REDIS, Kind.PIPELINE)
 #: Write method -> (number of key arguments, position of the value).
 _WRITES = {"set": (1, 1), "hset": (2, 2), "setex": (1, 2), "psetex": (1, 2)}
+#: Calls whose value is new at every call: a key built from one has a single writer.
+_UNIQUE_CALLS = frozenset(
+    {"uuid.uuid1", "uuid.uuid4", "secrets.token_hex", "secrets.token_urlsafe", "secrets.token_bytes"}
+)
+#: Names that hold the id of the current request or task by convention.
+_UNIQUE_NAMES = frozenset({"request_id", "task_id", "job_id"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class _Function:
     reads: dict[str, _Read] = field(default_factory=dict)
     writes: list[tuple[cst.Call, str]] = field(default_factory=list)
     guarded: bool = False  #: under a lock or WATCH: the read-modify-write is safe
+    unique: set[str] = field(default_factory=set)  #: names holding a value unique to this call (a UUID)
 
 
 def _number(node: cst.BaseExpression) -> bool:
@@ -51,7 +58,9 @@ class NonAtomicCounter(ClientRule):
 
     ## Known problems
     The read and the write must name the same key expression in one function. A function that
-    holds a Redis lock or uses `WATCH` on a pipeline is not flagged. Test modules are not checked.
+    holds a Redis lock or uses `WATCH` on a pipeline is not flagged, nor a key unique to one
+    request or task (built from `uuid4()`, a `*_uuid`, `task_id` or a Celery task's own
+    `self.request.id`): it has no concurrent writers. Test modules are not checked.
     """
 
     code = "RP502"
@@ -127,6 +136,45 @@ class NonAtomicCounter(ClientRule):
                 n = counts.get(key) or 0
                 counts.set(key, n + 1)
             """),
+        Good(
+            """
+            import uuid
+
+            from celery import shared_task
+            from django.core.cache import cache
+
+            def import_rows(rows):
+                key = f"import-progress:{uuid.uuid4()}"  # this import's own key: one writer
+                for row in rows:
+                    save_row(row)
+                    done = cache.get(key) or 0
+                    cache.set(key, done + 1, timeout=PROGRESS_TTL)
+                return key
+
+            @shared_task(bind=True)
+            def export_project(self, project_id):
+                key = f"export:{self.request.id}:pages"
+                for page in pages_of(project_id):
+                    render(page)
+                    cache.set(key, (cache.get(key) or 0) + 1, timeout=PROGRESS_TTL)
+
+            def track_upload(upload_uuid, size):
+                total = cache.get(f"upload:{upload_uuid}") or 0
+                cache.set(f"upload:{upload_uuid}", total + size, timeout=PROGRESS_TTL)
+            """,
+            path="imports/tasks.py",
+        ),
+        Bad(
+            """
+            from django.core.cache import cache
+
+            def record_download(document):
+                key = f"downloads:{document.pk}"  # every request for this document writes it
+                n = cache.get(key) or 0
+                cache.set(key, n + 1, timeout=DOWNLOADS_TTL)  # RP502
+            """,
+            path="documents/views.py",
+        ),
     )
 
     def setup(self) -> None:
@@ -183,10 +231,40 @@ class NonAtomicCounter(ClientRule):
         read = self._read(node) if isinstance(node, cst.Name) else None
         return read if read is not None and read.bumped else None
 
+    def _unique(self, node: cst.BaseExpression) -> bool:
+        """Whether `node` is built from a value unique to this request or task: `uuid4()`, a name
+        bound to one, `*_uuid`, `task_id`, or a Celery task's own `self.request.id`."""
+        unique = self._functions[-1].unique if self._functions else set()
+        imports = self.imports
+
+        class _Find(cst.CSTVisitor):
+            found = False
+
+            def visit_Call(self, call: cst.Call) -> None:
+                if imports.imported(call.func) and imports.resolve(call.func) in _UNIQUE_CALLS:
+                    self.found = True
+
+            def visit_Name(self, name: cst.Name) -> None:
+                value = name.value
+                if value in unique or value in _UNIQUE_NAMES or value.lower().endswith("uuid"):
+                    self.found = True
+
+            def visit_Attribute(self, attribute: cst.Attribute) -> None:
+                if dotted_name(attribute) == "self.request.id" or attribute.attr.value.lower().endswith("uuid"):
+                    self.found = True
+
+        finder = _Find()
+        node.visit(finder)
+        return finder.found
+
     def visit_Assign(self, node: cst.Assign) -> None:
         if self._functions and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             reads = self._functions[-1].reads
             name = node.targets[0].target.value
+            if self._unique(node.value):
+                self._functions[-1].unique.add(name)
+            else:
+                self._functions[-1].unique.discard(name)
             read = self._changed(node.value) or self._read(node.value)
             if read is not None:
                 reads[name] = read
@@ -230,5 +308,5 @@ class NonAtomicCounter(ClientRule):
             return
         key = ", ".join(code(a.value, one_line=True) for a in positional[:keys])
         read = self._changed(value.value)
-        if read is not None and read.key == key:
+        if read is not None and read.key == key and not self._unique(positional[0].value):
             function.writes.append((node, key))

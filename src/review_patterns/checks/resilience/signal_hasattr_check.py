@@ -35,8 +35,9 @@ class SignalHasattrCheck(Rule):
 
     ## Known problems
     Receivers with `sender=` (the instance's class is then known) and private flag checks
-    (`hasattr(instance, "_skip_indexing")`) are not flagged. Receivers connected from another
-    module are not seen.
+    (`hasattr(instance, "_skip_indexing")`) are not flagged, nor a check for an attribute that
+    the project's own abstract model or model mixin defines: that is an interface check, meant
+    to match every subclass. Receivers connected from another module are not seen.
     """
 
     code = "RP506"
@@ -116,6 +117,63 @@ class SignalHasattrCheck(Rule):
             """,
             path="pages/signals.py",
         ),
+        Good(
+            """
+            from django.db.models.signals import post_save, pre_delete
+            from django.dispatch import receiver
+
+            @receiver(post_save)
+            def touch_audited(sender, instance, **kwargs):
+                if hasattr(instance, "audit_log"):  # every model deriving from AuditedModel
+                    instance.audit_log("saved")
+
+            @receiver(pre_delete)
+            def release_slug(sender, instance, **kwargs):
+                if hasattr(instance, "slug_source"):  # every model using SlugMixin
+                    free_slug(instance.slug_source)
+            """,
+            path="core/signals.py",
+            files={
+                "core/models.py": """
+                from django.db import models
+
+                class SlugMixin:
+                    slug_source = "title"
+
+                class AuditedModel(models.Model):
+                    changed_at = models.DateTimeField(auto_now=True)
+
+                    class Meta:
+                        abstract = True
+
+                    def audit_log(self, action):
+                        AuditEntry.objects.create(target=str(self.pk), action=action)
+
+                class Article(SlugMixin, AuditedModel):
+                    title = models.CharField(max_length=200)
+                """
+            },
+        ),
+        Bad(
+            """
+            from django.db.models.signals import post_save
+            from django.dispatch import receiver
+
+            @receiver(post_save)
+            def touch_articles(sender, instance, **kwargs):
+                if hasattr(instance, "title"):  # RP506
+                    reindex(instance)
+            """,
+            path="core/signals.py",
+            files={
+                "core/models.py": """
+                from django.db import models
+
+                class Article(models.Model):  # a concrete model's field: every child has it too
+                    title = models.CharField(max_length=200)
+                """
+            },
+        ),
     )
 
     def setup(self) -> None:
@@ -180,8 +238,10 @@ class SignalHasattrCheck(Rule):
         ):
             attr = node.args[1].value
             value = attr.evaluated_value if isinstance(attr, cst.SimpleString) else None
-            if isinstance(value, str) and value.startswith("_"):
-                return
+            if isinstance(value, str) and (
+                value.startswith("_") or value in self.context.models.interface_attributes()
+            ):
+                return  # a private flag, or the interface of the project's abstract model or mixin
             self.stack[-1].checks.append(node)
 
     def leave_Module(self, original_node: cst.Module) -> None:
