@@ -441,16 +441,57 @@ def test_rp103_not_a_counter_update(change: str) -> None:
     assert lines("RP103", source) == []
 
 
-def test_rp103_reported_at_the_assignment_once_per_assignment() -> None:
+def test_rp103_one_race_is_one_finding_at_the_first_change() -> None:
     source = """
         def reward(user):
             badge = Badge.objects.get(user=user)
             badge.karma += 1  # RP103
-            badge.level += 1  # RP103
+            badge.level += 1
             badge.save(update_fields=["karma", "level"])
             badge.save()
         """
-    assert lines("RP103", source) == expected(source)
+    [(line, message)] = check("RP103", source)
+    assert line == 4 and message.startswith("`badge.{karma, level}` is read, changed in Python and saved")
+
+
+def test_rp103_row_locked_by_the_caller() -> None:
+    """`place_order` locks the vouchers and hands each to `record_usage`: its `self` is locked. The
+    offer it reaches through `record_discount` is not, so that race stays."""
+    order_utils = """
+        from django.db import transaction
+
+        class OrderCreator:
+            def place_order(self, basket, order, user):
+                with transaction.atomic():
+                    for voucher in basket.vouchers.select_for_update():
+                        self.record_voucher_usage(order, voucher=voucher)
+                    for discount in basket.offer_discounts:
+                        discount["offer"].record_usage(discount)
+
+            def record_voucher_usage(self, order, voucher):
+                voucher.record_usage(order)
+        """
+    models = """
+        from django.db import models
+
+        class Voucher(models.Model):
+            num_orders = models.IntegerField(default=0)
+
+            def record_usage(self, order):
+                self.num_orders += 1
+                self.save()
+
+        class ConditionalOffer(models.Model):
+            num_applications = models.IntegerField(default=0)
+
+            def record_usage(self, discount):
+                self.num_applications += discount["freq"]  # RP103
+                self.save()
+        """
+    context = ProjectContext.from_sources(
+        {"shop/utils.py": textwrap.dedent(order_utils), "shop/models.py": textwrap.dedent(models)}
+    )
+    assert lines("RP103", models, path="shop/models.py", context=context) == expected(models)
 
 
 def test_rp103_locked_rows_and_refreshed_objects() -> None:

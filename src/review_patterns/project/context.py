@@ -21,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.clients import worth_reading as _may_bind_clients
 from review_patterns.project.exceptions import ExceptionIndex
+from review_patterns.project.locking import locked_by_callers
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
 from review_patterns.project.models import ModelIndex, module_name
 from review_patterns.project.models import may_change_index as _may_change_models
@@ -319,6 +320,13 @@ class ProjectContext:
                 return found
         return installed_django_version()
 
+    # -- rows locked by callers (RP103) --
+
+    @part
+    def locked_rows(self) -> frozenset[tuple[str, str, str]]:
+        """(class or "", function, parameter or `self`) holding a row a caller locked with `select_for_update()`."""
+        return locked_by_callers(self.sources())
+
     # -- migration history (RP2xx) --
 
     @part
@@ -422,6 +430,8 @@ class ProjectContext:
             )
         if name == "exceptions":
             return self.exceptions.facts()
+        if name == "locked_rows":
+            return self.locked_rows
         if name == "django_version":
             return self.django_version
         if name == "quota_index":

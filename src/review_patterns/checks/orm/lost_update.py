@@ -94,7 +94,10 @@ class LostUpdate(FlowRule):
     Two requests read the same value, both add one and both save: one increment is lost.
     Let the database do the arithmetic with `F("count") + 1` (then refresh the object before
     using it, see RP101), or fetch the row with `select_for_update()` in a transaction.
-    Not flagged when the object was fetched with `select_for_update()` in the function, was
+    Several fields of one object changed and saved together are one race, reported once at the
+    first change. Not flagged when the row is locked by a caller that fetched it with
+    `select_for_update()` and passed it in (followed through the project's call sites, as `self`
+    or a parameter), or when the object was fetched with `select_for_update()` in the function, was
     just created by it, when the field was first set to a fresh value in the function (a total
     recomputed in a loop), or when the field is not saved afterwards; nor in tests and migrations,
     which do not run concurrently with anything.
@@ -221,6 +224,8 @@ class LostUpdate(FlowRule):
     def setup(self) -> None:
         super().setup()
         self.states: list[_State] = [_State()]
+        self.names: list[tuple[str, str]] = []  #: (class or "", function) being visited, innermost last
+        self.classes: list[str] = []
 
     @property
     def state(self) -> _State:
@@ -229,9 +234,19 @@ class LostUpdate(FlowRule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         super().visit_FunctionDef(node)
         self.states.append(_State())
+        self.names.append((self.classes[-1] if self.classes else "", node.name.value))
+        self.classes.append("")  # a class defined inside a function is not this function's
 
     def leave_frame(self, frame: Frame) -> None:
         self.states.pop()
+        self.names.pop()
+        self.classes.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes.pop()
 
     def bind(self, name: str, kind: str, value: cst.BaseExpression | None) -> None:
         state = self.state
@@ -274,6 +289,15 @@ class LostUpdate(FlowRule):
         return self.locked(obj)
 
     def locked(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
+        root = name.split(".")[0]
+        if (
+            self.names
+            and root in self.frame.params
+            and root not in self.frame.bound
+            and (root == name or root != "self")  # `self.stock`, not `self.product.stock`
+            and (*self.names[-1], root) in self.context.locked_rows
+        ):
+            return True  # `self` or a parameter holding a row a caller locked (followed from its call sites)
         kind, value = self.frame.bound.get(name, ("other", None))
         if value is None or kind not in ("assign", "for"):
             return False
@@ -295,7 +319,11 @@ class LostUpdate(FlowRule):
             state.changes = [c for c in state.changes if c.obj != obj or (fields is not None and c.field not in fields)]
             return
         fields = saved_fields(original_node)
-        for change in list(state.changes):
-            if change.obj == obj and (fields is None or change.field in fields):
-                state.changes.remove(change)
-                self.report(change.node, target=f"{obj}.{change.field}", field=change.field)
+        race = [c for c in state.changes if c.obj == obj and (fields is None or c.field in fields)]
+        if not race:
+            return
+        # One save of several changed fields is one race: one finding, at the first change.
+        state.changes = [c for c in state.changes if c not in race]
+        names = sorted({c.field: None for c in race})
+        target = f"{obj}.{names[0]}" if len(names) == 1 else f"{obj}.{{{', '.join(names)}}}"
+        self.report(race[0].node, target=target, field=race[0].field)

@@ -1,0 +1,138 @@
+"""Rows the project's callers lock: which parameters of which functions hold a row that a caller
+fetched with `select_for_update()`, followed from the call sites (read with `ast`, never imported).
+
+`place_order()` locks `voucher` with `basket.vouchers.select_for_update()` and calls
+`self.record_voucher_usage(order, voucher, user)`, which calls `voucher.record_usage(order, user)`:
+`self` of `Voucher.record_usage` and `voucher` of `record_voucher_usage` hold a locked row.
+Functions are found by name; when several classes define the called method, only those whose
+name matches the receiver's (`voucher` -> `Voucher`) are taken, and none when no name matches:
+`offer.record_usage()` on a row nobody locked stays unlocked.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+#: How many calls deep a locked row is followed from the function that locked it.
+MAX_DEPTH = 3
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _locks(node: ast.AST) -> bool:
+    """Whether an expression is (or iterates) a queryset with `select_for_update()`."""
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "select_for_update"
+        for n in ast.walk(node)
+    )
+
+
+def _targets(node: ast.AST) -> Iterator[str]:
+    if isinstance(node, ast.Name):
+        yield node.id
+    elif isinstance(node, (ast.Tuple, ast.List)):
+        for element in node.elts:
+            yield from _targets(element)
+
+
+def _locked_here(function: _Function) -> set[str]:
+    """Names the function binds to rows it locks itself."""
+    names: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and _locks(node.value):
+            for target in node.targets:
+                names.update(_targets(target))
+        elif isinstance(node, (ast.For, ast.AsyncFor)) and _locks(node.iter):
+            names.update(_targets(node.target))
+    return names
+
+
+def _params(function: _Function, method_call: bool) -> list[str]:
+    params = [p.arg for p in (*function.args.posonlyargs, *function.args.args)]
+    if method_call and params and params[0] in ("self", "cls"):
+        params = params[1:]
+    return params
+
+
+class _Definitions:
+    """The project's functions by name, parsed on demand from the files that define them."""
+
+    def __init__(self, sources: Iterable[tuple[str, str]]) -> None:
+        self.sources = list(sources)
+        self.found: dict[str, list[tuple[str, _Function]]] = {}
+
+    def named(self, name: str) -> list[tuple[str, _Function]]:
+        """(class name or "", function) of every function called `name`."""
+        if name not in self.found:
+            pattern = re.compile(rf"^[ \t]*(?:async[ \t]+)?def[ \t]+{re.escape(name)}\b", re.MULTILINE)
+            self.found[name] = [
+                found for _, text in self.sources if pattern.search(text) for found in _functions(_parse(text), name)
+            ]
+        return self.found[name]
+
+
+def _functions(tree: ast.Module, name: str) -> Iterator[tuple[str, _Function]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name:
+                    yield node.name, item
+    for item in tree.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name:
+            yield "", item
+
+
+def _parse(text: str) -> ast.Module:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ast.Module(body=[], type_ignores=[])
+
+
+def locked_by_callers(sources: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str, str]]:
+    """(class or "", function, parameter) of parameters, `self` included, holding a row a caller locked."""
+    definitions = _Definitions(sources)
+    queue: list[tuple[_Function, frozenset[str], int]] = []
+    for _, text in definitions.sources:
+        if "select_for_update" in text:
+            for node in ast.walk(_parse(text)):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (own := _locked_here(node)):
+                    queue.append((node, frozenset(own), 0))
+    result: set[tuple[str, str, str]] = set()
+    seen: set[tuple[int, frozenset[str]]] = set()
+    while queue:
+        function, locked, depth = queue.pop()
+        if (id(function), locked) in seen or depth >= MAX_DEPTH:
+            continue
+        seen.add((id(function), locked))
+        for call in (n for n in ast.walk(function) if isinstance(n, ast.Call)):
+            for owner, callee, passed in _passes(call, locked, definitions.named):
+                result.update((owner, callee.name, name) for name in passed)
+                queue.append((callee, frozenset(passed), depth + 1))
+    return frozenset(result)
+
+
+def _passes(
+    call: ast.Call, locked: frozenset[str], named: Callable[[str], list[tuple[str, _Function]]]
+) -> Iterator[tuple[str, _Function, set[str]]]:
+    """The project functions a call may reach, each with its parameters that receive a locked row."""
+    func = call.func
+    receiver_locked = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in locked
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    positions = [i for i, arg in enumerate(call.args) if isinstance(arg, ast.Name) and arg.id in locked]
+    keywords = {k.arg for k in call.keywords if k.arg and isinstance(k.value, ast.Name) and k.value.id in locked}
+    if name is None or not (receiver_locked or positions or keywords):
+        return
+    candidates = named(name)
+    if receiver_locked and len(candidates) > 1:
+        assert isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+        wanted = func.value.id.replace("_", "").lower()
+        candidates = [(owner, f) for owner, f in candidates if owner and owner.lower().endswith(wanted)]
+    for owner, callee in candidates:
+        params = _params(callee, isinstance(func, ast.Attribute))
+        passed = {params[i] for i in positions if i < len(params)} | (keywords & set(params))
+        if receiver_locked and callee.args.args and callee.args.args[0].arg == "self":
+            passed.add("self")
+        if passed:
+            yield owner, callee, passed
