@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import io
+import itertools
 import os
 import re
 import signal
@@ -552,7 +553,7 @@ def _start_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the handler the parent's front end installed
 
 
-def run_in_pool(tasks: Sequence[_Task], jobs: int) -> list[FileResult]:
+def run_in_pool(tasks: Sequence[_Task], jobs: int, done: Callable[[], None] = lambda: None) -> list[FileResult]:
     """The results of `tasks` checked in `jobs` worker processes, in order.
 
     A worker that dies (a crash, the out-of-memory killer) costs only its file: the files it may
@@ -562,17 +563,23 @@ def run_in_pool(tasks: Sequence[_Task], jobs: int) -> list[FileResult]:
     results: dict[int, FileResult] = {}
     todo = list(range(len(tasks)))
     while todo:
-        undone = _run_batch(tasks, todo, jobs, results)
+        undone = _run_batch(tasks, todo, jobs, results, done)
         # the pool hands out files in order: the dead worker's file is among the first undone
         suspects, todo = undone[: 2 * jobs + 1], undone[2 * jobs + 1 :]
         for index in suspects:
-            if _run_batch(tasks, [index], 1, results):
+            if _run_batch(tasks, [index], 1, results, done):
                 reason = "the process checking this file died (a crash or out of memory); not analysed"
                 results[index] = _error_result(tasks[index][1], 0, _at(1), reason, tasks[index][3])
     return [results[index] for index in range(len(tasks))]
 
 
-def _run_batch(tasks: Sequence[_Task], indices: list[int], jobs: int, results: dict[int, FileResult]) -> list[int]:
+def _run_batch(
+    tasks: Sequence[_Task],
+    indices: list[int],
+    jobs: int,
+    results: dict[int, FileResult],
+    done: Callable[[], None] = lambda: None,
+) -> list[int]:
     """Checks `indices` of `tasks` in one pool, into `results`; returns those left undone by a dead worker."""
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(indices)), initializer=_start_worker)
     try:
@@ -582,6 +589,7 @@ def _run_batch(tasks: Sequence[_Task], indices: list[int], jobs: int, results: d
                 index = futures[future]
                 try:
                     results[index] = future.result()
+                    done()
                 except BrokenProcessPool:
                     pass
                 except Exception as error:  # the worker's own failure, outside `lint`'s guard
@@ -647,12 +655,14 @@ def lint_paths(
     *,
     rules: Sequence[type[Rule]],
     cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Checks files and folders with `rules`, building each project's context once, and grades the result.
 
     With `jobs` > 1 the files are spread over that many processes; with 0 or None, over one per CPU
     when there are enough of them. With `cache` (a folder), results are kept there and reused
     while the file, the settings and the project knowledge its rules read are unchanged.
+    `progress(done, total)` is called as files are done.
     """
     cwd = (cwd or Path.cwd()).resolve()
     roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
@@ -680,10 +690,19 @@ def lint_paths(
     if auto and len(pending) < AUTO_PARALLEL_MIN_FILES:
         jobs = 1
     tasks = [task for _, task in pending]
+    counter = itertools.count(len(found) - len(pending) + 1)
+
+    def one_done() -> None:
+        if progress is not None:
+            progress(next(counter), len(found))
+
     if jobs > 1 and len(tasks) > 1:
-        checked = run_in_pool(tasks, jobs)
+        checked = run_in_pool(tasks, jobs, one_done)
     else:
-        checked = [_run_task(task, contexts) for task in tasks]
+        checked = []
+        for task in tasks:
+            checked.append(_run_task(task, contexts))
+            one_done()
     for (index, _), result in zip(pending, checked):
         results[index] = result
     if store is not None and pending:
