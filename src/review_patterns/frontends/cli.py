@@ -139,7 +139,7 @@ def _review_change(
         since = f"since {rev}"
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
     _note(f"diff: {plural(len(files), 'changed Python file')} {since} ({base[:12]})")
-    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, cache=cache)
+    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, cache=cache, since=base)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())
