@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import libcst as cst
+
 from review_patterns.checks.privacy.helpers import Handler, HandlerAwareRule
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good
+from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.syntax.files import FileKind
 
 
@@ -28,6 +30,7 @@ class BareExcept(HandlerAwareRule):
     dimension = Dimension.SECURITY
     requires = ("except",)
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
+    fixes = "Unsafe: the fix writes `except Exception:`, which no longer catches `KeyboardInterrupt` and `SystemExit`; that is the point, but it changes behaviour, so it needs `--unsafe-fixes`."
     examples = (
         Bad("""
             def load_settings(raw):
@@ -74,4 +77,9 @@ class BareExcept(HandlerAwareRule):
 
     def after_handler(self, handler: Handler) -> None:
         if handler.bare and not handler.reraises:
-            self.report(handler.node)
+            typed = handler.node.with_changes(
+                type=cst.Name("Exception"), whitespace_after_except=cst.SimpleWhitespace(" ")
+            )
+            self.report(
+                handler.node, Rewrite(safe=False, replace=((handler.node, typed),), description="`except Exception:`")
+            )
