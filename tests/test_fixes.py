@@ -38,8 +38,14 @@ def _fix(rule: type[Rule], example: Bad, source: str) -> tuple[str, int, list[in
 
 
 def test_some_rules_offer_fixes() -> None:
-    assert {"RP102", "RP303"} <= {rule.code for rule in FIXING}
+    assert {"RP102", "RP303", "RP305", "RP505", "RP509", "RP510"} <= {rule.code for rule in FIXING}
     assert all(rule.fixes.startswith(("Safe:", "Unsafe:")) for rule in FIXING)
+
+
+@pytest.mark.parametrize("rule", FIXING, ids=lambda r: r.code)
+def test_a_fixing_rule_fixes_its_first_bad_example(rule: type[Rule]) -> None:
+    example = next(e for e in rule.examples if isinstance(e, Bad))
+    assert any(f.fix is not None for f in lint_example(rule, example).findings)
 
 
 @pytest.mark.parametrize("rule", [r for r in ALL_RULES if r.code and not r.fixes], ids=lambda r: r.code)
@@ -51,8 +57,9 @@ def test_a_rule_that_offers_no_fix_says_so(rule: type[Rule]) -> None:
 @pytest.mark.parametrize(("rule", "example"), BAD_EXAMPLES)
 def test_fix_removes_the_finding_keeps_the_rest_and_is_idempotent(rule: type[Rule], example: Bad) -> None:
     source = example.code
+    offered = any(f.fix is not None for f in lint_example(rule, example).findings)
     fixed, applied, left = _fix(rule, example, source)
-    assert applied > 0, "a fixing rule's bad example is fixed"
+    assert (applied > 0) is offered, "every fix offered is applied"
     assert left == [], "no fixable finding of the rule is left"
     ast.parse(fixed)
     # Only lines the rule flagged (or lines the fix adds) change: comments and formatting elsewhere stay.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 #: (distribution, version, folder the sdist unpacks to). Pinned so that a measurement can be repeated.
 PROJECTS: tuple[tuple[str, str, str], ...] = (
-    ("django", "5.2.8", "Django-5.2.8"),
+    ("django", "5.2.8", "django-5.2.8"),
     ("pretalx", "2025.1.0", "pretalx-2025.1.0"),
     ("django-cms", "5.0.1", "django_cms-5.0.1"),
     ("django-allauth", "65.12.0", "django_allauth-65.12.0"),
