@@ -419,3 +419,36 @@ def test_rp402_distinct_counts_suggest_a_distinct_count() -> None:
         """
     [finding] = check(code, select="RP402")
     assert 'Count("id", distinct=True' in finding.message
+
+
+# -- RP401: per-row work that no prefetch serves (issue 11) --
+
+
+def test_rp401_a_filtered_manager_feeding_writes_is_per_row_work() -> None:
+    code = """
+        from forum.models import Topic
+
+        def prune(cutoff):
+            for topic in Topic.objects.all():
+                for post in topic.post_set.filter(title=""):
+                    post.delete()
+                for post in topic.post_set.all().filter(title="x"):
+                    post.title = ""
+                    post.save()
+
+        def report():
+            for topic in Topic.objects.all():
+                print(list(topic.post_set.filter(title="")))  # RP401
+        """
+    assert lines(check(code)) == [14]
+
+
+def test_rp401_a_lazy_queryset_handed_to_a_project_function_is_not_read_here() -> None:
+    code = """
+        from forum.models import Topic
+
+        def recount(organisation):
+            for topic in Topic.objects.filter(forum__name=organisation):
+                start_job(update_counters, topic.post_set.all())
+        """
+    assert check(code) == []
