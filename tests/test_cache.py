@@ -362,7 +362,7 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
     code = (
         "import sys; from pathlib import Path; from review_patterns.project.context import ProjectContext\n"
         "context = ProjectContext(root=Path(sys.argv[1]))\n"
-        "for name in ('models', 'migrations', 'method_names', 'redis_clients', 'quota_index'):\n"
+        "for name in ('models', 'migration_files', 'releases', 'method_names', 'redis_clients', 'quota_index'):\n"
         "    print(name, context.fingerprint(name))\n"
     )
     outputs = [
@@ -375,7 +375,7 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
         ).stdout
         for seed in ("1", "2", "3")
     ]
-    assert outputs[0].count("\n") == 5 and outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0].count("\n") == 6 and outputs[0] == outputs[1] == outputs[2]
 
 
 def test_the_model_index_is_kept_between_runs_until_a_model_changes(
@@ -404,3 +404,36 @@ def test_the_model_index_is_kept_between_runs_until_a_model_changes(
     (project / "blog/helpers.py").write_text(HELPERS + "\n\nclass Featured(Post):\n    pass\n")
     run()
     assert len(built) == 3  # a class deriving from a model, in a file the index had no reason to read
+
+
+def _slow_project(root: Path) -> Path:
+    for n in range(6):  # each takes LibCST a fraction of a second or more: the run lasts over a second
+        (root / f"deep_{n}.py").write_text("value = request" + ".user" * 600 + "\n")
+    return root
+
+
+def test_the_progress_bar_shows_on_a_terminal_only(tmp_path: Path) -> None:
+    import pty
+
+    command = [sys.executable, "-m", "review_patterns", "check", "-j", "1", "--no-cache", "--exit-zero", "."]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "120", "TERM": "xterm"}
+    project = _slow_project(tmp_path)
+    plain = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert plain.returncode == 0 and "checking" not in plain.stderr
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=follower, env=env)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the run ended and closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _ = process.communicate(timeout=300)
+    os.close(leader)
+    assert process.returncode == 0
+    assert b"checking" in shown and b"files" in shown and b"/6" in shown
+    assert b"checking" not in out  # the report itself carries no trace of the bar

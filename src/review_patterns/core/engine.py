@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import io
+import itertools
 import os
 import re
 import signal
@@ -487,16 +488,20 @@ _WORKER_CONTEXTS: dict[Path, ProjectContext] = {}
 #: each building the project context, costs more than it saves.
 AUTO_PARALLEL_MIN_FILES = 40
 
-#: (file, display path, project root, config, rules, result cache, cache key)
-_Task = tuple[Path, str, Path, Config, tuple[type[Rule], ...], "ResultCache | None", "str | None"]
+#: (file, display path, project root, config, rules, result cache, cache key, the `--diff` base)
+_Task = tuple[Path, str, Path, Config, tuple[type[Rule], ...], "ResultCache | None", "str | None", "str | None"]
 
 
 def _context(
-    root: Path, contexts: dict[Path, ProjectContext], store: ResultCache | None, config: Config
+    root: Path, contexts: dict[Path, ProjectContext], store: ResultCache | None, config: Config, since: str | None
 ) -> ProjectContext:
-    """The context of the project at `root`, built once per process; kept between runs with the cache."""
-    if root not in contexts or contexts[root].django_version_setting != config.django_version:
-        contexts[root] = ProjectContext(root=root, django_version=config.django_version)
+    """The context of the project at `root`, built once per process; kept between runs with the cache.
+    `since` is the commit a review of a change compares with (`--diff`): its additions are one release."""
+    settings = (config.django_version, config.release_tags, since)
+    if root not in contexts or contexts[root].settings != settings:
+        contexts[root] = ProjectContext(
+            root=root, django_version=config.django_version, release_tags=config.release_tags, since=since
+        )
         if store is not None:
             contexts[root].store = ContextCache(store.folder)
             contexts[root].fingerprinting = True
@@ -505,8 +510,8 @@ def _context(
 
 def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
     """Checks one file with its project's context from `contexts`, storing the result when cached."""
-    path, display, root, config, rules, store, key = task
-    context = _context(root, contexts, store, config)
+    path, display, root, config, rules, store, key, since = task
+    context = _context(root, contexts, store, config, since)
     if store is None or key is None:
         return lint_file(path, display, context, config, rules)
     context.fingerprinting = True
@@ -552,7 +557,7 @@ def _start_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the handler the parent's front end installed
 
 
-def run_in_pool(tasks: Sequence[_Task], jobs: int) -> list[FileResult]:
+def run_in_pool(tasks: Sequence[_Task], jobs: int, done: Callable[[], None] = lambda: None) -> list[FileResult]:
     """The results of `tasks` checked in `jobs` worker processes, in order.
 
     A worker that dies (a crash, the out-of-memory killer) costs only its file: the files it may
@@ -562,17 +567,23 @@ def run_in_pool(tasks: Sequence[_Task], jobs: int) -> list[FileResult]:
     results: dict[int, FileResult] = {}
     todo = list(range(len(tasks)))
     while todo:
-        undone = _run_batch(tasks, todo, jobs, results)
+        undone = _run_batch(tasks, todo, jobs, results, done)
         # the pool hands out files in order: the dead worker's file is among the first undone
         suspects, todo = undone[: 2 * jobs + 1], undone[2 * jobs + 1 :]
         for index in suspects:
-            if _run_batch(tasks, [index], 1, results):
+            if _run_batch(tasks, [index], 1, results, done):
                 reason = "the process checking this file died (a crash or out of memory); not analysed"
                 results[index] = _error_result(tasks[index][1], 0, _at(1), reason, tasks[index][3])
     return [results[index] for index in range(len(tasks))]
 
 
-def _run_batch(tasks: Sequence[_Task], indices: list[int], jobs: int, results: dict[int, FileResult]) -> list[int]:
+def _run_batch(
+    tasks: Sequence[_Task],
+    indices: list[int],
+    jobs: int,
+    results: dict[int, FileResult],
+    done: Callable[[], None] = lambda: None,
+) -> list[int]:
     """Checks `indices` of `tasks` in one pool, into `results`; returns those left undone by a dead worker."""
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(indices)), initializer=_start_worker)
     try:
@@ -582,6 +593,7 @@ def _run_batch(tasks: Sequence[_Task], indices: list[int], jobs: int, results: d
                 index = futures[future]
                 try:
                     results[index] = future.result()
+                    done()
                 except BrokenProcessPool:
                     pass
                 except Exception as error:  # the worker's own failure, outside `lint`'s guard
@@ -647,12 +659,16 @@ def lint_paths(
     *,
     rules: Sequence[type[Rule]],
     cache: Path | None = None,
+    since: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Checks files and folders with `rules`, building each project's context once, and grades the result.
 
     With `jobs` > 1 the files are spread over that many processes; with 0 or None, over one per CPU
     when there are enough of them. With `cache` (a folder), results are kept there and reused
     while the file, the settings and the project knowledge its rules read are unchanged.
+    `progress(done, total)` is called as files are done. `since` is the commit a review of a
+    change (`--diff`) compares with: what was added after it ships as one release.
     """
     cwd = (cwd or Path.cwd()).resolve()
     roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
@@ -670,25 +686,40 @@ def lint_paths(
         if store is not None:
             key = _cache_key(store, path, display, root, config, rules)
             if key is not None:
-                results[index] = store.get(key, _context(root, contexts, store, config))
+                results[index] = store.get(key, _context(root, contexts, store, config, since))
                 if results[index] is not None:
                     continue
-        pending.append((index, (path, display, root, config, tuple(rules), store, key)))
+        pending.append((index, (path, display, root, config, tuple(rules), store, key, since)))
 
     auto = not jobs
     jobs = jobs or os.cpu_count() or 1
     if auto and len(pending) < AUTO_PARALLEL_MIN_FILES:
         jobs = 1
     tasks = [task for _, task in pending]
+    counter = itertools.count(len(found) - len(pending) + 1)
+
+    def one_done() -> None:
+        if progress is not None:
+            progress(next(counter), len(found))
+
     if jobs > 1 and len(tasks) > 1:
-        checked = run_in_pool(tasks, jobs)
+        checked = run_in_pool(tasks, jobs, one_done)
     else:
-        checked = [_run_task(task, contexts) for task in tasks]
+        checked = []
+        for task in tasks:
+            checked.append(_run_task(task, contexts))
+            one_done()
     for (index, _), result in zip(pending, checked):
         results[index] = result
     if store is not None and pending:
         store.prune()
-    return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=tuple(notes))
+    warnings = (*notes, *project_warnings({root for _, _, root in found}, contexts))
+    return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=warnings)
+
+
+def project_warnings(roots: Iterable[Path], contexts: dict[Path, ProjectContext]) -> tuple[str, ...]:
+    """What the context of each checked project could not know, once per run."""
+    return tuple(w for root in sorted(roots) for w in contexts.get(root, ProjectContext(root=root)).warnings)
 
 
 def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:

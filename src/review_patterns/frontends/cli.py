@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from review_patterns.checks import ALL_RULES
 from review_patterns.core import stopping
@@ -75,6 +78,49 @@ def _report_format(value: str) -> str:
     raise click.BadParameter(f"{value!r} is not one of {', '.join(WRITERS)}", param_hint="--output-format")
 
 
+class _Rate(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:.1f} files/s")
+
+
+class ProgressBar:
+    """A progress bar on stderr (files done of total, rate, time left) for runs that last: it appears
+    once the run has taken `delay` seconds, only on a terminal, and is gone when the report prints."""
+
+    def __init__(self, enabled: bool, delay: float = 1.0) -> None:
+        self.enabled = enabled
+        self.delay = delay
+        self.started = time.monotonic()
+        self.bar: Progress | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.started < self.delay or done >= total:
+                return
+            self.bar = Progress(
+                TextColumn("checking"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("files"),
+                _Rate(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("checking", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 def _note(message: str) -> None:
     click.echo(message, err=True)
 
@@ -93,7 +139,7 @@ def _review_change(
         since = f"since {rev}"
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
     _note(f"diff: {plural(len(files), 'changed Python file')} {since} ({base[:12]})")
-    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, cache=cache)
+    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, cache=cache, since=base)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())
@@ -292,7 +338,8 @@ def check(
             report, changed = _review_change(rev, targets, config, jobs, cache)
             tests.append(changed)
         else:
-            report = lint_paths(targets, config, jobs=jobs, rules=ALL_RULES, cache=cache)
+            with ProgressBar(sys.stderr.isatty()) as progress:
+                report = lint_paths(targets, config, jobs=jobs, rules=ALL_RULES, cache=cache, progress=progress)
         if rev is not None or staged or review:
             report = regrade(report, review=True)
         if write_baseline is not None:

@@ -6,7 +6,7 @@ import re
 
 import libcst as cst
 
-from review_patterns.checks.migrations.helpers import DATA_OPERATIONS, data_operation
+from review_patterns.checks.migrations.helpers import DATA_OPERATIONS, TEST_APPS, data_operation
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.migrations import looks_like_migration
@@ -48,6 +48,7 @@ class IrreversibleDataMigration(Rule):
     severity = Severity.IMPORTANT
     dimension = Dimension.DATA_INTEGRITY
     requires = ("RunPython", "RunSQL")
+    skip_kinds = TEST_APPS
     examples = (
         Bad(
             """

@@ -15,6 +15,7 @@ import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.syntax.names import bound_names, call_name, dotted_name, string_value
+from review_patterns.syntax.semantic import Binding, BindingKind
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
 #: Names used for loggers by convention: a logger when nothing in the file says otherwise.
@@ -109,8 +110,6 @@ class Frame:
 
     kind: str  #: "module", "class" or "function"
     node: cst.CSTNode | None = None
-    #: name -> True (a logger), False (something else), None (unknown: decided by convention)
-    names: dict[str, bool | None] = field(default_factory=dict)
     handlers: list[Handler] = field(default_factory=list)
     #: class frames: attributes of `self`/`cls` bound to a logger
     logger_attrs: set[str] = field(default_factory=set)
@@ -189,6 +188,9 @@ class HandlerAwareRule(Rule):
 
     def setup(self) -> None:
         self.frames: list[Frame] = [Frame("module")]
+        #: Whether a binding holds a logger: True, False, or None (unknown: decided by convention).
+        #: Filled when the traversal passes the binding, or on first use for one not passed yet.
+        self._loggers: dict[Binding, bool | None] = {}
         self._in_log = 0  # depth of logger calls around the current node
         self._calls: list[bool] = []  # for each enclosing call: is it a logger call?
         self._debug_blocks: list[bool] = []  # for each enclosing `if` block: does it run only under DEBUG?
@@ -254,25 +256,30 @@ class HandlerAwareRule(Rule):
                 return frame
         return None
 
-    def _lookup(self, name: str) -> tuple[bool, bool | None]:
-        """(found, value) of `name` in the scopes visible here (class bodies only from inside)."""
-        for index in range(len(self.frames) - 1, -1, -1):
-            frame = self.frames[index]
-            if frame.kind == "class" and index != len(self.frames) - 1:
-                continue
-            if name in frame.names:
-                return True, frame.names[name]
-        return False, None
+    def _binding_is_logger(self, binding: Binding) -> bool | None:
+        if binding in self._loggers:
+            return self._loggers[binding]
+        self._loggers[binding] = None  # while deciding: `log = log.bind(...)` must not loop
+        found: bool | None = None
+        if binding.kind is BindingKind.PARAMETER and isinstance(binding.node, cst.Param):
+            found = _param_is_logger(binding.node) if isinstance(binding.scope.node, cst.FunctionDef) else None
+        elif binding.kind is BindingKind.ASSIGNMENT and binding.value is not None:
+            found = self._is_logger_value(binding.value)
+        elif binding.kind in (BindingKind.ASSIGNMENT, BindingKind.FUNCTION, BindingKind.CLASS):
+            found = False if not isinstance(binding.node, (cst.AnnAssign, cst.AugAssign)) else None
+        elif binding.kind in (BindingKind.LOOP, BindingKind.WITH):
+            found = False
+        self._loggers[binding] = found
+        return found
 
     def is_logger(self, node: cst.BaseExpression) -> bool:
         """Whether an expression evaluates to a logger (or is the `logging` module)."""
         if isinstance(node, cst.Name):
-            found, value = self._lookup(node.value)
-            if found and value is not None:
-                return value
-            if not found and node.value in self.imports.aliases:
-                return _imported_logger(self.imports.aliases[node.value])
-            return node.value in CONVENTIONAL_LOGGERS
+            binding = self.semantic.lookup(node.value)
+            if binding is not None and binding.kind is BindingKind.IMPORT and binding.qualified is not None:
+                return _imported_logger(binding.qualified)
+            value = self._binding_is_logger(binding) if binding is not None else None
+            return value if value is not None else node.value in CONVENTIONAL_LOGGERS
         if isinstance(node, cst.Attribute):
             owner = node.value
             if isinstance(owner, cst.Name) and self._is_self(owner.value):
@@ -357,7 +364,7 @@ class HandlerAwareRule(Rule):
     # -- traversal --
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._bind(node.name.value, False)
+        self._bind(node.name.value)
         frame = Frame("class", node)
         self.frames.append(frame)
         for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
@@ -396,64 +403,61 @@ class HandlerAwareRule(Rule):
         self.frames.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._bind(node.name.value, False)
+        self._bind(node.name.value)
         params = node.params
-        every = [*params.posonly_params, *params.params, *params.kwonly_params]
-        every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
-        frame = Frame("function", node, params=tuple(p.name.value for p in [*params.posonly_params, *params.params]))
-        for param in every:
-            frame.names[param.name.value] = _param_is_logger(param)
-        self.frames.append(frame)
+        self.frames.append(
+            Frame("function", node, params=tuple(p.name.value for p in [*params.posonly_params, *params.params]))
+        )
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.frames.pop()
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
-        frame = Frame("function", node)
-        for param in node.params.params:
-            frame.names[param.name.value] = None
-        self.frames.append(frame)
+        self.frames.append(Frame("function", node))
 
     def leave_Lambda(self, original_node: cst.Lambda) -> None:
         self.frames.pop()
 
-    def _bind(self, name: str, is_logger: bool | None) -> None:
-        frame = self.frame
-        frame.names[name] = is_logger
-        for handler in frame.handlers:
+    def _bind(self, name: str) -> None:
+        """A name is rebound: a handler's `as` name no longer holds its exception."""
+        for handler in self.frame.handlers:
             if handler.name == name:
                 handler.name_live = False
 
-    def _bind_targets(self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
+    def _bind_targets(
+        self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode
+    ) -> None:
         is_logger = value is not None and self._is_logger_value(value)
+        for binding in self.semantic.bound_by(node):
+            self._loggers[binding] = is_logger  # decided here, before the name is rebound
         for target in targets:
             for name in bound_names(target):
-                self._bind(name, True if is_logger else False)
+                self._bind(name)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._hand_on([node.value])
         targets = [t.target for t in node.targets]
         self.on_assign(targets, node.value, node)
-        self._bind_targets(targets, node.value)
+        self._bind_targets(targets, node.value, node)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self.on_assign([node.target], node.value, node)
         if node.value is not None:
-            self._bind_targets([node.target], node.value)
+            self._bind_targets([node.target], node.value, node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self.on_assign([node.target], node.value, node)
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self.on_assign([node.target], node.value, node)
-        self._bind_targets([node.target], node.value)
+        self._bind_targets([node.target], node.value, node)
 
     def visit_For(self, node: cst.For) -> None:
-        self._bind_targets([node.target], None)
+        self._bind_targets([node.target], None, node)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
-            self._bind_targets([node.asname.name], None)
+            self._bind_targets([node.asname.name], None, node)
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         self._enter_handler(node)

@@ -99,8 +99,6 @@ def summary_block(report: Report) -> list[Text]:
         )
     )
     lines.append(Text(dimensions_line(report)))
-    for warning in report.warnings:
-        lines.append(Text(f"warning: {warning}", "yellow"))
     lines.append(Text(verdict(report), "bold green" if report.passed else "bold red"))
     return lines
 
