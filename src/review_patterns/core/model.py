@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = ord(match.group())
+    return "\ufffd" if 0xD800 <= char <= 0xDFFF else f"\\x{char:02x}"
+
+
+def printable(text: str) -> str:
+    """`text` on one line and safe in every report format (XML 1.0 included): line breaks shown
+    as `\\n`, other control characters as `\\x1b`, undecodable bytes of a file name as U+FFFD."""
+    text = text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+    return _UNPRINTABLE.sub(_escape, text)
 
 
 class Severity(str, Enum):
@@ -31,6 +46,30 @@ class Dimension(str, Enum):
 
 
 @dataclass(frozen=True)
+class Edit:
+    """Replace the text between two 1-based positions (end exclusive) with `content`; equal ends insert."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The rewrite a finding offers, as text edits (ruff's split: safe keeps behaviour, unsafe changes it)."""
+
+    safe: bool
+    edits: tuple[Edit, ...]
+    description: str = ""
+
+    @property
+    def applicability(self) -> str:
+        return "safe" if self.safe else "unsafe"
+
+
+@dataclass(frozen=True)
 class Finding:
     """One reported problem, located in 1-based lines and columns (end column exclusive)."""
 
@@ -45,6 +84,7 @@ class Finding:
     severity: Severity
     dimension: Dimension
     penalty: int
+    fix: Fix | None = None  #: what `--fix` (safe) or `--unsafe-fixes` would rewrite
 
 
 @dataclass(frozen=True)
