@@ -4,18 +4,13 @@ codes, so that rules added later do not change what they expect."""
 
 from __future__ import annotations
 
+from sample_rules import PROJECT
+
 #: The two rules the project is made for; the tests select them by code.
 SELECT = "RP301,RP304"
 
 SHOP = {
-    "manage.py": "import os\nimport sys\n\nif __name__ == '__main__':\n"
-    "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings')\n",
-    "shop/__init__.py": "",
-    "shop/models.py": (
-        "from django.db import models\n\n\n"
-        "class Order(models.Model):\n"
-        "    total = models.DecimalField(max_digits=10, decimal_places=2)\n"
-    ),
+    **{name: PROJECT[name] for name in ("manage.py", "shop/__init__.py", "shop/models.py", "shop/services.py")},
     "shop/alerts.py": "from django.core.mail import mail_admins\n\n\n"
     "def notify_admins(request):\n    mail_admins('signup failed', request.path)\n",
     "shop/views.py": (
@@ -36,9 +31,6 @@ SHOP = {
         "    except Exception:\n"  # RP304, line 15
         "        notify_admins(request)\n"
         "    return JsonResponse({'ok': True})\n"
-    ),
-    "shop/services.py": (
-        "from .models import Order\n\n\ndef order_total(order_id):\n    return Order.objects.get(pk=order_id).total\n"
     ),
 }
 

@@ -222,3 +222,10 @@ def test_bonus_rows_of_rules_show_the_bonus_not_the_rule(capsys: pytest.CaptureF
     assert code == 0 and {"three-step-migration", "pii-safe-logging"} <= set(rows)
     assert "Flags" not in rows["three-step-migration"] and "awards the bonus" in rows["three-step-migration"]
     assert "Flags" not in rows["pii-safe-logging"] and "only through safe functions" in rows["pii-safe-logging"]
+
+
+def test_rules_handed_to_main_are_the_runs_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = main_out(capsys, "rules", rules=SAMPLE_RULES)
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[1:]] == ["RP990", "RP991"]
+    code, _, err = main_out(capsys, "check", "--select", "RP301", "-", rules=SAMPLE_RULES)
+    assert code == 2 and "RP301" in err  # a real rule is unknown to a run without it

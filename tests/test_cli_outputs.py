@@ -11,6 +11,7 @@ import pytest
 from django_shop import SELECT, SHOP
 from sample_rules import write_project
 
+from review_patterns import ALL_RULES
 from review_patterns.frontends.cli import main
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
@@ -38,6 +39,8 @@ def test_several_formats_in_one_run(project: Path, capsys: pytest.CaptureFixture
     sarif = json.loads((project / "out/report.sarif").read_text())
     jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(sarif)
     assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["RP301", "RP304"]
+    catalogue = [r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]]
+    assert catalogue == [rule.code for rule in ALL_RULES if rule.code]  # the run's rules: the registry
     assert (
         sarif["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "shop/views.py"
     )
