@@ -31,8 +31,9 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from review_patterns.core import grading, stopping
 from review_patterns.core.cache import ContextCache, ResultCache
 from review_patterns.core.config import Config
+from review_patterns.core.edits import fix_of, module_names
 from review_patterns.core.internal_error import InternalError
-from review_patterns.core.model import Bonus, FileResult, Finding, Report
+from review_patterns.core.model import Bonus, FileResult, Finding, Fix, Report
 from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
@@ -128,7 +129,9 @@ def _guarded(rule: Rule, failures: dict[type[Rule], str]) -> cst.BatchableCSTVis
     return Guarded()
 
 
-def _finding(rule: type[Rule], path: str, where: CodeRange, message: str, config: Config) -> Finding:
+def _finding(
+    rule: type[Rule], path: str, where: CodeRange, message: str, config: Config, fix: Fix | None = None
+) -> Finding:
     return Finding(
         path=path,
         line=where.start.line,
@@ -141,6 +144,7 @@ def _finding(rule: type[Rule], path: str, where: CodeRange, message: str, config
         severity=config.severity.get(rule.code, rule.severity),
         dimension=rule.dimension,
         penalty=config.penalty.get(rule.code, rule.default_penalty()),
+        fix=fix,
     )
 
 
@@ -314,7 +318,10 @@ def _analyse(
             line = where.start.line
             bonuses.append(Bonus(path, line, report.bonus, report.points, rule_class.dimension, report.message))
         else:
-            findings.append(_finding(rule_class, path, where, report.message, config))
+            fix = None
+            if report.rewrite is not None:
+                fix = fix_of(report.rewrite, module, imports, module_names(module))
+            findings.append(_finding(rule_class, path, where, report.message, config, fix))
     for rule_class, why in failures.items():
         message = f"rule {rule_class.code or rule_class.name} ({rule_class.__name__}) failed: {why}"
         findings.append(_finding(InternalError, path, _at(1), message, config))

@@ -82,6 +82,8 @@ class Model:
     relations: dict[str, Relation] = field(default_factory=dict)  #: own forward relations
     reverse: dict[str, Relation] = field(default_factory=dict)  #: accessors other models add
     managers: set[str] = field(default_factory=set)
+    #: Fields that `save()` sets to the current time (`auto_now=True`), whatever was assigned.
+    auto_now: set[str] = field(default_factory=set)
     #: Attributes an abstract model of the project or a mixin of the project gives its subclasses.
     interface: set[str] = field(default_factory=set)
     raw_relations: list[tuple[str, str, ast.expr | None, str | None, Module]] = field(default_factory=list, repr=False)
@@ -599,6 +601,8 @@ class ModelIndex:
                 model.managers.add(target)
             elif kind.endswith("Field") or kind in ("AutoField",):
                 model.fields[target] = kind
+                if isinstance(value, ast.Call) and _true(ast_argument(value, "auto_now")):
+                    model.auto_now.add(target)
         name = node.name
         label = f"{app_label}.{name}"
         if label not in self.models:
@@ -795,6 +799,15 @@ class ModelIndex:
                     found.setdefault(name, set()).add(kind)
             self._field_classes = {name: frozenset(kinds) for name, kinds in found.items()}
         return self._field_classes
+
+    def auto_now_fields(self) -> frozenset[str]:
+        """Field names that are `auto_now=True` in every model that has a field of that name."""
+        names = {name for model in self.models.values() for name in model.auto_now}
+        return frozenset(
+            name
+            for name in names
+            if all(name in model.auto_now for model in self.models.values() if name in model.fields)
+        )
 
     def interface_attributes(self) -> frozenset[str]:
         """Attributes the project's own abstract models and model mixins define for every subclass."""

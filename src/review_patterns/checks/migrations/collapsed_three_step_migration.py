@@ -58,6 +58,9 @@ class CollapsedThreeStepMigration(MigrationRule):
     against the relaxed column while the backfill is still going, the backfill runs inside the
     schema change's transaction and holds its locks, and a failed enforce rolls the backfill back.
     Three migrations can each be deployed, checked and rolled back on their own.
+
+    ## Known problems
+    Measured precision: 2 of 2 on 8 real projects (benchmarks/precision).
     """
 
     code = "RP205"

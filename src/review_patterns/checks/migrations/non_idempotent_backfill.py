@@ -92,6 +92,10 @@ class NonIdempotentBackfill(Rule):
     A backfill that overwrites every row is not safe to run twice or on partly migrated data:
     rows that the new release already wrote, or that an earlier partial run filled, lose their
     real values. Update only the rows that still need it: `.filter(field__isnull=True).update(...)`.
+
+    ## Known problems
+    Measured precision: 1 of 1 on 8 real projects (benchmarks/precision; 8 found before, 7
+    of them on new columns or row-computed values).
     """
 
     code = "RP204"

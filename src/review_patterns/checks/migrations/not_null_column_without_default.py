@@ -50,6 +50,8 @@ class NotNullColumnWithoutDefault(MigrationRule):
     A squashed migration (`replaces`, or `_squashed_` in its name) is not judged; the migrations
     it replaces are. Migrations of test apps (under `tests/`, `test/`, `testapp/`) are not judged.
     Without git history (an sdist), releases are guessed from the migrations' headers.
+    No finding on 8 real projects (benchmarks/precision); the 9 found before (split-off
+    initial relations, a table emptied first, a test app) were false alarms.
     """
 
     code = "RP201"

@@ -41,6 +41,10 @@ class NotNullEnforcedInOneStep(MigrationRule):
     transaction: on a large live table that holds a lock for the whole update, and writes
     queue behind it. Backfill in batches in a data migration first, then enforce NOT NULL.
 
+    ## Known problems
+    Measured precision: 4 of 4 on 8 real projects (benchmarks/precision); without git
+    history a release boundary is assumed between migrations of different days.
+
     ## Options
     - `rolling-deploys` (default false): also flag an `AddField` NOT NULL with only a
       Python-side `default` on an existing table. Django fills the rows with the default and

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import libcst as cst
+
 from review_patterns.checks.privacy.helpers import Handler, HandlerAwareRule
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good
+from review_patterns.core.rule import Bad, Good, Rewrite
 
 
 class BareExcept(HandlerAwareRule):
@@ -24,6 +26,7 @@ class BareExcept(HandlerAwareRule):
     severity = Severity.IMPORTANT
     dimension = Dimension.SECURITY
     requires = ("except",)
+    fixes = "Unsafe: the fix writes `except Exception:`, which no longer catches `KeyboardInterrupt` and `SystemExit`; that is the point, but it changes behaviour, so it needs `--unsafe-fixes`."
     examples = (
         Bad("""
             def load_settings(raw):
@@ -51,4 +54,9 @@ class BareExcept(HandlerAwareRule):
 
     def on_handler(self, handler: Handler) -> None:
         if handler.bare:
-            self.report(handler.node)
+            typed = handler.node.with_changes(
+                type=cst.Name("Exception"), whitespace_after_except=cst.SimpleWhitespace(" ")
+            )
+            self.report(
+                handler.node, Rewrite(safe=False, replace=((handler.node, typed),), description="`except Exception:`")
+            )

@@ -18,7 +18,7 @@ from review_patterns.core.grading import (
     lowest_files,
     review_arithmetic,
 )
-from review_patterns.core.model import Dimension, FileResult, Report, Severity
+from review_patterns.core.model import Dimension, FileResult, Finding, Report, Severity
 from review_patterns.core.rule import Rule
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural, verdict
@@ -42,6 +42,13 @@ def dimensions_line(report: Report) -> str:
     return " | ".join(f"{d.label} {report.dimensions[d]:g}" for d in Dimension)
 
 
+def _fix_mark(finding: Finding) -> str:
+    """` [*]` for a finding `--fix` repairs, ` [*unsafe]` for one that needs `--unsafe-fixes` too."""
+    if finding.fix is None:
+        return ""
+    return " [*]" if finding.fix.safe else " [*unsafe]"
+
+
 def _file_block(result: FileResult) -> list[Text]:
     head = Text.assemble((result.path, "bold"), "  ")
     if result.score is None:
@@ -56,6 +63,7 @@ def _file_block(result: FileResult) -> list[Text]:
                 (f.code, _STYLE[f.severity]),
                 f"  {f.severity.value:<10} ",
                 f.message,
+                (_fix_mark(f), "green"),
             )
         )
     for b in result.bonuses:
