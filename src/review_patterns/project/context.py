@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 
 from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.clients import worth_reading as _may_bind_clients
+from review_patterns.project.exceptions import ExceptionIndex
 from review_patterns.project.locking import locked_by_callers
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
 from review_patterns.project.models import ModelIndex, module_name, unresolved_apps
@@ -384,6 +385,13 @@ class ProjectContext:
         """Every model of the project and of the installed apps it uses, read statically."""
         return ModelIndex(self.paths, self.read)
 
+    # -- exception classes (RP302) --
+
+    @part
+    def exceptions(self) -> ExceptionIndex:
+        """The project's classes and their bases: which exceptions reach clients, which are its own."""
+        return ExceptionIndex(self.sources(), self.read)
+
     # -- quota guards and clients (RP5xx) --
 
     @part
@@ -466,6 +474,8 @@ class ProjectContext:
                 [(m.path, m.app, m.name, m.dependencies, m.replaces, m.run_before, m.source) for m in history.order],
                 sorted(history.run_python),  # the project's RunPython subclasses, read elsewhere
             )
+        if name == "exceptions":
+            return self.exceptions.facts()
         if name == "releases":
             return (sorted(self.releases.by_path.items()), self.releases.default)
         if name == "locked_rows":
