@@ -177,7 +177,8 @@ def test_config_error_suggests_the_closest_key_with_file_and_line(
     )
     assert (
         "Valid keys: " in err
-        and "exclude, ignore, max-file-size, min-grade, penalty, per-file-ignores, select, severity" in err
+        and "exclude, ignore, max-file-size, min-grade, penalty, per-file-ignores, release-tags, select, severity"
+        in err
     )
 
 

@@ -362,7 +362,7 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
     code = (
         "import sys; from pathlib import Path; from review_patterns.project.context import ProjectContext\n"
         "context = ProjectContext(root=Path(sys.argv[1]))\n"
-        "for name in ('models', 'migrations', 'method_names', 'redis_clients', 'quota_index'):\n"
+        "for name in ('models', 'migration_files', 'releases', 'method_names', 'redis_clients', 'quota_index'):\n"
         "    print(name, context.fingerprint(name))\n"
     )
     outputs = [
@@ -375,7 +375,7 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
         ).stdout
         for seed in ("1", "2", "3")
     ]
-    assert outputs[0].count("\n") == 5 and outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0].count("\n") == 6 and outputs[0] == outputs[1] == outputs[2]
 
 
 def test_the_model_index_is_kept_between_runs_until_a_model_changes(

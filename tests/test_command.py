@@ -71,6 +71,7 @@ def test_json_report_keys(tmp_path: Path) -> None:
         "column",
         "end_line",
         "end_column",
+        "fix",
     }
     assert (finding["code"], finding["line"], finding["severity"]) == ("RP001", 1, "blocker")
     assert files["shop/services.py"]["score"] == 100.0 and files["shop/services.py"]["grade"] == "A+"

@@ -25,11 +25,15 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("conftest.py", {T}),
         ("shop/testutils.py", {T}),
         ("shop/testutils/mock.py", {T}),
+        ("misago/core/testproject/urls.py", {T}),  # the project the test suite runs against
+        ("test_project/settings.py", {T, FileKind.SETTINGS}),
         ("tests/fixtures/shop/views.py", {T, F}),
         ("tests/data/fixtures/app.py", {T, F}),
         ("pkg/testdata/sample.py", {F}),
         (".semgrep/rules/requests.py", {F}),
         ("shop/migrations/0002_order_currency.py", {M}),
+        ("testapp/migrations/0002_order_currency.py", {T, M}),
+        ("wagtail/test/testapp/migrations/0019_snippet.py", {T, M}),
         ("shop/migrations/__init__.py", set()),
         ("shop/management/commands/import_orders.py", {C}),
         ("shop/management/commands/__init__.py", set()),
@@ -44,8 +48,10 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("shop/contests.py", set()),
         ("shop/contest.py", set()),
         ("shop/latest.py", set()),
+        ("contestproject/urls.py", set()),
         ("shop/views.py", set()),
         ("shop/fixtures.py", set()),
+        ("shop/migrations/0003_testapproval.py", {M}),
     ],
 )
 def test_file_kinds(path: str, kinds: set[FileKind]) -> None:

@@ -117,3 +117,85 @@ def test_hook_passes_a_good_commit_and_fails_a_bad_one(tmp_path: Path) -> None:
     assert "review-patterns" in bad and "Failed" in bad
     assert "shop/views.py  error" in bad and "RP001" in bad
     assert "FAILED: 1 blocker finding." in bad
+
+
+PROFILES = """from django.conf import settings
+from django.db import models
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    bio = models.TextField(blank=True)
+"""
+LEGACY = """from django.contrib.auth.models import User
+from django.http import JsonResponse
+
+
+def bios(request):
+    return JsonResponse({u.username: u.profile.bio for u in User.objects.all()})
+"""
+NEW_VIEW = """
+
+def staff_bios(request):
+    return JsonResponse({u.username: u.profile.bio for u in User.objects.filter(is_staff=True)})
+"""
+
+
+def test_the_hook_reviews_the_staged_change_without_django(tmp_path: Path) -> None:
+    """A commit touching a legacy file passes despite its old N+1; a commit adding a new one through
+    `auth.User`'s reverse one-to-one fails, though the hook's environment has no Django."""
+    hooks = tmp_path / "review-patterns"
+    hooks.mkdir()
+    for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
+        shutil.copy(ROOT / name, hooks / name)
+    shutil.copytree(ROOT / "src", hooks / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    git(hooks, "init", "-q")
+    commit(hooks, {}, "review-patterns")
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], check=True, cwd=hooks, capture_output=True, text=True
+    ).stdout.strip()
+
+    project = tmp_path / "site"
+    project.mkdir()
+    git(project, "init", "-q")
+    commit(
+        project,
+        {
+            "manage.py": "",
+            "pyproject.toml": '[tool.review-patterns]\nselect = ["RP401"]\n',
+            "mysite/__init__.py": "",
+            "mysite/settings.py": 'INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "accounts"]\n',
+            "accounts/__init__.py": "",
+            "accounts/models.py": PROFILES,
+            "accounts/views.py": LEGACY,
+            ".pre-commit-config.yaml": (
+                f"repos:\n  - repo: {hooks}\n    rev: {sha}\n    hooks:\n      - id: review-patterns\n"
+            ),
+        },
+        "a legacy view with an N+1",
+    )
+    env = {**os.environ, **IDENTITY, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PRE_COMMIT_COLOR": "never"}
+    env.pop("PYTHONPATH", None)  # the hook runs from its own environment: no Django there
+    subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=project, env=env, check=True)
+
+    def commit_with_hook(text: str, message: str) -> subprocess.CompletedProcess[str]:
+        (project / "accounts/views.py").write_text(text)
+        git(project, "add", "accounts/views.py")
+        return subprocess.run(
+            ["git", "commit", "-m", message],
+            check=False,
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    touched = commit_with_hook(LEGACY.replace("def bios", "# Public bios.\ndef bios"), "a comment")
+    assert touched.returncode == 0, touched.stdout + touched.stderr
+    added = commit_with_hook(LEGACY + NEW_VIEW, "staff bios")
+    output = added.stdout + added.stderr
+    assert added.returncode != 0, output
+    assert "accounts/views.py" in output and "10:" in output and "RP401" in output and "`u.profile`" in output
+    assert "6:" not in output.split("accounts/views.py", 1)[1].split("Summary")[0]  # the old N+1 stays quiet
+    assert "Review: 100 - 4 (RP401) = 96 -> A" in output and "FAILED: 1 blocker finding." in output

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -16,7 +17,7 @@ import pytest
 from sample_rules import DangerousCall, PrintCall
 
 from review_patterns.checks import InternalError, ParseError
-from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Report, Severity
+from review_patterns.core.model import Bonus, Dimension, Edit, FileResult, Finding, Fix, Report, Severity
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers import WRITERS
 from review_patterns.report.writers.github import escape_data, escape_property
@@ -74,7 +75,10 @@ REPORT = Report(
         FileResult(
             "shop/views.py",
             findings=(
-                finding(PrintCall, 5, 5, 23, "`print()` instead of logging"),
+                replace(
+                    finding(PrintCall, 5, 5, 23, "`print()` instead of logging"),
+                    fix=Fix(True, (Edit(5, 5, 5, 10, "logger.info"),), "log it"),
+                ),
                 finding(DangerousCall, 6, 12, 34, "`eval()` runs text as code"),
                 finding(DangerousCall, 10, 12, 34, "`eval()` on <b>user</b> text | 100% *unsafe* @admin"),
             ),

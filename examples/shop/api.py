@@ -1,4 +1,4 @@
-"""The shop's customer API: privacy and error handling (RP301-RP306).
+"""The shop's customer API: privacy and error handling (RP301-RP307).
 
 Each anti-pattern appears once, marked with its code, next to the correct way to write it.
 """
@@ -49,10 +49,14 @@ class CustomerViewSet(viewsets.ModelViewSet):
             # Django's validation messages are written for users: they may be shown.
             return Response({"errors": e.messages}, status=status.HTTP_400_BAD_REQUEST)
         except (KeyError, ValueError) as e:
-            return Response({"error": str(e)}, status=status.HTTP_400_BAD_REQUEST)  # RP302
+            # The client's own input was wrong: the message describes that input.
+            return Response({"error": f"invalid points: {e}"}, status=status.HTTP_400_BAD_REQUEST)
         except LookupError as e:
             logger.warning("Redeem failed for customer %s: %s", customer.pk, type(e).__name__)
             return Response({"error": "The points could not be redeemed."}, status=status.HTTP_400_BAD_REQUEST)
+        except Exception as e:
+            logger.error("Redeem failed for customer %s: %s", customer.pk, e, exc_info=settings.DEBUG)  # RP307
+            return Response({"error": str(e)}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)  # RP302
         return Response({"points": points})
 
 

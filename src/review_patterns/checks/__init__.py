@@ -13,6 +13,7 @@ from review_patterns.checks.orm.unknown_orm_method import UnknownOrmMethod
 from review_patterns.checks.privacy.bare_except import BareExcept
 from review_patterns.checks.privacy.broad_except import BroadExcept
 from review_patterns.checks.privacy.circuit_open_logged_as_error import CircuitOpenLoggedAsError
+from review_patterns.checks.privacy.exception_text_in_log import ExceptionTextInLog
 from review_patterns.checks.privacy.exception_text_leak import ExceptionTextLeak
 from review_patterns.checks.privacy.pii_in_log import PiiInLog
 from review_patterns.checks.privacy.unconditional_traceback import UnconditionalTraceback
@@ -51,6 +52,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     BroadExcept,
     UnconditionalTraceback,
     CircuitOpenLoggedAsError,
+    ExceptionTextInLog,
     NPlusOneInLoop,
     RepeatedCountQueries,
     CounterWithoutExpiry,

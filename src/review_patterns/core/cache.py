@@ -27,7 +27,7 @@ from typing import Any
 
 from review_patterns.core import version
 from review_patterns.core.config import Config
-from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Severity
+from review_patterns.core.model import Bonus, Dimension, Edit, FileResult, Finding, Fix, Severity
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext
 
@@ -300,11 +300,24 @@ def _digest(*parts: Any) -> str:
     return hashlib.blake2b(json.dumps(parts, default=str).encode(), digest_size=20).hexdigest()
 
 
+def _fix_to(fix: Fix | None) -> dict[str, Any] | None:
+    if fix is None:
+        return None
+    return {"safe": fix.safe, "description": fix.description, "edits": [list(vars(e).values()) for e in fix.edits]}
+
+
+def _fix_from(data: dict[str, Any] | None) -> Fix | None:
+    if data is None:
+        return None
+    return Fix(data["safe"], tuple(Edit(*edit) for edit in data["edits"]), data["description"])
+
+
 def _result_to(result: FileResult) -> dict[str, Any]:
     return {
         "path": result.path,
         "findings": [
-            {**vars(f), "severity": f.severity.value, "dimension": f.dimension.value} for f in result.findings
+            {**vars(f), "severity": f.severity.value, "dimension": f.dimension.value, "fix": _fix_to(f.fix)}
+            for f in result.findings
         ],
         "bonuses": [{**vars(b), "dimension": b.dimension.value} for b in result.bonuses],
         "lines": result.lines,
@@ -317,7 +330,14 @@ def _result_to(result: FileResult) -> dict[str, Any]:
 
 def _result_from(data: dict[str, Any]) -> FileResult:
     findings = tuple(
-        Finding(**{**f, "severity": Severity(f["severity"]), "dimension": Dimension(f["dimension"])})
+        Finding(
+            **{
+                **f,
+                "severity": Severity(f["severity"]),
+                "dimension": Dimension(f["dimension"]),
+                "fix": _fix_from(f["fix"]),
+            }
+        )
         for f in data["findings"]
     )
     bonuses = tuple(Bonus(**{**b, "dimension": Dimension(b["dimension"])}) for b in data["bonuses"])

@@ -43,6 +43,8 @@ class Config:
     root: Path | None = None  #: the folder of the pyproject.toml the settings came from
     max_file_size: int = MAX_FILE_SIZE  #: bytes; a larger file is reported as not analysed (RP001)
     cache_dir: str | None = None  #: the result cache's folder, relative to `root`
+    #: the pattern (a regular expression) of the git tags that mark releases; None: tags that look like versions
+    release_tags: str | None = None
 
 
 _TOP_KEYS = {
@@ -56,6 +58,7 @@ _TOP_KEYS = {
     "penalty",
     "django-version",
     "max-file-size",
+    "release-tags",
 }
 
 
@@ -166,6 +169,7 @@ def parse_config(
             raise ConfigError(f"`cache-dir` must be a folder name, not {cache_dir!r}")
         django_version = _django_version(table.get("django-version"))
         max_file_size = _size(table.get("max-file-size", MAX_FILE_SIZE), "max-file-size")
+        release_tags = _pattern(table.get("release-tags"), "release-tags")
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     return Config(
@@ -181,7 +185,21 @@ def parse_config(
         root=root,
         cache_dir=cache_dir,
         max_file_size=max_file_size,
+        release_tags=release_tags,
     )
+
+
+def _pattern(value: Any, key: str) -> str | None:
+    """A regular expression setting, checked to compile."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"`{key}` must be a regular expression (a string), not {value!r}")
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ConfigError(f"`{key}` is not a valid regular expression: {error}") from None
+    return value
 
 
 _UNITS = {"": 1, "b": 1, "kb": 1_000, "k": 1_000, "mb": 1_000_000, "m": 1_000_000}

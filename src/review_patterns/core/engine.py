@@ -31,8 +31,9 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from review_patterns.core import grading, stopping
 from review_patterns.core.cache import ContextCache, ResultCache
 from review_patterns.core.config import Config
+from review_patterns.core.edits import fix_of, module_names
 from review_patterns.core.internal_error import InternalError
-from review_patterns.core.model import Bonus, FileResult, Finding, Report
+from review_patterns.core.model import Bonus, FileResult, Finding, Fix, Report
 from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
@@ -128,7 +129,9 @@ def _guarded(rule: Rule, failures: dict[type[Rule], str]) -> cst.BatchableCSTVis
     return Guarded()
 
 
-def _finding(rule: type[Rule], path: str, where: CodeRange, message: str, config: Config) -> Finding:
+def _finding(
+    rule: type[Rule], path: str, where: CodeRange, message: str, config: Config, fix: Fix | None = None
+) -> Finding:
     return Finding(
         path=path,
         line=where.start.line,
@@ -141,6 +144,7 @@ def _finding(rule: type[Rule], path: str, where: CodeRange, message: str, config
         severity=config.severity.get(rule.code, rule.severity),
         dimension=rule.dimension,
         penalty=config.penalty.get(rule.code, rule.default_penalty()),
+        fix=fix,
     )
 
 
@@ -314,7 +318,10 @@ def _analyse(
             line = where.start.line
             bonuses.append(Bonus(path, line, report.bonus, report.points, rule_class.dimension, report.message))
         else:
-            findings.append(_finding(rule_class, path, where, report.message, config))
+            fix = None
+            if report.rewrite is not None:
+                fix = fix_of(report.rewrite, module, imports, module_names(module))
+            findings.append(_finding(rule_class, path, where, report.message, config, fix))
     for rule_class, why in failures.items():
         message = f"rule {rule_class.code or rule_class.name} ({rule_class.__name__}) failed: {why}"
         findings.append(_finding(InternalError, path, _at(1), message, config))
@@ -488,16 +495,20 @@ _WORKER_CONTEXTS: dict[Path, ProjectContext] = {}
 #: each building the project context, costs more than it saves.
 AUTO_PARALLEL_MIN_FILES = 40
 
-#: (file, display path, project root, config, rules, result cache, cache key)
-_Task = tuple[Path, str, Path, Config, tuple[type[Rule], ...], "ResultCache | None", "str | None"]
+#: (file, display path, project root, config, rules, result cache, cache key, the `--diff` base)
+_Task = tuple[Path, str, Path, Config, tuple[type[Rule], ...], "ResultCache | None", "str | None", "str | None"]
 
 
 def _context(
-    root: Path, contexts: dict[Path, ProjectContext], store: ResultCache | None, config: Config
+    root: Path, contexts: dict[Path, ProjectContext], store: ResultCache | None, config: Config, since: str | None
 ) -> ProjectContext:
-    """The context of the project at `root`, built once per process; kept between runs with the cache."""
-    if root not in contexts or contexts[root].django_version_setting != config.django_version:
-        contexts[root] = ProjectContext(root=root, django_version=config.django_version)
+    """The context of the project at `root`, built once per process; kept between runs with the cache.
+    `since` is the commit a review of a change compares with (`--diff`): its additions are one release."""
+    settings = (config.django_version, config.release_tags, since)
+    if root not in contexts or contexts[root].settings != settings:
+        contexts[root] = ProjectContext(
+            root=root, django_version=config.django_version, release_tags=config.release_tags, since=since
+        )
         if store is not None:
             contexts[root].store = ContextCache(store.folder)
             contexts[root].fingerprinting = True
@@ -506,8 +517,8 @@ def _context(
 
 def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
     """Checks one file with its project's context from `contexts`, storing the result when cached."""
-    path, display, root, config, rules, store, key = task
-    context = _context(root, contexts, store, config)
+    path, display, root, config, rules, store, key, since = task
+    context = _context(root, contexts, store, config, since)
     if store is None or key is None:
         return lint_file(path, display, context, config, rules)
     context.fingerprinting = True
@@ -655,6 +666,7 @@ def lint_paths(
     *,
     rules: Sequence[type[Rule]],
     cache: Path | None = None,
+    since: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Checks files and folders with `rules`, building each project's context once, and grades the result.
@@ -662,7 +674,8 @@ def lint_paths(
     With `jobs` > 1 the files are spread over that many processes; with 0 or None, over one per CPU
     when there are enough of them. With `cache` (a folder), results are kept there and reused
     while the file, the settings and the project knowledge its rules read are unchanged.
-    `progress(done, total)` is called as files are done.
+    `progress(done, total)` is called as files are done. `since` is the commit a review of a
+    change (`--diff`) compares with: what was added after it ships as one release.
     """
     cwd = (cwd or Path.cwd()).resolve()
     roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
@@ -680,10 +693,10 @@ def lint_paths(
         if store is not None:
             key = _cache_key(store, path, display, root, config, rules)
             if key is not None:
-                results[index] = store.get(key, _context(root, contexts, store, config))
+                results[index] = store.get(key, _context(root, contexts, store, config, since))
                 if results[index] is not None:
                     continue
-        pending.append((index, (path, display, root, config, tuple(rules), store, key)))
+        pending.append((index, (path, display, root, config, tuple(rules), store, key, since)))
 
     auto = not jobs
     jobs = jobs or os.cpu_count() or 1
@@ -707,7 +720,13 @@ def lint_paths(
         results[index] = result
     if store is not None and pending:
         store.prune()
-    return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=tuple(notes))
+    warnings = (*notes, *project_warnings({root for _, _, root in found}, contexts))
+    return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=warnings)
+
+
+def project_warnings(roots: Iterable[Path], contexts: dict[Path, ProjectContext]) -> tuple[str, ...]:
+    """What the context of each checked project could not know, once per run."""
+    return tuple(w for root in sorted(roots) for w in contexts.get(root, ProjectContext(root=root)).warnings)
 
 
 def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:

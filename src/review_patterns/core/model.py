@@ -31,6 +31,30 @@ class Dimension(str, Enum):
 
 
 @dataclass(frozen=True)
+class Edit:
+    """Replace the text between two 1-based positions (end exclusive) with `content`; equal ends insert."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The rewrite a finding offers, as text edits (ruff's split: safe keeps behaviour, unsafe changes it)."""
+
+    safe: bool
+    edits: tuple[Edit, ...]
+    description: str = ""
+
+    @property
+    def applicability(self) -> str:
+        return "safe" if self.safe else "unsafe"
+
+
+@dataclass(frozen=True)
 class Finding:
     """One reported problem, located in 1-based lines and columns (end column exclusive)."""
 
@@ -45,6 +69,7 @@ class Finding:
     severity: Severity
     dimension: Dimension
     penalty: int
+    fix: Fix | None = None  #: what `--fix` (safe) or `--unsafe-fixes` would rewrite
 
 
 @dataclass(frozen=True)

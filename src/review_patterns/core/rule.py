@@ -46,6 +46,24 @@ class Good(Example):
 
 
 @dataclass(frozen=True)
+class Rewrite:
+    """A fix a rule offers with a finding, in nodes; the engine turns it into text edits.
+
+    `replace` swaps nodes of the checked module for new ones. `imports` are import statements
+    (`from django.utils import timezone`) added after the module's imports unless the name is
+    already imported from there; `constants` are module-level assignments (`HTTP_TIMEOUT = 10`)
+    added after the imports unless the module already binds that name. A rewrite that would
+    rebind a name the module uses for something else is not offered.
+    """
+
+    safe: bool
+    replace: tuple[tuple[cst.CSTNode, cst.CSTNode], ...] = ()
+    imports: tuple[str, ...] = ()
+    constants: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Report:
     """What a rule reported during the traversal, before positions are known."""
 
@@ -53,6 +71,7 @@ class Report:
     message: str
     bonus: str | None = None  #: the bonus's name, for an award
     points: int = 0
+    rewrite: Rewrite | None = None  #: the fix offered, if any
 
 
 _CODE = re.compile(r"^RP\d{3}$")
@@ -80,6 +99,8 @@ class Rule(cst.BatchableCSTVisitor):
     options: ClassVar[Mapping[str, Any]] = {}  #: option name -> default; config keys are these names
     #: Bonuses this rule may award: name -> points. They count in the rule's dimension.
     bonuses: ClassVar[Mapping[str, int]] = {}
+    #: What the rule's fix does, starting "Safe:" or "Unsafe:" (ruff's fix safety); "" when it offers none.
+    fixes: ClassVar[str] = ""
     #: The rule is skipped for a file whose text contains none of these (a cheap pre-check).
     requires: ClassVar[tuple[str, ...]] = ()
     #: Only files of one of these kinds are checked (empty: every file).
@@ -146,9 +167,9 @@ class Rule(cst.BatchableCSTVisitor):
             return False
         return not cls.requires or any(word in file.source for word in cls.requires)
 
-    def report(self, node: cst.CSTNode, **values: Any) -> None:
-        """Flags `node` with the rule's message, formatted with `values`."""
-        self.reports.append(Report(node, self.message.format(**values)))
+    def report(self, node: cst.CSTNode, rewrite: Rewrite | None = None, /, **values: Any) -> None:
+        """Flags `node` with the rule's message, formatted with `values`, offering `rewrite` as its fix."""
+        self.reports.append(Report(node, self.message.format(**values), rewrite=rewrite))
 
     def award(self, node: cst.CSTNode, bonus: str, message: str) -> None:
         """Awards one of the rule's `bonuses` at `node`."""

@@ -1,3 +1,3 @@
 """The version of review-patterns, in one place (read by the build and every report)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

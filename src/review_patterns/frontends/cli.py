@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import time
@@ -29,6 +30,7 @@ from review_patterns.core.engine import (
     project_relative,
     with_overrides,
 )
+from review_patterns.core.fixer import FixOutcome, fix_paths
 from review_patterns.core.grading import GRADES, findings_by_rule, grade_report, regrade
 from review_patterns.core.model import Finding, Report
 from review_patterns.core.stopping import Stopped
@@ -131,6 +133,8 @@ def _review_change(
     """The changed (or, without `rev`, staged) Python files below `targets`, and which findings stand on
     changed lines."""
     cwd = Path.cwd()
+    if rev is None and os.environ.get("PRE_COMMIT_FROM_REF") and os.environ.get("PRE_COMMIT_TO_REF"):
+        rev = os.environ["PRE_COMMIT_FROM_REF"]  # `pre-commit run --from-ref A --to-ref B`: nothing is staged
     if rev is None:
         base, changes = staged_changes(cwd)
         since = "staged"
@@ -139,13 +143,25 @@ def _review_change(
         since = f"since {rev}"
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
     _note(f"diff: {plural(len(files), 'changed Python file')} {since} ({base[:12]})")
-    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, cache=cache)
+    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, cache=cache, since=base)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())
         return lines is None or finding.line in lines
 
     return report, changed
+
+
+def _changed_files(rev: str | None, targets: list[Path], config: Config) -> list[Path]:
+    """The Python files below `targets` that changed since `rev`, or in the index when it is None."""
+    _, changes = changed_since(rev, Path.cwd()) if rev is not None else staged_changes(Path.cwd())
+    return [p for p in collect_files(targets, config) if p.resolve() in changes]
+
+
+def _note_fixes(outcomes: list[FixOutcome]) -> None:
+    applied = sum(o.applied for o in outcomes)
+    files = sum(o.changed for o in outcomes)
+    _note(f"fixed {plural(applied, 'finding')} in {plural(files, 'file')}")
 
 
 def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[Finding], bool]:
@@ -271,6 +287,8 @@ def _write_reports(
     default=0,
     help="Check files in this many processes [default: 0, one per CPU when there are enough files].",
 )
+@click.option("--fix", is_flag=True, help="Apply the safe fixes, then report what is left.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix, also apply fixes that change behaviour.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 def check(
     paths: tuple[Path, ...],
@@ -294,6 +312,8 @@ def check(
     config_file: Path | None,
     color: bool | None,
     jobs: int,
+    fix: bool,
+    unsafe_fixes: bool,
     no_cache: bool,
 ) -> int:
     """Check PATHS (default: the current folder; `-` reads standard input) and grade them.
@@ -328,6 +348,16 @@ def check(
         return EXIT_OK
     if force_exclude:
         targets = [t for t in targets if t == Path("-") or not excluded(t, config)]
+    if unsafe_fixes and not fix:
+        raise click.UsageError("--unsafe-fixes goes with --fix")
+    if fix and from_stdin:
+        raise click.UsageError("--fix rewrites files; it cannot fix standard input")
+    if fix:
+        try:
+            fixed = targets if rev is None and not staged else _changed_files(rev, targets, config)
+        except GitError as error:
+            raise click.ClickException(str(error)) from None
+        _note_fixes(fix_paths(fixed, config, rules=ALL_RULES, unsafe=unsafe_fixes))
     cache = None if no_cache or from_stdin else cache_folder(config, find_project_root(start))
     sources = Sources()
     tests: list[Callable[[Finding], bool]] = []
@@ -372,6 +402,55 @@ def check(
             "or review each change with `--diff origin/main`."
         )
     return EXIT_OK if report.passed or exit_zero else EXIT_GATE
+
+
+@cli.command("fix")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change behaviour on purpose.")
+@click.option("--dry-run", is_flag=True, help="Print the changes as a unified diff; write nothing (exit 1 if any).")
+@click.option("--select", help="Only these codes or prefixes, comma-separated (RP101,RP3).")
+@click.option("--ignore", help="Skip these codes, prefixes or bonus names, comma-separated.")
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Read settings from this file."
+)
+def fix_command(
+    paths: tuple[Path, ...],
+    unsafe_fixes: bool,
+    dry_run: bool,
+    select: str | None,
+    ignore: str | None,
+    config_file: Path | None,
+) -> int:
+    """Apply the fixes the findings offer in PATHS (default: the current folder).
+
+    Safe fixes keep behaviour; unsafe ones change it on purpose and need --unsafe-fixes.
+    Exit status: 0 done (with --dry-run: nothing to change), 1 with --dry-run when files would change.
+    """
+    targets = list(paths) or [Path(".")]
+    config = load_config(targets[0], config_file, rules=ALL_RULES)
+    config = with_overrides(
+        config, select=_selectors(select, "--select"), ignore=_selectors(ignore, "--ignore", bonuses=True)
+    )
+    outcomes = fix_paths(targets, config, rules=ALL_RULES, unsafe=unsafe_fixes, write=not dry_run)
+    if dry_run:
+        for outcome in outcomes:
+            if outcome.changed:
+                click.echo(unified_diff(outcome.path, outcome.original, outcome.fixed), nl=False)
+    _note_fixes(outcomes)
+    left = [f for o in outcomes for f in o.result.findings]
+    unsafe_left = sum(1 for f in left if f.fix is not None and not f.fix.safe)
+    if left:
+        hint = f" ({unsafe_left} fixable with --unsafe-fixes)" if unsafe_left and not unsafe_fixes else ""
+        _note(f"{plural(len(left), 'finding')} left{hint}")
+    return EXIT_GATE if dry_run and any(o.changed for o in outcomes) else EXIT_OK
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """A unified diff of one file, as `git diff` and `patch` read it."""
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+    )
+    return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
 
 
 #: A failed gate with at least this many findings suggests a baseline.

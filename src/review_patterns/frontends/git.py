@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import codecs
 import re
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+
+from review_patterns.project.releases import GitError, git
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 #: Absolute path -> the changed line numbers, or None when the whole file is new.
 Changes = Mapping[Path, "frozenset[int] | None"]
 
-
-class GitError(Exception):
-    """git failed or is missing; the message says why."""
-
-
-def git(*args: str, cwd: Path) -> str:
-    """Runs git and returns its output; raises GitError with git's own message."""
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, check=False, encoding="utf-8", errors="surrogateescape"
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed") from None
-    if done.returncode != 0:
-        raise GitError(done.stderr.strip() or f"git {' '.join(args)} failed")
-    return done.stdout
+__all__ = ["Changes", "GitError", "changed_since", "git", "parse_diff"]
 
 
 def _unquote(path: str) -> str:

@@ -20,11 +20,13 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 
 from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.clients import worth_reading as _may_bind_clients
+from review_patterns.project.exceptions import ExceptionIndex
 from review_patterns.project.locking import locked_by_callers
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
-from review_patterns.project.models import ModelIndex, module_name
+from review_patterns.project.models import ModelIndex, module_name, unresolved_apps
 from review_patterns.project.models import may_change_index as _may_change_models
 from review_patterns.project.quota import QuotaIndex
+from review_patterns.project.releases import Releases
 from review_patterns.project.versions import (
     DjangoVersion,
     Version,
@@ -235,12 +237,19 @@ class ProjectContext:
         sources: Mapping[str, str] | None = None,
         *,
         django_version: Version | None = None,
+        release_tags: str | None = None,
+        since: str | None = None,
+        releases: Releases | None = None,
     ) -> None:
-        """`django_version` is the `django-version` setting: it overrides what the project declares."""
+        """`django_version` is the `django-version` setting: it overrides what the project declares.
+        `release_tags`: the pattern of release tags (None: tags that look like versions); `since`: the
+        commit a `--diff` review compares with; `releases`: known releases (for projects in memory)."""
         self.root = root
         self._sources = dict(sources) if sources is not None else None
         self.django_version_setting = django_version
-        self._parts: dict[str, Any] = {}
+        self._release_tags = release_tags
+        self._since = since
+        self._parts: dict[str, Any] = {} if releases is None else {"releases": releases}
         self._fingerprints: dict[str, str] = {}
         #: Names of the parts read since last cleared: the result cache records them per file.
         self.touched: set[str] = set()
@@ -249,15 +258,22 @@ class ProjectContext:
         #: Where built parts are kept between runs, if anywhere.
         self.store: PartStore | None = None
 
+    @property
+    def settings(self) -> tuple[Version | None, str | None, str | None]:
+        """What the context was built with: the Django version setting, the release tags, the `--diff` base."""
+        return (self.django_version_setting, self._release_tags, self._since)
+
     @classmethod
     def empty(cls, *, django_version: Version | None = None) -> ProjectContext:
         return cls(sources={}, django_version=django_version)
 
     @classmethod
-    def from_sources(cls, sources: Mapping[str, str], *, django_version: Version | None = None) -> ProjectContext:
+    def from_sources(
+        cls, sources: Mapping[str, str], *, django_version: Version | None = None, releases: Releases | None = None
+    ) -> ProjectContext:
         """A project held in memory: relative path -> text (examples and tests); may hold
         `requirements.txt`, `pyproject.toml` and the like besides Python files."""
-        return cls(sources=sources, django_version=django_version)
+        return cls(sources=sources, django_version=django_version, releases=releases)
 
     @classmethod
     def for_path(cls, path: Path) -> ProjectContext:
@@ -329,16 +345,52 @@ class ProjectContext:
     # -- migration history (RP2xx) --
 
     @part
-    def migrations(self) -> MigrationHistory:
+    def releases(self) -> Releases:
+        """The release each migration first shipped in, from git (unknown without git or release tags).
+        Read again every run: a new tag or another `--diff` base changes it, not the files."""
+        if self.root is None:
+            return Releases()
+        return Releases.read(self.root, self._release_tags, self._since)
+
+    @part
+    def migration_files(self) -> MigrationHistory:
         """Every migrations package of the project, ordered and replayed (read with `ast`, never imported)."""
         return MigrationHistory.from_sources(self.sources(), self.read)
 
+    @property
+    def migrations(self) -> MigrationHistory:
+        """The migration history, each migration with the release it first shipped in."""
+        history = self.migration_files
+        history.apply_releases(self.releases)
+        return history
+
     # -- model index (RP4xx) --
+
+    @cached_property
+    def warnings(self) -> tuple[str, ...]:
+        """What the context cannot know and the user can fix: apps whose models were not found."""
+        missing = unresolved_apps(self.paths, self.read)
+        if not missing:
+            return ()
+        where = f" of {self.root.as_posix()}" if self.root is not None else ""
+        return (
+            f"INSTALLED_APPS{where} names {len(missing)} app{'s' * (len(missing) > 1)} whose models were not "
+            f"found: {', '.join(missing)}; relations to their models are not followed (an N+1 through them is "
+            "missed). Run review-patterns in the project's environment (where these apps are installed, e.g. "
+            "pre-commit's `additional_dependencies`), or put their folder on PYTHONPATH.",
+        )
 
     @part
     def models(self) -> ModelIndex:
         """Every model of the project and of the installed apps it uses, read statically."""
         return ModelIndex(self.paths, self.read)
+
+    # -- exception classes (RP302) --
+
+    @part
+    def exceptions(self) -> ExceptionIndex:
+        """The project's classes and their bases: which exceptions reach clients, which are its own."""
+        return ExceptionIndex(self.sources(), self.read)
 
     # -- quota guards and clients (RP5xx) --
 
@@ -363,10 +415,13 @@ class ProjectContext:
                 path, text, frozenset(hints[0]), frozenset(hints[1]) | context.module_names
             ),
         ),
-        "migrations": (
+        "migration_files": (
             lambda history: None,
             lambda context, _, path, text: (
-                looks_like_migration(text) or "AUTH_USER_MODEL" in text or path.rsplit("/", 1)[-1] == "apps.py"
+                looks_like_migration(text)
+                or "AUTH_USER_MODEL" in text
+                or path.rsplit("/", 1)[-1] == "apps.py"
+                or "RunPython" in text  # the project's own RunPython subclasses
             ),
         ),
         "redis_clients": (lambda clients: None, lambda context, _, path, text: _may_bind_clients(text)),
@@ -411,15 +466,18 @@ class ProjectContext:
         if name == "models":
             index = self.models
             return (index.models, index.app_labels, index.installed_apps, index.auth_user_model)
-        if name == "migrations":
+        if name == "migration_files":
             # The operations are read from the sources; labels and dependencies say how they are ordered.
+            history = self.migration_files
             return (
-                self.migrations.user_app,
-                [
-                    (m.path, m.app, m.name, m.dependencies, m.replaces, m.run_before, m.source)
-                    for m in self.migrations.order
-                ],
+                history.user_app,
+                [(m.path, m.app, m.name, m.dependencies, m.replaces, m.run_before, m.source) for m in history.order],
+                sorted(history.run_python),  # the project's RunPython subclasses, read elsewhere
             )
+        if name == "exceptions":
+            return self.exceptions.facts()
+        if name == "releases":
+            return (sorted(self.releases.by_path.items()), self.releases.default)
         if name == "locked_rows":
             return self.locked_rows
         if name == "django_version":

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from review_patterns.syntax.imports import AstImportTable, top_level
@@ -79,6 +82,8 @@ class Model:
     relations: dict[str, Relation] = field(default_factory=dict)  #: own forward relations
     reverse: dict[str, Relation] = field(default_factory=dict)  #: accessors other models add
     managers: set[str] = field(default_factory=set)
+    #: Fields that `save()` sets to the current time (`auto_now=True`), whatever was assigned.
+    auto_now: set[str] = field(default_factory=set)
     #: Attributes an abstract model of the project or a mixin of the project gives its subclasses.
     interface: set[str] = field(default_factory=set)
     raw_relations: list[tuple[str, str, ast.expr | None, str | None, Module]] = field(default_factory=list, repr=False)
@@ -233,6 +238,65 @@ def find_installed_module(name: str, search: Iterable[str] | None = None) -> Pat
     return None
 
 
+def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> tuple[str | None, list[str]]:
+    """`AUTH_USER_MODEL` (the first settings module's: base.py before test.py) and every
+    `INSTALLED_APPS` entry of the project's settings modules, read with `ast`."""
+    user_model: str | None = None
+    installed: list[str] = []
+    for path in paths:
+        if not _SETTINGS_PATH.search(path):
+            continue
+        text = read(path)
+        if text is None or ("AUTH_USER_MODEL" not in text and "INSTALLED_APPS" not in text):
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        for stmt in top_level(tree.body):
+            if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+                continue
+            target = stmt.targets[0]
+            if not isinstance(target, ast.Name):
+                continue
+            if target.id == "AUTH_USER_MODEL" and (value := _string(stmt.value)) and "." in value:
+                user_model = user_model or value
+            elif target.id == "INSTALLED_APPS" and isinstance(stmt.value, (ast.List, ast.Tuple)):
+                installed += [s for e in stmt.value.elts if (s := _string(e))]
+    return user_model, installed
+
+
+@cache
+def _bundled() -> dict[str, dict[str, str]]:
+    """Django version -> module -> reduced source of the contrib apps' models (scripts/contrib_models.py)."""
+    data = resources.files("review_patterns.project").joinpath("django_contrib.json").read_text(encoding="utf-8")
+    loaded: dict[str, dict[str, str]] = json.loads(data)
+    return loaded
+
+
+def bundled_django_module(name: str, version: str | None = None) -> str | None:
+    """The shipped description of a Django contrib models module, for when Django is not importable:
+    that of `version` ("5.2"), or of the newest version shipped."""
+    versions = _bundled()
+    chosen = version if version in versions else max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+    return versions[chosen].get(name)
+
+
+def unresolved_apps(paths: Sequence[str], read: Callable[[str], str | None]) -> list[str]:
+    """The `INSTALLED_APPS` entries whose package is neither in the project nor importable here,
+    so the index cannot know their models. Django's own apps are known (shipped) or have none."""
+    _, installed = read_settings(paths, read)
+    project = {module_name(p) for p in paths}
+    missing = []
+    for entry in dict.fromkeys(installed):
+        app = re.sub(r"\.apps\.\w+$", "", entry)
+        if app.startswith("django.") or app in project or any(m.endswith("." + app) for m in project):
+            continue
+        if find_installed_module(app) is None:
+            missing.append(app)
+    return missing
+
+
 def may_change_index(path: str, text: str, model_names: frozenset[str], modules: frozenset[str]) -> bool:
     """Whether a project file with this path and text may add to, or take from, a model index that knows
     `model_names` and has read `modules`: a models, settings or apps module, a class deriving from a model
@@ -321,6 +385,8 @@ class ModelIndex:
                     parsed = None
                 if parsed is not None:
                     self._read_app_config(name)
+            elif (bundled := bundled_django_module(name)) is not None:
+                parsed = Module.parse(name, f"<bundled>/{name.replace('.', '/')}.py", bundled)
         self._modules[name] = parsed
         if parsed is not None and parsed.name != name:
             self._modules[parsed.name] = parsed
@@ -431,33 +497,8 @@ class ModelIndex:
         self._resolve_relations()
 
     def _read_settings(self) -> None:
-        found_user = False
-        for path in self._paths:
-            if not _SETTINGS_PATH.search(path):
-                continue
-            text = self._text(path)
-            if text is None or ("AUTH_USER_MODEL" not in text and "INSTALLED_APPS" not in text):
-                continue
-            try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError):
-                continue
-            for stmt in top_level(tree.body):
-                if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
-                    continue
-                target = stmt.targets[0]
-                if not isinstance(target, ast.Name):
-                    continue
-                if (
-                    target.id == "AUTH_USER_MODEL"
-                    and (value := _string(stmt.value))
-                    and "." in value
-                    and not found_user
-                ):
-                    self.auth_user_model = value  # the first settings module wins: base.py before test.py
-                    found_user = True
-                elif target.id == "INSTALLED_APPS" and isinstance(stmt.value, (ast.List, ast.Tuple)):
-                    self.installed_apps += [s for e in stmt.value.elts if (s := _string(e))]
+        user_model, self.installed_apps = read_settings(self._paths, self._text)
+        self.auth_user_model = user_model or self.auth_user_model
 
     def _index_module(self, name: str) -> None:
         module = self.module(name)
@@ -560,6 +601,8 @@ class ModelIndex:
                 model.managers.add(target)
             elif kind.endswith("Field") or kind in ("AutoField",):
                 model.fields[target] = kind
+                if isinstance(value, ast.Call) and _true(ast_argument(value, "auto_now")):
+                    model.auto_now.add(target)
         name = node.name
         label = f"{app_label}.{name}"
         if label not in self.models:
@@ -756,6 +799,15 @@ class ModelIndex:
                     found.setdefault(name, set()).add(kind)
             self._field_classes = {name: frozenset(kinds) for name, kinds in found.items()}
         return self._field_classes
+
+    def auto_now_fields(self) -> frozenset[str]:
+        """Field names that are `auto_now=True` in every model that has a field of that name."""
+        names = {name for model in self.models.values() for name in model.auto_now}
+        return frozenset(
+            name
+            for name in names
+            if all(name in model.auto_now for model in self.models.values() if name in model.fields)
+        )
 
     def interface_attributes(self) -> frozenset[str]:
         """Attributes the project's own abstract models and model mixins define for every subclass."""

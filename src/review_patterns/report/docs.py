@@ -122,7 +122,8 @@ def render(rule: type[Rule]) -> str:
         section = rule.code.lower() if rule.code else rule.name
         rows = "\n".join(f"{name} = {_toml(value)}" for name, value in rule.options.items())
         options = f"\n\n## Configuration\n\nDefaults:\n\n```toml\n[tool.review-patterns.{section}]\n{rows}\n```"
-    body = "\n".join(head) + "\n\n" + description(rule) + options
+    fixing = f"\n\n## Fix safety\n\n{rule.fixes}" if rule.fixes else ""
+    body = "\n".join(head) + "\n\n" + description(rule) + fixing + options
     return body + ("\n\n" + "\n".join(examples) if examples else "") + "\n"
 
 

@@ -74,7 +74,7 @@ _KINDS: tuple[tuple[FileKind, re.Pattern[str]], ...] = (
     (
         FileKind.TEST,
         re.compile(
-            r"(^|/)(tests?/|testutils?/|tests?\.py$|test_[^/]*\.py$|[^/]*_tests?\.py$|conftest\.py$|testutils?\.py$)"
+            r"(^|/)(tests?/|testapps?/|testutils?/|test_?projects?/|tests?\.py$|test_[^/]*\.py$|[^/]*_tests?\.py$|conftest\.py$|testutils?\.py$)"
         ),
     ),
     (

@@ -67,9 +67,12 @@ class Scope:
     reached: dict[str, Binding] = field(default_factory=dict)  #: the latest the traversal has passed
     declared_global: set[str] = field(default_factory=set)  #: `global` and `nonlocal` names
     attributes: dict[str, list[Binding]] = field(default_factory=dict)  #: a class's `self.x`
+    by_node: dict[cst.CSTNode, list[Binding]] | None = None  #: the model's index, shared by its scopes
 
     def add(self, binding: Binding) -> None:
         self.bindings.setdefault(binding.name, []).append(binding)
+        if self.by_node is not None:
+            self.by_node.setdefault(binding.node, []).append(binding)
 
     def latest(self, name: str) -> Binding | None:
         """The binding a later caller sees (a function reading a module name): the last one,
@@ -110,6 +113,7 @@ class SemanticModel:
         self._classes: list[cst.ClassDef] = []
         self._handlers: list[tuple[int, cst.ExceptHandler]] = []  # with the function depth they belong to
         self._loops: list[tuple[int, cst.For | cst.While | cst.CompFor]] = []
+        self._by_node: dict[cst.CSTNode, list[Binding]] = {}
 
     # -- questions --
 
@@ -141,6 +145,10 @@ class SemanticModel:
                 return scope.bindings[name][0]  # local, though not assigned yet (a loop's next turn)
             return scope.latest(name)
         return None
+
+    def bound_by(self, node: cst.CSTNode) -> Sequence[Binding]:
+        """The bindings a statement, parameter or `with` item makes (known once its scope is entered)."""
+        return tuple(self._by_node.get(node, ()))
 
     def binding_of(self, expr: cst.BaseExpression) -> Binding | None:
         """The binding of a name, of the head of a dotted name, or of `self.x`."""
@@ -240,7 +248,7 @@ class SemanticModel:
     # -- reading a scope's body when the traversal enters it --
 
     def _enter(self, kind: ScopeKind, node: cst.CSTNode) -> Scope:
-        scope = Scope(kind, node, self.scopes[-1] if self.scopes else None)
+        scope = Scope(kind, node, self.scopes[-1] if self.scopes else None, by_node=self._by_node)
         self.scopes.append(scope)
         return scope
 
@@ -374,9 +382,9 @@ class SemanticModel:
                             and target.value.value in ("self", "cls")
                         ):
                             attr = target.attr.value
-                            scope.attributes.setdefault(attr, []).append(
-                                Binding(attr, BindingKind.ATTRIBUTE, scope, small, value)
-                            )
+                            binding = Binding(attr, BindingKind.ATTRIBUTE, scope, small, value)
+                            scope.attributes.setdefault(attr, []).append(binding)
+                            self._by_node.setdefault(small, []).append(binding)
 
     # -- the traversal --
 

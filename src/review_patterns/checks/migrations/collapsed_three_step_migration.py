@@ -46,7 +46,8 @@ class CollapsedThreeStepMigration(MigrationRule):
     """## What it does
     Flags a migration that adds or relaxes a field, backfills it and enforces NOT NULL on it, all at once.
 
-    One finding per field, at the enforcing `AlterField`. The rule also awards the bonus
+    One finding per field, at the enforcing `AlterField`; not for a model created in the same
+    release (its table has no rows to backfill). The rule also awards the bonus
     `three-step-migration` at an enforcing `AlterField` when the history shows the three steps
     apart: the field made nullable (by `AddField`, `CreateModel` or `AlterField`) in one
     migration, filled by a `RunPython` or `RunSQL` that names it in a later one, and made
@@ -57,6 +58,9 @@ class CollapsedThreeStepMigration(MigrationRule):
     against the relaxed column while the backfill is still going, the backfill runs inside the
     schema change's transaction and holds its locks, and a failed enforce rolls the backfill back.
     Three migrations can each be deployed, checked and rolled back on their own.
+
+    ## Known problems
+    Measured precision: 2 of 2 on 8 real projects (benchmarks/precision).
     """
 
     code = "RP205"
@@ -109,7 +113,7 @@ class CollapsedThreeStepMigration(MigrationRule):
         self.fields: set[tuple[str, str, str]] = set()  # reported already: one finding per field
 
     def check(self, change: FieldChange, node: cst.Call) -> None:
-        if not change.enforces_not_null or change.created_here:
+        if not change.enforces_not_null or change.new_table:
             return
         key = (change.app, change.operation.model.lower(), change.operation.name.lower())
         if change.relaxed_here is not None and change.backfilled_here and key not in self.fields:

@@ -23,9 +23,11 @@ from review_patterns.project.migrations import (
     StateBuilder,
     looks_like_migration,
 )
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.names import call_name, keyword
 
+#: Migrations under these kinds belong to test apps (`tests/`, `test/`, `testapp/`): never run on real data.
+TEST_APPS = frozenset({FileKind.TEST, FileKind.FIXTURE})
 #: Django's data operations -> (their forward argument, their reverse argument).
 DATA_OPERATIONS = {"RunPython": ("code", "reverse_code"), "RunSQL": ("sql", "reverse_sql")}
 
@@ -49,7 +51,9 @@ class FieldChange:
     operation: Operation
     model: ModelState | None  #: the model just before the operation
     before: FieldState | None  #: the field just before the operation
-    table_exists: bool  #: an earlier migration created the model's table, so it may hold rows
+    table_exists: bool  #: the model's table was created in an earlier release, so it may hold rows
+    new_table: bool  #: the model's table was created in this release (this migration or one shipped with it)
+    null_rows: bool  #: rows may hold NULL in the field (see `_null_rows`)
     relaxed_here: int | None  #: index of the operation of this migration that made the field nullable
     relaxed_in: Migration | None  #: the earlier migration that made the field nullable
     backfilled_here: bool  #: a data step on the model earlier in this migration (after `relaxed_here`)
@@ -73,10 +77,6 @@ class FieldChange:
     def where(self) -> dict[str, str]:
         """`app`, `model` and `field`, for messages."""
         return {"app": self.app, "model": self.model_name, "field": self.operation.name}
-
-    @property
-    def created_here(self) -> bool:
-        return self.model is not None and self.model.created_in is self.migration
 
     @property
     def may_have_rows(self) -> bool:
@@ -119,11 +119,11 @@ class FieldChange:
 def field_changes(history: MigrationHistory, migration: Migration) -> list[FieldChange]:
     """Every AddField/AlterField acting on the database in `migration`, in order (cached per run).
 
-    A squashed migration (`replaces`) is not judged: its steps were judged in the migrations it replaces.
+    A squashed migration is not judged: its steps were judged in the migrations it replaces.
     """
     key = ("field_changes", id(migration))
     if key not in history.memo:
-        history.memo[key] = (migration, [] if migration.replaces else list(_changes(history, migration)))
+        history.memo[key] = (migration, [] if migration.squashed else list(_changes(history, migration)))
     return history.memo[key][1]  # type: ignore[no-any-return]
 
 
@@ -156,13 +156,10 @@ def _change(
     model = state.model(app, operation.model)
     before = state.field(app, operation.model, operation.name)
     created = model.created_in if model is not None else None
-    table_exists = (
-        model is not None
-        and model.table
-        and created is not None
-        and created is not migration
-        and not (migration.initial and created.initial)  # an app's initial migrations run on empty tables
-    )
+    new_table = created is not None and history.same_release(created, migration)
+    # A data step earlier in this migration that deletes every row leaves the table empty.
+    emptied = any(operation.model.lower() in step.empties for _, step in data_steps)
+    table_exists = model is not None and model.table and created is not None and not new_table and not emptied
     relaxed_here: int | None = None
     relaxed_in: Migration | None = None
     if before is not None and before.nullable_since is not None:
@@ -197,12 +194,57 @@ def _change(
         model,
         before,
         table_exists,
+        new_table,
+        _null_rows(history, migration, model, before),
         relaxed_here,
         relaxed_in,
         backfilled_here,
         tuple(backfills),
         tuple(fills),
     )
+
+
+#: Fields the ORM never writes NULL to: an empty file is stored as "".
+_NEVER_NULL = frozenset({"FileField", "ImageField"})
+
+
+def _null_rows(
+    history: MigrationHistory, migration: Migration, model: ModelState | None, before: FieldState | None
+) -> bool:
+    """Whether rows may hold NULL in the field when `migration` makes it NOT NULL.
+
+    NULLs come from two places: the rows already in the table when the field became nullable
+    (an `AddField` without a default to a table created in an earlier release), and the rows
+    written while it was nullable, which needs a release to have run in between (and a field
+    the ORM writes NULL to). Unknown history counts as possible.
+    """
+    if before is None or before.nullable_since is None:
+        return True
+    relaxed, at = before.nullable_since
+    step = _relaxing_step(relaxed, at, before.name)
+    if step is None:
+        return True
+    kind, spec = step
+    if not history.same_release(relaxed, migration) and before.spec.short_type not in _NEVER_NULL:
+        return True
+    if kind == "AddField" and not (spec.default or spec.db_default):
+        created = model.created_in if model is not None else None
+        return created is None or not history.same_release(created, relaxed)
+    return False
+
+
+def _relaxing_step(migration: Migration, at: int, name: str) -> tuple[str, FieldSpec] | None:
+    """(kind, field) of the operation at `at` of `migration` that made field `name` nullable."""
+    if not 0 <= at < len(migration.operations):
+        return None
+    operation = migration.operations[at]
+    for step in (operation, *operation.database, *operation.state):
+        if step.kind == "CreateModel":
+            spec = {n.lower(): f for n, f in step.fields}.get(name.lower())
+            return None if spec is None else ("CreateModel", spec)
+        if step.kind in ("AddField", "AlterField") and step.name.lower() == name.lower() and step.field is not None:
+            return step.kind, step.field
+    return None
 
 
 def operation_nodes(module: cst.Module) -> dict[tuple[int, ...], cst.Call]:
@@ -245,12 +287,15 @@ def _number(node: cst.BaseExpression | None, path: tuple[int, ...], nodes: dict[
 class MigrationRule(Rule):
     """A rule on the AddField/AlterField operations of a migration, judged against the history.
 
-    Subclasses implement `check(change, node)`.
+    Subclasses implement `check(change, node)`. The migrations of test apps are not judged: their
+    tables only ever exist in test databases.
     """
+
+    skip_kinds = TEST_APPS
 
     @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
-        return looks_like_migration(file.source)
+        return super().applies_to(file) and looks_like_migration(file.source)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.nodes = operation_nodes(node)

@@ -6,12 +6,12 @@ import re
 
 import libcst as cst
 
-from review_patterns.checks.migrations.helpers import data_operation
+from review_patterns.checks.migrations.helpers import TEST_APPS, data_operation
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
-from review_patterns.project.migrations import looks_like_migration
+from review_patterns.project.migrations import MigrationHistory, looks_like_migration
 from review_patterns.syntax.files import SourceFile
-from review_patterns.syntax.names import argument_value, call_name
+from review_patterns.syntax.names import argument_value, call_name, keyword, string_value
 
 #: Queryset methods that narrow the rows.
 _FILTERS = frozenset({"filter", "exclude", "complex_filter", "none", "get", "in_bulk"})
@@ -34,35 +34,44 @@ _ALL_ROWS = frozenset(
 )
 _MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
 #: A value computed from the row's own columns or related rows: recomputing it gives the same.
-_DERIVED = re.compile(r"\b(F|Subquery|OuterRef|Exists)\(")
+_DERIVED = re.compile(r"\b(F|Subquery|OuterRef|Exists|Case|When|Coalesce)\(")
+#: Django's expressions and database functions: given a field name (`Lower("locale")`), they compute
+#: from the row.
+_EXPRESSIONS = ("django.db.models.", "django.contrib.postgres.")
 
 
-def updates_every_row(node: cst.Call) -> bool:
-    """`Model.objects.update(...)` or `Model.objects.all().using(db).update(...)`: no filter on the way."""
+def _updated_model(node: cst.Call) -> cst.BaseExpression | None:
+    """The model of an update of every row (`Order` in `Order.objects.all().update(...)`), else None."""
     func = node.func
     if not isinstance(func, cst.Attribute) or func.attr.value != "update":
-        return False
+        return None
     receiver = func.value
     while isinstance(receiver, cst.Call):
         method = call_name(receiver)
         if method in _FILTERS or method not in _ALL_ROWS or not isinstance(receiver.func, cst.Attribute):
-            return False
+            return None
         receiver = receiver.func.value
-    return isinstance(receiver, cst.Attribute) and receiver.attr.value in _MANAGERS
-
-
-def overwritten_field(node: cst.Call) -> str | None:
-    """The first field `update()` sets to a fixed value (not None, not derived from other columns)."""
-    for arg in node.args:
-        if arg.keyword is None:
-            continue
-        value = arg.value
-        if isinstance(value, cst.Name) and value.value == "None":
-            continue  # clearing a cache or a stale value, not a backfill
-        if _DERIVED.search(cst.Module([]).code_for_node(value)):
-            continue
-        return arg.keyword.value
+    if isinstance(receiver, cst.Attribute) and receiver.attr.value in _MANAGERS:
+        return receiver.value
     return None
+
+
+def _model_named(call: cst.BaseExpression | None) -> tuple[str, str] | None:
+    """(app label, model name) of `apps.get_model("shop", "Order")` or `apps.get_model("shop.Order")`."""
+    if not isinstance(call, cst.Call) or call_name(call) != "get_model":
+        return None
+    app = keyword(call, "app_label")
+    model = keyword(call, "model_name")
+    positional = [a.value for a in call.args if a.keyword is None]
+    if len(positional) == 1 and app is None and model is None:
+        dotted = string_value(positional[0]) or ""
+        label, dot, name = dotted.rpartition(".")
+        return (label, name) if dot else None
+    first = app.value if app is not None else positional[0] if positional else None
+    second = model.value if model is not None else positional[1] if len(positional) > 1 else None
+    app_label = string_value(first) if first is not None else None
+    model_name = string_value(second) if second is not None else None
+    return (app_label, model_name) if app_label and model_name else None
 
 
 class NonIdempotentBackfill(Rule):
@@ -74,12 +83,19 @@ class NonIdempotentBackfill(Rule):
 
     `.filter(...)` and `.exclude(...)` narrow the rows; `.all()` and `.using(...)` do not.
     An update that sets None (clearing a cache) or a value computed from the row's own columns
-    or related rows (`F(...)`, `Subquery(...)`) gives the same result when re-run, and is not flagged.
+    or related rows (`F(...)`, `Subquery(...)`, `Case`/`When`, `Coalesce`, database functions
+    given a field such as `Lower("locale")`, also through a variable) gives the same result when
+    re-run, and is not flagged. Nor is a backfill of a column added in the same migration or
+    release, or of a model created in it: there is nothing to overwrite yet.
 
     ## Why is this bad?
     A backfill that overwrites every row is not safe to run twice or on partly migrated data:
     rows that the new release already wrote, or that an earlier partial run filled, lose their
     real values. Update only the rows that still need it: `.filter(field__isnull=True).update(...)`.
+
+    ## Known problems
+    Measured precision: 1 of 1 on 8 real projects (benchmarks/precision; 8 found before, 7
+    of them on new columns or row-computed values).
     """
 
     code = "RP204"
@@ -92,6 +108,7 @@ class NonIdempotentBackfill(Rule):
     severity = Severity.WARNING
     dimension = Dimension.DATA_INTEGRITY
     requires = ("RunPython",)
+    skip_kinds = TEST_APPS
     examples = (
         Bad(
             """
@@ -129,9 +146,10 @@ class NonIdempotentBackfill(Rule):
 
     def setup(self) -> None:
         self.functions: list[str] = []  # enclosing module-level function, innermost last
-        self.updates: dict[str, list[cst.Call]] = {}
+        self.updates: dict[str, list[tuple[cst.Call, tuple[str, str] | None, list[str]]]] = {}
         self.calls: dict[str, set[str]] = {}
         self.forward: list[str] = []
+        self.assigned: dict[str, dict[str, cst.BaseExpression]] = {}  # function -> name -> last value
 
     @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
@@ -143,11 +161,18 @@ class NonIdempotentBackfill(Rule):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self.functions and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.assigned.setdefault(self.functions[-1], {})[node.targets[0].target.value] = node.value
+
     def visit_Call(self, node: cst.Call) -> None:
         if self.functions:
             function = self.functions[-1]
-            if updates_every_row(node) and overwritten_field(node):
-                self.updates.setdefault(function, []).append(node)
+            model = _updated_model(node)
+            fields = self._overwritten(node, function) if model is not None else []
+            if fields:
+                named = self.assigned.get(function, {}).get(model.value) if isinstance(model, cst.Name) else None
+                self.updates.setdefault(function, []).append((node, _model_named(named or model), fields))
             elif isinstance(node.func, cst.Name):
                 self.calls.setdefault(function, set()).add(node.func.value)
         if data_operation(self, node) == "RunPython":
@@ -155,20 +180,85 @@ class NonIdempotentBackfill(Rule):
             if isinstance(forward, cst.Name):
                 self.forward.append(forward.value)
 
+    def _overwritten(self, node: cst.Call, function: str) -> list[str]:
+        """The fields `update()` sets to a fixed value (not None, not computed from the row)."""
+        found = []
+        for arg in node.args:
+            if arg.keyword is None:
+                continue
+            value = arg.value
+            if isinstance(value, cst.Name):
+                value = self.assigned.get(function, {}).get(value.value, value)  # a Subquery in a variable
+            if isinstance(value, cst.Name) and value.value == "None":
+                continue  # clearing a cache or a stale value, not a backfill
+            if self._derived(value):
+                continue
+            found.append(arg.keyword.value)
+        return found
+
+    def _derived(self, value: cst.BaseExpression) -> bool:
+        """Computed from the row's own columns or related rows: the same on every run."""
+        if _DERIVED.search(cst.Module([]).code_for_node(value)):
+            return True
+        for node in _calls(value):
+            qualified = self.imports.resolve(node.func) or ""
+            if (
+                qualified.startswith(_EXPRESSIONS)
+                and not qualified.endswith(".Value")
+                and any(a.keyword is None and string_value(a.value) is not None for a in node.args)
+            ):
+                return True
+        return False
+
+    def _old_columns(self, model: tuple[str, str] | None, fields: list[str]) -> list[str]:
+        """The fields that existed before this release: a column added in it holds nothing to overwrite."""
+        if model is None:
+            return fields
+        history: MigrationHistory = self.context.migrations
+        migration = history.migration(self.file.path, self.file.source)
+        if migration is None:
+            return fields
+        app, name = model
+        state = history.state_after(migration).get(app, {}).get(name.lower())
+        if state is None:
+            return fields
+        if state.created_in is not None and history.same_release(state.created_in, migration):
+            return []
+        old = []
+        for field in fields:
+            known = state.fields.get(field.lower()) or state.fields.get(field.lower().removesuffix("_id"))
+            if known is None or known.since is None or not history.same_release(known.since, migration):
+                old.append(field)
+        return old
+
     def leave_Module(self, original_node: cst.Module) -> None:
         reported: set[int] = set()
         for forward in dict.fromkeys(self.forward):
             seen, todo = {forward}, [forward]
             while todo:
                 function = todo.pop()
-                for call in self.updates.get(function, []):
+                for call, model, fields in self.updates.get(function, []):
                     if id(call) in reported:
                         continue
                     reported.add(id(call))
-                    self.report(call, call=_short(call), function=forward, field=overwritten_field(call))
+                    old = self._old_columns(model, fields)
+                    if old:
+                        self.report(call, call=_short(call), function=forward, field=old[0])
                 for callee in self.calls.get(function, set()) - seen:
                     seen.add(callee)
                     todo.append(callee)
+
+
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    """Every call inside `node`, itself included."""
+    found: list[cst.Call] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(Collect())
+    return found
 
 
 def _short(call: cst.Call) -> str:

@@ -30,12 +30,15 @@ class NotNullColumnWithoutDefault(MigrationRule):
     """## What it does
     Flags an `AddField` of a NOT NULL column with no way to fill the rows already in the table.
 
-    The model's table must exist already (created by an earlier migration). Not flagged:
-    `null=True`; a `db_default` other than None; a Python-side `default` (Django fills the rows
-    with it on add; see RP206's `rolling-deploys`); fields Django fills itself (string fields
-    with `blank=True`, `auto_now`/`auto_now_add`, auto and primary keys); fields with no
-    column (`ManyToManyField`); a model created in the same migration, or in an app's initial
-    migrations when this one is initial too. Third-party field classes are not judged.
+    The model's table must hold rows: created in an earlier release (see "Releases of
+    migrations" in the README: git tags, `--diff`, else the same `makemigrations` run or day).
+    Not flagged: `null=True`; a `db_default` other than None; a Python-side `default` (Django
+    fills the rows with it on add; see RP206's `rolling-deploys`); fields Django fills itself
+    (string fields with `blank=True`, `auto_now`/`auto_now_add`, auto and primary keys); fields
+    with no column (`ManyToManyField`); a model created in the same release (the same migration,
+    an app's initial migrations, the relations `makemigrations` split off them); a table a data
+    step of the same migration emptied first (`Model.objects.all().delete()`). Third-party field
+    classes are not judged.
 
     ## Why is this bad?
     The database cannot add a NOT NULL column without a value for the existing rows: the
@@ -44,7 +47,11 @@ class NotNullColumnWithoutDefault(MigrationRule):
     then enforce NOT NULL in a third migration.
 
     ## Known problems
-    A squashed migration (`replaces`) is not judged; the migrations it replaces are.
+    A squashed migration (`replaces`, or `_squashed_` in its name) is not judged; the migrations
+    it replaces are. Migrations of test apps (under `tests/`, `test/`, `testapp/`) are not judged.
+    Without git history (an sdist), releases are guessed from the migrations' headers.
+    No finding on 8 real projects (benchmarks/precision); the 9 found before (split-off
+    initial relations, a table emptied first, a test app) were false alarms.
     """
 
     code = "RP201"

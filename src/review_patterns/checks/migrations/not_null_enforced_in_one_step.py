@@ -32,13 +32,18 @@ class NotNullEnforcedInOneStep(MigrationRule):
     Flags an `AlterField` that turns a nullable field NOT NULL relying on a default, with no
     backfill before it.
 
-    Not flagged when the three-step pattern was followed (a data migration backfilled the field
-    after it became nullable).
+    Not flagged when the three-step pattern was followed (a data migration, or the project's
+    own `RunPython` subclass, backfilled the field after it became nullable), or when no row can
+    hold NULL (a table or field of the same release, a `FileField`: see RP202).
 
     ## Why is this bad?
     Django then updates every NULL row to the default and adds the constraint in one
     transaction: on a large live table that holds a lock for the whole update, and writes
     queue behind it. Backfill in batches in a data migration first, then enforce NOT NULL.
+
+    ## Known problems
+    Measured precision: 4 of 4 on 8 real projects (benchmarks/precision); without git
+    history a release boundary is assumed between migrations of different days.
 
     ## Options
     - `rolling-deploys` (default false): also flag an `AddField` NOT NULL with only a
@@ -134,7 +139,13 @@ class NotNullEnforcedInOneStep(MigrationRule):
 
     def check(self, change: FieldChange, node: cst.Call) -> None:
         new = change.new
-        if change.enforces_not_null and change.may_have_rows and change.has_default and not change.backfilled:
+        if (
+            change.enforces_not_null
+            and change.may_have_rows
+            and change.null_rows
+            and change.has_default
+            and not change.backfilled
+        ):
             self.report(
                 node,
                 problem="is made NOT NULL relying on its default: Django updates every NULL row and adds the"

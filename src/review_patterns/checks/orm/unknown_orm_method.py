@@ -6,7 +6,7 @@ import libcst as cst
 
 from review_patterns.checks.orm.helpers import FlowRule, is_manager_or_queryset
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good
+from review_patterns.core.rule import Bad, Good, Rewrite
 
 #: Wrong name -> the method Django has. The first group is called on querysets and managers.
 QUERYSET_TYPOS = {
@@ -48,6 +48,7 @@ class UnknownOrmMethod(FlowRule):
     penalty = 5
     dimension = Dimension.DATA_INTEGRITY
     requires = tuple(f".{name}(" for name in (*QUERYSET_TYPOS, *INSTANCE_TYPOS))
+    fixes = "Safe: `review-patterns fix` renames the call to the method Django has; nothing else changes."
     examples = (
         Bad("""
             def upvote(request, pk):
@@ -189,4 +190,5 @@ class UnknownOrmMethod(FlowRule):
         known = self.context.method_names | self.defined
         for node, wrong, right, kind in self.calls:
             if wrong not in known:
-                self.report(node, wrong=wrong, right=right, kind=kind)
+                rename = Rewrite(safe=True, replace=((node, cst.Name(right)),), description=f"call `{right}`")
+                self.report(node, rename, wrong=wrong, right=right, kind=kind)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import libcst as cst
+
 from review_patterns.checks.privacy.helpers import Handler, HandlerAwareRule
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good
+from review_patterns.core.rule import Bad, Good, Rewrite
+from review_patterns.syntax.files import FileKind
 
 
 class BareExcept(HandlerAwareRule):
     """## What it does
-    Flags `except:` with no exception class, at the `except` line.
+    Flags `except:` with no exception class, at the `except` line, unless the handler re-raises
+    (`raise`): cleaning up and re-raising is what PEP 8 allows a bare `except:` for. Test modules
+    are not checked.
 
     ## Why is this bad?
     A bare `except:` also catches `KeyboardInterrupt` and `SystemExit`, so a worker cannot be
@@ -24,6 +29,8 @@ class BareExcept(HandlerAwareRule):
     severity = Severity.IMPORTANT
     dimension = Dimension.SECURITY
     requires = ("except",)
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
+    fixes = "Unsafe: the fix writes `except Exception:`, which no longer catches `KeyboardInterrupt` and `SystemExit`; that is the point, but it changes behaviour, so it needs `--unsafe-fixes`."
     examples = (
         Bad("""
             def load_settings(raw):
@@ -47,8 +54,32 @@ class BareExcept(HandlerAwareRule):
                     rollback()
                     raise
             """),
+        Good("""
+            def import_rows(rows):
+                try:
+                    save(rows)
+                except:
+                    rollback()
+                    raise
+            """),
+        Bad("""
+            def import_rows(rows):
+                try:
+                    save(rows)
+                except:  # RP303
+                    try:
+                        rollback()
+                    except:  # RP303
+                        pass
+                    raise ImportFailed("rows not saved")
+            """),
     )
 
-    def on_handler(self, handler: Handler) -> None:
-        if handler.bare:
-            self.report(handler.node)
+    def after_handler(self, handler: Handler) -> None:
+        if handler.bare and not handler.reraises:
+            typed = handler.node.with_changes(
+                type=cst.Name("Exception"), whitespace_after_except=cst.SimpleWhitespace(" ")
+            )
+            self.report(
+                handler.node, Rewrite(safe=False, replace=((handler.node, typed),), description="`except Exception:`")
+            )

@@ -7,14 +7,18 @@ calls, handlers, `raise` and `return` through hooks.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import libcst as cst
 
 from review_patterns.core.rule import Rule
+from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.names import bound_names, call_name, dotted_name, string_value
+from review_patterns.syntax.semantic import Binding, BindingKind
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
 #: Names used for loggers by convention: a logger when nothing in the file says otherwise.
@@ -88,6 +92,7 @@ class Handler:
     types: tuple[str, ...]  #: qualified names of the caught classes; () for a bare `except:`
     known: bool  #: every caught class is spelled out (not a variable holding a tuple)
     raises: bool = False  #: a `raise` statement in the body (not in a nested function)
+    reraises: bool = False  #: a bare `raise` of this handler's own exception
     logs_traceback: bool = False  #: a logger call with a traceback, or a traceback printed or reported
     answers_404: bool = False  #: raises Http404/NotFound or builds a 404 response
     #: the exception object is passed on: an argument of a (non-logger) call, returned, stored, `sys.exc_info()`
@@ -109,8 +114,6 @@ class Frame:
 
     kind: str  #: "module", "class" or "function"
     node: cst.CSTNode | None = None
-    #: name -> True (a logger), False (something else), None (unknown: decided by convention)
-    names: dict[str, bool | None] = field(default_factory=dict)
     handlers: list[Handler] = field(default_factory=list)
     #: class frames: attributes of `self`/`cls` bound to a logger
     logger_attrs: set[str] = field(default_factory=set)
@@ -189,6 +192,9 @@ class HandlerAwareRule(Rule):
 
     def setup(self) -> None:
         self.frames: list[Frame] = [Frame("module")]
+        #: Whether a binding holds a logger: True, False, or None (unknown: decided by convention).
+        #: Filled when the traversal passes the binding, or on first use for one not passed yet.
+        self._loggers: dict[Binding, bool | None] = {}
         self._in_log = 0  # depth of logger calls around the current node
         self._calls: list[bool] = []  # for each enclosing call: is it a logger call?
         self._debug_blocks: list[bool] = []  # for each enclosing `if` block: does it run only under DEBUG?
@@ -254,25 +260,30 @@ class HandlerAwareRule(Rule):
                 return frame
         return None
 
-    def _lookup(self, name: str) -> tuple[bool, bool | None]:
-        """(found, value) of `name` in the scopes visible here (class bodies only from inside)."""
-        for index in range(len(self.frames) - 1, -1, -1):
-            frame = self.frames[index]
-            if frame.kind == "class" and index != len(self.frames) - 1:
-                continue
-            if name in frame.names:
-                return True, frame.names[name]
-        return False, None
+    def _binding_is_logger(self, binding: Binding) -> bool | None:
+        if binding in self._loggers:
+            return self._loggers[binding]
+        self._loggers[binding] = None  # while deciding: `log = log.bind(...)` must not loop
+        found: bool | None = None
+        if binding.kind is BindingKind.PARAMETER and isinstance(binding.node, cst.Param):
+            found = _param_is_logger(binding.node) if isinstance(binding.scope.node, cst.FunctionDef) else None
+        elif binding.kind is BindingKind.ASSIGNMENT and binding.value is not None:
+            found = self._is_logger_value(binding.value)
+        elif binding.kind in (BindingKind.ASSIGNMENT, BindingKind.FUNCTION, BindingKind.CLASS):
+            found = False if not isinstance(binding.node, (cst.AnnAssign, cst.AugAssign)) else None
+        elif binding.kind in (BindingKind.LOOP, BindingKind.WITH):
+            found = False
+        self._loggers[binding] = found
+        return found
 
     def is_logger(self, node: cst.BaseExpression) -> bool:
         """Whether an expression evaluates to a logger (or is the `logging` module)."""
         if isinstance(node, cst.Name):
-            found, value = self._lookup(node.value)
-            if found and value is not None:
-                return value
-            if not found and node.value in self.imports.aliases:
-                return _imported_logger(self.imports.aliases[node.value])
-            return node.value in CONVENTIONAL_LOGGERS
+            binding = self.semantic.lookup(node.value)
+            if binding is not None and binding.kind is BindingKind.IMPORT and binding.qualified is not None:
+                return _imported_logger(binding.qualified)
+            value = self._binding_is_logger(binding) if binding is not None else None
+            return value if value is not None else node.value in CONVENTIONAL_LOGGERS
         if isinstance(node, cst.Attribute):
             owner = node.value
             if isinstance(owner, cst.Name) and self._is_self(owner.value):
@@ -357,7 +368,7 @@ class HandlerAwareRule(Rule):
     # -- traversal --
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._bind(node.name.value, False)
+        self._bind(node.name.value)
         frame = Frame("class", node)
         self.frames.append(frame)
         for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
@@ -396,64 +407,61 @@ class HandlerAwareRule(Rule):
         self.frames.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._bind(node.name.value, False)
+        self._bind(node.name.value)
         params = node.params
-        every = [*params.posonly_params, *params.params, *params.kwonly_params]
-        every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
-        frame = Frame("function", node, params=tuple(p.name.value for p in [*params.posonly_params, *params.params]))
-        for param in every:
-            frame.names[param.name.value] = _param_is_logger(param)
-        self.frames.append(frame)
+        self.frames.append(
+            Frame("function", node, params=tuple(p.name.value for p in [*params.posonly_params, *params.params]))
+        )
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.frames.pop()
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
-        frame = Frame("function", node)
-        for param in node.params.params:
-            frame.names[param.name.value] = None
-        self.frames.append(frame)
+        self.frames.append(Frame("function", node))
 
     def leave_Lambda(self, original_node: cst.Lambda) -> None:
         self.frames.pop()
 
-    def _bind(self, name: str, is_logger: bool | None) -> None:
-        frame = self.frame
-        frame.names[name] = is_logger
-        for handler in frame.handlers:
+    def _bind(self, name: str) -> None:
+        """A name is rebound: a handler's `as` name no longer holds its exception."""
+        for handler in self.frame.handlers:
             if handler.name == name:
                 handler.name_live = False
 
-    def _bind_targets(self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
+    def _bind_targets(
+        self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode
+    ) -> None:
         is_logger = value is not None and self._is_logger_value(value)
+        for binding in self.semantic.bound_by(node):
+            self._loggers[binding] = is_logger  # decided here, before the name is rebound
         for target in targets:
             for name in bound_names(target):
-                self._bind(name, True if is_logger else False)
+                self._bind(name)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._hand_on([node.value])
         targets = [t.target for t in node.targets]
         self.on_assign(targets, node.value, node)
-        self._bind_targets(targets, node.value)
+        self._bind_targets(targets, node.value, node)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self.on_assign([node.target], node.value, node)
         if node.value is not None:
-            self._bind_targets([node.target], node.value)
+            self._bind_targets([node.target], node.value, node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self.on_assign([node.target], node.value, node)
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self.on_assign([node.target], node.value, node)
-        self._bind_targets([node.target], node.value)
+        self._bind_targets([node.target], node.value, node)
 
     def visit_For(self, node: cst.For) -> None:
-        self._bind_targets([node.target], None)
+        self._bind_targets([node.target], None, node)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
-            self._bind_targets([node.asname.name], None)
+            self._bind_targets([node.asname.name], None, node)
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         self._enter_handler(node)
@@ -492,8 +500,13 @@ class HandlerAwareRule(Rule):
         self._debug_blocks.pop()
 
     def visit_Raise(self, node: cst.Raise) -> None:
-        for handler in self.handlers:
-            handler.raises = True
+        for enclosing in self.handlers:
+            enclosing.raises = True
+        handler = self.handler
+        if handler is not None and (
+            node.exc is None or (isinstance(node.exc, cst.Name) and node.exc.value == handler.name)
+        ):
+            handler.reraises = True  # a bare `raise` re-raises the innermost handler's exception
         exc = node.exc
         target = exc.func if isinstance(exc, cst.Call) else exc
         if target is not None and self.imports.resolve(target) in _NOT_FOUND and self.handler is not None:
@@ -639,6 +652,14 @@ def is_network_error(name: str) -> bool:
     return name.startswith(_NETWORK_MODULES) or name in _NETWORK_BUILTINS
 
 
+_PARSING_ERRORS = frozenset({"ValueError", "KeyError", "TypeError", "IndexError", "UnicodeDecodeError"})
+
+
+def is_parsing_error(name: str) -> bool:
+    """`ValueError`, `KeyError`, `TypeError`, a `JSONDecodeError`: a bug worth a traceback every time."""
+    return name in _PARSING_ERRORS or name.endswith("JSONDecodeError")
+
+
 def circuit_open_logged_as_error(handler: Handler | None, log: LoggerCall) -> bool:
     """An error-level logger call in a handler of `pybreaker.CircuitBreakerError` (RP306)."""
     return (
@@ -646,3 +667,320 @@ def circuit_open_logged_as_error(handler: Handler | None, log: LoggerCall) -> bo
         and handler.catches(CIRCUIT_BREAKER_ERRORS)
         and ((log.level is not None and log.level >= 40) or log.method == "exception")
     )
+
+
+def logs_traceback_always(log: LoggerCall, exception: str | None, imports: ImportTable) -> bool:
+    """`logger.exception(...)`, `exc_info=True` (or the exception, or `sys.exc_info()`): not only under DEBUG."""
+    value = log.exc_info
+    if value is None:
+        return log.method == "exception"
+    if isinstance(value, cst.Name):
+        return value.value == "True" or value.value == exception
+    if isinstance(value, cst.Integer):
+        return value.value != "0"
+    return isinstance(value, cst.Call) and imports.resolve(value.func) == "sys.exc_info"
+
+
+# -- what an exception's text is --
+
+BROAD = frozenset({"Exception", "BaseException"})
+_BUILTINS = frozenset(n for n in dir(builtins) if isinstance(getattr(builtins, n), type))
+#: Builtin errors whose text carries internals: paths, hosts, commands.
+_OS_ERRORS = frozenset(
+    {
+        "OSError",
+        "IOError",
+        "EnvironmentError",
+        "FileNotFoundError",
+        "FileExistsError",
+        "PermissionError",
+        "IsADirectoryError",
+        "NotADirectoryError",
+        "BlockingIOError",
+        "ChildProcessError",
+        "InterruptedError",
+        "ProcessLookupError",
+    }
+)
+#: Modules whose errors carry internals: databases and their drivers, caches, clouds, mail, processes.
+_INTERNAL_MODULES = (
+    "django.db.",
+    "psycopg2.",
+    "psycopg.",
+    "MySQLdb.",
+    "pymysql.",
+    "sqlite3.",
+    "cx_Oracle.",
+    "oracledb.",
+    "redis.",
+    "django_redis.",
+    "pymongo.",
+    "sqlalchemy.",
+    "elasticsearch.",
+    "botocore.",
+    "boto3.",
+    "google.api_core.",
+    "google.cloud.",
+    "azure.core.",
+    "smtplib.",
+    "ssl.",
+    "subprocess.",
+    "kombu.",
+    "ldap.",
+)
+#: Errors raised while reading the user's own input: their text describes that input.
+_INPUT_ERRORS = frozenset(
+    {
+        "ValueError",
+        "TypeError",
+        "KeyError",
+        "IndexError",
+        "LookupError",
+        "UnicodeError",
+        "UnicodeDecodeError",
+        "UnicodeEncodeError",
+        "OverflowError",
+        "decimal.InvalidOperation",
+        "binascii.Error",
+    }
+)
+#: Exceptions of Django and DRF whose text is written for the user.
+_USER_FACING = frozenset({"ValidationError", "PermissionDenied", "Http404", "NotFound", "SuspiciousOperation"})
+_NOT_FOUND_ERRORS = frozenset({"DoesNotExist", "ObjectDoesNotExist"})
+
+
+class Origin(str, Enum):
+    """Where the text of a caught exception comes from, for deciding who may read it."""
+
+    INTERNAL = "internal"  #: a broad catch, a database, driver, network or file-system error
+    LIBRARY = "library"  #: another library's (or the standard library's) exception
+    USER = "user"  #: the user's own input, or the project's own exception written for the user
+
+
+def exception_origin(qualified: str, rule: Rule) -> Origin:
+    """What a caught class (qualified as imported, builtins bare) says about its text."""
+    last = qualified.rpartition(".")[2]
+    if qualified in BROAD or qualified in _OS_ERRORS or is_network_error(qualified):
+        return Origin.INTERNAL
+    if qualified.startswith(_INTERNAL_MODULES) and last.endswith("Error"):
+        return Origin.INTERNAL
+    if qualified in _INPUT_ERRORS or last.endswith(("JSONDecodeError", "ValidationError")):
+        return Origin.USER
+    if last in _USER_FACING and (qualified == last or qualified.startswith(("django.", "rest_framework."))):
+        return Origin.USER
+    if qualified in _BUILTINS:
+        return Origin.LIBRARY
+    exceptions = rule.context.exceptions
+    if "." not in qualified:  # not imported: defined in this file, or unknown
+        return Origin.USER
+    if last in _NOT_FOUND_ERRORS or qualified.endswith(".MultipleObjectsReturned"):
+        return Origin.LIBRARY
+    if exceptions.is_project_class(qualified) or exceptions.is_project_module(qualified.rpartition(".")[0]):
+        return Origin.USER
+    return Origin.LIBRARY
+
+
+# -- following the text of a caught exception --
+
+_TRACEBACK_TEXT = frozenset({"traceback.format_exc", "traceback.format_exception", "traceback.format_exception_only"})
+_RESPONSES = frozenset({"Response", "JsonResponse", "StreamingHttpResponse"})
+
+
+def is_response(node: cst.Call) -> bool:
+    """`Response(...)`, `JsonResponse(...)`, `HttpResponse*(...)`."""
+    name = call_name(node) or ""
+    return name in _RESPONSES or name.startswith("HttpResponse")
+
+
+class ExceptionTextRule(HandlerAwareRule):
+    """A rule about where the text of a caught exception goes (`str(e)`, `f"{e}"`, `e.args`, ...).
+
+    It follows the text through the variables of a scope; a subclass calls `sink()` where the text
+    arrives, and `judge()` is called once the handlers involved have been seen whole.
+    """
+
+    def setup(self) -> None:
+        super().setup()
+        self.pending: list[tuple[cst.CSTNode, set[Handler], str]] = []
+
+    def judge(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
+        """The text of the exceptions of `sources` reaches `sink` at `node`: report it or not."""
+
+    def describe(self, handler: Handler) -> str:
+        return f"the text of `{handler.name}`" if handler.name else "the traceback"
+
+    def sink(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
+        if not sources or self.debug_only:
+            return
+        if self.handlers:
+            self.pending.append((node, sources, sink))
+        else:
+            self.judge(node, sources, sink)
+
+    def after_handler(self, handler: Handler) -> None:
+        if len(self.handlers) == 1:  # leaving the outermost handler of this scope
+            pending, self.pending = self.pending, []
+            for node, sources, sink in pending:
+                self.judge(node, sources, sink)
+
+    # -- variables holding the text --
+
+    def _taints(self) -> dict[str, set[Handler]]:
+        """Variables of the current scope holding the text of a caught exception."""
+        taints: dict[str, set[Handler]] = self.frame.state.setdefault("taints", {})
+        return taints
+
+    def on_handler(self, handler: Handler) -> None:
+        if handler.name is not None:
+            self._taints().pop(handler.name, None)  # the name now holds the new exception
+
+    def on_assign(
+        self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode
+    ) -> None:
+        # A response stored in a variable is reported where it is built, not again where it is returned.
+        sources = self.leaks(value, skip_responses=True) if value is not None else set()
+        taints = self._taints()
+        for target in targets:
+            if isinstance(target, cst.Subscript):  # `context["error"] = str(e)`: the whole dict carries it
+                base: cst.BaseExpression = target.value
+                while isinstance(base, (cst.Subscript, cst.Attribute)):
+                    base = base.value
+                if isinstance(base, cst.Name) and sources:
+                    taints.setdefault(base.value, set()).update(sources)
+                continue
+            names = [dotted_name(target)] if isinstance(target, cst.Attribute) else list(bound_names(target))
+            for name in filter(None, names):
+                if isinstance(node, cst.AugAssign):
+                    taints.setdefault(name, set()).update(sources)
+                elif sources:
+                    taints[name] = set(sources)
+                else:
+                    taints.pop(name, None)
+
+    # -- what carries the text --
+
+    def leaks_all(self, nodes: Iterable[cst.BaseExpression], skip_responses: bool = False) -> set[Handler]:
+        found: set[Handler] = set()
+        for node in nodes:
+            found |= self.leaks(node, skip_responses)
+        return found
+
+    def shown_elsewhere(self, node: cst.Call) -> bool:
+        """A call reported as a sink itself: the text inside it is not reported again where it goes."""
+        return is_response(node)
+
+    def leaks(self, node: cst.BaseExpression, skip_responses: bool = False) -> set[Handler]:
+        """The handlers whose exception text `node` carries."""
+        names = self.exception_names()
+        taints = self._taints()
+        if not names and not taints and not self.handlers:
+            return set()
+        return _Text(self, names, taints, skip_responses).of(node)
+
+    def logged_text(self, log: LoggerCall) -> set[Handler]:
+        """The handlers whose exception text a logger call writes (also `e` itself as an argument)."""
+        sources = self.leaks_all(log.parts)
+        names = self.exception_names()
+        for arg in log.args:
+            if isinstance(arg, cst.Name) and arg.value in names:
+                sources.add(names[arg.value])
+        return sources
+
+
+class _Text:
+    """Finds the text of caught exceptions in one expression."""
+
+    def __init__(
+        self,
+        rule: ExceptionTextRule,
+        names: dict[str, Handler],
+        taints: dict[str, set[Handler]],
+        skip_responses: bool,
+    ) -> None:
+        self.rule = rule
+        self.names = names
+        self.taints = taints
+        self.skip_responses = skip_responses
+
+    def exception(self, node: cst.BaseExpression) -> Handler | None:
+        """The handler whose exception this bare name is."""
+        return self.names.get(node.value) if isinstance(node, cst.Name) else None
+
+    def of(self, node: cst.BaseExpression) -> set[Handler]:
+        if isinstance(node, cst.Name):
+            return set(self.taints.get(node.value, ()))
+        if isinstance(node, cst.Attribute):
+            handler = self.exception(node.value)
+            if handler is not None and node.attr.value in ("args", "message"):
+                return {handler}
+            held = self.taints.get(dotted_name(node) or "")
+            return set(held) if held else self.of(node.value)
+        if isinstance(node, cst.Call):
+            return self._call(node)
+        if isinstance(node, cst.FormattedString):
+            found: set[Handler] = set()
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringExpression):
+                    handler = self.exception(part.expression)
+                    found |= {handler} if handler is not None else self.of(part.expression)
+            return found
+        if isinstance(node, cst.BinaryOperation):
+            found = self.of(node.left) | self.of(node.right)
+            if isinstance(node.operator, cst.Modulo):
+                right = node.right
+                values = [e.value for e in right.elements] if isinstance(right, (cst.Tuple, cst.Dict)) else [right]
+                found |= {h for h in map(self.exception, values) if h is not None}
+            return found
+        if isinstance(node, (cst.ConcatenatedString, cst.BooleanOperation)):
+            return self.of(node.left) | self.of(node.right)
+        if isinstance(node, cst.IfExp):
+            debug = debug_test(node.test)
+            return (set() if debug is True else self.of(node.body)) | (
+                set() if debug is False else self.of(node.orelse)
+            )
+        if isinstance(node, cst.Subscript):
+            return self.of(node.value)
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set, cst.Dict)):
+            return self._all(e.value for e in node.elements)
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            return self._comprehension(node)
+        if isinstance(node, cst.Await):
+            return self.of(node.expression)
+        return set()
+
+    def _all(self, nodes: Iterable[cst.BaseExpression]) -> set[Handler]:
+        found: set[Handler] = set()
+        for node in nodes:
+            found |= self.of(node)
+        return found
+
+    def _call(self, node: cst.Call) -> set[Handler]:
+        qualified = self.rule.imports.resolve(node.func)
+        if qualified in _TRACEBACK_TEXT:
+            return {self.rule.handlers[-1]} if self.rule.handlers else set()
+        if self.skip_responses and self.rule.shown_elsewhere(node):
+            return set()  # reported at the response itself
+        found: set[Handler] = set()
+        args = [a.value for a in node.args]
+        if qualified in ("str", "repr") or call_name(node) == "format":
+            found |= {h for h in map(self.exception, args) if h is not None}
+        if isinstance(node.func, cst.Attribute):
+            found |= self.of(node.func.value)
+        return found | self._all(args)
+
+    def _comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> set[Handler]:
+        shadowed: set[str] = set()
+        loop: cst.CompFor | None = node.for_in
+        iterables: list[cst.BaseExpression] = []
+        while loop is not None:
+            shadowed.update(bound_names(loop.target))
+            iterables.append(loop.iter)
+            loop = loop.inner_for_in
+        inner = _Text(
+            self.rule,
+            {k: v for k, v in self.names.items() if k not in shadowed},
+            {k: v for k, v in self.taints.items() if k not in shadowed},
+            self.skip_responses,
+        )
+        parts = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
+        return inner._all(parts) | self._all(iterables)

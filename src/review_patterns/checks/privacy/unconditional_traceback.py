@@ -9,6 +9,8 @@ from review_patterns.checks.privacy.helpers import (
     LoggerCall,
     circuit_open_logged_as_error,
     is_network_error,
+    is_parsing_error,
+    logs_traceback_always,
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
@@ -19,8 +21,10 @@ class UnconditionalTraceback(HandlerAwareRule):
     Flags `exc_info=True` and `logger.exception(...)` in a handler for network or upstream
     errors: the exceptions of `requests`, `httpx`, `aiohttp`, `urllib`, `urllib3` and `socket`,
     `ConnectionError` and `TimeoutError`. Parsing errors (`ValueError`, `KeyError`, `TypeError`,
-    `JSONDecodeError`) are bugs worth a traceback every time and are not flagged. Where RP306
-    flags a call (an open circuit logged as an error), RP305 does not.
+    `JSONDecodeError`) are bugs worth a traceback every time and are not flagged. When one
+    handler catches both, the message says to split it: `exc_info=settings.DEBUG` alone would
+    drop the parsing errors' tracebacks. Where RP306 flags a call (an open circuit logged as an
+    error), RP305 does not.
 
     ## Why is this bad?
     An upstream outage raises the same exception thousands of times a minute; each traceback
@@ -31,7 +35,7 @@ class UnconditionalTraceback(HandlerAwareRule):
 
     code = "RP305"
     name = "unconditional-traceback"
-    message = "traceback logged on every {caught}; use `exc_info=settings.DEBUG`"
+    message = "traceback logged on every {caught}; {advice}"
     severity = Severity.SUGGESTION
     dimension = Dimension.SECURITY
     requires = ("except",)
@@ -49,6 +53,21 @@ class UnconditionalTraceback(HandlerAwareRule):
                     logger.exception("rates service unavailable")  # RP305
                 except ValueError:
                     logger.error("rates service sent garbage", exc_info=True)
+                return None
+            """),
+        Bad("""
+            import json
+            import logging
+
+            import requests
+
+            logger = logging.getLogger(__name__)
+
+            def fetch_rates():
+                try:
+                    return json.loads(requests.get(RATES_URL, timeout=5).text)
+                except (requests.ConnectionError, json.JSONDecodeError):
+                    logger.exception("rates unavailable")  # RP305
                 return None
             """),
         Good("""
@@ -72,15 +91,11 @@ class UnconditionalTraceback(HandlerAwareRule):
         if log is None or handler is None or self.debug_only or circuit_open_logged_as_error(handler, log):
             return
         caught = [t for t in handler.types if is_network_error(t)]
-        if caught and self._unconditional(log, handler.name):
-            self.report(node, caught=caught[0])
-
-    def _unconditional(self, log: LoggerCall, exception: str | None) -> bool:
-        value = log.exc_info
-        if value is None:
-            return log.method == "exception"
-        if isinstance(value, cst.Name):
-            return value.value == "True" or value.value == exception
-        if isinstance(value, cst.Integer):
-            return value.value != "0"
-        return isinstance(value, cst.Call) and self.imports.resolve(value.func) == "sys.exc_info"
+        if caught and logs_traceback_always(log, handler.name, self.imports):
+            parsing = [t for t in handler.types if is_parsing_error(t)]
+            advice = (
+                f"split the handler: `{caught[0]}` with `exc_info=settings.DEBUG`, `{parsing[0]}` with the traceback"
+                if parsing
+                else "use `exc_info=settings.DEBUG`"
+            )
+            self.report(node, caught=caught[0], advice=advice)

@@ -57,7 +57,8 @@ class NaiveDatetime(Rule):
     harmless: formatted (`strftime`, `isoformat`), cut to a date, time or parts (`.date()`, a
     `DateField`, `.year`), turned into a timestamp, made aware (`astimezone()`, `make_aware`,
     `tz.localize`, a project helper), compared with or subtracted from another naive time of
-    the same clock (a duration), or returned to a caller in another module. A function that
+    the same clock (a duration), assigned to an `auto_now` field (`save()` overwrites it; an
+    `update()` does not, and is flagged), or returned to a caller in another module. A function that
     reads `USE_TZ`, or an `if` that calls `timezone.now()` in another branch, chooses naive
     time on purpose. Test modules and fixtures are skipped.
     """
@@ -155,6 +156,7 @@ class NaiveDatetime(Rule):
                 order.utc = datetime.datetime.utcnow().replace(tzinfo=timezone.utc)
                 order.berlin = pytz.timezone("Europe/Berlin").localize(datetime.datetime.now())
                 order.delivery_day = datetime.datetime.now().date()  # a DateField: cut to a date
+                order.updated_at = datetime.datetime.now()  # auto_now: save() sets it again
                 order.save()
             """,
             path="shop/services.py",
@@ -165,6 +167,25 @@ class NaiveDatetime(Rule):
                 class Order(models.Model):
                     paid_at = models.DateTimeField(null=True)
                     delivery_day = models.DateField(null=True)
+                    updated_at = models.DateTimeField(auto_now=True)
+                """
+            },
+        ),
+        Bad(
+            """
+            from datetime import datetime
+
+            def touch(orders):
+                # `update()` writes the value as given: auto_now applies only to save()
+                orders.update(updated_at=datetime.now())  # RP510
+            """,
+            path="shop/services.py",
+            files={
+                "shop/models.py": """
+                from django.db import models
+
+                class Order(models.Model):
+                    updated_at = models.DateTimeField(auto_now=True)
                 """
             },
         ),
@@ -257,6 +278,8 @@ class NaiveDatetime(Rule):
         self.date_fields = frozenset(
             n for n, kinds in fields.items() if all(k.endswith("DateField") and not _datetime(k) for k in kinds)
         )
+        #: `save()` overwrites these with the current time: an assigned value never reaches the database.
+        self.auto_now = self.context.models.auto_now_fields()
         self.exempt = _exempt_calls(node, self)
         scopes: list[cst.CSTNode] = [node]
         node.visit(_Functions(scopes))
@@ -385,7 +408,7 @@ class _Scope(cst.CSTVisitor):
             self.names[target.value] = value
         elif isinstance(target, cst.Attribute):
             field = target.attr.value
-            if field in self.rule.datetime_fields and field not in self.rule.date_fields:
+            if field in self.rule.datetime_fields and field not in self.rule.auto_now:
                 self.found(value, f"is stored in `{field}`, a `DateTimeField`")
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:

@@ -7,9 +7,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from review_patterns.core.grading import file_grade, findings_by_rule, grade_counts, lowest_files, review_arithmetic
-from review_patterns.core.model import Dimension, Report
+from review_patterns.core.model import Dimension, Fix, Report
 from review_patterns.core.version import __version__
 from review_patterns.report.fingerprint import Sources
+
+
+def _fix(fix: Fix | None) -> dict[str, Any] | None:
+    """The fix as ruff's JSON spells it: applicability, a message, and the edits (1-based positions)."""
+    if fix is None:
+        return None
+    return {
+        "applicability": fix.applicability,
+        "message": fix.description,
+        "edits": [
+            {
+                "location": {"row": e.line, "column": e.column},
+                "end_location": {"row": e.end_line, "column": e.end_column},
+                "content": e.content,
+            }
+            for e in fix.edits
+        ],
+    }
 
 
 def _dims(values: Mapping[Dimension, float]) -> dict[str, float]:
@@ -58,6 +76,7 @@ def as_dict(report: Report) -> dict[str, Any]:
                         "column": f.column,
                         "end_line": f.end_line,
                         "end_column": f.end_column,
+                        "fix": _fix(f.fix),
                     }
                     for f in r.findings
                 ],

@@ -16,7 +16,7 @@ from review_patterns.core.grading import (
     lowest_files,
     review_arithmetic,
 )
-from review_patterns.core.model import Dimension, FileResult, Report, Severity
+from review_patterns.core.model import Dimension, FileResult, Finding, Report, Severity
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural, verdict
 
@@ -39,6 +39,13 @@ def dimensions_line(report: Report) -> str:
     return " | ".join(f"{d.label} {report.dimensions[d]:g}" for d in Dimension)
 
 
+def _fix_mark(finding: Finding) -> str:
+    """` [*]` for a finding `--fix` repairs, ` [*unsafe]` for one that needs `--unsafe-fixes` too."""
+    if finding.fix is None:
+        return ""
+    return " [*]" if finding.fix.safe else " [*unsafe]"
+
+
 def _file_block(result: FileResult) -> list[Text]:
     head = Text.assemble((result.path, "bold"), "  ")
     if result.score is None:
@@ -53,6 +60,7 @@ def _file_block(result: FileResult) -> list[Text]:
                 (f.code, _STYLE[f.severity]),
                 f"  {f.severity.value:<10} ",
                 f.message,
+                (_fix_mark(f), "green"),
             )
         )
     for b in result.bonuses:
@@ -99,8 +107,6 @@ def summary_block(report: Report) -> list[Text]:
         )
     )
     lines.append(Text(dimensions_line(report)))
-    for warning in report.warnings:
-        lines.append(Text(f"warning: {warning}", "yellow"))
     lines.append(Text(verdict(report), "bold green" if report.passed else "bold red"))
     return lines
 

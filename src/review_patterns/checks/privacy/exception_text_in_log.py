@@ -1,0 +1,119 @@
+"""RP307: the text of a broadly caught exception formatted into a log message."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from review_patterns.checks.privacy.helpers import (
+    BROAD,
+    ExceptionTextRule,
+    Handler,
+    LoggerCall,
+    logs_traceback_always,
+)
+from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.rule import Bad, Good
+from review_patterns.syntax.files import FileKind
+
+
+class ExceptionTextInLog(ExceptionTextRule):
+    """## What it does
+    Flags a logger call, in a handler of `Exception`, `BaseException` or a bare `except:`, whose
+    message or fields carry the text of the caught exception: `str(e)`, `repr(e)`, `f"{e}"`,
+    `"%s" % e`, `e.args`, `e.message`, `e` itself as an argument, `traceback.format_exc()`, or a
+    variable assigned from one of these.
+
+    Not flagged: a handler that also logs the traceback unconditionally (`logger.exception`,
+    `exc_info=True`): whether it should is RP305's business; text logged under
+    `if settings.DEBUG:`; handlers of named exceptions (`except KeyError as e`), whose text the
+    handler's author knows. Test modules are not checked.
+
+    ## Why is this bad?
+    A broad catch takes whatever went wrong, and its text with it: SQL with the failing row's
+    values, file paths, host names, tokens in URLs. Logs are kept longer and read by more
+    people than the data. Production logs carry `type(e).__name__`, and the traceback only
+    with `exc_info=settings.DEBUG`.
+    """
+
+    code = "RP307"
+    name = "exception-text-in-log"
+    message = "{text} in a log message; log `type({name}).__name__`, the traceback with `exc_info=settings.DEBUG`"
+    severity = Severity.WARNING
+    penalty = 1
+    dimension = Dimension.SECURITY
+    requires = ("except",)
+    skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
+    examples = (
+        Bad("""
+            import logging
+            import traceback
+
+            logger = logging.getLogger(__name__)
+
+            def sync_catalogue(shop):
+                try:
+                    push_catalogue(shop)
+                except Exception as e:
+                    logger.error("catalogue sync failed for shop %s: %s", shop.pk, e)  # RP307
+                    logger.warning(f"catalogue sync failed: {e}")  # RP307
+                    return False
+                return True
+
+            def sync_prices(shop):
+                try:
+                    push_prices(shop)
+                except:
+                    logger.error("price sync failed: " + traceback.format_exc())  # RP307
+                    raise
+            """),
+        Good("""
+            import logging
+
+            from django.conf import settings
+
+            logger = logging.getLogger(__name__)
+
+            def sync_catalogue(shop):
+                try:
+                    push_catalogue(shop)
+                except Exception as e:
+                    logger.error(
+                        "catalogue sync failed for shop %s: %s", shop.pk, type(e).__name__,
+                        exc_info=settings.DEBUG,
+                    )
+                    return False
+                return True
+            """),
+        Good("""
+            import logging
+
+            logger = logging.getLogger(__name__)
+
+            def sync_catalogue(shop):
+                try:
+                    push_catalogue(shop)
+                except KeyError as e:
+                    logger.warning("shop %s has no catalogue field %s", shop.pk, e)
+                except Exception as e:
+                    logger.exception("catalogue sync failed: %s", e)
+            """),
+    )
+
+    def setup(self) -> None:
+        super().setup()
+        self.traceback_logged: set[Handler] = set()
+
+    def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
+        if log is None:
+            return
+        handler = self.handler
+        if handler is not None and logs_traceback_always(log, handler.name, self.imports):
+            self.traceback_logged.add(handler)
+            return
+        self.sink(node, self.logged_text(log), "a log message")
+
+    def judge(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
+        broad = [h for h in sources if (h.bare or any(t in BROAD for t in h.types)) and h not in self.traceback_logged]
+        if broad:
+            handler = min(broad, key=lambda h: h.name or "")
+            self.report(node, text=self.describe(handler), name=handler.name or "e")

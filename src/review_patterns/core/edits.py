@@ -1,0 +1,176 @@
+"""Fixes as text edits: from a rule's `Rewrite` (nodes) to `Edit`s, and edits applied to source text.
+
+Like ruff, a finding carries its fix as plain edits, so fixes cross process and module boundaries
+as data and are applied to the text without another parse.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+
+import libcst as cst
+
+from review_patterns.core.model import Edit, Fix
+from review_patterns.core.rule import Rewrite
+from review_patterns.syntax.imports import ImportTable
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_ASSIGNED = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?::[^=]*)?=")
+
+
+def newline_of(source: str) -> str:
+    """The line ending the file uses (its first one), `\\n` when it has none."""
+    found = _LINE_BREAK.search(source)
+    return found.group() if found else "\n"
+
+
+_IMPORTS = (cst.Import, cst.ImportFrom)
+
+
+def _is_docstring(body: Sequence[cst.BaseSmallStatement]) -> bool:
+    return (
+        len(body) == 1
+        and isinstance(body[0], cst.Expr)
+        and isinstance(body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def module_names(module: cst.Module) -> set[str]:
+    """The names a module binds at its top level: assignments, functions, classes."""
+    names: set[str] = set()
+    for stmt in module.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            names.add(stmt.name.value)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else []
+                if isinstance(small, cst.AnnAssign):
+                    targets = [small.target]
+                names.update(t.value for t in targets if isinstance(t, cst.Name))
+    return names
+
+
+def _after_imports(module: cst.Module, starts: Sequence[int]) -> int:
+    """The 1-based line before which module-level additions go: after the docstring and the imports."""
+    printed = len(_LINE_BREAK.findall("".join(module.code_for_node(line) for line in module.header)))
+    line = printed + 1
+    for index, stmt in enumerate(module.body):
+        small = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ()
+        if not ((index == 0 and _is_docstring(small)) or (small and all(isinstance(s, _IMPORTS) for s in small))):
+            break
+        line += len(_LINE_BREAK.findall(module.code_for_node(stmt)))
+    return min(line, len(starts) - 1) if len(starts) > 1 else 1
+
+
+def _imported(statement: str, imports: ImportTable) -> bool | None:
+    """True when `from m import n` / `import m` is in place already, None when its name means something else."""
+    parsed = cst.parse_statement(statement)
+    assert isinstance(parsed, cst.SimpleStatementLine)
+    small = parsed.body[0]
+    table = ImportTable(imports.package)
+    assert isinstance(small, (cst.Import, cst.ImportFrom))
+    table.add(small)
+    for local, target in table.aliases.items():
+        if local not in imports.aliases:
+            return False
+        if imports.aliases[local] != target:
+            return None
+    return True
+
+
+def _span_edit(before: str, after: str, starts: Sequence[int]) -> Edit | None:
+    """The one edit turning `before` into `after`: what lies between their common prefix and suffix."""
+    if before == after:
+        return None
+    prefix = 0
+    limit = min(len(before), len(after))
+    while prefix < limit and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and before[-1 - suffix] == after[-1 - suffix]:
+        suffix += 1
+    line, column = _position(starts, prefix)
+    end_line, end_column = _position(starts, len(before) - suffix)
+    return Edit(line, column, end_line, end_column, after[prefix : len(after) - suffix])
+
+
+def _position(starts: Sequence[int], offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    line = bisect_right(starts, offset) - 1
+    return line, offset - starts[line] + 1
+
+
+def fix_of(rewrite: Rewrite, module: cst.Module, imports: ImportTable, bound: Iterable[str]) -> Fix | None:
+    """The edits of `rewrite` in `module`; None when it cannot be applied cleanly.
+
+    Each replacement is made in the whole tree and the module printed again, so indentation and
+    everything around the node come out as LibCST prints them; the edit is the span that changed.
+    `bound` are the names the module binds at top level.
+    """
+    code = module.code
+    starts = _offsets(code)
+    newline = newline_of(code)
+    edits = []
+    for old, new in rewrite.replace:
+        replaced = module.deep_replace(old, new)
+        assert isinstance(replaced, cst.Module)
+        edit = _span_edit(code, replaced.code, starts)
+        if edit is not None:
+            edits.append(edit)
+    added: list[str] = []
+    for statement in rewrite.imports:
+        state = _imported(statement, imports)
+        if state is None:
+            return None
+        if not state:
+            added.append(statement)
+    names = set(bound)
+    for constant in rewrite.constants:
+        match = _ASSIGNED.match(constant)
+        if match is None or match.group(1) not in names:
+            added.append(constant)
+    if added:
+        line = _after_imports(module, starts)
+        edits.append(Edit(line, 1, line, 1, "".join(text + newline for text in added)))
+    return Fix(rewrite.safe, tuple(edits), rewrite.description) if edits else None
+
+
+def _offsets(source: str) -> list[int]:
+    """Offset of the start of each 1-based line (index 0 unused), one past the end included."""
+    starts = [0, 0]
+    starts += [match.end() for match in _LINE_BREAK.finditer(source)]
+    return starts
+
+
+def apply_fixes(source: str, fixes: Iterable[Fix]) -> tuple[str, int]:
+    """`source` with every fix whose edits overlap none applied before it; and how many were applied.
+
+    Identical edits shared by several fixes (the same import added twice) are applied once.
+    """
+    starts = _offsets(source)
+
+    def offset(line: int, column: int) -> int:
+        if line >= len(starts):
+            return len(source)
+        return min(starts[line] + column - 1, len(source))
+
+    taken: list[tuple[int, int, str]] = []
+    applied = 0
+    for fix in fixes:
+        spans = [(offset(e.line, e.column), offset(e.end_line, e.end_column), e.content) for e in fix.edits]
+        fresh = [span for span in spans if span not in taken]
+        if any(_overlaps(span, other) for span in fresh for other in taken):
+            continue
+        taken.extend(fresh)
+        applied += 1
+    for start, end, content in sorted(taken, key=lambda s: (s[0], s[1]), reverse=True):
+        source = source[:start] + content + source[end:]
+    return source, applied
+
+
+def _overlaps(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
+    if a[0] == a[1] or b[0] == b[1]:  # insertions clash only when placed at the same point
+        return (a[0] == b[0] and a[1] == b[1]) or (b[0] < a[0] < b[1]) or (a[0] < b[0] < a[1])
+    return a[0] < b[1] and b[0] < a[1]

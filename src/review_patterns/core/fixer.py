@@ -1,0 +1,131 @@
+"""Applying the fixes findings offer: in rounds until nothing changes, never leaving a broken file.
+
+Safe fixes keep behaviour and are applied by `--fix`; unsafe ones change it on purpose and need
+`--unsafe-fixes` as well (ruff's split). Fixes that overlap are applied in later rounds. A round
+whose result CPython cannot parse is dropped, and so are the rounds after it.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import io
+import os
+import tempfile
+import tokenize
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from review_patterns.core.config import Config
+from review_patterns.core.edits import apply_fixes
+from review_patterns.core.engine import collect_files, display_path, lint, project_relative, read_source
+from review_patterns.core.model import FileResult, Fix
+from review_patterns.core.rule import Rule
+from review_patterns.project.context import ProjectContext, find_project_root
+
+#: Rounds of fixing one file at most: each round re-checks the file and applies what it offers.
+MAX_ROUNDS = 8
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """What fixing one file did."""
+
+    path: str  #: as displayed, relative to the working folder
+    original: str
+    fixed: str
+    applied: int  #: fixes applied over all rounds
+    result: FileResult  #: the findings left after fixing
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed != self.original
+
+
+def wanted(fix: Fix | None, unsafe: bool) -> bool:
+    """Whether `fix` is applied: safe ones always, unsafe ones only when asked for."""
+    return fix is not None and bool(fix.edits) and (fix.safe or unsafe)
+
+
+def fix_source(
+    source: str,
+    path: str,
+    context: ProjectContext | None,
+    config: Config,
+    *,
+    rules: Sequence[type[Rule]],
+    unsafe: bool = False,
+    project_path: str | None = None,
+) -> tuple[str, int, FileResult]:
+    """`source` with its fixes applied, the number applied, and the findings that remain."""
+    result = lint(source, path, context, config, rules=rules, project_path=project_path)
+    applied = 0
+    for _ in range(MAX_ROUNDS):
+        fixes = [f.fix for f in result.findings if wanted(f.fix, unsafe)]
+        candidate, count = apply_fixes(source, [fix for fix in fixes if fix is not None])
+        if not count or candidate == source or not _parses(candidate):
+            break
+        source, applied = candidate, applied + count
+        result = lint(source, path, context, config, rules=rules, project_path=project_path)
+    return source, applied, result
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def fix_paths(
+    paths: Iterable[Path],
+    config: Config,
+    *,
+    rules: Sequence[type[Rule]],
+    unsafe: bool = False,
+    write: bool = True,
+    cwd: Path | None = None,
+) -> list[FixOutcome]:
+    """Fixes the files under `paths`, writing each changed file atomically when `write` is set."""
+    cwd = (cwd or Path.cwd()).resolve()
+    contexts: dict[Path, ProjectContext] = {}
+    outcomes = []
+    for path in collect_files(paths, config):
+        source, _, _ = read_source(path)
+        if source is None:
+            continue  # the check reports it as RP001
+        root = find_project_root(path.resolve().parent)
+        context = contexts.setdefault(root, ProjectContext(root=root))
+        display = display_path(path, cwd)
+        fixed, applied, result = fix_source(
+            source, display, context, config, rules=rules, unsafe=unsafe, project_path=project_relative(path, context)
+        )
+        if write and fixed != source:
+            write_source(path, fixed)
+        outcomes.append(FixOutcome(display, source, fixed, applied, result))
+    return outcomes
+
+
+def write_source(path: Path, text: str) -> None:
+    """Writes `text` to `path` in the file's own encoding, keeping a BOM, the mode and symlinks.
+
+    The new content goes to a temporary file beside the target, which then replaces it in one
+    rename: an interrupted write never leaves a half-written file.
+    """
+    target = path.resolve()
+    data = target.read_bytes()
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+    encoded = bom + text.encode("utf-8" if encoding == "utf-8-sig" else encoding)
+    mode = target.stat().st_mode & 0o7777
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(encoded)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

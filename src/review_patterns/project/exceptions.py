@@ -1,0 +1,184 @@
+"""The project's exception classes, read statically: which ones reach clients, which ones are its own.
+
+RP302 asks two questions of an exception class: is it rendered to clients (DRF's `APIException`
+family, Django's `ValidationError` and `PermissionDenied`, `GraphQLError`, or a project class
+deriving from one), and is it the project's own (its text written by the project, for the user)?
+Project modules are parsed with `ast` (function bodies pruned), never imported. Built once per run
+by `ProjectContext.exceptions`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable
+from functools import cached_property
+
+from review_patterns.project.models import Module, module_name
+
+#: Exception classes whose message a client sees (qualified as imported).
+RENDERED = frozenset(
+    {
+        *(
+            f"rest_framework.exceptions.{name}"
+            for name in (
+                "APIException",
+                "ValidationError",
+                "ParseError",
+                "AuthenticationFailed",
+                "NotAuthenticated",
+                "PermissionDenied",
+                "NotFound",
+                "MethodNotAllowed",
+                "NotAcceptable",
+                "UnsupportedMediaType",
+                "Throttled",
+            )
+        ),
+        "rest_framework.serializers.ValidationError",
+        "django.core.exceptions.ValidationError",
+        "django.forms.ValidationError",
+        "django.core.exceptions.PermissionDenied",
+        "graphql.GraphQLError",
+        "graphql.error.GraphQLError",
+        "graphql.error.graphql_error.GraphQLError",
+        "ninja.errors.HttpError",
+    }
+)
+_GRAPHQL = frozenset(n for n in RENDERED if n.startswith("graphql."))
+_DRF = "rest_framework."
+_MAX_DEPTH = 12
+_MENTIONS_EXCEPTION = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(", re.MULTILINE)
+_SETTINGS_PATH = re.compile(r"(^|/)(settings\.py$|settings/[^/]+\.py$|settings_[^/]*\.py$)")
+_DRF_HANDLER = re.compile(r"""["']EXCEPTION_HANDLER["']\s*:\s*["']([\w.]+)["']""")
+#: A GraphQL error formatter: graphene's `format_error` override, ariadne's `error_formatter=`,
+#: strawberry's `process_errors`.
+_GRAPHQL_FORMATTER = re.compile(
+    r"^[ \t]*def[ \t]+format_error[ \t]*\(((self|cls)[ \t]*,[ \t]*)?\w+[ \t]*(:[^,)]*)?,?[ \t]*\)"
+    r"|^[ \t]*def[ \t]+process_errors[ \t]*\([ \t]*self\b|\berror_formatter[ \t]*=",
+    re.MULTILINE,
+)
+_DEBUG = re.compile(r"\bDEBUG\b")
+
+
+class ExceptionIndex:
+    """Every class the project defines at module level, with its bases, by qualified name."""
+
+    def __init__(self, sources: Iterable[tuple[str, str]], read: Callable[[str], str | None]) -> None:
+        self.bases: dict[str, tuple[str, ...]] = {}
+        self._by_name: dict[str, list[str]] = {}
+        self._reexports: dict[str, list[tuple[str, str]]] = {}  #: local name -> (module.local, target)
+        self._paths: dict[str, str] = {}  #: module name -> path
+        self._read_path = read
+        self._found: dict[str, str | None] = {}
+        self._modules: dict[str, bool] = {}
+        self.settings: list[str] = []  #: settings modules' text
+        self.graphql_formatter = False  #: the project formats GraphQL errors before they leave
+        for path, text in sources:
+            self._paths[module_name(path)] = path
+            if _SETTINGS_PATH.search(path):
+                self.settings.append(text)
+            if _GRAPHQL_FORMATTER.search(text):
+                self.graphql_formatter = True
+            if ("Error" in text or "Exception" in text or "Denied" in text) and (
+                path.endswith("__init__.py") or _MENTIONS_EXCEPTION.search(text)  # packages re-export
+            ):
+                self._read(path, text)
+
+    def _read(self, path: str, text: str) -> None:
+        module = Module.parse(module_name(path), path, text)
+        if module is None:
+            return
+        for name, node in module.classes.items():
+            qualified = f"{module.name}.{name}"
+            self.bases[qualified] = tuple(q for q in map(module.qualify, node.bases) if q is not None)
+            self._by_name.setdefault(name, []).append(qualified)
+        for local, target in module.imports.aliases.items():
+            self._reexports.setdefault(local, []).append((f"{module.name}.{local}", target))
+
+    def find(self, qualified: str) -> str | None:
+        """The project class a qualified name stands for (by module suffix, through re-exports)."""
+        if qualified not in self._found:
+            self._found[qualified] = None  # guards against import cycles
+            self._found[qualified] = self._find(qualified, 0)
+        return self._found[qualified]
+
+    def _find(self, qualified: str, depth: int) -> str | None:
+        if qualified in self.bases:
+            return qualified
+        last = qualified.rpartition(".")[2]
+        matches = [q for q in self._by_name.get(last, ()) if q.endswith("." + qualified)]
+        if len(matches) == 1:
+            return matches[0]
+        if depth < _MAX_DEPTH:
+            for alias, target in self._reexports.get(last, ()):
+                if (alias == qualified or alias.endswith("." + qualified)) and target != qualified:
+                    return self._find(target, depth + 1)
+        return None
+
+    def facts(self) -> tuple[object, ...]:
+        """Everything the index answers from, as plain data (the result cache digests it)."""
+        return (self.bases, self._reexports, sorted(self._paths), self.graphql_formatter, self.drf_handler_cleans)
+
+    def is_project_module(self, name: str) -> bool:
+        """Whether a dotted module name (or its tail, for `src/` layouts) is one of the project's."""
+        if name not in self._modules:
+            self._modules[name] = bool(name) and (
+                name in self._paths or any(m.endswith("." + name) for m in self._paths)
+            )
+        return self._modules[name]
+
+    def is_project_class(self, qualified: str) -> bool:
+        """Whether the project itself defines this class."""
+        return self.find(qualified) is not None
+
+    def ancestors(self, qualified: str) -> set[str]:
+        """The class and every base it derives from, as far as they can be read."""
+        seen: set[str] = set()
+        todo = [qualified]
+        while todo and len(seen) < 64:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            found = self.find(name)
+            if found is not None:
+                seen.add(found)
+                todo.extend(self.bases[found])
+        return seen
+
+    def rendered(self, qualified: str) -> bool:
+        """Whether the class is one whose message the project renders to clients, and nothing cleans it."""
+        roots = self.ancestors(qualified) & RENDERED
+        if not roots:
+            return False
+        if roots <= _GRAPHQL and self.graphql_formatter:
+            return False
+        return not (all(r.startswith(_DRF) for r in roots) and self.drf_handler_cleans)
+
+    @cached_property
+    def drf_handler_cleans(self) -> bool:
+        """The project's DRF `EXCEPTION_HANDLER` replaces messages outside DEBUG (it reads `settings.DEBUG`)."""
+        for text in self.settings:
+            match = _DRF_HANDLER.search(text)
+            if match is None or match.group(1).startswith(_DRF):
+                continue
+            module, _, function = match.group(1).rpartition(".")
+            source = self._function_source(module, function)
+            if source is not None and _DEBUG.search(source):
+                return True
+        return False
+
+    def _function_source(self, module: str, function: str) -> str | None:
+        names = [m for m in self._paths if m == module or m.endswith("." + module)]
+        text = self._read_path(self._paths[names[0]]) if len(names) == 1 else None
+        if text is None:
+            return None
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
+                return ast.get_source_segment(text, node)
+        return None

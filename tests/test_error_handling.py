@@ -1,0 +1,341 @@
+"""RP302-RP307 on the false alarms found on real projects: whose exception text reaches whom.
+
+Each test is a look-alike of a pattern met in a real project, with the finding that must stay beside it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from review_patterns import Config, ProjectContext, lint
+from review_patterns.project.exceptions import ExceptionIndex
+
+
+def flagged(source: str, code: str, path: str = "shop/views.py", files: dict[str, str] | None = None) -> list[int]:
+    source = textwrap.dedent(source)
+    context = ProjectContext.from_sources({**{p: textwrap.dedent(t) for p, t in (files or {}).items()}, path: source})
+    return [f.line for f in lint(source, path, context, Config(select=(code,))).findings]
+
+
+# -- RP302: what reaches a client --
+
+ERRORS = {
+    "shop/errors/__init__.py": """
+        from .api import CheckoutFailed, ShopError
+        """,
+    "shop/errors/api.py": """
+        from rest_framework import exceptions
+
+        class ShopError(exceptions.APIException):
+            status_code = 409
+
+        class CheckoutFailed(ShopError):
+            pass
+
+        class LedgerError(Exception):
+            pass
+        """,
+}
+
+
+def test_the_projects_rendered_exceptions_are_read_from_its_sources() -> None:
+    source = """
+        from django.db import IntegrityError
+
+        from shop.errors import CheckoutFailed
+        from shop.errors.api import LedgerError
+
+        def checkout(request, cart):
+            try:
+                return pay(cart)
+            except IntegrityError as e:
+                raise CheckoutFailed(f"payment not recorded: {e}")
+            except OSError as e:
+                raise LedgerError(str(e)) from e
+        """
+    assert flagged(source, "RP302", files=ERRORS) == [11]  # LedgerError is internal: chaining
+
+
+def test_exception_index_follows_suffixes_and_reexports() -> None:
+    files = {path: textwrap.dedent(text) for path, text in ERRORS.items()}
+    index = ExceptionIndex(files.items(), files.get)
+    assert index.find("shop.errors.CheckoutFailed") == "shop.errors.api.CheckoutFailed"
+    assert index.find("errors.api.ShopError") == "shop.errors.api.ShopError"
+    assert index.rendered("shop.errors.CheckoutFailed")
+    assert not index.rendered("shop.errors.api.LedgerError")
+    assert index.is_project_module("errors.api") and not index.is_project_module("rest_framework")
+
+
+@pytest.mark.parametrize(
+    "caught",
+    ["ValueError", "(TypeError, KeyError)", "json.JSONDecodeError", "serializers.ValidationError"],
+)
+def test_the_users_own_input_errors_become_validation_messages(caught: str) -> None:
+    source = f"""
+        import json
+
+        from rest_framework import serializers
+
+        class RowsSerializer(serializers.Serializer):
+            def validate_rows(self, raw):
+                try:
+                    return parse_rows(json.loads(raw))
+                except {caught} as e:
+                    raise serializers.ValidationError(f"invalid rows: {{e}}")
+        """
+    assert flagged(source, "RP302", path="shop/serializers.py") == []
+
+
+@pytest.mark.parametrize(
+    "caught",
+    ["Exception", "OSError", "DatabaseError", "requests.RequestException", "psycopg2.OperationalError"],
+)
+def test_internal_errors_in_a_validation_message(caught: str) -> None:
+    source = f"""
+        import psycopg2
+        import requests
+        from django.db import DatabaseError
+        from rest_framework import serializers
+
+        class RowsSerializer(serializers.Serializer):
+            def validate_rows(self, raw):
+                try:
+                    return store_rows(raw)
+                except {caught} as e:
+                    raise serializers.ValidationError(f"invalid rows: {{e}}")
+        """
+    assert flagged(source, "RP302", path="shop/serializers.py") == [12]
+
+
+def test_responses_show_library_text_but_not_the_projects_own() -> None:
+    source = """
+        import stripe
+        from django.http import JsonResponse
+
+        from .errors import OutOfStock
+
+        def buy(request, pk):
+            try:
+                order = place(pk)
+            except OutOfStock as e:
+                return JsonResponse({"error": str(e)}, status=409)
+            except stripe.error.StripeError as e:
+                return JsonResponse({"error": str(e)}, status=402)
+            except (KeyError, ValueError) as e:
+                return JsonResponse({"error": f"bad request: {e}"}, status=400)
+            return JsonResponse({"id": order.pk})
+        """
+    errors = {"shop/errors.py": "class OutOfStock(Exception):\n    pass\n"}
+    assert flagged(source, "RP302", files=errors) == [13]
+
+
+def test_logs_are_rp307s_business() -> None:
+    source = """
+        def export(request):
+            try:
+                return build_export(request.user)
+            except OSError as e:
+                logger.error("export failed: %s", e)
+                raise
+        """
+    assert flagged(source, "RP302") == []
+
+
+def test_flash_messages_template_contexts_and_form_errors_reach_the_user() -> None:
+    source = """
+        from django.contrib import messages
+        from django.shortcuts import render
+
+        def upload(request, form):
+            try:
+                store(request.FILES["file"])
+            except Exception as e:
+                messages.error(request, f"upload failed: {e}")
+                form.add_error(None, str(e))
+                return render(request, "upload.html", {"error": str(e)})
+            messages.success(request, "uploaded")
+        """
+    assert flagged(source, "RP302") == [9, 10, 11]
+
+
+def test_graphql_errors_cleaned_by_the_projects_formatter() -> None:
+    source = """
+        from graphql import GraphQLError
+
+        def resolve_order(root, info, pk):
+            try:
+                return load(pk)
+            except Exception as e:
+                raise GraphQLError(str(e))
+        """
+    assert flagged(source, "RP302", path="shop/schema.py") == [8]
+    formatter = {
+        "shop/graphql_view.py": """
+            from graphene_django.views import GraphQLView
+
+            class CleanGraphQLView(GraphQLView):
+                @staticmethod
+                def format_error(error):
+                    return {"message": "internal error"}
+            """
+    }
+    assert flagged(source, "RP302", path="shop/schema.py", files=formatter) == []
+
+
+def test_drf_errors_cleaned_by_an_exception_handler_outside_debug() -> None:
+    source = """
+        from rest_framework.exceptions import APIException
+
+        def refund(request, pk):
+            try:
+                return do_refund(pk)
+            except Exception as e:
+                raise APIException(str(e))
+        """
+    settings = 'REST_FRAMEWORK = {"EXCEPTION_HANDLER": "shop.api.handler"}\n'
+    handler = """
+        from django.conf import settings
+        from rest_framework.views import exception_handler
+
+        def handler(exc, context):
+            response = exception_handler(exc, context)
+            if response is not None and not settings.DEBUG:
+                response.data = {"detail": "error"}
+            return response
+        """
+    passes_through = handler.replace("not settings.DEBUG", "response.status_code >= 500")
+    assert flagged(source, "RP302", files={"shop/settings.py": settings, "shop/api.py": handler}) == []
+    assert flagged(source, "RP302", files={"shop/settings.py": settings, "shop/api.py": passes_through}) == [8]
+
+
+# -- RP307: the text of a broad catch in a log --
+
+
+def test_rp307_only_for_broad_catches_without_an_unconditional_traceback() -> None:
+    source = """
+        from django.conf import settings
+
+        def sync(shop):
+            try:
+                push(shop)
+            except KeyError as e:
+                logger.warning("missing field %s", e)
+            except Exception as e:
+                logger.warning("sync failed: %s", e)
+                logger.warning("sync failed: %s", e, exc_info=settings.DEBUG)
+                if settings.DEBUG:
+                    logger.warning("sync failed: %s", e)
+            try:
+                push(shop)
+            except Exception as e:
+                logger.error("sync failed: %s", e, exc_info=True)
+                logger.error("sync failed: %s", e)
+        """
+    assert flagged(source, "RP307") == [10, 11]
+
+
+def test_rp307_follows_the_text_through_a_variable() -> None:
+    source = """
+        import traceback
+
+        def sync(shop):
+            try:
+                push(shop)
+            except BaseException:
+                text = "sync failed: " + traceback.format_exc()
+                log.error(text)
+                raise
+        """
+    assert flagged(source, "RP307") == [9]
+
+
+# -- RP303, RP304, RP305 --
+
+
+def test_rp303_bare_except_that_reraises() -> None:
+    source = """
+        def save_all(rows):
+            try:
+                save(rows)
+            except:
+                rollback()
+                raise
+            try:
+                save(rows)
+            except:
+                try:
+                    rollback()
+                except OSError:
+                    raise
+        """
+    assert flagged(source, "RP303") == [10]  # the inner `raise` re-raises the OSError, not the outer exception
+
+
+def test_rp304_a_retry_another_way_lets_the_second_failure_propagate() -> None:
+    source = """
+        def load(raw, path):
+            try:
+                data = json.loads(raw)
+            except Exception:
+                data = json.loads(raw.decode("latin-1"))
+            try:
+                data = json.loads(raw)
+            except Exception:
+                data = {}
+            try:
+                fileuri = base64.urlsafe_b64decode(path.encode()).decode()
+            except Exception:
+                fileuri = unquote(path)
+            try:
+                fileuri = base64.urlsafe_b64decode(path.encode()).decode()
+            except Exception:
+                fileuri = default_uri()
+            return data, fileuri
+        """
+    assert flagged(source, "RP304") == [9, 17]
+
+
+def test_rp305_mixed_network_and_parsing_errors_say_to_split_the_handler() -> None:
+    source = textwrap.dedent(
+        """
+        import requests
+
+        def rates():
+            try:
+                return requests.get(URL, timeout=5).json()
+            except (requests.RequestException, ValueError):
+                logger.exception("rates unavailable")
+            except requests.Timeout:
+                logger.exception("rates timed out")
+        """
+    )
+    messages = [f.message for f in lint(source, "shop/rates.py", config=Config(select=("RP305",))).findings]
+    assert messages == [
+        "traceback logged on every requests.RequestException; split the handler: "
+        "`requests.RequestException` with `exc_info=settings.DEBUG`, `ValueError` with the traceback",
+        "traceback logged on every requests.Timeout; use `exc_info=settings.DEBUG`",
+    ]
+
+
+# -- test modules --
+
+
+@pytest.mark.parametrize("code", ["RP302", "RP303", "RP304", "RP307"])
+@pytest.mark.parametrize("path", ["shop/tests/test_views.py", "shop/tests.py", "conftest.py", "shop/views_test.py"])
+def test_test_modules_are_not_checked(code: str, path: str) -> None:
+    source = """
+        def test_upload(request):
+            try:
+                upload(request)
+            except:
+                logger.error("failed: %s", traceback.format_exc())
+                return JsonResponse({"error": traceback.format_exc()})
+            try:
+                upload(request)
+            except Exception as e:
+                logger.error("failed: %s", e)
+        """
+    assert flagged(source, code, path=path) == []
+    assert flagged(source, code, path="shop/contests.py") != []

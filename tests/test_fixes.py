@@ -1,0 +1,197 @@
+"""Fixes: every fix on its rule's bad examples, the edit machinery, safe writing, and the CLI."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from conftest import lint_example
+
+from review_patterns import ALL_RULES, Config, ProjectContext
+from review_patterns.core.edits import apply_fixes, fix_of
+from review_patterns.core.fixer import fix_source, write_source
+from review_patterns.core.model import Edit, Fix
+from review_patterns.core.rule import Bad, Rewrite, Rule
+from review_patterns.frontends.cli import main
+from review_patterns.syntax.imports import ImportTable
+
+FIXING = [rule for rule in ALL_RULES if rule.fixes]
+BAD_EXAMPLES = [
+    pytest.param(rule, example, id=f"{rule.code}-{index}")
+    for rule in FIXING
+    for index, example in enumerate(rule.examples)
+    if isinstance(example, Bad)
+]
+
+
+def _fix(rule: type[Rule], example: Bad, source: str) -> tuple[str, int, list[int]]:
+    config = Config(select=(rule.code,), options={rule.code: dict(example.options)} if example.options else {})
+    context = ProjectContext.from_sources({**example.files, example.path: example.code})
+    fixed, applied, result = fix_source(
+        source, example.path, context, config, rules=ALL_RULES, unsafe=True, project_path=example.path
+    )
+    return fixed, applied, [f.line for f in result.findings if f.code == rule.code and f.fix is not None]
+
+
+def test_some_rules_offer_fixes() -> None:
+    assert {"RP102", "RP303"} <= {rule.code for rule in FIXING}
+    assert all(rule.fixes.startswith(("Safe:", "Unsafe:")) for rule in FIXING)
+
+
+@pytest.mark.parametrize("rule", [r for r in ALL_RULES if r.code and not r.fixes], ids=lambda r: r.code)
+def test_a_rule_that_offers_no_fix_says_so(rule: type[Rule]) -> None:
+    for example in rule.examples:
+        assert all(f.fix is None for f in lint_example(rule, example).findings)
+
+
+@pytest.mark.parametrize(("rule", "example"), BAD_EXAMPLES)
+def test_fix_removes_the_finding_keeps_the_rest_and_is_idempotent(rule: type[Rule], example: Bad) -> None:
+    source = example.code
+    fixed, applied, left = _fix(rule, example, source)
+    assert applied > 0, "a fixing rule's bad example is fixed"
+    assert left == [], "no fixable finding of the rule is left"
+    ast.parse(fixed)
+    # Only lines the rule flagged (or lines the fix adds) change: comments and formatting elsewhere stay.
+    flagged = {i + 1 for i, line in enumerate(source.splitlines()) if f"# {rule.code}" in line}
+    removed = [line for line in difflib.ndiff(source.splitlines(), fixed.splitlines()) if line.startswith("- ")]
+    originals = source.splitlines()
+    assert all(originals.index(line[2:]) + 1 in flagged for line in removed), removed
+    again, applied_again, _ = _fix(rule, example, fixed)
+    assert (again, applied_again) == (fixed, 0), "a second run changes nothing"
+
+
+def test_unsafe_fixes_wait_for_unsafe() -> None:
+    source = "import json\n\n\ndef load(raw):\n    try:\n        return json.loads(raw)\n    except:  # old code\n        return {}\n"
+    config = Config(select=("RP303",))
+    unchanged, applied, result = fix_source(source, "shop/views.py", None, config, rules=ALL_RULES)
+    assert (unchanged, applied) == (source, 0)
+    assert result.findings[0].fix is not None and not result.findings[0].fix.safe
+    fixed, applied, _ = fix_source(source, "shop/views.py", None, config, rules=ALL_RULES, unsafe=True)
+    assert applied == 1 and "    except Exception:  # old code\n" in fixed
+
+
+def test_safe_fix_renames_the_method_and_keeps_comments() -> None:
+    source = (
+        "from shop.models import Order\n\n\ndef mark_paid(order_id):\n"
+        "    order = Order.objects.get(pk=order_id)  # one row\n"
+        "    order.refresh_from_database()  # reread\n    return order\n"
+    )
+    fixed, applied, result = fix_source(source, "shop/services.py", None, Config(), rules=ALL_RULES)
+    assert applied == 1 and result.findings == ()
+    assert fixed == source.replace("refresh_from_database()  # reread", "refresh_from_db()  # reread")
+
+
+def test_overlapping_fixes_wait_for_the_next_round_and_shared_edits_apply_once() -> None:
+    source = "a = 1\nb = 2\n"
+    whole = Fix(True, (Edit(1, 1, 2, 6, "c = 3"),))
+    inner = Fix(True, (Edit(1, 5, 1, 6, "9"),))
+    assert apply_fixes(source, [whole, inner]) == ("c = 3\n", 1)
+    add = Edit(1, 1, 1, 1, "import os\n")
+    first, second = Fix(True, (add, Edit(1, 5, 1, 6, "7"))), Fix(True, (add, Edit(2, 5, 2, 6, "8")))
+    assert apply_fixes(source, [first, second]) == ("import os\na = 7\nb = 8\n", 2)
+
+
+def test_imports_and_constants_are_added_after_the_imports_once() -> None:
+    import libcst as cst
+
+    module = cst.parse_module('"""Doc."""\nimport json\n\nTIMEOUT = 5\n\n\ndef f():\n    return json\n')
+    imports = ImportTable.of_module(module)
+    rewrite = Rewrite(safe=False, imports=("from django.utils import timezone",), constants=("TIMEOUT = 10",))
+    fix = fix_of(rewrite, module, imports, {"TIMEOUT", "f"})
+    assert fix is not None
+    assert [e.content for e in fix.edits] == ["from django.utils import timezone\n"]
+    assert (fix.edits[0].line, fix.edits[0].column) == (3, 1)
+    clash = Rewrite(safe=False, imports=("from django.utils import timezone",))
+    other = cst.parse_module("from datetime import timezone\n")
+    assert fix_of(clash, other, ImportTable.of_module(other), set()) is None, "never rebinds a name in use"
+
+
+def test_writing_keeps_encoding_bom_line_endings_mode_and_symlinks(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.py"
+    latin.write_bytes("# -*- coding: latin-1 -*-\r\nname = 'café'\r\n".encode("latin-1"))
+    latin.chmod(0o750)
+    write_source(latin, "# -*- coding: latin-1 -*-\r\nname = 'crème'\r\n")
+    assert latin.read_bytes() == "# -*- coding: latin-1 -*-\r\nname = 'crème'\r\n".encode("latin-1")
+    assert stat.S_IMODE(latin.stat().st_mode) == 0o750
+    bom = tmp_path / "bom.py"
+    bom.write_bytes(b"\xef\xbb\xbfx = 1\n")
+    link = tmp_path / "link.py"
+    link.symlink_to(bom)
+    write_source(link, "x = 2\n")
+    assert link.is_symlink() and bom.read_bytes() == b"\xef\xbb\xbfx = 2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bom.py", "latin.py", "link.py"], "no temporary left"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "views.py").write_text(
+        "import json\n\n\ndef load(raw):\n    try:\n        return json.loads(raw)\n    except:\n        return {}\n\n\n"
+        "def reread(order):\n    order.refresh_from_database()\n    return order\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_fix_dry_run_prints_a_diff_and_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = (project / "shop" / "views.py").read_text()
+    assert main(["fix", "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    assert "--- a/shop/views.py\n+++ b/shop/views.py\n" in out
+    assert "-    order.refresh_from_database()\n+    order.refresh_from_db()\n" in out
+    assert "except Exception" not in out, "unsafe fixes need --unsafe-fixes"
+    assert (project / "shop" / "views.py").read_text() == before
+
+
+def test_fix_writes_safe_then_unsafe_fixes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fix"]) == 0
+    assert "refresh_from_db()" in (project / "shop" / "views.py").read_text()
+    assert "fixable with --unsafe-fixes" in capsys.readouterr().err
+    assert main(["fix", "--unsafe-fixes"]) == 0
+    assert "    except Exception:\n" in (project / "shop" / "views.py").read_text()
+    assert main(["fix", "--dry-run", "--unsafe-fixes"]) == 0, "nothing left to fix"
+
+
+def test_check_fix_reports_what_is_left(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--fix", "--format", "concise", "--exit-zero"]) == 0
+    captured = capsys.readouterr()
+    assert "fixed 1 finding in 1 file" in captured.err
+    assert "RP102" not in captured.out and "RP303" in captured.out
+    assert main(["check", "--unsafe-fixes"]) == 2, "--unsafe-fixes goes with --fix"
+
+
+def test_a_fix_that_would_break_the_file_is_not_applied(monkeypatch: pytest.MonkeyPatch) -> None:
+    import review_patterns.core.fixer as fixer
+
+    broken = Fix(True, (Edit(1, 1, 1, 1, "def (\n"),))
+
+    def lint_with_a_broken_fix(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        result = original(*args, **kwargs)
+        from dataclasses import replace
+
+        return replace(result, findings=tuple(replace(f, fix=broken) for f in result.findings))
+
+    original = fixer.lint
+    monkeypatch.setattr(fixer, "lint", lint_with_a_broken_fix)
+    source = "def reread(order):\n    order.refresh_from_database()\n"
+    fixed, applied, result = fix_source(source, "shop/views.py", None, Config(), rules=ALL_RULES)
+    assert (fixed, applied) == (source, 0) and [f.code for f in result.findings] == ["RP102"]
+
+
+def test_fixed_files_keep_their_permissions_through_the_cli(project: Path) -> None:
+    views = project / "shop" / "views.py"
+    os.chmod(views, 0o640)
+    assert main(["fix"]) == 0
+    assert stat.S_IMODE(views.stat().st_mode) == 0o640
+
+
+def test_a_cached_result_keeps_its_fixes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for _ in range(2):  # the second run is served from the result cache
+        assert main(["check", "--format", "json", "--exit-zero"]) == 0
+        report = capsys.readouterr().out
+        assert '"applicability": "safe"' in report and '"message": "call `refresh_from_db`"' in report

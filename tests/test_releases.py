@@ -1,0 +1,211 @@
+"""The release each migration shipped in, read from git (temporary repositories with tags), and how
+the migration rules use it: a table or column created in the release under review has no rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from review_patterns import Config, ProjectContext, lint_paths
+from review_patterns.checks import ALL_RULES
+from review_patterns.frontends.cli import main
+from review_patterns.project import releases as releases_module
+from review_patterns.project.releases import NEXT, Releases
+
+INITIAL = """
+    from django.db import migrations, models
+
+    class Migration(migrations.Migration):
+        initial = True
+        operations = [
+            migrations.CreateModel(
+                name="Order",
+                fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+            ),
+        ]
+    """
+ADD_CURRENCY = """
+    from django.db import migrations, models
+
+    class Migration(migrations.Migration):
+        dependencies = [("shop", "0001_initial")]
+        operations = [
+            migrations.AddField("order", "currency", models.CharField(max_length=3)),
+        ]
+    """
+ADDED = "shop/migrations/0002_order_currency.py"
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture()
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty git repository holding a Django project (manage.py), its first commit tagged `v0.1`."""
+    for key, value in {
+        "GIT_AUTHOR_NAME": "Dev",
+        "GIT_AUTHOR_EMAIL": "dev@example.com",
+        "GIT_COMMITTER_NAME": "Dev",
+        "GIT_COMMITTER_EMAIL": "dev@example.com",
+    }.items():
+        monkeypatch.setenv(key, value)
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "shop/migrations").mkdir(parents=True)
+    (tmp_path / "shop/migrations/__init__.py").write_text("")
+    commit(tmp_path, "start")
+    git(tmp_path, "tag", "v0.1")
+    return tmp_path
+
+
+def commit(root: Path, message: str, **files: str) -> None:
+    for path, text in files.items():
+        (root / path).write_text(textwrap.dedent(text))
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message)
+
+
+def rp201(root: Path, config: Config | None = None) -> list[str]:
+    report = lint_paths([root], config or Config(select=("RP201",)), cwd=root, rules=ALL_RULES)
+    return [r.path for r in report.files for f in r.findings if f.code == "RP201"]
+
+
+def test_a_migration_ships_in_the_first_release_tag_holding_its_commit(repo: Path) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    git(repo, "tag", "-a", "v1.0", "-m", "release 1.0")  # an annotated tag
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY})
+    git(repo, "tag", "v1.1")
+    git(repo, "tag", "v1.2")
+    commit(repo, "later", **{"shop/models.py": "# later\n"})
+    (repo / "shop/migrations/0003_draft.py").write_text("# not committed yet\n")
+
+    releases = Releases.read(repo)
+    assert releases.of("shop/migrations/0001_initial.py") == "v1.0"
+    assert releases.of(ADDED) == "v1.1"
+    assert releases.of("shop/migrations/0003_draft.py") == NEXT
+    # The model shipped in 1.0 with rows; 1.1 adds a NOT NULL column to it.
+    assert rp201(repo) == [ADDED]
+
+
+def test_a_field_added_to_a_model_of_the_same_release_is_not_flagged(repo: Path) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY})  # both after the last tag: the next release
+    assert rp201(repo) == []
+    git(repo, "tag", "v1.0")  # now both shipped together in 1.0
+    assert rp201(repo) == []
+
+
+def test_a_moved_migration_keeps_the_release_it_first_shipped_in(repo: Path) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    git(repo, "tag", "v1.0")
+    (repo / "src").mkdir()
+    git(repo, "mv", "shop", "src/shop")
+    commit(repo, "move into src/")
+    commit(repo, "currency", **{"src/" + ADDED: ADD_CURRENCY})
+    assert Releases.read(repo).of("src/shop/migrations/0001_initial.py") == "v1.0"
+    assert rp201(repo) == ["src/" + ADDED]
+
+
+def test_release_tags_are_configurable(repo: Path) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    git(repo, "tag", "deployed-2024-05-01")  # not a version: not a release by default
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY})
+    assert rp201(repo) == []
+    config = Config(select=("RP201",), release_tags=r"^deployed-")
+    assert Releases.read(repo, r"^deployed-").of("shop/migrations/0001_initial.py") == "deployed-2024-05-01"
+    assert rp201(repo, config) == [ADDED]
+
+
+def test_without_git_or_release_tags_each_migration_is_judged_on_its_own(repo: Path, tmp_path: Path) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY})
+    git(repo, "tag", "-d", "v0.1")  # no release tag at all: releases unknown
+    assert not Releases.read(repo).known
+    assert rp201(repo) == [ADDED]
+    plain = tmp_path / "plain"  # not a repository
+    plain.mkdir()
+    assert Releases.read(plain) == Releases()
+    assert Releases.read(tmp_path / "missing") == Releases()
+
+
+def test_a_shallow_clone_keeps_todays_behaviour(repo: Path, tmp_path: Path) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY})
+    git(repo, "tag", "v1.0")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", repo.as_uri(), str(clone))
+    assert not Releases.read(clone).known  # the cut history would put every file in one commit
+    assert rp201(clone) == [ADDED]
+
+
+def test_git_is_asked_twice_for_the_whole_project(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    git(repo, "tag", "v1.0")
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY, "shop/migrations/0003_more.py": ADD_CURRENCY})
+    calls: list[tuple[str, ...]] = []
+    run = subprocess.run
+
+    def counting(args: list[str], **kwargs: object) -> object:
+        calls.append(tuple(args))
+        return run(args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(releases_module.subprocess, "run", counting)
+    context = ProjectContext(root=repo)
+    assert [m.release for m in context.migrations.order] == ["v1.0", NEXT, NEXT]
+    assert len(calls) == 2
+
+
+def test_a_missing_git_is_not_fatal(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(*args: object, **kwargs: object) -> object:
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(releases_module.subprocess, "run", missing)
+    assert Releases.read(repo) == Releases()
+
+
+def review(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    main(["check", "--format", "json", "--select", "RP201", "--exit-zero", "--diff", "main"])
+    report = json.loads(capsys.readouterr().out)
+    return [r["path"] for r in report["files"] for f in r["findings"]]
+
+
+def test_under_diff_a_table_from_before_the_base_has_rows(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git(repo, "tag", "-d", "v0.1")  # no release tags: only the diff tells releases apart
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    git(repo, "checkout", "-qb", "feature")
+    monkeypatch.chdir(repo)
+    (repo / ADDED).write_text(textwrap.dedent(ADD_CURRENCY))  # not even committed: part of the change
+    assert review(capsys) == [ADDED]
+
+
+def test_under_diff_everything_added_since_the_base_is_one_release(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git(repo, "tag", "-d", "v0.1")
+    git(repo, "checkout", "-qb", "feature")
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    monkeypatch.chdir(repo)
+    (repo / ADDED).write_text(textwrap.dedent(ADD_CURRENCY))
+    assert review(capsys) == []  # the model and its new field both come with the change: no rows yet
+
+
+def test_a_new_tag_is_seen_by_a_cached_run(repo: Path) -> None:
+    # The history is kept between runs while the files stay; the releases are read again each run.
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY})
+    config = Config(select=("RP201",))
+
+    def cached() -> list[str]:
+        report = lint_paths([repo], config, cwd=repo, rules=ALL_RULES, cache=repo / ".cache")
+        return [r.path for r in report.files for f in r.findings]
+
+    assert cached() == []
+    git(repo, "tag", "v1.0", "HEAD~1")  # the model shipped before the field: the table has rows
+    assert cached() == [ADDED]
