@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from review_patterns import Config, ProjectContext, lint
 from review_patterns.core.model import FileResult
@@ -53,3 +54,15 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
         timeout=300,
         check=False,
     )
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """The long fuzz run is opt-in: `pytest -m fuzz`."""
+    if "fuzz" in (config.option.markexpr or ""):
+        return
+    import pytest
+
+    skip = pytest.mark.skip(reason="opt-in: pytest -m fuzz")
+    for item in items:
+        if "fuzz" in item.keywords:
+            item.add_marker(skip)

@@ -219,3 +219,28 @@ def test_bonus_rows_of_rules_show_the_bonus_not_the_rule(capsys: pytest.CaptureF
     assert code == 0 and {"three-step-migration", "pii-safe-logging"} <= set(rows)
     assert "Flags" not in rows["three-step-migration"] and "awards the bonus" in rows["three-step-migration"]
     assert "Flags" not in rows["pii-safe-logging"] and "only through safe functions" in rows["pii-safe-logging"]
+
+
+def test_markdown_of_a_large_tree_folds_collapses_and_fits_githubs_summary() -> None:
+    from review_patterns.core.grading import dimension_scores, grade_report, score
+    from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Severity
+    from review_patterns.report.fingerprint import Sources
+    from review_patterns.report.writers.markdown import markdown
+
+    files, texts = [], {}
+    for n in range(4000):
+        path = f"app{n // 100}/views_{n}.py"
+        texts[path] = "def view(request):\n" + "    return eval(request.GET['q'])  # " + "x" * 200 + "\n"
+        finding = Finding(path, 2, 12, 2, 35, "RP990", "dangerous-call", "`eval()` runs text as code",
+                          Severity.BLOCKER, Dimension.SECURITY, 5)  # fmt: skip
+        bonus = Bonus(path, 1, "type-hints", 1, Dimension.CODE_CLARITY, "1 of 1 functions fully annotated")
+        dimensions = dimension_scores([finding], [bonus])
+        files.append(
+            FileResult(path, (finding,), (bonus,), lines=2, score=score([finding], [bonus]), dimensions=dimensions)
+        )
+    page = markdown(grade_report(files, "A-"), Sources(files=texts))
+    assert len(page.encode("utf-8")) < 1024 * 1024
+    assert page.count("type-hints") == 1 and "+4000 type-hints (4000 times)" in page  # one line per bonus
+    assert "<details>\n<summary>4000 findings</summary>" in page and page.count("<details>") == page.count("</details>")
+    assert "left out to stay under GitHub's 1 MiB summary limit" in page
+    assert page.rstrip().endswith("has them all._")

@@ -41,9 +41,9 @@ def test_full_table_is_parsed() -> None:
     config = parse_config(
         {
             "select": ["RP0", "RP001"],
-            "ignore": ["RP002", "type-hints"],
+            "ignore": ["RP101", "type-hints"],
             "exclude": ["legacy/**"],
-            "per-file-ignores": {"*/tests/*": ["RP001"]},
+            "per-file-ignores": {"*/tests/*": ["RP3"]},
             "min-grade": "B+",
             "severity": {"rp002": "important"},
             "penalty": {"RP002": 2},
@@ -51,8 +51,8 @@ def test_full_table_is_parsed() -> None:
         rules=ALL_RULES,
     )
     assert config.select == ("RP0", "RP001")
-    assert config.ignore == ("RP002", "type-hints")
-    assert config.per_file_ignores == {"*/tests/*": ("RP001",)}
+    assert config.ignore == ("RP101", "type-hints")
+    assert config.per_file_ignores == {"*/tests/*": ("RP3",)}
     assert config.severity == {"RP002": Severity.IMPORTANT}
     assert config.penalty == {"RP002": 2}
 

@@ -335,3 +335,120 @@ def test_installed_auth_models_are_known() -> None:
     assert lines(findings) == [6, 8]
     assert 'prefetch_related("groups")' in findings[0].message
     assert 'annotate(Count("permissions"))' in findings[1].message
+
+
+# -- RP402: what separates two counts (issue 11) --
+
+
+def test_rp402_counts_at_different_loop_depths_do_not_pair() -> None:
+    code = """
+        from forum.models import Post
+
+        def report(topics):
+            total = Post.objects.count()
+            for topic in topics:
+                print(Post.objects.filter(topic=topic).count())
+            return total
+        """
+    assert check(code, select="RP402") == []
+
+
+def test_rp402_count_compared_with_zero_is_an_existence_guard() -> None:
+    code = """
+        from forum.models import Post
+
+        def badge(user, topic):
+            if Post.objects.filter(author=user).count() > 0:
+                return Post.objects.filter(topic=topic).count()
+            return 0
+        """
+    assert check(code, select="RP402") == []
+
+
+def test_rp402_a_write_between_two_counts_separates_them() -> None:
+    code = """
+        from forum.models import Post
+
+        def purge(user):
+            stale = Post.objects.filter(author=user)
+            removed = stale.count()
+            stale.delete()
+            removed += Post.objects.filter(title="").count()
+            Post.objects.filter(title="").delete()
+            return removed
+        """
+    assert check(code, select="RP402") == []
+
+
+def test_rp402_a_branch_ending_in_continue_excludes_the_rest() -> None:
+    code = """
+        from forum.models import Post
+
+        def counts(users):
+            for user in users:
+                if user.is_staff:
+                    print(Post.objects.count())
+                    continue
+                print(Post.objects.filter(author=user).count())
+        """
+    assert check(code, select="RP402") == []
+
+
+def test_rp402_the_same_queryset_counted_twice_says_reuse_it() -> None:
+    code = """
+        from forum.models import Post
+
+        def migrate(topic):
+            posts = Post.objects.filter(topic=topic)
+            print("start", posts.count())
+            renumber(posts)
+            return {"total": posts.count()}
+        """
+    [finding] = check(code, select="RP402")
+    assert finding.line == 6
+    assert finding.message.endswith("it is the same queryset counted again: count once and reuse the number")
+
+
+def test_rp402_distinct_counts_suggest_a_distinct_count() -> None:
+    code = """
+        from forum.models import Post
+
+        def stats(user):
+            posts = Post.objects.filter(tags__name="django").distinct()
+            return posts.count(), posts.filter(author=user).count()
+        """
+    [finding] = check(code, select="RP402")
+    assert 'Count("id", distinct=True' in finding.message
+
+
+# -- RP401: per-row work that no prefetch serves (issue 11) --
+
+
+def test_rp401_a_filtered_manager_feeding_writes_is_per_row_work() -> None:
+    code = """
+        from forum.models import Topic
+
+        def prune(cutoff):
+            for topic in Topic.objects.all():
+                for post in topic.post_set.filter(title=""):
+                    post.delete()
+                for post in topic.post_set.all().filter(title="x"):
+                    post.title = ""
+                    post.save()
+
+        def report():
+            for topic in Topic.objects.all():
+                print(list(topic.post_set.filter(title="")))  # RP401
+        """
+    assert lines(check(code)) == [14]
+
+
+def test_rp401_a_lazy_queryset_handed_to_a_project_function_is_not_read_here() -> None:
+    code = """
+        from forum.models import Topic
+
+        def recount(organisation):
+            for topic in Topic.objects.filter(forum__name=organisation):
+                start_job(update_counters, topic.post_set.all())
+        """
+    assert check(code) == []

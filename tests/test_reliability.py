@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,10 @@ from review_patterns.core.config import parse_config
 from review_patterns.core.engine import with_deep_stack
 from review_patterns.core.rule import Rule
 from review_patterns.frontends.output import OutputError, write_output
+from review_patterns.report import baseline
+from review_patterns.report.baseline import BaselineError
+from review_patterns.report.fingerprint import Sources
+from review_patterns.report.writers import WRITERS
 from review_patterns.syntax.parsing import MAX_NESTING, check_source, nesting_depth, parse_expression
 
 VIEW = """\
@@ -460,3 +465,108 @@ def test_the_command_line_writes_safely_and_says_what_failed(tmp_path: Path) -> 
         "check", "--format", "github", str(root), env={"GITHUB_STEP_SUMMARY": str(tmp_path / "taken" / "x" / "y")}
     )
     assert summary.returncode in (0, 1) and "cannot write GITHUB_STEP_SUMMARY" in summary.stderr
+
+
+# Reports that cannot be broken: control characters, newlines, file names that are not UTF-8.
+
+
+class EchoString(Rule):
+    """## What it does
+    Reports every string literal with its raw text, as RP506 and RP204 quote the source.
+
+    ## Why is this bad?
+    Test only.
+    """
+
+    code = "RP986"
+    name = "echo-string"
+    message = "string {text}"
+    severity = review_patterns.Severity.BLOCKER
+    dimension = review_patterns.Dimension.RELIABILITY
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.report(node, text=node.evaluated_value)
+
+
+def test_every_writer_survives_control_characters_newlines_and_undecodable_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module_name, module in list(sys.modules.items()):  # the writers describe the rule from the registry
+        if module_name.startswith("review_patterns") and hasattr(module, "ALL_RULES"):
+            monkeypatch.setattr(module, "ALL_RULES", (*ALL_RULES, EchoString))
+    folder = os.fsencode(tmp_path)
+    name = folder + b"/caf\xe9_\x1b.py"  # Latin-1 bytes and an ESC: not UTF-8
+    with open(name, "w", encoding="utf-8") as handle:
+        handle.write('TITLE = "bell\\x07 esc\\x1b[31m red"\nHELP = """two\nlines"""\n')
+    report = review_patterns.lint_paths([Path(os.fsdecode(name))], Config(), cwd=tmp_path, rules=(EchoString,))
+    (result,) = report.files
+    assert result.path == "caf\ufffd_\\x1b.py"
+    assert [f.message for f in result.findings] == ["string bell\\x07 esc\\x1b[31m red", "string two\\nlines"]
+    sources = Sources(tmp_path)
+    for format_name, writer in WRITERS.items():
+        output = writer(report, sources)
+        output.encode("utf-8")  # no lone surrogate left
+        assert "\x1b" not in output and "\x07" not in output, format_name
+        if format_name == "junit":
+            ET.fromstring(output.split("\n", 1)[1])
+        if format_name == "concise":
+            assert len([line for line in output.splitlines() if "RP986" in line]) == 2
+
+
+# Configuration: prefixes, what cannot be ignored, malformed shapes.
+
+
+def test_severity_and_penalty_accept_prefixes_and_the_longer_one_wins() -> None:
+    config = parse_config(
+        {"severity": {"RP3": "suggestion", "RP301": "blocker"}, "penalty": {"RP1": 1}}, rules=ALL_RULES
+    )
+    privacy = [rule.code for rule in ALL_RULES if rule.code.startswith("RP3")]
+    assert len(privacy) > 1 and config.severity["RP301"] == review_patterns.Severity.BLOCKER
+    assert all(config.severity[code] == review_patterns.Severity.SUGGESTION for code in privacy if code != "RP301")
+    assert {code for code, points in config.penalty.items() if points == 1} == {
+        rule.code for rule in ALL_RULES if rule.code.startswith("RP1")
+    }
+    source = "from blog.models import Post\n\ndef f(pk):\n    post = Post.objects.get(pk=pk)\n    post.views += 1\n    post.save()\n"
+    finding = review_patterns.lint(source, "blog/views.py", config=replace(config, select=("RP103",))).findings[0]
+    assert finding.code == "RP103" and finding.penalty == 1
+
+
+@pytest.mark.parametrize("table", [{"ignore": ["RP001"]}, {"ignore": ["rp002"]}, {"per-file-ignores": {"*": ["RP00"]}}])
+def test_the_tools_own_codes_cannot_be_ignored(table: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="cannot be ignored"):
+        parse_config(table, rules=ALL_RULES)
+    assert parse_config({"ignore": ["RP"]}, rules=ALL_RULES).ignore == ("RP",)  # every rule, not RP001 alone
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (b"tool = 5\n", "`tool`"),
+        (b'tool = "x"\n', "`tool`"),
+        (b"[tool]\nreview-patterns = 5\n", "`tool.review-patterns`"),
+        (b'[tool.review-patterns]\nselect = ["RP1"]\n# caf\xe9\n', "not valid UTF-8"),
+    ],
+)
+def test_a_malformed_pyproject_is_a_configuration_error_naming_file_and_key(
+    tmp_path: Path, text: bytes, named: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(text)
+    with pytest.raises(ConfigError) as error:
+        review_patterns.load_config(tmp_path)
+    assert str(tmp_path / "pyproject.toml") in str(error.value) and named in str(error.value)
+    done = run_cli("check", str(tmp_path))
+    assert done.returncode == 2 and "configuration error" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"version": 1, "findings": [[1, 2]]},
+        {"version": 1, "findings": [{"code": ["RP1"], "path": [], "fingerprint": {}}]},
+        {"version": 1, "findings": [{"code": "RP101", "path": "a.py", "fingerprint": "x", "line": [1]}]},
+    ],
+)
+def test_a_malformed_baseline_is_a_clear_error(tmp_path: Path, document: object) -> None:
+    (tmp_path / "baseline.json").write_text(json.dumps(document))
+    with pytest.raises(BaselineError, match="malformed entry"):
+        baseline.load(tmp_path / "baseline.json")

@@ -71,8 +71,9 @@ def find_config_file(start: Path) -> Path | None:
         path = candidate / "pyproject.toml"
         if path.is_file():
             try:
-                if "review-patterns" in _read_toml(path).get("tool", {}):
-                    return path
+                tool = _read_toml(path).get("tool", {})
+                if not isinstance(tool, dict) or "review-patterns" in tool:
+                    return path  # a malformed `tool` is reported by load_config
             except ConfigError:
                 return path  # let load_config report it
         if (candidate / ".git").exists():
@@ -86,6 +87,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not valid UTF-8 (TOML must be): {error.reason} at byte {error.start}") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
 
@@ -97,7 +100,12 @@ def load_config(start: Path, explicit: Path | None = None, *, rules: Sequence[ty
         return Config()
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
-    table = _read_toml(path).get("tool", {}).get("review-patterns", {})
+    tool = _read_toml(path).get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: `tool` must be a table ([tool.review-patterns]), not {tool!r}")
+    table = tool.get("review-patterns", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: `tool.review-patterns` must be a table ([tool.review-patterns]), not {table!r}")
     return parse_config(table, source=str(path), root=path.parent, rules=rules)
 
 
@@ -123,9 +131,28 @@ def check_selector(value: str, key: str, bonuses: bool = False, *, rules: Sequen
     if bonuses and value in _bonus_names(rules):
         return value
     code = value.upper()
-    if code.startswith("RP") and any(c.startswith(code) for c in codes):
+    covered = [c for c in codes if c.startswith(code)] if code.startswith("RP") else []
+    if covered and bonuses and set(covered) <= _ALWAYS_REPORTED:  # `bonuses` is allowed where codes are ignored
+        raise ConfigError(
+            f"`{key}`: {value} cannot be ignored: it says a file could not be checked (RP001) or a rule failed "
+            "(RP002), which nobody must miss; exclude the file instead"
+        )
+    if covered:
         return code
     raise ConfigError(f"`{key}`: unknown rule code {value!r}")
+
+
+_ALWAYS_REPORTED = {"RP001", "RP002"}
+
+
+def _by_code(values: Mapping[str, Any], codes: Mapping[str, type[Rule]]) -> dict[str, Any]:
+    """Settings given by code or prefix (`RP3`), per code; a longer selector wins over a shorter one."""
+    result: dict[str, Any] = {}
+    for selector in sorted(values, key=len):
+        for code in codes:
+            if code.startswith(selector):
+                result[code] = values[selector]
+    return result
 
 
 def parse_config(
@@ -155,14 +182,20 @@ def parse_config(
         min_grade = table.get("min-grade", "A-")
         if min_grade not in GRADES:
             raise ConfigError(f"`min-grade` must be one of {', '.join(GRADES)}, not {min_grade!r}")
-        severity = {
-            check_selector(code, "severity", rules=rules): _severity(value, code)
-            for code, value in _table(table, "severity").items()
-        }
-        penalty = {
-            check_selector(code, "penalty", rules=rules): _penalty(value, code)
-            for code, value in _table(table, "penalty").items()
-        }
+        severity = _by_code(
+            {
+                check_selector(code, "severity", rules=rules): _severity(value, code)
+                for code, value in _table(table, "severity").items()
+            },
+            codes,
+        )
+        penalty = _by_code(
+            {
+                check_selector(code, "penalty", rules=rules): _penalty(value, code)
+                for code, value in _table(table, "penalty").items()
+            },
+            codes,
+        )
         options = {key.upper(): _options(codes[key.upper()], table[key], key) for key in option_tables}
         cache_dir = table.get("cache-dir")
         if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):

@@ -33,7 +33,7 @@ from review_patterns.core.cache import ContextCache, ResultCache
 from review_patterns.core.config import Config
 from review_patterns.core.edits import fix_of, module_names
 from review_patterns.core.internal_error import InternalError
-from review_patterns.core.model import Bonus, FileResult, Finding, Fix, Report
+from review_patterns.core.model import Bonus, FileResult, Finding, Fix, Report, printable
 from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
@@ -140,7 +140,7 @@ def _finding(
         end_column=where.end.column + 1,
         code=rule.code,
         name=rule.name,
-        message=message,
+        message=printable(message),
         severity=config.severity.get(rule.code, rule.severity),
         dimension=rule.dimension,
         penalty=config.penalty.get(rule.code, rule.default_penalty()),
@@ -166,7 +166,7 @@ def _error_result(
     path: str, source_lines: int, where: CodeRange, message: str, config: Config, rule: type[Rule] = ParseError
 ) -> FileResult:
     finding = _finding(rule, path, where, message, config)
-    return FileResult(path, (finding,), lines=source_lines, error=message)
+    return FileResult(path, (finding,), lines=source_lines, error=finding.message)
 
 
 def _parse_failure(error: Exception) -> tuple[int, int, str]:
@@ -316,7 +316,9 @@ def _analyse(
             if report.bonus in ignored:
                 continue
             line = where.start.line
-            bonuses.append(Bonus(path, line, report.bonus, report.points, rule_class.dimension, report.message))
+            bonuses.append(
+                Bonus(path, line, report.bonus, report.points, rule_class.dimension, printable(report.message))
+            )
         else:
             fix = None
             if report.rewrite is not None:
@@ -395,12 +397,12 @@ def project_relative(path: Path, context: ProjectContext) -> str | None:
 
 
 def display_path(path: Path, cwd: Path) -> str:
-    """Relative to `cwd` when below it, with forward slashes."""
+    """Relative to `cwd` when below it, with forward slashes, printable (see `printable`)."""
     resolved = path.resolve()
     try:
-        return resolved.relative_to(cwd).as_posix()
+        return printable(resolved.relative_to(cwd).as_posix())
     except ValueError:
-        return resolved.as_posix()
+        return printable(resolved.as_posix())
 
 
 def excluded(path: Path, config: Config) -> bool:
@@ -720,7 +722,7 @@ def lint_paths(
         results[index] = result
     if store is not None and pending:
         store.prune()
-    warnings = (*notes, *project_warnings({root for _, _, root in found}, contexts))
+    warnings = (*map(printable, notes), *project_warnings({root for _, _, root in found}, contexts))
     return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=warnings)
 
 

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = ord(match.group())
+    return "\ufffd" if 0xD800 <= char <= 0xDFFF else f"\\x{char:02x}"
+
+
+def printable(text: str) -> str:
+    """`text` on one line and safe in every report format (XML 1.0 included): line breaks shown
+    as `\\n`, other control characters as `\\x1b`, undecodable bytes of a file name as U+FFFD."""
+    text = text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+    return _UNPRINTABLE.sub(_escape, text)
 
 
 class Severity(str, Enum):

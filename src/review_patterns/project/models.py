@@ -670,8 +670,9 @@ class ModelIndex:
                     )
 
     def by_name_values(self) -> Iterator[Model]:
-        for models in self.by_name.values():
-            yield from models
+        # A snapshot: reading a model while iterating may load more modules into `by_name`.
+        for models in list(self.by_name.values()):
+            yield from list(models)
 
     def _declared(self, model: Model, depth: int = 0) -> Iterator[tuple[Model, Relation, str | None]]:
         """The forward relations a model declares, its own and those of its abstract bases."""

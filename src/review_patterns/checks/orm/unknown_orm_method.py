@@ -39,6 +39,8 @@ class UnknownOrmMethod(FlowRule):
     error handler, a rare branch), so the write that should follow it never happens. The
     message names the method Django has. A method of that name defined by a class of the
     project (a custom manager or queryset) is not flagged.
+
+    Measured precision: no findings on 9 real projects (benchmarks/precision).
     """
 
     code = "RP102"

@@ -186,6 +186,10 @@ class Loop:
 
     rows: dict[str, Instance]
     reported: set[str] = field(default_factory=set)
+    #: whether the body writes (`save`, `delete`, `update`, `create`...): per-row work
+    wrote: bool = False
+    #: filtered related-manager queries, reported when the loop is left unless it wrote
+    pending: list[tuple[cst.CSTNode, dict[str, str]]] = field(default_factory=list)
 
 
 @dataclass(eq=False)

@@ -45,6 +45,8 @@ class CircuitBreakerPerCall(Rule):
     ## Options
     - `breaker-factories`: qualified names (globs) of project functions that return a breaker,
       such as `"integrations.breakers.make_breaker"`.
+
+    Measured precision: no finding on the 9 pinned real projects, so no false alarm to explain (benchmarks/precision).
     """
 
     code = "RP507"

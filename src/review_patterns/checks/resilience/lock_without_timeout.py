@@ -50,6 +50,8 @@ class LockWithoutTimeout(ClientRule):
     on purpose until it expires) is only checked for its timeout. `threading` and
     `multiprocessing` locks are not distributed locks and are never flagged. Test modules are
     not checked.
+
+    Measured precision: no finding on the 9 pinned real projects, so no false alarm to explain (benchmarks/precision).
     """
 
     code = "RP508"

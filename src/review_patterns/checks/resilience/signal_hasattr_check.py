@@ -38,6 +38,8 @@ class SignalHasattrCheck(Rule):
     (`hasattr(instance, "_skip_indexing")`) are not flagged, nor a check for an attribute that
     the project's own abstract model or model mixin defines: that is an interface check, meant
     to match every subclass. Receivers connected from another module are not seen.
+
+    Measured precision: no finding on the 9 pinned real projects, so no false alarm to explain (benchmarks/precision).
     """
 
     code = "RP506"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from itertools import groupby
 
 from review_patterns.checks import ALL_RULES
 from review_patterns.core.grading import letter
@@ -63,10 +64,61 @@ def _entry(finding: Finding, sources: Sources) -> list[str]:
     return lines
 
 
+#: GitHub takes at most 1 MiB per step summary; the report stays below it with room for a note.
+MAX_BYTES = 1_000_000
+#: Lists longer than this fold into `<details>`.
+FOLD_AFTER = 10
+
+
+class _Page:
+    """Markdown blocks, each kept whole or left out: once the page is full, the remaining findings and
+    rows are counted instead of shown, and the structure (headings, folds) stays balanced."""
+
+    def __init__(self, budget: int) -> None:
+        self.blocks: list[str] = []
+        self.size = 0
+        self.budget = budget
+        self.left_out = 0
+
+    def add(self, *lines: str, optional: bool = False) -> None:
+        text = "\n".join(lines) + "\n"
+        size = len(text.encode("utf-8"))
+        if optional and self.size + size > self.budget:
+            self.left_out += 1
+            return
+        self.blocks.append(text)
+        self.size += size
+
+    def fold(self, count: int, what: str) -> bool:
+        """Opens a `<details>` for a long list; returns whether it did (close it with `unfold`)."""
+        if count <= FOLD_AFTER:
+            return False
+        self.add("", "<details>", f"<summary>{what}</summary>")
+        return True
+
+    def unfold(self, folded: bool) -> None:
+        if folded:
+            self.add("", "</details>")
+
+
+def _positives(report: Report) -> list[str]:
+    """One line per bonus: how many times, the points, and one example."""
+    lines = []
+    for name, awarded in groupby(sorted(report.bonuses, key=lambda b: b.name), key=lambda b: b.name):
+        bonuses = list(awarded)
+        first = bonuses[0]
+        where = f"**{escape(first.path)}:{first.line}**" + (f" and {len(bonuses) - 1} more" if len(bonuses) > 1 else "")
+        total = sum(b.points for b in bonuses)
+        lines.append(f"- +{total} {escape(name)} ({plural(len(bonuses), 'time')}): {where}: {inline(first.message)}")
+    return lines
+
+
 def markdown(report: Report, sources: Sources | None = None) -> str:
-    """Grade and dimensions, then Blockers, Important, Suggestions, Positives, and the grade of each file."""
+    """Grade and dimensions, then Blockers, Important, Suggestions, Positives, and the grade of each file;
+    long lists folded, the whole below GitHub's step summary limit."""
     sources = sources or Sources()
-    out = [
+    page = _Page(MAX_BYTES - 2_000)
+    page.add(
         f"## review-patterns: {report.grade} ({report.score:g}/100)",
         "",
         (
@@ -77,29 +129,35 @@ def markdown(report: Report, sources: Sources | None = None) -> str:
         "| Dimension | Score |",
         "| --- | ---: |",
         *(f"| {d.label} | {report.dimensions[d]:g} |" for d in Dimension if d in report.dimensions),
-    ]
+    )
     for title, severities in _SECTIONS:
         findings = [f for f in report.findings if f.severity in severities]
         if findings:
-            out += ["", f"### {title} ({len(findings)})", ""]
+            page.add("", f"### {title} ({len(findings)})")
+            folded = page.fold(len(findings), plural(len(findings), "finding"))
             for finding in findings:
-                out += [*_entry(finding, sources), ""]
-            out.pop()
+                page.add("", *_entry(finding, sources), optional=True)
+            page.unfold(folded)
     if report.bonuses:
-        out += ["", f"### Positives ({len(report.bonuses)})", ""]
-        out += [
-            f"- **{escape(b.path)}:{b.line}** +{b.points} {escape(b.name)}: {inline(b.message)}" for b in report.bonuses
-        ]
+        page.add("", f"### Positives ({len(report.bonuses)})", "", *_positives(report))
     if not report.findings:
-        out += ["", "No findings."]
-    out += ["", "### Files", ""]
+        page.add("", "No findings.")
+    page.add("", "### Files", "")
     listed = [r for r in report.files if r.findings or r.error is not None]
+    folded = page.fold(len(listed), f"{plural(len(listed), 'file')} with findings")
     if listed:
-        out += ["| File | Grade | Score | Findings |", "| --- | --- | ---: | ---: |"]
+        page.add("| File | Grade | Score | Findings |", "| --- | --- | ---: | ---: |")
     for r in listed:
         grade, score = (letter(r.score), f"{r.score:g}") if r.score is not None else ("error", "-")
-        out.append(f"| {escape(r.path)} | {grade} | {score} | {len(r.findings)} |")
+        page.add(f"| {escape(r.path)} | {grade} | {score} | {len(r.findings)} |", optional=True)
+    page.unfold(folded)
     others = len(report.files) - len(listed)
     if others:
-        out += ["", f"{'And ' if listed else ''}{plural(others, 'file')} with no findings: A+."]
-    return "\n".join(out) + "\n"
+        page.add("", f"{'And ' if listed else ''}{plural(others, 'file')} with no findings: A+.")
+    if page.left_out:
+        page.add(
+            "",
+            f"_{plural(page.left_out, 'entry', 'entries')} left out to stay under GitHub's 1 MiB summary limit: "
+            "the JSON or SARIF report (`--report json=review.json`) has them all._",
+        )
+    return "".join(page.blocks)
