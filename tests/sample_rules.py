@@ -1,11 +1,10 @@
-"""Small rules that exist only in the tests (the adapters' and the engine's), so that expected outputs
-do not change when real rules are added. `install()` registers them; `sitecustomize(folder)` makes every
-Python process started with that folder on PYTHONPATH register them too (flake8, its workers)."""
+"""Small rules that exist only in the tests, so that expected outputs do not change when real rules are
+added. They are handed to what is tested, never registered: `lint(..., rules=...)`, `lint_paths(...,
+rules=...)`, the CLI's `main(argv, rules=...)`, the writers' `rules=`. Tests that run a subprocess (the
+flake8 plugin, the installed command) use real rules instead; see `django_shop.py`."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import libcst as cst
@@ -13,8 +12,6 @@ import libcst as cst
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.syntax.names import call_name
-
-TESTS = Path(__file__).resolve().parent
 
 
 class DangerousCall(Rule):
@@ -107,29 +104,8 @@ class Crashes(Rule):
         raise KeyError("boom")
 
 
-#: The rules the adapters' tests register; the engine's tests patch in SaveInLoop and Crashes themselves.
+#: The rules the CLI's in-process tests hand to `main()`; the engine's tests hand SaveInLoop and Crashes to it.
 SAMPLE_RULES = (DangerousCall, PrintCall)
-
-
-def install(assign: Callable[[object, str, object], None] = setattr) -> None:
-    """Adds the sample rules to the registry and to every loaded module that copied it.
-
-    Pass pytest's `monkeypatch.setattr` as `assign` to undo it after a test.
-    """
-    import review_patterns.checks
-
-    registry = tuple(r for r in review_patterns.checks.ALL_RULES if r not in SAMPLE_RULES) + SAMPLE_RULES
-    for name, module in list(sys.modules.items()):
-        if name.startswith("review_patterns") and hasattr(module, "ALL_RULES"):
-            assign(module, "ALL_RULES", registry)
-
-
-def sitecustomize(folder: Path) -> str:
-    """Writes a sitecustomize.py into `folder`; returns the PYTHONPATH that activates it."""
-    (folder / "sitecustomize.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(TESTS)!r})\nimport sample_rules\nsample_rules.install()\n"
-    )
-    return f"{folder}{':' + str(TESTS.parent / 'src')}"
 
 
 #: A small Django project in which the sample rules find two problems in shop/views.py.

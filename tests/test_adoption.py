@@ -9,8 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sample_rules import PROJECT, install, write_project
+from sample_rules import PROJECT, SAMPLE_RULES, write_project
 
+from review_patterns import ALL_RULES
+from review_patterns.core.rule import Rule
 from review_patterns.frontends.cli import main
 
 NEW_SERVICE = (
@@ -22,14 +24,13 @@ NEW_SERVICE = (
 
 @pytest.fixture()
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    install(monkeypatch.setattr)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     return write_project(tmp_path)
 
 
 def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["check", "--no-color", "--select", "RP99", *args])  # the sample rules only
+    code = main(["check", "--no-color", "--select", "RP99", *args], rules=SAMPLE_RULES)  # the sample rules only
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -121,7 +122,7 @@ def test_show_settings_says_where_each_value_came_from(project: Path, capsys: py
     (project / "pyproject.toml").write_text(
         '[project]\nname = "shop"\n\n[tool.review-patterns]\nexclude = ["legacy/**"]\nmin-grade = "B"\n'
     )
-    code, out, _ = main_out(capsys, "check", "--show-settings", "--ignore", "RP991")
+    code, out, _ = main_out(capsys, "check", "--show-settings", "--ignore", "RP991", rules=SAMPLE_RULES)
     lines = out.splitlines()
     assert code == 0 and lines[0] == f"# settings file: {(project / 'pyproject.toml').as_posix()}"
     assert f"exclude = ['legacy/**']  # {(project / 'pyproject.toml').as_posix()}:5" in lines
@@ -130,8 +131,10 @@ def test_show_settings_says_where_each_value_came_from(project: Path, capsys: py
     assert "select = []  # default" in lines
 
 
-def main_out(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
+def main_out(
+    capsys: pytest.CaptureFixture[str], *args: str, rules: tuple[type[Rule], ...] = ALL_RULES
+) -> tuple[int, str, str]:
+    code = main(list(args), rules=rules)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -219,6 +222,13 @@ def test_bonus_rows_of_rules_show_the_bonus_not_the_rule(capsys: pytest.CaptureF
     assert code == 0 and {"three-step-migration", "pii-safe-logging"} <= set(rows)
     assert "Flags" not in rows["three-step-migration"] and "awards the bonus" in rows["three-step-migration"]
     assert "Flags" not in rows["pii-safe-logging"] and "only through safe functions" in rows["pii-safe-logging"]
+
+
+def test_rules_handed_to_main_are_the_runs_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = main_out(capsys, "rules", rules=SAMPLE_RULES)
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[1:]] == ["RP990", "RP991"]
+    code, _, err = main_out(capsys, "check", "--select", "RP301", "-", rules=SAMPLE_RULES)
+    assert code == 2 and "RP301" in err  # a real rule is unknown to a run without it
 
 
 def test_markdown_of_a_large_tree_folds_collapses_and_fits_githubs_summary() -> None:

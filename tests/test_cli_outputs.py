@@ -8,8 +8,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from sample_rules import install, write_project
+from django_shop import SELECT, SHOP
+from sample_rules import write_project
 
+from review_patterns import ALL_RULES
 from review_patterns.frontends.cli import main
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
@@ -17,27 +19,28 @@ SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 
 @pytest.fixture()
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    install(monkeypatch.setattr)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    return write_project(tmp_path)
+    return write_project(tmp_path, SHOP)
 
 
 def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["check", "--no-color", "--select", "RP99", *args])  # the sample rules only, whatever else exists
+    code = main(["check", "--no-color", "--select", SELECT, *args])  # these two only, whatever else exists
     out, err = capsys.readouterr()
     return code, out, err
 
 
 def test_several_formats_in_one_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = check(capsys, "--report", "json=out/report.json", "--report", "sarif=out/report.sarif", "shop")
-    assert code == 1  # eval() is a blocker
+    assert code == 1  # an email in the log is a blocker
     assert "shop/views.py  " in out and "FAILED: 1 blocker finding." in out  # the text report on the terminal
     report = json.loads((project / "out/report.json").read_text())
-    assert [(f["code"], f["line"]) for f in report["files"][-1]["findings"]] == [("RP991", 10), ("RP990", 11)]
+    assert [(f["code"], f["line"]) for f in report["files"][-1]["findings"]] == [("RP301", 12), ("RP304", 15)]
     sarif = json.loads((project / "out/report.sarif").read_text())
     jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(sarif)
-    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["RP991", "RP990"]
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["RP301", "RP304"]
+    catalogue = [r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]]
+    assert catalogue == [rule.code for rule in ALL_RULES if rule.code]  # the run's rules: the registry
     assert (
         sarif["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "shop/views.py"
     )
@@ -47,9 +50,11 @@ def test_format_to_stdout_and_another_to_a_file(project: Path, capsys: pytest.Ca
     code, out, _ = check(capsys, "--format", "concise", "--report", "junit=junit.xml", "--exit-zero")
     assert code == 0
     assert out == (
-        "shop/views.py:10:5: RP991 `print()` instead of logging\n"
-        "shop/views.py:11:36: RP990 `eval()` runs text as code\n"
-        "2 findings (1 blocker) in 5 files: A+ 97.7, FAILED: 1 blocker finding.\n"
+        "shop/views.py:12:5: RP301 `email` is personal data in a log message; log an id or pseudonymize it"
+        " (`mask_*`, `hash_*`)\n"
+        "shop/views.py:15:5: RP304 `except Exception` swallows every error; catch what you expect, re-raise,"
+        " or log the traceback\n"
+        "2 findings (1 blocker) in 6 files: A 95.8, FAILED: 1 blocker finding.\n"
     )
     assert 'failures="1"' in (project / "junit.xml").read_text()
 
@@ -60,7 +65,7 @@ def test_output_file_keeps_the_text_report_on_the_terminal(project: Path, capsys
     assert code == 1 and "Overall:" in out
     assert (project / "gl-code-quality.json").stat().st_mode & 0o044 == 0o044  # others may read it, as usual
     issues = json.loads((project / "gl-code-quality.json").read_text())
-    assert [i["check_name"] for i in issues] == ["RP991", "RP990"]
+    assert [i["check_name"] for i in issues] == ["RP301", "RP304"]
 
 
 def test_github_format_appends_the_markdown_step_summary(
@@ -71,10 +76,10 @@ def test_github_format_appends_the_markdown_step_summary(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     code, out, _ = check(capsys, "--format", "github")
     assert code == 1
-    assert out.splitlines()[1].startswith("::error file=shop/views.py,line=11,endLine=11,col=36,")
+    assert out.splitlines()[0].startswith("::error file=shop/views.py,line=12,endLine=12,col=5,")
     text = summary.read_text()
     assert text.startswith("## Tests\n\nall green\n## review-patterns: ")
-    assert "### Blockers (1)" in text and "return JsonResponse({'result': eval(query)})" in text
+    assert "### Blockers (1)" in text and "logger.info('signup from %s', email)" in text
 
 
 def test_no_step_summary_without_the_github_format(
@@ -111,7 +116,7 @@ def test_the_old_spelling_of_report_points_to_it(project: Path, capsys: pytest.C
 def test_exit_codes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert check(capsys, "shop/models.py", "shop/services.py")[0] == 0
     assert check(capsys, "shop")[0] == 1
-    assert check(capsys, "--select", "RP991", "shop")[0] == 0  # a warning alone keeps the grade above A-
+    assert check(capsys, "--select", "RP304", "shop")[0] == 0  # a warning alone keeps the grade above A-
     (project / "pyproject.toml").write_text("[tool.review-patterns]\nmin-grade = 'Z'\n")
     code, _, err = check(capsys, "shop")
     assert code == 2 and "configuration error" in err and "min-grade" in err
@@ -124,7 +129,8 @@ def test_gitlab_fingerprints_survive_lines_moving(project: Path, capsys: pytest.
 
     before = fingerprints()
     views = project / "shop/views.py"
-    views.write_text('"""Search views."""\n\n' + views.read_text().replace("print(query)", "print( query )  # debug"))
+    moved = views.read_text().replace("', email)", "',  email )  # audit")
+    views.write_text('"""Signup views."""\n\n' + moved)
     assert fingerprints() == before
-    views.write_text(views.read_text().replace("print( query )", "print(query, request.user)"))
+    views.write_text(views.read_text().replace("',  email )", "', email, request.user)"))
     assert fingerprints()[0] != before[0]

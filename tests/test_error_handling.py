@@ -160,6 +160,23 @@ def test_flash_messages_template_contexts_and_form_errors_reach_the_user() -> No
     assert flagged(source, "RP302") == [9, 10, 11]
 
 
+def test_text_stored_in_one_attribute_does_not_taint_its_owner() -> None:
+    source = """
+        from django.contrib import messages
+        from django.template import TemplateSyntaxError
+
+        def send_preview(self, form):
+            try:
+                msgs = render_messages(form)
+            except TemplateSyntaxError as e:
+                form.errors["__all__"] = form.error_class([str(e)])
+                return self.render_to_response({"form": form})
+            email = form.cleaned_data["preview_email"]
+            messages.success(self.request, "A preview was sent to %s" % email)
+        """
+    assert flagged(source, "RP302") == []
+
+
 def test_graphql_errors_cleaned_by_the_projects_formatter() -> None:
     source = """
         from graphql import GraphQLError

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sample_rules import PROJECT, install, write_project
+from sample_rules import PROJECT, SAMPLE_RULES, write_project
 
 from review_patterns.frontends.cli import main
 from review_patterns.frontends.git import parse_diff
@@ -28,7 +28,6 @@ def git(root: Path, *args: str) -> str:
 @pytest.fixture()
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project whose main branch already has the two findings of shop/views.py, on a feature branch."""
-    install(monkeypatch.setattr)
     monkeypatch.chdir(tmp_path)
     for key, value in {
         "GIT_AUTHOR_NAME": "Dev",
@@ -46,7 +45,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict, str]:
-    code = main(["check", "--format", "json", "--select", "RP99", *args])  # the sample rules only
+    code = main(["check", "--format", "json", "--select", "RP99", *args], rules=SAMPLE_RULES)  # the sample rules only
     out, err = capsys.readouterr()
     return code, json.loads(out) if out.startswith("{") else {}, err
 

@@ -111,20 +111,12 @@ REPORT = Report(
 SOURCES = Sources(Path("/project"), {"shop/views.py": VIEWS, "shop/broken.py": "def f(:\n    pass\n\nx\n"})
 
 
-@pytest.fixture(autouse=True)
-def registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The catalogue is exactly the tool's own rules and the sample rules, whatever else is registered."""
-    import sample_rules
-
-    monkeypatch.setattr(sample_rules, "SAMPLE_RULES", (ParseError, InternalError, DangerousCall, PrintCall))
-    import review_patterns.checks
-
-    monkeypatch.setattr(review_patterns.checks, "ALL_RULES", ())
-    sample_rules.install(monkeypatch.setattr)
+#: The run's rules, handed to the writers: the tool's own and the sample rules, whatever else is registered.
+RULES = (ParseError, InternalError, DangerousCall, PrintCall)
 
 
 def render(fmt: str) -> str:
-    return WRITERS[fmt](REPORT, SOURCES)
+    return WRITERS[fmt](REPORT, SOURCES, rules=RULES)
 
 
 @pytest.mark.parametrize("fmt", list(WRITERS))
@@ -184,7 +176,7 @@ def test_github_escaping() -> None:
     report = Report(
         (FileResult("odd, name:1.py", (odd,), lines=1, score=95.0, dimensions=dims()),), 95.0, "A", dims(), "A-", False
     )
-    first = WRITERS["github"](report, SOURCES).splitlines()[0]
+    first = WRITERS["github"](report, SOURCES, rules=RULES).splitlines()[0]
     # a finding over several lines gives no column range, which GitHub takes only on one line
     assert first == "::error file=odd%2C name%3A1.py,line=2,endLine=3,col=1,title=RP991 print-call::two%0Alines"
 

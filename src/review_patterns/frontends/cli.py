@@ -33,6 +33,7 @@ from review_patterns.core.engine import (
 from review_patterns.core.fixer import FixOutcome, fix_paths
 from review_patterns.core.grading import GRADES, findings_by_rule, grade_report, regrade
 from review_patterns.core.model import Finding, Report
+from review_patterns.core.rule import Rule
 from review_patterns.core.stopping import Stopped
 from review_patterns.core.version import __version__
 from review_patterns.frontends import settings
@@ -48,10 +49,16 @@ from review_patterns.report.writers.common import plural
 EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
 
 
+def _rules() -> tuple[type[Rule], ...]:
+    """The rules of this run: those handed to `main(rules=...)`, else the registry."""
+    rules: tuple[type[Rule], ...] | None = click.get_current_context().find_root().obj
+    return ALL_RULES if rules is None else rules
+
+
 def _selectors(value: str | None, key: str, bonuses: bool = False) -> tuple[str, ...] | None:
     if value is None:
         return None
-    return tuple(check_selector(v.strip(), key, bonuses, rules=ALL_RULES) for v in value.split(",") if v.strip())
+    return tuple(check_selector(v.strip(), key, bonuses, rules=_rules()) for v in value.split(",") if v.strip())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -143,7 +150,7 @@ def _review_change(
         since = f"since {rev}"
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
     _note(f"diff: {plural(len(files), 'changed Python file')} {since} ({base[:12]})")
-    report = lint_paths(files, config, cwd, jobs=jobs, rules=ALL_RULES, cache=cache, since=base)
+    report = lint_paths(files, config, cwd, jobs=jobs, rules=_rules(), cache=cache, since=base)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())
@@ -191,17 +198,17 @@ def _write_reports(
 ) -> None:
     """Writes each (format, file), prints `shown`, and fills GitHub's step summary for the github format."""
     for name, file in files:
-        write_output(file, WRITERS[name](report, sources))
+        write_output(file, WRITERS[name](report, sources, rules=_rules()))
     if shown == "text":
         terminal = sys.stdout.isatty() if color is None else color
-        click.echo(text(report, sources, color=terminal), nl=False)
+        click.echo(text(report, sources, rules=_rules(), color=terminal), nl=False)
     else:
-        click.echo(WRITERS[shown](report, sources), nl=False)
+        click.echo(WRITERS[shown](report, sources, rules=_rules()), nl=False)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file and "github" in {shown, *(name for name, _ in files)}:
         try:
             with open(summary_file, "a", encoding="utf-8", errors="replace") as handle:
-                handle.write(WRITERS["markdown"](report, sources) + "\n")
+                handle.write(WRITERS["markdown"](report, sources, rules=_rules()) + "\n")
         except OSError as error:  # the report itself is out: a warning, not a failed run
             _note(f"review-patterns: warning: cannot write GITHUB_STEP_SUMMARY {summary_file}: {error.strerror}")
 
@@ -335,7 +342,7 @@ def check(
         raise click.UsageError("`-` (standard input) cannot be combined with other paths")
     targets = list(paths) or [Path(".")]
     start = (stdin_filename or Path(".")) if from_stdin else targets[0]
-    file_config: Config = load_config(start, config_file, rules=ALL_RULES)
+    file_config: Config = load_config(start, config_file, rules=_rules())
     overrides = {
         "select": _selectors(select, "--select"),
         "ignore": _selectors(ignore, "--ignore", bonuses=True),
@@ -344,7 +351,7 @@ def check(
     }
     config = with_overrides(file_config, **overrides)
     if show_settings:
-        click.echo(settings.describe(config, start, config_file, overrides, rules=ALL_RULES), nl=False)
+        click.echo(settings.describe(config, start, config_file, overrides, rules=_rules()), nl=False)
         return EXIT_OK
     if force_exclude:
         targets = [t for t in targets if t == Path("-") or not excluded(t, config)]
@@ -357,7 +364,7 @@ def check(
             fixed = targets if rev is None and not staged else _changed_files(rev, targets, config)
         except GitError as error:
             raise click.ClickException(str(error)) from None
-        _note_fixes(fix_paths(fixed, config, rules=ALL_RULES, unsafe=unsafe_fixes))
+        _note_fixes(fix_paths(fixed, config, rules=_rules(), unsafe=unsafe_fixes))
     cache = None if no_cache or from_stdin else cache_folder(config, find_project_root(start))
     sources = Sources()
     tests: list[Callable[[Finding], bool]] = []
@@ -369,7 +376,7 @@ def check(
             tests.append(changed)
         else:
             with ProgressBar(sys.stderr.isatty()) as progress:
-                report = lint_paths(targets, config, jobs=jobs, rules=ALL_RULES, cache=cache, progress=progress)
+                report = lint_paths(targets, config, jobs=jobs, rules=_rules(), cache=cache, progress=progress)
         if rev is not None or staged or review:
             report = regrade(report, review=True)
         if write_baseline is not None:
@@ -427,11 +434,11 @@ def fix_command(
     Exit status: 0 done (with --dry-run: nothing to change), 1 with --dry-run when files would change.
     """
     targets = list(paths) or [Path(".")]
-    config = load_config(targets[0], config_file, rules=ALL_RULES)
+    config = load_config(targets[0], config_file, rules=_rules())
     config = with_overrides(
         config, select=_selectors(select, "--select"), ignore=_selectors(ignore, "--ignore", bonuses=True)
     )
-    outcomes = fix_paths(targets, config, rules=ALL_RULES, unsafe=unsafe_fixes, write=not dry_run)
+    outcomes = fix_paths(targets, config, rules=_rules(), unsafe=unsafe_fixes, write=not dry_run)
     if dry_run:
         for outcome in outcomes:
             if outcome.changed:
@@ -475,7 +482,7 @@ def _check_stdin(stdin_filename: Path | None, config: Config, force_exclude: boo
         project_path = project_relative(stdin_filename, context)
     results = []
     if not (force_exclude and stdin_filename is not None and excluded(stdin_filename, config)):
-        results.append(lint(source, display, context, config, rules=ALL_RULES, project_path=project_path))
+        results.append(lint(source, display, context, config, rules=_rules(), project_path=project_path))
     report = grade_report(results, config.min_grade)
     return report, Sources(files={display: source})
 
@@ -484,7 +491,7 @@ def _check_stdin(stdin_filename: Path | None, config: Config, force_exclude: boo
 def list_rules() -> int:
     """List the rules: code, name, severity, penalty, dimension."""
     table = Table("Code", "Name", "Severity", "Penalty", "Dimension", "What it does", box=None)
-    for rule in ALL_RULES:
+    for rule in _rules():
         if rule.code:
             table.add_row(
                 rule.code,
@@ -494,7 +501,7 @@ def list_rules() -> int:
                 rule.dimension.value,
                 docs.summary(rule),
             )
-    for rule in ALL_RULES:
+    for rule in _rules():
         for name, points in rule.bonuses.items():
             table.add_row("bonus", name, "", f"+{points}", rule.dimension.value, docs.bonus_summary(rule, name))
     Console(width=160).print(table)
@@ -505,7 +512,7 @@ def list_rules() -> int:
 @click.argument("code")
 def explain(code: str) -> int:
     """Explain a rule (RP101), a bonus (type-hints) or `grade` (how files and reviews are graded)."""
-    pages = [docs.render(rule) for rule in ALL_RULES if code.upper() == rule.code or code in (rule.name, *rule.bonuses)]
+    pages = [docs.render(rule) for rule in _rules() if code.upper() == rule.code or code in (rule.name, *rule.bonuses)]
     if code == "grade":
         pages = [docs.grade_page()]
     for page in pages[:1]:
@@ -532,15 +539,19 @@ def write_docs(folder: Path, check_only: bool) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the CLI and returns its exit status; errors become messages, never tracebacks.
+def main(argv: Sequence[str] | None = None, rules: Sequence[type[Rule]] = ALL_RULES) -> int:
+    """Runs the CLI with `rules` (the registry unless given) and returns its exit status; errors become
+    messages, never tracebacks.
 
     Ctrl-C and SIGTERM stop the run and its worker processes with one line, and exit 130 and 143.
     """
     try:
         with stop_on_signals():
             result = cli.main(
-                args=list(argv) if argv is not None else None, prog_name="review-patterns", standalone_mode=False
+                args=list(argv) if argv is not None else None,
+                prog_name="review-patterns",
+                standalone_mode=False,
+                obj=tuple(rules),
             )
             stopping.check()
     except Stopped as stopped:

@@ -8,6 +8,7 @@ parser rejects most of those inputs cheaply, and `nesting_depth` bounds the rest
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass
 
 import libcst as cst
@@ -48,7 +49,11 @@ def nesting_depth(tree: ast.AST) -> int:
 def check_source(source: str, mode: str = "exec") -> Rejected | None:
     """None when LibCST may be given `source`; else why not, in CPython's words where it has them."""
     try:
-        tree = ast.parse(source, mode=mode)
+        with (
+            warnings.catch_warnings()
+        ):  # CPython's SyntaxWarnings ("'bool' object is not callable") are not ours to print
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode=mode)
     except SyntaxError as error:
         if "too many nested" in error.msg or "too complex" in error.msg:
             return Rejected(error.lineno or 1, 0, f"too deeply nested to analyse ({error.msg})")

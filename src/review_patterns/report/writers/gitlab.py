@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
+from review_patterns.checks import ALL_RULES
 from review_patterns.core.model import Dimension, Report, Severity
+from review_patterns.core.rule import Rule
 from review_patterns.report.fingerprint import Sources, unique_fingerprints
 
 _SEVERITY = {
@@ -22,7 +25,7 @@ _CATEGORY = {
 }
 
 
-def gitlab(report: Report, sources: Sources | None = None) -> str:
+def gitlab(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
     """The report as a Code Quality artifact; paths must be relative to the repository root."""
     findings = report.findings
     issues = [

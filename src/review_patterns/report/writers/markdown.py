@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Sequence
 from itertools import groupby
 
 from review_patterns.checks import ALL_RULES
 from review_patterns.core.grading import letter
 from review_patterns.core.model import Dimension, Finding, Report, Severity
+from review_patterns.core.rule import Rule
 from review_patterns.report import docs
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural, verdict
@@ -51,8 +53,8 @@ def snippet(sources: Sources, finding: Finding, most: int = 6) -> str:
     return code + ("\n..." if last < finding.end_line else "")
 
 
-def _entry(finding: Finding, sources: Sources) -> list[str]:
-    rule = next((r for r in ALL_RULES if r.code == finding.code), None)
+def _entry(finding: Finding, sources: Sources, rules: Sequence[type[Rule]]) -> list[str]:
+    rule = next((r for r in rules if r.code == finding.code), None)
     where = f"**{escape(finding.path)}:{finding.line}**"
     lines = [f"- {where} {finding.code} {escape(finding.name)}: {inline(finding.message)}"]
     code = snippet(sources, finding)
@@ -113,7 +115,7 @@ def _positives(report: Report) -> list[str]:
     return lines
 
 
-def markdown(report: Report, sources: Sources | None = None) -> str:
+def markdown(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
     """Grade and dimensions, then Blockers, Important, Suggestions, Positives, and the grade of each file;
     long lists folded, the whole below GitHub's step summary limit."""
     sources = sources or Sources()
@@ -136,7 +138,7 @@ def markdown(report: Report, sources: Sources | None = None) -> str:
             page.add("", f"### {title} ({len(findings)})")
             folded = page.fold(len(findings), plural(len(findings), "finding"))
             for finding in findings:
-                page.add("", *_entry(finding, sources), optional=True)
+                page.add("", *_entry(finding, sources, rules), optional=True)
             page.unfold(folded)
     if report.bonuses:
         page.add("", f"### Positives ({len(report.bonuses)})", "", *_positives(report))

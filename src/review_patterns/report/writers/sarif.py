@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -10,6 +11,7 @@ from urllib.parse import quote
 from review_patterns.checks import ALL_RULES
 from review_patterns.core.grading import file_grade
 from review_patterns.core.model import Dimension, Report
+from review_patterns.core.rule import Rule
 from review_patterns.core.version import __version__
 from review_patterns.report import docs
 from review_patterns.report.fingerprint import Sources, unique_fingerprints
@@ -42,11 +44,11 @@ def artifact(path: str) -> dict[str, str]:
     return {"uri": quote(path), "uriBaseId": BASE_ID}
 
 
-def sarif(report: Report, sources: Sources | None = None) -> str:
+def sarif(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
     """The report as one SARIF run; paths are relative to `%SRCROOT%`, the working folder."""
     sources = sources or Sources()
-    rules = [rule for rule in ALL_RULES if rule.code]
-    index = {rule.code: i for i, rule in enumerate(rules)}
+    catalogue = [rule for rule in rules if rule.code]
+    index = {rule.code: i for i, rule in enumerate(catalogue)}
     findings = report.findings
     results = [
         {
@@ -78,7 +80,7 @@ def sarif(report: Report, sources: Sources | None = None) -> str:
                 "name": "review-patterns",
                 "version": __version__,
                 "informationUri": docs.RULES_URL.split("/blob/")[0],
-                "rules": [_rule(rule) for rule in rules],
+                "rules": [_rule(rule) for rule in catalogue],
             }
         },
         "originalUriBaseIds": {BASE_ID: {"uri": sources.root.resolve().as_uri() + "/"}},

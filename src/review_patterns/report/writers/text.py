@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.text import Text
 
+from review_patterns.checks import ALL_RULES
 from review_patterns.core.grading import (
     arithmetic,
     findings_by_rule,
@@ -17,6 +19,7 @@ from review_patterns.core.grading import (
     review_arithmetic,
 )
 from review_patterns.core.model import Dimension, FileResult, Finding, Report, Severity
+from review_patterns.core.rule import Rule
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural, verdict
 
@@ -111,7 +114,14 @@ def summary_block(report: Report) -> list[Text]:
     return lines
 
 
-def text(report: Report, sources: Sources | None = None, *, color: bool = False, width: int = 100) -> str:
+def text(
+    report: Report,
+    sources: Sources | None = None,
+    *,
+    rules: Sequence[type[Rule]] = ALL_RULES,
+    color: bool = False,
+    width: int = 100,
+) -> str:
     """The human report: findings per file with the score's arithmetic, then the overall grade."""
     buffer = io.StringIO()
     # soft_wrap: a finding stays on one line, so logs can be grepped and editors can jump to it
@@ -139,7 +149,7 @@ def text(report: Report, sources: Sources | None = None, *, color: bool = False,
     return buffer.getvalue()
 
 
-def concise(report: Report, sources: Sources | None = None) -> str:
+def concise(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
     """`path:line:col: CODE message`, one finding a line, as compilers and editors print them, then the total."""
     lines = [f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in report.findings]
     total = f"{plural(len(report.findings), 'finding')} ({plural(report.blockers, 'blocker')}) in "

@@ -1,0 +1,133 @@
+"""Wall-clock comparison of whole runs, side by side in one run, with interleaved rounds.
+
+    python benchmarks/speed.py TREE [--large PROJECT --file PATH] [--rounds R] [--jobs J]
+
+Stages (each a fresh process, as a user runs them), reported in seconds and as ratios to a bare
+LibCST parse of the same files with the same number of processes:
+
+- parse: `libcst.parse_module` of every file of TREE, nothing else;
+- cold: `review-patterns check --no-cache`;
+- warm: `review-patterns check` again over an unchanged tree (the result cache);
+- flake8 + flake8-django + flake8-bugbear (`--select DJ,B`), when installed;
+- fixit: `fixit lint` with its default rules, when installed;
+- one file: `review-patterns check PROJECT/PATH` in a large project after editing that file, with the
+  cache warm (the pre-commit and editor case), next to `--no-cache` and the interpreter's start-up.
+
+Rounds are interleaved so that noise from other processes spreads over every stage alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+PARSE = """
+import sys
+from multiprocessing import Pool
+from pathlib import Path
+import libcst
+
+def parse(path):
+    try:
+        libcst.parse_module(Path(path).read_text(encoding="utf-8"))
+    except Exception:
+        pass
+
+if __name__ == "__main__":
+    files = [str(p) for p in Path(sys.argv[1]).rglob("*.py")]
+    jobs = int(sys.argv[2])
+    if jobs > 1:
+        with Pool(jobs) as pool:
+            pool.map(parse, files, chunksize=8)
+    else:
+        for f in files:
+            parse(f)
+"""
+
+
+def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tree", type=Path)
+    parser.add_argument("--large", type=Path, help="a large project for the one-file case")
+    parser.add_argument("--file", help="the file to edit and check in --large, relative to it")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+
+    python = sys.executable
+    jobs = str(args.jobs)
+    work = Path(tempfile.mkdtemp(prefix="rp-bench-"))
+    tree = work / "tree"
+    shutil.copytree(args.tree, tree, ignore=shutil.ignore_patterns(".review_patterns_cache"))
+    cache = {"REVIEW_PATTERNS_CACHE_DIR": str(work / "cache")}
+    check = [python, "-m", "review_patterns", "check", "--exit-zero", "--format", "json", "-j", jobs]
+    stages: dict[str, Callable[[], float]] = {
+        "parse (LibCST only)": lambda: timed([python, "-c", PARSE, str(tree), jobs]),
+        "review-patterns, cold": lambda: timed([*check, "--no-cache", str(tree)]),
+        "review-patterns, warm": lambda: timed([*check, str(tree)], env=cache),
+    }
+    if shutil.which("flake8") or _has("flake8"):
+        stages["flake8 + django + bugbear"] = lambda: timed(
+            [python, "-m", "flake8", "-j", jobs, "--select", "DJ,B", "--exit-zero", str(tree)]
+        )
+    if _has("fixit"):
+        stages["fixit (default rules)"] = lambda: timed([python, "-m", "fixit", "lint", str(tree)])
+    if args.large and args.file:
+        large = work / "large"
+        shutil.copytree(args.large, large, ignore=shutil.ignore_patterns(".review_patterns_cache"))
+        edited = large / args.file
+        one = [*check[:-2], "-j", "1"]
+        large_cache = {"REVIEW_PATTERNS_CACHE_DIR": str(work / "large-cache")}
+
+        def one_file_warm() -> float:
+            with edited.open("a") as out:
+                out.write("\n# edited\n")  # a save: the file changed, the project around it did not
+            return timed([*one, str(edited)], env=large_cache)
+
+        stages["one file, large project, cached"] = one_file_warm
+        stages["one file, large project, no cache"] = lambda: timed([*one, "--no-cache", str(edited)])
+        stages["interpreter start-up"] = lambda: timed([python, "-c", "pass"])
+        timed([*one, str(edited)], env=large_cache)  # builds and keeps the context, as the first run of the day does
+    timed([*check, str(tree)], env=cache)  # the warm stage's earlier run
+
+    totals = dict.fromkeys(stages, 0.0)
+    for _ in range(args.rounds):
+        for name, stage in stages.items():
+            totals[name] += stage()
+    files = sum(1 for _ in tree.rglob("*.py"))
+    print(f"{args.tree.name}: {files} files, {args.jobs} processes, {args.rounds} interleaved rounds")
+    base = totals["parse (LibCST only)"]
+    cold = totals["review-patterns, cold"]
+    for name, total in totals.items():
+        print(f"{name:36} {total / args.rounds:8.2f} s  {total / base:6.2f}x parse  {total / cold:6.3f}x cold")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _has(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
+
+
+if __name__ == "__main__":
+    main()
