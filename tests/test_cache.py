@@ -407,8 +407,9 @@ def test_the_model_index_is_kept_between_runs_until_a_model_changes(
 
 
 def _slow_project(root: Path) -> Path:
-    for n in range(6):  # each takes LibCST a fraction of a second or more: the run lasts over a second
-        (root / f"deep_{n}.py").write_text("value = request" + ".user" * 600 + "\n")
+    body = "".join(f"def view_{i}(request):\n    return request.user.profile.name\n\n\n" for i in range(1200))
+    for n in range(6):  # 4,800 lines each: the run lasts well over a second
+        (root / f"views_{n}.py").write_text(body)
     return root
 
 
