@@ -43,7 +43,7 @@ def test_json_report_keys(tmp_path: Path) -> None:
     data = json.loads((root / "out" / "report.json").read_text())
     assert set(data) == {"version", "summary", "warnings", "files"}
     assert set(data["summary"]) == {
-        *("score", "grade", "files", "findings", "blockers", "dimensions", "passed"),
+        *("score", "grade", "files", "findings", "blockers", "dimensions", "passed", "min_grade"),
         *("kind", "grades", "lowest", "rules"),
     }
     assert data["summary"]["blockers"] == 1 and data["summary"]["passed"] is False
@@ -57,7 +57,9 @@ def test_json_report_keys(tmp_path: Path) -> None:
     files = {f["path"]: f for f in data["files"]}
     assert set(files) == {"manage.py", "shop/broken.py", "shop/services.py"}
     broken = files["shop/broken.py"]
-    assert set(broken) == {"path", "score", "grade", "dimensions", "findings", "bonuses", "error"}
+    assert set(broken) == {
+        *("path", "score", "grade", "lines", "suppressed", "dimensions", "findings", "bonuses", "error"),
+    }
     assert broken["score"] is None and broken["grade"] is None and "syntax error" in broken["error"]
     (finding,) = broken["findings"]
     assert set(finding) == {

@@ -33,7 +33,7 @@ from review_patterns.core.cache import ContextCache, ResultCache
 from review_patterns.core.config import Config
 from review_patterns.core.edits import fix_of, module_names
 from review_patterns.core.internal_error import InternalError
-from review_patterns.core.model import Bonus, FileResult, Finding, Fix, Report, printable
+from review_patterns.core.model import Bonus, FileResult, Finding, Fix, Report, Shard, printable
 from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
@@ -660,6 +660,27 @@ def _cache_key(
     return store.key(content, display, project_path, selected_rules(config, rules, *paths), ignored)
 
 
+def share(sizes: Sequence[int], index: int, count: int) -> list[int]:
+    """The positions of shard `index` (from 1) of `count`: files dealt, largest first, each to the
+    shard with the fewest bytes so far (ties to the lower shard), so the shares are balanced and
+    every shard computes the same split from the same tree. In run order."""
+    loads = [0] * count
+    mine = []
+    for position in sorted(range(len(sizes)), key=lambda p: (-sizes[p], p)):
+        least = min(range(count), key=lambda k: (loads[k], k))
+        loads[least] += sizes[position]
+        if least == index - 1:
+            mine.append(position)
+    return sorted(mine)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def lint_paths(
     paths: Iterable[Path],
     config: Config,
@@ -670,6 +691,7 @@ def lint_paths(
     cache: Path | None = None,
     since: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Report:
     """Checks files and folders with `rules`, building each project's context once, and grades the result.
 
@@ -678,6 +700,7 @@ def lint_paths(
     while the file, the settings and the project knowledge its rules read are unchanged.
     `progress(done, total)` is called as files are done. `since` is the commit a review of a
     change (`--diff`) compares with: what was added after it ships as one release.
+    `shard` (K, N) checks only the K-th of N balanced shares of the files (see `share`).
     """
     cwd = (cwd or Path.cwd()).resolve()
     roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
@@ -686,6 +709,11 @@ def lint_paths(
     for path in collect_files(paths, config, notes):
         folder = path.resolve().parent
         found.append((path, display_path(path, cwd), roots.setdefault(folder, find_project_root(folder))))
+    part = None
+    if shard is not None:
+        positions = share([_size(path) for path, _, _ in found], *shard)
+        part = Shard(*shard, total=len(found), positions=tuple(positions))
+        found = [found[p] for p in positions]
     store = ResultCache(cache, config, rules) if cache is not None else None
     contexts: dict[Path, ProjectContext] = {}
     results: list[FileResult | None] = [None] * len(found)
@@ -723,7 +751,8 @@ def lint_paths(
     if store is not None and pending:
         store.prune()
     warnings = (*map(printable, notes), *project_warnings({root for _, _, root in found}, contexts))
-    return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=warnings)
+    report = grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=warnings)
+    return replace(report, shard=part)
 
 
 def project_warnings(roots: Iterable[Path], contexts: dict[Path, ProjectContext]) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from review_patterns.core.model import Bonus, Dimension, FileResult, Finding, Report, Severity
 
@@ -142,13 +143,14 @@ def grade_report(
 
 
 def regrade(report: Report, files: Sequence[FileResult] | None = None, *, review: bool | None = None) -> Report:
-    """`report` graded again, with other `files` or as a review (or not), keeping its gate and warnings."""
-    return grade_report(
+    """`report` graded again, with other `files` or as a review (or not), keeping its gate, warnings and shard."""
+    graded = grade_report(
         report.files if files is None else files,
         report.min_grade,
         review=report.review if review is None else review,
         warnings=report.warnings,
     )
+    return replace(graded, shard=report.shard)
 
 
 def _weighted(files: Sequence[FileResult]) -> tuple[float, dict[Dimension, float]]:

@@ -114,6 +114,16 @@ class FileResult:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """Which share of a run's files a report holds (`check --shard K/N`), for `merge` to put back together."""
+
+    index: int  #: K, from 1
+    count: int  #: N
+    total: int  #: files in the whole run
+    positions: tuple[int, ...]  #: each of this report's files' place in the whole run's order
+
+
+@dataclass(frozen=True)
 class Report:
     """The graded result of one run."""
 
@@ -125,6 +135,7 @@ class Report:
     passed: bool  #: no blocker and the overall grade at least `min_grade`
     review: bool = False  #: graded as one change set (`--diff`, `--staged`, `--review`), not file by file
     warnings: tuple[str, ...] = ()  #: what the run could not know (apps whose models were not found)
+    shard: Shard | None = None  #: the share of the files this report holds, when the run was split
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -1,4 +1,4 @@
-"""The command line: `check`, `rules`, `explain` and `docs`, over the engine."""
+"""The command line: `check`, `merge`, `fix`, `rules`, `explain` and `docs`, over the engine."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ from review_patterns.project.context import ProjectContext, find_project_root
 from review_patterns.report import baseline, docs
 from review_patterns.report.baseline import BaselineError
 from review_patterns.report.fingerprint import Sources
+from review_patterns.report.merge import MergeError, merge, read_report
 from review_patterns.report.writers import WRITERS, text
 from review_patterns.report.writers.common import plural
 
@@ -135,7 +136,7 @@ def _note(message: str) -> None:
 
 
 def _review_change(
-    rev: str | None, targets: list[Path], config: Config, jobs: int, cache: Path | None
+    rev: str | None, targets: list[Path], config: Config, jobs: int, cache: Path | None, shard: tuple[int, int] | None
 ) -> tuple[Report, Callable[[Finding], bool]]:
     """The changed (or, without `rev`, staged) Python files below `targets`, and which findings stand on
     changed lines."""
@@ -150,7 +151,7 @@ def _review_change(
         since = f"since {rev}"
     files = [p for p in collect_files(targets, config) if p.resolve() in changes]
     _note(f"diff: {plural(len(files), 'changed Python file')} {since} ({base[:12]})")
-    report = lint_paths(files, config, cwd, jobs=jobs, rules=_rules(), cache=cache, since=base)
+    report = lint_paths(files, config, cwd, jobs=jobs, rules=_rules(), cache=cache, since=base, shard=shard)
 
     def changed(finding: Finding) -> bool:
         lines = changes.get((cwd / finding.path).resolve(), frozenset())
@@ -213,9 +214,18 @@ def _write_reports(
             _note(f"review-patterns: warning: cannot write GITHUB_STEP_SUMMARY {summary_file}: {error.strerror}")
 
 
-@cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=Path))
-@click.option(
+def _shard(value: str | None) -> tuple[int, int] | None:
+    """`K/N` as (K, N), with 1 <= K <= N."""
+    if value is None:
+        return None
+    index, _, count = value.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise click.BadParameter(f"expected K/N with 1 <= K <= N (such as 2/4), not {value!r}", param_hint="--shard")
+    return int(index), int(count)
+
+
+#: Options `check` and `merge` share: how the report is written and gated.
+_output_format_option = click.option(
     "--output-format",
     "--format",
     "fmt",
@@ -225,7 +235,7 @@ def _write_reports(
     callback=lambda _ctx, _param, value: _report_format(value),
     help=f"Report format: {', '.join(WRITERS)} (`--format` is the same).",
 )
-@click.option(
+_output_file_option = click.option(
     "-o",
     "--output-file",
     "--output",
@@ -233,14 +243,37 @@ def _write_reports(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to FILE (the text report still goes to the terminal).",
 )
-@click.option(
+_report_option = click.option(
     "--report",
     "extra_reports",
     multiple=True,
     metavar="FORMAT=FILE",
     help="Also write FORMAT to FILE; repeatable (json=report.json, sarif=report.sarif).",
 )
-@click.option("--min-grade", type=click.Choice(GRADES), help="Lowest overall grade that passes [default: A-].")
+_min_grade_option = click.option(
+    "--min-grade", type=click.Choice(GRADES), help="Lowest overall grade that passes [default: A-]."
+)
+_baseline_option = click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report and gate only findings not recorded in this baseline; list the fixed ones.",
+)
+_exit_zero_option = click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails.")
+_statistics_option = click.option(
+    "--statistics", is_flag=True, help="Show the number of findings per rule instead of the report."
+)
+_color_option = click.option(
+    "--color/--no-color", default=None, help="Colour the text report [default: when a terminal]."
+)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=Path))
+@_output_format_option
+@_output_file_option
+@_report_option
+@_min_grade_option
 @click.option("--select", help="Only these codes or prefixes, comma-separated (RP101,RP3).")
 @click.option("--ignore", help="Skip these codes, prefixes or bonus names, comma-separated.")
 @click.option(
@@ -255,12 +288,7 @@ def _write_reports(
     help="Review the staged change (what pre-commit commits): findings on staged lines, one grade.",
 )
 @click.option("--review", is_flag=True, help="Grade the checked files as one change set, not file by file.")
-@click.option(
-    "--baseline",
-    "baseline_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Report and gate only findings not recorded in this baseline; list the fixed ones.",
-)
+@_baseline_option
 @click.option(
     "--write-baseline",
     "write_baseline",
@@ -268,9 +296,9 @@ def _write_reports(
     help="Record every current finding in FILE, keeping its records of files outside PATHS "
     "(then report as with --baseline FILE).",
 )
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails.")
+@_exit_zero_option
 @click.option("--ignore-noqa", is_flag=True, help="Report findings silenced by `# noqa`.")
-@click.option("--statistics", is_flag=True, help="Show the number of findings per rule instead of the report.")
+@_statistics_option
 @click.option("--show-settings", is_flag=True, help="Show the resolved settings and where each came from, then exit.")
 @click.option(
     "--stdin-filename",
@@ -286,7 +314,7 @@ def _write_reports(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Read settings from this pyproject.toml instead of the nearest one.",
 )
-@click.option("--color/--no-color", default=None, help="Colour the text report [default: when a terminal].")
+@_color_option
 @click.option(
     "-j",
     "--jobs",
@@ -297,6 +325,13 @@ def _write_reports(
 @click.option("--fix", is_flag=True, help="Apply the safe fixes, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix, also apply fixes that change behaviour.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option(
+    "--shard",
+    metavar="K/N",
+    callback=lambda _ctx, _param, value: _shard(value),
+    help="Check only the K-th of N balanced shares of the files and write its JSON report, for `merge` "
+    "(a CI job matrix).",
+)
 def check(
     paths: tuple[Path, ...],
     fmt: str,
@@ -322,13 +357,16 @@ def check(
     fix: bool,
     unsafe_fixes: bool,
     no_cache: bool,
+    shard: tuple[int, int] | None,
 ) -> int:
     """Check PATHS (default: the current folder; `-` reads standard input) and grade them.
 
     Exit status: 0 passed, 1 the gate failed (a blocker, or the grade below --min-grade),
-    2 usage, configuration or internal error.
+    2 usage, configuration or internal error. A shard (`--shard`) applies no gate: `merge` does.
     """
     outputs = [_output_format(value) for value in extra_reports]
+    if shard is not None:
+        _check_shard_flags(fmt, extra_reports, fix, baseline_file, write_baseline, statistics, Path("-") in paths)
     if (rev is not None or staged) and write_baseline is not None:
         raise click.UsageError(
             "--write-baseline records the whole project; it cannot be combined with --diff or --staged"
@@ -372,11 +410,13 @@ def check(
         if from_stdin:
             report, sources = _check_stdin(stdin_filename, config, force_exclude)
         elif rev is not None or staged:
-            report, changed = _review_change(rev, targets, config, jobs, cache)
+            report, changed = _review_change(rev, targets, config, jobs, cache, shard)
             tests.append(changed)
         else:
             with ProgressBar(sys.stderr.isatty()) as progress:
-                report = lint_paths(targets, config, jobs=jobs, rules=_rules(), cache=cache, progress=progress)
+                report = lint_paths(
+                    targets, config, jobs=jobs, rules=_rules(), cache=cache, progress=progress, shard=shard
+                )
         if rev is not None or staged or review:
             report = regrade(report, review=True)
         if write_baseline is not None:
@@ -393,9 +433,51 @@ def check(
         raise click.BadParameter(f"Path {str(error)!r} does not exist.", param_hint="'[PATHS]...'") from None
     if tests:
         report = filter_findings(report, lambda f: all(test(f) for test in tests))
+    if shard is not None:
+        for warning in report.warnings:
+            _note(f"review-patterns: warning: {warning}")
+        document = WRITERS["json"](report, sources, rules=_rules())
+        if output is None:
+            click.echo(document, nl=False)
+        else:
+            write_output(output, document)
+        return EXIT_OK
+    return _conclude(report, sources, fmt, output, outputs, statistics, color, baseline_file, exit_zero)
+
+
+def _check_shard_flags(
+    fmt: str,
+    extra_reports: tuple[str, ...],
+    fix: bool,
+    baseline_file: Path | None,
+    write_baseline: Path | None,
+    statistics: bool,
+    from_stdin: bool,
+) -> None:
+    """A shard writes its JSON report and nothing else; what needs the whole run is given to `merge`."""
+    chosen = click.get_current_context().get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT
+    if (chosen and fmt != "json") or extra_reports or statistics:
+        raise click.UsageError("a shard writes its JSON report: give the report formats to `merge`")
+    if baseline_file is not None or write_baseline is not None:
+        raise click.UsageError("a shard holds part of the findings: give --baseline to `merge`")
+    if fix or from_stdin:
+        raise click.UsageError("--shard splits the files of a folder: it cannot be combined with --fix or `-`")
+
+
+def _conclude(
+    report: Report,
+    sources: Sources,
+    fmt: str,
+    output: Path | None,
+    outputs: list[tuple[str, Path]],
+    statistics: bool,
+    color: bool | None,
+    baseline_file: Path | None,
+    exit_zero: bool,
+) -> int:
+    """Warnings, the report in its formats (or the statistics), the baseline hint, and the gate's exit status."""
     for warning in report.warnings:
         _note(f"review-patterns: warning: {warning}")
-
     if statistics:
         click.echo(_statistics(report), nl=False)
     else:
@@ -409,6 +491,47 @@ def check(
             "or review each change with `--diff origin/main`."
         )
     return EXIT_OK if report.passed or exit_zero else EXIT_GATE
+
+
+@cli.command("merge")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@_output_format_option
+@_output_file_option
+@_report_option
+@_min_grade_option
+@_baseline_option
+@_statistics_option
+@_exit_zero_option
+@_color_option
+def merge_command(
+    reports: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    extra_reports: tuple[str, ...],
+    min_grade: str | None,
+    baseline_file: Path | None,
+    statistics: bool,
+    exit_zero: bool,
+    color: bool | None,
+) -> int:
+    """Merge the JSON reports of `check --shard K/N` (K = 1..N) into one graded report.
+
+    Run it in the folder the shards ran in. The grade is computed, and the gate applied, as for
+    one run (with the shards' --min-grade unless given). Exit status as for `check`.
+    """
+    outputs = [_output_format(value) for value in extra_reports]
+    try:
+        report = merge({str(path): read_report(path) for path in reports}, min_grade)
+    except MergeError as error:
+        raise click.ClickException(str(error)) from None
+    sources = Sources()
+    if baseline_file is not None:
+        try:
+            is_new = _apply_baseline(report, baseline_file, sources)
+        except BaselineError as error:
+            raise click.ClickException(str(error)) from None
+        report = filter_findings(report, is_new)
+    return _conclude(report, sources, fmt, output, outputs, statistics, color, baseline_file, exit_zero)
 
 
 @cli.command("fix")

@@ -46,9 +46,11 @@ def _overview(report: Report) -> dict[str, Any]:
 
 
 def as_dict(report: Report) -> dict[str, Any]:
-    """The JSON report's structure."""
+    """The JSON report's structure; a shard's (`check --shard`) says which share it holds, for `merge`."""
+    shard = report.shard
     return {
         "version": __version__,
+        **({} if shard is None else {"shard": {"index": shard.index, "count": shard.count, "total": shard.total}}),
         "summary": {
             "score": report.score,
             "grade": report.grade,
@@ -57,14 +59,18 @@ def as_dict(report: Report) -> dict[str, Any]:
             "blockers": report.blockers,
             "dimensions": _dims(report.dimensions),
             "passed": report.passed,
+            "min_grade": report.min_grade,
             **_overview(report),
         },
         "warnings": list(report.warnings),
         "files": [
             {
                 "path": r.path,
+                **({} if shard is None else {"position": shard.positions[i]}),
                 "score": r.score,
                 "grade": file_grade(r),
+                "lines": r.lines,
+                "suppressed": r.suppressed,
                 "dimensions": _dims(r.dimensions),
                 "findings": [
                     {
@@ -94,7 +100,7 @@ def as_dict(report: Report) -> dict[str, Any]:
                 ],
                 "error": r.error,
             }
-            for r in report.files
+            for i, r in enumerate(report.files)
         ],
     }
 
