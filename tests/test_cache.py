@@ -438,3 +438,56 @@ def test_the_progress_bar_shows_on_a_terminal_only(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert b"checking" in shown and b"files" in shown and b"/6" in shown
     assert b"checking" not in out  # the report itself carries no trace of the bar
+
+
+ERRORS = """\
+class ImportFailed(Exception):
+    pass
+"""
+
+SERIALIZERS = """\
+from django.db import DatabaseError
+
+from catalogue.errors import ImportFailed
+
+
+def store(upload):
+    try:
+        return upload.save()
+    except DatabaseError as exc:
+        raise ImportFailed(f"could not store the rows: {exc}")
+"""
+
+
+def test_the_exception_index_is_kept_until_an_exception_class_changes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from review_patterns.project import context as project_context
+
+    built: list[Path] = []
+    real = project_context.ExceptionIndex
+
+    def counting(*args: object) -> object:
+        built.append(project)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(project_context, "ExceptionIndex", counting)
+    write(project, {"catalogue/errors.py": ERRORS, "catalogue/serializers.py": SERIALIZERS})
+    run = Run(project, monkeypatch)
+    assert ("catalogue/serializers.py", "RP302") not in codes(run())  # a plain exception: no client sees it
+    assert len(built) == 1
+    # A function added to the module of exception classes, the classes unchanged: the index holds.
+    (project / "catalogue/errors.py").write_text(ERRORS + "\n\ndef describe(error):\n    return str(error)\n")
+    run()
+    assert run.checked == ["catalogue/errors.py"] and len(built) == 1
+    run()
+    assert run.checked == [] and len(built) == 1
+    # The class now derives from DRF's APIException: its message reaches clients.
+    (project / "catalogue/errors.py").write_text(
+        "from rest_framework.exceptions import APIException\n\n\nclass ImportFailed(APIException):\n    pass\n"
+    )
+    report = run()
+    assert len(built) == 2
+    assert "catalogue/serializers.py" in run.checked and "blog/helpers.py" not in run.checked
+    assert ("catalogue/serializers.py", "RP302") in codes(report)
+    assert report == review_patterns.lint_paths([project], Config(), cwd=project)

@@ -186,6 +186,7 @@ class ContextCache:
         self.writable = True
         self._stats: dict[ProjectContext, dict[str, tuple[int, int]]] = {}
         self._summaries: dict[tuple[ProjectContext, str], dict[str, Any] | None] = {}
+        self._loaded: dict[tuple[ProjectContext, str], tuple[Any, str] | None] = {}
 
     def _file(self, context: ProjectContext, name: str) -> Path:
         return self.folder / f"context-{_digest(str(context.root), name)}.pickle"
@@ -206,6 +207,8 @@ class ContextCache:
         return self._summaries[context, name]
 
     def _valid_summary(self, context: ProjectContext, name: str) -> dict[str, Any] | None:
+        """The summary, with `changed`: the files that may matter to the part and changed since, which
+        the stored part must say it still holds for (`ProjectContext.HOLDS`) before it is used."""
         if name not in context.KEPT:
             return None
         try:
@@ -218,20 +221,35 @@ class ContextCache:
             if now.keys() != then.keys():
                 return None  # a file added or removed: module names and lookups may change
             _, may_matter = context.KEPT[name]
+            changed = {}
             for path, stat in now.items():
                 if list(stat) != then[path]:
                     text = context.read(path)
-                    if path in relevant or text is None or may_matter(context, summary["hints"], path, text):
+                    if text is None or (name not in context.HOLDS and path in relevant):
                         return None
+                    if path in relevant or may_matter(context, summary["hints"], path, text):
+                        changed[path] = text
+            if changed and name not in context.HOLDS:
+                return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        return dict(summary)
+        return {**summary, "changed": changed}
 
     def fingerprint(self, context: ProjectContext, name: str) -> str | None:
         summary = self._summary(context, name)
-        return None if summary is None else str(summary["fingerprint"])
+        if summary is None:
+            return None
+        if summary["changed"] and self.load(context, name) is None:  # the part must say it still holds
+            return None
+        return str(summary["fingerprint"])
 
     def load(self, context: ProjectContext, name: str) -> tuple[Any, str] | None:
+        if (context, name) in self._loaded:
+            return self._loaded[context, name]
+        self._loaded[context, name] = loaded = self._load(context, name)
+        return loaded
+
+    def _load(self, context: ProjectContext, name: str) -> tuple[Any, str] | None:
         summary = self._summary(context, name)
         if summary is None:
             return None
@@ -240,7 +258,14 @@ class ContextCache:
             fingerprint, value = _ContextUnpickler(io.BytesIO(data), context).load()
         except Exception:  # unreadable, truncated, foreign: built again
             return None
-        return (value, fingerprint) if fingerprint == summary["fingerprint"] else None
+        if fingerprint != summary["fingerprint"]:
+            return None
+        if summary["changed"]:
+            holds = context.HOLDS[name]
+            if not all(holds(value, path, text) for path, text in summary["changed"].items()):
+                return None
+            self._write_summary(context, name, {**summary, "stats": self._stats_of(context)})  # next time, at once
+        return value, fingerprint
 
     def save(self, context: ProjectContext, name: str, value: Any, fingerprint: str) -> None:
         if not self.writable or name not in context.KEPT or self.fingerprint(context, name) == fingerprint:
@@ -259,9 +284,18 @@ class ContextCache:
         summary = {"key": self._key(), "fingerprint": fingerprint, "stats": stats, "relevant": relevant, "hints": hints}
         try:
             prepare(self.folder)
-            file = self._file(context, name)
-            write_atomically(file, out.getvalue())
-            write_atomically(file.with_suffix(".json"), json.dumps(summary).encode())
+            write_atomically(self._file(context, name), out.getvalue())
+        except OSError:
+            self.writable = False
+        self._write_summary(context, name, summary)
+
+    def _write_summary(self, context: ProjectContext, name: str, summary: dict[str, Any]) -> None:
+        """Writes the part's summary (after the part itself: a summary never names a part not yet written)."""
+        if not self.writable:
+            return
+        kept = {key: value for key, value in summary.items() if key != "changed"}
+        try:
+            write_atomically(self._file(context, name).with_suffix(".json"), json.dumps(kept).encode())
         except OSError:
             self.writable = False
 

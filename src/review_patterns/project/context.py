@@ -21,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.clients import worth_reading as _may_bind_clients
 from review_patterns.project.exceptions import ExceptionIndex
+from review_patterns.project.exceptions import may_change_index as _may_change_exceptions
 from review_patterns.project.locking import locked_by_callers
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
 from review_patterns.project.models import ModelIndex, module_name, unresolved_apps
@@ -78,14 +79,16 @@ def find_project_root(path: Path) -> Path:
     return start
 
 
-def walk_python_files(top: Path) -> Iterator[Path]:
-    """Every `.py` file below `top`, in a stable order, skipping `SKIPPED_DIRS` and virtualenvs."""
+def walk_python_files(top: Path) -> Iterator[str]:
+    """Every `.py` file below `top`, relative to it with forward slashes, in a stable order, skipping
+    `SKIPPED_DIRS` and virtualenvs."""
     for folder, dirs, files in os.walk(top):
         here = Path(folder)
         dirs[:] = sorted(d for d in dirs if not is_skipped_dir(here / d))
+        prefix = os.path.relpath(folder, top).replace(os.sep, "/") + "/"
         for name in sorted(files):
             if name.endswith(".py"):
-                yield here / name
+                yield name if prefix == "./" else prefix + name
 
 
 T = TypeVar("T")
@@ -286,7 +289,7 @@ class ProjectContext:
         if self._sources is not None:
             return tuple(sorted(p for p in self._sources if p.endswith(".py")))
         assert self.root is not None
-        return tuple(p.relative_to(self.root).as_posix() for p in walk_python_files(self.root))
+        return tuple(walk_python_files(self.root))
 
     def read(self, path: str) -> str | None:
         """The text of a project file, or None when it cannot be read as text."""
@@ -407,7 +410,8 @@ class ProjectContext:
     # -- kept between runs (the context cache) --
 
     #: Parts that can be kept between runs: name -> (hints from the built part, whether a file with
-    #: this path and text may change it). A part read from every file (method names, quota guards) is not kept.
+    #: this path and text may change it). The quota guards, read from every file and the rules'
+    #: settings, are not kept; neither are the Django version and the releases (read outside Python files).
     KEPT: Mapping[str, tuple[Callable[[Any], Any], Callable[[ProjectContext, Any, str, str], bool]]] = {
         "models": (
             lambda index: (sorted(index.by_name), sorted(index.read_modules)),
@@ -425,6 +429,22 @@ class ProjectContext:
             ),
         ),
         "redis_clients": (lambda clients: None, lambda context, _, path, text: _may_bind_clients(text)),
+        "exceptions": (
+            lambda index: sorted(index.handler_paths),
+            lambda context, hints, path, text: _may_change_exceptions(path, text, frozenset(hints)),
+        ),
+        "method_names": (lambda names: None, lambda context, _, path, text: _METHOD.search(text) is not None),
+        # Rows are followed from `select_for_update()` through the functions called, found by name.
+        "locked_rows": (
+            lambda rows: None,
+            lambda context, _, path, text: "select_for_update" in text or "def " in text,
+        ),
+    }
+
+    #: Of the parts kept, those that can tell whether they still hold after a file that may matter
+    #: changed: (the stored part, the file's path, its new text) -> True when the part says the same.
+    HOLDS: Mapping[str, Callable[[Any, str, str], bool]] = {
+        "exceptions": lambda index, path, text: bool(index.holds(path, text)),
     }
 
     @cached_property
@@ -436,9 +456,10 @@ class ProjectContext:
         """Size and modification time of every project file, by path."""
         assert self.root is not None
         found = {}
+        root = str(self.root)
         for path in self.paths:
             try:
-                stat = (self.root / path).stat()
+                stat = os.stat(os.path.join(root, path))
             except OSError:
                 continue
             found[path] = (stat.st_size, stat.st_mtime_ns)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterable
-from functools import cached_property
 
 from review_patterns.project.models import Module, module_name
 
@@ -61,6 +60,25 @@ _GRAPHQL_FORMATTER = re.compile(
 _DEBUG = re.compile(r"\bDEBUG\b")
 
 
+def _may_define_exceptions(path: str, text: str) -> bool:
+    """Whether the index parses this module: it may define (or, a package, re-export) an exception class."""
+    return ("Error" in text or "Exception" in text or "Denied" in text) and (
+        path.endswith("__init__.py") or _MENTIONS_EXCEPTION.search(text) is not None  # packages re-export
+    )
+
+
+def may_change_index(path: str, text: str, handler_paths: frozenset[str]) -> bool:
+    """Whether a project file with this path and text may change an index whose DRF exception handler
+    was read from `handler_paths`: a settings module, a GraphQL error formatter, a module that may
+    define exception classes, or the handler's. Kept beside `ExceptionIndex.__init__`, whose choices it covers."""
+    return (
+        path in handler_paths
+        or _SETTINGS_PATH.search(path) is not None
+        or _GRAPHQL_FORMATTER.search(text) is not None
+        or _may_define_exceptions(path, text)
+    )
+
+
 class ExceptionIndex:
     """Every class the project defines at module level, with its bases, by qualified name."""
 
@@ -74,16 +92,17 @@ class ExceptionIndex:
         self._modules: dict[str, bool] = {}
         self.settings: list[str] = []  #: settings modules' text
         self.graphql_formatter = False  #: the project formats GraphQL errors before they leave
+        self.handler_paths: list[str] = []  #: the modules read for the DRF exception handler
         for path, text in sources:
             self._paths[module_name(path)] = path
             if _SETTINGS_PATH.search(path):
                 self.settings.append(text)
             if _GRAPHQL_FORMATTER.search(text):
                 self.graphql_formatter = True
-            if ("Error" in text or "Exception" in text or "Denied" in text) and (
-                path.endswith("__init__.py") or _MENTIONS_EXCEPTION.search(text)  # packages re-export
-            ):
+            if _may_define_exceptions(path, text):
                 self._read(path, text)
+        #: The project's DRF `EXCEPTION_HANDLER` replaces messages outside DEBUG (it reads `settings.DEBUG`).
+        self.drf_handler_cleans = self._drf_handler_cleans()
 
     def _read(self, path: str, text: str) -> None:
         module = Module.parse(module_name(path), path, text)
@@ -95,6 +114,29 @@ class ExceptionIndex:
             self._by_name.setdefault(name, []).append(qualified)
         for local, target in module.imports.aliases.items():
             self._reexports.setdefault(local, []).append((f"{module.name}.{local}", target))
+
+    def holds(self, path: str, text: str) -> bool:
+        """Whether the index, built before this project file changed to `text`, still says the same:
+        the module's classes, bases and re-exports are unchanged, and it is neither a settings module,
+        the DRF handler's module, nor a GraphQL formatter's (those are read again)."""
+        if path in self.handler_paths or _SETTINGS_PATH.search(path) or _GRAPHQL_FORMATTER.search(text):
+            return False
+        if self.graphql_formatter:
+            return False  # this module may have been the formatter
+        name = module_name(path)
+        now = ExceptionIndex([(path, text)], lambda _: None)
+        return now._own(name) == self._own(name)
+
+    def _own(self, module: str) -> tuple[object, ...]:
+        """What the index holds from one module: its classes' bases and its re-exports."""
+        bases = {q: b for q, b in self.bases.items() if q.rpartition(".")[0] == module}
+        reexports = {
+            (local, alias, target)
+            for local, entries in self._reexports.items()
+            for alias, target in entries
+            if alias.rpartition(".")[0] == module
+        }
+        return bases, reexports
 
     def find(self, qualified: str) -> str | None:
         """The project class a qualified name stands for (by module suffix, through re-exports)."""
@@ -156,9 +198,7 @@ class ExceptionIndex:
             return False
         return not (all(r.startswith(_DRF) for r in roots) and self.drf_handler_cleans)
 
-    @cached_property
-    def drf_handler_cleans(self) -> bool:
-        """The project's DRF `EXCEPTION_HANDLER` replaces messages outside DEBUG (it reads `settings.DEBUG`)."""
+    def _drf_handler_cleans(self) -> bool:
         for text in self.settings:
             match = _DRF_HANDLER.search(text)
             if match is None or match.group(1).startswith(_DRF):
@@ -171,6 +211,8 @@ class ExceptionIndex:
 
     def _function_source(self, module: str, function: str) -> str | None:
         names = [m for m in self._paths if m == module or m.endswith("." + module)]
+        if len(names) == 1:
+            self.handler_paths.append(self._paths[names[0]])
         text = self._read_path(self._paths[names[0]]) if len(names) == 1 else None
         if text is None:
             return None
