@@ -134,3 +134,21 @@ def test_gitlab_fingerprints_survive_lines_moving(project: Path, capsys: pytest.
     assert fingerprints() == before
     views.write_text(views.read_text().replace("',  email )", "', email, request.user)"))
     assert fingerprints()[0] != before[0]
+
+
+def test_quiet_prints_the_findings_only(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "shop/settings.py").write_text('INSTALLED_APPS = ["shop", "rest_framework"]\n')  # a warning
+    loud = check(capsys, "shop")
+    code, out, err = check(capsys, "-q", "shop")
+    assert "rest_framework" in loud[2] and err == ""  # no warning, no hint
+    assert out == (
+        "shop/views.py:12:5: RP301 `email` is personal data in a log message; log an id or pseudonymize it"
+        " (`mask_*`, `hash_*`)\n"
+        "shop/views.py:15:5: RP304 `except Exception` swallows every error; catch what you expect, re-raise,"
+        " or log the traceback\n"
+    )
+    assert code == loud[0] == 1  # the gate is the same
+    assert check(capsys, "--quiet", "--format", "concise", "shop")[1] == out
+    assert json.loads(check(capsys, "-q", "--format", "json", "shop")[1])["summary"]["findings"] == 2
+    code, _, err = check(capsys, "-q", "--ignore", "RP999", "shop")
+    assert code == 2 and "RP999" in err  # errors are still said

@@ -45,6 +45,7 @@ from review_patterns.report.baseline import BaselineError
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.merge import MergeError, merge, read_report
 from review_patterns.report.writers import WRITERS, text
+from review_patterns.report.writers.text import finding_lines
 from review_patterns.report.writers.common import plural
 
 EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
@@ -132,7 +133,14 @@ class ProgressBar:
 
 
 def _note(message: str) -> None:
-    click.echo(message, err=True)
+    """A line on stderr about the run (warnings, baselines, hints), unless `--quiet`."""
+    if not click.get_current_context().find_root().meta.get("quiet"):
+        click.echo(message, err=True)
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    ctx.find_root().meta["quiet"] = value
+    return value
 
 
 def _review_change(
@@ -200,7 +208,9 @@ def _write_reports(
     """Writes each (format, file), prints `shown`, and fills GitHub's step summary for the github format."""
     for name, file in files:
         write_output(file, WRITERS[name](report, sources, rules=_rules()))
-    if shown == "text":
+    if shown in ("text", "concise") and click.get_current_context().find_root().meta.get("quiet"):
+        click.echo(finding_lines(report), nl=False)
+    elif shown == "text":
         terminal = sys.stdout.isatty() if color is None else color
         click.echo(text(report, sources, rules=_rules(), color=terminal), nl=False)
     else:
@@ -263,6 +273,14 @@ _exit_zero_option = click.option("--exit-zero", is_flag=True, help="Exit 0 even 
 _statistics_option = click.option(
     "--statistics", is_flag=True, help="Show the number of findings per rule instead of the report."
 )
+_quiet_option = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    is_eager=True,
+    callback=_set_quiet,
+    help="Print the findings and errors only: no grades, summary, warnings, hints or progress bar.",
+)
 _color_option = click.option(
     "--color/--no-color", default=None, help="Colour the text report [default: when a terminal]."
 )
@@ -315,6 +333,7 @@ _color_option = click.option(
     help="Read settings from this pyproject.toml instead of the nearest one.",
 )
 @_color_option
+@_quiet_option
 @click.option(
     "-j",
     "--jobs",
@@ -353,6 +372,7 @@ def check(
     force_exclude: bool,
     config_file: Path | None,
     color: bool | None,
+    quiet: bool,
     jobs: int,
     fix: bool,
     unsafe_fixes: bool,
@@ -413,7 +433,7 @@ def check(
             report, changed = _review_change(rev, targets, config, jobs, cache, shard)
             tests.append(changed)
         else:
-            with ProgressBar(sys.stderr.isatty()) as progress:
+            with ProgressBar(sys.stderr.isatty() and not quiet) as progress:
                 report = lint_paths(
                     targets, config, jobs=jobs, rules=_rules(), cache=cache, progress=progress, shard=shard
                 )
@@ -503,6 +523,7 @@ def _conclude(
 @_statistics_option
 @_exit_zero_option
 @_color_option
+@_quiet_option
 def merge_command(
     reports: tuple[Path, ...],
     fmt: str,
@@ -513,6 +534,7 @@ def merge_command(
     statistics: bool,
     exit_zero: bool,
     color: bool | None,
+    quiet: bool,
 ) -> int:
     """Merge the JSON reports of `check --shard K/N` (K = 1..N) into one graded report.
 

@@ -151,7 +151,10 @@ def text(
 
 def concise(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
     """`path:line:col: CODE message`, one finding a line, as compilers and editors print them, then the total."""
-    lines = [f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in report.findings]
     total = f"{plural(len(report.findings), 'finding')} ({plural(report.blockers, 'blocker')}) in "
-    lines.append(f"{total}{plural(len(report.files), 'file')}: {report.grade} {report.score:g}, {verdict(report)}\n")
-    return "".join(lines)
+    return f"{finding_lines(report)}{total}{plural(len(report.files), 'file')}: {report.grade} {report.score:g}, {verdict(report)}\n"
+
+
+def finding_lines(report: Report) -> str:
+    """`path:line:col: CODE message`, one finding a line: all that `--quiet` prints."""
+    return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in report.findings)
