@@ -45,8 +45,8 @@ from review_patterns.report.baseline import BaselineError
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.merge import MergeError, merge, read_report
 from review_patterns.report.writers import WRITERS, text
-from review_patterns.report.writers.text import finding_lines
 from review_patterns.report.writers.common import plural
+from review_patterns.report.writers.text import finding_lines
 
 EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
 
