@@ -17,7 +17,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from review_patterns import Config, ProjectContext, lint
+from review_patterns import ALL_RULES, Config, ProjectContext, lint
 from review_patterns.project.context import walk_python_files
 
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    files = list(walk_python_files(args.path))[: args.files]
+    files = [args.path / p for p in walk_python_files(args.path)][: args.files]
     sources = []
     for p in files:
         try:
@@ -50,7 +50,7 @@ def main() -> None:
 
     def engine() -> None:
         for path, source in sources:
-            lint(source, path, context, config)
+            lint(source, path, context, config, rules=ALL_RULES)
 
     stages = {"parse": parse, "parse+positions (every file)": parse_and_positions, "engine, all rules": engine}
     engine()  # builds the project context once, as a run does, outside the timing

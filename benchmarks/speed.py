@@ -1,17 +1,24 @@
 """Wall-clock comparison of whole runs, side by side in one run, with interleaved rounds.
 
-    python benchmarks/speed.py TREE [--large PROJECT --file PATH] [--rounds R] [--jobs J]
+    python benchmarks/speed.py TREE [--large PROJECT --file PATH] [--memory PROJECT] [--rounds R] [--jobs J]
 
 Stages (each a fresh process, as a user runs them), reported in seconds and as ratios to a bare
-LibCST parse of the same files with the same number of processes:
+LibCST parse of the same files with the same number of processes, and to the cold run:
 
 - parse: `libcst.parse_module` of every file of TREE, nothing else;
 - cold: `review-patterns check --no-cache`;
 - warm: `review-patterns check` again over an unchanged tree (the result cache);
 - flake8 + flake8-django + flake8-bugbear (`--select DJ,B`), when installed;
+- plain `flake8` (its defaults) with review-patterns installed but not selected, and the same run
+  with review-patterns' entry point hidden, as if it were not installed;
 - fixit: `fixit lint` with its default rules, when installed;
 - one file: `review-patterns check PROJECT/PATH` in a large project after editing that file, with the
-  cache warm (the pre-commit and editor case), next to `--no-cache` and the interpreter's start-up.
+  cache warm (the pre-commit and editor case); the same file unchanged (its result cached);
+  `--no-cache`; and the interpreter's start-up.
+
+Then peak memory (the largest resident set of the run, `getrusage`) of `check --no-cache -j 1` on a
+quarter, half and all of the files of the `--memory` project (default TREE): flat when it does not
+grow with the number of files.
 
 Rounds are interleaved so that noise from other processes spreads over every stage alike.
 """
@@ -65,11 +72,37 @@ def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | Non
     return time.perf_counter() - start
 
 
+#: flake8 as if review-patterns were not installed: its distribution hidden from the plugin finder.
+FLAKE8_WITHOUT = """
+import importlib.metadata, sys
+found = importlib.metadata.distributions
+importlib.metadata.distributions = lambda **kw: (
+    d for d in found(**kw) if (d.metadata["Name"] or "").lower() != "review-patterns"
+)
+from flake8.main.cli import main
+sys.exit(main())
+"""
+
+#: Runs a command and prints the peak resident set size of its processes, in KiB.
+PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def peak_memory(command: list[str], cwd: Path | None = None) -> int:
+    """The largest resident set, in KiB, of `command` and the processes it waited for."""
+    out = subprocess.run([sys.executable, "-c", PEAK, *command], cwd=cwd, capture_output=True, text=True, check=False)
+    return int(out.stdout.strip() or 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tree", type=Path)
     parser.add_argument("--large", type=Path, help="a large project for the one-file case")
     parser.add_argument("--file", help="the file to edit and check in --large, relative to it")
+    parser.add_argument("--memory", type=Path, help="the project whose growing shares measure peak memory")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
@@ -87,8 +120,11 @@ def main() -> None:
         "review-patterns, warm": lambda: timed([*check, str(tree)], env=cache),
     }
     if shutil.which("flake8") or _has("flake8"):
-        stages["flake8 + django + bugbear"] = lambda: timed(
-            [python, "-m", "flake8", "-j", jobs, "--select", "DJ,B", "--exit-zero", str(tree)]
+        flake8 = [python, "-m", "flake8", "-j", jobs, "--exit-zero"]
+        stages["flake8 + django + bugbear"] = lambda: timed([*flake8, "--select", "DJ,B", str(tree)])
+        stages["flake8, RP installed, not selected"] = lambda: timed([*flake8, str(tree)])
+        stages["flake8, RP not installed"] = lambda: timed(
+            [python, "-c", FLAKE8_WITHOUT, "-j", jobs, "--exit-zero", str(tree)]
         )
     if _has("fixit"):
         stages["fixit (default rules)"] = lambda: timed([python, "-m", "fixit", "lint", str(tree)])
@@ -104,8 +140,9 @@ def main() -> None:
                 out.write("\n# edited\n")  # a save: the file changed, the project around it did not
             return timed([*one, str(edited)], env=large_cache)
 
-        stages["one file, large project, cached"] = one_file_warm
-        stages["one file, large project, no cache"] = lambda: timed([*one, "--no-cache", str(edited)])
+        stages["one file edited, large project"] = one_file_warm
+        stages["the same file unchanged (cached)"] = lambda: timed([*one, str(edited)], env=large_cache)
+        stages["one file, large project, --no-cache"] = lambda: timed([*one, "--no-cache", str(edited)])
         stages["interpreter start-up"] = lambda: timed([python, "-c", "pass"])
         timed([*one, str(edited)], env=large_cache)  # builds and keeps the context, as the first run of the day does
     timed([*check, str(tree)], env=cache)  # the warm stage's earlier run
@@ -120,7 +157,22 @@ def main() -> None:
     cold = totals["review-patterns, cold"]
     for name, total in totals.items():
         print(f"{name:36} {total / args.rounds:8.2f} s  {total / base:6.2f}x parse  {total / cold:6.3f}x cold")
+    memory(args.memory or args.tree, work)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def memory(project: Path, work: Path) -> None:
+    """Peak memory of one process checking growing shares of the project's files (the context is the
+    whole project's each time, so what grows is what the run keeps per file)."""
+    copy = work / "memory"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".review_patterns_cache"))
+    files = sorted(str(p.relative_to(copy)) for p in copy.rglob("*.py"))
+    check = [sys.executable, "-m", "review_patterns", "check", "--exit-zero", "--no-cache", "-j", "1", "-q"]
+    print(f"peak memory, {project.name}, one process, --no-cache:")
+    for share in (4, 2, 1):
+        chosen = files[: len(files) // share]
+        kib = peak_memory([*check, *chosen], cwd=copy)
+        print(f"  {len(chosen):6} files  {kib / 1024:8.1f} MiB")
 
 
 def _has(module: str) -> bool:
