@@ -252,3 +252,29 @@ def test_rp510_uses_djangos_clock_unless_timezone_means_something_else() -> None
     clash = source.replace("import datetime\n", "import datetime\nfrom datetime import timezone\n")
     result = fix_source(clash, "shop/views.py", None, Config(select=("RP510",)), rules=ALL_RULES, unsafe=True)
     assert result[1] == 0, "`timezone` is datetime's here: no fix is offered"
+
+
+def test_rp101_reloads_the_f_fields_after_the_save_at_its_indentation_and_line_endings() -> None:
+    source = (
+        "from django.db.models import F\r\n\r\n\r\ndef upvote(request, pk):\r\n"
+        "\treview = Review.objects.get(pk=pk)\r\n\treview.upvotes = F('upvotes') + 1\r\n"
+        "\treview.views = F('views') + 1\r\n\tif request.user.is_staff:\r\n"
+        "\t\treview.save()  # staff only\r\n\r\n\t# shown to the user\r\n"
+        "\treturn JsonResponse({'upvotes': review.upvotes, 'views': review.views})\r\n"
+    )
+    fixed = _fixed(source, "RP101")
+    assert fixed == source.replace(
+        "\t\treview.save()  # staff only\r\n",
+        '\t\treview.save()  # staff only\r\n\t\treview.refresh_from_db(fields=["upvotes", "views"])\r\n',
+    )
+
+
+def test_rp101_offers_no_fix_where_a_line_after_the_save_would_not_run_with_it() -> None:
+    source = (
+        "from django.db.models import F\n\n\ndef upvote(request, pk):\n"
+        "    review = Review.objects.get(pk=pk)\n    review.upvotes = F('upvotes') + 1\n"
+        "    if request.user.is_staff: review.save()\n"
+        "    return JsonResponse({'upvotes': review.upvotes})\n"
+    )
+    result = fix_source(source, "shop/views.py", None, Config(select=("RP101",)), rules=ALL_RULES)
+    assert result[1] == 0 and [(f.code, f.fix) for f in result[2].findings] == [("RP101", None)]
