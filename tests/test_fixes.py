@@ -278,3 +278,53 @@ def test_rp101_offers_no_fix_where_a_line_after_the_save_would_not_run_with_it()
     )
     result = fix_source(source, "shop/views.py", None, Config(select=("RP101",)), rules=ALL_RULES)
     assert result[1] == 0 and [(f.code, f.fix) for f in result[2].findings] == [("RP101", None)]
+
+
+def test_rp307_logs_the_class_in_place_of_the_text_and_leaves_text_from_a_variable() -> None:
+    source = (
+        "import logging\nimport traceback\n\nlogger = logging.getLogger(__name__)\n\n\n"
+        "def sync(shop):\n    try:\n        push(shop)\n    except Exception as exc:\n"
+        "        logger.error('sync of %s failed: %s', shop.pk, str(exc))  # keep this comment\n"
+        "        logger.warning(f'sync failed: {exc!r}')\n"
+        "        logger.info('sync failed: %s' % (exc,))\n"
+        "        logger.info('sync failed: ' + traceback.format_exc())\n"
+        "        detail = repr(exc)\n        logger.debug(detail)\n"
+    )
+    config = Config(select=("RP307",))
+    fixed, applied, result = fix_source(source, "shop/tasks.py", None, config, rules=ALL_RULES)
+    assert applied == 4
+    assert "        logger.error('sync of %s failed: %s', shop.pk, type(exc).__name__)  # keep this comment\n" in fixed
+    assert "        logger.warning(f'sync failed: {type(exc).__name__}')\n" in fixed
+    assert "        logger.info('sync failed: %s' % (type(exc).__name__,))\n" in fixed
+    assert "        logger.info('sync failed: ' + type(exc).__name__)\n" in fixed
+    assert "        detail = repr(exc)\n        logger.debug(detail)\n" in fixed
+    assert [(f.line, f.fix) for f in result.findings] == [(16, None)], "text through a variable: no fix"
+
+
+def test_rp302_answers_with_a_generic_message_in_place_of_the_whole_string() -> None:
+    source = (
+        "from django.http import JsonResponse\n\n\ndef refund(request, pk):\n    try:\n"
+        "        payments.refund(pk)\n    except Exception as e:\n"
+        "        return JsonResponse(\n            {\n"
+        "                'error': 'refund %s failed: %s' % (pk, e),  # shown in the app\n"
+        "                'code': 'refund_failed',\n            },\n            status=502,\n        )\n"
+        "    return JsonResponse({'id': pk})\n"
+    )
+    config = Config(select=("RP302",))
+    assert fix_source(source, "shop/views.py", None, config, rules=ALL_RULES)[1] == 0, "unsafe"
+    fixed = _fixed(source, "RP302", "shop/views.py")
+    assert fixed == source.replace("'refund %s failed: %s' % (pk, e)", '"An internal error occurred."')
+
+
+def test_rp508_gives_the_lock_the_module_expiry_by_keyword_or_in_place_of_a_positional_none() -> None:
+    source = (
+        "import redis\n\nLOCK_TIMEOUT = 5 * 60\n\nconn = redis.Redis()\n\n\n"
+        "def export(report_id):\n    with conn.lock(f'export:{report_id}', None, 0.1):  # one at a time\n"
+        "        build(report_id)\n\n\ndef rebuild(*options):\n    with conn.lock('rebuild', *options):\n"
+        "        rebuild_index()\n"
+    )
+    config = Config(select=("RP508",))
+    fixed, applied, result = fix_source(source, "shop/jobs.py", None, config, rules=ALL_RULES, unsafe=True)
+    assert applied == 1 and fixed.count("LOCK_TIMEOUT =") == 1, "the module's own constant is used"
+    assert "    with conn.lock(f'export:{report_id}', LOCK_TIMEOUT, 0.1):  # one at a time\n" in fixed
+    assert [f.line for f in result.findings] == [], "`*options` may carry the timeout: not flagged"
