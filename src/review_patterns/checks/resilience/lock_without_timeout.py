@@ -10,7 +10,7 @@ from review_patterns.checks.resilience.redis import Binding, ClientRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.project.clients import LOCK_CLASSES, Kind
-from review_patterns.syntax.names import argument, code, given, is_none, with_keyword
+from review_patterns.syntax.names import argument, code, given, is_none, with_argument
 
 #: Position of `timeout` in `client.lock(name, timeout, ...)`: redis-py, and django-redis's `cache.lock(key, version, timeout)`.
 _LOCK_METHOD_TIMEOUT = {Kind.REDIS: 1, Kind.CACHE: 2}
@@ -27,14 +27,9 @@ LOCK_CONSTANT = "LOCK_TIMEOUT = 60  # seconds before the lock of a crashed holde
 
 def _with_expiry(call: cst.Call, param: str, position: int) -> Rewrite | None:
     """`call` passing `param=LOCK_TIMEOUT` (or that value where it passes None by position)."""
-    name = cst.Name(LOCK_CONSTANT.split()[0])
-    current = argument(call, param, position)
-    if current is not None and current.star:
-        return None  # the argument may be in `*args`: not ours to add
-    if current is not None and current.keyword is None:
-        fixed = call.with_changes(args=[a.with_changes(value=name) if a is current else a for a in call.args])
-    else:
-        fixed = with_keyword(call, param, name)
+    fixed = with_argument(call, param, position, cst.Name(LOCK_CONSTANT.split()[0]))
+    if fixed is None:
+        return None
     return Rewrite(
         safe=False, replace=((call, fixed),), constants=(LOCK_CONSTANT,), description=f"pass `{param}=LOCK_TIMEOUT`"
     )
