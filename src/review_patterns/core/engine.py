@@ -37,6 +37,7 @@ from review_patterns.core.model import Bonus, FileResult, Finding, Fix, Report, 
 from review_patterns.core.parse_error import ParseError
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
+from review_patterns.syntax import traversal
 from review_patterns.syntax.files import MAX_FILE_SIZE, NotRead, SourceFile, read_regular_file, special_kind
 from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.parsing import check_source
@@ -302,7 +303,7 @@ def _analyse(
     if visitors:
         # The semantic model enters a node before the rules and leaves it after them.
         batch = [semantic.entering, _ImportTracker(imports), *(_guarded(r, failures) for r in visitors)]
-        cst.visit_batched(module, [*batch, semantic.leaving])
+        traversal.visit_batched(module, [*batch, semantic.leaving])
 
     reported = [(type(rule), report) for rule in visitors for report in rule.reports]
     positions: dict[cst.CSTNode, CodeRange] = {module: _at(1)}  # whole-file reports need no positions

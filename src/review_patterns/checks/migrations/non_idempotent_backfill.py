@@ -10,6 +10,7 @@ from review_patterns.checks.migrations.helpers import TEST_APPS, data_operation
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
+from review_patterns.syntax import traversal
 from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import argument_value, call_name, keyword, string_value
 
@@ -257,7 +258,7 @@ def _calls(node: cst.CSTNode) -> list[cst.Call]:
         def visit_Call(self, call: cst.Call) -> None:
             found.append(call)
 
-    node.visit(Collect())
+    traversal.visit(node, Collect())
     return found
 
 

@@ -10,6 +10,7 @@ import libcst as cst
 from review_patterns.checks.privacy.helpers import BROAD, Handler, HandlerAwareRule, LoggerCall
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import call_name, dotted_name
 
@@ -203,13 +204,13 @@ class _Reads(cst.CSTVisitor):
     @classmethod
     def of(cls, node: cst.CSTNode) -> frozenset[str]:
         reads = cls()
-        node.visit(reads)
+        traversal.visit(node, reads)
         return frozenset(reads.names)
 
     @classmethod
     def calls(cls, node: cst.CSTNode) -> bool:
         reads = cls()
-        node.visit(reads)
+        traversal.visit(node, reads)
         return reads.called
 
 
@@ -245,5 +246,5 @@ class _Body:
             def visit_Lambda(self, node: cst.Lambda) -> bool:
                 return False
 
-        body.visit(Visitor())
+        traversal.visit(body, Visitor())
         return cls(frozenset(calls), assigned)

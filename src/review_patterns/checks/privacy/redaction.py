@@ -14,6 +14,7 @@ import libcst as cst
 
 from review_patterns.checks.privacy.helpers import TRACEBACK_TEXT, Handler
 from review_patterns.core.rule import Rewrite
+from review_patterns.syntax import traversal
 from review_patterns.syntax.imports import ImportTable
 
 GENERIC_MESSAGE = '"An internal error occurred."'
@@ -96,7 +97,7 @@ def _carriers(
                 values = [e.value for e in right.elements] if isinstance(right, cst.Tuple) else [right]
                 found.extend((value, name) for value in values if (name := exception(value)))
 
-    sink.visit(Finder())
+    traversal.visit(sink, Finder())
     return iter(found)
 
 
@@ -109,7 +110,7 @@ def _parents(root: cst.CSTNode) -> Mapping[int, cst.CSTNode]:
                 parents[id(child)] = node
             return True
 
-    root.visit(Linker())
+    traversal.visit(root, Linker())
     return parents
 
 

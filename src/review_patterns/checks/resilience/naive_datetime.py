@@ -8,6 +8,7 @@ import libcst as cst
 
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rewrite, Rule
+from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import dotted_name, keyword
 
@@ -299,7 +300,7 @@ class NaiveDatetime(Rule):
         self.auto_now = self.context.models.auto_now_fields()
         self.exempt = _exempt_calls(node, self)
         scopes: list[cst.CSTNode] = [node]
-        node.visit(_Functions(scopes))
+        traversal.visit(node, _Functions(scopes))
         # What the module's functions return, by name, followed until nothing new is learned.
         self.returns: dict[str, frozenset[cst.Call]] = {}
         for _ in range(3):
@@ -356,7 +357,7 @@ class _Scope(cst.CSTVisitor):
         self.names: dict[str, Value] = {}
 
     def run(self) -> None:
-        self.root.visit(self)
+        traversal.visit(self.root, self)
 
     # -- scope boundaries: a nested function is a scope of its own --
 
@@ -576,7 +577,7 @@ def _exempt_calls(module: cst.Module, rule: NaiveDatetime) -> set[cst.Call]:
                     if not isinstance(frame[0], cst.FunctionDef):
                         frame[2][0] = True
 
-    module.visit(_Walk())
+    traversal.visit(module, _Walk())
     return exempt
 
 

@@ -10,6 +10,7 @@ from review_patterns.checks.resilience.redis import ClientRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.clients import Kind
+from review_patterns.syntax import traversal
 from review_patterns.syntax.names import argument, code, dotted_name
 
 _CLIENTS = (Kind.REDIS, Kind.PIPELINE, Kind.CACHE)
@@ -256,7 +257,7 @@ class NonAtomicCounter(ClientRule):
                     self.found = True
 
         finder = _Find()
-        node.visit(finder)
+        traversal.visit(node, finder)
         return finder.found
 
     def visit_Assign(self, node: cst.Assign) -> None:

@@ -1,0 +1,199 @@
+"""One traversal of a module for every rule, as `libcst.visit_batched` makes it, without rebuilding the tree.
+
+LibCST's `visit` rebuilds (and validates) every node it passes, even for a visitor that changes
+nothing: that is most of the cost of a traversal. `visit_batched` here walks the same nodes in
+the same order and calls the same `visit_*`, `visit_<Node>_<field>`, `leave_<Node>_<field>` and
+`leave_*` methods, in the same order, reading each node class's fields in the order its own
+`_visit_and_replace_children` visits them. A class whose order cannot be read that way is
+walked by LibCST itself.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import libcst as cst
+
+#: `visit_required(self, "name", self.name, visitor)`: a visited field, in visiting order.
+_FIELD = re.compile(
+    r"\bvisit_(?:required|optional|sentinel|sequence|body_sequence|iterable|body_iterable)\(\s*self,\s*\"(\w+)\""
+)
+
+#: Node class -> the fields its children are in, in visiting order, each with whether it is visited
+#: only when not None; None: walked by LibCST.
+_ORDER: dict[type[cst.CSTNode], tuple[tuple[str, bool], ...] | None] = {}
+
+
+def field_order(node_class: type[cst.CSTNode]) -> tuple[tuple[str, bool], ...] | None:
+    """The fields LibCST visits for `node_class`, in its order, read from its `_visit_and_replace_children`
+    (a field it visits as a node or as a sequence depending on the value, such as `ImportFrom.names`,
+    is named once; `FormattedStringExpression.format_spec` is visited only when set); None when that
+    source cannot be read."""
+    if node_class not in _ORDER:
+        try:
+            source = inspect.getsource(node_class._visit_and_replace_children)
+        except (OSError, TypeError):
+            _ORDER[node_class] = None
+        else:
+            _ORDER[node_class] = tuple(
+                (field, re.search(rf"\bif {field} is not None\b", source) is not None)
+                for field in dict.fromkeys(_FIELD.findall(source))
+            )
+    return _ORDER[node_class]
+
+
+Method = Callable[[cst.CSTNode], Any]
+
+
+def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`node.visit(visitor)` for a visitor that changes nothing: the same calls, in the same order
+    (a `visit_*` returning False skips the node's children), without rebuilding the tree."""
+    visitor_class = type(visitor)
+    if any(getattr(visitor_class, hook) is not getattr(cst.CSTVisitor, hook) for hook in _HOOKS):
+        _visit_hooks(node, visitor)  # the visitor dispatches itself
+        return
+    plans = _PLAIN.setdefault(visitor_class, {})
+    _visit_plain(node, visitor, plans)
+
+
+_HOOKS = ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")
+#: Visitor class -> node class -> its plan (as `_Walk.plan`, with unbound methods); weak: rules
+#: define visitor classes inside functions.
+_PLAIN: weakref.WeakKeyDictionary[type[cst.CSTVisitor], dict[type[cst.CSTNode], Any]] = weakref.WeakKeyDictionary()
+
+
+def _method(visitor_class: type[cst.CSTVisitor], name: str) -> Callable[..., Any] | None:
+    """The visitor's own method `name`, None for LibCST's do-nothing stubs."""
+    method = getattr(visitor_class, name, None)
+    return None if method is None or getattr(method, "_is_no_op", False) else method
+
+
+def _visit_plain(node: cst.CSTNode, visitor: cst.CSTVisitor, plans: dict[type[cst.CSTNode], Any]) -> None:
+    node_class = type(node)
+    plan = plans.get(node_class)
+    if plan is None:
+        order = field_order(node_class)
+        if order is None:
+            node.visit(visitor)
+            return
+        name, visitor_class = node_class.__name__, type(visitor)
+        fields = tuple(
+            (
+                field,
+                when_set,
+                _method(visitor_class, f"visit_{name}_{field}"),
+                _method(visitor_class, f"leave_{name}_{field}"),
+            )
+            for field, when_set in order
+        )
+        plan = plans[node_class] = (
+            _method(visitor_class, f"visit_{name}"),
+            fields,
+            _method(visitor_class, f"leave_{name}"),
+        )
+    visit_method, fields, leave_method = plan
+    if visit_method is None or visit_method(visitor, node) is not False:
+        for field, when_set, attribute_visit, attribute_leave in fields:
+            value = getattr(node, field)
+            if when_set and value is None:
+                continue
+            if attribute_visit is not None:
+                attribute_visit(visitor, node)
+            if isinstance(value, cst.CSTNode):
+                _visit_plain(value, visitor, plans)
+            elif isinstance(value, (tuple, list)):
+                for child in value:
+                    _visit_plain(child, visitor, plans)
+            if attribute_leave is not None:
+                attribute_leave(visitor, node)
+    if leave_method is not None:
+        leave_method(visitor, node)
+
+
+def _visit_hooks(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    order = field_order(type(node))
+    if order is None:
+        node.visit(visitor)
+        return
+    if visitor.on_visit(node):
+        for field, when_set in order:
+            value = getattr(node, field)
+            if when_set and value is None:
+                continue
+            visitor.on_visit_attribute(node, field)
+            if isinstance(value, cst.CSTNode):
+                _visit_hooks(value, visitor)
+            elif isinstance(value, (tuple, list)):
+                for child in value:
+                    _visit_hooks(child, visitor)
+            visitor.on_leave_attribute(node, field)
+    visitor.on_leave(node)
+
+
+def visit_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+    """Walks `module` once, calling every visitor's methods as `libcst.visit_batched` would."""
+    methods: dict[str, list[Method]] = {}
+    for visitor in visitors:
+        for name, method in visitor.get_visitors().items():
+            methods.setdefault(name, []).append(method)
+    _Walk(methods).walk(module)
+
+
+class _Walk:
+    def __init__(self, methods: Mapping[str, list[Method]]) -> None:
+        self.methods = methods
+        #: Node class -> (visits, [(field, only when set, attribute visits, attribute leaves)], leaves)
+        self.plans: dict[type[cst.CSTNode], Any] = {}
+        self.fallback: cst.CSTVisitor | None = None
+
+    def plan(self, node_class: type[cst.CSTNode]) -> Any:
+        name = node_class.__name__
+        order = field_order(node_class)
+        fields = None
+        if order is not None:
+            fields = tuple(
+                (field, when_set, self._get(f"visit_{name}_{field}"), self._get(f"leave_{name}_{field}"))
+                for field, when_set in order
+            )
+        plan = (self._get(f"visit_{name}"), fields, self._get(f"leave_{name}"))
+        self.plans[node_class] = plan
+        return plan
+
+    def _get(self, name: str) -> tuple[Method, ...]:
+        return tuple(self.methods.get(name, ()))
+
+    def walk(self, node: cst.CSTNode) -> None:
+        plan = self.plans.get(type(node)) or self.plan(type(node))
+        visits, fields, leaves = plan
+        if fields is None:
+            node.visit(self._libcst())
+            return
+        for method in visits:
+            method(node)
+        walk = self.walk
+        for field, when_set, attribute_visits, attribute_leaves in fields:
+            value = getattr(node, field)
+            if when_set and value is None:
+                continue
+            for method in attribute_visits:
+                method(node)
+            if isinstance(value, cst.CSTNode):
+                walk(value)
+            elif isinstance(value, (tuple, list)):
+                for child in value:
+                    walk(child)
+            for method in attribute_leaves:
+                method(node)
+        for method in leaves:
+            method(node)
+
+    def _libcst(self) -> cst.CSTVisitor:
+        if self.fallback is None:
+            from libcst._batched_visitor import _BatchedCSTVisitor
+
+            self.fallback = _BatchedCSTVisitor(self.methods)
+        return self.fallback

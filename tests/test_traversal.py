@@ -1,0 +1,157 @@
+"""The engine's traversal makes exactly the calls LibCST's own makes, in the same order."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import libcst as cst
+import pytest
+from conftest import ROOT
+from libcst._batched_visitor import _BatchedCSTVisitor
+
+from review_patterns.syntax import traversal
+
+TRICKY = textwrap.dedent(
+    '''
+    from __future__ import annotations
+    from .models import *
+    from ..services import (charge, refund,)
+    import a.b as c
+
+    @app.task(bind=True)
+    @other
+    async def run(self, /, x: int = 1, *args: str, key=None, **kwargs) -> dict[str, int]:
+        async with lock() as (held, _):
+            async for row in rows():
+                print(f"{row!r:>{width}} {value=} {nested:{'x' if y else 'z'}}", *args, sep="")
+        if (n := len(kwargs)) > 1:
+            return {k: v for k, v in kwargs.items() if v}
+        elif n:
+            del kwargs["a"], args
+        else:
+            raise ValueError("no") from None
+        try:
+            yield from gen()
+        except* (KeyError, TypeError) as group:
+            pass
+        finally:
+            global counter
+        match command:
+            case {"op": "add", **rest} if rest:
+                pass
+            case [first, *others] | Point(x=0, y=_):
+                pass
+        lambda a, *, b=2: a[1:2, ::3] @ b
+        x = y if z else not w; assert x, "message"
+        return ~x ** -y
+
+    class Order(models.Model, metaclass=Meta):
+        """Docs."""
+        total: int = 0
+        items = [i async for i in aiter()] + [*a, *b]
+        t = (1,) ; s = {1, 2} ; e = ...
+        while True:
+            break
+        for a, (b, c) in pairs:
+            continue
+    '''
+)
+
+
+class Recorder:
+    """Every method the batched traversal may call, recording (method, node) in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def get(self, name: str, default: Any = ()) -> list[Any]:
+        return [lambda node: self.calls.append((name, id(node)))]
+
+
+class Plain(cst.CSTVisitor):
+    """A rule-like visitor that skips the bodies of nested functions (`visit_*` returning False)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, int]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.calls.append(("visit", id(node)))
+        return not isinstance(node, (cst.Lambda, cst.FunctionDef)) or len(self.calls) < 3
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.calls.append(("leave", id(original_node)))
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.calls.append((f"visit {attribute}", id(node)))
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        self.calls.append((f"leave {attribute}", id(original_node)))
+
+
+class Methods(cst.CSTVisitor):
+    """A visitor as rules write them: `visit_*`/`leave_*` methods, one declining a nested function's body."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, int]] = []
+        self.depth = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.calls.append(("function", id(node)))
+        self.depth += 1
+        return self.depth < 2
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.depth -= 1
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.calls.append((node.value, id(node)))
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self.calls.append(("call", id(original_node)))
+
+    def visit_If_body(self, node: cst.If) -> None:
+        self.calls.append(("if body", id(node)))
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self.calls.append(("else done", id(node)))
+
+
+def sources() -> list[tuple[str, str]]:
+    found = [("tricky.py", TRICKY)]
+    for folder in (ROOT / "examples", ROOT / "tests" / "fixtures", ROOT / "src" / "review_patterns" / "checks"):
+        found += [(str(p.relative_to(ROOT)), p.read_text(encoding="utf-8")) for p in sorted(folder.rglob("*.py"))]
+    return [(path, source) for path, source in found if source.strip()]
+
+
+@pytest.mark.parametrize(("path", "source"), sources(), ids=lambda value: value if value.endswith(".py") else "")
+def test_the_same_calls_in_the_same_order(path: str, source: str) -> None:
+    module = cst.parse_module(source)
+    theirs, ours = Recorder(), Recorder()
+    module.visit(_BatchedCSTVisitor(theirs))  # type: ignore[arg-type]
+    traversal._Walk(ours).walk(module)  # type: ignore[arg-type]
+    assert ours.calls == theirs.calls and len(ours.calls) > 10
+
+    for node in (module, *module.body[:3]):
+        for kind in (Plain, Methods):
+            theirs_plain, ours_plain = kind(), kind()
+            node.visit(theirs_plain)
+            traversal.visit(node, ours_plain)
+            assert ours_plain.calls == theirs_plain.calls
+
+
+def test_a_node_class_whose_order_cannot_be_read_is_walked_by_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = cst.parse_module(TRICKY)
+    monkeypatch.setitem(traversal._ORDER, cst.FunctionDef, None)
+    theirs, ours = Recorder(), Recorder()
+    module.visit(_BatchedCSTVisitor(theirs))  # type: ignore[arg-type]
+    traversal._Walk(ours).walk(module)  # type: ignore[arg-type]
+    assert ours.calls == theirs.calls
+
+
+def test_fields_are_read_in_source_order() -> None:
+    assert traversal.field_order(cst.FunctionDef) is not None
+    names = [name for name, _ in traversal.field_order(cst.FunctionDef) or ()]
+    assert names.index("decorators") < names.index("name") < names.index("params") < names.index("body")
