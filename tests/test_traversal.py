@@ -155,3 +155,31 @@ def test_fields_are_read_in_source_order() -> None:
     assert traversal.field_order(cst.FunctionDef) is not None
     names = [name for name, _ in traversal.field_order(cst.FunctionDef) or ()]
     assert names.index("decorators") < names.index("name") < names.index("params") < names.index("body")
+
+
+class Named(Recorder):
+    """Methods for the names real rules use only: whitespace and operators are then not walked."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def get(self, name: str, default: Any = ()) -> list[Any]:
+        return super().get(name) if name in self.names else []
+
+
+def test_whitespace_and_operators_are_skipped_when_no_visitor_asks_for_them() -> None:
+    from review_patterns.checks import ALL_RULES
+
+    names = {
+        n
+        for rule in ALL_RULES
+        for n in dir(rule)
+        if n.startswith(("visit_", "leave_")) and not getattr(getattr(rule, n), "_is_no_op", False)
+    }
+    module = cst.parse_module(TRICKY)
+    theirs, ours = Named(names), Named(names)
+    module.visit(_BatchedCSTVisitor(theirs))  # type: ignore[arg-type]
+    assert traversal.layout_unused(names) and not traversal.layout_unused([*names, "leave_Comma_whitespace_after"])
+    traversal._Walk(ours, skip_layout=True).walk(module)  # type: ignore[arg-type]
+    assert ours.calls == theirs.calls and len(ours.calls) > 100

@@ -13,10 +13,12 @@ from __future__ import annotations
 import inspect
 import re
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import libcst as cst
+from libcst._nodes import op as op_nodes
+from libcst._nodes import whitespace as whitespace_nodes
 
 #: `visit_required(self, "name", self.name, visitor)`: a visited field, in visiting order.
 _FIELD = re.compile(
@@ -140,18 +142,41 @@ def visit_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor
     for visitor in visitors:
         for name, method in visitor.get_visitors().items():
             methods.setdefault(name, []).append(method)
-    _Walk(methods).walk(module)
+    _Walk(methods, skip_layout=layout_unused(methods)).walk(module)
+
+
+def layout_unused(names: Iterable[str]) -> bool:
+    """Whether none of these `visit_*`/`leave_*` method names is for whitespace or an operator token."""
+    return not any(name.split("_", 2)[1] in _LAYOUT for name in names)
+
+
+#: Whitespace, comments and operator tokens: nodes whose children are only such nodes. When no
+#: visitor has a method for any of them, their subtrees are not walked (nothing would be called).
+_LAYOUT = frozenset(
+    name
+    for module in (whitespace_nodes, op_nodes)
+    for name, value in vars(module).items()
+    if isinstance(value, type) and issubclass(value, cst.CSTNode) and value.__module__ == module.__name__
+)
+
+
+_LAYOUT_MODULES = frozenset({whitespace_nodes.__name__, op_nodes.__name__})
 
 
 class _Walk:
-    def __init__(self, methods: Mapping[str, list[Method]]) -> None:
+    def __init__(self, methods: Mapping[str, list[Method]], skip_layout: bool = False) -> None:
         self.methods = methods
         #: Node class -> (visits, [(field, only when set, attribute visits, attribute leaves)], leaves)
         self.plans: dict[type[cst.CSTNode], Any] = {}
         self.fallback: cst.CSTVisitor | None = None
+        #: No method is for whitespace or an operator (`layout_unused`): their subtrees are not walked.
+        self.skip_layout = skip_layout
 
     def plan(self, node_class: type[cst.CSTNode]) -> Any:
         name = node_class.__name__
+        if self.skip_layout and name in _LAYOUT and node_class.__module__ in _LAYOUT_MODULES:  # not walked
+            self.plans[node_class] = ((), (), ())
+            return self.plans[node_class]
         order = field_order(node_class)
         fields = None
         if order is not None:
