@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,9 @@ class Config:
     cache_dir: str | None = None  #: the result cache's folder, relative to `root`
     #: the pattern (a regular expression) of the git tags that mark releases; None: tags that look like versions
     release_tags: str | None = None
+    #: `python-path`: folders (resolved against `root`) where installed apps' models are looked for
+    #: before `sys.path`, as PYTHONPATH would put them
+    python_path: tuple[str, ...] = ()
 
 
 _TOP_KEYS = {
@@ -59,6 +63,7 @@ _TOP_KEYS = {
     "django-version",
     "max-file-size",
     "release-tags",
+    "python-path",
 }
 
 
@@ -203,6 +208,7 @@ def parse_config(
         django_version = _django_version(table.get("django-version"))
         max_file_size = _size(table.get("max-file-size", MAX_FILE_SIZE), "max-file-size")
         release_tags = _pattern(table.get("release-tags"), "release-tags")
+        python_path = _folders(table.get("python-path", []), "python-path", root)
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     return Config(
@@ -219,7 +225,16 @@ def parse_config(
         cache_dir=cache_dir,
         max_file_size=max_file_size,
         release_tags=release_tags,
+        python_path=python_path,
     )
+
+
+def _folders(value: Any, key: str, root: Path | None) -> tuple[str, ...]:
+    """Folders, each relative to `root` (the settings file's folder) unless absolute, made absolute."""
+    folders = _strings(value, key)
+    if any(not folder.strip() for folder in folders):
+        raise ConfigError(f"`{key}` must be a list of folder names, not {list(folders)!r}")
+    return tuple(os.path.normpath((root or Path.cwd()) / Path(folder).expanduser()) for folder in folders)
 
 
 def _pattern(value: Any, key: str) -> str | None:
