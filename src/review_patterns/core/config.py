@@ -27,6 +27,10 @@ class ConfigError(Exception):
     """A configuration that cannot be used; the message names the key."""
 
 
+class _Located(ConfigError):
+    """A configuration error whose message already names the file (and line)."""
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of one run. Command-line flags override the file with `dataclasses.replace`."""
@@ -201,7 +205,7 @@ def parse_config(
             },
             codes,
         )
-        options = {key.upper(): _options(codes[key.upper()], table[key], key) for key in option_tables}
+        options = {key.upper(): _options(codes[key.upper()], table[key], key, source) for key in option_tables}
         cache_dir = table.get("cache-dir")
         if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
             raise ConfigError(f"`cache-dir` must be a folder name, not {cache_dir!r}")
@@ -209,6 +213,8 @@ def parse_config(
         max_file_size = _size(table.get("max-file-size", MAX_FILE_SIZE), "max-file-size")
         release_tags = _pattern(table.get("release-tags"), "release-tags")
         python_path = _folders(table.get("python-path", []), "python-path", root)
+    except _Located:
+        raise
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     return Config(
@@ -295,14 +301,18 @@ def _penalty(value: Any, code: str) -> int:
     return value
 
 
-def _options(rule: type[Rule], values: Any, key: str) -> dict[str, Any]:
+def _options(rule: type[Rule], values: Any, key: str, source: str) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(f"`{key}` must be a table of options")
     result = {}
     for name, value in values.items():
         if name not in rule.options:
-            known = ", ".join(sorted(rule.options)) or "none"
-            raise ConfigError(f"unknown option `{key}.{name}` (options of {rule.code}: {known})")
+            valid = sorted(rule.options)
+            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else "."
+            known = f"Options of {rule.code}: {', '.join(valid)}." if valid else f"{rule.code} has no options."
+            where = _where(source, name, f"tool.review-patterns.{key}")
+            raise _Located(f"{where}: unknown option `{key}.{name}`{hint} {known}")
         result[name] = check_option(rule.options[name], value, f"{key}.{name}")
     problem = rule.option_error(result)
     if problem:
@@ -349,11 +359,15 @@ def key_line(path: Path, key: str, table: str = "tool.review-patterns") -> int |
 
 def unknown_key_message(source: str, key: str, valid: Sequence[str]) -> str:
     """`pyproject.toml:12: unknown key `ignores` in [tool.review-patterns]; did you mean `ignore`? Valid keys: ...`."""
-    line = key_line(Path(source), key) if source.endswith(".toml") else None
-    where = f"{source}:{line}" if line else source
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}`?" if close else "."
     return (
-        f"{where}: unknown key `{key}` in [tool.review-patterns]{hint} "
+        f"{_where(source, key, 'tool.review-patterns')}: unknown key `{key}` in [tool.review-patterns]{hint} "
         f"Valid keys: {', '.join(valid)}, and a table per rule code (`rp206`) for its options."
     )
+
+
+def _where(source: str, key: str, table: str) -> str:
+    """`pyproject.toml:12` where `key` is set in `[table]`, else the source alone."""
+    line = key_line(Path(source), key, table) if source.endswith(".toml") else None
+    return f"{source}:{line}" if line else source
