@@ -388,5 +388,5 @@ def test_rp401_leaves_querysets_built_elsewhere_or_bound_twice() -> None:
         "    for post in posts:\n        print(post.author)\n\n\n"
         "def export():\n    for post in Post.objects.iterator():\n        print(post.comments.all())\n"
     )
-    fixed, applied, left = _rp401(source)
+    _, applied, left = _rp401(source)
     assert applied == 0 and [line for line, _ in left] == [14, 19] and not any(fix for _, fix in left)
