@@ -203,12 +203,15 @@ def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[F
 
 
 def _write_reports(
-    report: Report, sources: Sources, shown: str, files: list[tuple[str, Path]], color: bool | None
+    report: Report, sources: Sources, shown: str | None, files: list[tuple[str, Path]], color: bool | None
 ) -> None:
-    """Writes each (format, file), prints `shown`, and fills GitHub's step summary for the github format."""
+    """Writes each (format, file), prints `shown` (nothing when None), and fills GitHub's step summary
+    for the github format."""
     for name, file in files:
         write_output(file, WRITERS[name](report, sources, rules=_rules()))
-    if shown in ("text", "concise") and click.get_current_context().find_root().meta.get("quiet"):
+    if shown is None:
+        pass
+    elif shown in ("text", "concise") and click.get_current_context().find_root().meta.get("quiet"):
         click.echo(finding_lines(report), nl=False)
     elif shown == "text":
         terminal = sys.stdout.isatty() if color is None else color
@@ -251,7 +254,7 @@ _output_file_option = click.option(
     "--output",
     "output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to FILE (the text report still goes to the terminal).",
+    help="Write the report to FILE instead of standard output (`-`: standard output).",
 )
 _report_option = click.option(
     "--report",
@@ -501,9 +504,9 @@ def _conclude(
     if statistics:
         click.echo(_statistics(report), nl=False)
     else:
-        if output is not None:
+        if output is not None:  # as ruff: the report, its summary included, goes to the file alone
             outputs.insert(0, (fmt, output))
-        _write_reports(report, sources, "text" if output is not None else fmt, outputs, color)
+        _write_reports(report, sources, None if output is not None else fmt, outputs, color)
     if not report.passed and baseline_file is None and not report.review and len(report.findings) >= BASELINE_HINT:
         _note(
             f"review-patterns: {plural(len(report.findings), 'finding')} in existing code? Record them once with "
