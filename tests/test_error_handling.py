@@ -314,6 +314,73 @@ def test_rp304_a_retry_another_way_lets_the_second_failure_propagate() -> None:
     assert flagged(source, "RP304") == [9, 17]
 
 
+def test_rp304_template_filters_and_nodes_fail_silently_as_django_asks() -> None:
+    source = """
+        from django import template
+        from django.utils import timezone
+
+        register = template.Library()
+
+        @register.filter(is_safe=True)
+        def localtime(value):
+            try:
+                return timezone.localtime(value)
+            except Exception:
+                return ""
+
+        class ChartNode(template.Node):
+            def render(self, context):
+                try:
+                    return draw_chart(context["series"])
+                except Exception:
+                    return ""
+
+        def chart_data(series):
+            try:
+                return draw_chart(series)
+            except Exception:
+                return ""
+        """
+    assert flagged(source, "RP304", path="shop/templatetags/charts.py") == [24]  # a plain helper is not a filter
+
+
+def test_rp304_a_try_that_only_logs_retried_by_another_log_line() -> None:
+    source = """
+        def start_job(job, args, kwargs):
+            try:
+                args_info = truncate_for_logging(args, kwargs)
+                logger.info(f"Start async job {job.__name__} with {args_info}.")
+            except Exception:
+                logger.info(f"Start async job {job.__name__}.")
+            try:
+                queue.enqueue(job, *args)
+                logger.info("queued %s", job.__name__)
+            except Exception:
+                logger.info("could not queue %s", job.__name__)
+        """
+    assert flagged(source, "RP304") == [11]  # the second `try` does more than log: its failure is lost
+
+
+def test_rp304_a_comment_that_is_not_a_reason() -> None:
+    source = """
+        def refresh(feed):
+            try:
+                feed.refresh()
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                feed.refresh()
+            except Exception:
+                pass  # TODO handle this
+            try:
+                feed.refresh()
+            except Exception:
+                # a dead feed must not stop the others; it is retried on the next run
+                pass
+        """
+    assert flagged(source, "RP304") == [5, 9]
+
+
 def test_rp305_mixed_network_and_parsing_errors_say_to_split_the_handler() -> None:
     source = textwrap.dedent(
         """

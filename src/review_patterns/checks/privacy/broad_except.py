@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,11 +24,19 @@ class BroadExcept(HandlerAwareRule):
     `rollbar.report_exc_info()` or a function named `report_error`/`report_exception`, and the
     `error-reporters` of the configuration). A handler that passes the
     exception object on (to a function other than a logger, `return e`, `self.error = e`,
-    `sys.exc_info()`) hands the error to code that deals with it and is not flagged either, nor
-    is a handler that retries the operation of its `try` another way (`try: json.loads(a)` /
-    `except Exception: json.loads(b)`, or the same variable computed again from the same input
-    by another call): the second failure propagates. It is reported at the `except` line. Test
-    modules are not checked.
+    `sys.exc_info()`), or its text (`str(e)`, `f"{e}"`, `e.args` returned, yielded, stored, put
+    in a result or a message, but not only logged or printed) hands the error to code that
+    deals with it and is not flagged either, nor is a handler that retries the operation of its
+    `try` another way (`try: json.loads(a)` / `except Exception: json.loads(b)`, the same
+    variable computed again from the same input by another call, or a `try` that only writes a
+    log line and a handler that writes it another way): the second failure propagates.
+
+    A catch-all can also be deliberate; not flagged: a handler whose comment says why (on the
+    `except` line, just above it or in its body; a directive such as `# noqa` or a `# TODO` is
+    not a reason), a `try` that only releases a resource (`close()`, `shutdown()`,
+    `os.remove()`: best-effort cleanup), and the handlers of a template filter
+    (`@register.filter`) or a template `Node.render()`, which Django's documentation asks to
+    fail silently. It is reported at the `except` line. Test modules are not checked.
 
     ## Why is this bad?
     Every error, including the bugs nobody anticipated, is silently swallowed: the request
@@ -115,6 +124,47 @@ class BroadExcept(HandlerAwareRule):
                     except ValueError:
                         return {}
             """),
+        Good("""
+            class CachedSession(SessionBase):
+                def load(self):
+                    try:
+                        data = self._cache.get(self.cache_key)
+                    except Exception:
+                        # Some backends raise on invalid cache keys: read the session from the database.
+                        data = None
+                    return data or self._load_from_db()
+            """),
+        Good("""
+            def inspect_tables(connection, tables):
+                for table in tables:
+                    try:
+                        columns = connection.introspection.get_table_description(table)
+                    except Exception as e:
+                        yield f"# Unable to inspect table {table!r}: {e}"
+                        continue
+                    yield from render_model(table, columns)
+            """),
+        Good("""
+            def stream(body):
+                try:
+                    yield from body.iter_chunks()
+                finally:
+                    try:
+                        body.close()
+                    except Exception:
+                        pass
+            """),
+        Bad("""
+            def stream(body):
+                try:
+                    yield from body.iter_chunks()
+                finally:
+                    try:
+                        body.close()
+                        body.connection.notify_done()
+                    except Exception:  # RP304
+                        pass  # TODO: log this
+            """),
         Bad("""
             def sync_stock(product):
                 try:
@@ -129,6 +179,40 @@ class BroadExcept(HandlerAwareRule):
         #: for each enclosing `try`: what its body does
         self.tries: list[tuple[cst.Try | cst.TryStar, _Body]] = []
         self.retrying: set[Handler] = set()
+        #: handlers that catch everything on purpose: documented, around cleanup, or where Django asks for silence
+        self.deliberate: set[Handler] = set()
+
+    def on_handler(self, handler: Handler) -> None:
+        body = self._own_try()
+        if _documented(handler.node) or (body is not None and body.cleanup_only) or self._fails_silently():
+            self.deliberate.add(handler)
+
+    def _fails_silently(self) -> bool:
+        """In a template filter or a template `Node.render()`: Django's docs ask them never to raise."""
+        for frame in self.frames:
+            node = frame.node
+            if frame.kind != "function" or not isinstance(node, cst.FunctionDef):
+                continue
+            if any(self._registers_filter(d.decorator) for d in node.decorators):
+                return True
+        owner = self.semantic.method_of
+        function = self.function
+        return (
+            owner is not None
+            and function is not None
+            and isinstance(function.node, cst.FunctionDef)
+            and function.node.name.value == "render"
+            and any(self.semantic.qualified_name(base.value) in _TEMPLATE_NODES for base in owner.bases)
+        )
+
+    def _registers_filter(self, decorator: cst.BaseExpression) -> bool:
+        """`@register.filter`, `@register.filter(is_safe=True)` with `register = template.Library()`."""
+        target = decorator.func if isinstance(decorator, cst.Call) else decorator
+        if not (isinstance(target, cst.Attribute) and target.attr.value == "filter"):
+            return False
+        binding = self.semantic.binding_of(target.value)
+        value = binding.value if binding is not None else None
+        return isinstance(value, cst.Call) and self.semantic.qualified_name(value.func) in _TEMPLATE_LIBRARIES
 
     def visit_Try(self, node: cst.Try) -> None:
         self.tries.append((node, _Body.of(node.body)))
@@ -155,8 +239,12 @@ class BroadExcept(HandlerAwareRule):
             for handler in self.handlers:
                 handler.logs_traceback = True
         body = self._own_try()
-        if log is None and body is not None and _operation(node) in body.calls and self.handler is not None:
-            self.retrying.add(self.handler)  # the same operation again: its failure propagates
+        if body is None or self.handler is None:
+            return
+        operation = _operation(node)
+        if (log is None and operation in body.calls) or (log is not None and operation == body.last):
+            # the same operation again (a `try` that only logs: the same log line, another way): its failure propagates
+            self.retrying.add(self.handler)
 
     def on_assign(
         self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode
@@ -171,7 +259,13 @@ class BroadExcept(HandlerAwareRule):
 
     def after_handler(self, handler: Handler) -> None:
         caught = [t for t in handler.types if t in BROAD]
-        if caught and not (handler.raises or handler.logs_traceback or handler.hands_on or handler in self.retrying):
+        if caught and not (
+            handler.raises
+            or handler.logs_traceback
+            or handler.hands_on
+            or handler in self.retrying
+            or handler in self.deliberate
+        ):
             self.report(handler.node, caught=caught[0])
 
 
@@ -179,6 +273,65 @@ class BroadExcept(HandlerAwareRule):
 _TRIVIAL = frozenset(
     {"str", "repr", "len", "print", "isinstance", "type", "getattr", "hasattr", "bool", "list", "dict"}
 )
+
+
+_TEMPLATE_LIBRARIES = frozenset({"django.template.Library", "django.template.library.Library"})
+_TEMPLATE_NODES = frozenset({"django.template.Node", "django.template.base.Node", "django.template.library.Node"})
+#: Methods that release a resource: a `try` made only of them is best-effort cleanup.
+_RELEASING = frozenset(
+    {"close", "aclose", "shutdown", "disconnect", "terminate", "kill", "release", "cleanup", "quit", "unlink", "rmdir"}
+)
+_RELEASING_CALLS = frozenset({"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"})
+#: Comments that are tool directives or reminders, not a reason.
+_NOT_A_REASON = ("pragma", "type:", "noqa", "nosec", "pylint:", "fmt:", "isort:", "todo", "fixme", "xxx")
+_WORD = re.compile(r"\b[A-Za-z]+\b")
+
+
+def _is_reason(comment: cst.Comment | None) -> bool:
+    """Prose (two words or more), not a directive (`# noqa`), a reminder (`# TODO`) or a rule code."""
+    if comment is None:
+        return False
+    text = comment.value.lstrip("#").strip()
+    return not text.lower().startswith(_NOT_A_REASON) and len(_WORD.findall(text)) >= 2
+
+
+def _documented(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    """A comment on the `except` line, just above it or in its body says why everything is caught."""
+    comments = [line.comment for line in handler.leading_lines]
+    body = handler.body
+    if isinstance(body, cst.IndentedBlock):
+        comments.append(body.header.comment)
+        comments += [line.comment for line in body.footer]
+        for statement in body.body:
+            if isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                comments += [line.comment for line in statement.leading_lines]
+            if isinstance(statement, cst.SimpleStatementLine):
+                comments.append(statement.trailing_whitespace.comment)
+    elif isinstance(body, cst.SimpleStatementSuite):
+        comments.append(body.trailing_whitespace.comment)
+    return any(map(_is_reason, comments))
+
+
+def _releases(small: cst.BaseSmallStatement) -> bool:
+    """`stream.close()`, `await client.aclose()`, `os.remove(path)`: a statement that only releases something."""
+    value = small.value if isinstance(small, cst.Expr) else None
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if not isinstance(value, cst.Call):
+        return False
+    name = dotted_name(value.func) or ""
+    return name.rpartition(".")[2] in _RELEASING or name in _RELEASING_CALLS
+
+
+def _simple_statements(body: cst.BaseSuite) -> list[cst.BaseSmallStatement]:
+    """The statements of a block made only of simple statements; [] when it holds a compound one."""
+    if isinstance(body, cst.SimpleStatementSuite):
+        return list(body.body)
+    if not all(isinstance(statement, cst.SimpleStatementLine) for statement in body.body):
+        return []
+    return [
+        small for statement in body.body if isinstance(statement, cst.SimpleStatementLine) for small in statement.body
+    ]
 
 
 def _operation(node: cst.Call) -> str | None:
@@ -219,6 +372,9 @@ class _Body:
 
     calls: frozenset[str]
     assigned: dict[str, frozenset[str]]
+    #: the one operation of a `try` made of assignments and then one call: what the `try` is for
+    last: str | None
+    cleanup_only: bool  #: every statement releases a resource (`close()`, `os.remove()`)
 
     @classmethod
     def of(cls, body: cst.BaseSuite) -> _Body:
@@ -246,4 +402,14 @@ class _Body:
                 return False
 
         body.visit(Visitor())
-        return cls(frozenset(calls), assigned)
+        simple = _simple_statements(body)
+        cleanup_only = bool(simple) and all(map(_releases, simple))
+        tail = simple[-1] if simple else None
+        last = None
+        if (
+            isinstance(tail, cst.Expr)
+            and isinstance(tail.value, cst.Call)
+            and all(isinstance(small, (cst.Assign, cst.AnnAssign)) for small in simple[:-1])
+        ):
+            last = _operation(tail.value)
+        return cls(frozenset(calls), assigned, last, cleanup_only)
