@@ -177,6 +177,80 @@ def test_text_stored_in_one_attribute_does_not_taint_its_owner() -> None:
     assert flagged(source, "RP302") == []
 
 
+STORAGES = {
+    "storages/serializers.py": """
+        from rest_framework import serializers
+
+        from .models import Storage, SyncRun
+
+        class StorageSerializer(serializers.ModelSerializer):
+            class Meta:
+                model = Storage
+                fields = ["id", "status", "last_error"]
+
+        class SyncRunSerializer(serializers.ModelSerializer):
+            class Meta:
+                model = SyncRun
+                exclude = ["operator_note"]
+        """,
+}
+STORAGE_MODELS = """
+    from django.db import models
+
+    class Storage(models.Model):
+        status = models.CharField(max_length=20)
+        last_error = models.TextField(blank=True)
+        operator_note = models.TextField(blank=True)
+
+        def sync(self):
+            try:
+                self.pull()
+            except Exception as e:
+                self.status = "failed"
+                self.last_error = str(e)
+                self.operator_note = str(e)
+                self.save()
+
+    class SyncRun(models.Model):
+        storage = models.ForeignKey(Storage, on_delete=models.CASCADE)
+        error = models.TextField(blank=True)
+        operator_note = models.TextField(blank=True)
+    """
+
+
+def test_text_stored_in_a_model_field_that_the_projects_api_serves() -> None:
+    assert flagged(STORAGE_MODELS, "RP302", path="storages/models.py", files=STORAGES) == [14]  # not the note
+    tasks = """
+        from storages.models import Storage, SyncRun
+
+        def sync(pk):
+            storage = Storage.objects.get(pk=pk)
+            try:
+                storage.pull()
+            except Exception as e:
+                storage.last_error = f"sync failed: {e}"
+                storage.save(update_fields=["last_error"])
+            try:
+                storage.pull()
+            except OSError as e:
+                SyncRun.objects.create(storage=storage, error=str(e), operator_note=str(e))
+
+        def probe(pk):
+            storage = Storage.objects.get(pk=pk)
+            try:
+                storage.pull()
+            except Exception as e:
+                storage.last_error = str(e)  # never saved here: a value in memory only
+            return storage
+        """
+    assert flagged(
+        tasks, "RP302", path="storages/tasks.py", files={**STORAGES, "storages/models.py": STORAGE_MODELS}
+    ) == [
+        9,
+        14,
+    ]
+
+
 def test_graphql_errors_cleaned_by_the_projects_formatter() -> None:
     source = """
         from graphql import GraphQLError
