@@ -160,6 +160,25 @@ def test_flash_messages_template_contexts_and_form_errors_reach_the_user() -> No
     assert flagged(source, "RP302") == [9, 10, 11]
 
 
+def test_a_method_taking_the_request_that_returns_text_is_not_a_view() -> None:
+    source = """
+        class SafeReporterFilter:
+            def cleanse_special_types(self, request, value):
+                try:
+                    is_multivalue_dict = isinstance(value, MultiValueDict)
+                except Exception as e:
+                    return "{!r} while evaluating {!r}".format(e, value)
+                return value
+
+        def checkout(request, cart):
+            try:
+                return pay(cart)
+            except Exception as e:
+                return error_page(request, "payment failed: {}".format(e))
+        """
+    assert flagged(source, "RP302") == [14]  # a helper building the page from the request is a response
+
+
 def test_text_stored_in_one_attribute_does_not_taint_its_owner() -> None:
     source = """
         from django.contrib import messages

@@ -418,8 +418,15 @@ class ExceptionTextLeak(ExceptionTextRule):
         if params and params[0] in ("self", "cls"):
             params = params[1:]
         # A view takes the request first (`def call(self, url, request=None)` is not one) and returns a
-        # response: one built by a helper from the text, or data an API framework's route serializes.
-        return params[:1] == ["request"] and (isinstance(value, cst.Call) or bool(node.decorators))
+        # response: one a helper builds from the request and the text (`error_page(request, str(e))`;
+        # not `"{!r}".format(e)`), or data an API framework's route serializes.
+        if params[:1] != ["request"]:
+            return False
+        if node.decorators:
+            return True
+        return isinstance(value, cst.Call) and any(
+            isinstance(a.value, cst.Name) and a.value.value == "request" for a in value.args
+        )
 
     # -- whose text it is --
 
