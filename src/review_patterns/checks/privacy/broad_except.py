@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
 
 from review_patterns.checks.privacy.helpers import BROAD, Handler, HandlerAwareRule, LoggerCall
 from review_patterns.core.model import Dimension, Severity
@@ -184,7 +185,18 @@ class BroadExcept(HandlerAwareRule):
 
     def on_handler(self, handler: Handler) -> None:
         body = self._own_try()
-        if _documented(handler.node) or (body is not None and body.cleanup_only) or self._fails_silently():
+        function = self.function.node if self.function is not None else None
+        if (
+            _documented(handler.node)
+            or (body is not None and body.cleanup_only)
+            or (isinstance(function, cst.FunctionDef) and function.name.value in _RELEASING_METHODS)
+            or (
+                isinstance(function, cst.FunctionDef)
+                and body is not None
+                and _documented_wrapper(function, self.tries[-1][0])
+            )
+            or self._fails_silently()
+        ):
             self.deliberate.add(handler)
 
     def _fails_silently(self) -> bool:
@@ -235,7 +247,8 @@ class BroadExcept(HandlerAwareRule):
         return body if handler.node in statement.handlers else None
 
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
-        if call_name(node) in self.settings["error-reporters"]:
+        name = call_name(node) or ""
+        if name in self.settings["error-reporters"] or (log is None and self._records_failure(node, name)):
             for handler in self.handlers:
                 handler.logs_traceback = True
         body = self._own_try()
@@ -257,6 +270,16 @@ class BroadExcept(HandlerAwareRule):
             if isinstance(target, cst.Name) and body.assigned.get(target.value, frozenset()) & reads:
                 self.retrying.add(self.handler)  # the same value computed another way, from the same input
 
+    def _records_failure(self, node: cst.Call, name: str) -> bool:
+        """`storage_background_failure(self)`, `job.mark_failed()`: the project's own failure handling
+        (not a flash message or a form error, which tell the user and lose the bug)."""
+        qualified = self.imports.resolve(node.func) or ""
+        return (
+            bool(_FAILURE_HANDLER.search(name))
+            and name not in _TELLS_THE_USER
+            and not qualified.startswith("django.contrib.messages.")
+        )
+
     def after_handler(self, handler: Handler) -> None:
         caught = [t for t in handler.types if t in BROAD]
         if caught and not (
@@ -265,8 +288,39 @@ class BroadExcept(HandlerAwareRule):
             or handler.hands_on
             or handler in self.retrying
             or handler in self.deliberate
+            or self._checked_later(handler)
         ):
             self.report(handler.node, caught=caught[0])
+
+    def _checked_later(self, handler: Handler) -> bool:
+        """The handler leaves a value unset (`pass`, `x = None`) and the function raises when it is None
+        (`if app_module is None: raise ImportError(...)`): the failure is reported there."""
+        body = self._own_try()
+        function = self.function.node if self.function is not None else None
+        if body is None or not isinstance(function, cst.FunctionDef) or not body.assigned:
+            return False
+        unset = _simple_statements(handler.node.body)
+        if not all(
+            isinstance(small, cst.Pass) or (isinstance(small, cst.Assign) and m.matches(small.value, m.Name("None")))
+            for small in unset
+        ):
+            return False
+        for test in m.findall(function, m.If()):
+            if not isinstance(test, cst.If) or not m.findall(test.body, m.Raise()):
+                continue
+            for comparison in m.findall(
+                test.test,
+                m.Comparison(
+                    left=m.Name(), comparisons=[m.ComparisonTarget(operator=m.Is(), comparator=m.Name("None"))]
+                ),
+            ):
+                if (
+                    isinstance(comparison, cst.Comparison)
+                    and isinstance(comparison.left, cst.Name)
+                    and comparison.left.value in body.assigned
+                ):
+                    return True
+        return False
 
 
 #: Calls too common to say that two places do the same thing.
@@ -282,17 +336,47 @@ _RELEASING = frozenset(
     {"close", "aclose", "shutdown", "disconnect", "terminate", "kill", "release", "cleanup", "quit", "unlink", "rmdir"}
 )
 _RELEASING_CALLS = frozenset({"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"})
+#: Called names of the project's own failure handling: `storage_background_failure`, `mark_failed`, `on_error`.
+_FAILURE_HANDLER = re.compile(r"(^|_)(fail|failed|failure|error|errored|exception)(_|$)", re.IGNORECASE)
+_TELLS_THE_USER = frozenset({"add_error", "error", "form_invalid"})
 #: Comments that are tool directives or reminders, not a reason.
 _NOT_A_REASON = ("pragma", "type:", "noqa", "nosec", "pylint:", "fmt:", "isort:", "todo", "fixme", "xxx")
 _WORD = re.compile(r"\b[A-Za-z]+\b")
+#: Another linter's broad-except check silenced on this line: the catch-all was reviewed and kept.
+_ACKNOWLEDGED = re.compile(
+    r"noqa:[^#]*\b(BLE001|BLE|W0703|W0718|PLW0718)\b|pylint:\s*disable=[^#]*\b(broad-except|broad-exception-caught|W0703|W0718)\b",
+    re.IGNORECASE,
+)
+#: A docstring that says what the function does when it fails.
+_ON_FAILURE = re.compile(
+    r"\b(fail\w*|invalid|errors?|exceptions?|fall ?back|safe\w*|silent\w*|ignor\w*|unsupported|could not|cannot)\b",
+    re.IGNORECASE,
+)
+#: Methods that release what their object holds: whatever they catch is best-effort cleanup.
+_RELEASING_METHODS = _RELEASING | {"__del__", "__exit__", "__aexit__"}
 
 
 def _is_reason(comment: cst.Comment | None) -> bool:
-    """Prose (two words or more), not a directive (`# noqa`), a reminder (`# TODO`) or a rule code."""
+    """Prose (two words or more) or another linter's broad-except check silenced; not a bare
+    directive (`# noqa`), a reminder (`# TODO`) or a rule code."""
     if comment is None:
         return False
     text = comment.value.lstrip("#").strip()
+    if _ACKNOWLEDGED.search(text):
+        return True
     return not text.lower().startswith(_NOT_A_REASON) and len(_WORD.findall(text)) >= 2
+
+
+def _documented_wrapper(function: cst.FunctionDef, statement: cst.Try | cst.TryStar) -> bool:
+    """A function that wraps one `try` (and a final `return`) and whose docstring says what it does on failure."""
+    docstring = function.get_docstring()
+    body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
+    if not docstring or not _ON_FAILURE.search(docstring):
+        return False
+    rest = body[1:]  # after the docstring
+    if rest and isinstance(rest[-1], cst.SimpleStatementLine) and isinstance(rest[-1].body[0], cst.Return):
+        rest = rest[:-1]
+    return rest == [statement]
 
 
 def _documented(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
