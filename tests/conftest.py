@@ -16,6 +16,9 @@ from review_patterns.core.rule import Example, Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The fixture and example projects are projects of their own, without git history: git must not
+# find our repository above them, whose release tags would say when their migrations "shipped".
+os.environ["GIT_CEILING_DIRECTORIES"] = str(ROOT)
 _MARKER = re.compile(r"#\s*(RP\d{3}(?:\s*,\s*RP\d{3})*)\s*$")
 
 
