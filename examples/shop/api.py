@@ -1,4 +1,4 @@
-"""The shop's customer API: privacy and error handling (RP301-RP307), paid endpoints (RP601, RP602).
+"""The shop's customer API: privacy and error handling (RP301-RP307).
 
 Each anti-pattern appears once, marked with its code, next to the correct way to write it.
 """
@@ -13,10 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
-from rest_framework.views import APIView
 
 from .models import Customer, Order
 
@@ -83,22 +80,6 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             logger.warning("Carrier status unavailable for order %s", order.pk, exc_info=settings.DEBUG)
         order.save(update_fields=["status"])
         return Response({"status": order.status})
-
-
-class PublicLoyaltyView(APIView):  # RP601, RP602
-    # Anyone, as often as they like, spends the loyalty API's quota (through its breaker).
-    permission_classes = [AllowAny]
-
-    def get(self, request, pk):
-        return Response({"points": loyalty_balance(Customer.objects.get(pk=pk))})
-
-
-class LoyaltyView(APIView):
-    permission_classes = [IsAuthenticated]
-    throttle_classes = [UserRateThrottle]
-
-    def get(self, request):
-        return Response({"points": loyalty_balance(request.user.customer)})
 
 
 def fetch_carrier_status(order: Order) -> str:
