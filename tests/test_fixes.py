@@ -63,7 +63,9 @@ def test_fix_removes_the_finding_keeps_the_rest_and_is_idempotent(rule: type[Rul
     assert left == [], "no fixable finding of the rule is left"
     ast.parse(fixed)
     # Only lines the rule flagged (or lines the fix adds) change: comments and formatting elsewhere stay.
-    flagged = {i + 1 for i, line in enumerate(source.splitlines()) if f"# {rule.code}" in line}
+    # RP401 fixes the queryset where the examples build it: in the loop (`for post in Post.objects...`).
+    fixed_there = "for " if rule.code == "RP401" else f"# {rule.code}"
+    flagged = {i + 1 for i, line in enumerate(source.splitlines()) if f"# {rule.code}" in line or fixed_there in line}
     removed = [line for line in difflib.ndiff(source.splitlines(), fixed.splitlines()) if line.startswith("- ")]
     originals = source.splitlines()
     assert all(originals.index(line[2:]) + 1 in flagged for line in removed), removed
@@ -349,3 +351,42 @@ def test_rp203_marks_only_the_backfill_of_a_field_added_in_the_same_migration_re
     assert applied == 1
     assert "        RunPython(fill_currency, RunPython.noop),  # fills the new field\n" in fixed
     assert [(f.line, f.fix) for f in result.findings] == [(20, None)]
+
+
+def _rp401(body: str) -> tuple[str, int, list[tuple[int, bool]]]:
+    import textwrap
+
+    from review_patterns.checks.queries.n_plus_one_in_loop import MODELS
+
+    source = "from blog.models import Post\n\n\n" + body
+    models = {path: textwrap.dedent(text) for path, text in MODELS.items()}
+    context = ProjectContext.from_sources({**models, "blog/views.py": source})
+    config = Config(select=("RP401",))
+    fixed, applied, result = fix_source(
+        source, "blog/views.py", context, config, rules=ALL_RULES, unsafe=True, project_path="blog/views.py"
+    )
+    return fixed, applied, [(f.line, f.fix is not None) for f in result.findings]
+
+
+def test_rp401_merges_the_lookup_into_the_querysets_own_call_and_loads_before_a_slice() -> None:
+    fixed, applied, left = _rp401(
+        "def feed(request):\n    posts = (\n        Post.objects.filter(published=True)\n"
+        "        .select_related('topic')  # the header shows the topic\n        .order_by('-id')[:20]\n    )\n"
+        "    for post in posts:\n        print(post.topic.title, post.author.username)\n"
+        "    for post in Post.objects.filter(published=True)[:5].iterator():\n        print(post.author)\n"
+    )
+    assert applied == 2 and left == []
+    assert "        .select_related('topic', 'author')  # the header shows the topic\n" in fixed
+    assert '    for post in Post.objects.filter(published=True).select_related("author")[:5].iterator():\n' in fixed
+
+
+def test_rp401_leaves_querysets_built_elsewhere_or_bound_twice() -> None:
+    source = (
+        "def feed(request, posts):\n    for post in posts:\n        print(post.author)\n\n\n"
+        "def search(request):\n    posts = Post.objects.all()\n    if request.GET.get('q'):\n"
+        "        posts = Post.objects.filter(title__icontains=request.GET['q'])\n"
+        "    for post in posts:\n        print(post.author)\n\n\n"
+        "def export():\n    for post in Post.objects.iterator():\n        print(post.comments.all())\n"
+    )
+    _, applied, left = _rp401(source)
+    assert applied == 0 and [line for line, _ in left] == [14, 19] and not any(fix for _, fix in left)
