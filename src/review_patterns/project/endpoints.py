@@ -49,7 +49,9 @@ _OPEN_PERMISSIONS = frozenset({"rest_framework.permissions.AllowAny", "rest_fram
 _DRF_PERMISSIONS = "rest_framework.permissions."
 _LOGIN_MIDDLEWARE = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 #: A decorator or mixin that requires a logged-in (or authorised) user, by its last name.
-_REQUIRES_LOGIN = re.compile(r"\w*_required$|^user_passes_test$|^\w*(Login|Permission|Staff|Superuser)\w*Mixin$")
+_REQUIRES_LOGIN = re.compile(
+    r"\w*(?<!_not)_required$|^user_passes_test$|^\w*(Login|Permission|Staff|Superuser)\w*Mixin$"
+)
 #: Attributes whose reading, in `has_permission`, authenticates or authorises the caller.
 _AUTH_READS = frozenset(
     {"is_authenticated", "is_anonymous", "is_staff", "is_superuser", "is_active", "has_perm", "has_perms", "auth"}
