@@ -52,7 +52,8 @@ def commit(repo: Path, files: dict[str, str], message: str) -> None:
     git(repo, "commit", "-qm", message)
 
 
-def test_hook_passes_a_good_commit_and_fails_a_bad_one(tmp_path: Path) -> None:
+def hook_repository(tmp_path: Path) -> Path:
+    """A committed copy of this project, the repository pre-commit installs the hooks from."""
     hooks = tmp_path / "review-patterns"
     hooks.mkdir()
     for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
@@ -60,6 +61,11 @@ def test_hook_passes_a_good_commit_and_fails_a_bad_one(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "src", hooks / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     git(hooks, "init", "-q")
     commit(hooks, {}, "review-patterns")
+    return hooks
+
+
+def test_hook_passes_a_good_commit_and_fails_a_bad_one(tmp_path: Path) -> None:
+    hooks = hook_repository(tmp_path)
 
     project = tmp_path / "shop-project"
     project.mkdir()
@@ -144,13 +150,7 @@ def staff_bios(request):
 def test_the_hook_reviews_the_staged_change_without_django(tmp_path: Path) -> None:
     """A commit touching a legacy file passes despite its old N+1; a commit adding a new one through
     `auth.User`'s reverse one-to-one fails, though the hook's environment has no Django."""
-    hooks = tmp_path / "review-patterns"
-    hooks.mkdir()
-    for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
-        shutil.copy(ROOT / name, hooks / name)
-    shutil.copytree(ROOT / "src", hooks / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    git(hooks, "init", "-q")
-    commit(hooks, {}, "review-patterns")
+    hooks = hook_repository(tmp_path)
     sha = subprocess.run(
         ["git", "rev-parse", "HEAD"], check=True, cwd=hooks, capture_output=True, text=True
     ).stdout.strip()
@@ -199,3 +199,55 @@ def test_the_hook_reviews_the_staged_change_without_django(tmp_path: Path) -> No
     assert "accounts/views.py" in output and "10:" in output and "RP401" in output and "`u.profile`" in output
     assert "6:" not in output.split("accounts/views.py", 1)[1].split("Summary")[0]  # the old N+1 stays quiet
     assert "Review: 100 - 4 (RP401) = 96 -> A" in output and "FAILED: 1 blocker finding." in output
+
+
+RENAMED = """from shop.models import Order
+
+
+def mark_paid(order_id):
+    order = Order.objects.get(pk=order_id)
+    order.refresh_from_database()  # reread the status
+    return order
+"""
+
+
+def test_the_fix_hook_applies_safe_fixes_and_fails_so_they_are_reviewed(tmp_path: Path) -> None:
+    hooks = hook_repository(tmp_path)
+    project = tmp_path / "shop-project"
+    project.mkdir()
+    git(project, "init", "-q")
+    commit(
+        project,
+        {
+            "manage.py": "",
+            "pyproject.toml": '[tool.review-patterns]\nexclude = ["legacy/**"]\n',
+            "shop/__init__.py": "",
+            "shop/services.py": RENAMED,
+            "legacy/services.py": RENAMED,
+        },
+        "services",
+    )
+    env = {**os.environ, **IDENTITY, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PRE_COMMIT_COLOR": "never"}
+    env.pop("PYTHONPATH", None)
+
+    def run_hook() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pre_commit", "try-repo", str(hooks), "review-patterns-fix", "--all-files"],
+            check=False,
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    fixed = run_hook()
+    assert fixed.returncode == 1, fixed.stdout + fixed.stderr
+    assert "files were modified by this hook" in fixed.stdout
+    assert (project / "shop/services.py").read_text() == RENAMED.replace(
+        "refresh_from_database()  # reread", "refresh_from_db()  # reread"
+    )
+    assert (project / "legacy/services.py").read_text() == RENAMED, "`exclude` applies to the files pre-commit names"
+    git(project, "add", ".")
+    again = run_hook()
+    assert again.returncode == 0, again.stdout + again.stderr
