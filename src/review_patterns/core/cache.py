@@ -27,7 +27,7 @@ from typing import Any
 
 from review_patterns.core import version
 from review_patterns.core.config import Config
-from review_patterns.core.model import Bonus, Dimension, Edit, FileResult, Finding, Fix, Severity
+from review_patterns.core.model import Bonus, Dimension, Edit, FileChange, FileResult, Finding, Fix, Severity
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext
 
@@ -192,8 +192,10 @@ class ContextCache:
         return self.folder / f"context-{_digest(str(context.root), name)}.pickle"
 
     @staticmethod
-    def _key() -> str:
-        return _digest(FORMAT, code_digest(), sys.executable, sys.path)
+    def _key(context: ProjectContext) -> str:
+        """What every stored part depends on beyond the project's files: the tool, the Python, where
+        installed apps are found and the release of the shipped contrib models."""
+        return _digest(FORMAT, code_digest(), sys.executable, context.search_path, context.contrib_version)
 
     def _stats_of(self, context: ProjectContext) -> dict[str, tuple[int, int]]:
         if context not in self._stats:
@@ -213,7 +215,7 @@ class ContextCache:
             return None
         try:
             summary = json.loads(self._file(context, name).with_suffix(".json").read_bytes())
-            if summary["key"] != self._key() or not isinstance(summary["fingerprint"], str):
+            if summary["key"] != self._key(context) or not isinstance(summary["fingerprint"], str):
                 return None
             then: dict[str, list[int]] = summary["stats"]
             relevant = set(summary["relevant"])
@@ -281,7 +283,13 @@ class ContextCache:
             _ContextPickler(out, context).dump((fingerprint, value))
         except Exception:  # a part that cannot be pickled is built again next time
             return
-        summary = {"key": self._key(), "fingerprint": fingerprint, "stats": stats, "relevant": relevant, "hints": hints}
+        summary = {
+            "key": self._key(context),
+            "fingerprint": fingerprint,
+            "stats": stats,
+            "relevant": relevant,
+            "hints": hints,
+        }
         try:
             prepare(self.folder)
             write_atomically(self._file(context, name), out.getvalue())
@@ -337,13 +345,19 @@ def _digest(*parts: Any) -> str:
 def _fix_to(fix: Fix | None) -> dict[str, Any] | None:
     if fix is None:
         return None
-    return {"safe": fix.safe, "description": fix.description, "edits": [list(vars(e).values()) for e in fix.edits]}
+    return {
+        "safe": fix.safe,
+        "description": fix.description,
+        "edits": [list(vars(e).values()) for e in fix.edits],
+        "files": [list(vars(f).values()) for f in fix.files],
+    }
 
 
 def _fix_from(data: dict[str, Any] | None) -> Fix | None:
     if data is None:
         return None
-    return Fix(data["safe"], tuple(Edit(*edit) for edit in data["edits"]), data["description"])
+    edits = tuple(Edit(*edit) for edit in data["edits"])
+    return Fix(data["safe"], edits, data["description"], tuple(FileChange(*f) for f in data.get("files", ())))
 
 
 def _result_to(result: FileResult) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import ast
 import re
 from collections.abc import Callable, Iterable
 
-from review_patterns.project.models import Module, module_name
+from review_patterns.project.models import SETTINGS_PATH, Module, module_name
 
 #: Exception classes whose message a client sees (qualified as imported).
 RENDERED = frozenset(
@@ -48,7 +48,6 @@ _GRAPHQL = frozenset(n for n in RENDERED if n.startswith("graphql."))
 _DRF = "rest_framework."
 _MAX_DEPTH = 12
 _MENTIONS_EXCEPTION = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(", re.MULTILINE)
-_SETTINGS_PATH = re.compile(r"(^|/)(settings\.py$|settings/[^/]+\.py$|settings_[^/]*\.py$)")
 _DRF_HANDLER = re.compile(r"""["']EXCEPTION_HANDLER["']\s*:\s*["']([\w.]+)["']""")
 #: A GraphQL error formatter: graphene's `format_error` override, ariadne's `error_formatter=`,
 #: strawberry's `process_errors`.
@@ -73,7 +72,7 @@ def may_change_index(path: str, text: str, handler_paths: frozenset[str]) -> boo
     define exception classes, or the handler's. Kept beside `ExceptionIndex.__init__`, whose choices it covers."""
     return (
         path in handler_paths
-        or _SETTINGS_PATH.search(path) is not None
+        or SETTINGS_PATH.search(path) is not None
         or _GRAPHQL_FORMATTER.search(text) is not None
         or _may_define_exceptions(path, text)
     )
@@ -95,7 +94,7 @@ class ExceptionIndex:
         self.handler_paths: list[str] = []  #: the modules read for the DRF exception handler
         for path, text in sources:
             self._paths[module_name(path)] = path
-            if _SETTINGS_PATH.search(path):
+            if SETTINGS_PATH.search(path):
                 self.settings.append(text)
             if _GRAPHQL_FORMATTER.search(text):
                 self.graphql_formatter = True
@@ -119,7 +118,7 @@ class ExceptionIndex:
         """Whether the index, built before this project file changed to `text`, still says the same:
         the module's classes, bases and re-exports are unchanged, and it is neither a settings module,
         the DRF handler's module, nor a GraphQL formatter's (those are read again)."""
-        if path in self.handler_paths or _SETTINGS_PATH.search(path) or _GRAPHQL_FORMATTER.search(text):
+        if path in self.handler_paths or SETTINGS_PATH.search(path) or _GRAPHQL_FORMATTER.search(text):
             return False
         if self.graphql_formatter:
             return False  # this module may have been the formatter
