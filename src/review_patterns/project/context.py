@@ -67,9 +67,10 @@ SKIPPED_DIRS = frozenset(
 ROOT_MARKERS = ("manage.py", "pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 
-def is_skipped_dir(path: Path) -> bool:
+def is_skipped_dir(path: Path | str) -> bool:
     """Virtualenvs, VCS folders, build output and caches."""
-    return path.name in SKIPPED_DIRS or path.name.endswith(".egg-info") or (path / "pyvenv.cfg").exists()
+    name = os.path.basename(path)
+    return name in SKIPPED_DIRS or name.endswith(".egg-info") or os.path.exists(os.path.join(path, "pyvenv.cfg"))
 
 
 def find_project_root(path: Path) -> Path:
@@ -87,8 +88,7 @@ def walk_python_files(top: Path) -> Iterator[str]:
     """Every `.py` file below `top`, relative to it with forward slashes, in a stable order, skipping
     `SKIPPED_DIRS` and virtualenvs."""
     for folder, dirs, files in os.walk(top):
-        here = Path(folder)
-        dirs[:] = sorted(d for d in dirs if not is_skipped_dir(here / d))
+        dirs[:] = sorted(d for d in dirs if not is_skipped_dir(os.path.join(folder, d)))
         prefix = os.path.relpath(folder, top).replace(os.sep, "/") + "/"
         for name in sorted(files):
             if name.endswith(".py"):
@@ -485,6 +485,7 @@ class ProjectContext:
             lambda context, hints, path, text: _may_change_exceptions(path, text, frozenset(hints)),
         ),
         "method_names": (lambda names: None, lambda context, _, path, text: _METHOD.search(text) is not None),
+        "function_names": (lambda names: None, lambda context, _, path, text: _DEF.search(text) is not None),
         # Rows are followed from `select_for_update()` through the functions called, found by name.
         "locked_rows": (
             lambda rows: None,
