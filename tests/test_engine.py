@@ -18,6 +18,7 @@ from review_patterns import Config, FileResult, ProjectContext, Report, Rule
 from review_patterns.core import engine, grading
 from review_patterns.core.config import parse_config
 from review_patterns.core.model import Severity
+from review_patterns.syntax import traversal
 
 RULES = (SaveInLoop,)  # the engine is tested with stand-in rules, handed to it like the registry
 
@@ -101,7 +102,7 @@ def test_a_crashing_rule_is_reported_and_the_others_keep_their_findings(monkeypa
 
 def test_each_file_is_parsed_once_and_traversed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"parse": 0, "visit": 0}
-    parse, visit = cst.parse_module, cst.visit_batched
+    parse, visit = cst.parse_module, traversal.visit_batched
 
     def counting_parse(source: str):
         calls["parse"] += 1
@@ -112,7 +113,7 @@ def test_each_file_is_parsed_once_and_traversed_once(monkeypatch: pytest.MonkeyP
         return visit(node, visitors)
 
     monkeypatch.setattr(cst, "parse_module", counting_parse)
-    monkeypatch.setattr(cst, "visit_batched", counting_visit)
+    monkeypatch.setattr(traversal, "visit_batched", counting_visit)
     rules = (SaveInLoop, SaveInLoop)
     lint(VIEW, "blog/views.py", rules=rules)
     assert calls == {"parse": 1, "visit": 1}
