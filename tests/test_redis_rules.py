@@ -182,6 +182,47 @@ def test_shadowed_names_are_not_clients() -> None:
     )
 
 
+def test_local_names_hiding_imported_callables() -> None:
+    """`cache_page`, a lock class and `uuid4` are recognised through imports, not as spelled."""
+    check(
+        "RP505",
+        """
+        from django.views.decorators.cache import cache_page
+
+        def per_tenant(view, cache_page):
+            return cache_page(3600)(view)
+
+        def site_wide(view):
+            return cache_page(3600)(view)  # RP505
+        """,
+    )
+    check(
+        "RP508",
+        """
+        import redis_lock
+        from redis_lock import Lock
+
+        def sync(conn, Lock):
+            Lock(conn, "sync").acquire()
+
+        def rebuild(conn):
+            Lock(conn, "rebuild", expire=60).acquire()  # RP508
+        """,
+    )
+    check(
+        "RP502",
+        """
+        from django.core.cache import cache
+        from uuid import uuid4
+
+        def spend(customer_id, uuid4):
+            key = f"spend:{uuid4()}"
+            total = cache.get(key)
+            cache.set(key, total + 1)  # RP502
+        """,
+    )
+
+
 def test_optional_import_fallback_does_not_hide_the_import() -> None:
     check(
         "RP505",
