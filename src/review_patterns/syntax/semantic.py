@@ -34,7 +34,7 @@ class ScopeKind(str, Enum):
 
 class BindingKind(str, Enum):
     IMPORT = "import"  #: `import x`, `from x import y`: `qualified` says what it stands for
-    ASSIGNMENT = "assignment"  #: `x = value` (`value` set when `x` is the whole target), `x: T = v`, `x += v`
+    ASSIGNMENT = "assignment"  #: `x = value` (`value` set when `x` is the whole target), `x: T = v`, `x += v`, `x := v`
     PARAMETER = "parameter"  #: a function's parameter (`annotation` set when annotated)
     FUNCTION = "function"  #: `def x`
     CLASS = "class"  #: `class x`
@@ -556,6 +556,16 @@ class SemanticModel:
 
     def leave_ImportFrom(self, original_node: cst.ImportFrom) -> None:
         self._reach([name for name, _ in self._imports(original_node)], original_node)
+
+    def leave_NamedExpr(self, original_node: cst.NamedExpr) -> None:
+        # `(x := value)` binds in the function around it, even inside a comprehension; known from
+        # here on (not read ahead with the other bindings: it hides in expressions).
+        if isinstance(original_node.target, cst.Name):
+            scope = next(s for s in reversed(self.scopes) if s.kind is not ScopeKind.COMPREHENSION)
+            name = original_node.target.value
+            binding = Binding(name, BindingKind.ASSIGNMENT, scope, original_node, original_node.value)
+            scope.add(binding)
+            scope.reached[name] = binding
 
     def leave_WithItem(self, original_node: cst.WithItem) -> None:
         if original_node.asname is not None:
