@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from conftest import flagged, markers
+from conftest import flagged, markers, unmatched
 
 from review_patterns import Config, ProjectContext, lint
 from review_patterns.checks.resilience.magic_cache_ttl import duration
@@ -23,6 +23,7 @@ def check(code: str, source: str, path: str = "shop/services.py", files: dict[st
     context = ProjectContext.from_sources({**others, path: source})
     result = lint(source, path, context, Config(select=(code,)))
     assert flagged(result) == markers(source), [f"{f.line}: {f.message}" for f in result.findings]
+    assert not unmatched(source, result), [f"{f.line}:{f.column}: {f.message}" for f in result.findings]
 
 
 REDIS_MODULE = """
@@ -193,7 +194,7 @@ def test_local_names_hiding_imported_callables() -> None:
             return cache_page(3600)(view)
 
         def site_wide(view):
-            return cache_page(3600)(view)  # RP505
+            return cache_page(3600)(view)  # RP505:23 "1 hour"
         """,
     )
     check(
