@@ -17,6 +17,10 @@ from review_patterns.core.rule import Example, Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The example and fixture projects live inside this tool's repository, whose release tags (v0.2.0)
+# are the tool's, not theirs: git must not find that repository from inside them, or their
+# migrations would count as released. (Tests of releases build repositories of their own.)
+os.environ["GIT_CEILING_DIRECTORIES"] = str(ROOT)
 _ONE = r'RP\d{3}(?::\d+)?(?:\s+"[^"]*")?'
 _MARKER = re.compile(rf"#\s*({_ONE}(?:\s*,\s*{_ONE})*)\s*$")
 _PART = re.compile(r'(RP\d{3})(?::(\d+))?(?:\s+"([^"]*)")?')
