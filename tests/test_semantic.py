@@ -289,3 +289,30 @@ def test_match_statements_bind_in_their_cases() -> None:
         """
     )
     assert seen["redis"][0] is BindingKind.ASSIGNMENT
+
+
+def test_rp510_reads_each_function_with_its_own_names() -> None:
+    """RP510 reads functions ahead of the traversal; it asks the model what each one imports and
+    hides: a parameter named `datetime` is not the module, an import inside a function counts."""
+    source = textwrap.dedent(
+        """
+        import datetime
+
+        def stamp(order, datetime):
+            order.paid_at = datetime.now()
+            order.save()
+
+        def stamp_now(order):
+            order.paid_at = datetime.datetime.now()
+            order.save()
+
+        def stamp_local(order):
+            from datetime import datetime as dt
+            order.paid_at = dt.utcnow()
+            order.save()
+        """
+    ).lstrip()
+    models = "from django.db import models\n\nclass Order(models.Model):\n    paid_at = models.DateTimeField()\n"
+    context = ProjectContext.from_sources({"shop/models.py": models, "shop/services.py": source})
+    result = lint(source, "shop/services.py", context, Config(select=("RP510",)))
+    assert [(f.line, f.code) for f in result.findings] == [(8, "RP510"), (13, "RP510")]
