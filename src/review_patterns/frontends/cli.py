@@ -6,6 +6,7 @@ import difflib
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -168,7 +169,9 @@ def _changed_files(rev: str | None, targets: list[Path], config: Config) -> list
 def _note_fixes(outcomes: list[FixOutcome]) -> None:
     applied = sum(o.applied for o in outcomes)
     files = sum(o.changed for o in outcomes)
-    _note(f"fixed {plural(applied, 'finding')} in {plural(files, 'file')}")
+    created = sum(change.before is None for o in outcomes for change in o.files)
+    also = f", writing {plural(created, 'new file')}" if created else ""
+    _note(f"fixed {plural(applied, 'finding')} in {plural(files, 'file')}{also}")
 
 
 def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[Finding], bool]:
@@ -399,8 +402,11 @@ def check(
     for warning in report.warnings:
         _note(f"review-patterns: warning: {warning}")
 
-    if statistics:
-        click.echo(_statistics(report), nl=False)
+    if statistics:  # as ruff: to the output file when there is one
+        if output is not None:
+            write_output(output, _statistics(report))
+        else:
+            click.echo(_statistics(report), nl=False)
     else:
         if output is not None:  # as ruff: the report, its summary included, goes to the file alone
             outputs.insert(0, (fmt, output))
@@ -423,6 +429,9 @@ def check(
 @click.option(
     "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Read settings from this file."
 )
+@click.option(
+    "--force-exclude", is_flag=True, help="Apply `exclude` to files named on the command line too (for pre-commit)."
+)
 def fix_command(
     paths: tuple[Path, ...],
     unsafe_fixes: bool,
@@ -430,6 +439,7 @@ def fix_command(
     select: str | None,
     ignore: str | None,
     config_file: Path | None,
+    force_exclude: bool,
 ) -> int:
     """Apply the fixes the findings offer in PATHS (default: the current folder).
 
@@ -441,11 +451,15 @@ def fix_command(
     config = with_overrides(
         config, select=_selectors(select, "--select"), ignore=_selectors(ignore, "--ignore", bonuses=True)
     )
+    if force_exclude:
+        targets = [t for t in targets if not excluded(t, config)]
     outcomes = fix_paths(targets, config, rules=_rules(), unsafe=unsafe_fixes, write=not dry_run)
     if dry_run:
         for outcome in outcomes:
-            if outcome.changed:
+            if outcome.fixed != outcome.original:
                 click.echo(unified_diff(outcome.path, outcome.original, outcome.fixed), nl=False)
+            for change in outcome.files:
+                click.echo(unified_diff(change.path, change.before, change.after), nl=False)
     _note_fixes(outcomes)
     left = [f for o in outcomes for f in o.result.findings]
     unsafe_left = sum(1 for f in left if f.fix is not None and not f.fix.safe)
@@ -455,10 +469,13 @@ def fix_command(
     return EXIT_GATE if dry_run and any(o.changed for o in outcomes) else EXIT_OK
 
 
-def unified_diff(path: str, before: str, after: str) -> str:
-    """A unified diff of one file, as `git diff` and `patch` read it."""
+def unified_diff(path: str, before: str | None, after: str) -> str:
+    """A unified diff of one file, as `git diff` and `patch` read it; `before` None for a new file."""
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+        (before or "").splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        "/dev/null" if before is None else f"a/{path}",
+        f"b/{path}",
     )
     return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
 
@@ -468,10 +485,21 @@ BASELINE_HINT = 20
 
 
 def _statistics(report: Report) -> str:
-    """One line per rule, as ruff's `--statistics`: count, code, name; most frequent first."""
+    """One line per rule, as ruff's `--statistics`: count, code, name (marked `[*]` when some of its
+    findings have a safe fix, `[*unsafe]` when only unsafe ones); most frequent first. Then how
+    many are fixable."""
     rows = findings_by_rule(report.findings)
+    safe = Counter(f.code for f in report.findings if f.fix is not None and f.fix.safe)
+    unsafe = Counter(f.code for f in report.findings if f.fix is not None and not f.fix.safe)
     width = max((len(str(n)) for _, _, n in rows), default=1)
-    return "".join(f"{n:>{width}}\t{code}\t{name}\n" for code, name, n in rows)
+    lines = []
+    for code, name, n in rows:
+        mark = "[*] " if safe[code] else "[*unsafe] " if unsafe[code] else ""
+        lines.append(f"{n:>{width}}\t{code}\t{mark}{name}\n")
+    if safe or unsafe:
+        more = f" ({unsafe.total()} more with --unsafe-fixes)" if unsafe else ""
+        lines.append(f"{plural(safe.total(), 'finding')} fixable with `review-patterns fix`{more}\n")
+    return "".join(lines)
 
 
 def _check_stdin(stdin_filename: Path | None, config: Config, force_exclude: bool) -> tuple[Report, Sources]:

@@ -94,3 +94,15 @@ def client_keys(receiver: str, place: str | None, kind: str | None) -> frozenset
         assert ctor is not None
         keys.add(ctor)
     return frozenset(keys)
+
+
+def looks_like_class(name: str) -> bool:
+    """`googlemaps.Client`: by convention a class, whose call builds an object (and sends nothing)."""
+    return name.rsplit(".", 1)[-1][:1].isupper()
+
+
+def on_host(url: str, host: str) -> bool:
+    """Whether a URL points at `host` or one of its subdomains."""
+    rest = url.split("://", 1)[-1]
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+    return netloc == host or netloc.endswith("." + host)
