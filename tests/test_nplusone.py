@@ -452,3 +452,20 @@ def test_rp401_a_lazy_queryset_handed_to_a_project_function_is_not_read_here() -
                 start_job(update_counters, topic.post_set.all())
         """
     assert check(code) == []
+
+
+def test_a_parameter_of_an_enclosing_function_hides_the_model() -> None:
+    """Resolved by the semantic model: `Post` handed to the outer function (a proxy or a stand-in)
+    hides the imported model in the nested function too, as Python reads it."""
+    code = """
+        from forum.models import Post
+
+        def titles_by(Post, authors):
+            def titles(author):
+                return [p.topic.title for p in Post.objects.filter(author=author)]
+            return {a.pk: titles(a) for a in authors}
+
+        def all_titles():
+            return [p.topic.title for p in Post.objects.all()]
+        """
+    assert lines(check(code)) == [10]
