@@ -41,7 +41,7 @@ from review_patterns.project.context import ProjectContext, find_project_root, i
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import MAX_FILE_SIZE, NotRead, SourceFile, read_regular_file, special_kind
 from review_patterns.syntax.imports import ImportTable
-from review_patterns.syntax.parsing import check_source
+from review_patterns.syntax.parsing import Rejected, checked_depth
 from review_patterns.syntax.semantic import SemanticModel
 
 DEFAULT_CONFIG = Config()
@@ -194,13 +194,15 @@ def lint(
     """
     config = config or DEFAULT_CONFIG
     lines = sum(1 for line in source.splitlines() if line.strip())
-    rejected = check_source(source)  # before LibCST, whose native parser can crash the process
-    if rejected is not None:
-        return _error_result(path, lines, _at(rejected.line, rejected.column), rejected.reason, config)
+    depth = checked_depth(source)  # before LibCST, whose native parser can crash the process
+    if isinstance(depth, Rejected):
+        return _error_result(path, lines, _at(depth.line, depth.column), depth.reason, config)
 
     def analyse() -> FileResult:
         return _analyse(source, path, context, config, rules, project_path, lines)
 
+    if depth > DEEP_NESTING:  # straight to room to recurse: LibCST's codegen (positions) unwinds slowly
+        return guard_file(lambda: with_deep_stack(analyse), path, lines, config)
     return guard_file(analyse, path, lines, config)
 
 
@@ -229,6 +231,8 @@ def guard_file(analyse: Callable[[], FileResult], path: str, lines: int, config:
 #: CPython 3.11: the deepest code `MAX_NESTING` lets through needs under 8,000 frames, and
 #: 40,000 frames that each re-enter C fit in 16 MB; the stack is reserved, not used, memory.
 DEEP_STACK_BYTES = 256 * 1024 * 1024
+#: Nesting past which a file is analysed with room to recurse from the start (real code stays below 40).
+DEEP_NESTING = 100
 DEEP_RECURSION_LIMIT = 20_000
 
 

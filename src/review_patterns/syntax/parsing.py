@@ -48,6 +48,12 @@ def nesting_depth(tree: ast.AST) -> int:
 
 def check_source(source: str, mode: str = "exec") -> Rejected | None:
     """None when LibCST may be given `source`; else why not, in CPython's words where it has them."""
+    found = checked_depth(source, mode)
+    return found if isinstance(found, Rejected) else None
+
+
+def checked_depth(source: str, mode: str = "exec") -> Rejected | int:
+    """`source`'s nesting depth (see `nesting_depth`) when LibCST may be given it; else why not."""
     try:
         with (
             warnings.catch_warnings()
@@ -67,7 +73,7 @@ def check_source(source: str, mode: str = "exec") -> Rejected | None:
     depth = nesting_depth(tree)
     if depth > MAX_NESTING:
         return Rejected(1, 0, f"too deeply nested to analyse (nesting {depth}, limit {MAX_NESTING})")
-    return None
+    return depth
 
 
 def parse_expression(text: str) -> cst.BaseExpression | None:
