@@ -125,8 +125,8 @@ class ModuleReader:
         kind = self.constructed(value)
         if kind is None and isinstance(value, (ast.Name, ast.Attribute)):
             # `self.circuit = vision_breaker`: a module-level breaker held under another name
-            name = ast_dotted_name(value) or ""
-            if breaker_like(name) or self.bindings.get(name) == BREAKER:
+            held = ast_dotted_name(value) or ""
+            if breaker_like(held) or self.bindings.get(held) == BREAKER:
                 kind = BREAKER
         if kind is not None:
             for target in targets:
