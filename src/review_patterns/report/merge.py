@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from review_patterns.core.grading import grade_report
-from review_patterns.core.model import Bonus, Dimension, Edit, FileResult, Finding, Fix, Report, Severity
+from review_patterns.core.model import Bonus, Dimension, Edit, FileChange, FileResult, Finding, Fix, Report, Severity
 
 
 class MergeError(Exception):
@@ -119,7 +119,8 @@ def _fix(fix: Mapping[str, Any] | None) -> Fix | None:
         )
         for e in fix["edits"]
     )
-    return Fix(safe=fix["applicability"] == "safe", edits=edits, description=str(fix["message"]))
+    files = tuple(FileChange(str(f["path"]), f["before"], str(f["after"])) for f in fix.get("files", ()))
+    return Fix(safe=fix["applicability"] == "safe", edits=edits, description=str(fix["message"]), files=files)
 
 
 def _bonus(path: str, b: Mapping[str, Any]) -> Bonus:
