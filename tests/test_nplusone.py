@@ -452,3 +452,26 @@ def test_rp401_a_lazy_queryset_handed_to_a_project_function_is_not_read_here() -
                 start_job(update_counters, topic.post_set.all())
         """
     assert check(code) == []
+
+
+def test_rp401_a_second_loop_over_the_same_rows_finds_the_foreign_key_fetched() -> None:
+    # A queryset evaluates once: the second loop gets the same rows, each holding the author the
+    # first loop fetched. Its managers are not cached that way, and another queryset is new rows.
+    findings = check("""
+        from forum.models import Post
+
+        def export(request):
+            posts = Post.objects.filter(topic__forum_id=1)
+            rows = [(post.title, post.author.username) for post in posts]
+            for post in posts:
+                rows.append((post.author.email, post.tags.count()))
+            posts = Post.objects.filter(topic__forum_id=2)
+            for post in posts:
+                rows.append(post.author.email)
+            return rows
+    """)
+    assert [(f.line, f.message.split("`")[1]) for f in findings] == [
+        (6, "post.author"),
+        (8, "post.tags.count()"),
+        (11, "post.author"),
+    ]

@@ -190,6 +190,8 @@ class Loop:
     wrote: bool = False
     #: filtered related-manager queries, reported when the loop is left unless it wrote
     pending: list[tuple[cst.CSTNode, dict[str, str]]] = field(default_factory=list)
+    #: the variable iterated (`for post in posts`), whose rows a later loop over it sees again
+    source: str | None = None
 
 
 @dataclass(eq=False)
