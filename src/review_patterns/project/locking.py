@@ -132,7 +132,7 @@ def locked_by_callers(sources: Iterable[tuple[str, str]]) -> frozenset[tuple[str
             for owner, callee in _reached_by_name(call, held, definitions.named):
                 result.add((owner, callee.name, "self"))
                 queue.append((callee, frozenset({"self"}), held, 0, depth + 1))
-            for owner, callee in _helpers(call, definitions.named):
+            for _, callee in _helpers(call, definitions.named):
                 queue.append((callee, frozenset(), held, 0, depth + 1))  # runs with the rows still locked
     return frozenset(result)
 
