@@ -475,3 +475,20 @@ def test_rp401_a_second_loop_over_the_same_rows_finds_the_foreign_key_fetched() 
         (8, "post.tags.count()"),
         (11, "post.author"),
     ]
+
+
+def test_rp401_an_empty_queryset_in_the_other_branch_leaves_the_loaded_one() -> None:
+    # pretix's typeahead: the rows come from the queryset with `select_related`, or from none at all.
+    findings = check("""
+        from forum.models import Post
+
+        def search(request, query):
+            if query:
+                posts = Post.objects.filter(title__startswith=query).select_related("author")
+            else:
+                posts = Post.objects.none()
+            hits = [post.author.username for post in posts]
+            posts = Post.objects.filter(topic_id=1)
+            return hits + [post.author.username for post in posts]
+    """)
+    assert lines(findings) == [11]

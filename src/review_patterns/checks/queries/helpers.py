@@ -13,7 +13,7 @@ import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.project.models import Model, ModelIndex
-from review_patterns.syntax.names import argument_value, chain, code, dotted_name
+from review_patterns.syntax.names import argument_value, call_name, chain, code, dotted_name
 
 #: Queryset methods that return a queryset of the same model.
 CHAIN_METHODS = frozenset(
@@ -385,6 +385,8 @@ class QueryTracker(Rule):
             return
         name = target.value
         found = self.value(value)
+        if isinstance(value, cst.Call) and call_name(value) == "none" and isinstance(self.env.get(name), QuerySet):
+            return  # `qs = Order.objects.none()` in the other branch: no rows, so the rows come from `qs` as it was
         self._forget(name)
         if found is None:
             return
