@@ -21,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.clients import worth_reading as _may_bind_clients
 from review_patterns.project.exceptions import ExceptionIndex
+from review_patterns.project.http import patched_libraries
 from review_patterns.project.locking import locked_by_callers
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
 from review_patterns.project.models import ModelIndex, module_name, unresolved_apps
@@ -400,6 +401,11 @@ class ProjectContext:
         return index_clients(self.sources())
 
     @part
+    def patched_http(self) -> frozenset[str]:
+        """HTTP libraries the project gives a default timeout by replacing their send method (RP509)."""
+        return patched_libraries(self.sources())
+
+    @part
     def quota_index(self) -> QuotaIndex:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
@@ -480,6 +486,8 @@ class ProjectContext:
             return (sorted(self.releases.by_path.items()), self.releases.default)
         if name == "locked_rows":
             return self.locked_rows
+        if name == "patched_http":
+            return self.patched_http
         if name == "django_version":
             return self.django_version
         if name == "quota_index":
