@@ -16,6 +16,10 @@ from review_patterns.core.rule import Example, Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The example and fixture projects live inside this tool's repository, whose release tags (v0.2.0)
+# are the tool's, not theirs: git must not find that repository from inside them, or their
+# migrations would count as released. (Tests of releases build repositories of their own.)
+os.environ["GIT_CEILING_DIRECTORIES"] = str(ROOT)
 _MARKER = re.compile(r"#\s*(RP\d{3}(?:\s*,\s*RP\d{3})*)\s*$")
 
 

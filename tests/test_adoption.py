@@ -180,8 +180,29 @@ def test_config_error_suggests_the_closest_key_with_file_and_line(
     )
     assert (
         "Valid keys: " in err
-        and "exclude, ignore, max-file-size, min-grade, penalty, per-file-ignores, release-tags, select, severity"
+        and "exclude, ignore, max-file-size, min-grade, penalty, per-file-ignores, python-path, release-tags, select, "
+        "severity"
         in err
+    )
+
+
+def test_an_unknown_rule_option_suggests_the_closest_with_file_and_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.review-patterns]\nselect = ["RP99"]\n\n[tool.review-patterns.rp990]\ncall = ["exec"]\n'
+    )
+    code, _, err = check(capsys, "shop")
+    assert code == 2
+    assert (
+        f"{project / 'pyproject.toml'}:5: unknown option `rp990.call`; did you mean `calls`? Options of RP990: calls."
+        in err
+    )
+    (project / "pyproject.toml").write_text('[tool.review-patterns.RP990]\nforbidden = ["exec"]\n')
+    code, _, err = check(capsys, "shop")
+    assert (
+        code == 2
+        and f"{project / 'pyproject.toml'}:2: unknown option `RP990.forbidden`. Options of RP990: calls." in err
     )
 
 

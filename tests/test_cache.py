@@ -387,9 +387,9 @@ def test_the_model_index_is_kept_between_runs_until_a_model_changes(
     built: list[Path] = []
     real = project_context.ModelIndex
 
-    def counting(*args: object) -> object:
+    def counting(*args: object, **kwargs: object) -> object:
         built.append(project)
-        return real(*args)  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(project_context, "ModelIndex", counting)
     run = Run(project, monkeypatch)

@@ -59,10 +59,10 @@ def test_format_to_stdout_and_another_to_a_file(project: Path, capsys: pytest.Ca
     assert 'failures="1"' in (project / "junit.xml").read_text()
 
 
-def test_output_file_keeps_the_text_report_on_the_terminal(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_file_takes_the_report_off_the_terminal(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     os.umask(0o022)
     code, out, _ = check(capsys, "--format", "gitlab", "-o", "gl-code-quality.json")
-    assert code == 1 and "Overall:" in out
+    assert code == 1 and out == ""  # as `ruff check -o`: the report goes to the file, not also to the terminal
     assert (project / "gl-code-quality.json").stat().st_mode & 0o044 == 0o044  # others may read it, as usual
     issues = json.loads((project / "gl-code-quality.json").read_text())
     assert [i["check_name"] for i in issues] == ["RP301", "RP304"]
@@ -101,7 +101,13 @@ def test_output_format_and_output_file_are_spelled_as_in_ruff(
 ) -> None:
     code, out, _ = check(capsys, "--output-format", "json", "--output-file", "out.json", "shop")
     assert code == 1 and json.loads((project / "out.json").read_text())["summary"]["blockers"] == 1
-    assert "Overall:" in out  # the text report still goes to the terminal
+    assert out == ""
+    code, out, _ = check(capsys, "-o", "report.txt", "shop")  # the text report, its summary included, uncoloured
+    written = (project / "report.txt").read_text()
+    assert code == 1 and out == "" and "\x1b[" not in written
+    assert "shop/views.py" in written and written.rstrip().splitlines()[-1].startswith("FAILED")
+    code, out, _ = check(capsys, "--format", "concise", "-o", "-", "shop")  # `-` is standard output
+    assert code == 1 and out.splitlines()[0].startswith("shop/views.py:")
     code, out, _ = check(capsys, "--format", "concise", "shop")
     assert out.splitlines()[0].startswith("shop/views.py:")
 

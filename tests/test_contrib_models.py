@@ -3,6 +3,7 @@ and the warning for apps whose models cannot be found."""
 
 from __future__ import annotations
 
+import ast
 import json
 import textwrap
 from pathlib import Path
@@ -66,7 +67,7 @@ def without_django(monkeypatch: pytest.MonkeyPatch) -> None:
     find = model_index.find_installed_module
 
     def find_without_django(name: str, search: object = None) -> Path | None:
-        return None if name.split(".")[0] == "django" else find(name)
+        return None if name.split(".")[0] == "django" else find(name, search)  # type: ignore[arg-type]
 
     monkeypatch.setattr(model_index, "find_installed_module", find_without_django)
 
@@ -130,6 +131,103 @@ def test_apps_whose_models_cannot_be_found_are_named_once(tmp_path: Path) -> Non
     report = json.loads(result.stdout)
     (warning,) = report["warnings"]
     assert "2 apps whose models were not found: rest_framework, allauth.account" in warning
-    assert "project's environment" in warning and "PYTHONPATH" in warning
+    assert "project's environment" in warning and "python-path" in warning
     assert result.stderr.count("whose models were not found") == 1
     assert [f["line"] for r in report["files"] for f in r["findings"]] == [6, 12]  # contrib models still known
+
+
+def permissions_mixin_methods(context: ProjectContext) -> set[str]:
+    found = context.models.find_class("django.contrib.auth.models.PermissionsMixin")
+    assert found is not None
+    return {node.name for node in found[1].body if isinstance(node, ast.FunctionDef)}
+
+
+@pytest.mark.parametrize(
+    ("declared", "shipped"),
+    [
+        ("Django==4.2.11", "4.2"),
+        ("Django>=5.0,<5.1", "5.0"),
+        ("Django~=5.2.8", "5.2"),
+        ("Django==3.2.25", "4.2"),  # older than any shipped: the oldest
+        ("Django>=6.0", "5.2"),  # newer: the newest shipped before it
+        ("djangorestframework==3.16", "5.2"),  # unknown: the newest
+    ],
+)
+def test_the_contrib_models_are_those_of_the_projects_django(without_django: None, declared: str, shipped: str) -> None:
+    context = ProjectContext.from_sources({"requirements.txt": declared + "\n", "accounts/models.py": PROFILES})
+    assert context.contrib_version == shipped
+    methods = permissions_mixin_methods(context)
+    # the async permission checks (`ahas_perm`) came with Django 5.2
+    assert ("ahas_perm" in methods) == (shipped == "5.2"), methods
+    assert "has_perm" in methods
+
+
+def test_the_django_version_setting_chooses_the_contrib_models(without_django: None) -> None:
+    context = ProjectContext.from_sources({"requirements.txt": "Django==5.2\n"}, django_version=(4, 2))
+    assert context.contrib_version == "4.2" and "ahas_perm" not in permissions_mixin_methods(context)
+
+
+LIBRARY_MODELS = """\
+from django.db import models
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class Invoice(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+"""
+INVOICE_VIEWS = """\
+from billing.models import Invoice
+from django.http import JsonResponse
+
+
+def invoice_owners(request):
+    return JsonResponse({"owners": [invoice.customer.name for invoice in Invoice.objects.all()]})
+"""
+
+
+def test_python_path_finds_apps_outside_the_project(tmp_path: Path) -> None:
+    """`billing` lives in a sibling folder (a monorepo's shared library), installed nowhere: the
+    warning names it and the setting; with `python-path` its models are known and the N+1 found."""
+    library = tmp_path / "libs" / "billing"
+    library.mkdir(parents=True)
+    (library / "__init__.py").write_text("")
+    (library / "models.py").write_text(LIBRARY_MODELS)
+    project = tmp_path / "shop"
+    (project / "shop").mkdir(parents=True)
+    (project / "manage.py").write_text("")
+    (project / "shop" / "__init__.py").write_text("")
+    (project / "shop" / "settings.py").write_text("INSTALLED_APPS = ['django.contrib.auth', 'billing']\n")
+    (project / "shop" / "views.py").write_text(INVOICE_VIEWS)
+    (project / "pyproject.toml").write_text("[tool.review-patterns]\nselect = ['RP401']\n")
+
+    before = run_cli("check", "--output-format", "json", ".", cwd=project)  # cached: the setting must invalidate
+    report = json.loads(before.stdout)
+    (warning,) = report["warnings"]
+    assert "models were not found: billing" in warning and "`python-path` setting" in warning
+    assert [f for r in report["files"] for f in r["findings"]] == []
+
+    (project / "pyproject.toml").write_text("[tool.review-patterns]\nselect = ['RP401']\npython-path = ['../libs']\n")
+    after = run_cli("check", "--output-format", "json", ".", cwd=project)
+    report = json.loads(after.stdout)
+    assert report["warnings"] == []
+    assert [(r["path"], f["line"], f["code"]) for r in report["files"] for f in r["findings"]] == [
+        ("shop/views.py", 6, "RP401")
+    ]
+    shown = run_cli("check", "--show-settings", ".", cwd=project).stdout
+    assert f"python-path = [{(tmp_path / 'libs').as_posix()!r}]  # {(project / 'pyproject.toml').as_posix()}:3" in shown
+
+
+def test_python_path_setting_is_checked(tmp_path: Path) -> None:
+    from review_patterns import ALL_RULES
+    from review_patterns.core.config import ConfigError, parse_config
+
+    config = parse_config({"python-path": ["../libs", "/opt/apps"]}, root=tmp_path / "shop", rules=ALL_RULES)
+    assert config.python_path == (str(tmp_path / "libs"), "/opt/apps")
+    assert parse_config({"python-path": "src"}, root=tmp_path, rules=ALL_RULES).python_path == (str(tmp_path / "src"),)
+    for bad in (5, [""], [1]):
+        with pytest.raises(ConfigError, match="python-path"):
+            parse_config({"python-path": bad}, rules=ALL_RULES)

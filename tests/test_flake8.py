@@ -14,6 +14,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -234,18 +235,18 @@ def _toml(value: object) -> str:
 def test_context_is_built_once_per_project_and_columns_are_0_based(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from review_patterns.core import engine
     from review_patterns.frontends import flake8 as plugin
-    from review_patterns.project import context
 
     built: list[Path] = []
 
-    class Counted(context.ProjectContext):
-        def __init__(self, root: Path, django_version: tuple[int, int] | None = None) -> None:
+    class Counted(engine.ProjectContext):
+        def __init__(self, root: Path, **settings: Any) -> None:
             built.append(root)
-            super().__init__(root=root, django_version=django_version)
+            super().__init__(root=root, **settings)
 
-    monkeypatch.setattr(context, "ProjectContext", Counted)
-    plugin.context_for.cache_clear()
+    monkeypatch.setattr(engine, "ProjectContext", Counted)
+    monkeypatch.setattr(plugin, "_CONTEXTS", {})
     plugin.config_for.cache_clear()
     monkeypatch.chdir(tmp_path)
     shop, blog = write_project(tmp_path / "shop", SHOP), write_project(tmp_path / "blog", SHOP)
@@ -296,3 +297,18 @@ def test_a_plain_flake8_run_neither_reports_nor_loads_rp(tmp_path: Path) -> None
     assert "./shop/payments.py:5:12: RP509" in chosen.stdout.split(" `")[0], chosen.stdout + chosen.stderr
     assert "libcst imported: True" in chosen.stderr
     assert run("--select", "E,W,F").stdout == ""
+
+
+@needs_plugin
+def test_max_file_size_applies_to_the_plugin(project: Path) -> None:
+    """A generated module over `max-file-size` is one RP001, not minutes of analysis; the other files
+    are checked as usual. flake8 itself reads the file: the limit spares the engine."""
+    (project / "shop" / "generated.py").write_text("ROWS = [\n" + "    {'id': 1},\n" * 2000 + "]\n")
+    (project / "pyproject.toml").write_text('[tool.review-patterns]\nmax-file-size = "20 kB"\n')
+    result = flake8(project, "--select", f"{SELECT},RP001", ".")
+    assert result.stdout.splitlines() == [
+        "./shop/generated.py:1:1: RP001 too large to analyse (30 kB; max-file-size is 20 kB); not analysed",
+        *VIEWS_FINDINGS,
+    ]
+    (project / "pyproject.toml").write_text('[tool.review-patterns]\nmax-file-size = "1 MB"\n')
+    assert flake8(project, "--select", f"{SELECT},RP001", ".").stdout.splitlines() == VIEWS_FINDINGS

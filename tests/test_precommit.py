@@ -141,9 +141,8 @@ def staff_bios(request):
 """
 
 
-def test_the_hook_reviews_the_staged_change_without_django(tmp_path: Path) -> None:
-    """A commit touching a legacy file passes despite its old N+1; a commit adding a new one through
-    `auth.User`'s reverse one-to-one fails, though the hook's environment has no Django."""
+def hook_repository(tmp_path: Path) -> tuple[Path, str]:
+    """A git repository of this project's working tree, as pre-commit fetches hooks: its folder and commit."""
     hooks = tmp_path / "review-patterns"
     hooks.mkdir()
     for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
@@ -154,6 +153,13 @@ def test_the_hook_reviews_the_staged_change_without_django(tmp_path: Path) -> No
     sha = subprocess.run(
         ["git", "rev-parse", "HEAD"], check=True, cwd=hooks, capture_output=True, text=True
     ).stdout.strip()
+    return hooks, sha
+
+
+def test_the_hook_reviews_the_staged_change_without_django(tmp_path: Path) -> None:
+    """A commit touching a legacy file passes despite its old N+1; a commit adding a new one through
+    `auth.User`'s reverse one-to-one fails, though the hook's environment has no Django."""
+    hooks, sha = hook_repository(tmp_path)
 
     project = tmp_path / "site"
     project.mkdir()
@@ -199,3 +205,63 @@ def test_the_hook_reviews_the_staged_change_without_django(tmp_path: Path) -> No
     assert "accounts/views.py" in output and "10:" in output and "RP401" in output and "`u.profile`" in output
     assert "6:" not in output.split("accounts/views.py", 1)[1].split("Summary")[0]  # the old N+1 stays quiet
     assert "Review: 100 - 4 (RP401) = 96 -> A" in output and "FAILED: 1 blocker finding." in output
+
+
+def test_the_files_hook_checks_the_staged_files_whole(tmp_path: Path) -> None:
+    """`review-patterns-files` checks each staged file whole, graded file by file: a comment added to
+    the legacy view fails on its old N+1 (which the default hook lets pass); a clean file passes; a
+    file the config excludes passes though pre-commit names it (`--force-exclude`). No Django installed."""
+    hooks, sha = hook_repository(tmp_path)
+    project = tmp_path / "site"
+    project.mkdir()
+    git(project, "init", "-q")
+    commit(
+        project,
+        {
+            "manage.py": "",
+            "pyproject.toml": '[tool.review-patterns]\nselect = ["RP401"]\nexclude = ["accounts/legacy/*"]\n',
+            "mysite/__init__.py": "",
+            "mysite/settings.py": 'INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "accounts"]\n',
+            "accounts/__init__.py": "",
+            "accounts/models.py": PROFILES,
+            "accounts/views.py": LEGACY,
+            "accounts/legacy/__init__.py": "",
+            "accounts/legacy/reports.py": LEGACY,
+            ".pre-commit-config.yaml": (
+                f"repos:\n  - repo: {hooks}\n    rev: {sha}\n    hooks:\n      - id: review-patterns-files\n"
+            ),
+        },
+        "a legacy view with an N+1",
+    )
+    env = {**os.environ, **IDENTITY, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PRE_COMMIT_COLOR": "never"}
+    env.pop("PYTHONPATH", None)  # the hook runs from its own environment: no Django there
+    subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=project, env=env, check=True)
+
+    def commit_with_hook(name: str, text: str) -> tuple[int, str]:
+        (project / name).write_text(text)
+        git(project, "add", name)
+        done = subprocess.run(
+            ["git", "commit", "-m", f"edit {name}"],
+            check=False,
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        return done.returncode, done.stdout + done.stderr
+
+    code, output = commit_with_hook("accounts/views.py", "# Public bios.\n" + LEGACY)
+    assert code != 0, output
+    assert "review-patterns (whole files)" in output and "Failed" in output
+    assert "accounts/views.py" in output and "7:" in output and "RP401" in output and "`u.profile`" in output
+    assert "Review:" not in output and "FAILED: 1 blocker finding." in output  # graded file by file
+    git(project, "reset", "-q", "--hard")
+
+    code, output = commit_with_hook("accounts/models.py", PROFILES + "\n# Profiles of users.\n")
+    assert code == 0, output
+    assert "PASSED" in output or "Passed" in output
+
+    code, output = commit_with_hook("accounts/legacy/reports.py", "# Kept for the old reports.\n" + LEGACY)
+    assert code == 0, output
+    assert "accounts/legacy/reports.py" not in output.split("review-patterns (whole files)", 1)[1]

@@ -229,6 +229,54 @@ def test_a_link_to_a_device_is_not_read(tmp_path: Path) -> None:
     assert any("a device" in w for w in report.warnings)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_special_files_inside_the_project_do_not_hold_its_context(tmp_path: Path) -> None:
+    """The project context reads models, settings, migrations and dependency declarations besides the
+    checked files: a FIFO there would wait forever, a link to /dev/zero fill the memory. Each rule that
+    reads the context runs (every rule is selected), in a process given a minute."""
+    root = project(tmp_path)
+    (root / "manage.py").write_text("")
+    (root / "blog" / "__init__.py").write_text("")
+    (root / "blog" / "migrations").mkdir()
+    os.mkfifo(root / "blog" / "models.py")
+    os.mkfifo(root / "blog" / "migrations" / "0001_initial.py")
+    (root / "blog" / "apps.py").symlink_to("/dev/zero")
+    (root / "mysite").mkdir()
+    (root / "mysite" / "settings.py").symlink_to("/dev/zero")
+    (root / "blog" / "services.py").write_text("def f():\n    pass\n")
+    (root / "requirements.txt").symlink_to("/dev/zero")
+    os.mkfifo(root / "poetry.lock")
+    (root / "blog" / "huge_models.py").write_text("class Big:\n    pass\n" + "#" * 3_000_000)
+    command = [sys.executable, "-m", "review_patterns", "check", "--no-cache", "-j", "1", "--output-format", "json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([*command, "."], cwd=root, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode in (0, 1), done.stderr
+    report = json.loads(done.stdout)
+    assert by_path_json(report)["views.py"] == [] and by_path_json(report)["services.py"] == []
+    assert by_path_json(report)["huge_models.py"] == ["RP001"]
+    assert {w.split(":")[0].rsplit("/", 1)[-1] for w in report["warnings"] if "skipped" in w} >= {
+        "models.py",
+        "0001_initial.py",
+        "apps.py",
+        "settings.py",
+    }
+
+
+def by_path_json(report: dict[str, Any]) -> dict[str, list[str]]:
+    return {Path(r["path"]).name: [f["code"] for f in r["findings"]] for r in report["files"]}
+
+
+def test_the_context_reads_with_the_engines_limits(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "blog" / "models.py").write_text("from django.db import models\n\nclass Post(models.Model):\n    pass\n")
+    (root / "requirements.txt").symlink_to("/dev/zero")
+    context = review_patterns.ProjectContext(root=root)
+    assert context.read("blog/models.py") is not None and "blog.Post" in context.models.models
+    assert context.django_version is None or context.django_version.source == "installed django"
+    small = review_patterns.ProjectContext(root=root, max_file_size=20)
+    assert small.read("blog/models.py") is None and "blog.Post" not in small.models.models
+
+
 def test_a_file_over_max_file_size_is_reported_not_analysed(tmp_path: Path) -> None:
     root = project(tmp_path)
     (root / "blog" / "generated.py").write_text("DATA = [\n" + "    1,\n" * 2000 + "]\n")
@@ -334,14 +382,33 @@ def many_files(root: Path, bad: str) -> list[Path]:
     return files
 
 
-def test_a_file_over_the_time_budget_costs_only_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_over_the_time_budget_costs_only_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
     monkeypatch.setattr(engine, "FILE_TIME_BUDGET", 1.0)  # the workers are forked with it
     files = many_files(tmp_path, "stall")
     started = time.monotonic()
-    report = review_patterns.lint_paths(files, Config(), rules=(SaveInLoop, Slow), jobs=2)
+    report = review_patterns.lint_paths(files, Config(), rules=(SaveInLoop, Slow), jobs=jobs)
     assert time.monotonic() - started < 120
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) == signal.SIG_DFL
     assert by_path(report) == {f.name: ["RP001"] if f.name == "view_3.py" else ["RP992"] for f in files}
     assert "took longer than 1 s" in (report.files[3].error or "")
+
+
+def test_the_time_budget_leaves_the_callers_own_timer_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with engine.time_budget(0.1):
+            time.sleep(0.3)  # not cut short: the budget is not armed over the caller's timer
+        time.sleep(0.5)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired == [signal.SIGALRM]
 
 
 def test_a_dead_worker_costs_only_its_file(tmp_path: Path) -> None:

@@ -190,8 +190,10 @@ class ContextCache:
         return self.folder / f"context-{_digest(str(context.root), name)}.pickle"
 
     @staticmethod
-    def _key() -> str:
-        return _digest(FORMAT, code_digest(), sys.executable, sys.path)
+    def _key(context: ProjectContext) -> str:
+        """What every stored part depends on beyond the project's files: the tool, the Python, where
+        installed apps are found and the release of the shipped contrib models."""
+        return _digest(FORMAT, code_digest(), sys.executable, context.search_path, context.contrib_version)
 
     def _stats_of(self, context: ProjectContext) -> dict[str, tuple[int, int]]:
         if context not in self._stats:
@@ -209,7 +211,7 @@ class ContextCache:
             return None
         try:
             summary = json.loads(self._file(context, name).with_suffix(".json").read_bytes())
-            if summary["key"] != self._key() or not isinstance(summary["fingerprint"], str):
+            if summary["key"] != self._key(context) or not isinstance(summary["fingerprint"], str):
                 return None
             then: dict[str, list[int]] = summary["stats"]
             relevant = set(summary["relevant"])
@@ -255,7 +257,13 @@ class ContextCache:
             _ContextPickler(out, context).dump((fingerprint, value))
         except Exception:  # a part that cannot be pickled is built again next time
             return
-        summary = {"key": self._key(), "fingerprint": fingerprint, "stats": stats, "relevant": relevant, "hints": hints}
+        summary = {
+            "key": self._key(context),
+            "fingerprint": fingerprint,
+            "stats": stats,
+            "relevant": relevant,
+            "hints": hints,
+        }
         try:
             prepare(self.folder)
             file = self._file(context, name)

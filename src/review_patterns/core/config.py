@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,10 @@ class ConfigError(Exception):
     """A configuration that cannot be used; the message names the key."""
 
 
+class _Located(ConfigError):
+    """A configuration error whose message already names the file (and line)."""
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of one run. Command-line flags override the file with `dataclasses.replace`."""
@@ -45,6 +50,9 @@ class Config:
     cache_dir: str | None = None  #: the result cache's folder, relative to `root`
     #: the pattern (a regular expression) of the git tags that mark releases; None: tags that look like versions
     release_tags: str | None = None
+    #: `python-path`: folders (resolved against `root`) where installed apps' models are looked for
+    #: before `sys.path`, as PYTHONPATH would put them
+    python_path: tuple[str, ...] = ()
 
 
 _TOP_KEYS = {
@@ -59,6 +67,7 @@ _TOP_KEYS = {
     "django-version",
     "max-file-size",
     "release-tags",
+    "python-path",
 }
 
 
@@ -196,13 +205,16 @@ def parse_config(
             },
             codes,
         )
-        options = {key.upper(): _options(codes[key.upper()], table[key], key) for key in option_tables}
+        options = {key.upper(): _options(codes[key.upper()], table[key], key, source) for key in option_tables}
         cache_dir = table.get("cache-dir")
         if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
             raise ConfigError(f"`cache-dir` must be a folder name, not {cache_dir!r}")
         django_version = _django_version(table.get("django-version"))
         max_file_size = _size(table.get("max-file-size", MAX_FILE_SIZE), "max-file-size")
         release_tags = _pattern(table.get("release-tags"), "release-tags")
+        python_path = _folders(table.get("python-path", []), "python-path", root)
+    except _Located:
+        raise
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     return Config(
@@ -219,7 +231,16 @@ def parse_config(
         cache_dir=cache_dir,
         max_file_size=max_file_size,
         release_tags=release_tags,
+        python_path=python_path,
     )
+
+
+def _folders(value: Any, key: str, root: Path | None) -> tuple[str, ...]:
+    """Folders, each relative to `root` (the settings file's folder) unless absolute, made absolute."""
+    folders = _strings(value, key)
+    if any(not folder.strip() for folder in folders):
+        raise ConfigError(f"`{key}` must be a list of folder names, not {list(folders)!r}")
+    return tuple(os.path.normpath((root or Path.cwd()) / Path(folder).expanduser()) for folder in folders)
 
 
 def _pattern(value: Any, key: str) -> str | None:
@@ -280,14 +301,18 @@ def _penalty(value: Any, code: str) -> int:
     return value
 
 
-def _options(rule: type[Rule], values: Any, key: str) -> dict[str, Any]:
+def _options(rule: type[Rule], values: Any, key: str, source: str) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(f"`{key}` must be a table of options")
     result = {}
     for name, value in values.items():
         if name not in rule.options:
-            known = ", ".join(sorted(rule.options)) or "none"
-            raise ConfigError(f"unknown option `{key}.{name}` (options of {rule.code}: {known})")
+            valid = sorted(rule.options)
+            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else "."
+            known = f"Options of {rule.code}: {', '.join(valid)}." if valid else f"{rule.code} has no options."
+            where = _where(source, name, f"tool.review-patterns.{key}")
+            raise _Located(f"{where}: unknown option `{key}.{name}`{hint} {known}")
         result[name] = check_option(rule.options[name], value, f"{key}.{name}")
     problem = rule.option_error(result)
     if problem:
@@ -334,11 +359,15 @@ def key_line(path: Path, key: str, table: str = "tool.review-patterns") -> int |
 
 def unknown_key_message(source: str, key: str, valid: Sequence[str]) -> str:
     """`pyproject.toml:12: unknown key `ignores` in [tool.review-patterns]; did you mean `ignore`? Valid keys: ...`."""
-    line = key_line(Path(source), key) if source.endswith(".toml") else None
-    where = f"{source}:{line}" if line else source
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}`?" if close else "."
     return (
-        f"{where}: unknown key `{key}` in [tool.review-patterns]{hint} "
+        f"{_where(source, key, 'tool.review-patterns')}: unknown key `{key}` in [tool.review-patterns]{hint} "
         f"Valid keys: {', '.join(valid)}, and a table per rule code (`rp206`) for its options."
     )
+
+
+def _where(source: str, key: str, table: str) -> str:
+    """`pyproject.toml:12` where `key` is set in `[table]`, else the source alone."""
+    line = key_line(Path(source), key, table) if source.endswith(".toml") else None
+    return f"{source}:{line}" if line else source

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import libcst as cst
 
@@ -113,8 +114,14 @@ def fix_of(rewrite: Rewrite, module: cst.Module, imports: ImportTable, bound: It
     starts = _offsets(code)
     newline = newline_of(code)
     edits = []
-    for old, new in rewrite.replace:
-        replaced = module.deep_replace(old, new)
+    replacements: list[tuple[cst.CSTNode, cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement]]] = [*rewrite.replace]
+    for node, statement in rewrite.after:
+        holder = _statement_line(module, node)
+        if holder is None:
+            return None
+        replacements.append((holder, cst.FlattenSentinel([holder, cst.parse_statement(statement)])))
+    for old, new in replacements:
+        replaced = module.visit(_Replace(old, new))
         assert isinstance(replaced, cst.Module)
         edit = _span_edit(code, replaced.code, starts)
         if edit is not None:
@@ -140,6 +147,51 @@ def fix_of(rewrite: Rewrite, module: cst.Module, imports: ImportTable, bound: It
             text += newline if after else ""
         edits.append(Edit(line, 1, line, 1, text))
     return Fix(rewrite.safe, tuple(edits), rewrite.description) if edits else None
+
+
+class _Replace(cst.CSTTransformer):
+    """Replaces one node (by identity), by several in a statement list."""
+
+    def __init__(self, old: cst.CSTNode, new: cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement]) -> None:
+        self.old, self.new = old, new
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return node is not self.old
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        return self.new if original_node is self.old else updated_node
+
+
+#: Statements after which a statement added still runs.
+_CONTINUING = (cst.Expr, cst.Assign, cst.AnnAssign, cst.AugAssign)
+
+
+def _statement_line(module: cst.Module, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
+    """The statement line whose statement holds `node`, when something added after it runs."""
+    found: list[cst.SimpleStatementLine] = []
+
+    class Finder(cst.CSTVisitor):
+        line: cst.SimpleStatementLine | None = None
+
+        def on_visit(self, visited: cst.CSTNode) -> bool:
+            if found:
+                return False
+            if isinstance(visited, cst.BaseCompoundStatement) or isinstance(visited, cst.SimpleStatementSuite):
+                self.line = None  # a header, or a body on the header's line
+            elif isinstance(visited, cst.SimpleStatementLine):
+                self.line = visited
+            if visited is node and self.line is not None:
+                found.append(self.line)
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if isinstance(original_node, cst.SimpleStatementLine):
+                self.line = None
+
+    module.visit(Finder())
+    if not found or len(found[0].body) != 1 or not isinstance(found[0].body[0], _CONTINUING):
+        return None
+    return found[0]
 
 
 def _offsets(source: str) -> list[int]:

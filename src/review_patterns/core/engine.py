@@ -20,6 +20,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import replace
 from fnmatch import fnmatch
 from pathlib import Path
@@ -506,15 +507,25 @@ def _context(
 ) -> ProjectContext:
     """The context of the project at `root`, built once per process; kept between runs with the cache.
     `since` is the commit a review of a change compares with (`--diff`): its additions are one release."""
-    settings = (config.django_version, config.release_tags, since)
-    if root not in contexts or contexts[root].settings != settings:
-        contexts[root] = ProjectContext(
-            root=root, django_version=config.django_version, release_tags=config.release_tags, since=since
-        )
+    context = configured_context(root, config, since)
+    if root not in contexts or contexts[root].settings != context.settings:
+        contexts[root] = context
         if store is not None:
             contexts[root].store = ContextCache(store.folder)
             contexts[root].fingerprinting = True
     return contexts[root]
+
+
+def configured_context(root: Path, config: Config, since: str | None = None) -> ProjectContext:
+    """The context of the project at `root` under the settings that shape it."""
+    return ProjectContext(
+        root=root,
+        django_version=config.django_version,
+        release_tags=config.release_tags,
+        since=since,
+        python_path=config.python_path,
+        max_file_size=config.max_file_size,
+    )
 
 
 def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
@@ -530,34 +541,57 @@ def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
     return result
 
 
-#: Seconds one file may take in a worker process before it is reported as not analysed.
+#: Seconds one file may take before it is reported as not analysed (with any `jobs`).
 FILE_TIME_BUDGET = 120.0
 
 
 class _OverBudget(BaseException):
-    """Raised by the alarm in a worker process when a file has used up its time budget."""
+    """Raised by the alarm when a file has used up its time budget."""
 
 
 def _on_alarm(signum: int, frame: object) -> None:
     raise _OverBudget
 
 
-def _lint_in_worker(task: _Task) -> FileResult:
-    """One file in a worker process; each worker builds a project's context once. A file that runs
-    over `FILE_TIME_BUDGET` is reported (RP001) instead of holding the run."""
-    if not hasattr(signal, "setitimer"):  # no alarms (Windows): no budget
-        return _run_task(task, _WORKER_CONTEXTS)
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raises `_OverBudget` inside the block once `seconds` have passed (an interval timer's SIGALRM).
+
+    No budget where there is no timer (Windows), outside the main thread (signals reach only it), or
+    when a timer is already running (the caller's own, such as a test timeout): it is left alone.
+    """
+    armed = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    )
+    if not armed:
+        yield
+        return
     previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, FILE_TIME_BUDGET)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        return _run_task(task, _WORKER_CONTEXTS)
-    except _OverBudget:
-        _WORKER_CONTEXTS.clear()  # the alarm may have cut a context's construction short
-        reason = f"took longer than {FILE_TIME_BUDGET:g} s to analyse; not analysed"
-        return _error_result(task[1], 0, _at(1), reason, task[3])
+        yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _lint_in_budget(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
+    """`_run_task` within `FILE_TIME_BUDGET`: a file that runs over it is reported (RP001) instead of
+    holding the run. The alarm may cut a context's construction short, so that context is dropped."""
+    try:
+        with time_budget(FILE_TIME_BUDGET):
+            return _run_task(task, contexts)
+    except _OverBudget:
+        contexts.pop(task[2], None)
+        reason = f"took longer than {FILE_TIME_BUDGET:g} s to analyse; not analysed"
+        return _error_result(task[1], 0, _at(1), reason, task[3])
+
+
+def _lint_in_worker(task: _Task) -> FileResult:
+    """One file in a worker process; each worker builds a project's context once."""
+    return _lint_in_budget(task, _WORKER_CONTEXTS)
 
 
 def _start_worker() -> None:
@@ -716,19 +750,19 @@ def lint_paths(
     else:
         checked = []
         for task in tasks:
-            checked.append(_run_task(task, contexts))
+            checked.append(_lint_in_budget(task, contexts))
             one_done()
     for (index, _), result in zip(pending, checked):
         results[index] = result
     if store is not None and pending:
         store.prune()
-    warnings = (*map(printable, notes), *project_warnings({root for _, _, root in found}, contexts))
+    warnings = (*map(printable, notes), *project_warnings({root for _, _, root in found}, contexts, config))
     return grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=warnings)
 
 
-def project_warnings(roots: Iterable[Path], contexts: dict[Path, ProjectContext]) -> tuple[str, ...]:
+def project_warnings(roots: Iterable[Path], contexts: dict[Path, ProjectContext], config: Config) -> tuple[str, ...]:
     """What the context of each checked project could not know, once per run."""
-    return tuple(w for root in sorted(roots) for w in contexts.get(root, ProjectContext(root=root)).warnings)
+    return tuple(w for root in sorted(roots) for w in (contexts.get(root) or configured_context(root, config)).warnings)
 
 
 def filter_findings(report: Report, keep: Callable[[Finding], bool]) -> Report:

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from review_patterns.core.config import Config
 from review_patterns.core.edits import apply_fixes
-from review_patterns.core.engine import collect_files, display_path, lint, project_relative, read_source
+from review_patterns.core.engine import (
+    collect_files,
+    configured_context,
+    display_path,
+    lint,
+    project_relative,
+    read_source,
+)
 from review_patterns.core.model import FileResult, Fix
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root
@@ -93,11 +100,11 @@ def fix_paths(
     contexts: dict[Path, ProjectContext] = {}
     outcomes = []
     for path in collect_files(paths, config):
-        source, _, _ = read_source(path)
+        source, _, _ = read_source(path, config.max_file_size)
         if source is None:
             continue  # the check reports it as RP001
         root = find_project_root(path.resolve().parent)
-        context = contexts.setdefault(root, ProjectContext(root=root))
+        context = contexts.get(root) or contexts.setdefault(root, configured_context(root, config))
         display = display_path(path, cwd)
         fixed, applied, result = fix_source(
             source, display, context, config, rules=rules, unsafe=unsafe, project_path=project_relative(path, context)

@@ -52,12 +52,16 @@ class Rewrite:
     `replace` swaps nodes of the checked module for new ones. `imports` are import statements
     (`from django.utils import timezone`) added after the module's imports unless the name is
     already imported from there; `constants` are module-level assignments (`HTTP_TIMEOUT = 10`)
-    added after the imports unless the module already binds that name. A rewrite that would
-    rebind a name the module uses for something else is not offered.
+    added after the imports unless the module already binds that name. `after` adds a statement
+    (`review.refresh_from_db(fields=["upvotes"])`) on its own line after the statement that holds
+    the node, at its indentation; the fix is not offered when that statement is a `return`,
+    `raise` or a compound statement's header. A rewrite that would rebind a name the module uses
+    for something else is not offered.
     """
 
     safe: bool
     replace: tuple[tuple[cst.CSTNode, cst.CSTNode], ...] = ()
+    after: tuple[tuple[cst.CSTNode, str], ...] = ()
     imports: tuple[str, ...] = ()
     constants: tuple[str, ...] = ()
     description: str = ""

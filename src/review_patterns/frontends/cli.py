@@ -194,12 +194,15 @@ def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[F
 
 
 def _write_reports(
-    report: Report, sources: Sources, shown: str, files: list[tuple[str, Path]], color: bool | None
+    report: Report, sources: Sources, shown: str | None, files: list[tuple[str, Path]], color: bool | None
 ) -> None:
-    """Writes each (format, file), prints `shown`, and fills GitHub's step summary for the github format."""
+    """Writes each (format, file), prints `shown` (nothing when None), and fills GitHub's step summary
+    for the github format."""
     for name, file in files:
         write_output(file, WRITERS[name](report, sources, rules=_rules()))
-    if shown == "text":
+    if shown is None:
+        pass
+    elif shown == "text":
         terminal = sys.stdout.isatty() if color is None else color
         click.echo(text(report, sources, rules=_rules(), color=terminal), nl=False)
     else:
@@ -231,7 +234,7 @@ def _write_reports(
     "--output",
     "output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to FILE (the text report still goes to the terminal).",
+    help="Write the report to FILE instead of standard output (`-`: standard output).",
 )
 @click.option(
     "--report",
@@ -399,9 +402,9 @@ def check(
     if statistics:
         click.echo(_statistics(report), nl=False)
     else:
-        if output is not None:
+        if output is not None:  # as ruff: the report, its summary included, goes to the file alone
             outputs.insert(0, (fmt, output))
-        _write_reports(report, sources, "text" if output is not None else fmt, outputs, color)
+        _write_reports(report, sources, None if output is not None else fmt, outputs, color)
     if not report.passed and baseline_file is None and not report.review and len(report.findings) >= BASELINE_HINT:
         _note(
             f"review-patterns: {plural(len(report.findings), 'finding')} in existing code? Record them once with "

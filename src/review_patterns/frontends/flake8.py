@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from review_patterns.core.config import Config, ConfigError
     from review_patterns.core.rule import Rule
     from review_patterns.project.context import ProjectContext
-    from review_patterns.project.versions import Version
 
 OPTION = "--rp-options"
 #: code -> ((option, value), ...), hashable for the cache
@@ -51,12 +50,18 @@ def parse_rule_options(text: str) -> RuleOptions:
     return tuple(sorted((code, tuple(sorted(values.items()))) for code, values in config.options.items()))
 
 
-@cache
-def context_for(root: Path, django_version: Version | None = None) -> ProjectContext:
-    """The project context of `root` (under the `django-version` setting), built once per process."""
-    from review_patterns.project import context
+_CONTEXTS: dict[tuple[Any, ...], ProjectContext] = {}
 
-    return context.ProjectContext(root=root, django_version=django_version)
+
+def context_for(root: Path, config: Config) -> ProjectContext:
+    """The project context of `root` under the settings that shape it (see `configured_context`),
+    built once per process."""
+    from review_patterns.core.engine import configured_context
+
+    key = (root, config.django_version, config.release_tags, config.python_path, config.max_file_size)
+    if key not in _CONTEXTS:
+        _CONTEXTS[key] = configured_context(root, config)
+    return _CONTEXTS[key]
 
 
 @cache
@@ -135,16 +140,23 @@ class Plugin:
         from review_patterns.checks import ALL_RULES
         from review_patterns.core.config import ConfigError
         from review_patterns.core.engine import display_path, lint, project_relative
+        from review_patterns.core.parse_error import ParseError
         from review_patterns.project.context import find_project_root
+        from review_patterns.syntax.files import too_large
 
         path = Path(self.filename).resolve()
         try:
             config = config_for(path.parent, self.rule_options)
         except ConfigError as error:
             raise _stop(error) from None
-        context = context_for(find_project_root(path), config.django_version)
+        source = "".join(self.lines)
+        size = len(source.encode("utf-8", "surrogateescape"))
+        if size > config.max_file_size:  # flake8 read it; the engine would take minutes and gigabytes
+            yield 1, 0, f"{ParseError.code} {too_large(size, config.max_file_size)}", type(self)
+            return
+        context = context_for(find_project_root(path), config)
         result = lint(
-            "".join(self.lines),
+            source,
             display_path(path, Path.cwd()),
             context,
             config,

@@ -11,7 +11,8 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from functools import cached_property
@@ -24,7 +25,7 @@ from review_patterns.project.exceptions import ExceptionIndex
 from review_patterns.project.http import patched_libraries
 from review_patterns.project.locking import locked_by_callers
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
-from review_patterns.project.models import ModelIndex, module_name, unresolved_apps
+from review_patterns.project.models import ModelIndex, contrib_version, module_name, unresolved_apps
 from review_patterns.project.models import may_change_index as _may_change_models
 from review_patterns.project.quota import QuotaIndex
 from review_patterns.project.releases import Releases
@@ -35,6 +36,7 @@ from review_patterns.project.versions import (
     installed_django_version,
     is_declaration_file,
 )
+from review_patterns.syntax.files import MAX_FILE_SIZE, read_text
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -194,11 +196,12 @@ def stable_digest(value: Any) -> str:
     return digest.hexdigest()
 
 
+#: The size limit of a dependency declaration (a lock file of a large project is several megabytes).
+MAX_DECLARATION_SIZE = 50_000_000
+
+
 def _read_in(folder: Path, name: str) -> str | None:
-    try:
-        return (folder / name).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+    return read_text(folder / name, MAX_DECLARATION_SIZE)
 
 
 def _declaring_folders(root: Path) -> Iterator[Path]:
@@ -241,15 +244,21 @@ class ProjectContext:
         release_tags: str | None = None,
         since: str | None = None,
         releases: Releases | None = None,
+        python_path: Sequence[str] = (),
+        max_file_size: int = MAX_FILE_SIZE,
     ) -> None:
         """`django_version` is the `django-version` setting: it overrides what the project declares.
         `release_tags`: the pattern of release tags (None: tags that look like versions); `since`: the
-        commit a `--diff` review compares with; `releases`: known releases (for projects in memory)."""
+        commit a `--diff` review compares with; `releases`: known releases (for projects in memory).
+        `python_path`: the `python-path` setting, folders searched for installed apps before `sys.path`;
+        `max_file_size`: project files larger than this are not read (the `max-file-size` setting)."""
         self.root = root
         self._sources = dict(sources) if sources is not None else None
         self.django_version_setting = django_version
         self._release_tags = release_tags
         self._since = since
+        self.python_path = tuple(python_path)
+        self.max_file_size = max_file_size
         self._parts: dict[str, Any] = {} if releases is None else {"releases": releases}
         self._fingerprints: dict[str, str] = {}
         #: Names of the parts read since last cleared: the result cache records them per file.
@@ -260,9 +269,15 @@ class ProjectContext:
         self.store: PartStore | None = None
 
     @property
-    def settings(self) -> tuple[Version | None, str | None, str | None]:
-        """What the context was built with: the Django version setting, the release tags, the `--diff` base."""
-        return (self.django_version_setting, self._release_tags, self._since)
+    def settings(self) -> tuple[Version | None, str | None, str | None, tuple[str, ...], int]:
+        """What the context was built with: the Django version setting, the release tags, the `--diff` base,
+        the `python-path` folders and the size limit."""
+        return (self.django_version_setting, self._release_tags, self._since, self.python_path, self.max_file_size)
+
+    @property
+    def search_path(self) -> tuple[str, ...]:
+        """Where installed apps are looked for: the `python-path` folders, then `sys.path`."""
+        return (*self.python_path, *sys.path)
 
     @classmethod
     def empty(cls, *, django_version: Version | None = None) -> ProjectContext:
@@ -294,10 +309,7 @@ class ProjectContext:
         if self._sources is not None:
             return self._sources.get(path)
         assert self.root is not None
-        try:
-            return (self.root / path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
+        return read_text(self.root / path, self.max_file_size)
 
     def sources(self, wanted: re.Pattern[str] | None = None) -> Iterator[tuple[str, str]]:
         """(path, text) of each readable project file, or only those whose path matches `wanted`."""
@@ -321,6 +333,11 @@ class ProjectContext:
         """The Django release the project runs on: the `django-version` setting, else what the project
         declares (at its root, else in the folders above up to the repository's top), else the
         installed `django` (on-disk projects only). None when unknown: rules then assume any release."""
+        return self.known_django_version
+
+    @cached_property
+    def known_django_version(self) -> DjangoVersion | None:
+        """`django_version`, read without recording a use (the model index and the context cache read it)."""
         if self.django_version_setting is not None:
             return DjangoVersion(self.django_version_setting, "django-version setting")
         if self._sources is not None:
@@ -370,7 +387,7 @@ class ProjectContext:
     @cached_property
     def warnings(self) -> tuple[str, ...]:
         """What the context cannot know and the user can fix: apps whose models were not found."""
-        missing = unresolved_apps(self.paths, self.read)
+        missing = unresolved_apps(self.paths, self.read, self.search_path)
         if not missing:
             return ()
         where = f" of {self.root.as_posix()}" if self.root is not None else ""
@@ -378,13 +395,22 @@ class ProjectContext:
             f"INSTALLED_APPS{where} names {len(missing)} app{'s' * (len(missing) > 1)} whose models were not "
             f"found: {', '.join(missing)}; relations to their models are not followed (an N+1 through them is "
             "missed). Run review-patterns in the project's environment (where these apps are installed, e.g. "
-            "pre-commit's `additional_dependencies`), or put their folder on PYTHONPATH.",
+            "pre-commit's `additional_dependencies`), or name the folder holding them in the `python-path` "
+            "setting of [tool.review-patterns].",
         )
+
+    @cached_property
+    def contrib_version(self) -> str:
+        """The Django release whose shipped contrib models stand in when Django is not importable."""
+        known = self.known_django_version
+        return contrib_version(known.version if known is not None else None)
 
     @part
     def models(self) -> ModelIndex:
-        """Every model of the project and of the installed apps it uses, read statically."""
-        return ModelIndex(self.paths, self.read)
+        """Every model of the project and of the installed apps it uses, read statically: installed
+        apps along `search_path`, Django's contrib apps from the shipped description of `contrib_version`
+        when Django is not importable."""
+        return ModelIndex(self.paths, self.read, search=self.search_path, contrib=self.contrib_version)
 
     # -- exception classes (RP302) --
 

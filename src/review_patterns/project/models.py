@@ -1,7 +1,9 @@
 """The model index: every Django model of the project and of the installed apps it uses, read with `ast`.
 
 Nothing is imported: models modules are parsed as text, installed packages are found as files
-along `sys.path`. Built once per run by `ProjectContext.models`.
+along the `python-path` setting's folders and `sys.path`; Django's contrib apps, when Django is not
+importable, come from a shipped description of the project's release. Built once per run by
+`ProjectContext.models`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from review_patterns.syntax.files import read_text
 from review_patterns.syntax.imports import AstImportTable, top_level
 from review_patterns.syntax.names import ast_argument, ast_dotted_name
 
@@ -223,7 +226,7 @@ def module_name(path: str) -> str:
 
 
 def find_installed_module(name: str, search: Iterable[str] | None = None) -> Path | None:
-    """The file of an importable module, found along `sys.path` without importing it."""
+    """The file of an importable module, found along `search` (else `sys.path`) without importing it."""
     relative = Path(*name.split("."))
     for entry in search if search is not None else sys.path:
         if not entry:
@@ -274,17 +277,30 @@ def _bundled() -> dict[str, dict[str, str]]:
     return loaded
 
 
+def contrib_version(version: tuple[int, int] | None) -> str:
+    """The shipped release ("5.2") whose contrib models stand in for Django `version`: that release,
+    else the newest shipped one before it, else the oldest shipped; the newest when `version` is unknown."""
+    shipped = sorted(tuple(int(p) for p in v.split(".")) for v in _bundled())
+    if version is None:
+        chosen = shipped[-1]
+    else:
+        chosen = max((v for v in shipped if v <= version), default=shipped[0])
+    return ".".join(map(str, chosen))
+
+
 def bundled_django_module(name: str, version: str | None = None) -> str | None:
     """The shipped description of a Django contrib models module, for when Django is not importable:
-    that of `version` ("5.2"), or of the newest version shipped."""
+    that of `version` ("5.2", a shipped release; see `contrib_version`), or of the newest shipped."""
     versions = _bundled()
-    chosen = version if version in versions else max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
-    return versions[chosen].get(name)
+    return versions[version if version in versions else contrib_version(None)].get(name)
 
 
-def unresolved_apps(paths: Sequence[str], read: Callable[[str], str | None]) -> list[str]:
-    """The `INSTALLED_APPS` entries whose package is neither in the project nor importable here,
-    so the index cannot know their models. Django's own apps are known (shipped) or have none."""
+def unresolved_apps(
+    paths: Sequence[str], read: Callable[[str], str | None], search: Sequence[str] | None = None
+) -> list[str]:
+    """The `INSTALLED_APPS` entries whose package is neither in the project nor importable along
+    `search` (else `sys.path`), so the index cannot know their models. Django's own apps are known
+    (shipped) or have none."""
     _, installed = read_settings(paths, read)
     project = {module_name(p) for p in paths}
     missing = []
@@ -292,7 +308,7 @@ def unresolved_apps(paths: Sequence[str], read: Callable[[str], str | None]) -> 
         app = re.sub(r"\.apps\.\w+$", "", entry)
         if app.startswith("django.") or app in project or any(m.endswith("." + app) for m in project):
             continue
-        if find_installed_module(app) is None:
+        if find_installed_module(app, search) is None:
             missing.append(app)
     return missing
 
@@ -319,8 +335,19 @@ def may_change_index(path: str, text: str, model_names: frozenset[str], modules:
 class ModelIndex:
     """Every model found, by label, with lookups by qualified class name."""
 
-    def __init__(self, paths: Iterable[str], read: Callable[[str], str | None]) -> None:
+    def __init__(
+        self,
+        paths: Iterable[str],
+        read: Callable[[str], str | None],
+        *,
+        search: Sequence[str] | None = None,
+        contrib: str | None = None,
+    ) -> None:
+        """`search`: where installed apps are found (None: `sys.path`); `contrib`: the shipped release
+        ("5.2") of Django's contrib models used when Django is not importable (None: the newest)."""
         self._read = read
+        self._search = search
+        self._contrib = contrib
         self._paths = tuple(paths)
         self._project: dict[str, str] = {module_name(p): p for p in self._paths}
         self._suffixes: dict[str, list[str]] = {}
@@ -377,15 +404,13 @@ class ModelIndex:
             if text is not None:
                 parsed = Module.parse(local, path, text)
         elif name.split(".")[0] not in _STDLIB:
-            file = find_installed_module(name)
+            file = find_installed_module(name, self._search)
             if file is not None:
-                try:
-                    parsed = Module.parse(name, file.as_posix(), file.read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError):
-                    parsed = None
+                text = read_text(file)
+                parsed = Module.parse(name, file.as_posix(), text) if text is not None else None
                 if parsed is not None:
                     self._read_app_config(name)
-            elif (bundled := bundled_django_module(name)) is not None:
+            elif (bundled := bundled_django_module(name, self._contrib)) is not None:
                 parsed = Module.parse(name, f"<bundled>/{name.replace('.', '/')}.py", bundled)
         self._modules[name] = parsed
         if parsed is not None and parsed.name != name:
@@ -421,12 +446,10 @@ class ModelIndex:
             package = ".".join(parts[:end])
             if package in self.app_labels:
                 return
-            file = find_installed_module(f"{package}.apps")
+            file = find_installed_module(f"{package}.apps", self._search)
             if file is not None:
-                try:
-                    self._read_apps(package, file.read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError):
-                    pass
+                if (text := read_text(file)) is not None:
+                    self._read_apps(package, text)
                 return
 
     def _read_apps(self, package: str, text: str) -> None:

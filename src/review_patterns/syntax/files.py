@@ -52,8 +52,26 @@ def read_regular_file(path: Path, max_size: int | None = MAX_FILE_SIZE) -> bytes
         os.close(descriptor)
 
 
+def read_text(path: Path, max_size: int | None = MAX_FILE_SIZE) -> str | None:
+    """The UTF-8 text of a regular file (newlines made `\\n`, as `Path.read_text` does), or None when it
+    is special, over `max_size` bytes, unreadable or not UTF-8: what the project context reads with,
+    so that a FIFO, a link to a device or a huge file in the project cannot hold the run."""
+    try:
+        data = read_regular_file(path, max_size)
+        return data.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    except (OSError, NotRead, MemoryError, UnicodeDecodeError):
+        return None
+
+
 def too_large(size: int, limit: int) -> str:
-    return f"too large to analyse ({size / 1e6:.1f} MB; max-file-size is {limit / 1e6:g} MB); not analysed"
+    return f"too large to analyse ({_size(size)}; max-file-size is {_size(limit)}); not analysed"
+
+
+def _size(count: int) -> str:
+    """`2.5 MB`, `32 kB`, `700 bytes`: as the `max-file-size` setting spells sizes."""
+    if count >= 1_000_000:
+        return f"{count / 1e6:.3g} MB"
+    return f"{count / 1e3:.3g} kB" if count >= 1_000 else f"{count} bytes"
 
 
 class FileKind(str, Enum):

@@ -67,6 +67,17 @@ def with_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Ca
     return call.with_changes(args=[*call.args, cst.Arg(value=value, keyword=cst.Name(name), equal=tight)])
 
 
+def with_argument(call: cst.Call, name: str, position: int, value: cst.BaseExpression) -> cst.Call | None:
+    """`call` passing `value` for the parameter `name` at `position`: in place of the positional
+    argument there (a `None`), else by keyword; None when it may be in `*args`/`**kwargs`."""
+    current = argument(call, name, position)
+    if (current is not None and current.star) or any(a.star == "**" for a in call.args):
+        return None
+    if current is not None and current.keyword is None:
+        return call.with_changes(args=[a.with_changes(value=value) if a is current else a for a in call.args])
+    return with_keyword(call, name, value)
+
+
 def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Arg | None:
     """The argument passed as `name=` or, when `position` is given, as that positional argument.
 

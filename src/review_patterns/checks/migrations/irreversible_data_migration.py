@@ -6,12 +6,12 @@ import re
 
 import libcst as cst
 
-from review_patterns.checks.migrations.helpers import DATA_OPERATIONS, TEST_APPS, data_operation
+from review_patterns.checks.migrations.helpers import DATA_OPERATIONS, TEST_APPS, data_operation, operation_nodes
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good, Rule
+from review_patterns.core.rule import Bad, Good, Rewrite, Rule
 from review_patterns.project.migrations import looks_like_migration
 from review_patterns.syntax.files import SourceFile
-from review_patterns.syntax.names import argument_value, dotted_name, string_value
+from review_patterns.syntax.names import argument_value, code, dotted_name, string_value, with_argument
 
 _READ_ONLY = re.compile(r"\s*(SELECT\b|$)", re.IGNORECASE)
 
@@ -52,6 +52,12 @@ class IrreversibleDataMigration(Rule):
     dimension = Dimension.DATA_INTEGRITY
     requires = ("RunPython", "RunSQL")
     skip_kinds = TEST_APPS
+    fixes = (
+        "Unsafe: where the `RunPython` fills a field that an `AddField` earlier in the same migration "
+        "adds, the fix passes `reverse_code=migrations.RunPython.noop`: unapplying the migration "
+        "drops the field right after, so undoing the fill needs nothing. It is unsafe because it "
+        "declares the step reversible on the fix's word; any other data step needs a reverse you write."
+    )
     examples = (
         Bad(
             """
@@ -69,6 +75,23 @@ class IrreversibleDataMigration(Rule):
                 ]
             """,
             path="shop/migrations/0003_fill_order_currency.py",
+        ),
+        Bad(
+            """
+            from django.db import migrations, models
+
+            def fill_currency(apps, schema_editor):
+                Order = apps.get_model("shop", "Order")
+                Order.objects.filter(currency__isnull=True).update(currency="EUR")
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "currency", models.CharField(max_length=3, null=True)),
+                    migrations.RunPython(fill_currency),  # RP203
+                ]
+            """,
+            path="shop/migrations/0002_order_currency.py",
         ),
         Good(
             """
@@ -97,6 +120,9 @@ class IrreversibleDataMigration(Rule):
     def applies_to(cls, file: SourceFile) -> bool:
         return super().applies_to(file) and looks_like_migration(file.source)
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self.paths = {id(call): path for path, call in operation_nodes(node).items()}
+
     def visit_Call(self, node: cst.Call) -> None:
         operation = data_operation(self, node)
         if operation is None:
@@ -109,4 +135,25 @@ class IrreversibleDataMigration(Rule):
         if reverse is None or (isinstance(reverse, cst.Name) and reverse.value == "None"):
             if any(a.star == "**" for a in node.args):
                 return  # the reverse may come in **kwargs
-            self.report(node, operation=operation, reverse=reverse_name)
+            self.report(node, self._noop_reverse(node, operation), operation=operation, reverse=reverse_name)
+
+    def _noop_reverse(self, node: cst.Call, operation: str) -> Rewrite | None:
+        """`reverse_code=RunPython.noop` for a backfill of a field added earlier in the same
+        migration: unapplying drops the field right after, so undoing the fill needs nothing."""
+        path = self.paths.get(id(node))
+        migration = self.context.migrations.migration(self.file.path, self.file.source)
+        if operation != "RunPython" or path is None or migration is None:
+            return None
+        steps = list(migration.walk())
+        at = next((i for i, step in enumerate(steps) if step.path == path), None)
+        uses = None if at is None else steps[at].uses
+        if at is None or uses is None:
+            return None
+        added = [s for s in steps[:at] if s.kind == "AddField" and steps[at].names(s.name)]
+        if not any({"*", s.model.lower()} & uses for s in added):
+            return None
+        fixed = with_argument(node, "reverse_code", 1, cst.Attribute(node.func, cst.Name("noop")))
+        if fixed is None:
+            return None
+        noop = f"{code(node.func, one_line=True)}.noop"
+        return Rewrite(safe=False, replace=((node, fixed),), description=f"pass `reverse_code={noop}`")

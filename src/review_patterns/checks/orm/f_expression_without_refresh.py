@@ -19,7 +19,7 @@ from review_patterns.checks.orm.helpers import (
     saved_fields,
 )
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good
+from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.syntax.names import call_name, dotted_name
 
 #: Calls that look at an object without reading its counters (`redirect` reads its URL).
@@ -88,6 +88,12 @@ class FExpressionWithoutRefresh(FlowRule):
     penalty = 5
     dimension = Dimension.DATA_INTEGRITY
     requires = ("django",)
+    fixes = (
+        "Safe: the fix adds `obj.refresh_from_db(fields=[...])` on the line after the `save()` or "
+        "`update()`, naming the fields that hold an F() expression or an old value, so the object "
+        "reads what the database holds; it costs one query. Not offered when that call is in a "
+        "`return`, a condition or on a compound statement's line."
+    )
     examples = (
         Bad("""
             from django.db.models import F
@@ -497,4 +503,10 @@ class FExpressionWithoutRefresh(FlowRule):
             held, call = "the old value", "update()"
         else:
             held, call = ("an F() expression" if len(fields) == 1 else "F() expressions"), f"{stale.key}.save()"
-        self.report(stale.node, target=target, held=held, call=call, obj=stale.key)
+        fields_list = ", ".join(f'"{name}"' for name in fields)
+        refresh = Rewrite(
+            safe=True,
+            after=((stale.node, f"{stale.key}.refresh_from_db(fields=[{fields_list}])"),),
+            description=f"reload {', '.join(fields)} after `{call}`",
+        )
+        self.report(stale.node, refresh, target=target, held=held, call=call, obj=stale.key)

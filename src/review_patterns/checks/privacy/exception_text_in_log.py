@@ -11,6 +11,7 @@ from review_patterns.checks.privacy.helpers import (
     LoggerCall,
     logs_traceback_always,
 )
+from review_patterns.checks.privacy.redaction import log_redaction
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax.files import FileKind
@@ -44,6 +45,12 @@ class ExceptionTextInLog(ExceptionTextRule):
     penalty = 1
     dimension = Dimension.SECURITY
     requires = ("except",)
+    fixes = (
+        "Safe: the fix writes `type(e).__name__` where the message or its arguments carry the "
+        'exception\'s text (`str(e)`, `f"{e}"`, `e` as an argument, `traceback.format_exc()`); '
+        "only the log's wording changes. Not offered when the text comes through a variable, or "
+        "is the traceback of a handler without an `as` name."
+    )
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
     examples = (
         Bad("""
@@ -118,4 +125,9 @@ class ExceptionTextInLog(ExceptionTextRule):
         broad = [h for h in sources if (h.bare or any(t in BROAD for t in h.types)) and h not in self.traceback_logged]
         if broad:
             handler = min(broad, key=lambda h: h.name or "")
-            self.report(node, text=self.describe(handler), name=handler.name or "e")
+            self.report(
+                node,
+                log_redaction(node, set(broad), self.imports),
+                text=self.describe(handler),
+                name=handler.name or "e",
+            )

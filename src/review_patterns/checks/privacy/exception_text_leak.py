@@ -16,6 +16,7 @@ from review_patterns.checks.privacy.helpers import (
     exception_origin,
     is_response,
 )
+from review_patterns.checks.privacy.redaction import generic_message
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax.files import FileKind
@@ -92,6 +93,12 @@ class ExceptionTextLeak(ExceptionTextRule):
     penalty = 6
     dimension = Dimension.SECURITY
     requires = ("except",)
+    fixes = (
+        "Unsafe: the fix replaces the string that carries the exception's text (`str(e)`, "
+        '`f"could not refund: {e}"`, `traceback.format_exc()`) with `"An internal error '
+        'occurred."`, so clients see less than before; log the exception for the operator if '
+        "nothing does. Not offered when the text comes through a variable."
+    )
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
     options = {"user-facing-exceptions": ()}
     examples = (
@@ -325,7 +332,8 @@ class ExceptionTextLeak(ExceptionTextRule):
         leaking = [h for h in sources if _ORDER[self.origin(h)] >= _ORDER[worst]]
         if leaking:
             handler = min(leaking, key=lambda h: h.name or "")
-            self.report(node, text=self.describe(handler), sink=sink)
+            rewrite = generic_message(node, set(leaking), self.imports)
+            self.report(node, rewrite, text=self.describe(handler), sink=sink)
 
     def origin(self, handler: Handler) -> Origin:
         """The most revealing origin among the classes a handler catches."""

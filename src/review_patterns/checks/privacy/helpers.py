@@ -782,7 +782,7 @@ def exception_origin(qualified: str, rule: Rule) -> Origin:
 
 # -- following the text of a caught exception --
 
-_TRACEBACK_TEXT = frozenset({"traceback.format_exc", "traceback.format_exception", "traceback.format_exception_only"})
+TRACEBACK_TEXT = frozenset({"traceback.format_exc", "traceback.format_exception", "traceback.format_exception_only"})
 _RESPONSES = frozenset({"Response", "JsonResponse", "StreamingHttpResponse"})
 
 
@@ -958,7 +958,7 @@ class _Text:
 
     def _call(self, node: cst.Call) -> set[Handler]:
         qualified = self.rule.imports.resolve(node.func)
-        if qualified in _TRACEBACK_TEXT:
+        if qualified in TRACEBACK_TEXT:
             return {self.rule.handlers[-1]} if self.rule.handlers else set()
         if self.skip_responses and self.rule.shown_elsewhere(node):
             return set()  # reported at the response itself

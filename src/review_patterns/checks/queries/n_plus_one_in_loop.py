@@ -22,10 +22,12 @@ from review_patterns.checks.queries.helpers import (
     inner_attributes,
     receivers,
 )
+from review_patterns.checks.queries.loading import load_in_queryset
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good
+from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import dotted_name
+from review_patterns.syntax.semantic import BindingKind
 
 MODELS = {
     "blog/models.py": """
@@ -94,6 +96,13 @@ class NPlusOneInLoop(QueryTracker):
     dimension = Dimension.PERFORMANCE
     penalty = 4
     requires = ("for ",)
+    fixes = (
+        "Unsafe: where the function builds the loop's queryset (in the loop or in its one assignment), "
+        "the fix adds the relation to its `select_related(...)`/`prefetch_related(...)`, or adds that "
+        "call to the chain (before a slice, `list()` or `iterator()`). It changes the queries the "
+        "queryset runs, for every use of it. Counts (`annotate(Count(...))`), filtered prefetches and "
+        "querysets built elsewhere are left to you."
+    )
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION})
     examples = (
         Bad(
@@ -193,6 +202,8 @@ class NPlusOneInLoop(QueryTracker):
         #: (function, variable) -> foreign keys already reached on the rows of the queryset the variable
         #: holds: a queryset evaluates once, and its rows keep what they fetched for the next loop over it
         self.fetched: dict[tuple[int, str], set[str]] = {}
+        #: id of a loop's row -> the row and the expression that builds its queryset in this function
+        self.querysets: dict[int, tuple[Instance, cst.BaseExpression | None]] = {}
 
     # -- loops --
 
@@ -200,6 +211,7 @@ class NPlusOneInLoop(QueryTracker):
         loop = Loop({}, source=node.iter.value if isinstance(node.iter, cst.Name) else None)
         if not exits(node.body, loop=True):
             self.bind(node.target, node.iter, loop)
+            self._built_by(loop, node.iter)
         self.loops.append(loop)
 
     def leave_For(self, original_node: cst.For) -> None:
@@ -213,7 +225,33 @@ class NPlusOneInLoop(QueryTracker):
         comp: cst.CompFor | None = node.for_in
         while comp is not None:
             self.bind(comp.target, comp.iter, loop)
+            self._built_by(loop, comp.iter)
             comp = comp.inner_for_in
+
+    def _built_by(self, loop: Loop, iterable: cst.BaseExpression) -> None:
+        """Remembers the expression that builds the queryset of the rows `loop` has just bound: the
+        loop's iterable, or the one assignment of its name in this function."""
+        if (
+            isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Name)
+            and iterable.func.value == "enumerate"
+        ):
+            iterable = iterable.args[0].value if iterable.args else iterable
+        built: cst.BaseExpression | None = iterable
+        if isinstance(iterable, cst.Name):
+            binding = self.semantic.lookup(iterable.value)
+            function = self.semantic.function
+            built = None
+            if (
+                binding is not None
+                and binding.kind is BindingKind.ASSIGNMENT
+                and function is not None
+                and binding.scope.node is function
+                and len(binding.scope.bindings[iterable.value]) == 1
+            ):
+                built = binding.value
+        for row in loop.rows.values():
+            self.querysets.setdefault(id(row), (row, built))
 
     def visit_ListComp(self, node: cst.ListComp) -> None:
         self._comprehension(node)
@@ -393,12 +431,21 @@ class NPlusOneInLoop(QueryTracker):
         if access.method in _LAZY and id(node) in self.passed_on:
             return  # a lazy queryset handed to another function: what it does with it is not seen here
         values = {"expr": expr, "model": row.model_name or "?", "fix": self._fix(access, full, bool(row.path))}
+        rewrite = self._loading(row, access, full)
         if (access.method in _FILTERS or id(node) in self.filtered) and loop in self.loops:
             # `category.thread_set.filter(weight=0)` feeding moves and deletes is per-row work
             # that no prefetch serves: decided when the loop is left, once its writes are known.
             loop.pending.append((node, values))
             return
-        self.report(node, **values)
+        self.report(node, rewrite, **values)
+
+    def _loading(self, row: Instance, access: Access, full: str) -> Rewrite | None:
+        """The queryset built in this function loading what the loop reaches (the advice of `_fix`)."""
+        kept, built = self.querysets.get(id(row), (None, None))
+        if kept is not row or built is None or row.path or access.kind not in ("forward", "many"):
+            return None
+        method = "select_related" if access.kind == "forward" and not access.generic else "prefetch_related"
+        return load_in_queryset(built, method, full)
 
     def _scope(self) -> int:
         return id(self.functions[-1]) if self.functions else 0

@@ -8,9 +8,9 @@ import libcst as cst
 
 from review_patterns.checks.resilience.redis import Binding, ClientRule
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good
+from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.project.clients import LOCK_CLASSES, Kind
-from review_patterns.syntax.names import argument, code, given, is_none
+from review_patterns.syntax.names import argument, code, given, is_none, with_argument
 
 #: Position of `timeout` in `client.lock(name, timeout, ...)`: redis-py, and django-redis's `cache.lock(key, version, timeout)`.
 _LOCK_METHOD_TIMEOUT = {Kind.REDIS: 1, Kind.CACHE: 2}
@@ -19,6 +19,20 @@ _ENTER = frozenset({"__enter__", "__aenter__"})
 
 def _false(arg: cst.Arg | None) -> bool:
     return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "False"
+
+
+#: The module constant the fix adds, unless the module already has one of that name.
+LOCK_CONSTANT = "LOCK_TIMEOUT = 60  # seconds before the lock of a crashed holder expires"
+
+
+def _with_expiry(call: cst.Call, param: str, position: int) -> Rewrite | None:
+    """`call` passing `param=LOCK_TIMEOUT` (or that value where it passes None by position)."""
+    fixed = with_argument(call, param, position, cst.Name(LOCK_CONSTANT.split()[0]))
+    if fixed is None:
+        return None
+    return Rewrite(
+        safe=False, replace=((call, fixed),), constants=(LOCK_CONSTANT,), description=f"pass `{param}=LOCK_TIMEOUT`"
+    )
 
 
 @dataclass
@@ -60,6 +74,13 @@ class LockWithoutTimeout(ClientRule):
     severity = Severity.IMPORTANT
     dimension = Dimension.RELIABILITY
     requires = ("lock", "Lock")
+    fixes = (
+        "Unsafe: for a lock created without an expiry, the fix passes `timeout=LOCK_TIMEOUT` "
+        "(`expire=` for `redis_lock.Lock`) and adds `LOCK_TIMEOUT = 60` to the module (or uses its "
+        "own `LOCK_TIMEOUT`): a holder that runs longer than that loses the lock, so choose the value "
+        "before applying it. An acquire without a wait bound and a release outside `finally` are "
+        "left to you."
+    )
     examples = (
         Bad(
             """
@@ -234,6 +255,7 @@ class LockWithoutTimeout(ClientRule):
         if not given(node, param, position):
             self.report(
                 node,
+                _with_expiry(node, param, position),
                 problem=f"`{code(func, one_line=True)}(...)` creates a lock with no `{param}`: a crashed holder keeps it forever",
             )
 
