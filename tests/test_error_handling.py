@@ -160,6 +160,25 @@ def test_flash_messages_template_contexts_and_form_errors_reach_the_user() -> No
     assert flagged(source, "RP302") == [9, 10, 11]
 
 
+def test_a_method_taking_the_request_that_returns_text_is_not_a_view() -> None:
+    source = """
+        class SafeReporterFilter:
+            def cleanse_special_types(self, request, value):
+                try:
+                    is_multivalue_dict = isinstance(value, MultiValueDict)
+                except Exception as e:
+                    return "{!r} while evaluating {!r}".format(e, value)
+                return value
+
+        def checkout(request, cart):
+            try:
+                return pay(cart)
+            except Exception as e:
+                return error_page(request, "payment failed: {}".format(e))
+        """
+    assert flagged(source, "RP302") == [14]  # a helper building the page from the request is a response
+
+
 def test_text_stored_in_one_attribute_does_not_taint_its_owner() -> None:
     source = """
         from django.contrib import messages
@@ -175,6 +194,80 @@ def test_text_stored_in_one_attribute_does_not_taint_its_owner() -> None:
             messages.success(self.request, "A preview was sent to %s" % email)
         """
     assert flagged(source, "RP302") == []
+
+
+STORAGES = {
+    "storages/serializers.py": """
+        from rest_framework import serializers
+
+        from .models import Storage, SyncRun
+
+        class StorageSerializer(serializers.ModelSerializer):
+            class Meta:
+                model = Storage
+                fields = ["id", "status", "last_error"]
+
+        class SyncRunSerializer(serializers.ModelSerializer):
+            class Meta:
+                model = SyncRun
+                exclude = ["operator_note"]
+        """,
+}
+STORAGE_MODELS = """
+    from django.db import models
+
+    class Storage(models.Model):
+        status = models.CharField(max_length=20)
+        last_error = models.TextField(blank=True)
+        operator_note = models.TextField(blank=True)
+
+        def sync(self):
+            try:
+                self.pull()
+            except Exception as e:
+                self.status = "failed"
+                self.last_error = str(e)
+                self.operator_note = str(e)
+                self.save()
+
+    class SyncRun(models.Model):
+        storage = models.ForeignKey(Storage, on_delete=models.CASCADE)
+        error = models.TextField(blank=True)
+        operator_note = models.TextField(blank=True)
+    """
+
+
+def test_text_stored_in_a_model_field_that_the_projects_api_serves() -> None:
+    assert flagged(STORAGE_MODELS, "RP302", path="storages/models.py", files=STORAGES) == [14]  # not the note
+    tasks = """
+        from storages.models import Storage, SyncRun
+
+        def sync(pk):
+            storage = Storage.objects.get(pk=pk)
+            try:
+                storage.pull()
+            except Exception as e:
+                storage.last_error = f"sync failed: {e}"
+                storage.save(update_fields=["last_error"])
+            try:
+                storage.pull()
+            except OSError as e:
+                SyncRun.objects.create(storage=storage, error=str(e), operator_note=str(e))
+
+        def probe(pk):
+            storage = Storage.objects.get(pk=pk)
+            try:
+                storage.pull()
+            except Exception as e:
+                storage.last_error = str(e)  # never saved here: a value in memory only
+            return storage
+        """
+    assert flagged(
+        tasks, "RP302", path="storages/tasks.py", files={**STORAGES, "storages/models.py": STORAGE_MODELS}
+    ) == [
+        9,
+        14,
+    ]
 
 
 def test_graphql_errors_cleaned_by_the_projects_formatter() -> None:
@@ -312,6 +405,155 @@ def test_rp304_a_retry_another_way_lets_the_second_failure_propagate() -> None:
             return data, fileuri
         """
     assert flagged(source, "RP304") == [9, 17]
+
+
+def test_rp304_template_filters_and_nodes_fail_silently_as_django_asks() -> None:
+    source = """
+        from django import template
+        from django.utils import timezone
+
+        register = template.Library()
+
+        @register.filter(is_safe=True)
+        def localtime(value):
+            try:
+                return timezone.localtime(value)
+            except Exception:
+                return ""
+
+        class ChartNode(template.Node):
+            def render(self, context):
+                try:
+                    return draw_chart(context["series"])
+                except Exception:
+                    return ""
+
+        def chart_data(series):
+            try:
+                return draw_chart(series)
+            except Exception:
+                return ""
+        """
+    assert flagged(source, "RP304", path="shop/templatetags/charts.py") == [24]  # a plain helper is not a filter
+
+
+def test_rp304_a_try_that_only_logs_retried_by_another_log_line() -> None:
+    source = """
+        def start_job(job, args, kwargs):
+            try:
+                args_info = truncate_for_logging(args, kwargs)
+                logger.info(f"Start async job {job.__name__} with {args_info}.")
+            except Exception:
+                logger.info(f"Start async job {job.__name__}.")
+            try:
+                queue.enqueue(job, *args)
+                logger.info("queued %s", job.__name__)
+            except Exception:
+                logger.info("could not queue %s", job.__name__)
+        """
+    assert flagged(source, "RP304") == [11]  # the second `try` does more than log: its failure is lost
+
+
+def test_rp304_the_projects_failure_handling_and_a_failure_raised_later() -> None:
+    source = """
+        def sync(storage):
+            try:
+                export_rows(storage)
+            except Exception:
+                storage_background_failure(storage)
+            try:
+                export_rows(storage)
+            except Exception:
+                messages.error(request, "Export failed")
+
+        def create_app_config(entry):
+            app_module = None
+            try:
+                app_module = import_module(entry)
+            except Exception:
+                pass
+            try:
+                app_config_class = import_string(entry)
+            except Exception:
+                app_config_class = None
+            if app_module is None and app_config_class is None:
+                raise ImportError(f"{entry} is neither an app module nor an app config")
+            try:
+                label = app_config_class.label
+            except Exception:
+                label = None
+            return label
+        """
+    # a flash message tells the user, not the operator; `label` is never checked
+    assert flagged(source, "RP304") == [9, 26]
+
+
+def test_rp304_a_comment_that_is_not_a_reason() -> None:
+    source = """
+        def refresh(feed):
+            try:
+                feed.refresh()
+            except Exception:  # nosec
+                pass
+            try:
+                feed.refresh()
+            except Exception:
+                pass  # TODO handle this
+            try:
+                feed.refresh()
+            except Exception:
+                # a dead feed must not stop the others; it is retried on the next run
+                pass
+            try:
+                feed.refresh()
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                feed.refresh()
+            except Exception:  # pylint: disable=broad-except
+                pass
+        """
+    # another linter's broad-except check silenced on the line: reviewed and kept (wagtail, misago)
+    assert flagged(source, "RP304") == [5, 9]
+
+
+def test_rp304_wrappers_that_document_their_failure_and_release_methods() -> None:
+    source = """
+        def parse_http_date_safe(date):
+            \"\"\"Same as parse_http_date, but return None if the input is invalid.\"\"\"
+            try:
+                return parse_http_date(date)
+            except Exception:
+                pass
+
+        def get_system_encoding():
+            \"\"\"The encoding of the locale; fall back to 'ascii' when it is unsupported.\"\"\"
+            try:
+                encoding = locale.getlocale()[1] or "ascii"
+                codecs.lookup(encoding)
+            except Exception:
+                encoding = "ascii"
+            return encoding
+
+        def load_profile(user_id):
+            \"\"\"The user's profile, or None if it cannot be read.\"\"\"
+            if not user_id:
+                return None
+            try:
+                return read_profile(user_id)
+            except Exception:
+                return None
+
+        class StreamingResponse:
+            def close(self):
+                for closer in self._resource_closers:
+                    try:
+                        closer()
+                    except Exception:
+                        pass
+                self._resource_closers.clear()
+        """
+    assert flagged(source, "RP304") == [24]  # the wrapper does more than its `try`
 
 
 def test_rp305_mixed_network_and_parsing_errors_say_to_split_the_handler() -> None:

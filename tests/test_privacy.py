@@ -353,6 +353,12 @@ def test_example_app_shows_each_rule_once() -> None:
         "report(sys.exc_info())",
         "sentry_sdk.capture_exception()",
         "report_error('sync failed', project=item.project)",
+        # the error passed on as text: to the caller, a result, a status field, a message
+        "return str(exc)",
+        "failures.append(f'{item}: {exc}')",
+        "self.status_text = 'sync failed: %s' % (exc,)",
+        "yield {'item': item.pk, 'error': repr(exc)}",
+        "messages.error(self.request, exc.args[0])",
     ],
 )
 def test_broad_except_that_does_not_swallow(body: str) -> None:
@@ -377,7 +383,9 @@ def test_broad_except_that_does_not_swallow(body: str) -> None:
         "logger.error('sync failed: %s', type(exc).__name__)",
         "logger.error('sync failed', exc_info=False)",
         "print(exc)",
-        "return str(exc)",
+        "warnings.warn(f'sync failed: {exc}')",
+        "return type(exc).__name__",
+        "self.failed_with = exc.__class__",
     ],
 )
 def test_broad_except_that_swallows(body: str) -> None:

@@ -29,6 +29,7 @@ from review_patterns.project.models import ModelIndex, contrib_version, module_n
 from review_patterns.project.models import may_change_index as _may_change_models
 from review_patterns.project.quota import QuotaIndex
 from review_patterns.project.releases import Releases
+from review_patterns.project.serializers import ServedFields
 from review_patterns.project.versions import (
     DjangoVersion,
     Version,
@@ -419,6 +420,11 @@ class ProjectContext:
         """The project's classes and their bases: which exceptions reach clients, which are its own."""
         return ExceptionIndex(self.sources(), self.read)
 
+    @part
+    def served_fields(self) -> ServedFields:
+        """The model fields the project's DRF model serializers expose (RP302: text stored there reaches clients)."""
+        return ServedFields(self.sources(), self.models)
+
     # -- quota guards and clients (RP5xx) --
 
     @part
@@ -508,6 +514,8 @@ class ProjectContext:
             )
         if name == "exceptions":
             return self.exceptions.facts()
+        if name == "served_fields":
+            return sorted(self.served_fields.fields)
         if name == "releases":
             return (sorted(self.releases.by_path.items()), self.releases.default)
         if name == "locked_rows":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
 
 from review_patterns.checks.privacy.helpers import BROAD, Handler, HandlerAwareRule, LoggerCall
 from review_patterns.core.model import Dimension, Severity
@@ -23,11 +25,19 @@ class BroadExcept(HandlerAwareRule):
     `rollbar.report_exc_info()` or a function named `report_error`/`report_exception`, and the
     `error-reporters` of the configuration). A handler that passes the
     exception object on (to a function other than a logger, `return e`, `self.error = e`,
-    `sys.exc_info()`) hands the error to code that deals with it and is not flagged either, nor
-    is a handler that retries the operation of its `try` another way (`try: json.loads(a)` /
-    `except Exception: json.loads(b)`, or the same variable computed again from the same input
-    by another call): the second failure propagates. It is reported at the `except` line. Test
-    modules are not checked.
+    `sys.exc_info()`), or its text (`str(e)`, `f"{e}"`, `e.args` returned, yielded, stored, put
+    in a result or a message, but not only logged or printed) hands the error to code that
+    deals with it and is not flagged either, nor is a handler that retries the operation of its
+    `try` another way (`try: json.loads(a)` / `except Exception: json.loads(b)`, the same
+    variable computed again from the same input by another call, or a `try` that only writes a
+    log line and a handler that writes it another way): the second failure propagates.
+
+    A catch-all can also be deliberate; not flagged: a handler whose comment says why (on the
+    `except` line, just above it or in its body; a directive such as `# noqa` or a `# TODO` is
+    not a reason), a `try` that only releases a resource (`close()`, `shutdown()`,
+    `os.remove()`: best-effort cleanup), and the handlers of a template filter
+    (`@register.filter`) or a template `Node.render()`, which Django's documentation asks to
+    fail silently. It is reported at the `except` line. Test modules are not checked.
 
     ## Why is this bad?
     Every error, including the bugs nobody anticipated, is silently swallowed: the request
@@ -115,6 +125,47 @@ class BroadExcept(HandlerAwareRule):
                     except ValueError:
                         return {}
             """),
+        Good("""
+            class CachedSession(SessionBase):
+                def load(self):
+                    try:
+                        data = self._cache.get(self.cache_key)
+                    except Exception:
+                        # Some backends raise on invalid cache keys: read the session from the database.
+                        data = None
+                    return data or self._load_from_db()
+            """),
+        Good("""
+            def inspect_tables(connection, tables):
+                for table in tables:
+                    try:
+                        columns = connection.introspection.get_table_description(table)
+                    except Exception as e:
+                        yield f"# Unable to inspect table {table!r}: {e}"
+                        continue
+                    yield from render_model(table, columns)
+            """),
+        Good("""
+            def stream(body):
+                try:
+                    yield from body.iter_chunks()
+                finally:
+                    try:
+                        body.close()
+                    except Exception:
+                        pass
+            """),
+        Bad("""
+            def stream(body):
+                try:
+                    yield from body.iter_chunks()
+                finally:
+                    try:
+                        body.close()
+                        body.connection.notify_done()
+                    except Exception:  # RP304
+                        pass  # TODO: log this
+            """),
         Bad("""
             def sync_stock(product):
                 try:
@@ -129,6 +180,51 @@ class BroadExcept(HandlerAwareRule):
         #: for each enclosing `try`: what its body does
         self.tries: list[tuple[cst.Try | cst.TryStar, _Body]] = []
         self.retrying: set[Handler] = set()
+        #: handlers that catch everything on purpose: documented, around cleanup, or where Django asks for silence
+        self.deliberate: set[Handler] = set()
+
+    def on_handler(self, handler: Handler) -> None:
+        body = self._own_try()
+        function = self.function.node if self.function is not None else None
+        if (
+            _documented(handler.node)
+            or (body is not None and body.cleanup_only)
+            or (isinstance(function, cst.FunctionDef) and function.name.value in _RELEASING_METHODS)
+            or (
+                isinstance(function, cst.FunctionDef)
+                and body is not None
+                and _documented_wrapper(function, self.tries[-1][0])
+            )
+            or self._fails_silently()
+        ):
+            self.deliberate.add(handler)
+
+    def _fails_silently(self) -> bool:
+        """In a template filter or a template `Node.render()`: Django's docs ask them never to raise."""
+        for frame in self.frames:
+            node = frame.node
+            if frame.kind != "function" or not isinstance(node, cst.FunctionDef):
+                continue
+            if any(self._registers_filter(d.decorator) for d in node.decorators):
+                return True
+        owner = self.semantic.method_of
+        function = self.function
+        return (
+            owner is not None
+            and function is not None
+            and isinstance(function.node, cst.FunctionDef)
+            and function.node.name.value == "render"
+            and any(self.semantic.qualified_name(base.value) in _TEMPLATE_NODES for base in owner.bases)
+        )
+
+    def _registers_filter(self, decorator: cst.BaseExpression) -> bool:
+        """`@register.filter`, `@register.filter(is_safe=True)` with `register = template.Library()`."""
+        target = decorator.func if isinstance(decorator, cst.Call) else decorator
+        if not (isinstance(target, cst.Attribute) and target.attr.value == "filter"):
+            return False
+        binding = self.semantic.binding_of(target.value)
+        value = binding.value if binding is not None else None
+        return isinstance(value, cst.Call) and self.semantic.qualified_name(value.func) in _TEMPLATE_LIBRARIES
 
     def visit_Try(self, node: cst.Try) -> None:
         self.tries.append((node, _Body.of(node.body)))
@@ -151,12 +247,17 @@ class BroadExcept(HandlerAwareRule):
         return body if handler.node in statement.handlers else None
 
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
-        if call_name(node) in self.settings["error-reporters"]:
+        name = call_name(node) or ""
+        if name in self.settings["error-reporters"] or (log is None and self._records_failure(node, name)):
             for handler in self.handlers:
                 handler.logs_traceback = True
         body = self._own_try()
-        if log is None and body is not None and _operation(node) in body.calls and self.handler is not None:
-            self.retrying.add(self.handler)  # the same operation again: its failure propagates
+        if body is None or self.handler is None:
+            return
+        operation = _operation(node)
+        if (log is None and operation in body.calls) or (log is not None and operation == body.last):
+            # the same operation again (a `try` that only logs: the same log line, another way): its failure propagates
+            self.retrying.add(self.handler)
 
     def on_assign(
         self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode
@@ -169,16 +270,152 @@ class BroadExcept(HandlerAwareRule):
             if isinstance(target, cst.Name) and body.assigned.get(target.value, frozenset()) & reads:
                 self.retrying.add(self.handler)  # the same value computed another way, from the same input
 
+    def _records_failure(self, node: cst.Call, name: str) -> bool:
+        """`storage_background_failure(self)`, `job.mark_failed()`: the project's own failure handling
+        (not a flash message or a form error, which tell the user and lose the bug)."""
+        qualified = self.imports.resolve(node.func) or ""
+        return (
+            bool(_FAILURE_HANDLER.search(name))
+            and name not in _TELLS_THE_USER
+            and not qualified.startswith("django.contrib.messages.")
+        )
+
     def after_handler(self, handler: Handler) -> None:
         caught = [t for t in handler.types if t in BROAD]
-        if caught and not (handler.raises or handler.logs_traceback or handler.hands_on or handler in self.retrying):
+        if caught and not (
+            handler.raises
+            or handler.logs_traceback
+            or handler.hands_on
+            or handler in self.retrying
+            or handler in self.deliberate
+            or self._checked_later(handler)
+        ):
             self.report(handler.node, caught=caught[0])
+
+    def _checked_later(self, handler: Handler) -> bool:
+        """The handler leaves a value unset (`pass`, `x = None`) and the function raises when it is None
+        (`if app_module is None: raise ImportError(...)`): the failure is reported there."""
+        body = self._own_try()
+        function = self.function.node if self.function is not None else None
+        if body is None or not isinstance(function, cst.FunctionDef) or not body.assigned:
+            return False
+        unset = _simple_statements(handler.node.body)
+        if not all(
+            isinstance(small, cst.Pass) or (isinstance(small, cst.Assign) and m.matches(small.value, m.Name("None")))
+            for small in unset
+        ):
+            return False
+        for test in m.findall(function, m.If()):
+            if not isinstance(test, cst.If) or not m.findall(test.body, m.Raise()):
+                continue
+            for comparison in m.findall(
+                test.test,
+                m.Comparison(
+                    left=m.Name(), comparisons=[m.ComparisonTarget(operator=m.Is(), comparator=m.Name("None"))]
+                ),
+            ):
+                if (
+                    isinstance(comparison, cst.Comparison)
+                    and isinstance(comparison.left, cst.Name)
+                    and comparison.left.value in body.assigned
+                ):
+                    return True
+        return False
 
 
 #: Calls too common to say that two places do the same thing.
 _TRIVIAL = frozenset(
     {"str", "repr", "len", "print", "isinstance", "type", "getattr", "hasattr", "bool", "list", "dict"}
 )
+
+
+_TEMPLATE_LIBRARIES = frozenset({"django.template.Library", "django.template.library.Library"})
+_TEMPLATE_NODES = frozenset({"django.template.Node", "django.template.base.Node", "django.template.library.Node"})
+#: Methods that release a resource: a `try` made only of them is best-effort cleanup.
+_RELEASING = frozenset(
+    {"close", "aclose", "shutdown", "disconnect", "terminate", "kill", "release", "cleanup", "quit", "unlink", "rmdir"}
+)
+_RELEASING_CALLS = frozenset({"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"})
+#: Called names of the project's own failure handling: `storage_background_failure`, `mark_failed`, `on_error`.
+_FAILURE_HANDLER = re.compile(r"(^|_)(fail|failed|failure|error|errored|exception)(_|$)", re.IGNORECASE)
+_TELLS_THE_USER = frozenset({"add_error", "error", "form_invalid"})
+#: Comments that are tool directives or reminders, not a reason.
+_NOT_A_REASON = ("pragma", "type:", "noqa", "nosec", "pylint:", "fmt:", "isort:", "todo", "fixme", "xxx")
+_WORD = re.compile(r"\b[A-Za-z]+\b")
+#: Another linter's broad-except check silenced on this line: the catch-all was reviewed and kept.
+_ACKNOWLEDGED = re.compile(
+    r"noqa:[^#]*\b(BLE001|BLE|W0703|W0718|PLW0718)\b|pylint:\s*disable=[^#]*\b(broad-except|broad-exception-caught|W0703|W0718)\b",
+    re.IGNORECASE,
+)
+#: A docstring that says what the function does when it fails.
+_ON_FAILURE = re.compile(
+    r"\b(fail\w*|invalid|errors?|exceptions?|fall ?back|safe\w*|silent\w*|ignor\w*|unsupported|could not|cannot)\b",
+    re.IGNORECASE,
+)
+#: Methods that release what their object holds: whatever they catch is best-effort cleanup.
+_RELEASING_METHODS = _RELEASING | {"__del__", "__exit__", "__aexit__"}
+
+
+def _is_reason(comment: cst.Comment | None) -> bool:
+    """Prose (two words or more) or another linter's broad-except check silenced; not a bare
+    directive (`# noqa`), a reminder (`# TODO`) or a rule code."""
+    if comment is None:
+        return False
+    text = comment.value.lstrip("#").strip()
+    if _ACKNOWLEDGED.search(text):
+        return True
+    return not text.lower().startswith(_NOT_A_REASON) and len(_WORD.findall(text)) >= 2
+
+
+def _documented_wrapper(function: cst.FunctionDef, statement: cst.Try | cst.TryStar) -> bool:
+    """A function that wraps one `try` (and a final `return`) and whose docstring says what it does on failure."""
+    docstring = function.get_docstring()
+    body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
+    if not docstring or not _ON_FAILURE.search(docstring):
+        return False
+    rest = body[1:]  # after the docstring
+    if rest and isinstance(rest[-1], cst.SimpleStatementLine) and isinstance(rest[-1].body[0], cst.Return):
+        rest = rest[:-1]
+    return rest == [statement]
+
+
+def _documented(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    """A comment on the `except` line, just above it or in its body says why everything is caught."""
+    comments = [line.comment for line in handler.leading_lines]
+    body = handler.body
+    if isinstance(body, cst.IndentedBlock):
+        comments.append(body.header.comment)
+        comments += [line.comment for line in body.footer]
+        for statement in body.body:
+            if isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                comments += [line.comment for line in statement.leading_lines]
+            if isinstance(statement, cst.SimpleStatementLine):
+                comments.append(statement.trailing_whitespace.comment)
+    elif isinstance(body, cst.SimpleStatementSuite):
+        comments.append(body.trailing_whitespace.comment)
+    return any(map(_is_reason, comments))
+
+
+def _releases(small: cst.BaseSmallStatement) -> bool:
+    """`stream.close()`, `await client.aclose()`, `os.remove(path)`: a statement that only releases something."""
+    value = small.value if isinstance(small, cst.Expr) else None
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if not isinstance(value, cst.Call):
+        return False
+    name = dotted_name(value.func) or ""
+    return name.rpartition(".")[2] in _RELEASING or name in _RELEASING_CALLS
+
+
+def _simple_statements(body: cst.BaseSuite) -> list[cst.BaseSmallStatement]:
+    """The statements of a block made only of simple statements; [] when it holds a compound one."""
+    if isinstance(body, cst.SimpleStatementSuite):
+        return list(body.body)
+    if not all(isinstance(statement, cst.SimpleStatementLine) for statement in body.body):
+        return []
+    return [
+        small for statement in body.body if isinstance(statement, cst.SimpleStatementLine) for small in statement.body
+    ]
 
 
 def _operation(node: cst.Call) -> str | None:
@@ -219,6 +456,9 @@ class _Body:
 
     calls: frozenset[str]
     assigned: dict[str, frozenset[str]]
+    #: the one operation of a `try` made of assignments and then one call: what the `try` is for
+    last: str | None
+    cleanup_only: bool  #: every statement releases a resource (`close()`, `os.remove()`)
 
     @classmethod
     def of(cls, body: cst.BaseSuite) -> _Body:
@@ -246,4 +486,14 @@ class _Body:
                 return False
 
         body.visit(Visitor())
-        return cls(frozenset(calls), assigned)
+        simple = _simple_statements(body)
+        cleanup_only = bool(simple) and all(map(_releases, simple))
+        tail = simple[-1] if simple else None
+        last = None
+        if (
+            isinstance(tail, cst.Expr)
+            and isinstance(tail.value, cst.Call)
+            and all(isinstance(small, (cst.Assign, cst.AnnAssign)) for small in simple[:-1])
+        ):
+            last = _operation(tail.value)
+        return cls(frozenset(calls), assigned, last, cleanup_only)

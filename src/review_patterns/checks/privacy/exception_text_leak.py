@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import libcst as cst
+import libcst.matchers as m
 
 from review_patterns.checks.privacy.helpers import (
     ExceptionTextRule,
@@ -19,6 +20,7 @@ from review_patterns.checks.privacy.helpers import (
 from review_patterns.checks.privacy.redaction import generic_message
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.project.models import Model
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import call_name
 
@@ -32,6 +34,8 @@ _MESSAGES = frozenset({"debug", "info", "success", "warning", "error", "add_mess
 _ORDER = {Origin.USER: 0, Origin.LIBRARY: 1, Origin.INTERNAL: 2}
 #: Class names that, when they cannot be resolved (a star import), are still taken as rendered.
 _RENDERED_NAMES = frozenset({"ValidationError", "PermissionDenied", "APIException", "GraphQLError"})
+#: Queryset and manager methods that write their keyword arguments to the model's fields.
+_WRITES = frozenset({"update", "create"})
 #: Methods of a class-based view whose return value is the template context.
 _CONTEXT_METHODS = frozenset({"get_context_data"})
 
@@ -48,6 +52,12 @@ class ExceptionTextLeak(ExceptionTextRule):
       error (`form.add_error(...)`), or a value returned by a view (a function taking `request`
       first) that builds its response with a helper (`return error_page(request, str(e))`) or is
       a decorated API route returning data;
+    - a model field that the project's API serves: the text assigned to a field of an instance
+      of a model the project defines (`self` in the model's methods, a name bound from
+      `Storage.objects.get(...)` or `Storage(...)`) that the same function saves, or written
+      by `Storage.objects.filter(...).update(error=...)` / `.create(...)`, when a DRF
+      `ModelSerializer` of the project (or of a model deriving from it) names that field in
+      `Meta.fields` or takes `"__all__"` without excluding it;
     - an exception the project renders to clients: DRF's `APIException` family, Django's
       `ValidationError` and `PermissionDenied`, `GraphQLError`, and the project's own classes
       deriving from them (read from the project's sources).
@@ -77,7 +87,12 @@ class ExceptionTextLeak(ExceptionTextRule):
     Only the caught classes are looked at, not what the `try` body does: the text of a
     `ValueError` raised deep inside a library is taken as describing the user's input. The
     project's classes are found by their module-level `class` statements; one built
-    dynamically is not known.
+    dynamically is not known. "An API serves the field" is decided from the project's DRF
+    `ModelSerializer`s only: a field shown by a template, the admin, a hand-written serializer
+    (`serializers.Serializer` with a `CharField(source=...)`) or a `values()` response is not
+    known to be served, a serializer whose `Meta.fields` is built by code is not read, and the
+    text stored outside the handler (by a helper it calls that reads `sys.exc_info()`) is not
+    followed.
 
     ## Options
     - `user-facing-exceptions`: more exception classes whose text is written for users (an
@@ -196,6 +211,36 @@ class ExceptionTextLeak(ExceptionTextRule):
                     """
             },
         ),
+        Bad(
+            """
+            from django.db import models
+
+            class ExportJob(models.Model):
+                status = models.CharField(max_length=20)
+                error = models.TextField(blank=True)
+
+                def run(self):
+                    try:
+                        self.write_rows()
+                    except Exception as e:
+                        self.status = "failed"
+                        self.error = str(e)  # RP302
+                        self.save(update_fields=["status", "error"])
+            """,
+            path="exports/models.py",
+            files={
+                "exports/serializers.py": """
+                    from rest_framework import serializers
+
+                    from exports.models import ExportJob
+
+                    class ExportJobSerializer(serializers.ModelSerializer):
+                        class Meta:
+                            model = ExportJob
+                            fields = "__all__"
+                    """
+            },
+        ),
         Good(
             """
             import json
@@ -264,6 +309,7 @@ class ExceptionTextLeak(ExceptionTextRule):
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
         if log is not None:
             return
+        self._written(node)
         sink = self._client_sink(node)
         if sink is not None:
             args = [a.value for a in node.args]
@@ -287,6 +333,63 @@ class ExceptionTextLeak(ExceptionTextRule):
 
     def shown_elsewhere(self, node: cst.Call) -> bool:
         return self._client_sink(node) is not None
+
+    def on_assign(
+        self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode
+    ) -> None:
+        super().on_assign(targets, value, node)
+        for target in targets:
+            if value is not None and isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+                model = self._model_of(target.value)
+                if model is not None and self._saves(target.value.value):
+                    self._store(node, value, model, target.attr.value)
+
+    def _store(self, node: cst.CSTNode, value: cst.BaseExpression, model: Model, field: str) -> None:
+        """The text in `value` is stored in `field` of `model`: a sink when the project's API serves it."""
+        index = self.context.models
+        labels = [model.label] + [m.label for m in index.models.values() if model.label in m.bases]
+        if index.has_field(model, field) and any(self.context.served_fields.serves(lb, field) for lb in labels):
+            self.sink(node, self.leaks(value), f"the `{field}` field of `{model.name}`, which the project's API serves")
+
+    def _model_of(self, node: cst.BaseExpression) -> Model | None:
+        """The model an instance is of: `self` in a model's method, `Order(...)`, `Order.objects.get(...)`."""
+        if not isinstance(node, cst.Name):
+            return None
+        owner = self.semantic.method_of
+        if node.value == "self" and owner is not None:
+            return self.context.models.lookup(owner.name.value, self.file.path)
+        binding = self.semantic.lookup(node.value)
+        value = binding.value if binding is not None else None
+        return self._model_of_call(value) if isinstance(value, cst.Call) else None
+
+    def _saves(self, name: str) -> bool:
+        """Whether the enclosing function calls `name.save()`."""
+        function = self.function
+        if function is None or function.node is None:
+            return False
+        return any(
+            m.matches(call.func, m.Attribute(value=m.Name(name), attr=m.Name("save")))
+            for call in m.findall(function.node, m.Call())
+            if isinstance(call, cst.Call)
+        )
+
+    def _written(self, node: cst.Call) -> None:
+        """`Order.objects.filter(...).update(error=str(e))`, `.create(...)`: text written to a model's fields."""
+        if call_name(node) not in _WRITES:
+            return
+        model = self._model_of_call(node)
+        if model is not None:
+            for arg in node.args:
+                if arg.keyword is not None:
+                    self._store(node, arg.value, model, arg.keyword.value)
+
+    def _model_of_call(self, node: cst.Call) -> Model | None:
+        """The model at the head of a call chain: `Order(...)`, `Order.objects.filter(...).update(...)`."""
+        root: cst.BaseExpression = node
+        while isinstance(root, (cst.Call, cst.Attribute)):
+            root = root.func if isinstance(root, cst.Call) else root.value
+        qualified = self.semantic.qualified_name(root)
+        return self.context.models.lookup(qualified, self.file.path) if qualified else None
 
     def on_raise(self, node: cst.Raise) -> None:
         exc = node.exc
@@ -322,8 +425,15 @@ class ExceptionTextLeak(ExceptionTextRule):
         if params and params[0] in ("self", "cls"):
             params = params[1:]
         # A view takes the request first (`def call(self, url, request=None)` is not one) and returns a
-        # response: one built by a helper from the text, or data an API framework's route serializes.
-        return params[:1] == ["request"] and (isinstance(value, cst.Call) or bool(node.decorators))
+        # response: one a helper builds from the request and the text (`error_page(request, str(e))`;
+        # not `"{!r}".format(e)`), or data an API framework's route serializes.
+        if params[:1] != ["request"]:
+            return False
+        if node.decorators:
+            return True
+        return isinstance(value, cst.Call) and any(
+            isinstance(a.value, cst.Name) and a.value.value == "request" for a in value.args
+        )
 
     # -- whose text it is --
 

@@ -148,6 +148,7 @@ _INSPECTING = frozenset(
         "len",
         "id",
         "print",
+        "warnings.warn",
         "vars",
         "dir",
     }
@@ -445,11 +446,14 @@ class HandlerAwareRule(Rule):
         self._bind_targets(targets, node.value, node)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._hand_on([node.value])
         self.on_assign([node.target], node.value, node)
         if node.value is not None:
             self._bind_targets([node.target], node.value, node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._hand_on([node.value])
         self.on_assign([node.target], node.value, node)
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
@@ -518,14 +522,20 @@ class HandlerAwareRule(Rule):
             self._hand_on([node.value])
         self.on_return(node)
 
+    def visit_Yield(self, node: cst.Yield) -> None:
+        if isinstance(node.value, cst.BaseExpression):
+            self._hand_on([node.value])
+
     def _hand_on(self, values: list[cst.BaseExpression]) -> None:
-        """Marks the handlers whose exception object is among `values` (or in a tuple or list there)."""
-        flat: list[cst.BaseExpression] = []
+        """Marks the handlers whose exception, or its text (`str(e)`, `f"{e}"`, `e.args`), is in `values`."""
+        live = {h.name for h in self.handlers if h.name is not None and h.name_live}
+        if not live:
+            return
+        carried: set[str] = set()
         for value in values:
-            flat += [e.value for e in value.elements] if isinstance(value, (cst.Tuple, cst.List)) else [value]
-        names = {v.value for v in flat if isinstance(v, cst.Name)}
+            carried |= _CarriedException.of(value, live)
         for handler in self.handlers:
-            if handler.name in names and handler.name_live:
+            if handler.name in carried and handler.name_live:
                 handler.hands_on = True
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -563,6 +573,43 @@ class HandlerAwareRule(Rule):
 
     def leave_Call(self, original_node: cst.Call) -> None:
         self._in_log -= self._calls.pop()
+
+
+#: Calls that say only what kind of exception it is, not what it says.
+_KIND_ONLY = frozenset({"type", "isinstance", "issubclass", "hasattr", "id", "callable"})
+#: Attributes of an exception that hold its text.
+_TEXT_ATTRIBUTES = frozenset({"args", "message", "messages", "detail", "strerror"})
+
+
+class _CarriedException(cst.CSTVisitor):
+    """The exception names whose object or text an expression carries (not `type(e)`, not `e.code`)."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.found: set[str] = set()
+
+    @classmethod
+    def of(cls, node: cst.CSTNode, names: set[str]) -> set[str]:
+        visitor = cls(names)
+        node.visit(visitor)
+        return visitor.found
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.found.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if isinstance(node.value, cst.Name) and node.value.value in self.names:
+            if node.attr.value in _TEXT_ATTRIBUTES:
+                self.found.add(node.value.value)
+            return False
+        return True
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        return call_name(node) not in _KIND_ONLY
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
 
 
 def _imported_logger(qualified: str) -> bool:
