@@ -457,6 +457,6 @@ def test_a_part_that_fails_to_build_is_reported_for_its_files_not_raised_by_the_
 
     monkeypatch.setattr(context_module, "declared_django_version", broken)
     report = run()
-    assert set(run.checked) == readers
-    assert {f.path for f in report.findings if f.code == "RP002"} == readers
-    assert [r for r in report.files if r.path not in readers] == [r for r in cold.files if r.path not in readers]
+    failed = {f.path for f in report.findings if f.code == "RP002"}
+    assert readers <= failed == set(run.checked)  # and whatever else builds on the Django version
+    assert [r for r in report.files if r.path not in failed] == [r for r in cold.files if r.path not in failed]
