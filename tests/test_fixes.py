@@ -390,3 +390,13 @@ def test_rp401_leaves_querysets_built_elsewhere_or_bound_twice() -> None:
     )
     _, applied, left = _rp401(source)
     assert applied == 0 and [line for line, _ in left] == [14, 19] and not any(fix for _, fix in left)
+
+
+def test_statistics_mark_the_rules_with_fixes_and_count_the_fixable(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--statistics", "--exit-zero", "--select", "RP102,RP303"]) == 0
+    assert capsys.readouterr().out == (
+        "1\tRP102\t[*] unknown-orm-method\n1\tRP303\t[*unsafe] bare-except\n"
+        "1 finding fixable with `review-patterns fix` (1 more with --unsafe-fixes)\n"
+    )

@@ -265,3 +265,55 @@ def test_the_files_hook_checks_the_staged_files_whole(tmp_path: Path) -> None:
     code, output = commit_with_hook("accounts/legacy/reports.py", "# Kept for the old reports.\n" + LEGACY)
     assert code == 0, output
     assert "accounts/legacy/reports.py" not in output.split("review-patterns (whole files)", 1)[1]
+
+
+RENAMED = """from shop.models import Order
+
+
+def mark_paid(order_id):
+    order = Order.objects.get(pk=order_id)
+    order.refresh_from_database()  # reread the status
+    return order
+"""
+
+
+def test_the_fix_hook_applies_safe_fixes_and_fails_so_they_are_reviewed(tmp_path: Path) -> None:
+    hooks, _ = hook_repository(tmp_path)
+    project = tmp_path / "shop-project"
+    project.mkdir()
+    git(project, "init", "-q")
+    commit(
+        project,
+        {
+            "manage.py": "",
+            "pyproject.toml": '[tool.review-patterns]\nexclude = ["legacy/**"]\n',
+            "shop/__init__.py": "",
+            "shop/services.py": RENAMED,
+            "legacy/services.py": RENAMED,
+        },
+        "services",
+    )
+    env = {**os.environ, **IDENTITY, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PRE_COMMIT_COLOR": "never"}
+    env.pop("PYTHONPATH", None)
+
+    def run_hook() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pre_commit", "try-repo", str(hooks), "review-patterns-fix", "--all-files"],
+            check=False,
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    fixed = run_hook()
+    assert fixed.returncode == 1, fixed.stdout + fixed.stderr
+    assert "files were modified by this hook" in fixed.stdout
+    assert (project / "shop/services.py").read_text() == RENAMED.replace(
+        "refresh_from_database()  # reread", "refresh_from_db()  # reread"
+    )
+    assert (project / "legacy/services.py").read_text() == RENAMED, "`exclude` applies to the files pre-commit names"
+    git(project, "add", ".")
+    again = run_hook()
+    assert again.returncode == 0, again.stdout + again.stderr

@@ -6,6 +6,7 @@ import difflib
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -423,6 +424,9 @@ def check(
 @click.option(
     "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Read settings from this file."
 )
+@click.option(
+    "--force-exclude", is_flag=True, help="Apply `exclude` to files named on the command line too (for pre-commit)."
+)
 def fix_command(
     paths: tuple[Path, ...],
     unsafe_fixes: bool,
@@ -430,6 +434,7 @@ def fix_command(
     select: str | None,
     ignore: str | None,
     config_file: Path | None,
+    force_exclude: bool,
 ) -> int:
     """Apply the fixes the findings offer in PATHS (default: the current folder).
 
@@ -441,6 +446,8 @@ def fix_command(
     config = with_overrides(
         config, select=_selectors(select, "--select"), ignore=_selectors(ignore, "--ignore", bonuses=True)
     )
+    if force_exclude:
+        targets = [t for t in targets if not excluded(t, config)]
     outcomes = fix_paths(targets, config, rules=_rules(), unsafe=unsafe_fixes, write=not dry_run)
     if dry_run:
         for outcome in outcomes:
@@ -468,10 +475,21 @@ BASELINE_HINT = 20
 
 
 def _statistics(report: Report) -> str:
-    """One line per rule, as ruff's `--statistics`: count, code, name; most frequent first."""
+    """One line per rule, as ruff's `--statistics`: count, code, name (marked `[*]` when some of its
+    findings have a safe fix, `[*unsafe]` when only unsafe ones); most frequent first. Then how
+    many are fixable."""
     rows = findings_by_rule(report.findings)
+    safe = Counter(f.code for f in report.findings if f.fix is not None and f.fix.safe)
+    unsafe = Counter(f.code for f in report.findings if f.fix is not None and not f.fix.safe)
     width = max((len(str(n)) for _, _, n in rows), default=1)
-    return "".join(f"{n:>{width}}\t{code}\t{name}\n" for code, name, n in rows)
+    lines = []
+    for code, name, n in rows:
+        mark = "[*] " if safe[code] else "[*unsafe] " if unsafe[code] else ""
+        lines.append(f"{n:>{width}}\t{code}\t{mark}{name}\n")
+    if safe or unsafe:
+        more = f" ({unsafe.total()} more with --unsafe-fixes)" if unsafe else ""
+        lines.append(f"{plural(safe.total(), 'finding')} fixable with `review-patterns fix`{more}\n")
+    return "".join(lines)
 
 
 def _check_stdin(stdin_filename: Path | None, config: Config, force_exclude: bool) -> tuple[Report, Sources]:
