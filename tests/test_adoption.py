@@ -116,6 +116,8 @@ def test_statistics_one_line_per_rule(project: Path, capsys: pytest.CaptureFixtu
     (project / "shop/preview.py").write_text(NEW_SERVICE)
     code, out, _ = check(capsys, "--statistics", "shop")
     assert code == 1 and out == "3\tRP990\tdangerous-call\n2\tRP991\tprint-call\n"
+    code, out, _ = check(capsys, "--statistics", "-o", "statistics.txt", "shop")
+    assert code == 1 and out == "" and (project / "statistics.txt").read_text().startswith("3\tRP990\t")
 
 
 def test_show_settings_says_where_each_value_came_from(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -397,6 +397,21 @@ def test_a_file_over_the_time_budget_costs_only_that_file(
     assert "took longer than 1 s" in (report.files[3].error or "")
 
 
+def test_fixing_a_file_over_the_time_budget_leaves_it_and_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from review_patterns.core.fixer import fix_paths
+
+    monkeypatch.setattr(engine, "FILE_TIME_BUDGET", 1.0)
+    files = many_files(tmp_path, "stall")
+    before = files[3].read_text()
+    started = time.monotonic()
+    outcomes = fix_paths(files, Config(), rules=(SaveInLoop, Slow))
+    assert time.monotonic() - started < 120
+    assert [Path(o.path).name for o in outcomes] == [f.name for f in files if f.name != "view_3.py"]
+    assert files[3].read_text() == before
+
+
 def test_the_time_budget_leaves_the_callers_own_timer_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     fired: list[int] = []
     previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))

@@ -1,5 +1,7 @@
 """The registry: every rule, sorted by code, then the bonus checks. Listed by hand, on purpose."""
 
+from review_patterns.checks.api.paid_endpoint_without_auth import PaidEndpointWithoutAuth
+from review_patterns.checks.api.paid_endpoint_without_throttle import PaidEndpointWithoutThrottle
 from review_patterns.checks.clarity.type_hints import TypeHints
 from review_patterns.checks.migrations.collapsed_three_step_migration import CollapsedThreeStepMigration
 from review_patterns.checks.migrations.irreversible_data_migration import IrreversibleDataMigration
@@ -65,6 +67,8 @@ ALL_RULES: tuple[type[Rule], ...] = (
     LockWithoutTimeout,
     HttpCallWithoutTimeout,
     NaiveDatetime,
+    PaidEndpointWithoutAuth,
+    PaidEndpointWithoutThrottle,
     QuotaManager,
     TypeHints,
 )

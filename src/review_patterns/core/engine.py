@@ -545,17 +545,18 @@ def _run_task(task: _Task, contexts: dict[Path, ProjectContext]) -> FileResult:
 FILE_TIME_BUDGET = 120.0
 
 
-class _OverBudget(BaseException):
+class OverBudget(BaseException):
     """Raised by the alarm when a file has used up its time budget."""
 
 
 def _on_alarm(signum: int, frame: object) -> None:
-    raise _OverBudget
+    raise OverBudget
 
 
 @contextmanager
-def time_budget(seconds: float) -> Iterator[None]:
-    """Raises `_OverBudget` inside the block once `seconds` have passed (an interval timer's SIGALRM).
+def time_budget(seconds: float | None = None) -> Iterator[None]:
+    """Raises `OverBudget` inside the block once `seconds` (default `FILE_TIME_BUDGET`) have passed
+    (an interval timer's SIGALRM).
 
     No budget where there is no timer (Windows), outside the main thread (signals reach only it), or
     when a timer is already running (the caller's own, such as a test timeout): it is left alone.
@@ -569,7 +570,7 @@ def time_budget(seconds: float) -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, FILE_TIME_BUDGET if seconds is None else seconds)
     try:
         yield
     finally:
@@ -581,9 +582,9 @@ def _lint_in_budget(task: _Task, contexts: dict[Path, ProjectContext]) -> FileRe
     """`_run_task` within `FILE_TIME_BUDGET`: a file that runs over it is reported (RP001) instead of
     holding the run. The alarm may cut a context's construction short, so that context is dropped."""
     try:
-        with time_budget(FILE_TIME_BUDGET):
+        with time_budget():
             return _run_task(task, contexts)
-    except _OverBudget:
+    except OverBudget:
         contexts.pop(task[2], None)
         reason = f"took longer than {FILE_TIME_BUDGET:g} s to analyse; not analysed"
         return _error_result(task[1], 0, _at(1), reason, task[3])

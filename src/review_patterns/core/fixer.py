@@ -20,12 +20,14 @@ from pathlib import Path
 from review_patterns.core.config import Config
 from review_patterns.core.edits import apply_fixes
 from review_patterns.core.engine import (
+    OverBudget,
     collect_files,
     configured_context,
     display_path,
     lint,
     project_relative,
     read_source,
+    time_budget,
 )
 from review_patterns.core.model import FileResult, Fix
 from review_patterns.core.rule import Rule
@@ -106,9 +108,20 @@ def fix_paths(
         root = find_project_root(path.resolve().parent)
         context = contexts.get(root) or contexts.setdefault(root, configured_context(root, config))
         display = display_path(path, cwd)
-        fixed, applied, result = fix_source(
-            source, display, context, config, rules=rules, unsafe=unsafe, project_path=project_relative(path, context)
-        )
+        try:
+            with time_budget():
+                fixed, applied, result = fix_source(
+                    source,
+                    display,
+                    context,
+                    config,
+                    rules=rules,
+                    unsafe=unsafe,
+                    project_path=project_relative(path, context),
+                )
+        except OverBudget:  # left as it is; the check reports it as RP001
+            contexts.pop(root, None)  # the alarm may have cut the context's construction short
+            continue
         if write and fixed != source:
             write_source(path, fixed)
         outcomes.append(FixOutcome(display, source, fixed, applied, result))

@@ -400,8 +400,11 @@ def check(
     for warning in report.warnings:
         _note(f"review-patterns: warning: {warning}")
 
-    if statistics:
-        click.echo(_statistics(report), nl=False)
+    if statistics:  # as ruff: to the output file when there is one
+        if output is not None:
+            write_output(output, _statistics(report))
+        else:
+            click.echo(_statistics(report), nl=False)
     else:
         if output is not None:  # as ruff: the report, its summary included, goes to the file alone
             outputs.insert(0, (fmt, output))

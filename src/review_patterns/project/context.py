@@ -21,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 
 from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.clients import worth_reading as _may_bind_clients
+from review_patterns.project.endpoints import EndpointIndex
 from review_patterns.project.exceptions import ExceptionIndex
 from review_patterns.project.http import patched_libraries
 from review_patterns.project.locking import locked_by_callers
@@ -37,7 +38,7 @@ from review_patterns.project.versions import (
     installed_django_version,
     is_declaration_file,
 )
-from review_patterns.syntax.files import MAX_FILE_SIZE, read_text
+from review_patterns.syntax.files import MAX_FILE_SIZE, FileKind, SourceFile, read_text
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -231,6 +232,7 @@ def _declaration_files(folder: Path) -> list[str]:
 
 
 _METHOD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
 class ProjectContext:
@@ -319,6 +321,16 @@ class ProjectContext:
                 text = self.read(path)
                 if text is not None:
                     yield path, text
+
+    @part
+    def function_names(self) -> frozenset[str]:
+        """Names of the functions and methods the project defines outside migrations (its quota guards)."""
+        return frozenset(
+            name
+            for path, text in self.sources()
+            if FileKind.MIGRATION not in SourceFile(path, text).kinds
+            for name in _DEF.findall(text)
+        )
 
     @part
     def method_names(self) -> frozenset[str]:
@@ -442,6 +454,13 @@ class ProjectContext:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
 
+    # -- endpoints and the paid calls they reach (RP6xx) --
+
+    @part
+    def endpoints(self) -> EndpointIndex:
+        """The project's views, who may call them, and the paid calls they reach (RP601, RP602)."""
+        return EndpointIndex(self)
+
     # -- kept between runs (the context cache) --
 
     #: Parts that can be kept between runs: name -> (hints from the built part, whether a file with
@@ -499,6 +518,8 @@ class ProjectContext:
     def _fingerprint_data(self, name: str) -> Any:
         if name == "method_names":
             return self.method_names
+        if name == "function_names":
+            return self.function_names
         if name == "redis_clients":
             return self.redis_clients
         if name == "models":
@@ -524,7 +545,7 @@ class ProjectContext:
             return self.patched_http
         if name == "django_version":
             return self.django_version
-        if name == "quota_index":
-            # Its facts depend on the guards each rule is configured with: every source can matter.
+        if name in ("quota_index", "endpoints"):
+            # Their facts depend on each rule's options (guards, paid calls): every source can matter.
             return list(self.sources())
         raise KeyError(name)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from functools import cached_property
 
-from review_patterns.project.models import Module, module_name
+from review_patterns.project.models import SETTINGS_PATH, Module, module_name
 
 #: Exception classes whose message a client sees (qualified as imported).
 RENDERED = frozenset(
@@ -49,7 +49,6 @@ _GRAPHQL = frozenset(n for n in RENDERED if n.startswith("graphql."))
 _DRF = "rest_framework."
 _MAX_DEPTH = 12
 _MENTIONS_EXCEPTION = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(", re.MULTILINE)
-_SETTINGS_PATH = re.compile(r"(^|/)(settings\.py$|settings/[^/]+\.py$|settings_[^/]*\.py$)")
 _DRF_HANDLER = re.compile(r"""["']EXCEPTION_HANDLER["']\s*:\s*["']([\w.]+)["']""")
 #: A GraphQL error formatter: graphene's `format_error` override, ariadne's `error_formatter=`,
 #: strawberry's `process_errors`.
@@ -76,7 +75,7 @@ class ExceptionIndex:
         self.graphql_formatter = False  #: the project formats GraphQL errors before they leave
         for path, text in sources:
             self._paths[module_name(path)] = path
-            if _SETTINGS_PATH.search(path):
+            if SETTINGS_PATH.search(path):
                 self.settings.append(text)
             if _GRAPHQL_FORMATTER.search(text):
                 self.graphql_formatter = True

@@ -101,6 +101,18 @@ def client_keys(receiver: str, place: str | None, kind: str | None) -> frozenset
     return frozenset(keys)
 
 
+def looks_like_class(name: str) -> bool:
+    """`googlemaps.Client`: by convention a class, whose call builds an object (and sends nothing)."""
+    return name.rsplit(".", 1)[-1][:1].isupper()
+
+
+def on_host(url: str, host: str) -> bool:
+    """Whether a URL points at `host` or one of its subdomains."""
+    rest = url.split("://", 1)[-1]
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+    return netloc == host or netloc.endswith("." + host)
+
+
 #: Methods through which every request of a library goes: replaced at run time with one that
 #: fills in a timeout (pretix's `HTTPAdapter.send = httpadapter_send`), the library has a default.
 SEND_METHODS: dict[str, str] = {

@@ -41,7 +41,7 @@ MANY_RELATIONS = {
 DEFAULT_MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
 
 _MODELS_PATH = re.compile(r"(^|/)(models\.py$|models/[^/]+\.py$)")
-_SETTINGS_PATH = re.compile(r"(^|/)(settings\.py$|settings/[^/]+\.py$|settings_[^/]*\.py$)")
+SETTINGS_PATH = re.compile(r"(^|/)(settings\.py$|settings/[^/]+\.py$|settings_[^/]*\.py$)")
 _CLASS_LINE = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
 _IMPORT_MODELS = re.compile(r"^[ \t]*from[ \t]+([\w.]+\.models(?:\.[\w.]+)?)[ \t]+import", re.MULTILINE)
 _MODEL_BASE = re.compile(r"Model\b")
@@ -247,7 +247,7 @@ def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> tu
     user_model: str | None = None
     installed: list[str] = []
     for path in paths:
-        if not _SETTINGS_PATH.search(path):
+        if not SETTINGS_PATH.search(path):
             continue
         text = read(path)
         if text is None or ("AUTH_USER_MODEL" not in text and "INSTALLED_APPS" not in text):
@@ -318,7 +318,7 @@ def may_change_index(path: str, text: str, model_names: frozenset[str], modules:
     `model_names` and has read `modules`: a models, settings or apps module, a class deriving from a model
     (or from anything called `...Model`), or an import of a models module the index has not read.
     Kept beside `ModelIndex._build`, whose choices of what to read it must cover."""
-    if _MODELS_PATH.search(path) or _SETTINGS_PATH.search(path) or path.rsplit("/", 1)[-1] == "apps.py":
+    if _MODELS_PATH.search(path) or SETTINGS_PATH.search(path) or path.rsplit("/", 1)[-1] == "apps.py":
         return True
     if "class " in text:
         for bases in _CLASS_LINE.findall(text):

@@ -26,8 +26,6 @@ from review_patterns.syntax.names import ast_dotted_name
 if TYPE_CHECKING:
     from review_patterns.project.context import ProjectContext
 
-_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
-
 
 @dataclass(frozen=True)
 class QuotaFacts:
@@ -50,10 +48,10 @@ class QuotaIndex:
         self.context = context
         self._facts: dict[tuple[str, ...], QuotaFacts] = {}
 
-    @cached_property
+    @property
     def defined(self) -> frozenset[str]:
         """Names of every function and method the project defines."""
-        return frozenset(name for _, text in self.context.sources() for name in _DEF.findall(text))
+        return self.context.function_names
 
     def facts(self, guards: tuple[str, ...]) -> QuotaFacts:
         if guards not in self._facts:
@@ -73,7 +71,7 @@ class QuotaIndex:
                 tree = ast.parse(text)
             except (SyntaxError, ValueError, RecursionError):
                 continue
-            clients |= _ModuleReader(tree, SourceFile(path, text), guards).guarded_clients()
+            clients |= ModuleReader(tree, SourceFile(path, text), guards).guarded_clients()
         return QuotaFacts(defined, frozenset(clients))
 
 
@@ -92,7 +90,7 @@ class _Calls:
     calls: list[tuple[frozenset[str], str | None, bool]]
 
 
-class _ModuleReader:
+class ModuleReader:
     """One module: its imports and bindings, as `HttpRule` tracks them in LibCST."""
 
     def __init__(self, tree: ast.Module, file: SourceFile, guards: tuple[str, ...]) -> None:
@@ -103,7 +101,7 @@ class _ModuleReader:
         self.bindings: dict[str, str] = {}
         for node in top_level(tree.body):
             if isinstance(node, ast.Assign):
-                self._bind(self.bindings, node.targets, node.value)
+                self.bind(self.bindings, node.targets, node.value)
 
     def resolve(self, name: str) -> str | None:
         """The qualified name of an imported dotted name, else None."""
@@ -122,7 +120,7 @@ class _ModuleReader:
             return BREAKER
         return NEW + (name if name is not None else f"{self.module}.{called}")
 
-    def _bind(self, scope: dict[str, str], targets: list[ast.expr], value: ast.expr) -> None:
+    def bind(self, scope: dict[str, str], targets: list[ast.expr], value: ast.expr) -> None:
         kind = self.constructed(value)
         if kind is not None:
             for target in targets:
@@ -139,15 +137,15 @@ class _ModuleReader:
                 methods = [n for n in node.body if isinstance(n, _Function)]
                 for stmt in node.body:
                     if isinstance(stmt, ast.Assign):
-                        self._bind(
+                        self.bind(
                             attributes, [ast.Name(f"self.{ast_dotted_name(t)}") for t in stmt.targets], stmt.value
                         )
                 for method in methods:
-                    for inner in _own_nodes(method):
+                    for inner in own_nodes(method):
                         if isinstance(inner, ast.Assign) and any(
                             (ast_dotted_name(t) or "").startswith("self.") for t in inner.targets
                         ):
-                            self._bind(attributes, inner.targets, inner.value)
+                            self.bind(attributes, inner.targets, inner.value)
                 for method in methods:
                     functions[f"{node.name}.{method.name}"] = self._calls(method, node.name, attributes)
             elif isinstance(node, _Function) and not self._is_method(node):
@@ -185,10 +183,10 @@ class _ModuleReader:
         args = node.args
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
             local[arg.arg] = PARAM
-        own = list(_own_nodes(node))
+        own = list(own_nodes(node))
         for inner in own:
             if isinstance(inner, ast.Assign):
-                self._bind(local, inner.targets, inner.value)
+                self.bind(local, inner.targets, inner.value)
         calls = sorted((n for n in own if isinstance(n, ast.Call)), key=lambda c: (c.lineno, c.col_offset))
         guarded = any(
             matches_any(_called_name(d) or "", self.guards)
@@ -212,12 +210,12 @@ class _ModuleReader:
                     callee = f"{class_name}.{func.attr}"
                 elif receiver is not None:
                     keys = client_keys(
-                        receiver, self._place(receiver, class_name, local), self._kind(receiver, local, attributes)
+                        receiver, self.place(receiver, class_name, local), self.kind(receiver, local, attributes)
                     )
             result.calls.append((keys, callee, guarded))
         return result
 
-    def _place(self, receiver: str, class_name: str | None, local: dict[str, str]) -> str | None:
+    def place(self, receiver: str, class_name: str | None, local: dict[str, str]) -> str | None:
         head, _, rest = receiver.partition(".")
         if head in ("self", "cls") and rest:
             return f"{self.module}.{class_name}.{rest}" if class_name else None
@@ -227,14 +225,14 @@ class _ModuleReader:
             return None
         return f"{self.module}.{receiver}"
 
-    def _kind(self, receiver: str, local: dict[str, str], attributes: dict[str, str]) -> str | None:
+    def kind(self, receiver: str, local: dict[str, str], attributes: dict[str, str]) -> str | None:
         head, _, rest = receiver.partition(".")
         if head in ("self", "cls") and rest:
             return attributes.get(f"self.{rest}")
         return local.get(receiver, self.bindings.get(receiver))
 
 
-def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
+def own_nodes(node: ast.AST) -> Iterator[ast.AST]:
     """The nodes of a function's body, without those of nested functions, classes and lambdas."""
     stack = list(ast.iter_child_nodes(node))
     while stack:

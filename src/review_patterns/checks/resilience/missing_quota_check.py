@@ -10,7 +10,7 @@ import libcst as cst
 from review_patterns.checks.resilience.http import HttpRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.project.http import GUARD_NAMES, NEW, matches_any
+from review_patterns.project.http import GUARD_NAMES, NEW, looks_like_class, matches_any, on_host
 from review_patterns.project.quota import QuotaFacts
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import call_name, dotted_name
@@ -304,7 +304,7 @@ class MissingQuotaCheck(HttpRule):
         if self.call_client_keys(node) & self.facts.clients:
             return label
         paid_calls = self.settings["paid-calls"]
-        if paid_calls and not _is_class(label):  # building a client sends nothing
+        if paid_calls and not looks_like_class(label):  # building a client sends nothing
             qualified = self.place(label) if dotted_name(node.func) else None
             if qualified is not None and matches_any(qualified, paid_calls):
                 return label
@@ -312,12 +312,12 @@ class MissingQuotaCheck(HttpRule):
             kind = self.bound_kind(func.value) if isinstance(func, cst.Attribute) else None
             if isinstance(func, cst.Attribute) and kind is not None and kind.startswith(NEW):
                 ctor = kind[len(NEW) :]  # `client = googlemaps.Client(...)`: `googlemaps.Client.geocode`
-                if _is_class(ctor) and matches_any(f"{ctor}.{func.attr.value}", paid_calls):
+                if looks_like_class(ctor) and matches_any(f"{ctor}.{func.attr.value}", paid_calls):
                     return label
         hosts = self.settings["paid-hosts"]
         if hosts and call is not None and call.library != "breaker":
             url = self._url(node, call.label)
-            if url is not None and any(_on_host(url, host) for host in hosts):
+            if url is not None and any(on_host(url, host) for host in hosts):
                 return call.label
         return None
 
@@ -360,11 +360,6 @@ class MissingQuotaCheck(HttpRule):
                     self.report(node, call=label, guard=guard)
 
 
-def _is_class(name: str) -> bool:
-    """`googlemaps.Client`: by convention a class, whose call builds an object."""
-    return name.rsplit(".", 1)[-1][:1].isupper()
-
-
 def _leading_text(node: cst.FormattedString) -> list[cst.FormattedStringText]:
     """The literal text of an f-string up to its first placeholder."""
     parts = []
@@ -373,9 +368,3 @@ def _leading_text(node: cst.FormattedString) -> list[cst.FormattedStringText]:
             break
         parts.append(part)
     return parts
-
-
-def _on_host(url: str, host: str) -> bool:
-    rest = url.split("://", 1)[-1]
-    netloc = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
-    return netloc == host or netloc.endswith("." + host)

@@ -1,0 +1,185 @@
+"""RP601 and RP602 on small projects: what the settings, the URLconf, the permission classes and
+the call graph across modules say about a view that reaches a paid call."""
+
+from __future__ import annotations
+
+import textwrap
+
+from review_patterns import Config, ProjectContext, lint
+from review_patterns.checks.api.helpers import EXAMPLE_FILES
+from review_patterns.checks.api.paid_endpoint_without_auth import PaidEndpointWithoutAuth
+from review_patterns.checks.api.paid_endpoint_without_throttle import PaidEndpointWithoutThrottle
+from review_patterns.project.api_settings import read_api_settings
+
+RULES = (PaidEndpointWithoutAuth, PaidEndpointWithoutThrottle)
+
+
+def dedent(files: dict[str, str]) -> dict[str, str]:
+    return {path: textwrap.dedent(text).strip("\n") + "\n" for path, text in files.items()}
+
+
+def findings(view: str, files: dict[str, str], path: str = "geo/views.py", **options: object) -> list[tuple[int, str]]:
+    sources = dedent({**EXAMPLE_FILES, **files, path: view})
+    config = Config(options={rule.code: dict(options) for rule in RULES} if options else {})
+    result = lint(sources[path], path, ProjectContext.from_sources(sources), config, rules=RULES)
+    return [(f.line, f.code) for f in result.findings]
+
+
+DRF_VIEW = """
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    from geo.services import Geocoder
+
+    class GeocodeView(APIView):
+        def get(self, request):
+            return Response(Geocoder().locate(request.query_params["address"]))
+    """
+
+
+def test_settings_that_cannot_be_read_are_assumed_to_protect() -> None:
+    settings = {"shop/settings.py": "REST_FRAMEWORK = build_rest_framework_settings()\n"}
+    assert findings(DRF_VIEW, settings) == []
+
+
+def test_one_settings_module_that_requires_a_user_protects_the_views() -> None:
+    settings = {
+        "shop/settings/dev.py": 'REST_FRAMEWORK = {"DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"]}\n',
+        "shop/settings/prod.py": """
+            from .dev import *
+
+            REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["rest_framework.permissions.IsAuthenticated"]
+            REST_FRAMEWORK.update({"DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"]})
+            """,
+    }
+    assert findings(DRF_VIEW, settings) == []
+    read = read_api_settings(dedent(settings).items())
+    assert read.given("DEFAULT_PERMISSION_CLASSES") == [
+        ("rest_framework.permissions.AllowAny",),
+        ("rest_framework.permissions.IsAuthenticated",),
+    ]
+
+
+def test_defaults_that_let_anyone_in_are_reported_at_the_class() -> None:
+    settings = {
+        "shop/settings.py": """
+            REST_FRAMEWORK = {"DEFAULT_PERMISSION_CLASSES": ("rest_framework.permissions.AllowAny",)}
+            """
+    }
+    assert findings(DRF_VIEW, settings) == [(6, "RP601"), (6, "RP602")]
+
+
+def test_permission_operators_follow_drf() -> None:
+    view = """
+        from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+        from rest_framework.views import APIView
+
+        from geo.services import Geocoder
+
+        class EitherView(APIView):
+            permission_classes = [IsAuthenticated | AllowAny]
+            throttle_classes = []
+
+            def get(self, request):
+                return Geocoder().locate(request.GET["address"])
+
+        class BothView(APIView):
+            permission_classes = [IsAdminUser & AllowAny]
+
+            def get(self, request):
+                return Geocoder().locate(request.GET["address"])
+        """
+    assert findings(view, {"shop/settings.py": "DEBUG = False\n"}) == [(6, "RP601"), (6, "RP602"), (13, "RP602")]
+
+
+def test_login_required_middleware_protects_every_view_but_the_exempt_ones() -> None:
+    view = """
+        from django.contrib.auth.decorators import login_not_required
+        from django.http import JsonResponse
+
+        from geo.services import Geocoder
+
+        def geocode_page(request):
+            return JsonResponse(Geocoder().locate(request.GET["address"]))
+
+        @login_not_required
+        def public_geocode_page(request):
+            return JsonResponse(Geocoder().locate(request.GET["address"]))
+        """
+    settings = {"shop/settings.py": 'MIDDLEWARE = ["django.contrib.auth.middleware.LoginRequiredMiddleware"]\n'}
+    assert findings(view, settings) == [(6, "RP602"), (10, "RP601"), (10, "RP602")]
+
+
+def test_views_the_urlconf_wraps_in_login_required_are_protected() -> None:
+    view = """
+        from django.http import JsonResponse
+        from django.views import View
+
+        from geo.services import Geocoder
+
+        def geocode_page(request):
+            return JsonResponse(Geocoder().locate(request.GET["address"]))
+
+        class GeocodeFormView(View):
+            def post(self, request):
+                return JsonResponse(Geocoder().locate(request.POST["address"]))
+
+        class StaffGeocodeView(StaffRequiredMixin, View):
+            def post(self, request):
+                return JsonResponse(Geocoder().locate(request.POST["address"]))
+        """
+    urls = {
+        "shop/urls.py": """
+            from django.contrib.auth.decorators import login_required
+            from django.urls import path
+
+            from geo import views
+
+            urlpatterns = [
+                path("geocode/", login_required(views.geocode_page)),
+                path("geocode/form/", views.GeocodeFormView.as_view()),
+            ]
+            """
+    }
+    assert [f for f in findings(view, urls) if f[1] == "RP601"] == [(9, "RP601")]
+
+
+def test_nothing_is_paid_without_a_quota_guard_or_configured_paid_calls() -> None:
+    files = {k: v for k, v in EXAMPLE_FILES.items() if k != "quota/manager.py"}
+    sources = dedent({**files, "quota/manager.py": "", "geo/views.py": DRF_VIEW})
+    context = ProjectContext.from_sources(sources)
+    result = lint(sources["geo/views.py"], "geo/views.py", context, Config(), rules=RULES)
+    assert not result.findings
+    assert "endpoints" not in context.touched  # not even read
+
+
+def test_paid_hosts_reach_through_helpers_and_cycles_across_modules() -> None:
+    files = {
+        "quota/manager.py": "",
+        "weather/client.py": """
+            import requests
+
+            FORECAST_URL = "https://api.weather.example/v2/forecast"
+
+            def forecast(city, retries=1):
+                if retries:
+                    return forecast_again(city, retries - 1)
+                return requests.get(FORECAST_URL, params={"city": city}, timeout=5).json()
+
+            def forecast_again(city, retries):
+                return forecast(city, retries)
+            """,
+    }
+    view = """
+        from django.http import JsonResponse
+
+        from weather import client
+
+        def forecast_page(request):
+            return JsonResponse(client.forecast(request.GET["city"]))
+
+        def health(request):
+            return JsonResponse({"ok": True})
+        """
+    assert findings(view, files, **{"paid-hosts": ["weather.example"]}) == [(5, "RP601"), (5, "RP602")]
+    assert findings(view, files, **{"paid-hosts": ["maps.example"]}) == []
