@@ -32,7 +32,7 @@ def _fix(rule: type[Rule], example: Bad, source: str) -> tuple[str, int, list[in
     config = Config(select=(rule.code,), options={rule.code: dict(example.options)} if example.options else {})
     context = ProjectContext.from_sources({**example.files, example.path: example.code})
     fixed, applied, result = fix_source(
-        source, example.path, context, config, rules=ALL_RULES, unsafe=True, project_path=example.path
+        source, example.path, context, config, rules=ALL_RULES, unsafe=True, project_path=example.path, files=[]
     )
     return fixed, applied, [f.line for f in result.findings if f.code == rule.code and f.fix is not None]
 
@@ -63,8 +63,9 @@ def test_fix_removes_the_finding_keeps_the_rest_and_is_idempotent(rule: type[Rul
     assert left == [], "no fixable finding of the rule is left"
     ast.parse(fixed)
     # Only lines the rule flagged (or lines the fix adds) change: comments and formatting elsewhere stay.
-    # RP401 fixes the queryset where the examples build it: in the loop (`for post in Post.objects...`).
-    fixed_there = "for " if rule.code == "RP401" else f"# {rule.code}"
+    # Two fixes change a line near the flagged one: RP401 the queryset where the examples build it,
+    # in the loop (`for post in Post.objects...`), RP201 the `field=` of the flagged `AddField(`.
+    fixed_there = {"RP401": "for ", "RP201": "field="}.get(rule.code, f"# {rule.code}")
     flagged = {i + 1 for i, line in enumerate(source.splitlines()) if f"# {rule.code}" in line or fixed_there in line}
     removed = [line for line in difflib.ndiff(source.splitlines(), fixed.splitlines()) if line.startswith("- ")]
     originals = source.splitlines()
@@ -400,3 +401,186 @@ def test_statistics_mark_the_rules_with_fixes_and_count_the_fixable(
         "1\tRP102\t[*] unknown-orm-method\n1\tRP303\t[*unsafe] bare-except\n"
         "1 finding fixable with `review-patterns fix` (1 more with --unsafe-fixes)\n"
     )
+
+
+SHOP_INITIAL = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel(
+            name="Order",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("total", models.DecimalField(max_digits=10, decimal_places=2)),
+            ],
+        ),
+    ]
+"""
+ONE_STEP = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.AddField(
+            model_name="order",
+            name="currency",
+            field=models.CharField(max_length=3, choices=[("EUR", "Euro"), ("USD", "Dollar")]),
+        ),
+    ]
+"""
+LATER = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ('shop', '0002_order_currency'),
+    ]
+    operations = [migrations.AddField("order", "note", models.TextField(blank=True))]
+"""
+OTHER_APP = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = [("shop", "0002_order_currency")]
+    operations = [
+        migrations.CreateModel(
+            name="Invoice",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("order", models.ForeignKey("shop.order", on_delete=models.CASCADE)),
+            ],
+        ),
+    ]
+"""
+
+
+@pytest.fixture
+def shop_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project whose unreleased 0002 adds a NOT NULL column to a table of an earlier release."""
+    files = {
+        "manage.py": "",
+        "shop/__init__.py": "",
+        "shop/migrations/__init__.py": "",
+        "shop/migrations/0001_initial.py": SHOP_INITIAL,
+        "shop/migrations/0002_order_currency.py": ONE_STEP,
+        "shop/migrations/0003_order_note.py": LATER,
+        "billing/__init__.py": "",
+        "billing/migrations/__init__.py": "",
+        "billing/migrations/0001_initial.py": OTHER_APP,
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_rp201_split_writes_the_three_steps_that_replay_and_earn_the_bonus(
+    shop_history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from review_patterns import lint_paths
+
+    migrations = shop_history / "shop" / "migrations"
+    before = {p.name: p.read_text() for p in migrations.iterdir()}
+    assert main(["fix", "--dry-run"]) == 0, "the split is unsafe"
+    assert main(["fix", "--dry-run", "--unsafe-fixes"]) == 1
+    diff = capsys.readouterr().out
+    assert "--- /dev/null\n+++ b/shop/migrations/0004_backfill_order_currency.py\n" in diff
+    assert "--- /dev/null\n+++ b/shop/migrations/0005_alter_order_currency.py\n" in diff
+    assert "-        ('shop', '0002_order_currency'),\n+        ('shop', '0005_alter_order_currency'),\n" in diff
+    assert {p.name: p.read_text() for p in migrations.iterdir()} == before, "--dry-run writes nothing"
+
+    assert main(["fix", "--unsafe-fixes"]) == 0
+    assert "writing 2 new files" in capsys.readouterr().err
+    assert (migrations / "0002_order_currency.py").read_text() == ONE_STEP.replace(
+        '("USD", "Dollar")])', '("USD", "Dollar")], null=True)'
+    )
+    backfill = (migrations / "0004_backfill_order_currency.py").read_text()
+    assert 'dependencies = [("shop", "0002_order_currency")]' in backfill
+    assert "rows = Order.objects.filter(currency__isnull=True)" in backfill
+    assert "reverse_code=migrations.RunPython.noop" in backfill and "raise NotImplementedError" in backfill
+    enforce = (migrations / "0005_alter_order_currency.py").read_text()
+    assert 'dependencies = [("shop", "0004_backfill_order_currency")]' in enforce
+    assert 'field=models.CharField(max_length=3, choices=[("EUR", "Euro"), ("USD", "Dollar")]),' in enforce
+    assert "('shop', '0005_alter_order_currency')" in (migrations / "0003_order_note.py").read_text()
+    other = (shop_history / "billing" / "migrations" / "0001_initial.py").read_text()
+    assert '("shop", "0005_alter_order_currency")' in other
+    for path in shop_history.rglob("*.py"):
+        ast.parse(path.read_text())
+
+    # The history replays the new graph: one leaf per app, the steps in order, NOT NULL at the end.
+    history = ProjectContext(root=shop_history).migrations
+    order = [m.name for m in history.order if m.app == "shop"]
+    assert order == [
+        "0001_initial",
+        "0002_order_currency",
+        "0004_backfill_order_currency",
+        "0005_alter_order_currency",
+        "0003_order_note",
+    ]
+    leaves = [m.name for m in history.order if m.app == "shop" and not any(m in o.parents for o in history.order)]
+    assert leaves == ["0003_order_note"]
+    billing = next(m for m in history.order if m.app == "billing")
+    assert [p.name for p in billing.parents] == ["0005_alter_order_currency"]
+
+    report = lint_paths([shop_history], Config(), cwd=shop_history, rules=ALL_RULES)
+    assert not [f for f in report.findings if f.code.startswith("RP2")], report.findings
+    assert [(b.path, b.name) for b in report.bonuses] == [
+        ("shop/migrations/0005_alter_order_currency.py", "three-step-migration")
+    ]
+    assert main(["fix", "--dry-run", "--unsafe-fixes"]) == 0, "a second run changes nothing"
+
+
+def test_rp201_split_is_not_offered_for_a_released_migration(shop_history: Path) -> None:
+    import subprocess
+
+    from review_patterns import lint_paths
+
+    identity = {
+        "GIT_AUTHOR_NAME": "Dev",
+        "GIT_AUTHOR_EMAIL": "d@x",
+        "GIT_COMMITTER_NAME": "Dev",
+        "GIT_COMMITTER_EMAIL": "d@x",
+    }
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", *args], cwd=shop_history, check=True, capture_output=True, env={**os.environ, **identity}
+        )
+
+    git("init", "-q")
+    git("add", "manage.py", "shop/__init__.py", "shop/migrations/__init__.py", "shop/migrations/0001_initial.py")
+    git("commit", "-qm", "orders")
+    git("tag", "v1.0")
+    git("add", ".")
+    git("commit", "-qm", "currency")
+    config = Config(select=("RP201",))
+    unreleased = lint_paths([shop_history], config, cwd=shop_history, rules=ALL_RULES).findings
+    assert [(f.path, f.fix is not None) for f in unreleased] == [("shop/migrations/0002_order_currency.py", True)]
+    git("tag", "v1.1")
+    released = lint_paths([shop_history], config, cwd=shop_history, rules=ALL_RULES).findings
+    assert [(f.path, f.fix) for f in released] == [("shop/migrations/0002_order_currency.py", None)]
+
+
+def test_the_json_report_and_the_cache_carry_the_files_a_fix_writes(
+    shop_history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    for _ in range(2):  # the second run is served from the result cache
+        assert main(["check", "--format", "json", "--exit-zero", "--select", "RP201"]) == 0
+        (finding,) = [f for file in json.loads(capsys.readouterr().out)["files"] for f in file["findings"]]
+        files = finding["fix"]["files"]
+        assert [(f["path"], f["before"]) for f in files][:2] == [
+            ("shop/migrations/0004_backfill_order_currency.py", None),
+            ("shop/migrations/0005_alter_order_currency.py", None),
+        ]
+        assert {f["path"] for f in files[2:]} == {
+            "shop/migrations/0003_order_note.py",
+            "billing/migrations/0001_initial.py",
+        }

@@ -27,7 +27,7 @@ from typing import Any
 
 from review_patterns.core import version
 from review_patterns.core.config import Config
-from review_patterns.core.model import Bonus, Dimension, Edit, FileResult, Finding, Fix, Severity
+from review_patterns.core.model import Bonus, Dimension, Edit, FileChange, FileResult, Finding, Fix, Severity
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext
 
@@ -310,13 +310,19 @@ def _digest(*parts: Any) -> str:
 def _fix_to(fix: Fix | None) -> dict[str, Any] | None:
     if fix is None:
         return None
-    return {"safe": fix.safe, "description": fix.description, "edits": [list(vars(e).values()) for e in fix.edits]}
+    return {
+        "safe": fix.safe,
+        "description": fix.description,
+        "edits": [list(vars(e).values()) for e in fix.edits],
+        "files": [list(vars(f).values()) for f in fix.files],
+    }
 
 
 def _fix_from(data: dict[str, Any] | None) -> Fix | None:
     if data is None:
         return None
-    return Fix(data["safe"], tuple(Edit(*edit) for edit in data["edits"]), data["description"])
+    edits = tuple(Edit(*edit) for edit in data["edits"])
+    return Fix(data["safe"], edits, data["description"], tuple(FileChange(*f) for f in data.get("files", ())))
 
 
 def _result_to(result: FileResult) -> dict[str, Any]:

@@ -146,7 +146,7 @@ def fix_of(rewrite: Rewrite, module: cst.Module, imports: ImportTable, bound: It
             text += "".join(constant + newline for constant in new_constants)
             text += newline if after else ""
         edits.append(Edit(line, 1, line, 1, text))
-    return Fix(rewrite.safe, tuple(edits), rewrite.description) if edits else None
+    return Fix(rewrite.safe, tuple(edits), rewrite.description, rewrite.files) if edits else None
 
 
 class _Replace(cst.CSTTransformer):

@@ -29,7 +29,7 @@ from review_patterns.core.engine import (
     read_source,
     time_budget,
 )
-from review_patterns.core.model import FileResult, Fix
+from review_patterns.core.model import FileChange, FileResult, Fix
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root
 
@@ -46,10 +46,11 @@ class FixOutcome:
     fixed: str
     applied: int  #: fixes applied over all rounds
     result: FileResult  #: the findings left after fixing
+    files: tuple[FileChange, ...] = ()  #: other files the fixes write (paths as displayed)
 
     @property
     def changed(self) -> bool:
-        return self.fixed != self.original
+        return self.fixed != self.original or bool(self.files)
 
 
 def wanted(fix: Fix | None, unsafe: bool) -> bool:
@@ -66,16 +67,27 @@ def fix_source(
     rules: Sequence[type[Rule]],
     unsafe: bool = False,
     project_path: str | None = None,
+    files: list[FileChange] | None = None,
 ) -> tuple[str, int, FileResult]:
-    """`source` with its fixes applied, the number applied, and the findings that remain."""
+    """`source` with its fixes applied, the number applied, and the findings that remain.
+
+    Fixes that write other files too (a migration split) are applied only when `files` is given,
+    one a round, after the others; the other files they write are added to `files`.
+    """
     result = lint(source, path, context, config, rules=rules, project_path=project_path)
     applied = 0
     for _ in range(MAX_ROUNDS):
-        fixes = [f.fix for f in result.findings if wanted(f.fix, unsafe)]
-        candidate, count = apply_fixes(source, [fix for fix in fixes if fix is not None])
+        offered = [f.fix for f in result.findings if f.fix is not None and wanted(f.fix, unsafe)]
+        fixes = [fix for fix in offered if not fix.files]
+        if not fixes and files is not None:
+            claimed = {change.path for change in files}
+            fixes = [fix for fix in offered if fix.files and not claimed & {c.path for c in fix.files}][:1]
+        candidate, count = apply_fixes(source, fixes)
         if not count or candidate == source or not _parses(candidate):
             break
         source, applied = candidate, applied + count
+        if files is not None:
+            files.extend(change for fix in fixes for change in fix.files)
         result = lint(source, path, context, config, rules=rules, project_path=project_path)
     return source, applied, result
 
@@ -108,38 +120,59 @@ def fix_paths(
         root = find_project_root(path.resolve().parent)
         context = contexts.get(root) or contexts.setdefault(root, configured_context(root, config))
         display = display_path(path, cwd)
+        relative = project_relative(path, context)
+        files: list[FileChange] = []
         try:
             with time_budget():
                 fixed, applied, result = fix_source(
-                    source,
-                    display,
-                    context,
-                    config,
-                    rules=rules,
-                    unsafe=unsafe,
-                    project_path=project_relative(path, context),
+                    source, display, context, config, rules=rules, unsafe=unsafe, project_path=relative, files=files
                 )
+                if files and not all(_still(root / change.path, change.before) for change in files):
+                    # another file changed since the fix was computed: only the fixes of this file alone
+                    files = []
+                    fixed, applied, result = fix_source(
+                        source, display, context, config, rules=rules, unsafe=unsafe, project_path=relative
+                    )
         except OverBudget:  # left as it is; the check reports it as RP001
             contexts.pop(root, None)  # the alarm may have cut the context's construction short
             continue
-        if write and fixed != source:
-            write_source(path, fixed)
-        outcomes.append(FixOutcome(display, source, fixed, applied, result))
+        if write:
+            for change in files:
+                write_source(root / change.path, change.after)
+            if fixed != source:
+                write_source(path, fixed)
+        shown = tuple(FileChange(display_path(root / c.path, cwd), c.before, c.after) for c in files)
+        outcomes.append(FixOutcome(display, source, fixed, applied, result, shown))
     return outcomes
 
 
+def _still(path: Path, text: str | None) -> bool:
+    """Whether `path` holds `text` (None: does not exist)."""
+    if text is None:
+        return not path.exists()
+    current, _, _ = read_source(path)
+    return current == text
+
+
 def write_source(path: Path, text: str) -> None:
-    """Writes `text` to `path` in the file's own encoding, keeping a BOM, the mode and symlinks.
+    """Writes `text` to `path` in the file's own encoding, keeping a BOM, the mode and symlinks;
+    a new file is UTF-8 with the mode the umask gives.
 
     The new content goes to a temporary file beside the target, which then replaces it in one
     rename: an interrupted write never leaves a half-written file.
     """
     target = path.resolve()
-    data = target.read_bytes()
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
-    encoded = bom + text.encode("utf-8" if encoding == "utf-8-sig" else encoding)
-    mode = target.stat().st_mode & 0o7777
+    if target.exists():
+        data = target.read_bytes()
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+        encoded = bom + text.encode("utf-8" if encoding == "utf-8-sig" else encoding)
+        mode = target.stat().st_mode & 0o7777
+    else:
+        encoded = text.encode("utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as out:

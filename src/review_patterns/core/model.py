@@ -57,12 +57,27 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class FileChange:
+    """Another file a fix writes whole: a new migration, or one whose dependencies it changes.
+
+    `path` is relative to the project root (to the working folder once a fix is applied); `before`
+    is the file's text the fix was computed from, None for a file that must not exist yet. The
+    change is written only while the file still holds `before`.
+    """
+
+    path: str
+    before: str | None
+    after: str
+
+
+@dataclass(frozen=True)
 class Fix:
     """The rewrite a finding offers, as text edits (ruff's split: safe keeps behaviour, unsafe changes it)."""
 
     safe: bool
     edits: tuple[Edit, ...]
     description: str = ""
+    files: tuple[FileChange, ...] = ()  #: other files written with the edits
 
     @property
     def applicability(self) -> str:

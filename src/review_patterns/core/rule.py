@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import libcst as cst
 
 from review_patterns.core.grading import DEFAULT_PENALTY
-from review_patterns.core.model import Dimension, Severity
+from review_patterns.core.model import Dimension, FileChange, Severity
 from review_patterns.project.context import ProjectContext
 from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.imports import ImportTable
@@ -64,6 +64,7 @@ class Rewrite:
     after: tuple[tuple[cst.CSTNode, str], ...] = ()
     imports: tuple[str, ...] = ()
     constants: tuple[str, ...] = ()
+    files: tuple[FileChange, ...] = ()  #: other files the fix writes (new migrations)
     description: str = ""
 
 

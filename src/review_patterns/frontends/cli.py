@@ -169,7 +169,9 @@ def _changed_files(rev: str | None, targets: list[Path], config: Config) -> list
 def _note_fixes(outcomes: list[FixOutcome]) -> None:
     applied = sum(o.applied for o in outcomes)
     files = sum(o.changed for o in outcomes)
-    _note(f"fixed {plural(applied, 'finding')} in {plural(files, 'file')}")
+    created = sum(change.before is None for o in outcomes for change in o.files)
+    also = f", writing {plural(created, 'new file')}" if created else ""
+    _note(f"fixed {plural(applied, 'finding')} in {plural(files, 'file')}{also}")
 
 
 def _apply_baseline(report: Report, path: Path, sources: Sources) -> Callable[[Finding], bool]:
@@ -454,8 +456,10 @@ def fix_command(
     outcomes = fix_paths(targets, config, rules=_rules(), unsafe=unsafe_fixes, write=not dry_run)
     if dry_run:
         for outcome in outcomes:
-            if outcome.changed:
+            if outcome.fixed != outcome.original:
                 click.echo(unified_diff(outcome.path, outcome.original, outcome.fixed), nl=False)
+            for change in outcome.files:
+                click.echo(unified_diff(change.path, change.before, change.after), nl=False)
     _note_fixes(outcomes)
     left = [f for o in outcomes for f in o.result.findings]
     unsafe_left = sum(1 for f in left if f.fix is not None and not f.fix.safe)
@@ -465,10 +469,13 @@ def fix_command(
     return EXIT_GATE if dry_run and any(o.changed for o in outcomes) else EXIT_OK
 
 
-def unified_diff(path: str, before: str, after: str) -> str:
-    """A unified diff of one file, as `git diff` and `patch` read it."""
+def unified_diff(path: str, before: str | None, after: str) -> str:
+    """A unified diff of one file, as `git diff` and `patch` read it; `before` None for a new file."""
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+        (before or "").splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        "/dev/null" if before is None else f"a/{path}",
+        f"b/{path}",
     )
     return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
 

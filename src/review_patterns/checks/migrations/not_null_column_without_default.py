@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from review_patterns.checks.migrations.helpers import THREE_STEPS, FieldChange, MigrationRule
+from review_patterns.checks.migrations.split import three_steps
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 
@@ -63,6 +64,14 @@ class NotNullColumnWithoutDefault(MigrationRule):
     severity = Severity.BLOCKER
     penalty = 10
     dimension = Dimension.DATA_INTEGRITY
+    fixes = (
+        "Unsafe: for a migration not released yet, the fix writes the three steps: the `AddField` "
+        "adds the field with `null=True`; a new migration fills the rows still NULL in batches "
+        "(`reverse_code=RunPython.noop`) with a value you must write: its function raises "
+        "`NotImplementedError` until you do; a second new migration enforces NOT NULL with the "
+        "field as first written. Migrations that depended on the original depend on the last step "
+        "instead. Released migrations are never rewritten."
+    )
     examples = (
         Bad(
             """
@@ -133,6 +142,10 @@ class NotNullColumnWithoutDefault(MigrationRule):
         ),
     )
 
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self.module = node
+
     def check(self, change: FieldChange, node: cst.Call) -> None:
         new = change.new
         if (
@@ -145,4 +158,4 @@ class NotNullColumnWithoutDefault(MigrationRule):
             and not new.db_default
             and not new.self_filled
         ):
-            self.report(node, **change.where)
+            self.report(node, three_steps(change, node, self.module, self.context.migrations), **change.where)

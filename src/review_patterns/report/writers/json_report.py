@@ -29,6 +29,8 @@ def _fix(fix: Fix | None) -> dict[str, Any] | None:
             }
             for e in fix.edits
         ],
+        # beyond ruff's keys: whole files the fix writes (a new migration: `before` null)
+        **({"files": [vars(f) for f in fix.files]} if fix.files else {}),
     }
 
 
