@@ -86,7 +86,7 @@ class NPlusOneInLoop(QueryTracker):
     assumed to load what it uses. When the model is not in the index, only calls of manager
     methods on an attribute of the row (`row.items.all()`) and `*_set` accessors are flagged.
 
-    Measured precision: 18 of 18 on 9 real projects (benchmarks/precision).
+    Measured precision: 47 of 48 on 15 real projects (benchmarks/precision).
     """
 
     code = "RP401"
