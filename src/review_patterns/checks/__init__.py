@@ -2,6 +2,7 @@
 
 from review_patterns.checks.api.paid_endpoint_without_auth import PaidEndpointWithoutAuth
 from review_patterns.checks.api.paid_endpoint_without_throttle import PaidEndpointWithoutThrottle
+from review_patterns.checks.api.unversioned_api import UnversionedApi
 from review_patterns.checks.clarity.type_hints import TypeHints
 from review_patterns.checks.migrations.collapsed_three_step_migration import CollapsedThreeStepMigration
 from review_patterns.checks.migrations.irreversible_data_migration import IrreversibleDataMigration
@@ -69,6 +70,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     NaiveDatetime,
     PaidEndpointWithoutAuth,
     PaidEndpointWithoutThrottle,
+    UnversionedApi,
     QuotaManager,
     TypeHints,
 )

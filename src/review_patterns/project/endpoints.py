@@ -129,6 +129,34 @@ class EndpointIndex:
         return self._memo[options]
 
     @cached_property
+    def unversioned_route(self) -> tuple[str, str] | None:
+        """(path, route) of the project's first URLconf route under `api/` with no version segment, when
+        DRF is installed, no `DEFAULT_VERSIONING_CLASS` is set and no `api/` route is versioned (RP603)."""
+        settings = self.settings
+        versioning = settings.given("DEFAULT_VERSIONING_CLASS")
+        if not settings.drf_installed or versioning is None or any(versioning):
+            return None
+        first: tuple[tuple[bool, str, int], str] | None = None
+        for path, text in self.context.sources(_URLCONF):
+            if "api" not in text or FileKind.TEST in SourceFile(path, text).kinds:
+                continue
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            for node in ast.walk(tree):
+                route = _api_route(node)
+                if route is None:
+                    continue
+                if _VERSION.search(route):
+                    return None  # the API is versioned; unversioned routes are legacy ones kept for old clients
+                # An `include()` (a whole API) before a single view; then the first in path order.
+                rank = (not _includes(node), path, getattr(node, "lineno", 0))
+                if first is None or rank < first[0]:
+                    first = (rank, route)
+        return (first[0][1], first[1]) if first is not None else None
+
+    @cached_property
     def _modules(self) -> list[tuple[SourceFile, ast.Module]]:
         parsed = []
         for path, text in self.context.sources():
@@ -624,6 +652,31 @@ class _Graph:
         if classes is None or rates is None or any(classes) or any(rates):
             return None
         return "no `throttle_classes`, and `REST_FRAMEWORK` sets no `DEFAULT_THROTTLE_CLASSES`"
+
+
+_URLCONF = re.compile(r"(^|/)urls(\.py$|/)")
+_ROUTE_FUNCTIONS = frozenset({"path", "re_path", "url"})
+_API_PREFIX = re.compile(r"^\^?/?api/")
+#: A version segment: `v1/`, `<version>`, `(?P<version>...)`, `v1.2`.
+_VERSION = re.compile(r"(^|/|\^)v\d+(\.\d+)?(/|$)|<(\w+:)?version>|\(\?P<version>")
+
+
+def _api_route(node: ast.AST) -> str | None:
+    """The route string of `path("api/...", ...)`, `re_path(r"^api/...", ...)`, else None."""
+    if not isinstance(node, ast.Call) or len(node.args) < 2:
+        return None
+    if (ast_dotted_name(node.func) or "").rpartition(".")[2] not in _ROUTE_FUNCTIONS:
+        return None
+    route = node.args[0]
+    if isinstance(route, ast.Constant) and isinstance(route.value, str) and _API_PREFIX.match(route.value):
+        return route.value
+    return None
+
+
+def _includes(node: ast.AST) -> bool:
+    """`path("api/", include(...))`: the route holds a URLconf, not one view."""
+    value = node.args[1] if isinstance(node, ast.Call) and len(node.args) > 1 else None
+    return isinstance(value, ast.Call) and (ast_dotted_name(value.func) or "").endswith("include")
 
 
 def _is_drf_view(name: str) -> bool:
