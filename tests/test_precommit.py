@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -156,61 +157,12 @@ def hook_repository(tmp_path: Path) -> tuple[Path, str]:
     return hooks, sha
 
 
-def test_the_hook_reviews_the_staged_change_without_django(tmp_path: Path) -> None:
-    """A commit touching a legacy file passes despite its old N+1; a commit adding a new one through
-    `auth.User`'s reverse one-to-one fails, though the hook's environment has no Django."""
-    hooks, sha = hook_repository(tmp_path)
-
-    project = tmp_path / "site"
-    project.mkdir()
-    git(project, "init", "-q")
-    commit(
-        project,
-        {
-            "manage.py": "",
-            "pyproject.toml": '[tool.review-patterns]\nselect = ["RP401"]\n',
-            "mysite/__init__.py": "",
-            "mysite/settings.py": 'INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "accounts"]\n',
-            "accounts/__init__.py": "",
-            "accounts/models.py": PROFILES,
-            "accounts/views.py": LEGACY,
-            ".pre-commit-config.yaml": (
-                f"repos:\n  - repo: {hooks}\n    rev: {sha}\n    hooks:\n      - id: review-patterns\n"
-            ),
-        },
-        "a legacy view with an N+1",
-    )
-    env = {**os.environ, **IDENTITY, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PRE_COMMIT_COLOR": "never"}
-    env.pop("PYTHONPATH", None)  # the hook runs from its own environment: no Django there
-    subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=project, env=env, check=True)
-
-    def commit_with_hook(text: str, message: str) -> subprocess.CompletedProcess[str]:
-        (project / "accounts/views.py").write_text(text)
-        git(project, "add", "accounts/views.py")
-        return subprocess.run(
-            ["git", "commit", "-m", message],
-            check=False,
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
-    touched = commit_with_hook(LEGACY.replace("def bios", "# Public bios.\ndef bios"), "a comment")
-    assert touched.returncode == 0, touched.stdout + touched.stderr
-    added = commit_with_hook(LEGACY + NEW_VIEW, "staff bios")
-    output = added.stdout + added.stderr
-    assert added.returncode != 0, output
-    assert "accounts/views.py" in output and "10:" in output and "RP401" in output and "`u.profile`" in output
-    assert "6:" not in output.split("accounts/views.py", 1)[1].split("Summary")[0]  # the old N+1 stays quiet
-    assert "Review: 100 - 4 (RP401) = 96 -> A" in output and "FAILED: 1 blocker finding." in output
-
-
-def test_the_files_hook_checks_the_staged_files_whole(tmp_path: Path) -> None:
-    """`review-patterns-files` checks each staged file whole, graded file by file: a comment added to
-    the legacy view fails on its old N+1 (which the default hook lets pass); a clean file passes; a
-    file the config excludes passes though pre-commit names it (`--force-exclude`). No Django installed."""
+def site_with_hook(
+    tmp_path: Path, hook: str, config: str, files: dict[str, str]
+) -> Callable[[str, str], tuple[int, str]]:
+    """A Django site in a git repository (profiles of `auth.User`, a legacy view with an N+1 through
+    them, and `files`) with pre-commit's `hook` installed and no Django in the hook's environment.
+    Returns `commit_with_hook(name, text)`: the exit status and output of committing `text` as `name`."""
     hooks, sha = hook_repository(tmp_path)
     project = tmp_path / "site"
     project.mkdir()
@@ -219,17 +171,14 @@ def test_the_files_hook_checks_the_staged_files_whole(tmp_path: Path) -> None:
         project,
         {
             "manage.py": "",
-            "pyproject.toml": '[tool.review-patterns]\nselect = ["RP401"]\nexclude = ["accounts/legacy/*"]\n',
+            "pyproject.toml": f"[tool.review-patterns]\n{config}",
             "mysite/__init__.py": "",
             "mysite/settings.py": 'INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "accounts"]\n',
             "accounts/__init__.py": "",
             "accounts/models.py": PROFILES,
             "accounts/views.py": LEGACY,
-            "accounts/legacy/__init__.py": "",
-            "accounts/legacy/reports.py": LEGACY,
-            ".pre-commit-config.yaml": (
-                f"repos:\n  - repo: {hooks}\n    rev: {sha}\n    hooks:\n      - id: review-patterns-files\n"
-            ),
+            **files,
+            ".pre-commit-config.yaml": f"repos:\n  - repo: {hooks}\n    rev: {sha}\n    hooks:\n      - id: {hook}\n",
         },
         "a legacy view with an N+1",
     )
@@ -249,14 +198,41 @@ def test_the_files_hook_checks_the_staged_files_whole(tmp_path: Path) -> None:
             text=True,
             timeout=600,
         )
+        if done.returncode != 0:
+            git(project, "reset", "-q", "--hard")  # the next commit starts from the last one that passed
         return done.returncode, done.stdout + done.stderr
 
+    return commit_with_hook
+
+
+def test_the_hook_reviews_the_staged_change_without_django(tmp_path: Path) -> None:
+    """A commit touching a legacy file passes despite its old N+1; a commit adding a new one through
+    `auth.User`'s reverse one-to-one fails, though the hook's environment has no Django."""
+    commit_with_hook = site_with_hook(tmp_path, "review-patterns", 'select = ["RP401"]\n', {})
+    code, output = commit_with_hook("accounts/views.py", LEGACY.replace("def bios", "# Public bios.\ndef bios"))
+    assert code == 0, output
+    code, output = commit_with_hook("accounts/views.py", LEGACY + NEW_VIEW)
+    assert code != 0, output
+    assert "accounts/views.py" in output and "10:" in output and "RP401" in output and "`u.profile`" in output
+    assert "6:" not in output.split("accounts/views.py", 1)[1].split("Summary")[0]  # the old N+1 stays quiet
+    assert "Review: 100 - 4 (RP401) = 96 -> A" in output and "FAILED: 1 blocker finding." in output
+
+
+def test_the_files_hook_checks_the_staged_files_whole(tmp_path: Path) -> None:
+    """`review-patterns-files` checks each staged file whole, graded file by file: a comment added to
+    the legacy view fails on its old N+1 (which the default hook lets pass); a clean file passes; a
+    file the config excludes passes though pre-commit names it (`--force-exclude`). No Django installed."""
+    commit_with_hook = site_with_hook(
+        tmp_path,
+        "review-patterns-files",
+        'select = ["RP401"]\nexclude = ["accounts/legacy/*"]\n',
+        {"accounts/legacy/__init__.py": "", "accounts/legacy/reports.py": LEGACY},
+    )
     code, output = commit_with_hook("accounts/views.py", "# Public bios.\n" + LEGACY)
     assert code != 0, output
     assert "review-patterns (whole files)" in output and "Failed" in output
     assert "accounts/views.py" in output and "7:" in output and "RP401" in output and "`u.profile`" in output
     assert "Review:" not in output and "FAILED: 1 blocker finding." in output  # graded file by file
-    git(project, "reset", "-q", "--hard")
 
     code, output = commit_with_hook("accounts/models.py", PROFILES + "\n# Profiles of users.\n")
     assert code == 0, output
