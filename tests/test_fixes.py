@@ -14,7 +14,7 @@ from conftest import lint_example
 from review_patterns import ALL_RULES, Config, ProjectContext
 from review_patterns.core.edits import apply_fixes, fix_of
 from review_patterns.core.fixer import fix_source, write_source
-from review_patterns.core.model import Edit, Fix
+from review_patterns.core.model import Edit, FileChange, Fix
 from review_patterns.core.rule import Bad, Rewrite, Rule
 from review_patterns.frontends.cli import main
 from review_patterns.syntax.imports import ImportTable
@@ -28,12 +28,19 @@ BAD_EXAMPLES = [
 ]
 
 
-def _fix(rule: type[Rule], example: Bad, source: str) -> tuple[str, int, list[int]]:
+def _fix(
+    rule: type[Rule], example: Bad, source: str, written: dict[str, str] | None = None
+) -> tuple[str, int, list[int]]:
+    """Fixes `source` as the example's file; the other files the fixes write go to `written`,
+    and are part of the project when given."""
     config = Config(select=(rule.code,), options={rule.code: dict(example.options)} if example.options else {})
-    context = ProjectContext.from_sources({**example.files, example.path: example.code})
+    written = {} if written is None else written
+    context = ProjectContext.from_sources({**example.files, **written, example.path: source})
+    files: list[FileChange] = []
     fixed, applied, result = fix_source(
-        source, example.path, context, config, rules=ALL_RULES, unsafe=True, project_path=example.path, files=[]
+        source, example.path, context, config, rules=ALL_RULES, unsafe=True, project_path=example.path, files=files
     )
+    written.update((change.path, change.after) for change in files)
     return fixed, applied, [f.line for f in result.findings if f.code == rule.code and f.fix is not None]
 
 
@@ -58,19 +65,24 @@ def test_a_rule_that_offers_no_fix_says_so(rule: type[Rule]) -> None:
 def test_fix_removes_the_finding_keeps_the_rest_and_is_idempotent(rule: type[Rule], example: Bad) -> None:
     source = example.code
     offered = any(f.fix is not None for f in lint_example(rule, example).findings)
-    fixed, applied, left = _fix(rule, example, source)
+    written: dict[str, str] = {}
+    fixed, applied, left = _fix(rule, example, source, written)
     assert (applied > 0) is offered, "every fix offered is applied"
     assert left == [], "no fixable finding of the rule is left"
     ast.parse(fixed)
     # Only lines the rule flagged (or lines the fix adds) change: comments and formatting elsewhere stay.
-    # Two fixes change a line near the flagged one: RP401 the queryset where the examples build it,
+    # Some fixes change a line near the flagged one: RP401 the queryset where the examples build it,
     # in the loop (`for post in Post.objects...`), RP201 the `field=` of the flagged `AddField(`.
-    fixed_there = {"RP401": "for ", "RP201": "field="}.get(rule.code, f"# {rule.code}")
+    # RP202 and RP206 add the backfill to the `dependencies` of the migration.
+    where = {"RP401": "for ", "RP201": "field=", "RP202": "dependencies =", "RP206": "dependencies ="}
+    fixed_there = where.get(rule.code, f"# {rule.code}")
     flagged = {i + 1 for i, line in enumerate(source.splitlines()) if f"# {rule.code}" in line or fixed_there in line}
     removed = [line for line in difflib.ndiff(source.splitlines(), fixed.splitlines()) if line.startswith("- ")]
     originals = source.splitlines()
     assert all(originals.index(line[2:]) + 1 in flagged for line in removed), removed
-    again, applied_again, _ = _fix(rule, example, fixed)
+    for text in written.values():
+        ast.parse(text)
+    again, applied_again, _ = _fix(rule, example, fixed, written)
     assert (again, applied_again) == (fixed, 0), "a second run changes nothing"
 
 
@@ -584,3 +596,55 @@ def test_the_json_report_and_the_cache_carry_the_files_a_fix_writes(
             "shop/migrations/0003_order_note.py",
             "billing/migrations/0001_initial.py",
         }
+
+
+NULLABLE_NOTE = SHOP_INITIAL.replace(
+    '("total", models.DecimalField(max_digits=10, decimal_places=2)),',
+    '("total", models.DecimalField(max_digits=10, decimal_places=2)),\n                ("note", models.TextField(null=True)),',
+)
+ENFORCE_NOTE = """from django.conf import settings
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("shop", "0001_initial"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+    operations = [
+        migrations.AlterField(model_name="order", name="note", field=models.TextField(default="")),
+    ]
+"""
+
+
+def test_rp206_writes_the_missing_backfill_with_the_default_and_the_enforcing_migration_waits_for_it(
+    shop_history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from review_patterns import lint_paths
+
+    migrations = shop_history / "shop" / "migrations"
+    (migrations / "0001_initial.py").write_text(NULLABLE_NOTE)
+    (migrations / "0002_order_currency.py").unlink()
+    (migrations / "0003_order_note.py").unlink()
+    (shop_history / "billing" / "migrations" / "0001_initial.py").unlink()
+    (migrations / "0002_alter_order_note.py").write_text(ENFORCE_NOTE)
+    assert main(["fix", "--unsafe-fixes"]) == 0
+    enforce = (migrations / "0002_alter_order_note.py").read_text()
+    assert enforce == ENFORCE_NOTE.replace(
+        "        migrations.swappable_dependency(settings.AUTH_USER_MODEL),\n",
+        '        migrations.swappable_dependency(settings.AUTH_USER_MODEL),\n        ("shop", "0003_backfill_order_note"),\n',
+    )
+    backfill = (migrations / "0003_backfill_order_note.py").read_text()
+    assert "from django.conf import settings\n" in backfill, "the dependencies it copies need it"
+    assert (
+        'dependencies = [("shop", "0001_initial"), migrations.swappable_dependency(settings.AUTH_USER_MODEL)]'
+        in backfill
+    )
+    assert '    return ""\n' in backfill and "NotImplementedError" not in backfill
+    ast.parse(backfill)
+    report = lint_paths([shop_history], Config(), cwd=shop_history, rules=ALL_RULES)
+    assert not [f for f in report.findings if f.code.startswith("RP2")], report.findings
+    assert [(b.path, b.name) for b in report.bonuses] == [
+        ("shop/migrations/0002_alter_order_note.py", "three-step-migration")
+    ]
+    assert main(["fix", "--dry-run", "--unsafe-fixes"]) == 0, "a second run changes nothing"

@@ -14,7 +14,7 @@ import os
 import tempfile
 import tokenize
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from review_patterns.core.config import Config
@@ -89,6 +89,10 @@ def fix_source(
         if files is not None:
             files.extend(change for fix in fixes for change in fix.files)
         result = lint(source, path, context, config, rules=rules, project_path=project_path)
+    if files:  # the context does not see the files yet: a finding they fix is offered again
+        claimed = {change.path for change in files}
+        left = [f for f in result.findings if not (f.fix and f.fix.files and {c.path for c in f.fix.files} <= claimed)]
+        result = replace(result, findings=tuple(left))
     return source, applied, result
 
 

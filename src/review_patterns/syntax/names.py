@@ -78,6 +78,24 @@ def with_argument(call: cst.Call, name: str, position: int, value: cst.BaseExpre
     return with_keyword(call, name, value)
 
 
+def with_element(sequence: cst.List, value: cst.BaseExpression) -> cst.List:
+    """`sequence` with `value` appended, laid out as its elements are (one a line, or on one line)."""
+    elements = list(sequence.elements)
+    added = cst.Element(value)
+    if not elements:
+        return sequence.with_changes(elements=[added])
+    if len(elements) > 1:
+        separator = elements[-2].comma
+    elif isinstance(sequence.lbracket.whitespace_after, cst.ParenthesizedWhitespace):
+        separator = cst.Comma(whitespace_after=sequence.lbracket.whitespace_after)
+    else:
+        separator = cst.MaybeSentinel.DEFAULT
+    last = elements[-1]
+    return sequence.with_changes(
+        elements=[*elements[:-1], last.with_changes(comma=separator), added.with_changes(comma=last.comma)]
+    )
+
+
 def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Arg | None:
     """The argument passed as `name=` or, when `position` is given, as that positional argument.
 

@@ -247,25 +247,30 @@ def _relaxing_step(migration: Migration, at: int, name: str) -> tuple[str, Field
     return None
 
 
-def operation_nodes(module: cst.Module) -> dict[tuple[int, ...], cst.Call]:
-    """The operation calls of a module's `class Migration`, by their place (as `Operation.path` numbers them)."""
+def migration_attribute(module: cst.Module, name: str) -> cst.BaseExpression | None:
+    """The value of `name = ...` in the body of a module's `class Migration` (the last one), if any."""
+    found: cst.BaseExpression | None = None
     for statement in module.body:
         if isinstance(statement, cst.ClassDef) and statement.name.value == "Migration":
-            found: cst.BaseExpression | None = None
             for line in statement.body.body:
                 if isinstance(line, cst.SimpleStatementLine):
                     for small in line.body:
                         if isinstance(small, cst.Assign) and any(
-                            isinstance(t.target, cst.Name) and t.target.value == "operations" for t in small.targets
+                            isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets
                         ):
                             found = small.value
                         elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-                            if small.target.value == "operations" and small.value is not None:
+                            if small.target.value == name and small.value is not None:
                                 found = small.value
-            nodes: dict[tuple[int, ...], cst.Call] = {}
-            _number(found, (), nodes)
-            return nodes
-    return {}
+            break
+    return found
+
+
+def operation_nodes(module: cst.Module) -> dict[tuple[int, ...], cst.Call]:
+    """The operation calls of a module's `class Migration`, by their place (as `Operation.path` numbers them)."""
+    nodes: dict[tuple[int, ...], cst.Call] = {}
+    _number(migration_attribute(module, "operations"), (), nodes)
+    return nodes
 
 
 def _number(node: cst.BaseExpression | None, path: tuple[int, ...], nodes: dict[tuple[int, ...], cst.Call]) -> None:
@@ -298,6 +303,7 @@ class MigrationRule(Rule):
         return super().applies_to(file) and looks_like_migration(file.source)
 
     def visit_Module(self, node: cst.Module) -> None:
+        self.module = node
         self.nodes = operation_nodes(node)
 
     def leave_Module(self, original_node: cst.Module) -> None:

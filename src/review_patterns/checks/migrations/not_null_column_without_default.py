@@ -145,10 +145,6 @@ class NotNullColumnWithoutDefault(MigrationRule):
         ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        super().visit_Module(node)
-        self.module = node
-
     def check(self, change: FieldChange, node: cst.Call) -> None:
         new = change.new
         if (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from review_patterns.checks.migrations.helpers import FieldChange, MigrationRule
+from review_patterns.checks.migrations.split import backfill_first
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 
@@ -62,6 +63,13 @@ class NotNullEnforcedInOneStep(MigrationRule):
     severity = Severity.IMPORTANT
     dimension = Dimension.DATA_INTEGRITY
     options = {"rolling-deploys": False}
+    fixes = (
+        "Unsafe: for a migration not released yet, whose field was nullable before it, the fix writes "
+        "the missing step: a new migration that fills the NULL rows in batches with the field's "
+        "default (when it is a literal; otherwise with a value you must write: its function raises "
+        "`NotImplementedError` until you do), `reverse_code=RunPython.noop`, and makes the enforcing "
+        "migration depend on it. The `rolling-deploys` finding has no fix."
+    )
     examples = (
         Bad(
             """
@@ -151,6 +159,7 @@ class NotNullEnforcedInOneStep(MigrationRule):
         ):
             self.report(
                 node,
+                backfill_first(change, node, self.module, self.context.migrations),
                 problem="is made NOT NULL relying on its default: Django updates every NULL row and adds the"
                 " constraint in one transaction, locking the table; backfill in a data migration first",
                 **change.where,

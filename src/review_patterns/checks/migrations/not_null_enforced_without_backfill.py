@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from review_patterns.checks.migrations.helpers import FieldChange, MigrationRule
+from review_patterns.checks.migrations.split import backfill_first
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 
@@ -68,6 +69,12 @@ class NotNullEnforcedWithoutBackfill(MigrationRule):
     severity = Severity.BLOCKER
     penalty = 10
     dimension = Dimension.DATA_INTEGRITY
+    fixes = (
+        "Unsafe: for a migration not released yet, whose field was nullable before it, the fix writes "
+        "the missing step: a new migration that fills the NULL rows in batches with a value you must "
+        "write (its function raises `NotImplementedError` until you do), `reverse_code=RunPython.noop`, "
+        "and makes the enforcing migration depend on it."
+    )
     examples = (
         Bad(
             """
@@ -133,4 +140,5 @@ class NotNullEnforcedWithoutBackfill(MigrationRule):
             and not change.backfilled
         ):
             since = change.relaxed_in.label if change.relaxed_in else "in this migration"
-            self.report(node, since=since, **change.where)
+            rewrite = backfill_first(change, node, self.module, self.context.migrations)
+            self.report(node, rewrite, since=since, **change.where)

@@ -1,13 +1,18 @@
-"""The fix of RP201: a NOT NULL field added in one step, written as the three steps.
+"""The migration fixes of RP201, RP205 and RP206: a NOT NULL field in one step, written as three.
 
-1. The `AddField` itself adds the field nullable (`null=True`).
-2. A new migration fills the rows still NULL, in batches, with `reverse_code`. The value is the
-   developer's to give: the function that returns it raises until it is written.
-3. A new migration enforces NOT NULL with the field as first written (`AlterField`).
-
+RP201, a NOT NULL field added in one step:
+1. the `AddField` itself adds the field nullable (`null=True`);
+2. a new migration fills the rows still NULL, in batches, with `reverse_code`;
+3. a new migration enforces NOT NULL with the field as first written (`AlterField`).
 Migrations that depended on the original now depend on step 3, so each app keeps one leaf and
-`makemigrations --check` finds nothing to do. Offered only for a migration not released yet (see
-`project/releases.py`): applied history is never rewritten.
+`makemigrations --check` finds nothing to do.
+
+RP205/RP206, NOT NULL enforced on a field that was already nullable, with no backfill: the
+backfill migration is written and the enforcing migration depends on it (steps 1 and 3 exist).
+
+The backfill writes the field's literal default (RP206); otherwise the value is the developer's
+to give: the function that returns it raises until it is written. Offered only for a migration
+not released yet (see `project/releases.py`): applied history is never rewritten.
 """
 
 from __future__ import annotations
@@ -16,24 +21,27 @@ import re
 
 import libcst as cst
 
-from review_patterns.checks.migrations.helpers import FieldChange
+from review_patterns.checks.migrations.helpers import FieldChange, migration_attribute
 from review_patterns.core.model import FileChange
 from review_patterns.core.rule import Rewrite
 from review_patterns.project.migrations import Migration, MigrationHistory
 from review_patterns.project.releases import NEXT
-from review_patterns.syntax.names import argument, code, with_keyword
+from review_patterns.syntax.names import argument, argument_value, code, with_element, with_keyword
 
 _NUMBER = re.compile(r"^(\d+)_")
+_LITERALS = (cst.SimpleString, cst.Integer, cst.Float)
 
-BACKFILL = '''from django.db import migrations
+_TO_WRITE = """
+    # review-patterns: write the value (or compute it from `apps`), then delete this line.
+    raise NotImplementedError("give the value of {app}.{model}.{field} for the existing rows")"""
+
+BACKFILL = '''{imports}
 
 BATCH_SIZE = 1000
 
 
 def {field}_for_existing_rows(apps):
-    """The value of `{model}.{field}` for the rows that existed before it was added."""
-    # review-patterns: write the value (or compute it from `apps`), then delete this line.
-    raise NotImplementedError("give the value of {app}.{model}.{field} for the existing rows")
+    """The value of `{model}.{field}` for the rows that hold NULL."""{value}
 
 
 def backfill_{field}(apps, schema_editor):
@@ -46,7 +54,7 @@ def backfill_{field}(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("{app}", "{after}")]
+    dependencies = [{dependencies}]
 
     operations = [
         migrations.RunPython(backfill_{field}, reverse_code=migrations.RunPython.noop),
@@ -70,43 +78,27 @@ class Migration(migrations.Migration):
 
 
 def three_steps(change: FieldChange, node: cst.Call, module: cst.Module, history: MigrationHistory) -> Rewrite | None:
-    """The split of the `AddField` `node` of `change`, or None when it cannot be written safely."""
-    migration = change.migration
-    if migration.release not in (None, NEXT):
-        return None
+    """RP201: the split of the `AddField` `node` of `change`, or None when it cannot be written safely."""
     field = argument(node, "field", 2)
-    if field is None or field.star or not isinstance(field.value, cst.Call):
+    number = _next_number(change.migration, module, history)
+    if number is None or field is None or field.star or not isinstance(field.value, cst.Call):
         return None
-    imports = [
-        module.code_for_node(statement).strip()
-        for statement in module.body
-        if isinstance(statement, cst.SimpleStatementLine)
-        and all(isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body)
-    ]
-    if not any(re.match(r"from django\.db import (.*\b)?migrations\b", line) for line in imports):
-        return None  # the new files say `migrations.RunPython`: only where the original says it too
-    siblings = [m for m in history.order if m.package == migration.package]
-    numbers = [int(match.group(1)) for m in siblings if (match := _NUMBER.match(m.name))]
-    if not numbers:
-        return None
-    number = max(numbers) + 1
+    migration = change.migration
     model, name, app = change.model_name, change.operation.name, change.app
-    lower = model.lower()
-    backfill = f"{number:04d}_backfill_{lower}_{name}"
-    enforce = f"{number + 1:04d}_alter_{lower}_{name}"
+    backfill = f"{number:04d}_backfill_{model.lower()}_{name}"
+    enforce = f"{number + 1:04d}_alter_{model.lower()}_{name}"
     folder = migration.path.rpartition("/")[0]
-    header = "\n".join(imports)
     files = [
         FileChange(
             f"{folder}/{backfill}.py",
             None,
-            BACKFILL.format(app=app, model=model, field=name, after=migration.name),
+            _backfill(change, None, f'("{app}", "{migration.name}")', "from django.db import migrations"),
         ),
         FileChange(
             f"{folder}/{enforce}.py",
             None,
             ENFORCE.format(
-                imports=header,
+                imports="\n".join(_imports(module)),
                 app=app,
                 model_name=change.operation.model,
                 field=name,
@@ -114,15 +106,84 @@ def three_steps(change: FieldChange, node: cst.Call, module: cst.Module, history
                 definition=code(field.value),
             ),
         ),
+        *_repointed(history, migration, enforce),
     ]
-    files += _repointed(history, migration, enforce)
-    nullable = with_keyword(field.value, "null", cst.Name("True"))
     return Rewrite(
         safe=False,
-        replace=((field.value, nullable),),
+        replace=((field.value, with_keyword(field.value, "null", cst.Name("True"))),),
         files=tuple(files),
         description=f"split into three migrations: nullable here, {backfill}, {enforce}",
     )
+
+
+def backfill_first(
+    change: FieldChange, node: cst.Call, module: cst.Module, history: MigrationHistory
+) -> Rewrite | None:
+    """RP205/RP206: a backfill migration before the `AlterField` `node` that enforces NOT NULL,
+    when the field was nullable before this migration; None when it cannot be written safely."""
+    number = _next_number(change.migration, module, history)
+    dependencies = migration_attribute(module, "dependencies")
+    field = argument_value(node, "field", 2)
+    if number is None or change.relaxed_here is not None or not isinstance(dependencies, cst.List):
+        return None
+    if not isinstance(field, cst.Call):
+        return None
+    default = argument_value(field, "default")
+    value = default if isinstance(default, _LITERALS) or _is_constant(default) else None
+    migration = change.migration
+    app = change.app
+    backfill = f"{number:04d}_backfill_{change.model_name.lower()}_{change.operation.name}"
+    written = ", ".join(code(element.value, one_line=True) for element in dependencies.elements)
+    added = cst.parse_expression(f'("{app}", "{backfill}")')
+    return Rewrite(
+        safe=False,
+        replace=((dependencies, with_element(dependencies, added)),),
+        files=(
+            FileChange(
+                f"{migration.path.rpartition('/')[0]}/{backfill}.py",
+                None,
+                _backfill(change, value, written, "\n".join(_imports(module))),
+            ),
+        ),
+        description=f"backfill first, in {backfill}",
+    )
+
+
+def _is_constant(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value in ("True", "False")
+
+
+def _backfill(change: FieldChange, value: cst.BaseExpression | None, dependencies: str, imports: str) -> str:
+    model, field, app = change.model_name, change.operation.name, change.app
+    body = (
+        f"\n    return {code(value, one_line=True)}"
+        if value is not None
+        else _TO_WRITE.format(app=app, model=model, field=field)
+    )
+    return BACKFILL.format(imports=imports, app=app, model=model, field=field, value=body, dependencies=dependencies)
+
+
+def _imports(module: cst.Module) -> list[str]:
+    """The module's top-level import statements, as written."""
+    return [
+        module.code_for_node(statement).strip()
+        for statement in module.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        and all(isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body)
+    ]
+
+
+def _next_number(migration: Migration, module: cst.Module, history: MigrationHistory) -> int | None:
+    """The number of the next migration of the app; None when the migration is released, or
+    when its folder or imports are not the usual ones (`from django.db import migrations`)."""
+    if migration.release not in (None, NEXT):
+        return None
+    if not any(re.match(r"from django\.db import (.*\b)?migrations\b", line) for line in _imports(module)):
+        return None  # the new files say `migrations.RunPython`: only where the original says it too
+    numbers = [
+        int(m.group(1)) for s in history.order if s.package == migration.package and (m := _NUMBER.match(s.name))
+    ]
+    return max(numbers) + 1 if numbers else None
 
 
 def _repointed(history: MigrationHistory, original: Migration, enforce: str) -> list[FileChange]:
