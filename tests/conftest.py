@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,52 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # are the tool's, not theirs: git must not find that repository from inside them, or their
 # migrations would count as released. (Tests of releases build repositories of their own.)
 os.environ["GIT_CEILING_DIRECTORIES"] = str(ROOT)
-_MARKER = re.compile(r"#\s*(RP\d{3}(?:\s*,\s*RP\d{3})*)\s*$")
+_ONE = r'RP\d{3}(?::\d+)?(?:\s+"[^"]*")?'
+_MARKER = re.compile(rf"#\s*({_ONE}(?:\s*,\s*{_ONE})*)\s*$")
+_PART = re.compile(r'(RP\d{3})(?::(\d+))?(?:\s+"([^"]*)")?')
 
 
-def markers(source: str) -> Counter[tuple[int, str]]:
-    """(line, code) for every `# RP101` (or `# RP101, RP301`) trailing comment."""
-    found: Counter[tuple[int, str]] = Counter()
+@dataclass(frozen=True)
+class Marker:
+    """A trailing `# RP101` comment: a finding of `code` on `line`; `# RP101:9` also pins its
+    column (1-based), `# RP101 "text"` a fragment of its message, `# RP101:9 "text"` both."""
+
+    line: int
+    code: str
+    column: int | None = None
+    text: str | None = None
+
+
+def marker_list(source: str) -> list[Marker]:
+    """Every marker of `source`; one comment may hold several, comma-separated (`# RP101, RP301`)."""
+    found = []
     for number, line in enumerate(source.splitlines(), 1):
         match = _MARKER.search(line)
         if match:
-            for code in re.split(r"\s*,\s*", match.group(1)):
-                found[(number, code)] += 1
+            for code, column, text in _PART.findall(match.group(1)):
+                found.append(Marker(number, code, int(column) if column else None, text or None))
     return found
+
+
+def markers(source: str) -> Counter[tuple[int, str]]:
+    """(line, code) for every marker."""
+    return Counter((m.line, m.code) for m in marker_list(source))
+
+
+def unmatched(source: str, result: FileResult) -> list[Marker]:
+    """The markers pinning a column or a message fragment that no finding of their code and line matches."""
+    return [
+        m
+        for m in marker_list(source)
+        if (m.column is not None or m.text is not None)
+        and not any(
+            f.line == m.line
+            and f.code == m.code
+            and (m.column is None or f.column == m.column)
+            and (m.text is None or m.text in f.message)
+            for f in result.findings
+        )
+    ]
 
 
 def flagged(result: FileResult) -> Counter[tuple[int, str]]:

@@ -183,3 +183,62 @@ def test_paid_hosts_reach_through_helpers_and_cycles_across_modules() -> None:
         """
     assert findings(view, files, **{"paid-hosts": ["weather.example"]}) == [(5, "RP601"), (5, "RP602")]
     assert findings(view, files, **{"paid-hosts": ["maps.example"]}) == []
+
+
+LOOKUP = """
+    from django.core.cache import cache
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis_lock import Lock
+
+    from geo.services import Geocoder
+
+    geocoder = Geocoder()
+
+    def locate(address):
+        key = f"geo:{address}"
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        lock = Lock(REDIS, f"lock:{key}", expire=30, auto_renewal=True)
+        try:
+            if lock.acquire(timeout=15):
+                try:
+                    cached = cache.get(key)
+                    if cached is None:
+                        cached = geocoder.locate(address)
+                        cache.set(key, cached, GEO_TTL)
+                finally:
+                    lock.release()
+        except RedisDown:
+            cached = geocoder.locate(address)
+        return cached
+    """
+
+
+def stampede(source: str) -> tuple[list[tuple[int, str]], list[str]]:
+    from review_patterns.checks.api.cache_stampede import CacheStampede
+
+    sources = dedent({**EXAMPLE_FILES, "geo/lookups.py": source})
+    context = ProjectContext.from_sources(sources)
+    result = lint(sources["geo/lookups.py"], "geo/lookups.py", context, Config(), rules=(CacheStampede,))
+    return [(f.line, f.message.rpartition(": ")[2][:20]) for f in result.findings], [b.name for b in result.bonuses]
+
+
+def test_python_redis_lock_with_recheck_and_fallback_earns_the_bonus() -> None:
+    assert stampede(LOOKUP) == ([], ["stampede-protection"])
+
+
+def test_a_lock_without_a_redis_down_handler_is_flagged_at_the_lock() -> None:
+    source = LOOKUP.replace(
+        "        except RedisDown:\n            cached = geocoder.locate(address)\n",
+        "        finally:\n            pass\n",
+    )
+    assert stampede(source) == ([(16, "no handler for Redis")], [])
+
+
+def test_a_release_outside_finally_earns_no_bonus() -> None:
+    source = LOOKUP.replace(
+        "                finally:\n                    lock.release()\n",
+        "                except KeyError:\n                    pass\n                lock.release()\n",
+    )
+    assert stampede(source) == ([], [])

@@ -92,3 +92,35 @@ def test_setup_below_a_base_calls_the_base() -> None:
         if bases_with_setup and not calls_super:
             forgetful.append(cls.__qualname__)
     assert not forgetful, forgetful
+
+
+def test_visitor_methods_below_a_base_call_the_base() -> None:
+    """A base class's `visit_X`/`leave_X` keeps its state (blocks, sessions, loops); an override
+    below it that forgot `super().visit_X(node)` would leave that state wrong, silently."""
+    import inspect
+    import textwrap
+
+    import libcst as cst
+
+    from review_patterns.core.rule import Rule
+
+    forgetful = []
+    for cls in _rule_classes():
+        for name, method in cls.__dict__.items():
+            if not name.startswith(("visit_", "leave_")) or not hasattr(cst, name.split("_")[1]):
+                continue  # `leave_frame` and the like are a base's own hooks, not LibCST's
+            if not any(b is not Rule and issubclass(b, Rule) and name in b.__dict__ for b in cls.__mro__[1:]):
+                continue
+            tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+            calls_super = any(
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr == name
+                and isinstance(n.func.value, ast.Call)
+                and isinstance(n.func.value.func, ast.Name)
+                and n.func.value.func.id == "super"
+                for n in ast.walk(tree)
+            )
+            if not calls_super:
+                forgetful.append(f"{cls.__qualname__}.{name}")
+    assert not forgetful, forgetful

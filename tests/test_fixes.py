@@ -79,7 +79,8 @@ def test_fix_removes_the_finding_keeps_the_rest_and_is_idempotent(rule: type[Rul
     flagged = {i + 1 for i, line in enumerate(source.splitlines()) if f"# {rule.code}" in line or fixed_there in line}
     removed = [line for line in difflib.ndiff(source.splitlines(), fixed.splitlines()) if line.startswith("- ")]
     originals = source.splitlines()
-    assert all(originals.index(line[2:]) + 1 in flagged for line in removed), removed
+    moved = {line for text in written.values() for line in text.splitlines()}  # to a file the fix writes
+    assert all(originals.index(line[2:]) + 1 in flagged or line[2:] in moved for line in removed), removed
     for text in written.values():
         ast.parse(text)
     again, applied_again, _ = _fix(rule, example, fixed, written)
@@ -648,3 +649,66 @@ def test_rp206_writes_the_missing_backfill_with_the_default_and_the_enforcing_mi
         ("shop/migrations/0002_alter_order_note.py", "three-step-migration")
     ]
     assert main(["fix", "--dry-run", "--unsafe-fixes"]) == 0, "a second run changes nothing"
+
+
+COLLAPSED = """from django.db import migrations, models
+
+RATE = "EUR"
+
+
+def default_currency():
+    return RATE
+
+
+def fill_currency(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    Order.objects.filter(currency__isnull=True).update(currency=default_currency())
+
+
+def noop(apps, schema_editor):
+    pass
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.AddField("order", "currency", models.CharField(max_length=3, null=True)),  # 1: add
+        migrations.RunPython(noop, migrations.RunPython.noop),  # prepares nothing
+        migrations.RunPython(fill_currency, migrations.RunPython.noop),  # 2: fill
+        migrations.AlterField("order", "currency", models.CharField(max_length=3)),  # 3: enforce
+        migrations.AddIndex("order", models.Index(fields=["currency"], name="order_currency")),
+    ]
+"""
+
+
+def test_rp205_cuts_the_collapsed_migration_in_three_with_the_functions_each_part_uses(
+    shop_history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from review_patterns import lint_paths
+
+    migrations = shop_history / "shop" / "migrations"
+    (migrations / "0002_order_currency.py").write_text(COLLAPSED)
+    assert main(["fix", "--unsafe-fixes", "--select", "RP205"]) == 0
+    first = (migrations / "0002_order_currency.py").read_text()
+    assert "def fill_currency" not in first and "def default_currency" not in first
+    assert "def noop" in first and 'RATE = "EUR"' in first
+    assert first.endswith("        migrations.RunPython(noop, migrations.RunPython.noop),  # prepares nothing\n    ]\n")
+    backfill = (migrations / "0004_backfill_order_currency.py").read_text()
+    assert "def fill_currency" in backfill and "def default_currency" in backfill and "def noop" not in backfill
+    assert 'dependencies = [("shop", "0002_order_currency")]' in backfill
+    assert (
+        "    operations = [\n        migrations.RunPython(fill_currency, migrations.RunPython.noop),  # 2: fill\n    ]\n"
+        in backfill
+    )
+    enforce = (migrations / "0005_alter_order_currency.py").read_text()
+    assert "def " not in enforce and 'dependencies = [("shop", "0004_backfill_order_currency")]' in enforce
+    assert "# 3: enforce\n        migrations.AddIndex(" in enforce
+    assert "('shop', '0005_alter_order_currency')" in (migrations / "0003_order_note.py").read_text()
+    for path in shop_history.rglob("*.py"):
+        ast.parse(path.read_text())
+    report = lint_paths([shop_history], Config(), cwd=shop_history, rules=ALL_RULES)
+    assert not [f for f in report.findings if f.code in ("RP201", "RP202", "RP205", "RP206")], report.findings
+    assert [(b.path, b.name) for b in report.bonuses] == [
+        ("shop/migrations/0005_alter_order_currency.py", "three-step-migration")
+    ]
+    assert main(["fix", "--dry-run", "--unsafe-fixes", "--select", "RP205"]) == 0, "a second run changes nothing"

@@ -312,3 +312,37 @@ def test_max_file_size_applies_to_the_plugin(project: Path) -> None:
     ]
     (project / "pyproject.toml").write_text('[tool.review-patterns]\nmax-file-size = "1 MB"\n')
     assert flake8(project, "--select", f"{SELECT},RP001", ".").stdout.splitlines() == VIEWS_FINDINGS
+
+
+def test_a_file_over_the_time_budget_is_one_rp001_in_flake8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """flake8 calls the plugin in its processes' main threads: the engine's time budget applies."""
+    import time
+
+    from review_patterns.core import engine
+    from review_patterns.frontends import flake8 as plugin
+
+    real = engine.lint
+
+    def stalling(source: str, *args: Any, **kwargs: Any) -> Any:
+        if "stall" in source:
+            time.sleep(60)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "FILE_TIME_BUDGET", 0.5)
+    monkeypatch.setattr(engine, "lint", stalling)
+    monkeypatch.setattr(plugin, "_CONTEXTS", {})
+    monkeypatch.setattr(plugin.Plugin, "rules", None)
+    plugin.config_for.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    shop = write_project(tmp_path / "shop", SHOP)
+    (shop / "pyproject.toml").write_text('[tool.review-patterns]\nselect = ["RP301", "RP304"]\n')
+
+    def run(path: Path) -> list[tuple[int, int, str]]:
+        checker = plugin.Plugin(ast.parse(path.read_text()), path.read_text().splitlines(True), str(path))
+        return [(row, col, text) for row, col, text, _ in checker.run()]
+
+    (shop / "shop" / "slow.py").write_text("stall = True\n")
+    started = time.monotonic()
+    assert run(shop / "shop" / "slow.py") == [(1, 0, "RP001 took longer than 0.5 s to analyse; not analysed")]
+    assert time.monotonic() - started < 30
+    assert [text.split()[0] for _, _, text in run(shop / "shop" / "views.py")] == ["RP301", "RP304"]

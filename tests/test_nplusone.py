@@ -462,18 +462,25 @@ def test_rp401_a_second_loop_over_the_same_rows_finds_the_foreign_key_fetched() 
 
         def export(request):
             posts = Post.objects.filter(topic__forum_id=1)
-            rows = [(post.title, post.author.username) for post in posts]
+            rows = []
             for post in posts:
                 rows.append((post.author.email, post.tags.count()))
+            rows += [(post.title, post.author.username) for post in posts]
+            return rows
+
+        def reassigned(request):
+            posts = Post.objects.filter(topic__forum_id=1)
+            for post in posts:
+                print(post.author.email)
             posts = Post.objects.filter(topic__forum_id=2)
             for post in posts:
-                rows.append(post.author.email)
-            return rows
+                print(post.author.email)
     """)
     assert [(f.line, f.message.split("`")[1]) for f in findings] == [
-        (6, "post.author"),
+        (8, "post.author"),
         (8, "post.tags.count()"),
-        (11, "post.author"),
+        (15, "post.author"),
+        (18, "post.author"),
     ]
 
 
@@ -492,3 +499,20 @@ def test_rp401_an_empty_queryset_in_the_other_branch_leaves_the_loaded_one() -> 
             return hits + [post.author.username for post in posts]
     """)
     assert lines(findings) == [11]
+
+
+def test_a_parameter_of_an_enclosing_function_hides_the_model() -> None:
+    """Resolved by the semantic model: `Post` handed to the outer function (a proxy or a stand-in)
+    hides the imported model in the nested function too, as Python reads it."""
+    code = """
+        from forum.models import Post
+
+        def titles_by(Post, authors):
+            def titles(author):
+                return [p.topic.title for p in Post.objects.filter(author=author)]
+            return {a.pk: titles(a) for a in authors}
+
+        def all_titles():
+            return [p.topic.title for p in Post.objects.all()]
+        """
+    assert lines(check(code)) == [10]

@@ -74,6 +74,7 @@ def test_rp101_f_imported_inside_the_function() -> None:
         "def F(name):\n    return name\n",  # the project's own F
         "from forum.scoring import F\n",
         "",  # F never imported: a star import or a typo, not provably Django's
+        "from django.db.models import F\nfrom forum.scoring import formula\nF = formula\n",
     ],
 )
 def test_rp101_other_f_is_not_flagged(header: str) -> None:
@@ -85,6 +86,26 @@ def test_rp101_other_f_is_not_flagged(header: str) -> None:
             return JsonResponse({"likes": post.likes})
         """)
     assert lines("RP101", source) == []
+
+
+def test_rp101_a_local_f_hides_djangos() -> None:
+    """Resolved by the semantic model: a parameter or local named `F` is not Django's `F`."""
+    source = """
+        from django.db.models import F
+
+        def like(request, pk, F=score_of):
+            post = Post.objects.get(pk=pk)
+            post.likes = F("likes") + 1
+            post.save()
+            return JsonResponse({"likes": post.likes})
+
+        def share(request, pk):
+            post = Post.objects.get(pk=pk)
+            post.shares = F("shares") + 1
+            post.save()  # RP101
+            return JsonResponse({"shares": post.shares})
+        """
+    assert lines("RP101", source) == expected(source)
 
 
 @pytest.mark.parametrize(

@@ -195,6 +195,30 @@ def test_quota_index_skips_files_that_do_not_parse() -> None:
 # -- RP507 --
 
 
+def test_rp507_a_local_name_hiding_the_breaker_class() -> None:
+    """Resolved by the semantic model: a local class named `CircuitBreaker` is not pybreaker's,
+    nor is a parameter named like the configured factory."""
+    code = """
+        from pybreaker import CircuitBreaker
+        from integrations.breakers import breaker_for
+
+        def offline_rates():
+            class CircuitBreaker:  # never opens: the offline rates cannot fail
+                def call(self, func, *args):
+                    return func(*args)
+
+            return CircuitBreaker().call(read_rates)
+
+        def ship(order, breaker_for):
+            return breaker_for("shipping").call(book_courier, order)
+
+        def live_rates():
+            return CircuitBreaker().call(fetch_rates)
+        """
+    options = {"breaker-factories": ["integrations.breakers.breaker_*"]}
+    assert lines(CircuitBreakerPerCall, code, "billing/rates.py", **options) == [16]
+
+
 def test_rp507_configured_factory() -> None:
     code = """
         from integrations.breakers import breaker_for

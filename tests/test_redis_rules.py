@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from conftest import flagged, markers
+from conftest import flagged, markers, unmatched
 
 from review_patterns import Config, ProjectContext, lint
 from review_patterns.checks.resilience.magic_cache_ttl import duration
@@ -23,6 +23,7 @@ def check(code: str, source: str, path: str = "shop/services.py", files: dict[st
     context = ProjectContext.from_sources({**others, path: source})
     result = lint(source, path, context, Config(select=(code,)))
     assert flagged(result) == markers(source), [f"{f.line}: {f.message}" for f in result.findings]
+    assert not unmatched(source, result), [f"{f.line}:{f.column}: {f.message}" for f in result.findings]
 
 
 REDIS_MODULE = """
@@ -178,6 +179,47 @@ def test_shadowed_names_are_not_clients() -> None:
         def still_django():
             cache.set("k", 1, 60)  # RP505
             r.expire("k", 60)  # RP505
+        """,
+    )
+
+
+def test_local_names_hiding_imported_callables() -> None:
+    """`cache_page`, a lock class and `uuid4` are recognised through imports, not as spelled."""
+    check(
+        "RP505",
+        """
+        from django.views.decorators.cache import cache_page
+
+        def per_tenant(view, cache_page):
+            return cache_page(3600)(view)
+
+        def site_wide(view):
+            return cache_page(3600)(view)  # RP505:23 "1 hour"
+        """,
+    )
+    check(
+        "RP508",
+        """
+        import redis_lock
+        from redis_lock import Lock
+
+        def sync(conn, Lock):
+            Lock(conn, "sync").acquire()
+
+        def rebuild(conn):
+            Lock(conn, "rebuild", expire=60).acquire()  # RP508
+        """,
+    )
+    check(
+        "RP502",
+        """
+        from django.core.cache import cache
+        from uuid import uuid4
+
+        def spend(customer_id, uuid4):
+            key = f"spend:{uuid4()}"
+            total = cache.get(key)
+            cache.set(key, total + 1)  # RP502
         """,
     )
 

@@ -154,6 +154,64 @@ def test_global_declarations_bind_the_module_name() -> None:
     assert seen["redis"][0] is BindingKind.ASSIGNMENT
 
 
+def test_functions_are_read_ahead_of_the_traversal() -> None:
+    """A rule can ask what a later function binds and returns, and a `global` in a later function
+    already binds the module name, as it will when the program runs."""
+    source = textwrap.dedent(
+        """
+        import redis
+        from django_redis import get_redis_connection as connect
+
+        _client = None
+
+        def use():
+            probe(_client)
+
+        def shared():
+            global _client
+            from redis import StrictRedis as Redis
+            if _client is None:
+                _client = Redis()
+            return _client
+        """
+    )
+    model = SemanticModel(SourceFile("shop/services.py", source))
+    module = cst.parse_module(source)
+    shared = next(s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == "shared")
+    seen: dict[str, Any] = {}
+
+    class Probe(cst.BatchableCSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == "probe":
+                seen["_client"] = model.binding_of(node.args[0].value)
+                scope = model.scope_of(shared)
+                assert scope is not None
+                seen["Redis"] = model.imported(cst.parse_expression("Redis"), scope)
+                seen["connect"] = model.imported(cst.parse_expression("connect.x"), scope)
+                seen["returned"] = model.resolve("_client", scope)
+
+    cst.visit_batched(module, [model.entering, Probe(), model.leaving])
+    binding = seen["_client"]
+    assert binding.kind is BindingKind.ASSIGNMENT and binding.scope is model.module_scope
+    assert isinstance(binding.value, cst.Call)  # `Redis()`, set in `shared`, not `None`
+    assert seen["Redis"] == "redis.StrictRedis"  # imported inside `shared`
+    assert seen["connect"] == "django_redis.get_redis_connection.x"
+    assert seen["returned"] is binding
+
+
+def test_a_fallback_reached_after_the_import_keeps_the_import() -> None:
+    seen = probe(
+        """
+        try:
+            import redis
+        except ImportError:
+            redis = None
+        probe(redis.Redis)
+        """
+    )
+    assert seen["redis.Redis"][2] == "redis.Redis"
+
+
 def test_enclosing_function_class_handler_and_loop() -> None:
     seen = probe(
         """
@@ -231,3 +289,30 @@ def test_match_statements_bind_in_their_cases() -> None:
         """
     )
     assert seen["redis"][0] is BindingKind.ASSIGNMENT
+
+
+def test_rp510_reads_each_function_with_its_own_names() -> None:
+    """RP510 reads functions ahead of the traversal; it asks the model what each one imports and
+    hides: a parameter named `datetime` is not the module, an import inside a function counts."""
+    source = textwrap.dedent(
+        """
+        import datetime
+
+        def stamp(order, datetime):
+            order.paid_at = datetime.now()
+            order.save()
+
+        def stamp_now(order):
+            order.paid_at = datetime.datetime.now()
+            order.save()
+
+        def stamp_local(order):
+            from datetime import datetime as dt
+            order.paid_at = dt.utcnow()
+            order.save()
+        """
+    ).lstrip()
+    models = "from django.db import models\n\nclass Order(models.Model):\n    paid_at = models.DateTimeField()\n"
+    context = ProjectContext.from_sources({"shop/models.py": models, "shop/services.py": source})
+    result = lint(source, "shop/services.py", context, Config(select=("RP510",)))
+    assert [(f.line, f.code) for f in result.findings] == [(8, "RP510"), (13, "RP510")]

@@ -1,5 +1,6 @@
 """The registry: every rule, sorted by code, then the bonus checks. Listed by hand, on purpose."""
 
+from review_patterns.checks.api.cache_stampede import CacheStampede
 from review_patterns.checks.api.paid_endpoint_without_auth import PaidEndpointWithoutAuth
 from review_patterns.checks.api.paid_endpoint_without_throttle import PaidEndpointWithoutThrottle
 from review_patterns.checks.api.unversioned_api import UnversionedApi
@@ -71,6 +72,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     PaidEndpointWithoutAuth,
     PaidEndpointWithoutThrottle,
     UnversionedApi,
+    CacheStampede,
     QuotaManager,
     TypeHints,
 )

@@ -586,8 +586,12 @@ def _lint_in_budget(task: _Task, contexts: dict[Path, ProjectContext]) -> FileRe
             return _run_task(task, contexts)
     except OverBudget:
         contexts.pop(task[2], None)
-        reason = f"took longer than {FILE_TIME_BUDGET:g} s to analyse; not analysed"
-        return _error_result(task[1], 0, _at(1), reason, task[3])
+        return _error_result(task[1], 0, _at(1), over_budget(), task[3])
+
+
+def over_budget() -> str:
+    """The finding's message for a file that ran over `FILE_TIME_BUDGET`."""
+    return f"took longer than {FILE_TIME_BUDGET:g} s to analyse; not analysed"
 
 
 def _lint_in_worker(task: _Task) -> FileResult:

@@ -138,8 +138,8 @@ class Plugin:
         if self.rules == ():
             return
         from review_patterns.checks import ALL_RULES
+        from review_patterns.core import engine
         from review_patterns.core.config import ConfigError
-        from review_patterns.core.engine import display_path, lint, project_relative
         from review_patterns.core.parse_error import ParseError
         from review_patterns.project.context import find_project_root
         from review_patterns.syntax.files import too_large
@@ -155,13 +155,19 @@ class Plugin:
             yield 1, 0, f"{ParseError.code} {too_large(size, config.max_file_size)}", type(self)
             return
         context = context_for(find_project_root(path), config)
-        result = lint(
-            source,
-            display_path(path, Path.cwd()),
-            context,
-            config,
-            rules=ALL_RULES if self.rules is None else self.rules,
-            project_path=project_relative(path, context),
-        )
+        try:
+            with engine.time_budget():  # flake8 runs plugins in its processes' main threads
+                result = engine.lint(
+                    source,
+                    engine.display_path(path, Path.cwd()),
+                    context,
+                    config,
+                    rules=ALL_RULES if self.rules is None else self.rules,
+                    project_path=engine.project_relative(path, context),
+                )
+        except engine.OverBudget:
+            _CONTEXTS.clear()  # the alarm may have cut a context's construction short
+            yield 1, 0, f"{ParseError.code} {engine.over_budget()}", type(self)
+            return
         for f in result.findings:
             yield f.line, f.column - 1, f"{f.code} {f.message}", type(self)

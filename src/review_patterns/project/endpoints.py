@@ -98,6 +98,8 @@ class _Class:
 class _Callable:
     paid: str | None  #: the first paid call it makes itself
     callees: list[str]  #: qualified names of what it calls, resolved later
+    #: each call written as a dotted name (`self.client.label`): its own paid label, or what it calls
+    written: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
 
 def paid_known(function_names: frozenset[str], options: PaidOptions) -> bool:
@@ -113,6 +115,7 @@ class EndpointIndex:
     def __init__(self, context: ProjectContext) -> None:
         self.context = context
         self._memo: dict[PaidOptions, dict[str, dict[str, Endpoint]]] = {}
+        self._graphs: dict[PaidOptions, _Graph | None] = {}
 
     @cached_property
     def settings(self) -> ApiSettings:
@@ -121,12 +124,34 @@ class EndpointIndex:
     def endpoints(self, options: PaidOptions) -> dict[str, dict[str, Endpoint]]:
         """Module name -> top-level class or function name -> the endpoint, for endpoints reaching a paid call."""
         if options not in self._memo:
+            graph = self._graph(options)
+            self._memo[options] = graph.endpoints() if graph is not None else {}
+        return self._memo[options]
+
+    def paid_calls(self, options: PaidOptions, function: str) -> dict[str, str]:
+        """The calls of a project function (`module.Class.method`) that are paid or reach a paid call:
+        as written (`self.client.label`) -> the paid call and where it is made (RP604)."""
+        graph = self._graph(options)
+        if graph is None or function not in graph.functions:
+            return {}
+        found: dict[str, str] = {}
+        for text, paid, callee in graph.functions[function].written:
+            if paid is not None:
+                found.setdefault(text, f"`{paid}`")
+            elif callee is not None and (target := graph.function(callee)) is not None and target != function:
+                reached = graph.reach(target)
+                if reached is not None:
+                    found.setdefault(text, reached)
+        return found
+
+    def _graph(self, options: PaidOptions) -> _Graph | None:
+        if options not in self._graphs:
             if not paid_known(self.context.function_names, options):
-                self._memo[options] = {}
+                self._graphs[options] = None  # nothing is known to be paid
             else:
                 facts = self.context.quota_index.facts(options.guards)
-                self._memo[options] = _Graph(self._modules, self.settings, facts, options).endpoints()
-        return self._memo[options]
+                self._graphs[options] = _Graph(self._modules, self.settings, facts, options)
+        return self._graphs[options]
 
     @cached_property
     def unversioned_route(self) -> tuple[str, str] | None:
@@ -268,11 +293,14 @@ class _Graph:
         calls = sorted((n for n in own if isinstance(n, ast.Call)), key=lambda c: (c.lineno, c.col_offset))
         found = _Callable(None, [])
         for call in calls:
-            if found.paid is None:
-                found.paid = self._paid(call, class_name, reader, local, attributes, constants)
+            paid = self._paid(call, class_name, reader, local, attributes, constants)
+            found.paid = found.paid or paid
             callee = self._callee(call, class_name, reader, local, attributes)
             if callee is not None:
                 found.callees.append(callee)
+            text = ast_dotted_name(call.func)
+            if text is not None and (paid is not None or callee is not None):
+                found.written.append((text, paid, callee))
         return found
 
     def _read_urlconf(self, tree: ast.Module) -> None:
@@ -420,7 +448,7 @@ class _Graph:
         matches = [k for k in self._by_last.get(parts[-1], ()) if k in table and k.endswith("." + name)]
         return matches[0] if len(matches) == 1 else None
 
-    def _function(self, name: str, depth: int = 0) -> str | None:
+    def function(self, name: str, depth: int = 0) -> str | None:
         """The project function or method a qualified name stands for."""
         found = self._canonical(name, self.functions)
         if found is not None or depth > _MAX_DEPTH:
@@ -434,7 +462,7 @@ class _Graph:
         instance = self._canonical(owner, self.instances)
         kind = self.instances.get(instance) if instance is not None else None
         if kind is not None and kind.startswith(NEW):
-            return self._function(f"{kind[len(NEW) :]}.{attribute}", depth + 1)
+            return self.function(f"{kind[len(NEW) :]}.{attribute}", depth + 1)
         return None
 
     def _mro(self, key: str) -> list[str]:
@@ -480,7 +508,7 @@ class _Graph:
         function = self.functions[key]
         found = f"`{function.paid}` in `{key}`" if function.paid is not None else None
         for callee in function.callees if found is None else ():
-            target = self._function(callee)
+            target = self.function(callee)
             if target is not None and target != key:
                 found = self.reach(target, active)
                 if found is not None:

@@ -2,11 +2,13 @@
 calls, and the enclosing function, class, `except` handler and loop.
 
 Built once per file, in the same batched traversal as the rules: the engine puts its visitor
-first, so when a rule's `visit_X` runs, the model already stands at that node. Each scope's body is
-read once when the traversal enters it (its imports, assignments, parameters, `def`s and
-`class`es, `global`s; a class also collects the `self.x = ...` of its methods), so a name bound
-later in a function is already known to be local there, as Python decides. Cheap by design: no
-LibCST ScopeProvider or QualifiedNameProvider, which cost several times a parse.
+first, so when a rule's `visit_X` runs, the model already stands at that node. Every `def` and
+`class` body is read once, when the traversal enters the module (its imports, assignments,
+parameters, `def`s and `class`es, `global`s; a class also collects the `self.x = ...` of its
+methods), so a name bound later in a function is already known to be local there, as Python
+decides, and a rule may ask about a function the traversal has not reached. Comprehensions and
+lambdas are read when entered. Cheap by design: no LibCST ScopeProvider or QualifiedNameProvider,
+which cost several times a parse.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class ScopeKind(str, Enum):
 
 class BindingKind(str, Enum):
     IMPORT = "import"  #: `import x`, `from x import y`: `qualified` says what it stands for
-    ASSIGNMENT = "assignment"  #: `x = value` (`value` set when `x` is the whole target), `x: T = v`, `x += v`
+    ASSIGNMENT = "assignment"  #: `x = value` (`value` set when `x` is the whole target), `x: T = v`, `x += v`, `x := v`
     PARAMETER = "parameter"  #: a function's parameter (`annotation` set when annotated)
     FUNCTION = "function"  #: `def x`
     CLASS = "class"  #: `class x`
@@ -54,6 +56,7 @@ class Binding:
     qualified: str | None = None  #: for an import, `django.db.models.F`
     annotation: cst.BaseExpression | None = None
     fallback: bool = False  #: bound in an `except` of a module or class body: `except ImportError: x = None`
+    method: cst.FunctionDef | None = None  #: for an attribute, the method that sets it
 
 
 @dataclass(eq=False)
@@ -114,6 +117,9 @@ class SemanticModel:
         self._handlers: list[tuple[int, cst.ExceptHandler]] = []  # with the function depth they belong to
         self._loops: list[tuple[int, cst.For | cst.While | cst.CompFor]] = []
         self._by_node: dict[cst.CSTNode, list[Binding]] = {}
+        self._ahead: dict[
+            cst.FunctionDef | cst.ClassDef, Scope
+        ] = {}  #: every def and class, read on entering the module
 
     # -- questions --
 
@@ -146,6 +152,25 @@ class SemanticModel:
             return scope.latest(name)
         return None
 
+    def resolve(self, name: str, scope: Scope) -> Binding | None:
+        """What `name` refers to anywhere in `scope`, which need not be the current one (see
+        `scope_of`): its latest binding there, else the enclosing scopes' as Python looks them up."""
+        current: Scope | None = scope
+        while current is not None:
+            if current is scope or current.kind is not ScopeKind.CLASS:
+                if name in current.declared_global:
+                    return self.module_scope.latest(name)
+                if name in current.bindings:
+                    return current.latest(name)
+            current = current.parent
+        return None
+
+    def scope_of(self, node: cst.FunctionDef | cst.ClassDef) -> Scope | None:
+        """The scope of a function or class of this file. Every body is read when the traversal
+        enters the module, so a rule can ask what a function returns, what a method sets on
+        `self` or what a name means in a function before the traversal gets there."""
+        return self._ahead.get(node)
+
     def bound_by(self, node: cst.CSTNode) -> Sequence[Binding]:
         """The bindings a statement, parameter or `with` item makes (known once its scope is entered)."""
         return tuple(self._by_node.get(node, ()))
@@ -175,8 +200,18 @@ class SemanticModel:
             return f"{self.file.module_name}.{name}" if self.file.module_name else name
         return None
 
-    def imported(self, expr: cst.BaseExpression) -> str | None:
-        """The qualified name of a dotted expression whose head is an import here, else None."""
+    def imported(self, expr: cst.BaseExpression, scope: Scope | None = None) -> str | None:
+        """The qualified name of a dotted expression whose head is an import here (or, given `scope`,
+        anywhere in that scope), else None: `requests.get` but not a local `requests`, nor `self.x`."""
+        if scope is not None:
+            name = dotted_name(expr)
+            if name is None:
+                return None
+            head, dot, rest = name.partition(".")
+            found = self.resolve(head, scope)
+            if found is None or found.kind is not BindingKind.IMPORT or found.qualified is None:
+                return None
+            return found.qualified + dot + rest
         binding = self.binding_of(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
         if binding is None or binding.kind is not BindingKind.IMPORT:
             return None
@@ -250,6 +285,33 @@ class SemanticModel:
     def _enter(self, kind: ScopeKind, node: cst.CSTNode) -> Scope:
         scope = Scope(kind, node, self.scopes[-1] if self.scopes else None, by_node=self._by_node)
         self.scopes.append(scope)
+        return scope
+
+    def _read_nested(self, scope: Scope) -> None:
+        """Reads the functions and classes `scope` defines, ahead of the traversal (see `scope_of`)."""
+        for found in list(scope.bindings.values()):
+            for binding in found:
+                node = binding.node
+                if binding.kind is BindingKind.FUNCTION and isinstance(node, cst.FunctionDef):
+                    self._read_function(node, scope)
+                elif binding.kind is BindingKind.CLASS and isinstance(node, cst.ClassDef):
+                    self._read_class(node, scope)
+
+    def _read_function(self, node: cst.FunctionDef, parent: Scope) -> Scope:
+        scope = Scope(ScopeKind.FUNCTION, node, parent, by_node=self._by_node)
+        self._ahead[node] = scope
+        self._declare_params(scope, node.params)
+        self._declare_suite(scope, node.body, False)
+        self._read_nested(scope)
+        return scope
+
+    def _read_class(self, node: cst.ClassDef, parent: Scope) -> Scope:
+        scope = Scope(ScopeKind.CLASS, node, parent, by_node=self._by_node)
+        self._ahead[node] = scope
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        self._declare_body(scope, body)
+        self._declare_attributes(scope, body)
+        self._read_nested(scope)
         return scope
 
     def _declare_body(self, scope: Scope, body: Sequence[cst.CSTNode], fallback: bool = False) -> None:
@@ -371,10 +433,12 @@ class SemanticModel:
             if isinstance(stmt, cst.FunctionDef):
                 for small in _small_statements(stmt.body):
                     targets: list[tuple[cst.BaseExpression, cst.BaseExpression | None]] = []
+                    annotation: cst.BaseExpression | None = None
                     if isinstance(small, cst.Assign):
                         targets = [(t.target, small.value) for t in small.targets]
                     elif isinstance(small, cst.AnnAssign):
                         targets = [(small.target, small.value)]
+                        annotation = small.annotation.annotation
                     for target, value in targets:
                         if (
                             isinstance(target, cst.Attribute)
@@ -382,7 +446,9 @@ class SemanticModel:
                             and target.value.value in ("self", "cls")
                         ):
                             attr = target.attr.value
-                            binding = Binding(attr, BindingKind.ATTRIBUTE, scope, small, value)
+                            binding = Binding(
+                                attr, BindingKind.ATTRIBUTE, scope, small, value, annotation=annotation, method=stmt
+                            )
                             scope.attributes.setdefault(attr, []).append(binding)
                             self._by_node.setdefault(small, []).append(binding)
 
@@ -394,17 +460,19 @@ class SemanticModel:
             target = self.module_scope if name in scope.declared_global else scope
             for binding in target.bindings.get(name, ()):
                 if binding.node is node:
+                    previous = target.reached.get(name)
+                    if binding.fallback and previous is not None and not previous.fallback:
+                        continue  # `except ImportError: x = None` leaves the import meaningful
                     target.reached[name] = binding
 
     def visit_Module(self, node: cst.Module) -> None:
         scope = self._enter(ScopeKind.MODULE, node)
         self._declare_body(scope, node.body)
+        self._read_nested(scope)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        scope = self._enter(ScopeKind.CLASS, node)
-        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-        self._declare_body(scope, body)
-        self._declare_attributes(scope, body)
+        scope = self._ahead.get(node) or self._read_class(node, self.scope)  # always read ahead; a safeguard
+        self.scopes.append(scope)
         self._classes.append(node)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
@@ -413,9 +481,8 @@ class SemanticModel:
         self._reach([original_node.name.value], original_node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        scope = self._enter(ScopeKind.FUNCTION, node)
-        self._declare_params(scope, node.params)
-        self._declare_suite(scope, node.body, False)
+        scope = self._ahead.get(node) or self._read_function(node, self.scope)  # always read ahead; a safeguard
+        self.scopes.append(scope)
         self._functions.append(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
@@ -490,6 +557,16 @@ class SemanticModel:
     def leave_ImportFrom(self, original_node: cst.ImportFrom) -> None:
         self._reach([name for name, _ in self._imports(original_node)], original_node)
 
+    def leave_NamedExpr(self, original_node: cst.NamedExpr) -> None:
+        # `(x := value)` binds in the function around it, even inside a comprehension; known from
+        # here on (not read ahead with the other bindings: it hides in expressions).
+        if isinstance(original_node.target, cst.Name):
+            scope = next(s for s in reversed(self.scopes) if s.kind is not ScopeKind.COMPREHENSION)
+            name = original_node.target.value
+            binding = Binding(name, BindingKind.ASSIGNMENT, scope, original_node, original_node.value)
+            scope.add(binding)
+            scope.reached[name] = binding
+
     def leave_WithItem(self, original_node: cst.WithItem) -> None:
         if original_node.asname is not None:
             self._reach(list(bound_names(original_node.asname.name)), original_node)
@@ -520,6 +597,13 @@ class SemanticModel:
 
     def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
         self._handlers.pop()
+
+
+def returned_values(function: cst.FunctionDef) -> Iterator[cst.BaseExpression]:
+    """The values of a function's `return` statements, not those of functions nested in it."""
+    for small in _small_statements(function.body):
+        if isinstance(small, cst.Return) and small.value is not None:
+            yield small.value
 
 
 def _small_statements(suite: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:

@@ -6,6 +6,9 @@ in the module and reports there, on the class line or the `def`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import libcst as cst
 
 from review_patterns.core.rule import Rule
@@ -46,6 +49,16 @@ EXAMPLE_FILES = {
 }
 
 
+def paid_options(settings: Mapping[str, Any]) -> PaidOptions:
+    """What a rule's options say is paid (and what rate-limits a view)."""
+    return PaidOptions(
+        tuple(settings["guard-names"]),
+        tuple(settings["paid-hosts"]),
+        tuple(settings["paid-calls"]),
+        tuple(settings.get("rate-limit-decorators", RATE_LIMITERS)),
+    )
+
+
 class EndpointRule(Rule):
     """A rule about the views of the checked module that reach a paid call."""
 
@@ -60,12 +73,7 @@ class EndpointRule(Rule):
         self.found: dict[str, Endpoint] = {}
 
     def visit_Module(self, node: cst.Module) -> None:
-        options = PaidOptions(
-            tuple(self.settings["guard-names"]),
-            tuple(self.settings["paid-hosts"]),
-            tuple(self.settings["paid-calls"]),
-            tuple(self.settings.get("rate-limit-decorators", RATE_LIMITERS)),
-        )
+        options = paid_options(self.settings)
         if paid_known(self.context.function_names, options):  # else the endpoints are not even read
             self.found = self.context.endpoints.endpoints(options).get(self.file.module_name, {})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from review_patterns.checks.migrations.helpers import THREE_STEPS, FieldChange, MigrationRule
+from review_patterns.checks.migrations.split import split_collapsed
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 
@@ -69,6 +70,13 @@ class CollapsedThreeStepMigration(MigrationRule):
     severity = Severity.IMPORTANT
     dimension = Dimension.DATA_INTEGRITY
     bonuses = {"three-step-migration": 3}
+    fixes = (
+        "Unsafe: for a migration not released yet, the fix cuts it in three where its backfill and its "
+        "`AlterField` start: the first steps stay, the backfill moves to a new migration and the "
+        "`AlterField` (with what follows it) to another, each with the imports and only the functions "
+        "its operations use; migrations that depended on it depend on the last one. Each part then "
+        "deploys and rolls back on its own, which changes how the migration runs."
+    )
     examples = (
         Bad(
             """
@@ -119,7 +127,8 @@ class CollapsedThreeStepMigration(MigrationRule):
         if change.relaxed_here is not None and change.backfilled_here and key not in self.fields:
             self.fields.add(key)
             added = change.migration.operations[change.relaxed_here].kind == "AlterField"
-            self.report(node, added="made nullable" if added else "added", **change.where)
+            rewrite = split_collapsed(change, node, self.module, self.context.migrations)
+            self.report(node, rewrite, added="made nullable" if added else "added", **change.where)
         elif change.three_steps:
             label = f"{change.app}.{change.model_name}.{change.operation.name}"
             self.award(node, "three-step-migration", f"`{label}`: added nullable, backfilled, then enforced NOT NULL")

@@ -34,7 +34,7 @@ DATA_OPERATIONS = {"RunPython": ("code", "reverse_code"), "RunSQL": ("sql", "rev
 
 def data_operation(rule: Rule, node: cst.Call) -> str | None:
     """`RunPython` or `RunSQL` when the call makes Django's operation, else None."""
-    qualified = rule.imports.resolve(node.func) or ""
+    qualified = rule.semantic.imported(node.func) or ""
     kind = qualified.rsplit(".", 1)[-1]
     return kind if kind in DATA_OPERATIONS and qualified.startswith("django.db.migrations.") else None
 

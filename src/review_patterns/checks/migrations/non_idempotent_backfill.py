@@ -229,7 +229,7 @@ class NonIdempotentBackfill(Rule):
         if _DERIVED.search(cst.Module([]).code_for_node(value)):
             return True
         for node in _calls(value):
-            qualified = self.imports.resolve(node.func) or ""
+            qualified = self.semantic.imported(node.func) or ""
             if (
                 qualified.startswith(_EXPRESSIONS)
                 and not qualified.endswith(".Value")

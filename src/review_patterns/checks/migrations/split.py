@@ -1,23 +1,26 @@
-"""The migration fixes of RP201, RP205 and RP206: a NOT NULL field in one step, written as three.
+"""The migration fixes: a NOT NULL field in one step (or two), written as the three steps.
 
-RP201, a NOT NULL field added in one step:
+RP201, a NOT NULL field added in one step (`three_steps`):
 1. the `AddField` itself adds the field nullable (`null=True`);
 2. a new migration fills the rows still NULL, in batches, with `reverse_code`;
 3. a new migration enforces NOT NULL with the field as first written (`AlterField`).
 Migrations that depended on the original now depend on step 3, so each app keeps one leaf and
 `makemigrations --check` finds nothing to do.
 
-RP205/RP206, NOT NULL enforced on a field that was already nullable, with no backfill: the
-backfill migration is written and the enforcing migration depends on it (steps 1 and 3 exist).
+RP202/RP206, NOT NULL enforced on a field nullable before, with no backfill (`backfill_first`):
+the backfill migration is written, and the enforcing migration depends on it.
 
-The backfill writes the field's literal default (RP206); otherwise the value is the developer's
-to give: the function that returns it raises until it is written. Offered only for a migration
-not released yet (see `project/releases.py`): applied history is never rewritten.
+RP205, the three steps in one migration (`split_collapsed`): cut in three files.
+
+A backfill writes the field's literal default (RP206); otherwise the value is the developer's to
+give: the function that returns it raises until it is written. Offered only for a migration not
+released yet (see `project/releases.py`): applied history is never rewritten.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import libcst as cst
 
@@ -198,3 +201,124 @@ def _repointed(history: MigrationHistory, original: Migration, enforce: str) -> 
         if text != later.source:
             changes.append(FileChange(later.path, later.source, text))
     return changes
+
+
+def split_collapsed(
+    change: FieldChange, node: cst.Call, module: cst.Module, history: MigrationHistory
+) -> Rewrite | None:
+    """RP205: the migration that adds (or relaxes), backfills and enforces a field, cut in three where
+    its backfill and its `AlterField` start: the first steps stay, the backfill and what follows it
+    up to the `AlterField` move to a new migration, the `AlterField` and the rest to another. Each
+    file keeps the imports and only the functions its operations use."""
+    migration = change.migration
+    number = _next_number(migration, module, history)
+    operations = migration_attribute(module, "operations")
+    relaxed, path = change.relaxed_here, change.operation.path
+    if number is None or relaxed is None or len(path) != 1 or not isinstance(operations, (cst.List, cst.Tuple)):
+        return None
+    steps, elements, enforce_at = migration.operations, list(operations.elements), path[0]
+    name, model = change.operation.name, change.model_name
+    fills = [i for i in range(relaxed + 1, enforce_at) if steps[i].is_data_step and steps[i].backfills(model, name)]
+    if len(steps) != len(elements) or not fills:
+        return None
+    app, folder = change.app, migration.path.rpartition("/")[0]
+    backfill = f"{number:04d}_backfill_{model.lower()}_{name}"
+    enforce = f"{number + 1:04d}_alter_{model.lower()}_{name}"
+    first, second, third = (
+        _sliced(operations, 0, fills[0]),
+        _sliced(operations, fills[0], enforce_at),
+        _sliced(operations, enforce_at, len(elements)),
+    )
+    files = [
+        FileChange(f"{folder}/{backfill}.py", None, _part(module, operations, second, (app, migration.name)).code),
+        FileChange(f"{folder}/{enforce}.py", None, _part(module, operations, third, (app, backfill)).code),
+        *_repointed(history, migration, enforce),
+    ]
+    return Rewrite(
+        safe=False,
+        replace=((module, _part(module, operations, first, None)),),
+        files=tuple(files),
+        description=f"split into three migrations: this one, {backfill}, {enforce}",
+    )
+
+
+#: Attributes of `class Migration` a migration split off another does not take over.
+_OWN = frozenset({"initial", "replaces", "run_before"})
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    """The names `node` reads (`noop` in `x.noop` is an attribute, not a name)."""
+    found: set[str] = set()
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+    node.visit(Reader())
+    return found
+
+
+def _sliced(sequence: cst.List | cst.Tuple, start: int, stop: int) -> cst.List | cst.Tuple:
+    """The elements `start:stop` of a list written one a line, each keeping its own line comment."""
+    elements = list(sequence.elements)[start:stop]
+    closing = sequence.rbracket.whitespace_before if isinstance(sequence, cst.List) else None
+    if stop == len(sequence.elements) or not elements or not isinstance(closing, cst.ParenthesizedWhitespace):
+        return sequence.with_changes(elements=elements)
+    last = elements[-1]
+    comma = last.comma
+    if not isinstance(comma, cst.Comma) or not isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace):
+        return sequence.with_changes(elements=elements)
+    assert isinstance(sequence, cst.List)
+    line = comma.whitespace_after.first_line  # the comment of the last kept element's line
+    elements[-1] = last.with_changes(comma=comma.with_changes(whitespace_after=cst.SimpleWhitespace("")))
+    bracket = sequence.rbracket.with_changes(whitespace_before=closing.with_changes(first_line=line))
+    return sequence.with_changes(elements=elements, rbracket=bracket)
+
+
+def _part(
+    module: cst.Module,
+    operations: cst.List | cst.Tuple,
+    ops: cst.List | cst.Tuple,
+    after: tuple[str, str] | None,
+) -> cst.Module:
+    """`module` with `ops` for its `operations` and only the functions these use; depending on
+    `after` alone (a new migration), or on what it depended on (`after` None)."""
+    definitions = {s.name.value: s for s in module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))}
+    named, used = _names(ops), set()
+    while grown := {d for d in named & definitions.keys() if d not in used and d != "Migration"}:
+        used |= grown  # the functions the operations name, and those these name in turn
+        for defined in grown:
+            named |= _names(definitions[defined])
+
+    migration = next(s for s in module.body if isinstance(s, cst.ClassDef) and s.name.value == "Migration")
+    attributes = {
+        id(small) for line in migration.body.body if isinstance(line, cst.SimpleStatementLine) for small in line.body
+    }
+
+    class Cut(cst.CSTTransformer):
+        def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> Any:
+            targets = {t.target.value for t in original_node.targets if isinstance(t.target, cst.Name)}
+            if id(original_node) not in attributes:
+                return updated_node
+            if original_node.value is operations:
+                return updated_node.with_changes(value=ops)
+            if after is not None and "dependencies" in targets:
+                return updated_node.with_changes(value=cst.parse_expression(f'[("{after[0]}", "{after[1]}")]'))
+            if after is not None and targets & _OWN:
+                return cst.RemoveFromParent()
+            return updated_node
+
+    cut = module.visit(Cut())
+    assert isinstance(cut, cst.Module)
+    body = [
+        s
+        for s in cut.body
+        if not (
+            isinstance(s, (cst.FunctionDef, cst.ClassDef)) and s.name.value != "Migration" and s.name.value not in used
+        )
+    ]
+    return cut.with_changes(body=body)

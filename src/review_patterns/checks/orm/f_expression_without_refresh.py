@@ -311,7 +311,7 @@ class FExpressionWithoutRefresh(FlowRule):
         """Whether the object is the instance `serializer.save()` (or `form.save()`) returned: the
         serializer keeps it and DRF renders `serializer.data` from it after `perform_update()`.
         Any other object that merely outlives the function is not used by it."""
-        kind, value = self.frame.bound.get(key, ("other", None))
+        kind, value = self.bound(key) or ("other", None)
         return (
             kind == "assign"
             and isinstance(value, cst.Call)
@@ -319,13 +319,12 @@ class FExpressionWithoutRefresh(FlowRule):
             and call_name(value) in SAVES
         )
 
-    def bind(self, name: str, kind: str, value: cst.BaseExpression | None) -> None:
+    def forget(self, name: str) -> None:
         # A new object under the old name: what was known of the old one no longer applies.
         state = self.state
         for key in [k for k in state.expressions if k == name or k.startswith(name + ".")]:
             del state.expressions[key]
         state.stale = [s for s in state.stale if not (s.key == name or s.key.startswith(name + "."))]
-        super().bind(name, kind, value)
 
     def leave_Return(self, original_node: cst.Return) -> None:
         self.close(outlive=True)
@@ -346,7 +345,7 @@ class FExpressionWithoutRefresh(FlowRule):
     # -- F() expressions --
 
     def visit_Call(self, node: cst.Call) -> None:
-        if is_django_f(node, self.imports):
+        if is_django_f(node, self.semantic):
             self.f_calls += 1
         self.calls.append(node)
 

@@ -1,5 +1,6 @@
 """Shared knowledge of the ORM update rules (RP1xx): Django's `F`, saves, refreshes, querysets,
-and a base visitor that follows each function's parameters, bindings and blocks in source order.
+and a base visitor that follows each function's blocks in source order, asking the semantic
+model how a name was last bound.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from review_patterns.core.rule import Rule
-from review_patterns.syntax.imports import ImportTable
-from review_patterns.syntax.names import bound_names, call_name, chain, dotted_name, keyword
+from review_patterns.syntax.names import call_name, chain, dotted_name, keyword
+from review_patterns.syntax.semantic import BindingKind, Scope, SemanticModel
 
 #: Qualified names of Django's `F`.
 DJANGO_F = frozenset({"django.db.models.F", "django.db.models.expressions.F"})
@@ -38,9 +39,9 @@ DJANGO_ONLY_METHODS = frozenset(
 )
 
 
-def is_django_f(node: cst.Call, imports: ImportTable) -> bool:
+def is_django_f(node: cst.Call, semantic: SemanticModel) -> bool:
     """`F("x")`, `Fx("x")`, `models.F("x")` and `django.db.models.F("x")`, resolved through imports."""
-    return imports.resolve(node.func) in DJANGO_F
+    return semantic.imported(node.func) in DJANGO_F
 
 
 #: `save()` and `refresh_from_db()`, and their async forms (Django 4.2).
@@ -118,13 +119,6 @@ def is_manager_or_queryset(
     return False
 
 
-def param_names(node: cst.FunctionDef) -> frozenset[str]:
-    params = node.params
-    every = [*params.posonly_params, *params.params, *params.kwonly_params]
-    every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
-    return frozenset(p.name.value for p in every)
-
-
 #: Where a statement sits: the blocks around it, innermost last. A block is (its id, the id
 #: of the `if`/`elif`/`else` chain it belongs to, or None).
 Path = tuple[tuple[int, int | None], ...]
@@ -143,12 +137,9 @@ def reachable(start: Path, end: Path) -> bool:
 
 @dataclass
 class Frame:
-    """A function (or the module) being visited."""
+    """A function (or the module) being visited: the blocks around the current statement."""
 
     is_function: bool
-    params: frozenset[str] = frozenset()
-    #: name -> how it was last bound: ("assign", value), or ("for", iterable), or ("other", None)
-    bound: dict[str, tuple[str, cst.BaseExpression | None]] = field(default_factory=dict)
     blocks: list[tuple[int, int | None]] = field(default_factory=list)
 
     @property
@@ -156,10 +147,16 @@ class Frame:
         return tuple(self.blocks)
 
 
-class FlowRule(Rule):
-    """A rule that follows each function in source order: its parameters, local bindings and blocks.
+#: How a name was last bound: ("assign", value), ("for", iterable) or ("other", None).
+Bound = tuple[str, cst.BaseExpression | None]
 
-    Subclasses call the `super()` method of every hook they override, and read `self.frame`.
+
+class FlowRule(Rule):
+    """A rule that follows each function in source order, in its blocks (`self.frame.path`); what a
+    name holds is the semantic model's (`bound`, `is_parameter`).
+
+    Subclasses call the `super()` method of every visitor method they override (a test checks it);
+    `forget(name)` tells them a name now holds something new.
     """
 
     def setup(self) -> None:
@@ -174,7 +171,7 @@ class FlowRule(Rule):
     # -- scopes and blocks --
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.frames.append(Frame(is_function=True, params=param_names(node)))
+        self.frames.append(Frame(is_function=True))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.leave_frame(self.frame)
@@ -203,51 +200,76 @@ class FlowRule(Rule):
     def leave_SimpleStatementSuite(self, original_node: cst.SimpleStatementSuite) -> None:
         self.frame.blocks.pop()
 
-    # -- bindings --
+    # -- bindings, from the semantic model --
 
-    def bind(self, name: str, kind: str, value: cst.BaseExpression | None) -> None:
-        """Records that `name` now holds something new; subclasses forget what they knew of it."""
-        self.frame.bound[name] = (kind, value)
+    def _flow_scope(self) -> Scope:
+        """The scope of the function (a `def`, not a lambda or comprehension) or module being followed."""
+        for scope in reversed(self.semantic.scopes):
+            if isinstance(scope.node, (cst.FunctionDef, cst.Module)):
+                return scope
+        return self.semantic.module_scope
+
+    def bound(self, name: str) -> Bound | None:
+        """How `name` was last bound in the current function (or module body) before this point;
+        None when it was not bound there yet: a parameter, a global, a closure variable."""
+        binding = self._flow_scope().reached.get(name)
+        if binding is None or binding.kind in (BindingKind.PARAMETER, BindingKind.IMPORT):
+            return None
+        if binding.kind in (BindingKind.FUNCTION, BindingKind.CLASS):
+            return None
+        if binding.kind is BindingKind.ASSIGNMENT and binding.value is not None:
+            return ("assign", binding.value)
+        if binding.kind is BindingKind.LOOP and isinstance(binding.node, cst.For):
+            return ("for", binding.node.iter)
+        return ("other", None)
+
+    def local_names(self) -> list[str]:
+        """The names bound so far in the current function (or module body), first bound first."""
+        return [name for name in self._flow_scope().reached if self.bound(name) is not None]
+
+    def is_parameter(self, name: str) -> bool:
+        """Whether `name` still holds a parameter of the current function."""
+        binding = self._flow_scope().reached.get(name)
+        return binding is not None and binding.kind is BindingKind.PARAMETER
+
+    def forget(self, name: str) -> None:
+        """Called when `name` is bound to something new: subclasses forget what they knew of it."""
+
+    def _rebound(self, node: cst.CSTNode) -> None:
+        for binding in self.semantic.bound_by(node):
+            if binding.kind is not BindingKind.ATTRIBUTE:
+                self.forget(binding.name)
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
-        for target in original_node.targets:
-            if isinstance(target.target, cst.Name):
-                self.bind(target.target.value, "assign", original_node.value)
-            else:
-                for name in bound_names(target.target):
-                    self.bind(name, "other", None)
+        self._rebound(original_node)
 
     def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
-        if isinstance(original_node.target, cst.Name) and original_node.value is not None:
-            self.bind(original_node.target.value, "assign", original_node.value)
+        if original_node.value is not None:
+            self._rebound(original_node)
 
     def leave_NamedExpr(self, original_node: cst.NamedExpr) -> None:
         if isinstance(original_node.target, cst.Name):
-            self.bind(original_node.target.value, "assign", original_node.value)
+            self.forget(original_node.target.value)
 
     def visit_For_body(self, node: cst.For) -> None:
-        for name in bound_names(node.target):
-            self.bind(name, "for", node.iter)
+        self._rebound(node)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            for name in bound_names(node.asname.name):
-                self.bind(name, "other", None)
+        self._rebound(node)
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        if node.name is not None and isinstance(node.name.name, cst.Name):
-            self.bind(node.name.name.value, "other", None)
+        self._rebound(node)
 
     def outlives(self, key: str, seen: frozenset[str] = frozenset()) -> bool:
         """Whether the object named `key` can be seen after the function returns: `self`, a
         parameter, an object reached through another (`post = instance.post`, or the instance
         that `serializer.save()` returns and the serializer keeps), a global."""
-        frame = self.frame
         if "." in key:
             return True
-        if key not in frame.bound:
-            return key in frame.params or frame.is_function  # a parameter, a global or a closure variable
-        kind, value = frame.bound[key]
+        bound = self.bound(key)
+        if bound is None:
+            return self.frame.is_function  # a parameter, a global or a closure variable
+        kind, value = bound
         if kind != "assign" or value is None:
             return False
         if isinstance(value, cst.Attribute):

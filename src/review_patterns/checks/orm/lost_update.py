@@ -269,12 +269,11 @@ class LostUpdate(FlowRule):
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.classes.pop()
 
-    def bind(self, name: str, kind: str, value: cst.BaseExpression | None) -> None:
+    def forget(self, name: str) -> None:
         state = self.state
         state.changes = [c for c in state.changes if c.obj != name and not c.obj.startswith(name + ".")]
         state.reset = {(o, f) for o, f in state.reset if o != name and not o.startswith(name + ".")}
         state.copies.discard(name)
-        super().bind(name, kind, value)
 
     def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
         target = original_node.target
@@ -304,7 +303,7 @@ class LostUpdate(FlowRule):
 
     def locked_or_new(self, obj: str) -> bool:
         """Fetched with `select_for_update()` (or from such a queryset), or created here."""
-        kind, value = self.frame.bound.get(obj, ("other", None))
+        kind, value = self.bound(obj) or ("other", None)
         if kind == "assign" and isinstance(value, cst.Call):
             name = call_name(value)
             # `Product(...)` or `Product.objects.create(...)`: a row nobody else has seen yet
@@ -316,13 +315,12 @@ class LostUpdate(FlowRule):
         root = name.split(".")[0]
         if (
             self.names
-            and root in self.frame.params
-            and root not in self.frame.bound
+            and self.is_parameter(root)
             and (root == name or root != "self")  # `self.stock`, not `self.product.stock`
             and (*self.names[-1], root) in self.context.locked_rows
         ):
             return True  # `self` or a parameter holding a row a caller locked (followed from its call sites)
-        kind, value = self.frame.bound.get(name, ("other", None))
+        kind, value = self.bound(name) or ("other", None)
         if value is None or kind not in ("assign", "for"):
             return False
         if "select_for_update" in chain_calls(value):

@@ -182,7 +182,8 @@ class UnknownOrmMethod(FlowRule):
     def queryset_names(self) -> set[str]:
         """Local names bound to a manager or queryset, in the function being visited."""
         names: set[str] = set()
-        for name, (kind, value) in self.frame.bound.items():
+        for name in self.local_names():
+            kind, value = self.bound(name) or ("other", None)
             if kind == "assign" and value is not None and is_manager_or_queryset(value, names):
                 names.add(name)
         return names

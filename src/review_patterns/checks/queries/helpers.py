@@ -1,7 +1,8 @@
 """What a queryset is, statically: its model and what `select_related`/`prefetch_related` loaded.
 
 Shared by the query-performance rules (RP4xx). `QueryTracker` is a rule base that follows
-querysets through local variables, DRF view classes and loops, in source order.
+querysets through local variables, DRF view classes and loops, in source order: the semantic
+model says what a name is bound to, the tracker what each binding holds.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import libcst as cst
 from review_patterns.core.rule import Rule
 from review_patterns.project.models import Model, ModelIndex
 from review_patterns.syntax.names import argument_value, call_name, chain, code, dotted_name
+from review_patterns.syntax.semantic import Binding, BindingKind, ScopeKind
 
 #: Queryset methods that return a queryset of the same model.
 CHAIN_METHODS = frozenset(
@@ -182,9 +184,9 @@ Value = QuerySet | Instance | ModelRef
 
 @dataclass(eq=False)
 class Loop:
-    """A `for` loop or comprehension, with the rows it binds."""
+    """A `for` loop or comprehension, with the rows it binds (by the semantic model's bindings)."""
 
-    rows: dict[str, Instance]
+    rows: dict[Binding, Instance]
     reported: set[str] = field(default_factory=set)
     #: whether the body writes (`save`, `delete`, `update`, `create`...): per-row work
     wrote: bool = False
@@ -203,11 +205,10 @@ class ClassInfo:
 
 @dataclass(eq=False)
 class Function:
-    """A function being visited: its variables and, for module-level helpers, what it reads from its parameters."""
+    """A function being visited and, for module-level helpers, what it reads from its parameters."""
 
     key: tuple[str, str] | None
     params: list[str]
-    env: dict[str, Value] = field(default_factory=dict)
     accesses: list[tuple[str, list[str], cst.Call | None, cst.CSTNode]] = field(default_factory=list)
     rebound: set[str] = field(default_factory=set)
 
@@ -237,32 +238,53 @@ def exits(body: cst.BaseSuite, loop: bool = False) -> bool:
 
 
 class QueryTracker(Rule):
-    """A rule base that knows, at each node, which names hold querysets and rows of which models."""
+    """A rule base that knows, at each node, which names hold querysets and rows of which models.
+
+    What a name is bound to is the semantic model's; what each binding holds (`Value`) is
+    worked out when the traversal passes the statement that binds it.
+    """
 
     def setup(self) -> None:
         self.index: ModelIndex = self.context.models
-        self.module_env: dict[str, Value] = {}
+        self.values: dict[Binding, Value] = {}
         self.functions: list[Function] = []
         self.classes: list[ClassInfo] = []
         self.loops: list[Loop] = []
         self.scopes: list[str] = []  #: "class" or "function", innermost last
+        self._reading: dict[str, Value] | None = None  #: a method read ahead (`get_queryset`), in order
 
     # -- scopes --
 
-    @property
-    def env(self) -> dict[str, Value]:
-        return self.functions[-1].env if self.functions else self.module_env
-
     def lookup(self, name: str) -> Value | None:
+        """What `name` holds here: a row of a loop around, or what its binding was given."""
+        if self._reading is not None and name in self._reading:
+            return self._reading[name]
+        binding = self.semantic.lookup(name)
+        if binding is None:
+            return None
         for loop in reversed(self.loops):
-            if name in loop.rows:
-                return loop.rows[name]
-        for function in reversed(self.functions):
-            if name in function.env:
-                return function.env[name]
-            if name in function.params:
-                return None
-        return self.module_env.get(name)
+            if binding in loop.rows:
+                return loop.rows[binding]
+        return self.values.get(binding)
+
+    def row(self, name: str) -> tuple[Loop, Instance] | None:
+        """The innermost loop whose row `name` holds, and the row."""
+        binding = self.semantic.lookup(name)
+        for loop in reversed(self.loops):
+            if binding is not None and binding in loop.rows:
+                return loop, loop.rows[binding]
+        return None
+
+    def resolved_name(self, node: cst.BaseExpression) -> str | None:
+        """What a dotted name stands for: an import's qualified name; the name as written for a
+        module-level name, a builtin or a star import; None for a local name or a parameter."""
+        name = dotted_name(node)
+        if name is None:
+            return None
+        binding = self.semantic.lookup(name.partition(".")[0])
+        if binding is None or (binding.kind is not BindingKind.IMPORT and binding.scope.kind is ScopeKind.MODULE):
+            return name
+        return self.semantic.imported(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         info = ClassInfo(node.name.value)
@@ -287,8 +309,7 @@ class QueryTracker(Rule):
 
     def _returned_queryset(self, function: cst.FunctionDef) -> QuerySet | None:
         """The queryset `get_queryset` returns, reading its top-level statements in order."""
-        scope = Function(None, [])
-        self.functions.append(scope)
+        self._reading = {}
         try:
             returned: list[QuerySet] = []
             for stmt in function.body.body if isinstance(function.body, cst.IndentedBlock) else ():
@@ -296,7 +317,12 @@ class QueryTracker(Rule):
                     continue
                 for small in stmt.body:
                     if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                        self._assign(small.targets[0].target, small.value)
+                        target = small.targets[0].target
+                        if isinstance(target, cst.Name):
+                            found = self.value(small.value)
+                            self._reading.pop(target.value, None)
+                            if found is not None:
+                                self._reading[target.value] = found
                     elif isinstance(small, cst.Return) and small.value is not None:
                         value = self.value(small.value)
                         if isinstance(value, QuerySet):
@@ -311,7 +337,7 @@ class QueryTracker(Rule):
                 loaded = loaded.plus(other.loaded)
             return QuerySet(first.model, first.model_name, loaded, first.values, ("self.get_queryset()",))
         finally:
-            self.functions.pop()
+            self._reading = None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         params = [p.name.value for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)]
@@ -336,11 +362,11 @@ class QueryTracker(Rule):
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         for target in original_node.targets:
-            self._assign(target.target, original_node.value)
+            self._assign(original_node, target.target, original_node.value)
 
     def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
         if original_node.value is not None:
-            self._assign(original_node.target, original_node.value)
+            self._assign(original_node, original_node.target, original_node.value)
 
     def leave_Expr(self, original_node: cst.Expr) -> None:
         """`prefetch_related_objects(posts, "author")` loads relations of rows already fetched."""
@@ -349,13 +375,13 @@ class QueryTracker(Rule):
             isinstance(call, cst.Call)
             and call.args
             and isinstance(call.args[0].value, cst.Name)
-            and (self.imports.resolve(call.func) or "").endswith("prefetch_related_objects")
+            and (self.resolved_name(call.func) or "").endswith("prefetch_related_objects")
         ):
-            name = call.args[0].value.value
-            found = self.env.get(name)
-            if isinstance(found, QuerySet):
+            binding = self.semantic.lookup(call.args[0].value.value)
+            found = self.values.get(binding) if binding is not None else None
+            if binding is not None and isinstance(found, QuerySet):
                 lookups = self._prefetch_related(call.with_changes(args=call.args[1:]))
-                self.env[name] = QuerySet(
+                self.values[binding] = QuerySet(
                     found.model,
                     found.model_name,
                     found.loaded.plus(lookups),
@@ -367,43 +393,44 @@ class QueryTracker(Rule):
 
     def leave_AugAssign(self, original_node: cst.AugAssign) -> None:
         if isinstance(original_node.target, cst.Name):
-            self._forget(original_node.target.value)
+            self._rebound(original_node.target.value)
 
-    def _forget(self, name: str) -> None:
-        self.env.pop(name, None)
+    def _rebound(self, name: str) -> None:
+        """A parameter given a new value: what a helper reads from it is not what its caller passed."""
         if self.functions and name in self.functions[-1].params:
             self.functions[-1].rebound.add(name)
-        for loop in self.loops:
-            loop.rows.pop(name, None)
 
-    def _assign(self, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> None:
+    def _assign(self, node: cst.CSTNode, target: cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> None:
         if not isinstance(target, cst.Name):
             if isinstance(target, (cst.Tuple, cst.List)):
                 for element in target.elements:
                     if isinstance(element.value, cst.Name):
-                        self._forget(element.value.value)
+                        self._rebound(element.value.value)
             return
-        name = target.value
+        self._rebound(target.value)
         found = self.value(value)
-        if isinstance(value, cst.Call) and call_name(value) == "none" and isinstance(self.env.get(name), QuerySet):
-            return  # `qs = Order.objects.none()` in the other branch: no rows, so the rows come from `qs` as it was
-        self._forget(name)
-        if found is None:
+        binding = next((b for b in self.semantic.bound_by(node) if b.name == target.value), None)
+        if found is None or binding is None:
             return
+        if isinstance(found, QuerySet) and isinstance(value, cst.Call) and call_name(value) == "none":
+            # `qs = Order.objects.none()` in the other branch: no rows, so the rows come from `qs` as it was
+            earlier = binding.scope.bindings.get(binding.name, [])
+            before = earlier[: earlier.index(binding)] if binding in earlier else []
+            found = next((v for b in reversed(before) if isinstance(v := self.values.get(b), QuerySet)), found)
         if isinstance(found, Instance) and self.loops and self._row_derived(value):
-            self.loops[-1].rows[name] = found
+            self.loops[-1].rows[binding] = found
         else:
-            self.env[name] = found
+            self.values[binding] = found
 
     def _row_derived(self, value: cst.BaseExpression) -> bool:
         found = attribute_path(value)
-        return found is not None and any(found[0] in loop.rows for loop in self.loops)
+        return found is not None and self.row(found[0]) is not None
 
     # -- what an expression is --
 
     def model_named(self, node: cst.BaseExpression) -> ModelRef | None:
         """The model class an expression names, as the file's imports resolve it."""
-        if isinstance(node, cst.Call) and self.imports.resolve(node.func) in (
+        if isinstance(node, cst.Call) and self.resolved_name(node.func) in (
             "django.contrib.auth.get_user_model",
             "get_user_model",
         ):
@@ -416,9 +443,11 @@ class QueryTracker(Rule):
         bound = self.lookup(head)
         if isinstance(bound, ModelRef) and "." not in name:
             return bound
-        if bound is not None or (self.functions and head in self.functions[-1].params) or head in ("self", "cls"):
+        if bound is not None or head in ("self", "cls"):
             return None
-        qualified = self.imports.resolve(node) or name
+        qualified = self.resolved_name(node)
+        if qualified is None:
+            return None  # a local name or a parameter
         model = self.index.lookup(qualified, self.file.path)
         last = name.rpartition(".")[2]
         if model is None and not (last[:1].isupper() and not last.isupper()):
@@ -502,7 +531,7 @@ class QueryTracker(Rule):
             if func.value in ("list", "sorted", "reversed", "tuple") and node.args:
                 inner = self.value(node.args[0].value)
                 return inner if isinstance(inner, QuerySet) or (isinstance(inner, Instance) and inner.list_of) else None
-            if self.imports.resolve(func) in ("django.shortcuts.get_object_or_404", "get_object_or_404") and node.args:
+            if self.resolved_name(func) in ("django.shortcuts.get_object_or_404", "get_object_or_404") and node.args:
                 ref = self.model_named(node.args[0].value)
                 if ref is not None:
                     return Instance(ref.model, ref.model_name)
@@ -591,7 +620,7 @@ class QueryTracker(Rule):
             if (
                 isinstance(value, cst.Call)
                 and not arg.star
-                and (self.imports.resolve(value.func) or "").rpartition(".")[2] == "Prefetch"
+                and (self.resolved_name(value.func) or "").rpartition(".")[2] == "Prefetch"
             ):
                 lookup = argument_value(value, "lookup", 0)
                 text = _string(lookup) if lookup is not None else None
@@ -642,8 +671,9 @@ class QueryTracker(Rule):
             return
         if isinstance(target, cst.Name):
             row = self.rows(iterable)
-            if row is not None:
-                loop.rows[target.value] = row
+            binding = self.semantic.lookup(target.value)  # the model has bound the loop's target already
+            if row is not None and binding is not None:
+                loop.rows[binding] = row
 
 
 def _string(node: cst.BaseExpression | None) -> str | None:

@@ -294,12 +294,11 @@ class NPlusOneInLoop(QueryTracker):
             if isinstance(target.target, cst.Name):  # another queryset (or rows) from now on
                 self.fetched.pop((self._scope(), target.target.value), None)
             found = attribute_path(target.target) if isinstance(target.target, cst.Attribute) else None
-            if found is not None and len(found[1]) == 1:
+            row = self.row(found[0]) if found is not None and len(found[1]) == 1 else None
+            if found is not None and row is not None:
                 # `post.author = user` fills the cache: reading it afterwards runs no query.
-                for loop in reversed(self.loops):
-                    if found[0] in loop.rows:
-                        loop.reported.add("__".join((*loop.rows[found[0]].path, found[1][0])))
-                        break
+                loop, instance = row
+                loop.reported.add("__".join((*instance.path, found[1][0])))
         super().leave_Assign(original_node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
@@ -343,10 +342,10 @@ class NPlusOneInLoop(QueryTracker):
     def _access(self, root: str, segments: list[str], call: cst.Call | None, node: cst.CSTNode) -> None:
         if any(f"{root}.{segments[0]}_id" in guard for guard in self.guards):
             return  # `if last_id != row.event_id: row.event...` fetches once per distinct event, not per row
-        for loop in reversed(self.loops):
-            if root in loop.rows:
-                self._check(loop, root, loop.rows[root], segments, call, node)
-                return
+        row = self.row(root)
+        if row is not None:
+            self._check(row[0], root, row[1], segments, call, node)
+            return
         function = self.functions[-1] if self.functions else None
         if function is not None and function.key is not None and root in function.params:
             function.accesses.append((root, segments, call, node))
@@ -374,12 +373,9 @@ class NPlusOneInLoop(QueryTracker):
             elif not arg.star:
                 where = position
                 position += 1
-            if where is None or not isinstance(arg.value, cst.Name):
-                continue
-            for loop in reversed(self.loops):
-                if arg.value.value in loop.rows:
-                    self.calls.append((key, where, loop.rows[arg.value.value], loop))
-                    break
+            row = self.row(arg.value.value) if where is not None and isinstance(arg.value, cst.Name) else None
+            if where is not None and row is not None:
+                self.calls.append((key, where, row[1], row[0]))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         function = self.functions[-1]

@@ -159,11 +159,7 @@ class CircuitBreakerPerCall(Rule):
         return self.stack[-1] if self.stack else None
 
     def _is_breaker(self, node: cst.BaseExpression | None) -> bool:
-        return (
-            isinstance(node, cst.Call)
-            and self.imports.imported(node.func)
-            and self.imports.resolve(node.func) in BREAKER_CLASSES
-        )
+        return isinstance(node, cst.Call) and self.semantic.imported(node.func) in BREAKER_CLASSES
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.stack.append(None)
@@ -172,8 +168,10 @@ class CircuitBreakerPerCall(Rule):
         self.stack.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        around = self.semantic.scope.parent  # decorators are read where the function is defined
         memoized = any(
-            self.imports.resolve(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator) in _MEMOIZERS
+            self.semantic.imported(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator, around)
+            in _MEMOIZERS
             for d in node.decorators
         )
         outer = self._function()
@@ -211,11 +209,10 @@ class CircuitBreakerPerCall(Rule):
         if name is None:
             return
         configured = self.settings["breaker-factories"]
-        if configured and self.imports.imported(node.func):
-            qualified = self.imports.resolve(node.func) or name
-            if matches_any(qualified, configured):
-                function.factory_calls.append((node, "configured"))
-                return
+        qualified = self.semantic.imported(node.func) if configured else None
+        if qualified is not None and matches_any(qualified, configured):
+            function.factory_calls.append((node, "configured"))
+            return
         if isinstance(node.func, cst.Name):
             function.factory_calls.append((node, "local"))
 

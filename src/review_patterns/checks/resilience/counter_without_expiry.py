@@ -236,7 +236,6 @@ class CounterWithoutExpiry(ClientRule):
         self._classes: list[_Class] = []
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        super().visit_ClassDef(node)
         self._classes.append(_Class())
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
@@ -244,24 +243,23 @@ class CounterWithoutExpiry(ClientRule):
         if not owner.cache_expires:
             for call, function in owner.pending:
                 self.report(call, call=code(call.func, one_line=True), function=function)
-        super().leave_ClassDef(original_node)
 
-    def enter_function(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(_Function())
 
-    def exit_function(self, node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         function = self._functions.pop()
-        owner = self._classes[-1] if self._classes and self.method_of() is not None else None
+        owner = self._classes[-1] if self._classes and self.semantic.method_of is not None else None
         if owner is not None and function.cache_expires:
             owner.cache_expires = True
-        if function.expires or node.name.value in INCREMENTS[Kind.REDIS]:
+        if function.expires or original_node.name.value in INCREMENTS[Kind.REDIS]:
             return  # expiry set, or a wrapper such as `def incr(self, key): return self.cache.incr(key)`
         for call, kind in function.increments:
             if kind is Kind.CACHE and owner is not None:
                 # Django's `incr` cannot create a key: another method stores it, maybe with a timeout.
-                owner.pending.append((call, node.name.value))
+                owner.pending.append((call, original_node.name.value))
             else:
-                self.report(call, call=code(call.func, one_line=True), function=node.name.value)
+                self.report(call, call=code(call.func, one_line=True), function=original_node.name.value)
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._functions:

@@ -201,7 +201,7 @@ class HttpCallWithoutTimeout(HttpRule):
     def visit_Call(self, node: cst.Call) -> None:
         built = self.constructed(node)
         if built == "httpx" and _is_none(keyword(node, "timeout")):
-            self.report(node, _with_timeout(node), call=self.imports.resolve(node.func), how="with `timeout=None`")
+            self.report(node, _with_timeout(node), call=self.semantic.imported(node.func), how="with `timeout=None`")
             return
         call = self.http_call(node)
         through_breaker = call is not None and call.library == "breaker"

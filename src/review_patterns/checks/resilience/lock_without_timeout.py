@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from review_patterns.checks.resilience.redis import Binding, ClientRule
+from review_patterns.checks.resilience.redis import Client, ClientRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.project.clients import LOCK_CLASSES, Kind
@@ -189,10 +189,10 @@ class LockWithoutTimeout(ClientRule):
         super().setup()
         self._functions: list[_Function] = []
 
-    def enter_function(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(_Function(node.name.value))
 
-    def exit_function(self, node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         function = self._functions.pop()
         for call, receiver, problems in function.acquires:
             if (
@@ -214,8 +214,8 @@ class LockWithoutTimeout(ClientRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if (isinstance(func, cst.Attribute) and func.attr.value == "lock") or self.imports.imported(func):
-            binding = self.binding_of(node)
+        if (isinstance(func, cst.Attribute) and func.attr.value == "lock") or self.semantic.imported(func):
+            binding = self.client_of(node)
             if binding is not None and binding.kind is Kind.LOCK and binding.origin is node:
                 self._check_creation(node)
         if not isinstance(func, cst.Attribute):
@@ -226,7 +226,7 @@ class LockWithoutTimeout(ClientRule):
             released = function.released_in_finally if function.finally_depth else function.released_elsewhere
             released.add(code(func.value, one_line=True))
         elif method == "acquire":
-            lock = self.binding_of(func.value)
+            lock = self.client_of(func.value)
             if lock is None or lock.kind is not Kind.LOCK:
                 return
             problems = (
@@ -243,7 +243,7 @@ class LockWithoutTimeout(ClientRule):
 
     def _check_creation(self, node: cst.Call) -> None:
         func = node.func
-        name = self.imports.resolve(func) if self.imports.imported(func) else None
+        name = self.semantic.imported(func)
         if name is not None and name in LOCK_CLASSES:
             param, position = LOCK_CLASSES[name]
         elif isinstance(func, cst.Attribute):
@@ -261,7 +261,7 @@ class LockWithoutTimeout(ClientRule):
             )
 
     @staticmethod
-    def _bounded(call: cst.Call, lock: Binding) -> bool:
+    def _bounded(call: cst.Call, lock: Client) -> bool:
         """Whether an acquire gives up: non-blocking, or a timeout here or on the lock."""
         if _false(argument(call, "blocking", 0)):
             return True

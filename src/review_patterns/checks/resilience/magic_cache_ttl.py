@@ -162,7 +162,7 @@ class MagicCacheTtl(ClientRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if self.imports.imported(func) and self.imports.resolve(func) == CACHE_PAGE:
+        if self.semantic.imported(func) == CACHE_PAGE:
             self._check(argument(node, "timeout", 0), False)
         elif isinstance(func, cst.Attribute):
             method = func.attr.value
@@ -190,7 +190,6 @@ class MagicCacheTtl(ClientRule):
         self.constants: dict[str, float | None] = {}
 
     def visit_Module(self, node: cst.Module) -> None:
-        super().visit_Module(node)
         self.constants = module_numbers(node)
 
     def _constant(self, node: cst.BaseExpression, value: float, seconds: float, ms: bool) -> Rewrite | None:

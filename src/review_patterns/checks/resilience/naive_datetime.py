@@ -297,6 +297,7 @@ class NaiveDatetime(Rule):
         )
         #: `save()` overwrites these with the current time: an assigned value never reaches the database.
         self.auto_now = self.context.models.auto_now_fields()
+        self.naive_names: dict[cst.Call, str] = {}
         self.exempt = _exempt_calls(node, self)
         scopes: list[cst.CSTNode] = [node]
         node.visit(_Functions(scopes))
@@ -315,22 +316,27 @@ class NaiveDatetime(Rule):
             self.report(call, _aware_now(call), call=self.source_name(call), where=where)
 
     def source_name(self, node: cst.Call) -> str:
-        return (self.imports.resolve(node.func) or "").removeprefix("datetime.") + "()"
+        return self.naive_names.get(node, "").removeprefix("datetime.") + "()"
 
-    def naive_call(self, node: cst.Call) -> bool:
+    def imported(self, node: cst.BaseExpression, scope: cst.CSTNode) -> str | None:
+        """The qualified name of an imported name as the function (or module) `scope` sees it: the
+        rule reads each function on its own, ahead of the traversal."""
+        inside = self.semantic.scope_of(scope) if isinstance(scope, (cst.FunctionDef, cst.ClassDef)) else None
+        return self.semantic.imported(node, inside or self.semantic.module_scope)
+
+    def naive_call(self, node: cst.Call, scope: cst.CSTNode) -> bool:
         """Whether `node` is `datetime.now()` (without a tz), `utcnow()` or `today()`."""
-        if not self.imports.imported(node.func):
-            return False
-        name = self.imports.resolve(node.func)
-        return name in _NAIVE and not (name is not None and name.endswith(".now") and _has_tz(node))
+        name = self.imported(node.func, scope)
+        if name in _NAIVE and not (name is not None and name.endswith(".now") and _has_tz(node)):
+            self.naive_names[node] = name
+            return True
+        return False
 
-    def aware_call(self, node: cst.Call) -> bool:
+    def aware_call(self, node: cst.Call, scope: cst.CSTNode) -> bool:
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in ("astimezone", "localize"):
             return True
-        if not self.imports.imported(func):
-            return False
-        name = self.imports.resolve(func)
+        name = self.imported(func, scope)
         return name in _AWARE_CALLS or (name == "datetime.datetime.now" and _has_tz(node))
 
 
@@ -386,9 +392,9 @@ class _Scope(cst.CSTVisitor):
             return left if left is not None else right
         if not isinstance(node, cst.Call):
             return None
-        if rule.naive_call(node):
+        if rule.naive_call(node, self.root):
             return None if node in rule.exempt else frozenset({node})
-        if rule.aware_call(node):
+        if rule.aware_call(node, self.root):
             return _AWARE
         func = node.func
         if isinstance(func, cst.Attribute):
@@ -462,7 +468,7 @@ class _Scope(cst.CSTVisitor):
         if not self.reporting:
             return
         func = node.func
-        name = self.rule.imports.resolve(func) if self.rule.imports.imported(func) else None
+        name = self.rule.imported(func, self.root)
         if name is not None and name.endswith("DateTimeField"):
             self.found(self._argument(node, "default"), "is the default of a `DateTimeField`, fixed at import")
             return
@@ -521,10 +527,9 @@ class _Scope(cst.CSTVisitor):
         return self.value(arg.value) if arg is not None else None
 
     def _is_cache(self, node: cst.BaseExpression) -> bool:
-        imports = self.rule.imports
         if isinstance(node, cst.Subscript):
-            return imports.imported(node.value) and imports.resolve(node.value) == _CACHES
-        return imports.imported(node) and imports.resolve(node) in _CACHE
+            return self.rule.imported(node.value, self.root) == _CACHES
+        return self.rule.imported(node, self.root) in _CACHE
 
 
 def _exempt_calls(module: cst.Module, rule: NaiveDatetime) -> set[cst.Call]:
@@ -532,6 +537,7 @@ def _exempt_calls(module: cst.Module, rule: NaiveDatetime) -> set[cst.Call]:
     `timezone.now()` in another branch (`if DateTimeField: timezone.now() else: datetime.now()`)."""
     exempt: set[cst.Call] = set()
     frames: list[tuple[cst.CSTNode, list[cst.Call], list[bool]]] = []
+    functions: list[cst.CSTNode] = [module]  # where names are read: the innermost function
 
     class _Walk(cst.CSTVisitor):
         def _push(self, node: cst.CSTNode) -> None:
@@ -544,9 +550,11 @@ def _exempt_calls(module: cst.Module, rule: NaiveDatetime) -> set[cst.Call]:
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             self._push(node)
+            functions.append(node)
 
         def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
             self._pop()
+            functions.pop()
 
         def visit_If(self, node: cst.If) -> None:
             self._push(node)
@@ -568,10 +576,10 @@ def _exempt_calls(module: cst.Module, rule: NaiveDatetime) -> set[cst.Call]:
                         break
 
         def visit_Call(self, node: cst.Call) -> None:
-            if rule.naive_call(node):
+            if rule.naive_call(node, functions[-1]):
                 for _, calls, _ in frames:
                     calls.append(node)
-            elif rule.imports.imported(node.func) and rule.imports.resolve(node.func) == _TIMEZONE_NOW:
+            elif rule.imported(node.func, functions[-1]) == _TIMEZONE_NOW:
                 for frame in frames:
                     if not isinstance(frame[0], cst.FunctionDef):
                         frame[2][0] = True

@@ -184,10 +184,10 @@ class NonAtomicCounter(ClientRule):
         super().setup()
         self._functions: list[_Function] = []
 
-    def enter_function(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(_Function())
 
-    def exit_function(self, node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         function = self._functions.pop()
         if not function.guarded:
             for call, key in function.writes:
@@ -204,7 +204,7 @@ class NonAtomicCounter(ClientRule):
             return None
         func = node.func
         if isinstance(func, cst.Name) and func.value in ("int", "float") and len(node.args) == 1:
-            if not self.imports.imported(func):
+            if not self.semantic.imported(func):
                 read = self._read(node.args[0].value)
                 return _Read(read.key, True, read.bumped) if read is not None else None
             return None
@@ -238,13 +238,13 @@ class NonAtomicCounter(ClientRule):
         """Whether `node` is built from a value unique to this request or task: `uuid4()`, a name
         bound to one, `*_uuid`, `task_id`, or a Celery task's own `self.request.id`."""
         unique = self._functions[-1].unique if self._functions else set()
-        imports = self.imports
+        semantic = self.semantic
 
         class _Find(cst.CSTVisitor):
             found = False
 
             def visit_Call(self, call: cst.Call) -> None:
-                if imports.imported(call.func) and imports.resolve(call.func) in _UNIQUE_CALLS:
+                if semantic.imported(call.func) in _UNIQUE_CALLS:
                     self.found = True
 
             def visit_Name(self, name: cst.Name) -> None:
@@ -273,7 +273,6 @@ class NonAtomicCounter(ClientRule):
                 reads[name] = read
             else:
                 reads.pop(name, None)
-        super().visit_Assign(node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if not self._functions or not isinstance(node.target, cst.Name):
@@ -287,7 +286,6 @@ class NonAtomicCounter(ClientRule):
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if self._functions and self.kind_of(node.item) is Kind.LOCK:
             self._functions[-1].guarded = True
-        super().visit_WithItem(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._functions or not isinstance(node.func, cst.Attribute):

@@ -175,10 +175,9 @@ class QuotaIncrementedBeforeCall(HttpRule):
         if call is not None:
             return call.label
         configured = self.settings["external-calls"]
-        if configured and self.imports.imported(node.func):
-            name = self.imports.resolve(node.func)
-            if name is not None and matches_any(name, configured):
-                return name
+        name = self.semantic.imported(node.func) if configured else None
+        if name is not None and matches_any(name, configured):
+            return name
         return None
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -191,17 +191,16 @@ class SignalHasattrCheck(Rule):
             return False
         if name in self.signals:
             return True
-        if not self.imports.imported(node):
-            return False
-        qualified = self.imports.resolve(node) or ""
-        return ".signals." in f".{qualified}"
+        qualified = self.semantic.imported(node)
+        return qualified is not None and ".signals." in f".{qualified}"
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         receiver = False
+        around = self.semantic.scope.parent  # decorators are read where the function is defined
         for decorator in node.decorators:
             call = decorator.decorator
-            if isinstance(call, cst.Call) and self.imports.resolve(call.func) in _RECEIVER:
-                if self.imports.imported(call.func) and keyword(call, "sender") is None:
+            if isinstance(call, cst.Call) and self.semantic.imported(call.func, around) in _RECEIVER:
+                if keyword(call, "sender") is None:
                     receiver = True
         function = _Function(node, receiver)
         self.stack.append(function)
@@ -211,7 +210,7 @@ class SignalHasattrCheck(Rule):
         self.stack.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if isinstance(node.value, cst.Call) and self.imports.resolve(node.value.func) in _SIGNAL_CLASSES:
+        if isinstance(node.value, cst.Call) and self.semantic.imported(node.value.func) in _SIGNAL_CLASSES:
             for target in node.targets:
                 name = dotted_name(target.target)
                 if name is not None:
