@@ -48,12 +48,13 @@ def run(tree: Path) -> bool:
         outcomes = fix_paths([copy], config, rules=ALL_RULES, unsafe=True, cwd=copy)
         seconds = time.perf_counter() - started
         changed = [o for o in outcomes if o.changed]
+        written = sorted({c.path for o in changed for c in o.files})  # new migrations, re-pointed ones
         broken = []
-        for outcome in changed:
+        for path in sorted({o.path for o in changed}.union(written)):
             try:
-                ast.parse((copy / outcome.path).read_text(encoding="utf-8"))
+                ast.parse((copy / path).read_text(encoding="utf-8"))
             except SyntaxError as error:
-                broken.append(f"{outcome.path}: {error}")
+                broken.append(f"{path}: {error}")
         left = [f for o in outcomes for f in o.result.findings]
         failures = [f"{f.path}:{f.line}: {f.message}" for f in left if f.code == "RP002"]
 
@@ -62,7 +63,9 @@ def run(tree: Path) -> bool:
 
         print(f"## {tree.name}: {len(outcomes)} files, fixed in {seconds:.1f} s")
         print(f"findings with a fix: {sum(offered.values())} before, {sum(fixable(left).values())} after")
-        print(f"fixes applied: {sum(o.applied for o in outcomes)} in {len(changed)} files")
+        print(
+            f"fixes applied: {sum(o.applied for o in outcomes)} in {len(changed)} files, writing {len(written)} others"
+        )
         for code, count in sorted(offered.items()):
             print(f"  {code}: {count} offered, {fixable(left)[code]} left")
         print(f"changed files that do not parse: {len(broken)}", *broken, sep="\n  ")
