@@ -316,3 +316,32 @@ def test_rp510_reads_each_function_with_its_own_names() -> None:
     context = ProjectContext.from_sources({"shop/models.py": models, "shop/services.py": source})
     result = lint(source, "shop/services.py", context, Config(select=("RP510",)))
     assert [(f.line, f.code) for f in result.findings] == [(8, "RP510"), (13, "RP510")]
+
+
+def test_rp401_loops_over_the_queryset_the_comprehension_replaces() -> None:
+    """A comprehension runs in place: the name it reads is the function's binding at that point,
+    not the one its own statement makes (wagtail's `thread_users = [... for user in thread_users]`)."""
+    models = textwrap.dedent(
+        """
+        from django.db import models
+
+        class Author(models.Model):
+            name = models.CharField(max_length=50)
+
+        class Post(models.Model):
+            author = models.ForeignKey(Author, on_delete=models.CASCADE)
+        """
+    )
+    source = textwrap.dedent(
+        """
+        from shop.models import Post
+
+        def names():
+            posts = Post.objects.all()
+            posts = [post.author.name for post in posts]
+            return posts
+        """
+    ).lstrip()
+    context = ProjectContext.from_sources({"shop/models.py": models, "shop/services.py": source})
+    result = lint(source, "shop/services.py", context, Config(select=("RP401",)))
+    assert [f.line for f in result.findings] == [5]

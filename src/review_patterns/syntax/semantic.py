@@ -136,6 +136,9 @@ class SemanticModel:
         anywhere in a function is local to all of it; class bodies are not enclosing scopes);
         None for a builtin or a name bound nowhere in the file."""
         scopes = self.scopes
+        here = len(scopes) - 1  # where the traversal stands: a comprehension runs in place, in its scope
+        while here > 0 and scopes[here].kind is ScopeKind.COMPREHENSION:
+            here -= 1
         for depth in range(len(scopes) - 1, -1, -1):
             scope = scopes[depth]
             if scope.kind is ScopeKind.CLASS and depth != len(scopes) - 1:
@@ -144,7 +147,7 @@ class SemanticModel:
                 return self.module_scope.latest(name)
             if name not in scope.bindings:
                 continue
-            if depth == len(scopes) - 1:
+            if depth >= here:
                 reached = scope.reached.get(name)
                 if reached is not None or scope.kind in (ScopeKind.MODULE, ScopeKind.CLASS):
                     return reached  # module and class bodies run top to bottom
