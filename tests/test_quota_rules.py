@@ -310,3 +310,31 @@ def test_example_shop_payments_shows_rp504_when_configured() -> None:
     ]
     # the unguarded fraud call, and (by default paid) the calls through the provider's breaker
     assert functions == ["rescore_order", "capture", "refund"]
+
+
+def test_a_module_level_breaker_held_by_a_service_under_another_name_is_paid() -> None:
+    """`self.cb = vision_breaker` (built by a project factory, imported): `self.cb.call` is paid."""
+    files = {
+        "quota/manager.py": "class Quota:\n    def check_quota(self, api):\n        return True\n",
+        "integrations/breakers.py": (
+            "import pybreaker\n\n"
+            "def make_breaker(name):\n    return pybreaker.CircuitBreaker(fail_max=5, reset_timeout=60, name=name)\n\n"
+            "vision_breaker = make_breaker('vision')\n"
+        ),
+        "vision/services.py": (
+            "from integrations import breakers\n"
+            "from integrations.cache import lookup\n\n"
+            "class VisionService:\n"
+            "    cache = lookup\n\n"
+            "    def __init__(self, client):\n"
+            "        self.client = client\n"
+            "        self.cb = breakers.vision_breaker\n\n"
+            "    def label(self, url):\n"
+            "        return self.cb.call(self.client.post, url)\n\n"
+            "    def cached(self, url):\n"
+            "        return self.cache.call(url)\n"
+        ),
+    }
+    context = ProjectContext.from_sources(files)
+    result = lint(files["vision/services.py"], "vision/services.py", context, Config(), rules=(MissingQuotaCheck,))
+    assert [f.line for f in result.findings] == [12]

@@ -16,6 +16,7 @@ from review_patterns.project.http import (
     NEW,
     PARAM,
     SESSION_CLASSES,
+    breaker_like,
     client_keys,
     matches_any,
 )
@@ -122,6 +123,11 @@ class ModuleReader:
 
     def bind(self, scope: dict[str, str], targets: list[ast.expr], value: ast.expr) -> None:
         kind = self.constructed(value)
+        if kind is None and isinstance(value, (ast.Name, ast.Attribute)):
+            # `self.circuit = vision_breaker`: a module-level breaker held under another name
+            held = ast_dotted_name(value) or ""
+            if breaker_like(held) or self.bindings.get(held) == BREAKER:
+                kind = BREAKER
         if kind is not None:
             for target in targets:
                 name = ast_dotted_name(target)

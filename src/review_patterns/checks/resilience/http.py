@@ -94,8 +94,23 @@ class HttpRule(Rule):
                     return SESSION_CLASSES[name]
             return PARAM
         if binding.kind in (BindingKind.ASSIGNMENT, BindingKind.WITH, BindingKind.ATTRIBUTE):
-            return self.constructed(binding.value)
+            value = binding.value
+            if isinstance(value, (cst.Name, cst.Attribute)) and value is not node:
+                # `self.circuit = vision_breaker`: a module-level breaker (a project factory's) held
+                # under another name; named like one, or bound to one here
+                name = dotted_name(value)
+                if name is not None and breaker_like(name):
+                    return BREAKER
+                return None if isinstance(value, cst.Attribute) else self._named_kind(value)
+            return self.constructed(value)
         return None
+
+    def _named_kind(self, node: cst.Name) -> str | None:
+        """The kind a plain name holds, when it is a breaker bound in this module."""
+        binding = self.semantic.lookup(node.value)
+        if binding is None or binding.kind is not BindingKind.ASSIGNMENT:
+            return None
+        return BREAKER if self.constructed(binding.value) == BREAKER else None
 
     def http_call(self, node: cst.Call) -> HttpCall | None:
         """The outbound request `node` makes: a module function, a session method or `breaker.call`."""
