@@ -19,6 +19,7 @@ from review_patterns.checks import ALL_RULES
 from review_patterns.checks.queries.n_plus_one_in_loop import NPlusOneInLoop
 from review_patterns.core import cache, engine, version
 from review_patterns.core.cache import ResultCache
+from review_patterns.project import context as context_module
 
 MODELS = """\
 from django.conf import settings
@@ -438,3 +439,24 @@ def test_the_progress_bar_shows_on_a_terminal_only(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert b"checking" in shown and b"files" in shown and b"/6" in shown
     assert b"checking" not in out  # the report itself carries no trace of the bar
+
+
+def test_a_part_that_fails_to_build_is_reported_for_its_files_not_raised_by_the_cache(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cache fingerprints the parts a stored result read before reusing it, outside the per-file
+    # guard: a part that crashed there ("dictionary changed size during iteration") ended the run.
+    run = Run(project, monkeypatch)
+    cold = run()
+    stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
+    readers = {e["result"]["path"] for e in stored if "django_version" in e["parts"]}
+    assert readers
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("dictionary changed size during iteration")
+
+    monkeypatch.setattr(context_module, "declared_django_version", broken)
+    report = run()
+    failed = {f.path for f in report.findings if f.code == "RP002"}
+    assert readers <= failed == set(run.checked)  # and whatever else builds on the Django version
+    assert [r for r in report.files if r.path not in failed] == [r for r in cold.files if r.path not in failed]

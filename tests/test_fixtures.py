@@ -2,11 +2,13 @@
 and a marker that pins a column (`# RP101:9`) or a message fragment (`# RP101 "text"`) matches it.
 
 Each folder directly under tests/fixtures is one Django project (it holds a `manage.py`, which
-makes it a project root); all rules run on it, as `review-patterns check` would run them.
+makes it a project root); all rules run on a copy of it outside this repository (whose release
+tags would otherwise date its migrations), as `review-patterns check` would run them.
 """
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -20,7 +22,8 @@ PROJECTS = sorted(p for p in FIXTURES.glob("*/") if (p / "manage.py").exists())
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)
-def test_fixture_project(project: Path) -> None:
+def test_fixture_project(project: Path, tmp_path: Path) -> None:
+    project = Path(shutil.copytree(project, tmp_path / project.name))
     report = lint_paths([project], Config(), cwd=project)
     assert report.files, f"no Python files in {project}"
     mismatches = {}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -12,7 +14,9 @@ from conftest import FIXTURES
 from review_patterns import Config, ProjectContext, lint, lint_paths
 from review_patterns.project.migrations import Migration, MigrationHistory, read_migration
 
-PROJECT = FIXTURES / "migrations_project"
+# A copy outside this repository, whose release tags would otherwise date the fixture's migrations.
+PROJECT = Path(shutil.copytree(FIXTURES / "migrations_project", Path(tempfile.mkdtemp()) / "migrations_project"))
+atexit.register(shutil.rmtree, PROJECT.parent, True)
 
 
 @pytest.fixture(scope="module")

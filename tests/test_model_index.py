@@ -362,3 +362,44 @@ def test_without_function_bodies_keeps_what_the_index_reads() -> None:
     assert module is not None and "Post" in module.classes
     body = module.classes["Post"].body
     assert [type(s).__name__ for s in body if type(s).__name__ == "Assign"] == ["Assign", "Assign"]
+
+
+def test_a_model_read_only_while_resolving_a_relation_gets_its_own_relations_resolved() -> None:
+    # `Author` lives in a module the index reads only when `Book.author` is resolved (its base is
+    # imported under another name, so nothing on its class line says "model"). Reading it while the
+    # relations are resolved once crashed the run ("dictionary changed size during iteration"); a
+    # snapshot then left Author's own relations unresolved.
+    index = project(
+        {
+            "library/__init__.py": "",
+            "library/base.py": """
+                from django.db import models
+
+                class Named(models.Model):
+                    name = models.CharField(max_length=50)
+
+                    class Meta:
+                        abstract = True
+            """,
+            "library/people.py": """
+                from django.db import models
+                from library.base import Named as Base
+
+                class Author(Base):
+                    publisher = models.ForeignKey("library.Publisher", on_delete=models.CASCADE)
+            """,
+            "library/models.py": """
+                from django.db import models
+                from library.people import Author
+
+                class Publisher(models.Model):
+                    name = models.CharField(max_length=50)
+
+                class Book(models.Model):
+                    author = models.ForeignKey(Author, on_delete=models.CASCADE)
+            """,
+        }
+    )
+    assert relation(index, "library.Book", "author") == ("ForeignKey", "library.Author", False)
+    assert relation(index, "library.Author", "publisher") == ("ForeignKey", "library.Publisher", False)
+    assert relation(index, "library.Publisher", "author_set") == ("reverse ForeignKey", "library.Author", True)

@@ -454,6 +454,62 @@ def test_rp401_a_lazy_queryset_handed_to_a_project_function_is_not_read_here() -
     assert check(code) == []
 
 
+def test_rp401_a_second_loop_over_the_same_rows_finds_the_foreign_key_fetched() -> None:
+    # A queryset evaluates once: the second loop gets the same rows, each holding the author the
+    # first loop fetched. Its managers are not cached that way, and another queryset is new rows.
+    findings = check("""
+        from forum.models import Post
+
+        def export(request):
+            posts = Post.objects.filter(topic__forum_id=1)
+            rows = []
+            for post in posts:
+                rows.append((post.author.email, post.tags.count()))
+            rows += [(post.title, post.author.username) for post in posts]
+            return rows
+
+        def reassigned(request):
+            posts = Post.objects.filter(topic__forum_id=1)
+            for post in posts:
+                print(post.author.email)
+            posts = Post.objects.filter(topic__forum_id=2)
+            for post in posts:
+                print(post.author.email)
+    """)
+    assert [(f.line, f.message.split("`")[1]) for f in findings] == [
+        (8, "post.author"),
+        (8, "post.tags.count()"),
+        (15, "post.author"),
+        (18, "post.author"),
+    ]
+
+
+def test_rp401_an_empty_queryset_in_the_other_branch_leaves_the_loaded_one() -> None:
+    # pretix's typeahead: the rows come from the queryset with `select_related`, or from none at all.
+    # Without the select_related, the other branch's empty queryset hides nothing.
+    findings = check("""
+        from forum.models import Post
+
+        def search(request, query):
+            if query:
+                posts = Post.objects.filter(title__startswith=query).select_related("author")
+            else:
+                posts = Post.objects.none()
+            hits = []
+            for post in posts:
+                hits.append(post.author.username)
+            return hits
+
+        def unloaded(request, query):
+            if query:
+                posts = Post.objects.filter(title__startswith=query)
+            else:
+                posts = Post.objects.none()
+            return [post.author.username for post in posts.order_by("id")]
+    """)
+    assert lines(findings) == [19]
+
+
 def test_a_parameter_of_an_enclosing_function_hides_the_model() -> None:
     """Resolved by the semantic model: `Post` handed to the outer function (a proxy or a stand-in)
     hides the imported model in the nested function too, as Python reads it."""

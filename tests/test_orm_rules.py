@@ -515,6 +515,55 @@ def test_rp103_row_locked_by_the_caller() -> None:
     assert lines("RP103", models, path="shop/models.py", context=context) == expected(models)
 
 
+def test_rp103_row_locked_by_the_caller_reached_through_a_dict_entry() -> None:
+    """The transaction keeps the vouchers locked while `place_order` records the discounts: the
+    voucher a discount carries under the locked variable's name is one of them. The offer it
+    carries is not locked, and neither is a voucher touched before the lock."""
+    order_utils = """
+        from django.db import transaction
+
+        class OrderCreator:
+            def place_order(self, basket, order):
+                self.record_discount(basket.early_discount)
+                with transaction.atomic():
+                    for voucher in basket.vouchers.select_for_update():
+                        voucher.check_available()
+                    for application in basket.offer_applications:
+                        self.record_discount(application)
+
+            def record_discount(self, discount):
+                discount["offer"].record_usage(discount)
+                if discount.get("voucher"):
+                    discount["voucher"].record_discount(discount)
+        """
+    models = """
+        from django.db import models
+
+        class AbstractVoucher(models.Model):
+            total_discount = models.DecimalField(max_digits=12, decimal_places=2)
+
+            def record_discount(self, discount):
+                self.total_discount += discount["discount"]
+                self.save()
+
+        class ConditionalOffer(models.Model):
+            num_applications = models.IntegerField(default=0)
+
+            def record_usage(self, discount):
+                self.num_applications += discount["freq"]  # RP103
+                self.save()
+        """
+    context = ProjectContext.from_sources(
+        {"shop/utils.py": textwrap.dedent(order_utils), "shop/models.py": textwrap.dedent(models)}
+    )
+    assert lines("RP103", models, path="shop/models.py", context=context) == expected(models)
+    unlocked = order_utils.replace("self.record_discount(application)", "pass")
+    context = ProjectContext.from_sources(
+        {"shop/utils.py": textwrap.dedent(unlocked), "shop/models.py": textwrap.dedent(models)}
+    )
+    assert len(lines("RP103", models, path="shop/models.py", context=context)) == 2
+
+
 def test_rp103_locked_rows_and_refreshed_objects() -> None:
     source = """
         def reward(user):

@@ -4,6 +4,7 @@ the migration rules use it: a table or column created in the release under revie
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import textwrap
 from pathlib import Path
@@ -14,7 +15,7 @@ from review_patterns import Config, ProjectContext, lint_paths
 from review_patterns.checks import ALL_RULES
 from review_patterns.frontends.cli import main
 from review_patterns.project import releases as releases_module
-from review_patterns.project.releases import NEXT, Releases
+from review_patterns.project.releases import DEFAULT_RELEASE_TAGS, NEXT, Releases
 
 INITIAL = """
     from django.db import migrations, models
@@ -90,6 +91,16 @@ def test_a_migration_ships_in_the_first_release_tag_holding_its_commit(repo: Pat
     assert releases.of("shop/migrations/0003_draft.py") == NEXT
     # The model shipped in 1.0 with rows; 1.1 adds a NOT NULL column to it.
     assert rp201(repo) == [ADDED]
+
+
+def test_a_version_after_the_projects_name_is_a_release() -> None:
+    # weblate tags `weblate-2026.7`: the GitHub installation table and its NOT NULL workspace both
+    # first shipped in it, while a deployment date is still no version.
+    tags = re.compile(DEFAULT_RELEASE_TAGS, re.IGNORECASE)
+    for tag in ("weblate-2026.7", "django-cms-5.0.1", "release/4.0", "v1.2.3", "2.0rc1", "version-3.1"):
+        assert tags.match(tag), tag
+    for tag in ("deployed-2024-05-01", "latest", "v1", "2024-05-01", "stable"):
+        assert not tags.match(tag), tag
 
 
 def test_a_field_added_to_a_model_of_the_same_release_is_not_flagged(repo: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import hashlib
+import json
 import tarfile
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 #: (distribution, version, folder the sdist unpacks to). Pinned so that a measurement can be repeated.
@@ -18,32 +20,49 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     ("misago", "0.39.1", "misago-0.39.1"),
     ("wagtail", "7.1.1", "wagtail-7.1.1"),
     ("django-oscar", "3.2.6", "django_oscar-3.2.6"),
+    ("pretix", "2026.8.0", "pretix-2026.8.0"),
+    ("weblate", "2026.10.1", "weblate-2026.10.1"),
+    ("mayan-edms", "4.12.2", "mayan_edms-4.12.2"),
+    ("dj-stripe", "2.11.0", "dj_stripe-2.11.0"),
+    ("django-q2", "1.11.1", "django_q2-1.11.1"),
+    ("django-cacheops", "7.2", "django_cacheops-7.2"),
 )
+
+INDEX = "https://pypi.org/pypi"
+
+
+def sdist_url(name: str, version: str) -> tuple[str, str]:
+    """The sdist's address and sha256 digest, from the index's JSON API (the project's page: the
+    per-release page is not served by every mirror)."""
+    page = f"{INDEX}/{name}/json"
+    with urllib.request.urlopen(page, timeout=60) as response:
+        files = json.load(response)["releases"].get(version, [])
+    for file in files:
+        if file["packagetype"] == "sdist":
+            return urllib.parse.urljoin(page, file["url"]), file["digests"]["sha256"]
+    raise SystemExit(f"{name} {version} has no sdist on the index")
 
 
 def fetch(into: Path) -> None:
-    """Downloads and unpacks every pinned sdist missing from `into` (`pip download`, no build)."""
-    into.mkdir(parents=True, exist_ok=True)
+    """Downloads and unpacks every pinned sdist missing from `into`.
+
+    The archive is fetched as a file, never through `pip download`: pip prepares the metadata,
+    which means building, and some projects' build dependencies (pretix, weblate) conflict.
+    """
     archives = into / "sdist"
+    archives.mkdir(parents=True, exist_ok=True)
     for name, version, folder in PROJECTS:
         if (into / folder).is_dir():
             continue
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "-d",
-                str(archives),
-                f"{name}=={version}",
-            ],
-            check=True,
-        )
-        for archive in archives.glob("*.tar.gz"):
-            if archive.name.lower().startswith(folder.lower()):
-                with tarfile.open(archive) as tar:
-                    tar.extractall(into, filter="data")
+        url, sha256 = sdist_url(name, version)
+        archive = archives / url.rsplit("/", 1)[-1]
+        if not archive.is_file() or hashlib.sha256(archive.read_bytes()).hexdigest() != sha256:
+            with urllib.request.urlopen(url, timeout=300) as response:
+                data = response.read()
+            if hashlib.sha256(data).hexdigest() != sha256:
+                raise SystemExit(f"{archive.name}: sha256 differs from the index's")
+            archive.write_bytes(data)
+        with tarfile.open(archive) as tar:
+            tar.extractall(into, filter="data")
+        if not (into / folder).is_dir():
+            raise SystemExit(f"{archive.name} did not unpack to {folder}")

@@ -3,7 +3,9 @@
     python benchmarks/precision/sample.py --runs /tmp/precision --rule RP302 [--n 30] [--seed 0]
 
 Writes `verdicts/RP302.csv` with an empty verdict for each sampled finding. Verdicts already
-given for the same finding (project, file, line, rule, message) are kept.
+given for the same finding (project, file, line, rule, message) are kept. Projects without a
+report in RUNS keep their rows and counts: a measurement can add projects without running the
+others again (the sample then holds up to N findings of the projects run, besides theirs).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from pathlib import Path
 from corpora import PROJECTS
 
 HERE = Path(__file__).resolve().parent
+#: The key of a count made before counts were kept per project (the first nine projects).
+EARLIER = "earlier run of the first nine projects"
 COLUMNS = ("project", "version", "file", "line", "rule", "message", "verdict", "reason")
+
+
+def reported(runs: Path) -> set[str]:
+    """The projects with a report in `runs`."""
+    return {name for name, _, _ in PROJECTS if (runs / f"{name}.json").is_file()}
 
 
 def findings(runs: Path, rule: str) -> list[dict[str, str]]:
@@ -52,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     found = findings(args.runs, args.rule)
+    run = reported(args.runs)
     sample = random.Random(args.seed).sample(found, min(args.n, len(found)))
     target = HERE / "verdicts" / f"{args.rule}.csv"
     known: dict[tuple[str, ...], dict[str, str]] = {}
@@ -59,20 +69,27 @@ def main(argv: list[str] | None = None) -> int:
         with target.open(newline="") as handle:
             for row in csv.DictReader(handle):
                 known[(row["project"], row["file"], row["line"], row["rule"], row["message"])] = row
+                if row["project"] not in run:
+                    sample.append(row)  # measured in another run
     target.parent.mkdir(exist_ok=True)
     with target.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, COLUMNS)
         writer.writeheader()
-        for row in sorted(sample, key=lambda r: (r["project"], r["file"], int(r["line"]))):
+        for row in sorted(sample, key=lambda r: (r["project"], r["file"], int(r["line"]), r["message"])):
             old = known.get((row["project"], row["file"], row["line"], row["rule"], row["message"]))
             if old:
                 row["verdict"], row["reason"] = old["verdict"], old["reason"]
             writer.writerow(row)
     counts = HERE / "verdicts" / "counts.json"
     totals = json.loads(counts.read_text()) if counts.is_file() else {}
-    totals[args.rule] = len(found)
+    earlier = totals.get(args.rule, {})
+    if isinstance(earlier, int):  # one total for the projects of an earlier run
+        earlier = {EARLIER: earlier}
+    per_project = {p: n for p, n in earlier.items() if p not in run}
+    per_project.update({p: sum(r["project"] == p for r in found) for p in sorted(run)})
+    totals[args.rule] = dict(sorted(per_project.items()))
     counts.write_text(json.dumps(totals, indent=2, sort_keys=True) + "\n")
-    print(f"{args.rule}: {len(found)} findings, {len(sample)} sampled into {target.relative_to(HERE)}")
+    print(f"{args.rule}: {len(found)} findings, {len(sample)} rows in {target.relative_to(HERE)}")
     return 0
 
 

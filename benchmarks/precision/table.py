@@ -14,6 +14,11 @@ from corpora import PROJECTS
 HERE = Path(__file__).resolve().parent
 
 
+def total(count: int | dict[str, int]) -> int:
+    """A rule's findings: one number (an earlier run) or one per project."""
+    return count if isinstance(count, int) else sum(count.values())
+
+
 def main() -> int:
     counts = (
         json.loads((HERE / "verdicts" / "counts.json").read_text())
@@ -29,8 +34,8 @@ def main() -> int:
         open_ = len(judged) - tp - fp
         share = f"{100 * tp / (tp + fp):.0f}%" if tp + fp else "-"
         rows.append(
-            f"| {path.stem} | {counts.get(path.stem, '?')} | {len(judged)} | {tp} | {fp} | {share} |"
-            + (f" {open_} not judged |" if open_ else " |")
+            f"| {path.stem} | {total(counts[path.stem]) if path.stem in counts else '?'} | {len(judged)}"
+            f" | {tp} | {fp} | {share} |" + (f" {open_} not judged |" if open_ else " |")
         )
     projects = ", ".join(f"{name} {version}" for name, version, _ in PROJECTS)
     text = (

@@ -107,7 +107,7 @@ class ResultCache:
                 if context.fingerprint(name) != fingerprint:
                     return None
             result = _result_from(entry["result"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except Exception:  # unreadable or foreign, or a part that fails to build (checking the file reports it)
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: kept by `prune`
@@ -118,12 +118,11 @@ class ResultCache:
         for a folder that cannot be written (the run goes on without storing)."""
         if not self.writable:
             return
-        entry = {
-            "format": FORMAT,
-            "key": key,
-            "parts": {name: context.fingerprint(name) for name in sorted(context.touched)},
-            "result": _result_to(result),
-        }
+        try:
+            parts = {name: context.fingerprint(name) for name in sorted(context.touched)}
+        except Exception:  # a part that failed to build (reported as RP002): nothing to key the result on
+            return
+        entry = {"format": FORMAT, "key": key, "parts": parts, "result": _result_to(result)}
         try:
             prepare(self.folder)
             write_atomically(self.folder / f"{key}.json", json.dumps(entry, separators=(",", ":")).encode())

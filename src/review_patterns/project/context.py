@@ -23,6 +23,7 @@ from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.clients import worth_reading as _may_bind_clients
 from review_patterns.project.endpoints import EndpointIndex
 from review_patterns.project.exceptions import ExceptionIndex
+from review_patterns.project.http import patched_libraries
 from review_patterns.project.locking import locked_by_callers
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
 from review_patterns.project.models import ModelIndex, contrib_version, module_name, unresolved_apps
@@ -444,6 +445,11 @@ class ProjectContext:
         return index_clients(self.sources())
 
     @part
+    def patched_http(self) -> frozenset[str]:
+        """HTTP libraries the project gives a default timeout by replacing their send method (RP509)."""
+        return patched_libraries(self.sources())
+
+    @part
     def quota_index(self) -> QuotaIndex:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
@@ -535,6 +541,8 @@ class ProjectContext:
             return (sorted(self.releases.by_path.items()), self.releases.default)
         if name == "locked_rows":
             return self.locked_rows
+        if name == "patched_http":
+            return self.patched_http
         if name == "django_version":
             return self.django_version
         if name in ("quota_index", "endpoints"):

@@ -6,8 +6,13 @@ LibCST rules and the `ast` reading of the project in `project/quota.py`.
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
+
+from review_patterns.syntax.files import FileKind, file_kinds
+from review_patterns.syntax.imports import AstImportTable
 
 _VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
 
@@ -106,3 +111,34 @@ def on_host(url: str, host: str) -> bool:
     rest = url.split("://", 1)[-1]
     netloc = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
     return netloc == host or netloc.endswith("." + host)
+
+
+#: Methods through which every request of a library goes: replaced at run time with one that
+#: fills in a timeout (pretix's `HTTPAdapter.send = httpadapter_send`), the library has a default.
+SEND_METHODS: dict[str, str] = {
+    "requests.adapters.HTTPAdapter.send": "requests",
+    "requests.sessions.Session.request": "requests",
+    "requests.sessions.Session.send": "requests",
+    "requests.Session.request": "requests",
+    "requests.Session.send": "requests",
+}
+_REPLACED = re.compile(r"\.(?:send|request)\s*=[^=]")
+
+
+def patched_libraries(sources: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The HTTP libraries whose send method the project replaces at run time (outside its tests)."""
+    found: set[str] = set()
+    for path, text in sources:
+        if _REPLACED.search(text) is None or file_kinds(path) & {FileKind.TEST, FileKind.FIXTURE}:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        imports = AstImportTable.of_module(tree, everywhere=True)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Attribute) and imports.resolve(target) in SEND_METHODS:
+                        found.add(SEND_METHODS[imports.resolve(target) or ""])
+    return frozenset(found)

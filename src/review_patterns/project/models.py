@@ -648,12 +648,16 @@ class ModelIndex:
         return [".".join(parts[i:]) for i in range(1, len(parts))]
 
     def _resolve_relations(self) -> None:
-        for model in self.by_name_values():
-            for name, kind, to, _related_name, module in model.raw_relations:
-                target = self._target(to, module, model)
-                model.relations[name] = Relation(
-                    name, kind, target, many=kind in ("ManyToManyField", "GenericRelation", "TaggableManager")
-                )
+        # Resolving a target may read a module not read yet, indexing more models: until none is new.
+        resolved: set[int] = set()
+        while todo := [m for m in self.by_name_values() if id(m) not in resolved]:
+            for model in todo:
+                resolved.add(id(model))
+                for name, kind, to, _related_name, module in model.raw_relations:
+                    target = self._target(to, module, model)
+                    model.relations[name] = Relation(
+                        name, kind, target, many=kind in ("ManyToManyField", "GenericRelation", "TaggableManager")
+                    )
         for model in self.by_name_values():
             if model.abstract:
                 continue
@@ -693,7 +697,7 @@ class ModelIndex:
                     )
 
     def by_name_values(self) -> Iterator[Model]:
-        # A snapshot: reading a model while iterating may load more modules into `by_name`.
+        """Every model indexed so far; a snapshot, as reading a model may index more."""
         for models in list(self.by_name.values()):
             yield from list(models)
 

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Tags that look like versions: `1.2`, `v1.2.3`, `2025.1.0`, `release-4.0`, `2.0rc1`.
-DEFAULT_RELEASE_TAGS = r"^(?:v|version-|release-)?\d+(?:\.\d+)+(?:[-._]?(?:a|b|c|rc|alpha|beta|post)\.?\d*)?$"
+#: Tags that look like versions: `1.2`, `v1.2.3`, `2025.1.0`, `release-4.0`, `2.0rc1`, and the
+#: project's name before one (`weblate-2026.7`, `django-cms-5.0.1`, `release/4.0`).
+DEFAULT_RELEASE_TAGS = r"^(?:[a-z][\w.-]*[-_/])?v?\d+(?:\.\d+)+(?:[-._]?(?:a|b|c|rc|alpha|beta|post)\.?\d*)?$"
 #: The release of what is not tagged yet (or, under `--diff`, what is new since the base).
 NEXT = "(next release)"
 _SINCE = "(released before the diff base)"

@@ -55,8 +55,8 @@ class NotNullEnforcedWithoutBackfill(MigrationRule):
     first (only the rows that still need it), then enforce NOT NULL.
 
     ## Known problems
-    No finding on 8 real projects (benchmarks/precision); the one found before was
-    backfilled by the project's own `RunPython` subclass.
+    Measured precision: no finding on 15 real projects (benchmarks/precision); the one found
+    before was backfilled by the project's own `RunPython` subclass.
     """
 
     code = "RP202"

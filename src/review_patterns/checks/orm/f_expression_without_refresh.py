@@ -78,7 +78,8 @@ class FExpressionWithoutRefresh(FlowRule):
     The function is read in source order: a use in a later loop iteration is not seen. What a
     called function does with the object is not followed: passing it positionally counts as a use.
 
-    Measured precision: no findings on 9 real projects (benchmarks/precision); the 3 it had before (a user or profile saved by a counter idiom and never read again) are not uses.
+    Measured precision: no finding on 15 real projects (benchmarks/precision); the 3 it had
+    before (a user or profile saved by a counter idiom and never read again) are not uses.
     """
 
     code = "RP101"

@@ -14,7 +14,7 @@ import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.project.models import Model, ModelIndex
-from review_patterns.syntax.names import argument_value, chain, code, dotted_name
+from review_patterns.syntax.names import argument_value, call_name, chain, code, dotted_name
 from review_patterns.syntax.semantic import Binding, BindingKind, ScopeKind
 
 #: Queryset methods that return a queryset of the same model.
@@ -192,6 +192,8 @@ class Loop:
     wrote: bool = False
     #: filtered related-manager queries, reported when the loop is left unless it wrote
     pending: list[tuple[cst.CSTNode, dict[str, str]]] = field(default_factory=list)
+    #: the variable iterated (`for post in posts`), whose rows a later loop over it sees again
+    source: str | None = None
 
 
 @dataclass(eq=False)
@@ -410,6 +412,11 @@ class QueryTracker(Rule):
         binding = next((b for b in self.semantic.bound_by(node) if b.name == target.value), None)
         if found is None or binding is None:
             return
+        if isinstance(found, QuerySet) and isinstance(value, cst.Call) and call_name(value) == "none":
+            # `qs = Order.objects.none()` in the other branch: no rows, so the rows come from `qs` as it was
+            earlier = binding.scope.bindings.get(binding.name, [])
+            before = earlier[: earlier.index(binding)] if binding in earlier else []
+            found = next((v for b in reversed(before) if isinstance(v := self.values.get(b), QuerySet)), found)
         if isinstance(found, Instance) and self.loops and self._row_derived(value):
             self.loops[-1].rows[binding] = found
         else:

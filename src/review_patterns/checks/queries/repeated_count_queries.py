@@ -64,7 +64,7 @@ class RepeatedCountQueries(QueryTracker):
     guard counts only together with a count of the very same queryset: guards on different
     filters (`if User.objects.filter(email=e).exists()`) are left alone.
 
-    Measured precision: 7 of 7 on 9 real projects (benchmarks/precision).
+    Measured precision: 16 of 16 on 15 real projects (benchmarks/precision).
     """
 
     code = "RP402"

@@ -92,7 +92,7 @@ class MagicCacheTtl(ClientRule):
     HTTP caching headers (`cache_control(max_age=...)`) are not cache timeouts and are not
     checked. Test modules are not checked.
 
-    Measured precision: 7 of 7 on 9 real projects (benchmarks/precision).
+    Measured precision: 37 of 37 on 15 real projects (benchmarks/precision).
     """
 
     code = "RP505"
