@@ -717,3 +717,30 @@ def test_rp205_cuts_the_collapsed_migration_in_three_with_the_functions_each_par
         ("shop/migrations/0005_alter_order_currency.py", "three-step-migration")
     ]
     assert main(["fix", "--dry-run", "--unsafe-fixes", "--select", "RP205"]) == 0, "a second run changes nothing"
+
+
+def test_rp201_splits_two_fields_of_one_migration_one_run_after_the_other_into_one_chain(shop_history: Path) -> None:
+    migrations = shop_history / "shop" / "migrations"
+    (migrations / "0003_order_note.py").unlink()
+    (shop_history / "billing" / "migrations" / "0001_initial.py").unlink()
+    two = ONE_STEP.replace(
+        "    ]\n",
+        '        migrations.AddField(model_name="order", name="vat", field=models.IntegerField()),\n    ]\n',
+        1,
+    )
+    (migrations / "0002_order_currency.py").write_text(two)
+    assert main(["fix", "--unsafe-fixes"]) == 0
+    assert main(["fix", "--unsafe-fixes"]) == 0
+    history = ProjectContext(root=shop_history).migrations
+    shop = [m for m in history.order if m.app == "shop"]
+    leaves = [m.name for m in shop if not any(m in o.parents for o in shop)]
+    assert leaves == ["0004_alter_order_currency"], [m.name for m in shop]
+    assert [m.name for m in shop] == [
+        "0001_initial",
+        "0002_order_currency",
+        "0005_backfill_order_vat",
+        "0006_alter_order_vat",
+        "0003_backfill_order_currency",
+        "0004_alter_order_currency",
+    ]
+    assert main(["fix", "--dry-run", "--unsafe-fixes"]) == 0

@@ -80,8 +80,8 @@ def fix_source(
         offered = [f.fix for f in result.findings if f.fix is not None and wanted(f.fix, unsafe)]
         fixes = [fix for fix in offered if not fix.files]
         if not fixes and files is not None:
-            claimed = {change.path for change in files}
-            fixes = [fix for fix in offered if fix.files and not claimed & {c.path for c in fix.files}][:1]
+            claimed = {key for change in files for key in _claims(change)}
+            fixes = [f for f in offered if f.files and not claimed & {k for c in f.files for k in _claims(c)}][:1]
         candidate, count = apply_fixes(source, fixes)
         if not count or candidate == source or not _parses(candidate):
             break
@@ -94,6 +94,13 @@ def fix_source(
         left = [f for f in result.findings if not (f.fix and f.fix.files and {c.path for c in f.fix.files} <= claimed)]
         result = replace(result, findings=tuple(left))
     return source, applied, result
+
+
+def _claims(change: FileChange) -> set[str]:
+    """What writing `change` takes: its path and, for a new file, its folder. Two fixes that each add
+    files to one folder (migrations) could each end a chain of their own: the second waits for the
+    next run, which sees the first's files."""
+    return {change.path, change.path.rpartition("/")[0] + "/"} if change.before is None else {change.path}
 
 
 def _parses(source: str) -> bool:
