@@ -513,3 +513,36 @@ def test_a_part_that_fails_to_build_is_reported_for_its_files_not_raised_by_the_
     failed = {f.path for f in report.findings if f.code == "RP002"}
     assert readers <= failed == set(run.checked)  # and whatever else builds on the Django version
     assert [r for r in report.files if r.path not in failed] == [r for r in cold.files if r.path not in failed]
+
+
+def test_the_served_fields_are_kept_until_a_serializer_or_model_may_change_them(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from review_patterns.project import context as project_context
+
+    built: list[Path] = []
+    real = project_context.ServedFields
+
+    def counting(*args: object, **kwargs: object) -> object:
+        built.append(project)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(project_context, "ServedFields", counting)
+    (project / "blog/tasks.py").write_text(
+        "from blog.models import Post\n\n\ndef publish(post_id):\n    try:\n        Post.objects.get(pk=post_id)\n"
+        "    except Exception as e:\n        Post.objects.filter(pk=post_id).update(title=str(e))\n"
+    )
+    run = Run(project, monkeypatch)
+    run()
+    assert len(built) == 1
+    (project / "blog/helpers.py").write_text(HELPERS + "\n\ndef nothing():\n    return None\n")
+    run()
+    assert len(built) == 1  # a helper that names no model or serializer: kept
+    (project / "blog/serializers.py").write_text(
+        "from rest_framework import serializers\n\nfrom blog.models import Post\n\n\n"
+        "class PostSerializer(serializers.ModelSerializer):\n    class Meta:\n        model = Post\n"
+        '        fields = ["title"]\n'
+    )
+    report = run()
+    assert len(built) == 2  # a new serializer: rebuilt
+    assert codes(report)[("blog/tasks.py", "RP302")] == 1  # the title it serves now carries the error

@@ -490,6 +490,11 @@ class ProjectContext:
             lambda index: sorted(index.handler_paths),
             lambda context, hints, path, text: _may_change_exceptions(path, text, frozenset(hints)),
         ),
+        # The serializers' fields, checked against the model index: a serializer or a model may change it.
+        "served_fields": (
+            lambda served: None,
+            lambda context, _, path, text: "Serializer" in text or "Model" in text or "models" in text,
+        ),
         "method_names": (lambda names: None, lambda context, _, path, text: _METHOD.search(text) is not None),
         "function_names": (lambda names: None, lambda context, _, path, text: _DEF.search(text) is not None),
         # Rows are followed from `select_for_update()` through the functions called, found by name.
