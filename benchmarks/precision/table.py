@@ -19,6 +19,15 @@ def total(count: int | dict[str, int]) -> int:
     return count if isinstance(count, int) else sum(count.values())
 
 
+#: What the rows do not cover yet (keep it true when re-measuring).
+COVERAGE = """
+Coverage: the RP301-RP307 rows were run and sampled on the first nine projects only; on the six
+added later (pretix, weblate, mayan-edms, dj-stripe, django-q2, django-cacheops) those rules have
+218 findings not yet judged. The other rows cover all fifteen projects. A rule with no finding
+has no measured precision.
+"""
+
+
 def main() -> int:
     counts = (
         json.loads((HERE / "verdicts" / "counts.json").read_text())
@@ -53,6 +62,7 @@ seed 0), judge each row of `verdicts/RPxxx.csv` as a reviewer would (TP or FP, a
 """
         + "\n".join(rows)
         + "\n"
+        + COVERAGE
     )
     (HERE / "README.md").write_text(text)
     print(text)
