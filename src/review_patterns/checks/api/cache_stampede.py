@@ -71,7 +71,7 @@ class CacheStampede(Rule):
     ## Options
     - `guard-names`, `paid-hosts`, `paid-calls`: what is paid (as RP601's).
 
-    Measured precision: no finding on the 9 pinned real projects, none of which defines a quota guard, so
+    Measured precision: no finding on the three pinned real projects it was run on (label-studio, misago, pretalx), none of which defines a quota guard, so
     nothing is paid there (benchmarks/precision).
     """
 
