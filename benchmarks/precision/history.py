@@ -1,0 +1,258 @@
+"""Rebuilds, from the package index, the release history that a git clone of a pinned project shows.
+
+    python benchmarks/precision/history.py --corpora /work/corpora/src --out /work/corpora/history [--project NAME]
+
+The migration rules ask whether two migrations shipped in the same release: a column made NOT
+NULL a week after its table was created, in the same release, has no rows to lock. In a clone
+they read that from the release tags (`src/review_patterns/project/releases.py`); an sdist has
+no git, and the rules then guess from the migrations' header dates. So that the benchmark
+measures the rules as a user with git sees them, this script gives each pinned tree a history:
+
+1. Every release of the project on the index uploaded up to the pinned one (ordered by upload
+   time, pre-releases included, as their tags would be) and the migration files it packaged,
+   read from its wheel's zip directory with HTTP range requests (a few kB per release), or from
+   its sdist (or egg) when it has no wheel.
+2. For each migration of the pinned tree, the first release that packaged it (matched by path,
+   from the package folder down, so that a move to `src/` is followed).
+3. A git repository, OUT/FOLDER, holding a copy of the pinned tree: one commit per release that
+   adds the migrations first packaged in it (with their pinned content) tagged with the version,
+   and the last commit, tagged with the pinned version, adding everything else.
+
+Run the tool on OUT (`run.py --corpora OUT`): the folders are named as in the corpora.
+Listings are cached under OUT/.cache (with the index's answer, so a rebuild is repeatable
+offline); the repositories are rebuilt from scratch each run.
+
+Limits (what git would know and this does not):
+- A migration counts from the first release that *packaged* it. A file committed but shipped
+  later (a release with no wheel and no sdist on the index) gets the next release uploaded.
+- Renames are not followed: a renamed migration counts from its new name's first release
+  (git follows renames with similar content). Edits are not replayed: every commit holds the
+  pinned content.
+- Files no release packaged (test apps' migrations outside the wheel, when the sdists of
+  earlier releases are not read) belong to the pinned release.
+- Branches are flattened: a maintenance release uploaded after a newer one is a later commit,
+  so a migration it backported counts from whichever of the two was uploaded first.
+- Versions that do not look like versions to the tool (`1.0.dev3`) are tagged but not read as
+  releases, as in a clone; the script reports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import urllib.parse
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from corpora import INDEX, PROJECTS
+
+#: Where a migration lives: a `migrations` folder (any depth), a Python file.
+MIGRATION = re.compile(r"(?:^|/)migrations/[^/]+\.py$")
+#: The tool's default release tag pattern (kept in step with project/releases.py).
+RELEASE_TAG = re.compile(
+    r"^(?:[a-z][\w.-]*[-_/])?v?\d+(?:\.\d+)+(?:[-._]?(?:a|b|c|rc|alpha|beta|post)\.?\d*)?$", re.IGNORECASE
+)
+
+
+class _Remote(io.RawIOBase):
+    """A file on the index read by HTTP range requests: enough for `zipfile` to read a directory."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self.url, self.size, self.position = url, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        end = min(self.size, self.position + len(buffer))
+        if end <= self.position:
+            return 0
+        request = urllib.request.Request(self.url, headers={"Range": f"bytes={self.position}-{end - 1}"})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            data = response.read()
+            if response.status == 200:  # the host ignored the range: the whole file came
+                data = data[self.position : end]
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+def index(name: str, cache: Path) -> dict:
+    """The index's JSON answer for `name`, cached (a rebuild must not see releases made since)."""
+    page = cache / f"{name}.json"
+    if not page.is_file():
+        with urllib.request.urlopen(f"{INDEX}/{name}/json", timeout=60) as response:
+            page.write_bytes(response.read())
+    return json.loads(page.read_text())
+
+
+def _choose(files: list[dict]) -> dict | None:
+    """The archive to list: a pure-Python wheel, any wheel, an sdist zip or egg, a tarball."""
+    order = (
+        lambda f: f["filename"].endswith("-none-any.whl"),
+        lambda f: f["filename"].endswith(".whl"),
+        lambda f: f["filename"].endswith((".zip", ".egg")),
+        lambda f: f["filename"].endswith((".tar.gz", ".tgz", ".tar.bz2", ".tar")),
+    )
+    for wanted in order:
+        for file in files:
+            if wanted(file):
+                return file
+    return None
+
+
+def listing(name: str, version: str, files: list[dict], cache: Path) -> list[str]:
+    """The migration files packaged in one release, cached as OUT/.cache/NAME/VERSION.txt."""
+    saved = cache / name / f"{version}.txt"
+    if saved.is_file():
+        return saved.read_text().split()
+    file = _choose(files)
+    names: list[str] = []
+    if file is not None:
+        url, size = urllib.parse.urljoin(f"{INDEX}/{name}/json", file["url"]), int(file["size"])
+        if file["filename"].endswith((".whl", ".zip", ".egg")):
+            with zipfile.ZipFile(_Remote(url, size)) as archive:  # type: ignore[arg-type]
+                names = archive.namelist()
+        else:
+            archive_path = cache / name / file["filename"]
+            if not archive_path.is_file():
+                with urllib.request.urlopen(url, timeout=300) as response:
+                    archive_path.write_bytes(response.read())
+            with tarfile.open(archive_path) as tar:
+                names = tar.getnames()
+    found = sorted(n for n in names if MIGRATION.search(n))
+    saved.write_text("".join(f"{n}\n" for n in found))
+    return found
+
+
+def released(name: str, pinned: str, cache: Path) -> list[tuple[str, str, list[dict]]]:
+    """(version, upload time, files) of every release uploaded up to `pinned`, oldest first."""
+    data = index(name, cache)
+    rows = [
+        (version, min(f["upload_time_iso_8601"] for f in files), files)
+        for version, files in data["releases"].items()
+        if files
+    ]
+    cut = next(upload for version, upload, _ in rows if version == pinned)
+    return sorted((row for row in rows if row[1] <= cut), key=lambda row: row[1])
+
+
+def first_releases(tree: Path, releases: list[tuple[str, list[str]]]) -> dict[str, str]:
+    """The first release that packaged each migration of `tree`, by path relative to it.
+
+    An archive's path matches a path of the tree that ends with it, from its third-last part on
+    (`app/migrations/0001_x.py` at least): a wheel has no `src/`, an sdist adds its folder.
+    """
+    by_suffix: dict[str, str | None] = {}
+    for path in sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*.py")):
+        if not MIGRATION.search(path):
+            continue
+        parts = path.split("/")
+        for start in range(len(parts) - 2):
+            suffix = "/".join(parts[start:])
+            by_suffix[suffix] = None if suffix in by_suffix else path  # None: ambiguous
+    first: dict[str, str] = {}
+    for version, names in releases:
+        for archived in names:
+            parts = archived.split("/")
+            for start in range(len(parts) - 2):
+                path = by_suffix.get("/".join(parts[start:]))
+                if path is not None:
+                    first.setdefault(path, version)
+                    break
+    return first
+
+
+def _git(repo: Path, *args: str, date: str | None = None) -> None:
+    env = dict(os.environ, GIT_AUTHOR_NAME="history.py", GIT_AUTHOR_EMAIL="history@localhost")
+    env.update(GIT_COMMITTER_NAME=env["GIT_AUTHOR_NAME"], GIT_COMMITTER_EMAIL=env["GIT_AUTHOR_EMAIL"])
+    if date:
+        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+    subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def build(name: str, pinned: str, tree: Path, out: Path) -> dict[str, object]:
+    """Writes OUT/FOLDER, a git copy of `tree` with one tagged commit per release; returns a summary."""
+    cache = out / ".cache"
+    (cache / name).mkdir(parents=True, exist_ok=True)
+    releases = released(name, pinned, cache)
+    listings = [(version, listing(name, version, files, cache)) for version, _, files in releases]
+    first = first_releases(tree, listings)
+    repo = out / tree.name
+    if repo.exists():
+        shutil.rmtree(repo)
+    shutil.copytree(tree, repo, symlinks=True)
+    _git(repo, "init", "-q", "-b", "main")
+    added_by: dict[str, list[str]] = {}
+    for path, version in first.items():
+        added_by.setdefault(version, []).append(path)
+    for version, upload, _ in releases:
+        paths = sorted(added_by.get(version, []))
+        if version == pinned:
+            _git(repo, "add", "-A", "-f", "--", ".")  # the last release: everything else too
+        for start in range(0, len(paths), 500):
+            _git(repo, "add", "-f", "--", *paths[start : start + 500])
+        _git(
+            repo,
+            "commit",
+            "-q",
+            "--allow-empty",
+            "--no-verify",
+            "-m",
+            f"{version}: {len(paths)} migrations first packaged",
+            date=upload,
+        )
+        _git(repo, "tag", version)
+    migrations = sum(
+        1 for p in repo.rglob("*.py") if MIGRATION.search(p.relative_to(repo).as_posix()) and ".git" not in p.parts
+    )
+    return {
+        "project": name,
+        "pinned": pinned,
+        "releases": len(releases),
+        "read from a wheel": sum(
+            1 for _, _, files in releases if (_choose(files) or {}).get("packagetype") == "bdist_wheel"
+        ),
+        "migrations": migrations,
+        "dated by a release before the pinned one": sum(1 for v in first.values() if v != pinned),
+        "first packaged in the pinned release, or never": migrations - sum(1 for v in first.values() if v != pinned),
+        "tags the tool does not read as releases": [v for v, _, _ in releases if not RELEASE_TAG.search(v)],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpora", type=Path, required=True, help="the unpacked pinned sdists (corpora.py)")
+    parser.add_argument("--out", type=Path, required=True, help="where the git copies and the cache go")
+    parser.add_argument("--project", action="append", default=[], help="only these distributions")
+    args = parser.parse_args(argv)
+    for name, version, folder in PROJECTS:
+        if args.project and name not in args.project:
+            continue
+        tree = args.corpora / folder
+        if not tree.is_dir():
+            raise SystemExit(f"{tree} is missing: run corpora.py (run.py --fetch) first")
+        print(json.dumps(build(name, version, tree, args.out)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
