@@ -626,6 +626,47 @@ def test_git_releases_decide_over_the_day() -> None:
     assert found(Releases({}, "(next)")) == []  # both unreleased: no code wrote NULL in between
 
 
+def test_a_column_relaxed_and_enforced_again_in_one_release_holds_no_null() -> None:
+    # mayan-edms documents 0020 -> 0023: `label`, NOT NULL since the table shipped (1.0), is made
+    # nullable one day and NOT NULL with a default the next, both first packaged in 2.0. No release
+    # ran while it was nullable, so there is no NULL row for Django to update.
+    from review_patterns.project.releases import Releases
+
+    create = INITIAL.replace('("note", models.TextField(null=True))', '("label", models.TextField(default=""))')
+    files = {
+        "shop/migrations/0001_initial.py": with_header(create, "2015-05-30 09:12"),
+        "shop/migrations/0002_relax.py": with_header(
+            ENFORCE_NOTE.format(parent="0001_initial", args='default="", null=True').replace('"note"', '"label"'),
+            "2015-07-14 22:33",
+        ),
+        "shop/migrations/0003_enforce.py": with_header(
+            ENFORCE_NOTE.format(parent="0002_relax", args='default=""').replace('"note"', '"label"'), "2015-07-15 02:59"
+        ),
+    }
+    sources = {name: textwrap.dedent(text) for name, text in files.items()}
+
+    def found(releases: Releases) -> list[str]:
+        context = ProjectContext.from_sources(sources, releases=releases)
+        path = "shop/migrations/0003_enforce.py"
+        return [f.code for f in lint(sources[path], path, context, Config()).findings]
+
+    first = {"shop/migrations/0001_initial.py": "1.0"}
+    assert (
+        found(
+            Releases(
+                {**first, "shop/migrations/0002_relax.py": "2.0", "shop/migrations/0003_enforce.py": "2.0"}, "(next)"
+            )
+        )
+        == []
+    )
+    # 1.1 shipped it nullable: rows written since may hold NULL, which Django updates under the lock.
+    assert found(
+        Releases({**first, "shop/migrations/0002_relax.py": "1.1", "shop/migrations/0003_enforce.py": "2.0"}, "(next)")
+    ) == ["RP206"]
+    # Without git the days differ, so a release is assumed in between (an sdist's guess).
+    assert found(Releases()) == ["RP206"]
+
+
 def test_not_null_enforced_on_a_field_added_nullable_with_a_default() -> None:
     # The AddField filled the existing rows with the default; in the same release no code wrote NULL since.
     added = """
