@@ -667,6 +667,35 @@ def test_a_column_relaxed_and_enforced_again_in_one_release_holds_no_null() -> N
     assert found(Releases()) == ["RP206"]
 
 
+def test_a_column_enforced_before_its_tables_first_release_holds_no_row() -> None:
+    # pretalx event 0001 -> 0003: `Event.date_from`, nullable since the table's creation, is made NOT
+    # NULL with a one-off default two months later; both first shipped in 0.1.0, the first release.
+    from review_patterns.project.releases import Releases
+
+    enforce = """
+        from django.db import migrations, models
+
+        class Migration(migrations.Migration):
+            dependencies = [("shop", "0001_initial")]
+            operations = [
+                migrations.AlterField("order", "note", models.TextField(default="tbd"), preserve_default=False),
+            ]
+        """
+    sources = {
+        "shop/migrations/0001_initial.py": with_header(INITIAL, "2017-05-12 10:02"),
+        "shop/migrations/0003_enforce.py": with_header(enforce, "2017-07-15 06:55"),
+    }
+
+    def found(releases: Releases) -> list[str]:
+        context = ProjectContext.from_sources(sources, releases=releases)
+        path = "shop/migrations/0003_enforce.py"
+        return [f.code for f in lint(sources[path], path, context, Config()).findings]
+
+    both = {"shop/migrations/0001_initial.py": "0.1.0", "shop/migrations/0003_enforce.py": "0.1.0"}
+    assert found(Releases(both, "(next)")) == []
+    assert found(Releases({**both, "shop/migrations/0003_enforce.py": "0.2.0"}, "(next)")) == ["RP206"]
+
+
 def test_not_null_enforced_on_a_field_added_nullable_with_a_default() -> None:
     # The AddField filled the existing rows with the default; in the same release no code wrote NULL since.
     added = """
