@@ -131,6 +131,40 @@ def test_responses_show_library_text_but_not_the_projects_own() -> None:
     assert flagged(source, "RP302", files=errors) == [13]
 
 
+def test_an_exception_class_nested_in_a_project_class_is_the_projects_own() -> None:
+    # pretix: `class Quota(Model): class QuotaExceededException(Exception)`, re-exported by `models/__init__.py`.
+    files = {
+        "shop/models/__init__.py": "from .items import Quota\n",
+        "shop/models/items.py": """
+            from django.db import models
+
+            class Quota(models.Model):
+                size = models.PositiveIntegerField()
+
+                class QuotaExceededException(Exception):
+                    pass
+            """,
+    }
+    source = """
+        from rest_framework import status
+        from rest_framework.response import Response
+
+        from shop.models import Quota
+
+        def approve(request, pk):
+            try:
+                approve_order(pk)
+            except Quota.QuotaExceededException as e:
+                return Response({"detail": str(e)}, status=status.HTTP_400_BAD_REQUEST)
+            except Quota.DoesNotExist as e:
+                return Response({"detail": str(e)}, status=status.HTTP_400_BAD_REQUEST)
+        """
+    assert flagged(source, "RP302", files=files) == [13]  # Django's DoesNotExist names the model
+    index = ExceptionIndex({p: textwrap.dedent(t) for p, t in files.items()}.items(), lambda _: None)
+    assert index.find("shop.models.Quota.QuotaExceededException") == "shop.models.items.Quota.QuotaExceededException"
+    assert index.find("shop.models.Quota.DoesNotExist") is None
+
+
 def test_logs_are_rp307s_business() -> None:
     source = """
         def export(request):
