@@ -632,3 +632,33 @@ def test_test_modules_are_not_checked(code: str, path: str) -> None:
         """
     assert flagged(source, code, path=path) == []
     assert flagged(source, code, path="shop/contests.py") != []
+
+
+def test_a_settings_test_shows_the_services_error_to_whoever_entered_the_settings() -> None:
+    # pretalx/pretix "test these SMTP settings", weblate's machinery `validate_settings`: the service's
+    # error is the answer. The same text from an ordinary send still leaks.
+    source = """
+        from django.contrib import messages
+        from django.core.exceptions import ValidationError
+
+        class MailSettingsView(FormView):
+            def form_valid(self, form):
+                backend = get_connection(host=form.cleaned_data["smtp_host"])
+                try:
+                    backend.test(form.cleaned_data["mail_from"])
+                except Exception as e:
+                    messages.error(self.request, "could not contact the SMTP server: %s" % e)
+                try:
+                    send_welcome(form.cleaned_data["mail_from"])
+                except Exception as e:
+                    messages.error(self.request, "could not send: %s" % e)
+                return super().form_valid(form)
+
+        class DeepLTranslation(MachineTranslation):
+            def validate_settings(self):
+                try:
+                    self.download_languages()
+                except Exception as error:
+                    raise ValidationError("Could not fetch supported languages: %s" % error) from error
+        """
+    assert flagged(source, "RP302") == [15]

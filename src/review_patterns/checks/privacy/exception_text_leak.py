@@ -38,6 +38,11 @@ _RENDERED_NAMES = frozenset({"ValidationError", "PermissionDenied", "APIExceptio
 _WRITES = frozenset({"update", "create"})
 #: Methods of a class-based view whose return value is the template context.
 _CONTEXT_METHODS = frozenset({"get_context_data"})
+#: A check of settings the user entered against the service they name (an SMTP server, a translation
+#: API), by the name of a call in the `try` or of the enclosing function. The service's error is the
+#: answer the user asked for.
+_SETTINGS_TEST_CALL = re.compile(r"^(test|test_\w+|\w+_test|(check|verify)_connection)$")
+_SETTINGS_TEST_FUNCTION = re.compile(r"^((check|test|verify)_connection|(test|validate)_settings)$")
 
 
 class ExceptionTextLeak(ExceptionTextRule):
@@ -294,6 +299,21 @@ class ExceptionTextLeak(ExceptionTextRule):
     def setup(self) -> None:
         super().setup()
         self.user_facing = frozenset(self.settings["user-facing-exceptions"])
+        self.testing_handlers: set[int] = set()  #: ids of the `except` clauses of a settings test's `try`
+        self.answers: set[Handler] = set()  #: handlers whose exception is the answer of a settings test
+
+    def visit_Try(self, node: cst.Try) -> None:
+        calls = (call_name(c) for c in m.findall(node.body, m.Call()) if isinstance(c, cst.Call))
+        if any(name is not None and _SETTINGS_TEST_CALL.match(name) for name in calls):
+            self.testing_handlers.update(id(h) for h in node.handlers)
+
+    def on_handler(self, handler: Handler) -> None:
+        super().on_handler(handler)
+        function = self.function.node if self.function is not None else None
+        if id(handler.node) in self.testing_handlers or (
+            isinstance(function, cst.FunctionDef) and _SETTINGS_TEST_FUNCTION.match(function.name.value)
+        ):
+            self.answers.add(handler)
 
     @classmethod
     def option_error(cls, options: Mapping[str, Any]) -> str | None:
@@ -439,7 +459,7 @@ class ExceptionTextLeak(ExceptionTextRule):
 
     def judge(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
         worst = Origin.INTERNAL if isinstance(node, cst.Raise) else Origin.LIBRARY
-        leaking = [h for h in sources if _ORDER[self.origin(h)] >= _ORDER[worst]]
+        leaking = [h for h in sources if h not in self.answers and _ORDER[self.origin(h)] >= _ORDER[worst]]
         if leaking:
             handler = min(leaking, key=lambda h: h.name or "")
             rewrite = generic_message(node, set(leaking), self.imports)
