@@ -79,7 +79,9 @@ class ExceptionTextLeak(ExceptionTextRule):
     rendered is chaining, not a leak, as is a `CommandError` for the operator. Text that a
     formatter cleans before it leaves is not flagged either: `GraphQLError` when the project
     formats GraphQL errors (`format_error`, `error_formatter=`), DRF exceptions when the
-    project's `EXCEPTION_HANDLER` reads `settings.DEBUG`.
+    project's `EXCEPTION_HANDLER` reads `settings.DEBUG`. Nor is the error of a settings test
+    (`try: backend.test(...)`, `test_connection()`, a `validate_settings()` method): the text of
+    the SMTP server or translation service the user just configured is the answer they asked for.
 
     Logging the text is RP307's business. Test modules are not checked.
 
@@ -97,7 +99,7 @@ class ExceptionTextLeak(ExceptionTextRule):
     (`serializers.Serializer` with a `CharField(source=...)`) or a `values()` response is not
     known to be served, a serializer whose `Meta.fields` is built by code is not read, and the
     text stored outside the handler (by a helper it calls that reads `sys.exc_info()`) is not
-    followed.
+    followed. A settings test is recognised by the name of the function it calls or is in.
 
     ## Options
     - `user-facing-exceptions`: more exception classes whose text is written for users (an
