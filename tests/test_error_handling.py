@@ -662,3 +662,23 @@ def test_a_settings_test_shows_the_services_error_to_whoever_entered_the_setting
                     raise ValidationError("Could not fetch supported languages: %s" % error) from error
         """
     assert flagged(source, "RP302") == [15]
+
+
+def test_text_cleaned_by_the_projects_cleaner_is_not_the_raw_text() -> None:
+    # weblate `vcs/ssh.py`: `detail = cleanup_error_message(str(error))` drops the data paths first.
+    source = """
+        from django.core.exceptions import ValidationError
+
+        def validate_ssh_destination(host):
+            try:
+                destination = resolve_destination(host)
+            except OSError as error:
+                detail = cleanup_error_message(str(error))
+                raise ValidationError("Could not determine the SSH destination: %s" % detail) from error
+            try:
+                return connect(destination)
+            except OSError as error:
+                detail = str(error).strip()
+                raise ValidationError("Could not connect: %s" % detail) from error
+        """
+    assert flagged(source, "RP302", path="shop/ssh.py") == [14]

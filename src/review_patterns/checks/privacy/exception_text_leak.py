@@ -82,6 +82,8 @@ class ExceptionTextLeak(ExceptionTextRule):
     project's `EXCEPTION_HANDLER` reads `settings.DEBUG`. Nor is the error of a settings test
     (`try: backend.test(...)`, `test_connection()`, a `validate_settings()` method): the text of
     the SMTP server or translation service the user just configured is the answer they asked for.
+    Text passed through a cleaner (a function named `cleanup*`, `sanitize*`, `redact*`, `scrub*`,
+    `mask_*`, `anonymize*`) is not the raw text any more.
 
     Logging the text is RP307's business. Test modules are not checked.
 
