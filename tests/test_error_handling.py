@@ -638,6 +638,7 @@ def test_a_settings_test_shows_the_services_error_to_whoever_entered_the_setting
     # pretalx/pretix "test these SMTP settings", weblate's machinery `validate_settings`: the service's
     # error is the answer. The same text from an ordinary send still leaks.
     source = """
+        import requests
         from django.contrib import messages
         from django.core.exceptions import ValidationError
 
@@ -654,6 +655,13 @@ def test_a_settings_test_shows_the_services_error_to_whoever_entered_the_setting
                     messages.error(self.request, "could not send: %s" % e)
                 return super().form_valid(form)
 
+        def oidc_validate_and_complete_config(config):
+            try:
+                provider = requests.get(config["base_url"], timeout=10).json()
+            except requests.RequestException as e:
+                raise ValidationError(f"Unable to retrieve the configuration: {e}")
+            return provider
+
         class DeepLTranslation(MachineTranslation):
             def validate_settings(self):
                 try:
@@ -661,7 +669,7 @@ def test_a_settings_test_shows_the_services_error_to_whoever_entered_the_setting
                 except Exception as error:
                     raise ValidationError("Could not fetch supported languages: %s" % error) from error
         """
-    assert flagged(source, "RP302") == [15]
+    assert flagged(source, "RP302") == [16]
 
 
 def test_text_cleaned_by_the_projects_cleaner_is_not_the_raw_text() -> None:
@@ -682,3 +690,25 @@ def test_text_cleaned_by_the_projects_cleaner_is_not_the_raw_text() -> None:
                 raise ValidationError("Could not connect: %s" % detail) from error
         """
     assert flagged(source, "RP302", path="shop/ssh.py") == [14]
+
+
+def test_a_parsers_error_describes_the_users_upload() -> None:
+    # pretix `control/views/pdf.py`: the reason pypdf could not read the uploaded background PDF.
+    source = """
+        from django.http import JsonResponse
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+
+        def upload_background(request):
+            upload = request.FILES["background"]
+            try:
+                PdfReader(upload, strict=False)
+            except PdfReadError as e:
+                return JsonResponse({"error": f"unable to process this PDF file ({e})"}, status=400)
+            try:
+                store(upload)
+            except OSError as e:
+                return JsonResponse({"error": f"could not store the file ({e})"}, status=500)
+            return JsonResponse({"status": "ok"})
+        """
+    assert flagged(source, "RP302") == [15]

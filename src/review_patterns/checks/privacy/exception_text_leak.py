@@ -42,7 +42,7 @@ _CONTEXT_METHODS = frozenset({"get_context_data"})
 #: API), by the name of a call in the `try` or of the enclosing function. The service's error is the
 #: answer the user asked for.
 _SETTINGS_TEST_CALL = re.compile(r"^(test|test_\w+|\w+_test|(check|verify)_connection)$")
-_SETTINGS_TEST_FUNCTION = re.compile(r"^((check|test|verify)_connection|(test|validate)_settings)$")
+_SETTINGS_TEST_FUNCTION = re.compile(r"^\w*(check|test|verify|validate)\w*_(connection|settings|config|configuration)$")
 
 
 class ExceptionTextLeak(ExceptionTextRule):
@@ -71,8 +71,9 @@ class ExceptionTextLeak(ExceptionTextRule):
     `except:`) or of a library's or the standard library's exception is flagged. In a rendered
     exception only text that carries internals is: a broad catch, database and driver errors,
     HTTP client errors, `OSError` and the other errors of files, sockets and processes.
-    Not flagged: `ValueError`, `TypeError`, `KeyError`, `JSONDecodeError` and validation errors,
-    raised while reading the user's own input (their text describes that input); the text of
+    Not flagged: `ValueError`, `TypeError`, `KeyError`, `JSONDecodeError`, a parser's errors
+    (`...DecodeError`, `...ParseError`, `...ReadError` such as `PdfReadError`) and validation
+    errors, raised while reading the user's own input (their text describes that input); the text of
     the project's own exception classes, written for the user who caused them; Django's and
     DRF's `PermissionDenied`, `Http404` and `NotFound`; `DoesNotExist` answered with a 404; text
     under `if settings.DEBUG:`. `raise InternalError(str(e)) from e` with a class that is not
@@ -80,7 +81,8 @@ class ExceptionTextLeak(ExceptionTextRule):
     formatter cleans before it leaves is not flagged either: `GraphQLError` when the project
     formats GraphQL errors (`format_error`, `error_formatter=`), DRF exceptions when the
     project's `EXCEPTION_HANDLER` reads `settings.DEBUG`. Nor is the error of a settings test
-    (`try: backend.test(...)`, `test_connection()`, a `validate_settings()` method): the text of
+    (`try: backend.test(...)`, `test_connection()`, a function named like `validate_settings()`
+    or `validate_config()`): the text of
     the SMTP server or translation service the user just configured is the answer they asked for.
     Text passed through a cleaner (a function named `cleanup*`, `sanitize*`, `redact*`, `scrub*`,
     `mask_*`, `anonymize*`) is not the raw text any more.

@@ -794,6 +794,8 @@ _INPUT_ERRORS = frozenset(
     }
 )
 #: Exceptions of Django and DRF whose text is written for the user.
+#: A parser's errors, about the document it was given (`PdfReadError`, `xml...ParseError`, `jwt.DecodeError`).
+_INPUT_ERROR_SUFFIXES = ("ValidationError", "DecodeError", "ParseError", "ReadError")
 _USER_FACING = frozenset({"ValidationError", "PermissionDenied", "Http404", "NotFound", "SuspiciousOperation"})
 _NOT_FOUND_ERRORS = frozenset({"DoesNotExist", "ObjectDoesNotExist"})
 
@@ -813,7 +815,7 @@ def exception_origin(qualified: str, rule: Rule) -> Origin:
         return Origin.INTERNAL
     if qualified.startswith(_INTERNAL_MODULES) and last.endswith("Error"):
         return Origin.INTERNAL
-    if qualified in _INPUT_ERRORS or last.endswith(("JSONDecodeError", "ValidationError")):
+    if qualified in _INPUT_ERRORS or last.endswith(_INPUT_ERROR_SUFFIXES):
         return Origin.USER
     if last in _USER_FACING and (qualified == last or qualified.startswith(("django.", "rest_framework."))):
         return Origin.USER
