@@ -23,7 +23,7 @@ from review_patterns.project.clients import (
     Kind,
 )
 from review_patterns.syntax.files import FileKind
-from review_patterns.syntax.names import dotted_name, string_value
+from review_patterns.syntax.names import string_value
 from review_patterns.syntax.parsing import parse_expression
 from review_patterns.syntax.semantic import Binding, BindingKind, Scope, ScopeKind, returned_values
 
