@@ -146,7 +146,9 @@ def test_the_same_calls_in_the_same_order(path: str, source: str) -> None:
 def test_nodes_of_finds_what_the_matchers_find_in_the_same_order(kind: type[cst.CSTNode]) -> None:
     import libcst.matchers as m
 
-    module = cst.parse_module(TRICKY + (ROOT / "tests" / "fixtures").joinpath("privacy_project", "shop", "views.py").read_text())
+    module = cst.parse_module(
+        TRICKY + (ROOT / "tests" / "fixtures").joinpath("privacy_project", "shop", "views.py").read_text()
+    )
     for node in (module, *module.body):
         expected = m.findall(node, getattr(m, kind.__name__)())
         assert [id(n) for n in traversal.nodes_of(node, kind)] == [id(n) for n in expected]

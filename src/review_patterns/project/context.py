@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from functools import cached_property
@@ -238,6 +238,29 @@ _METHOD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
+class Names(frozenset[str]):
+    """Names the project's files define, with those of each file (`by_path`): a kept part so read
+    still holds after a file that defines the same names changed."""
+
+    by_path: dict[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, found: Iterable[tuple[str, frozenset[str]]]) -> Names:
+        by_path = {path: names for path, names in found if names}
+        names = cls(name for defined in by_path.values() for name in defined)
+        names.by_path = by_path
+        return names
+
+    def holds(self, path: str, defined: frozenset[str]) -> bool:
+        """Whether the file at `path`, now defining `defined`, leaves the names as they are."""
+        return self.by_path.get(path, frozenset()) == defined
+
+
+def _functions_defined(path: str, text: str) -> frozenset[str]:
+    """The functions and methods a file defines, none for a migration."""
+    return frozenset() if FileKind.MIGRATION in SourceFile(path, text).kinds else frozenset(_DEF.findall(text))
+
+
 class ProjectContext:
     """The project around the checked files: its sources on disk, or given in memory."""
 
@@ -326,19 +349,14 @@ class ProjectContext:
                     yield path, text
 
     @part
-    def function_names(self) -> frozenset[str]:
+    def function_names(self) -> Names:
         """Names of the functions and methods the project defines outside migrations (its quota guards)."""
-        return frozenset(
-            name
-            for path, text in self.sources()
-            if FileKind.MIGRATION not in SourceFile(path, text).kinds
-            for name in _DEF.findall(text)
-        )
+        return Names.of((path, _functions_defined(path, text)) for path, text in self.sources())
 
     @part
-    def method_names(self) -> frozenset[str]:
+    def method_names(self) -> Names:
         """Names of the functions the project defines inside a class or function (indented `def`)."""
-        return frozenset(name for _, text in self.sources() for name in _METHOD.findall(text))
+        return Names.of((path, frozenset(_METHOD.findall(text))) for path, text in self.sources())
 
     # The parts below are computed on first use (one cached property each).
 
@@ -508,6 +526,8 @@ class ProjectContext:
     #: changed: (the stored part, the file's path, its new text) -> True when the part says the same.
     HOLDS: Mapping[str, Callable[[Any, str, str], bool]] = {
         "exceptions": lambda index, path, text: bool(index.holds(path, text)),
+        "function_names": lambda names, path, text: bool(names.holds(path, _functions_defined(path, text))),
+        "method_names": lambda names, path, text: bool(names.holds(path, frozenset(_METHOD.findall(text)))),
     }
 
     @cached_property

@@ -109,7 +109,8 @@ class ExceptionIndex:
             return
         for name, node in module.classes.items():
             qualified = f"{module.name}.{name}"
-            self.bases[qualified] = tuple(q for q in map(module.qualify, node.bases) if q is not None)
+            bases = node.bases if node is not None else ()
+            self.bases[qualified] = tuple(q for q in map(module.qualify, bases) if q is not None)
             self._by_name.setdefault(name, []).append(qualified)
         for local, target in module.imports.aliases.items():
             self._reexports.setdefault(local, []).append((f"{module.name}.{local}", target))
