@@ -17,7 +17,7 @@ import ast
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from review_patterns.project.api_settings import ApiSettings, read_api_settings
@@ -110,6 +110,7 @@ class _Callable:
     written: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
 
+@lru_cache(maxsize=32)  # asked by several rules for every file, with the same names and options
 def paid_known(function_names: frozenset[str], options: PaidOptions) -> bool:
     """Whether anything is known to be paid: the project defines a quota guard, or paid calls are configured.
     Rules ask this first (from the project's function names alone, cheap to fingerprint): when nothing
