@@ -363,7 +363,8 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
     code = (
         "import sys; from pathlib import Path; from review_patterns.project.context import ProjectContext\n"
         "context = ProjectContext(root=Path(sys.argv[1]))\n"
-        "for name in ('models', 'migration_files', 'releases', 'method_names', 'redis_clients', 'quota_index'):\n"
+        "for name in ('models', 'migration_files', 'releases', 'method_names', 'redis_clients',\n"
+        "             'quota_facts [\"check_quota\",\"can_call_*\"]', 'unversioned_route null'):\n"
         "    print(name, context.fingerprint(name))\n"
     )
     outputs = [
@@ -376,7 +377,7 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
         ).stdout
         for seed in ("1", "2", "3")
     ]
-    assert outputs[0].count("\n") == 6 and outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0].count("\n") == 7 and outputs[0] == outputs[1] == outputs[2]
 
 
 def test_the_model_index_is_kept_between_runs_until_a_model_changes(
@@ -605,4 +606,43 @@ def test_the_function_names_are_kept_until_a_file_defines_other_names(
     assert len(built) == 3
     readers = {e["result"]["path"] for e in stored if "function_names" in e["parts"]}
     assert readers <= {*run.checked, "blog/helpers.py"}
+    assert report == review_patterns.lint_paths([project], Config(), cwd=project)
+
+
+def test_the_endpoints_answers_are_kept_until_what_they_say_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from review_patterns.project import context as project_context
+
+    project = tmp_path / "api_project"
+    shutil.copytree(ROOT / "tests/fixtures/api_project", project)
+    built: list[Path] = []
+    real = project_context.EndpointIndex
+
+    def counting(*args: object) -> object:
+        built.append(project)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(project_context, "EndpointIndex", counting)
+    run = Run(project, monkeypatch)
+    cold = run()
+    assert codes(cold)[("vision/views.py", "RP601")] == 3 and len(built) == 1
+    stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
+    readers = {e["result"]["path"] for e in stored if any(n.startswith("module_endpoints ") for n in e["parts"])}
+    assert "vision/views.py" in readers and "vision/services.py" not in readers  # modules of views only
+    # Unchanged: the answers' fingerprints are recalled, the endpoints are not read again.
+    assert run() == cold and run.checked == [] and len(built) == 1
+    # A file the endpoints read changes without changing what they say: only that file is checked.
+    permissions = project / "vision/permissions.py"
+    permissions.write_text(permissions.read_text() + "\n\n# Partners are managed in the admin.\n")
+    assert codes(run()) == codes(cold) and run.checked == ["vision/permissions.py"]
+    run()
+    assert run.checked == [] and len(built) == 2  # read once more to compare the answers, then recalled
+    # The demo now requires a logged-in user: the views reading that answer are checked again.
+    permissions.write_text(permissions.read_text().replace("return settings.DEBUG", "return request.user.is_staff"))
+    report = run()
+    assert "vision/views.py" in run.checked and "vision/services.py" not in run.checked
+    assert codes(report)[("vision/views.py", "RP601")] == 2
     assert report == review_patterns.lint_paths([project], Config(), cwd=project)

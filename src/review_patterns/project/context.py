@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import json
 import os
 import re
 import sys
@@ -21,7 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 
 from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.clients import worth_reading as _may_bind_clients
-from review_patterns.project.endpoints import EndpointIndex
+from review_patterns.project.endpoints import EndpointIndex, PaidOptions
 from review_patterns.project.exceptions import ExceptionIndex
 from review_patterns.project.exceptions import may_change_index as _may_change_exceptions
 from review_patterns.project.http import patched_libraries
@@ -106,6 +107,10 @@ class part(Generic[T]):  # lower case: used as a decorator, like cached_property
     The result cache keys a file's findings on the fingerprints of exactly the parts its rules read.
     """
 
+    #: Whether a use is recorded; an index whose answers depend on the rules' options records each
+    #: question it answers instead (`ProjectContext.DERIVED`).
+    recorded = True
+
     def __init__(self, compute: Callable[[Any], T]) -> None:
         self.compute = compute
         self.name = compute.__name__
@@ -118,7 +123,8 @@ class part(Generic[T]):  # lower case: used as a decorator, like cached_property
     def __get__(self, context: ProjectContext | None, owner: type) -> part[T] | T:
         if context is None:
             return self
-        context.touched.add(self.name)
+        if self.recorded:
+            context.touched.add(self.name)
         built = context._parts
         if self.name not in built:
             stored = context.store.load(context, self.name) if context.store is not None else None
@@ -126,12 +132,19 @@ class part(Generic[T]):  # lower case: used as a decorator, like cached_property
                 built[self.name], context._fingerprints[self.name] = stored
             else:
                 built[self.name] = self.compute(context)
-                if context.fingerprinting or context.store is not None:
+                if self.recorded and (context.fingerprinting or context.store is not None):
                     context.fingerprint(self.name)  # now, before lookups memoize more into the part
-                if context.store is not None:
+                if self.recorded and context.store is not None:
                     context.store.save(context, self.name, built[self.name], context._fingerprints[self.name])
         value: T = built[self.name]
         return value
+
+
+class index(part[T]):  # lower case: used as a decorator
+    """A part whose answers depend on the rules' options: each answer is recorded as read (a name
+    of `ProjectContext.DERIVED` with its arguments), never the whole part."""
+
+    recorded = False
 
 
 class PartStore(Protocol):
@@ -144,6 +157,9 @@ class PartStore(Protocol):
 
     def fingerprint(self, context: ProjectContext, name: str) -> str | None:
         """The stored part's fingerprint, read without loading the part, else None."""
+
+    def remember(self, context: ProjectContext, name: str, fingerprint: str) -> None:
+        """Keeps the fingerprint of an answer (`ProjectContext.DERIVED`) while no project file changes."""
 
 
 def stable_digest(value: Any) -> str:
@@ -471,7 +487,7 @@ class ProjectContext:
         """HTTP libraries the project gives a default timeout by replacing their send method (RP509)."""
         return patched_libraries(self.sources())
 
-    @part
+    @index
     def quota_index(self) -> QuotaIndex:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
@@ -483,7 +499,7 @@ class ProjectContext:
 
     # -- endpoints and the paid calls they reach (RP6xx) --
 
-    @part
+    @index
     def endpoints(self) -> EndpointIndex:
         """The project's views, who may call them, and the paid calls they reach (RP601, RP602)."""
         return EndpointIndex(self)
@@ -536,6 +552,24 @@ class ProjectContext:
         "method_names": lambda names, path, text: bool(names.holds(path, frozenset(_METHOD.findall(text)))),
     }
 
+    #: The answers of the option-dependent parts, recorded as read: "<name> <JSON arguments>" -> the answer.
+    #: Their fingerprints are kept until any project file changes; then an answer that says the same
+    #: leaves the results that read it valid.
+    DERIVED: Mapping[str, Callable[[ProjectContext, Any], Any]] = {
+        "quota_facts": lambda context, guards: context.quota_index.facts(tuple(guards)),
+        "module_endpoints": lambda context, arguments: context.endpoints.module_endpoints(
+            PaidOptions.of(arguments[0]), arguments[1]
+        ),
+        "paid_calls": lambda context, arguments: context.endpoints.module_paid_calls(
+            PaidOptions.of(arguments[0]), arguments[1]
+        ),
+        "unversioned_route": lambda context, _: context.endpoints.unversioned_route,
+    }
+
+    def record(self, name: str, arguments: Any) -> None:
+        """Records that a rule read the answer `name` (of `DERIVED`) for `arguments` (plain JSON data)."""
+        self.touched.add(f"{name} {json.dumps(arguments, separators=(',', ':'))}")
+
     @cached_property
     def module_names(self) -> frozenset[str]:
         """The dotted names of the project's modules."""
@@ -566,9 +600,14 @@ class ProjectContext:
             touched = set(self.touched)
             self._fingerprints[name] = stable_digest(self._fingerprint_data(name))
             self.touched = touched  # computing a fingerprint is not a use by a rule
+            if self.store is not None and name.partition(" ")[0] in self.DERIVED:
+                self.store.remember(self, name, self._fingerprints[name])
         return self._fingerprints[name]
 
     def _fingerprint_data(self, name: str) -> Any:
+        kind, _, arguments = name.partition(" ")
+        if kind in self.DERIVED:
+            return self.DERIVED[kind](self, json.loads(arguments))
         if name == "method_names":
             return self.method_names
         if name == "function_names":
@@ -598,8 +637,7 @@ class ProjectContext:
             return self.patched_http
         if name == "django_version":
             return self.django_version
-        if name in ("quota_index", "endpoints", "instantiations"):
-            # Their facts depend on each rule's options (guards, paid calls) or on the class asked
-            # about (instantiations): every source can matter.
+        if name == "instantiations":
+            # Its facts depend on the class asked about: every source can matter.
             return list(self.sources())
         raise KeyError(name)

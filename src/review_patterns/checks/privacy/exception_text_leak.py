@@ -309,7 +309,7 @@ class ExceptionTextLeak(ExceptionTextRule):
         self.answers: set[Handler] = set()  #: handlers whose exception is the answer of a settings test
 
     def visit_Try(self, node: cst.Try) -> None:
-        calls = (call_name(c) for c in m.findall(node.body, m.Call()) if isinstance(c, cst.Call))
+        calls = (call_name(c) for c in traversal.nodes_of(node.body, cst.Call))
         if any(name is not None and _SETTINGS_TEST_CALL.match(name) for name in calls):
             self.testing_handlers.update(id(h) for h in node.handlers)
 
