@@ -25,6 +25,8 @@ offline); the repositories are rebuilt from scratch each run.
 Limits (what git would know and this does not):
 - A migration counts from the first release that *packaged* it. A file committed but shipped
   later (a release with no wheel and no sdist on the index) gets the next release uploaded.
+- A path reused by an unrelated file is told apart only for South's migrations (read in the
+  archives): another reuse counts from the first release packaging the path.
 - Renames are not followed: a renamed migration counts from its new name's first release
   (git follows renames with similar content). Edits are not replayed: every commit holds the
   pinned content.
@@ -49,6 +51,7 @@ import tarfile
 import urllib.parse
 import urllib.request
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 from corpora import INDEX, PROJECTS
@@ -59,6 +62,10 @@ MIGRATION = re.compile(r"(?:^|/)migrations/[^/]+\.py$")
 RELEASE_TAG = re.compile(
     r"^(?:[a-z][\w.-]*[-_/])?v?\d+(?:\.\d+)+(?:[-._]?(?:a|b|c|rc|alpha|beta|post)\.?\d*)?$", re.IGNORECASE
 )
+
+
+#: A South migration: Django's own migrations replaced South's, often at the same path (`0001_initial.py`).
+SOUTH = re.compile(rb"^\s*(?:from|import)\s+south\b", re.MULTILINE)
 
 
 class _Remote(io.RawIOBase):
@@ -119,6 +126,61 @@ def _choose(files: list[dict]) -> dict | None:
     return None
 
 
+def _url(name: str, file: dict) -> str:
+    return urllib.parse.urljoin(f"{INDEX}/{name}/json", file["url"])
+
+
+def _download(name: str, file: dict, cache: Path) -> Path:
+    """The archive, downloaded once into the cache."""
+    path = cache / name / file["filename"]
+    if not path.is_file():
+        with urllib.request.urlopen(_url(name, file), timeout=300) as response:
+            path.write_bytes(response.read())
+    return path
+
+
+class Members:
+    """Reads files inside the releases' archives (whether a migration is South's), cached per run."""
+
+    def __init__(self, name: str, cache: Path) -> None:
+        self.name, self.cache = name, cache
+        self.saved = cache / name / "south.json"
+        self.known: dict[str, bool] = json.loads(self.saved.read_text()) if self.saved.is_file() else {}
+        self.opened: dict[str, zipfile.ZipFile | tarfile.TarFile] = {}
+
+    def south(self, version: str, files: list[dict], member: str, wanted: int = 1) -> bool:
+        """Whether `member` of `version`'s archive is a South migration; `wanted`: how many members
+        of that archive will be read (many: the archive is downloaded rather than read by ranges)."""
+        key = f"{version}\t{member}"
+        if key not in self.known:
+            self.known[key] = bool(SOUTH.search(self._read(version, files, member, wanted)))
+        return self.known[key]
+
+    def _read(self, version: str, files: list[dict], member: str, wanted: int) -> bytes:
+        if version not in self.opened:
+            file = _choose(files)
+            assert file is not None  # the listing named the member
+            if file["filename"].endswith((".whl", ".zip", ".egg")):
+                source = (
+                    _download(self.name, file, self.cache)
+                    if wanted > 10
+                    else _Remote(_url(self.name, file), int(file["size"]))
+                )
+                self.opened[version] = zipfile.ZipFile(source)  # type: ignore[arg-type]
+            else:
+                self.opened[version] = tarfile.open(_download(self.name, file, self.cache))
+        archive = self.opened[version]
+        if isinstance(archive, zipfile.ZipFile):
+            return archive.read(member)
+        extracted = archive.extractfile(member)
+        return extracted.read() if extracted is not None else b""
+
+    def save(self) -> None:
+        self.saved.write_text(json.dumps(self.known, indent=0, sort_keys=True))
+        for archive in self.opened.values():
+            archive.close()
+
+
 def listing(name: str, version: str, files: list[dict], cache: Path) -> list[str]:
     """The migration files packaged in one release, cached as OUT/.cache/NAME/VERSION.txt."""
     saved = cache / name / f"{version}.txt"
@@ -127,16 +189,11 @@ def listing(name: str, version: str, files: list[dict], cache: Path) -> list[str
     file = _choose(files)
     names: list[str] = []
     if file is not None:
-        url, size = urllib.parse.urljoin(f"{INDEX}/{name}/json", file["url"]), int(file["size"])
         if file["filename"].endswith((".whl", ".zip", ".egg")):
-            with zipfile.ZipFile(_Remote(url, size)) as archive:  # type: ignore[arg-type]
+            with zipfile.ZipFile(_Remote(_url(name, file), int(file["size"]))) as archive:  # type: ignore[arg-type]
                 names = archive.namelist()
         else:
-            archive_path = cache / name / file["filename"]
-            if not archive_path.is_file():
-                with urllib.request.urlopen(url, timeout=300) as response:
-                    archive_path.write_bytes(response.read())
-            with tarfile.open(archive_path) as tar:
+            with tarfile.open(_download(name, file, cache)) as tar:
                 names = tar.getnames()
     found = sorted(n for n in names if MIGRATION.search(n))
     saved.write_text("".join(f"{n}\n" for n in found))
@@ -155,11 +212,13 @@ def released(name: str, pinned: str, cache: Path) -> list[tuple[str, str, list[d
     return sorted((row for row in rows if row[1] <= cut), key=lambda row: row[1])
 
 
-def first_releases(tree: Path, releases: list[tuple[str, list[str]]]) -> dict[str, str]:
+def first_releases(tree: Path, releases: list[tuple[str, list[dict], list[str]]], members: Members) -> dict[str, str]:
     """The first release that packaged each migration of `tree`, by path relative to it.
 
     An archive's path matches a path of the tree that ends with it, from its third-last part on
-    (`app/migrations/0001_x.py` at least): a wheel has no `src/`, an sdist adds its folder.
+    (`app/migrations/0001_x.py` at least): a wheel has no `src/`, an sdist adds its folder. A
+    South migration at the same path is another file: the path counts from the first release
+    whose file is not South's (South gave way to Django's migrations once, so a binary search).
     """
     by_suffix: dict[str, str | None] = {}
     for path in sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*.py")):
@@ -169,15 +228,35 @@ def first_releases(tree: Path, releases: list[tuple[str, list[str]]]) -> dict[st
         for start in range(len(parts) - 2):
             suffix = "/".join(parts[start:])
             by_suffix[suffix] = None if suffix in by_suffix else path  # None: ambiguous
-    first: dict[str, str] = {}
-    for version, names in releases:
+    seen: dict[str, list[tuple[str, str]]] = {}  # path -> (version, archived name), oldest first
+    for version, _, names in releases:
         for archived in names:
             parts = archived.split("/")
             for start in range(len(parts) - 2):
                 path = by_suffix.get("/".join(parts[start:]))
                 if path is not None:
-                    first.setdefault(path, version)
+                    if not seen.get(path) or seen[path][-1][0] != version:
+                        seen.setdefault(path, []).append((version, archived))
                     break
+    files = {version: release_files for version, release_files, _ in releases}
+    wanted = Counter(found[0][0] for found in seen.values())
+    first: dict[str, str] = {}
+    for path, found in seen.items():
+        version, archived = found[0]
+        if not members.south(version, files[version], archived, wanted[version]):
+            first[path] = version
+            continue
+        low, high = 1, len(found)
+        while low < high:
+            middle = (low + high) // 2
+            version, archived = found[middle]
+            if members.south(version, files[version], archived):
+                low = middle + 1
+            else:
+                high = middle
+        if low < len(found):
+            first[path] = found[low][0]
+    members.save()
     return first
 
 
@@ -194,8 +273,8 @@ def build(name: str, pinned: str, tree: Path, out: Path) -> dict[str, object]:
     cache = out / ".cache"
     (cache / name).mkdir(parents=True, exist_ok=True)
     releases = released(name, pinned, cache)
-    listings = [(version, listing(name, version, files, cache)) for version, _, files in releases]
-    first = first_releases(tree, listings)
+    listings = [(version, files, listing(name, version, files, cache)) for version, _, files in releases]
+    first = first_releases(tree, listings, Members(name, cache))
     repo = out / tree.name
     if repo.exists():
         shutil.rmtree(repo)

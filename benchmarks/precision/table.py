@@ -38,8 +38,9 @@ sdist packaged) as a git copy of each pinned tree with one tagged commit per rel
     python benchmarks/precision/history.py --corpora DIR --out HISTORY
     (cd HISTORY/FOLDER && review-patterns check . --select RP2 -j 1 --no-cache --format json -o RUNS/NAME.json --exit-zero)
 
-A migration counts from the first release that packaged it; renames are not followed, and files
-no release packaged count as the pinned release (the script's docstring lists the limits).
+A migration counts from the first release that packaged it (a South migration at the same path,
+read in the archive, does not count); renames are not followed, and files no release packaged
+count as the pinned release (the script's docstring lists the limits).
 """
 
 
