@@ -740,3 +740,31 @@ def test_rp304_the_async_twin_of_a_method_whose_handler_says_why() -> None:
                     return False
         """
     assert flagged(source, "RP304", path="shop/sessions.py") == [21]
+
+
+def test_rp304_cleanup_swallowed_while_the_original_error_is_reraised() -> None:
+    # weblate `trans/backups.py`: removing restored media after a failed restore, then `raise`.
+    source = """
+        def restore(self, archive):
+            try:
+                return self.extract(archive)
+            except Exception:
+                for storage, name in reversed(self.created_media):
+                    try:
+                        storage.delete(name)
+                    except Exception as error:
+                        warnings.warn(f"Could not remove restored media {name!r}: {error}", RuntimeWarning)
+                raise
+
+        def restore_quietly(self, archive):
+            try:
+                return self.extract(archive)
+            except OSError:
+                for storage, name in reversed(self.created_media):
+                    try:
+                        storage.delete(name)
+                    except Exception:
+                        pass
+                return None
+        """
+    assert flagged(source, "RP304", path="shop/backups.py") == [20]

@@ -34,7 +34,9 @@ class BroadExcept(HandlerAwareRule):
     handler that retries the operation of its `try` another way (`try: json.loads(a)` /
     `except Exception: json.loads(b)`, the same variable computed again from the same input by
     another call, or a `try` that only writes a log line and a handler that writes it another
-    way): the second failure propagates. Nor is a handler that leaves a value unset (`pass`,
+    way): the second failure propagates. Nor is a handler inside another handler that then
+    re-raises (`except: cleanup(); raise`): it keeps a failed cleanup from masking the original
+    error, which propagates. Nor is a handler that leaves a value unset (`pass`,
     `x = None`) when the function raises later if it is None (`if app_module is None: raise
     ImportError(...)`).
 
@@ -199,6 +201,8 @@ class BroadExcept(HandlerAwareRule):
         self.retrying: set[Handler] = set()
         #: handlers that catch everything on purpose: documented, around cleanup, or where Django asks for silence
         self.deliberate: set[Handler] = set()
+        #: (enclosing handler, handler nested in it, the class caught): decided when the enclosing one ends
+        self.cleanups: list[tuple[Handler, Handler, str]] = []
 
     def on_handler(self, handler: Handler) -> None:
         body = self._own_try()
@@ -325,7 +329,20 @@ class BroadExcept(HandlerAwareRule):
             or handler in self.deliberate
             or self._checked_later(handler)
         ):
-            self.report(handler.node, caught=caught[0])
+            self._swallowed(handler, caught[0])
+        for entry in [c for c in self.cleanups if c[0] is handler]:
+            self.cleanups.remove(entry)
+            if not handler.reraises:
+                self._swallowed(entry[1], entry[2])
+
+    def _swallowed(self, handler: Handler, caught: str) -> None:
+        """Reported, unless a handler around the one ending re-raises the original error: then this one
+        cleans up on the way out (`except: rollback(); raise`) and must not mask it."""
+        around = self.handlers[:-1]
+        if around:
+            self.cleanups.append((around[-1], handler, caught))
+        else:
+            self.report(handler.node, caught=caught)
 
     def _checked_later(self, handler: Handler) -> bool:
         """The handler leaves a value unset (`pass`, `x = None`) and the function raises when it is None
