@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import libcst as cst
-import libcst.matchers as m
 
 from review_patterns.checks.privacy.helpers import (
     ExceptionTextRule,
@@ -21,6 +20,7 @@ from review_patterns.checks.privacy.redaction import generic_message
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.models import Model
+from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import call_name
 
@@ -309,7 +309,7 @@ class ExceptionTextLeak(ExceptionTextRule):
         self.answers: set[Handler] = set()  #: handlers whose exception is the answer of a settings test
 
     def visit_Try(self, node: cst.Try) -> None:
-        calls = (call_name(c) for c in m.findall(node.body, m.Call()) if isinstance(c, cst.Call))
+        calls = (call_name(c) for c in traversal.nodes_of(node.body, cst.Call))
         if any(name is not None and _SETTINGS_TEST_CALL.match(name) for name in calls):
             self.testing_handlers.update(id(h) for h in node.handlers)
 
@@ -394,9 +394,11 @@ class ExceptionTextLeak(ExceptionTextRule):
         if function is None or function.node is None:
             return False
         return any(
-            m.matches(call.func, m.Attribute(value=m.Name(name), attr=m.Name("save")))
-            for call in m.findall(function.node, m.Call())
-            if isinstance(call, cst.Call)
+            isinstance(func := call.func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == name
+            and func.attr.value == "save"
+            for call in traversal.nodes_of(function.node, cst.Call)
         )
 
     def _written(self, node: cst.Call) -> None:
