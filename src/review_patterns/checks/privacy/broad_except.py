@@ -232,8 +232,7 @@ class BroadExcept(HandlerAwareRule):
         for twin in owner.body.body:
             if isinstance(twin, cst.FunctionDef) and twin.name.value == name[1:]:
                 return any(
-                    isinstance(h, cst.ExceptHandler) and _code(h.type) == caught and _documented(h)
-                    for h in m.findall(twin, m.ExceptHandler())
+                    _code(h.type) == caught and _documented(h) for h in traversal.nodes_of(twin, cst.ExceptHandler)
                 )
         return False
 
