@@ -310,7 +310,7 @@ class BroadExcept(HandlerAwareRule):
     def _records_failure(self, node: cst.Call, name: str) -> bool:
         """`storage_background_failure(self)`, `job.mark_failed()`: the project's own failure handling
         (not a flash message or a form error, which tell the user and lose the bug)."""
-        qualified = self.imports.resolve(node.func) or ""
+        qualified = self.semantic.imported_or_written(node.func) or ""
         return (
             bool(_FAILURE_HANDLER.search(name))
             and name not in _TELLS_THE_USER
