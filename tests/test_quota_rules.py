@@ -237,6 +237,116 @@ def test_rp507_configured_factory() -> None:
     ) == [7]
 
 
+SERVICE = """
+    from pybreaker import CircuitBreaker
+
+    from integrations.breakers import make_breaker
+
+    class VisionService:
+        def __init__(self, project):
+            self.project = project
+            self.breaker = CircuitBreaker(fail_max=5, reset_timeout=60)
+            self.ocr_breaker = make_breaker("ocr")
+
+        def label(self, image):
+            return self.breaker.call(vision_client.label, image)
+    """
+BREAKERS = {
+    "integrations/breakers.py": "from pybreaker import CircuitBreaker\n\ndef make_breaker(name):\n    return CircuitBreaker(name=name)\n"
+}
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # A Celery task builds the service through a factory function of another module.
+        (
+            {
+                "vision/factories.py": """
+                    from vision.services import VisionService
+
+                    def service_for(project):
+                        service = VisionService(project)
+                        return service
+                    """,
+                "vision/tasks.py": """
+                    from celery import shared_task
+
+                    from vision.factories import service_for
+
+                    @shared_task
+                    def label_image(project_id, image_id):
+                        return service_for(Project.objects.get(pk=project_id)).label(Image.objects.get(pk=image_id))
+                    """,
+            },
+            [9],
+        ),
+        # A DRF view's `__init__` keeps the service: one per request.
+        (
+            {
+                "vision/views.py": """
+                    from rest_framework import viewsets
+
+                    from vision import services
+
+                    class ImageViewSet(viewsets.ModelViewSet):
+                        def __init__(self, **kwargs):
+                            super().__init__(**kwargs)
+                            self.vision = services.VisionService(None)
+                    """,
+            },
+            [9],
+        ),
+        # An owner made once at module level keeps the service: made once.
+        (
+            {
+                "vision/pipeline.py": """
+                    from vision.services import VisionService
+
+                    class Pipeline:
+                        def __init__(self):
+                            self.vision = VisionService(None)
+
+                    pipeline = Pipeline()
+                    """,
+            },
+            [],
+        ),
+        # A management command runs once per process; a lazy singleton holder is made once.
+        (
+            {
+                "vision/management/commands/relabel.py": """
+                    from django.core.management.base import BaseCommand
+
+                    from vision.services import VisionService
+
+                    class Command(BaseCommand):
+                        def handle(self, *args, **options):
+                            VisionService(None).label(options["image"])
+                    """,
+                "vision/apps.py": """
+                    from django.apps import AppConfig
+
+                    class VisionConfig(AppConfig):
+                        def ready(self):
+                            from vision.services import VisionService
+
+                            self.service = VisionService(None)
+                    """,
+            },
+            [],
+        ),
+    ],
+    ids=["factory-in-a-task", "kept-by-a-view", "kept-by-a-singleton", "command-and-ready"],
+)
+def test_rp507_breaker_in_init_of_a_class_made_per_call(files: dict[str, str], expected: list[int]) -> None:
+    """The breaker and the factory call of `__init__` are flagged only when the project makes the
+    class on each call; the configured factory's call is reported too (line 10) when the breaker is."""
+    factories = {"breaker-factories": ["integrations.breakers.make_breaker"]}
+    found = lines(CircuitBreakerPerCall, SERVICE, "vision/services.py", {**BREAKERS, **files}, **factories)
+    assert found == ([*expected, 10] if expected else [])
+
+
 # -- the quota-manager bonus --
 
 

@@ -25,6 +25,7 @@ from review_patterns.project.endpoints import EndpointIndex
 from review_patterns.project.exceptions import ExceptionIndex
 from review_patterns.project.exceptions import may_change_index as _may_change_exceptions
 from review_patterns.project.http import patched_libraries
+from review_patterns.project.instances import Instantiations
 from review_patterns.project.locking import locked_by_callers
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
 from review_patterns.project.models import ModelIndex, contrib_version, module_name, unresolved_apps
@@ -457,6 +458,11 @@ class ProjectContext:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
 
+    @part
+    def instantiations(self) -> Instantiations:
+        """Where the project makes instances of its classes on each call (RP507: a breaker kept per instance)."""
+        return Instantiations(self.sources())
+
     # -- endpoints and the paid calls they reach (RP6xx) --
 
     @part
@@ -572,7 +578,8 @@ class ProjectContext:
             return self.patched_http
         if name == "django_version":
             return self.django_version
-        if name in ("quota_index", "endpoints"):
-            # Their facts depend on each rule's options (guards, paid calls): every source can matter.
+        if name in ("quota_index", "endpoints", "instantiations"):
+            # Their facts depend on each rule's options (guards, paid calls) or on the class asked
+            # about (instantiations): every source can matter.
             return list(self.sources())
         raise KeyError(name)

@@ -34,6 +34,7 @@ from review_patterns.project.http import (
     matches_any,
     on_host,
 )
+from review_patterns.project.instances import is_drf_view, is_view_class
 from review_patterns.project.quota import ModuleReader, QuotaFacts, own_nodes
 from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.imports import top_level
@@ -535,8 +536,8 @@ class _Graph:
 
     def _class_endpoint(self, key: str, cls: _Class) -> Endpoint | None:
         ancestors = self._ancestors(key)
-        drf = any(_is_drf_view(a) for a in ancestors)
-        if not drf and not any(a.startswith("django.views.") for a in ancestors):
+        drf = any(is_drf_view(a) for a in ancestors)
+        if not drf and not any(is_view_class(a) for a in ancestors):
             return None
         paid = next((p for m in cls.methods if (p := self.reach(f"{key}.{m}")) is not None), None)
         if paid is None:
@@ -706,12 +707,6 @@ def _includes(node: ast.AST) -> bool:
     """`path("api/", include(...))`: the route holds a URLconf, not one view."""
     value = node.args[1] if isinstance(node, ast.Call) and len(node.args) > 1 else None
     return isinstance(value, ast.Call) and (ast_dotted_name(value.func) or "").endswith("include")
-
-
-def _is_drf_view(name: str) -> bool:
-    return name == "rest_framework.views.APIView" or name.startswith(
-        ("rest_framework.generics.", "rest_framework.viewsets.")
-    )
 
 
 def _is_self_attribute(target: ast.expr) -> bool:

@@ -9,12 +9,9 @@ import libcst as cst
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.http import BREAKER_CLASSES, matches_any
+from review_patterns.project.instances import MEMOIZERS, ONCE_METHODS, is_view_class
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import dotted_name
-
-#: Methods that run once per instance or per process, where building a breaker is fine.
-_ONCE = frozenset({"__init__", "__new__", "__init_subclass__", "__set_name__", "ready"})
-_MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property"})
 
 
 @dataclass
@@ -24,13 +21,18 @@ class _Function:
     builds: list[cst.Call] = field(default_factory=list)  #: breakers built here
     returns_breaker: bool = False
     factory_calls: list[tuple[cst.Call, str]] = field(default_factory=list)  #: calls of same-module functions
+    owner: tuple[str, bool] | None = None  #: an `__init__`'s top-level class: (name, whether it is a view)
 
 
 class CircuitBreakerPerCall(Rule):
     """## What it does
     Flags a `pybreaker.CircuitBreaker(...)` (or `aiobreaker`'s, or `circuitbreaker`'s) built
     inside a function or method that runs per call, and a call, inside such a function, of a
-    factory that returns a breaker (a function of the same module, or one configured).
+    factory that returns a breaker (a function of the same module, or one configured). A breaker
+    built in `__init__` is flagged when the class is made per call: a Django or DRF class-based
+    view (one instance per request), or a class the project instantiates inside a function
+    (`GeocodingService().locate(...)` in a view or a task), in any module, directly, through a
+    factory function returning the instance, or through an owner made per call that keeps it.
 
     ## Why is this bad?
     A breaker counts failures to decide when to stop calling a dead upstream. Built per call,
@@ -39,8 +41,11 @@ class CircuitBreakerPerCall(Rule):
     bound there.
 
     ## Known problems
-    Breakers built in `__init__`, `__new__`, `AppConfig.ready()` or a memoized (`lru_cache`)
-    function are not flagged: they live as long as their object. Test modules are skipped.
+    Breakers built in `__new__`, `AppConfig.ready()` or a memoized (`lru_cache`) function are not
+    flagged: they live as long as their object. A class instantiated only at module level (a
+    singleton), in a memoized function, in a management command or in tests is made once. A class
+    made by a method returning it (`self.get_service()`) or by a class attribute's factory is
+    not followed. Test modules are skipped.
 
     ## Options
     - `breaker-factories`: qualified names (globs) of project functions that return a breaker,
@@ -52,7 +57,7 @@ class CircuitBreakerPerCall(Rule):
 
     code = "RP507"
     name = "circuit-breaker-per-call"
-    message = "{what} inside `{function}()` is new on each call, so it never opens: bind it at module level"
+    message = "{what} inside `{function}()` is new {each}, so it never opens: bind it at module level"
     severity = Severity.IMPORTANT
     dimension = Dimension.RELIABILITY
     options = {"breaker-factories": ()}
@@ -141,6 +146,89 @@ class CircuitBreakerPerCall(Rule):
             """,
             path="integrations/maps.py",
         ),
+        Bad(
+            """
+            import pybreaker
+            import requests
+
+            class GeocodingService:
+                def __init__(self):
+                    self.breaker = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=60)  # RP507
+
+                def locate(self, address):
+                    return self.breaker.call(requests.get, GEOCODER_URL, params={"q": address}, timeout=5)
+            """,
+            path="geo/services.py",
+            files={
+                "geo/views.py": """
+                    from django.http import JsonResponse
+
+                    from .services import GeocodingService
+
+                    def locate(request):
+                        point = GeocodingService().locate(request.GET["q"])
+                        return JsonResponse(point)
+                    """,
+            },
+        ),
+        Bad(
+            """
+            from pybreaker import CircuitBreaker
+            from rest_framework.views import APIView
+
+            class LabelView(APIView):
+                def __init__(self, **kwargs):
+                    super().__init__(**kwargs)
+                    self.breaker = CircuitBreaker(fail_max=3)  # RP507
+            """,
+            path="vision/views.py",
+        ),
+        Good(
+            """
+            import pybreaker
+            import requests
+
+            class GeocodingService:
+                def __init__(self):
+                    self.breaker = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=60)
+
+                def locate(self, address):
+                    return self.breaker.call(requests.get, GEOCODER_URL, params={"q": address}, timeout=5)
+            """,
+            path="geo/services.py",
+            files={
+                "geo/views.py": """
+                    import functools
+
+                    from django.http import JsonResponse
+
+                    from .services import GeocodingService
+
+                    geocoder = GeocodingService()  # one for the process
+
+                    def build_router():
+                        return GeocodingService()
+
+                    router = build_router()
+
+                    @functools.lru_cache(maxsize=None)
+                    def reverse_geocoder():
+                        return GeocodingService()
+
+                    def locate(request):
+                        return JsonResponse(geocoder.locate(request.GET["q"]))
+
+                    def place(request):
+                        return JsonResponse(reverse_geocoder().locate(request.GET["q"]))
+                    """,
+                "geo/tests/test_services.py": """
+                    from geo.services import GeocodingService
+
+                    def test_locate():
+                        assert GeocodingService().locate("Paris")
+                    """,
+            },
+        ),
         Good("""
             class CircuitBreaker:  # the project's own, not pybreaker's
                 pass
@@ -152,6 +240,7 @@ class CircuitBreakerPerCall(Rule):
 
     def setup(self) -> None:
         self.stack: list[_Function | None] = []  # None for a class body
+        self.classes: list[tuple[str, bool]] = []  # (name, whether it is a view) of the classes entered
         self.functions: list[_Function] = []
         self.factories: set[str] = set()  # same-module functions returning a breaker
 
@@ -163,19 +252,25 @@ class CircuitBreakerPerCall(Rule):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.stack.append(None)
+        view = any(is_view_class(self.semantic.imported(b.value) or "") for b in node.bases)
+        self.classes.append((node.name.value, view))
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.stack.pop()
+        self.classes.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         around = self.semantic.scope.parent  # decorators are read where the function is defined
         memoized = any(
             self.semantic.imported(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator, around)
-            in _MEMOIZERS
+            in MEMOIZERS
             for d in node.decorators
         )
         outer = self._function()
-        function = _Function(node.name.value, once=memoized or node.name.value in _ONCE or bool(outer and outer.once))
+        name = node.name.value
+        function = _Function(name, once=memoized or name in ONCE_METHODS or bool(outer and outer.once))
+        if name == "__init__" and self.stack == [None]:  # a method of a top-level class
+            function.owner = self.classes[-1]
         self.stack.append(function)
         self.functions.append(function)
 
@@ -218,11 +313,23 @@ class CircuitBreakerPerCall(Rule):
 
     def leave_Module(self, original_node: cst.Module) -> None:
         for function in self.functions:
-            if function.once or function.returns_breaker:
+            if function.returns_breaker:
                 continue
-            for call in function.builds:
-                self.report(call, what="A circuit breaker built", function=function.name)
-            for call, how in function.factory_calls:
-                name = dotted_name(call.func)
-                if how == "configured" or (name in self.factories and name != function.name):
-                    self.report(call, what=f"A breaker from `{name}()`", function=function.name)
+            if not function.once:
+                self._report(function, function.name, "on each call")
+            elif function.owner is not None and (function.builds or function.factory_calls):
+                cls, view = function.owner
+                if view:
+                    self._report(function, f"{cls}.__init__", f"with each `{cls}`, a view Django makes per request")
+                elif (site := self.context.instantiations.per_call(f"{self.file.module_name}.{cls}")) is not None:
+                    self._report(
+                        function, f"{cls}.__init__", f"with each `{cls}`, and one is made per call in {site.where}"
+                    )
+
+    def _report(self, function: _Function, shown: str, each: str) -> None:
+        for call in function.builds:
+            self.report(call, what="A circuit breaker built", function=shown, each=each)
+        for call, how in function.factory_calls:
+            name = dotted_name(call.func)
+            if how == "configured" or (name in self.factories and name != function.name):
+                self.report(call, what=f"A breaker from `{name}()`", function=shown, each=each)
