@@ -27,8 +27,9 @@ Limits (what git would know and this does not):
   later (a release with no wheel and no sdist on the index) gets the next release uploaded.
 - A path reused by an unrelated file is told apart only for South's migrations (read in the
   archives): another reuse counts from the first release packaging the path.
-- Renames are not followed: a renamed migration counts from its new name's first release
-  (git follows renames with similar content). Edits are not replayed: every commit holds the
+- Renames of a file are not followed: a renamed migration counts from its new name's first
+  release (git follows renames with similar content). A moved migrations folder is followed
+  when it keeps at least half of its files' names. Edits are not replayed: every commit holds the
   pinned content.
 - Files no release packaged (test apps' migrations outside the wheel, when the sdists of
   earlier releases are not read) belong to the pinned release.
@@ -212,32 +213,74 @@ def released(name: str, pinned: str, cache: Path) -> list[tuple[str, str, list[d
     return sorted((row for row in rows if row[1] <= cut), key=lambda row: row[1])
 
 
+#: Names any migrations folder may hold: they tell no folder from another.
+_COMMON = frozenset({"__init__.py", "0001_initial.py"})
+
+
+def _folders(paths: list[str]) -> dict[str, set[str]]:
+    """Migration files grouped by folder: folder -> file names."""
+    folders: dict[str, set[str]] = {}
+    for path in paths:
+        folder, _, name = path.rpartition("/")
+        folders.setdefault(folder, set()).add(name)
+    return folders
+
+
+def _same_folder(archived: str, names: set[str], pinned: dict[str, set[str]]) -> str | None:
+    """The migrations folder of the pinned tree that a folder of an archive is.
+
+    The one ending with its last parts (`base/migrations`: a wheel has no `src/`, an sdist adds its
+    own folder; the longest such ending wins), else the one holding most of its migrations' names,
+    when that is at least half of them: a package moved (wagtail's `wagtail/wagtailcore/migrations`
+    is `wagtail/migrations` since 3.0), which git follows as renames.
+    """
+    parts = archived.split("/")
+
+    def shared(folder: str) -> int:
+        theirs = folder.split("/")
+        return next(
+            (n for n in range(min(len(parts), len(theirs))) if parts[-1 - n] != theirs[-1 - n]),
+            min(len(parts), len(theirs)),
+        )
+
+    ends = sorted(((shared(f), f) for f in pinned if shared(f) >= 2), reverse=True)
+    if ends:
+        return ends[0][1] if len(ends) == 1 or ends[1][0] < ends[0][0] else None
+    own = names - _COMMON
+    best = max((len(own & pinned[f]) for f in pinned), default=0)
+    if best < max(2, len(own) / 2):
+        return None
+    app = parts[-2] if len(parts) > 1 else ""
+    tied = [f for f in pinned if len(own & pinned[f]) == best]
+    if len(tied) > 1:  # `0002_add_verbose_names` is in every wagtail app: `wagtailembeds` is `embeds`
+        tied = [f for f in tied if f.split("/")[-2] in app or app in f.split("/")[-2]]
+    return tied[0] if len(tied) == 1 else None
+
+
 def first_releases(tree: Path, releases: list[tuple[str, list[dict], list[str]]], members: Members) -> dict[str, str]:
     """The first release that packaged each migration of `tree`, by path relative to it.
 
-    An archive's path matches a path of the tree that ends with it, from its third-last part on
-    (`app/migrations/0001_x.py` at least): a wheel has no `src/`, an sdist adds its folder. A
+    An archive's migration is the file of the same name in the same folder (`_same_folder`). A
     South migration at the same path is another file: the path counts from the first release
     whose file is not South's (South gave way to Django's migrations once, so a binary search).
     """
-    by_suffix: dict[str, str | None] = {}
-    for path in sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*.py")):
-        if not MIGRATION.search(path):
-            continue
-        parts = path.split("/")
-        for start in range(len(parts) - 2):
-            suffix = "/".join(parts[start:])
-            by_suffix[suffix] = None if suffix in by_suffix else path  # None: ambiguous
+    pinned = _folders(
+        [p.relative_to(tree).as_posix() for p in tree.rglob("*.py") if MIGRATION.search(p.relative_to(tree).as_posix())]
+    )
+    matched: dict[tuple[str, frozenset[str]], str | None] = {}
     seen: dict[str, list[tuple[str, str]]] = {}  # path -> (version, archived name), oldest first
     for version, _, names in releases:
-        for archived in names:
-            parts = archived.split("/")
-            for start in range(len(parts) - 2):
-                path = by_suffix.get("/".join(parts[start:]))
-                if path is not None:
-                    if not seen.get(path) or seen[path][-1][0] != version:
-                        seen.setdefault(path, []).append((version, archived))
-                    break
+        for archived_folder, archived_names in _folders(names).items():
+            key = (archived_folder, frozenset(archived_names))  # South's folder may share Django's name
+            if key not in matched:
+                matched[key] = _same_folder(archived_folder, archived_names, pinned)
+            folder = matched[key]
+            if folder is None:
+                continue
+            for name in sorted(archived_names & pinned[folder]):
+                path = f"{folder}/{name}"
+                if not seen.get(path) or seen[path][-1][0] != version:
+                    seen.setdefault(path, []).append((version, f"{archived_folder}/{name}"))
     files = {version: release_files for version, release_files, _ in releases}
     wanted = Counter(found[0][0] for found in seen.values())
     first: dict[str, str] = {}
