@@ -877,6 +877,24 @@ def test_a_backfill_of_a_column_added_in_the_same_release_overwrites_nothing() -
     assert check(files, "shop/migrations/0003_fill.py") == []
     files["shop/migrations/0003_fill.py"] = with_header(backfill, "2022-09-01 13:18")  # a later release
     assert check(files, "shop/migrations/0003_fill.py") == [(8, "RP204")]
+    # label-studio io_storages 0013 -> 0014, mayan-edms documents 0065 -> 0067: days or weeks apart,
+    # and the release tags say both first shipped in one release (1.8.0, 4.0b1).
+    from review_patterns.project.releases import Releases
+
+    sources = {name: textwrap.dedent(text) for name, text in files.items()}
+    path = "shop/migrations/0003_fill.py"
+
+    def found(**releases: str) -> list[str]:
+        shipped = Releases({f"shop/migrations/{name}.py": tag for name, tag in releases.items()}, "(next)")
+        return [
+            f.code
+            for f in lint(
+                sources[path], path, ProjectContext.from_sources(sources, releases=shipped), Config()
+            ).findings
+        ]
+
+    assert found(**{"0001_initial": "1.7.0", "0002_kind": "1.8.0", "0003_fill": "1.8.0"}) == []
+    assert found(**{"0001_initial": "1.7.0", "0002_kind": "1.7.0", "0003_fill": "1.8.0"}) == ["RP204"]
 
 
 def test_values_computed_from_the_row_are_idempotent() -> None:
