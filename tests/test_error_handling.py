@@ -768,3 +768,23 @@ def test_rp304_cleanup_swallowed_while_the_original_error_is_reraised() -> None:
                 return None
         """
     assert flagged(source, "RP304", path="shop/backups.py") == [20]
+
+
+def test_rp304_a_string_in_the_handler_says_why_like_a_comment() -> None:
+    # mayan-edms `file_caching/model_mixins.py`: the reason is a string standing as a statement.
+    source = '''
+        def create_partition_file(self, filename):
+            try:
+                self.cache.storage.delete(name=filename)
+            except Exception as exception:
+                """
+                Some S3 implementations throw an error when deleting a missing key. Ignore it:
+                any storage error of concern is raised by the `storage.save` call below.
+                """
+                logger.debug("cache.storage.delete exception: %s", exception)
+            try:
+                self.cache.storage.save(name=filename, content=b"")
+            except Exception:
+                "TODO"
+        '''
+    assert flagged(source, "RP304", path="shop/caching.py") == [13]
