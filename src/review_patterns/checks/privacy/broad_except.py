@@ -34,8 +34,9 @@ class BroadExcept(HandlerAwareRule):
     `except Exception: json.loads(b)`, the same variable computed again from the same input by
     another call, or a `try` that only writes a log line and a handler that writes it another
     way): the second failure propagates. Nor is a handler inside another handler that then
-    re-raises (`except: cleanup(); raise`): it keeps a failed cleanup from masking the original
-    error, which propagates. Nor is a handler that leaves a value unset (`pass`,
+    re-raises (`except: cleanup(); raise`), or inside a function that reports another failure
+    (`render_exception`, `handle_error`, `log_failure`): it keeps a failed cleanup or description
+    from masking the original error. Nor is a handler that leaves a value unset (`pass`,
     `x = None`) when the function raises later if it is None (`if app_module is None: raise
     ImportError(...)`).
 
@@ -217,6 +218,7 @@ class BroadExcept(HandlerAwareRule):
             )
             or self._fails_silently()
             or self._twin_documented(handler)
+            or (isinstance(function, cst.FunctionDef) and _REPORTS_FAILURE.match(function.name.value))
         ):
             self.deliberate.add(handler)
 
@@ -384,6 +386,9 @@ _RELEASING = frozenset(
 _RELEASING_CALLS = frozenset({"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"})
 #: Called names of the project's own failure handling: `storage_background_failure`, `mark_failed`, `on_error`.
 _FAILURE_HANDLER = re.compile(r"(^|_)(fail|failed|failure|error|errored|exception)(_|$)", re.IGNORECASE)
+#: A function that reports another failure (`render_exception`, `handle_error`): a second failure while
+#: describing the first must not mask it.
+_REPORTS_FAILURE = re.compile(r"^_*(render|report|handle|log|format|notify)_(\w+_)?(error|exception|failure)s?$")
 _TELLS_THE_USER = frozenset({"add_error", "error", "form_invalid"})
 #: Comments that are tool directives or reminders, not a reason.
 _NOT_A_REASON = ("pragma", "type:", "noqa", "nosec", "pylint:", "fmt:", "isort:", "todo", "fixme", "xxx")
