@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -693,6 +692,8 @@ def explain(code: str) -> int:
         pages = [docs.grade_page()]
     for page in pages[:1]:
         if sys.stdout.isatty():
+            from rich.markdown import Markdown  # here: it costs a tenth of every run's start-up
+
             Console().print(Markdown(page))
         else:
             click.echo(page, nl=False)
