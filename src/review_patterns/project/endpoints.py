@@ -37,7 +37,7 @@ from review_patterns.project.http import (
 from review_patterns.project.instances import is_drf_view, is_view_class
 from review_patterns.project.quota import ModuleReader, QuotaFacts, own_nodes
 from review_patterns.syntax.files import FileKind, SourceFile
-from review_patterns.syntax.imports import top_level
+from review_patterns.syntax.imports import AstImportTable, top_level
 from review_patterns.syntax.names import ast_dotted_name
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ _AUTH_READS = frozenset(
 )
 _HEADERS = frozenset({"META", "headers", "COOKIES"})  #: an API key read from the request
 _RATE_WORDS = re.compile(r"throttl|rate_?limit|allow_request", re.IGNORECASE)
+#: Names whose reading, in a view, checks a secret the caller holds (a signed link, an OAuth state).
+_SECRET_WORDS = re.compile(r"secret|_token$|signature|compare_digest|constant_time_compare|unsign", re.IGNORECASE)
 _TASK_SENDS = frozenset({"delay", "apply_async"})
 _SAFE_SUPER = frozenset({"super"})
 _MAX_DEPTH = 10
@@ -229,6 +231,9 @@ class _Graph:
     def _read_module(self, file: SourceFile, tree: ast.Module) -> None:
         module = file.module_name
         reader = ModuleReader(tree, file, self.options.guards)
+        # A function's own `import stripe` (a lazy import) names the same module everywhere it is used.
+        for local, target in AstImportTable.of_module(tree, file.package, everywhere=True).aliases.items():
+            reader.imports.aliases.setdefault(local, target)
         constants = {
             t.id: s.value.value
             for s in top_level(tree.body)
@@ -295,8 +300,10 @@ class _Graph:
         found = _Callable(None, [])
         for call in calls:
             paid = self._paid(call, class_name, reader, local, attributes, constants)
-            found.paid = found.paid or paid
             callee = self._callee(call, class_name, reader, local, attributes)
+            if paid is None and callee is not None and matches_any(callee, self.options.calls):
+                paid = ast_dotted_name(call.func) or callee  # a project function named in `paid-calls`
+            found.paid = found.paid or paid
             if callee is not None:
                 found.callees.append(callee)
             text = ast_dotted_name(call.func)
@@ -575,6 +582,8 @@ class _Graph:
         elif drf:
             listed = _decorator_argument(node, "permission_classes")
             anonymous = self._permission_list(listed, reader) if listed is not None else self._default_permissions()
+        elif _identifies_caller(node):
+            anonymous = None
         else:
             anonymous = "no `login_required`"
         if self._limited(decorators) or name in self.wrapped_limit:
@@ -747,7 +756,8 @@ def _empty(value: ast.expr) -> bool:
 
 
 def _checks_caller(function: _Function) -> bool:
-    """Whether a `has_permission` or `dispatch` reads who the caller is (the user, an API key) or limits a rate."""
+    """Whether a `has_permission` or `dispatch` reads who the caller is (the user, an API key, a secret
+    of the URL) or limits a rate."""
     for node in ast.walk(function):
         if isinstance(node, ast.Attribute):
             if node.attr in _AUTH_READS or node.attr in _HEADERS or _RATE_WORDS.search(node.attr):
@@ -756,4 +766,30 @@ def _checks_caller(function: _Function) -> bool:
                 return True  # `request.user.profile`: only a real user has one
         elif isinstance(node, ast.Name) and _RATE_WORDS.search(node.id):
             return True
+    return _checks_secret(function)
+
+
+def _checks_secret(function: _Function) -> bool:
+    """Whether a view checks a secret the caller must hold: `received_secret=kwargs["hash"]`,
+    `hmac.compare_digest(...)`, a `state` compared with the session's token (an OAuth callback)."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Attribute):
+            word = node.attr
+        elif isinstance(node, ast.Name):
+            word = node.id
+        elif isinstance(node, ast.keyword):
+            word = node.arg or ""
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            word = str(node.slice.value)
+        else:
+            continue
+        if _SECRET_WORDS.search(word):
+            return True
     return False
+
+
+def _identifies_caller(function: _Function) -> bool:
+    """Whether a function view itself checks who calls it: `request.user.is_authenticated`, a permission,
+    or a secret the caller must hold."""
+    reads = any(isinstance(n, ast.Attribute) and n.attr in _AUTH_READS for n in ast.walk(function))
+    return reads or _checks_secret(function)

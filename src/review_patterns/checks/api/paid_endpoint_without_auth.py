@@ -18,13 +18,19 @@ class PaidEndpointWithoutAuth(EndpointRule):
     absent (DRF's default is `AllowAny`) or lets anyone in; a Django view without
     `login_required`, `LoginRequiredMixin` or `permission_required`. A project permission class
     protects when its `has_permission` checks the user (`is_authenticated`, `is_staff`, an API
-    key header) or a rate; one that does not override `has_permission` lets anyone in.
+    key header) or a rate; one that does not override `has_permission` lets anyone in. A Django
+    view that checks its caller itself (`request.user.is_authenticated` in a function view, the
+    user or a secret in `dispatch`) protects too: a secret is a signed link or an order's secret
+    from the URL (`received_secret=kwargs["hash"]`, `compare_digest`), or an OAuth callback's
+    `state` compared with the session's `..._token`.
 
     The view reaches the paid call when a handler makes it, or calls the project's functions and
     methods that do, in any module (module functions, `self.` methods, methods of module-level or
     local instances, Celery tasks sent with `.delay()`). What is paid is what RP504 knows: once
     the project defines a quota guard, calls through a circuit breaker and calls to the clients
-    that a guarded function uses; and the configured `paid-calls` and `paid-hosts`.
+    that a guarded function uses; and the configured `paid-calls` (imported functions, methods of
+    constructed clients, and the project's own functions and methods, such as its wrapper of the
+    paid API) and `paid-hosts`. Imports inside functions (`import stripe` in a view) count.
 
     ## Why is this bad?
     Every anonymous request spends the quota: a scraper or a loop in someone's script empties a
