@@ -131,6 +131,40 @@ def test_responses_show_library_text_but_not_the_projects_own() -> None:
     assert flagged(source, "RP302", files=errors) == [13]
 
 
+def test_an_exception_class_nested_in_a_project_class_is_the_projects_own() -> None:
+    # pretix: `class Quota(Model): class QuotaExceededException(Exception)`, re-exported by `models/__init__.py`.
+    files = {
+        "shop/models/__init__.py": "from .items import Quota\n",
+        "shop/models/items.py": """
+            from django.db import models
+
+            class Quota(models.Model):
+                size = models.PositiveIntegerField()
+
+                class QuotaExceededException(Exception):
+                    pass
+            """,
+    }
+    source = """
+        from rest_framework import status
+        from rest_framework.response import Response
+
+        from shop.models import Quota
+
+        def approve(request, pk):
+            try:
+                approve_order(pk)
+            except Quota.QuotaExceededException as e:
+                return Response({"detail": str(e)}, status=status.HTTP_400_BAD_REQUEST)
+            except Quota.DoesNotExist as e:
+                return Response({"detail": str(e)}, status=status.HTTP_400_BAD_REQUEST)
+        """
+    assert flagged(source, "RP302", files=files) == [13]  # Django's DoesNotExist names the model
+    index = ExceptionIndex({p: textwrap.dedent(t) for p, t in files.items()}.items(), lambda _: None)
+    assert index.find("shop.models.Quota.QuotaExceededException") == "shop.models.items.Quota.QuotaExceededException"
+    assert index.find("shop.models.Quota.DoesNotExist") is None
+
+
 def test_logs_are_rp307s_business() -> None:
     source = """
         def export(request):
@@ -598,3 +632,83 @@ def test_test_modules_are_not_checked(code: str, path: str) -> None:
         """
     assert flagged(source, code, path=path) == []
     assert flagged(source, code, path="shop/contests.py") != []
+
+
+def test_a_settings_test_shows_the_services_error_to_whoever_entered_the_settings() -> None:
+    # pretalx/pretix "test these SMTP settings", weblate's machinery `validate_settings`: the service's
+    # error is the answer. The same text from an ordinary send still leaks.
+    source = """
+        import requests
+        from django.contrib import messages
+        from django.core.exceptions import ValidationError
+
+        class MailSettingsView(FormView):
+            def form_valid(self, form):
+                backend = get_connection(host=form.cleaned_data["smtp_host"])
+                try:
+                    backend.test(form.cleaned_data["mail_from"])
+                except Exception as e:
+                    messages.error(self.request, "could not contact the SMTP server: %s" % e)
+                try:
+                    send_welcome(form.cleaned_data["mail_from"])
+                except Exception as e:
+                    messages.error(self.request, "could not send: %s" % e)
+                return super().form_valid(form)
+
+        def oidc_validate_and_complete_config(config):
+            try:
+                provider = requests.get(config["base_url"], timeout=10).json()
+            except requests.RequestException as e:
+                raise ValidationError(f"Unable to retrieve the configuration: {e}")
+            return provider
+
+        class DeepLTranslation(MachineTranslation):
+            def validate_settings(self):
+                try:
+                    self.download_languages()
+                except Exception as error:
+                    raise ValidationError("Could not fetch supported languages: %s" % error) from error
+        """
+    assert flagged(source, "RP302") == [16]
+
+
+def test_text_cleaned_by_the_projects_cleaner_is_not_the_raw_text() -> None:
+    # weblate `vcs/ssh.py`: `detail = cleanup_error_message(str(error))` drops the data paths first.
+    source = """
+        from django.core.exceptions import ValidationError
+
+        def validate_ssh_destination(host):
+            try:
+                destination = resolve_destination(host)
+            except OSError as error:
+                detail = cleanup_error_message(str(error))
+                raise ValidationError("Could not determine the SSH destination: %s" % detail) from error
+            try:
+                return connect(destination)
+            except OSError as error:
+                detail = str(error).strip()
+                raise ValidationError("Could not connect: %s" % detail) from error
+        """
+    assert flagged(source, "RP302", path="shop/ssh.py") == [14]
+
+
+def test_a_parsers_error_describes_the_users_upload() -> None:
+    # pretix `control/views/pdf.py`: the reason pypdf could not read the uploaded background PDF.
+    source = """
+        from django.http import JsonResponse
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+
+        def upload_background(request):
+            upload = request.FILES["background"]
+            try:
+                PdfReader(upload, strict=False)
+            except PdfReadError as e:
+                return JsonResponse({"error": f"unable to process this PDF file ({e})"}, status=400)
+            try:
+                store(upload)
+            except OSError as e:
+                return JsonResponse({"error": f"could not store the file ({e})"}, status=500)
+            return JsonResponse({"status": "ok"})
+        """
+    assert flagged(source, "RP302") == [15]

@@ -79,10 +79,12 @@ def may_change_index(path: str, text: str, handler_paths: frozenset[str]) -> boo
 
 
 class ExceptionIndex:
-    """Every class the project defines at module level, with its bases, by qualified name."""
+    """Every class the project defines at module level or inside such a class (`Quota.QuotaExceeded`),
+    with its bases, by qualified name."""
 
     def __init__(self, sources: Iterable[tuple[str, str]], read: Callable[[str], str | None]) -> None:
         self.bases: dict[str, tuple[str, ...]] = {}
+        self._modules_of: dict[str, str] = {}  #: class -> the module defining it
         self._by_name: dict[str, list[str]] = {}
         self._reexports: dict[str, list[tuple[str, str]]] = {}  #: local name -> (module.local, target)
         self._paths: dict[str, str] = {}  #: module name -> path
@@ -107,10 +109,13 @@ class ExceptionIndex:
         module = Module.parse(module_name(path), path, text)
         if module is None:
             return
-        for name, node in module.classes.items():
-            qualified = f"{module.name}.{name}"
+        todo = [(f"{module.name}.{name}", node) for name, node in module.classes.items()]
+        while todo:
+            qualified, node = todo.pop()
             self.bases[qualified] = tuple(q for q in map(module.qualify, node.bases) if q is not None)
-            self._by_name.setdefault(name, []).append(qualified)
+            self._by_name.setdefault(node.name, []).append(qualified)
+            self._modules_of[qualified] = module.name
+            todo.extend((f"{qualified}.{n.name}", n) for n in node.body if isinstance(n, ast.ClassDef))
         for local, target in module.imports.aliases.items():
             self._reexports.setdefault(local, []).append((f"{module.name}.{local}", target))
 
@@ -128,7 +133,7 @@ class ExceptionIndex:
 
     def _own(self, module: str) -> tuple[object, ...]:
         """What the index holds from one module: its classes' bases and its re-exports."""
-        bases = {q: b for q, b in self.bases.items() if q.rpartition(".")[0] == module}
+        bases = {q: b for q, b in self.bases.items() if self._modules_of[q] == module}
         reexports = {
             (local, alias, target)
             for local, entries in self._reexports.items()
@@ -155,7 +160,24 @@ class ExceptionIndex:
             for alias, target in self._reexports.get(last, ()):
                 if (alias == qualified or alias.endswith("." + qualified)) and target != qualified:
                     return self._find(target, depth + 1)
+            owner = qualified.rpartition(".")[0]
+            if owner and last in self._by_name:  # nested in a class: `models.Quota.QuotaExceeded`
+                return self._nested(owner, last, depth)
         return None
+
+    def _nested(self, owner: str, last: str, depth: int) -> str | None:
+        """The class `last` nested in the class `owner`: found through `owner`, or the one class of
+        that name nested in a class named like `owner` in `owner`'s package (re-exported by it)."""
+        outer = self._find(owner, depth + 1)
+        if outer is not None:
+            return f"{outer}.{last}" if f"{outer}.{last}" in self.bases else None
+        package, _, outer_name = owner.rpartition(".")
+        matches = [
+            q
+            for q in self._by_name[last]
+            if q.rpartition(".")[0].rpartition(".")[2] == outer_name and q.startswith(package + ".")
+        ]
+        return matches[0] if len(matches) == 1 else None
 
     def facts(self) -> tuple[object, ...]:
         """Everything the index answers from, as plain data (the result cache digests it)."""

@@ -27,7 +27,8 @@ class ExceptionTextInLog(ExceptionTextRule):
     Not flagged: a handler that also logs the traceback unconditionally (`logger.exception`,
     `exc_info=True`): whether it should is RP305's business; text logged under
     `if settings.DEBUG:`; handlers of named exceptions (`except KeyError as e`), whose text the
-    handler's author knows. Test modules are not checked.
+    handler's author knows; text passed through a cleaner (`cleanup*`, `sanitize*`, `redact*`,
+    `scrub*`, `mask_*`, `anonymize*`). Test modules are not checked.
 
     ## Why is this bad?
     A broad catch takes whatever went wrong, and its text with it: SQL with the failing row's

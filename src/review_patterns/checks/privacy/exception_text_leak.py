@@ -38,6 +38,11 @@ _RENDERED_NAMES = frozenset({"ValidationError", "PermissionDenied", "APIExceptio
 _WRITES = frozenset({"update", "create"})
 #: Methods of a class-based view whose return value is the template context.
 _CONTEXT_METHODS = frozenset({"get_context_data"})
+#: A check of settings the user entered against the service they name (an SMTP server, a translation
+#: API), by the name of a call in the `try` or of the enclosing function. The service's error is the
+#: answer the user asked for.
+_SETTINGS_TEST_CALL = re.compile(r"^(test|test_\w+|\w+_test|(check|verify)_connection)$")
+_SETTINGS_TEST_FUNCTION = re.compile(r"^\w*(check|test|verify|validate)\w*_(connection|settings|config|configuration)$")
 
 
 class ExceptionTextLeak(ExceptionTextRule):
@@ -66,15 +71,21 @@ class ExceptionTextLeak(ExceptionTextRule):
     `except:`) or of a library's or the standard library's exception is flagged. In a rendered
     exception only text that carries internals is: a broad catch, database and driver errors,
     HTTP client errors, `OSError` and the other errors of files, sockets and processes.
-    Not flagged: `ValueError`, `TypeError`, `KeyError`, `JSONDecodeError` and validation errors,
-    raised while reading the user's own input (their text describes that input); the text of
+    Not flagged: `ValueError`, `TypeError`, `KeyError`, `JSONDecodeError`, a parser's errors
+    (`...DecodeError`, `...ParseError`, `...ReadError` such as `PdfReadError`) and validation
+    errors, raised while reading the user's own input (their text describes that input); the text of
     the project's own exception classes, written for the user who caused them; Django's and
     DRF's `PermissionDenied`, `Http404` and `NotFound`; `DoesNotExist` answered with a 404; text
     under `if settings.DEBUG:`. `raise InternalError(str(e)) from e` with a class that is not
     rendered is chaining, not a leak, as is a `CommandError` for the operator. Text that a
     formatter cleans before it leaves is not flagged either: `GraphQLError` when the project
     formats GraphQL errors (`format_error`, `error_formatter=`), DRF exceptions when the
-    project's `EXCEPTION_HANDLER` reads `settings.DEBUG`.
+    project's `EXCEPTION_HANDLER` reads `settings.DEBUG`. Nor is the error of a settings test
+    (`try: backend.test(...)`, `test_connection()`, a function named like `validate_settings()`
+    or `validate_config()`): the text of
+    the SMTP server or translation service the user just configured is the answer they asked for.
+    Text passed through a cleaner (a function named `cleanup*`, `sanitize*`, `redact*`, `scrub*`,
+    `mask_*`, `anonymize*`) is not the raw text any more.
 
     Logging the text is RP307's business. Test modules are not checked.
 
@@ -92,7 +103,7 @@ class ExceptionTextLeak(ExceptionTextRule):
     (`serializers.Serializer` with a `CharField(source=...)`) or a `values()` response is not
     known to be served, a serializer whose `Meta.fields` is built by code is not read, and the
     text stored outside the handler (by a helper it calls that reads `sys.exc_info()`) is not
-    followed.
+    followed. A settings test is recognised by the name of the function it calls or is in.
 
     ## Options
     - `user-facing-exceptions`: more exception classes whose text is written for users (an
@@ -294,6 +305,21 @@ class ExceptionTextLeak(ExceptionTextRule):
     def setup(self) -> None:
         super().setup()
         self.user_facing = frozenset(self.settings["user-facing-exceptions"])
+        self.testing_handlers: set[int] = set()  #: ids of the `except` clauses of a settings test's `try`
+        self.answers: set[Handler] = set()  #: handlers whose exception is the answer of a settings test
+
+    def visit_Try(self, node: cst.Try) -> None:
+        calls = (call_name(c) for c in m.findall(node.body, m.Call()) if isinstance(c, cst.Call))
+        if any(name is not None and _SETTINGS_TEST_CALL.match(name) for name in calls):
+            self.testing_handlers.update(id(h) for h in node.handlers)
+
+    def on_handler(self, handler: Handler) -> None:
+        super().on_handler(handler)
+        function = self.function.node if self.function is not None else None
+        if id(handler.node) in self.testing_handlers or (
+            isinstance(function, cst.FunctionDef) and _SETTINGS_TEST_FUNCTION.match(function.name.value)
+        ):
+            self.answers.add(handler)
 
     @classmethod
     def option_error(cls, options: Mapping[str, Any]) -> str | None:
@@ -439,7 +465,7 @@ class ExceptionTextLeak(ExceptionTextRule):
 
     def judge(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
         worst = Origin.INTERNAL if isinstance(node, cst.Raise) else Origin.LIBRARY
-        leaking = [h for h in sources if _ORDER[self.origin(h)] >= _ORDER[worst]]
+        leaking = [h for h in sources if h not in self.answers and _ORDER[self.origin(h)] >= _ORDER[worst]]
         if leaking:
             handler = min(leaking, key=lambda h: h.name or "")
             rewrite = generic_message(node, set(leaking), self.imports)

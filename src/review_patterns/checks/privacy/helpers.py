@@ -8,6 +8,7 @@ calls, handlers, `raise` and `return` through hooks.
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -793,6 +794,8 @@ _INPUT_ERRORS = frozenset(
     }
 )
 #: Exceptions of Django and DRF whose text is written for the user.
+#: A parser's errors, about the document it was given (`PdfReadError`, `xml...ParseError`, `jwt.DecodeError`).
+_INPUT_ERROR_SUFFIXES = ("ValidationError", "DecodeError", "ParseError", "ReadError")
 _USER_FACING = frozenset({"ValidationError", "PermissionDenied", "Http404", "NotFound", "SuspiciousOperation"})
 _NOT_FOUND_ERRORS = frozenset({"DoesNotExist", "ObjectDoesNotExist"})
 
@@ -812,7 +815,7 @@ def exception_origin(qualified: str, rule: Rule) -> Origin:
         return Origin.INTERNAL
     if qualified.startswith(_INTERNAL_MODULES) and last.endswith("Error"):
         return Origin.INTERNAL
-    if qualified in _INPUT_ERRORS or last.endswith(("JSONDecodeError", "ValidationError")):
+    if qualified in _INPUT_ERRORS or last.endswith(_INPUT_ERROR_SUFFIXES):
         return Origin.USER
     if last in _USER_FACING and (qualified == last or qualified.startswith(("django.", "rest_framework."))):
         return Origin.USER
@@ -832,6 +835,8 @@ def exception_origin(qualified: str, rule: Rule) -> Origin:
 
 TRACEBACK_TEXT = frozenset({"traceback.format_exc", "traceback.format_exception", "traceback.format_exception_only"})
 _RESPONSES = frozenset({"Response", "JsonResponse", "StreamingHttpResponse"})
+#: A function that cleans the text before it leaves (weblate's `cleanup_error_message` drops paths).
+_CLEANERS = re.compile(r"^(clean_?up|sanitiz|sanitis|redact|scrub|mask_|anonymi)", re.IGNORECASE)
 
 
 def is_response(node: cst.Call) -> bool:
@@ -1010,6 +1015,8 @@ class _Text:
             return {self.rule.handlers[-1]} if self.rule.handlers else set()
         if self.skip_responses and self.rule.shown_elsewhere(node):
             return set()  # reported at the response itself
+        if _CLEANERS.match(call_name(node) or ""):
+            return set()
         found: set[Handler] = set()
         args = [a.value for a in node.args]
         if qualified in ("str", "repr") or call_name(node) == "format":
