@@ -363,7 +363,8 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
     code = (
         "import sys; from pathlib import Path; from review_patterns.project.context import ProjectContext\n"
         "context = ProjectContext(root=Path(sys.argv[1]))\n"
-        "for name in ('models', 'migration_files', 'releases', 'method_names', 'redis_clients', 'quota_index'):\n"
+        "for name in ('models', 'migration_files', 'releases', 'method_names', 'redis_clients',\n"
+        "             'quota_facts [\"check_quota\",\"can_call_*\"]', 'unversioned_route null'):\n"
         "    print(name, context.fingerprint(name))\n"
     )
     outputs = [
@@ -376,7 +377,7 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
         ).stdout
         for seed in ("1", "2", "3")
     ]
-    assert outputs[0].count("\n") == 6 and outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0].count("\n") == 7 and outputs[0] == outputs[1] == outputs[2]
 
 
 def test_the_model_index_is_kept_between_runs_until_a_model_changes(
@@ -546,3 +547,102 @@ def test_the_served_fields_are_kept_until_a_serializer_or_model_may_change_them(
     report = run()
     assert len(built) == 2  # a new serializer: rebuilt
     assert codes(report)[("blog/tasks.py", "RP302")] == 1  # the title it serves now carries the error
+
+
+def test_a_model_index_restored_from_the_context_cache_answers_as_the_one_built(project: Path) -> None:
+    import io
+
+    context = context_module.ProjectContext(root=project)
+    built = context.models
+    out = io.BytesIO()
+    cache._ContextPickler(out, context).dump(built)
+    data = out.getvalue()
+    assert b"ClassDef" not in data and b"_ast" not in data  # no syntax trees: they were most of its size
+    restored = cache._ContextUnpickler(io.BytesIO(data), context).load()
+    assert context_module.stable_digest(restored.models) == context_module.stable_digest(built.models)
+    assert sorted(restored.by_name) == sorted(built.by_name) and built.models
+    for model in built.models.values():
+        for qualified in (
+            f"{model.module}.{model.name}",
+            model.name,
+            f"blog.{model.name}",
+            f"shop.models.{model.name}",
+        ):
+            ours, theirs = restored.lookup(qualified, model.path), built.lookup(qualified, model.path)
+            assert (ours and ours.label) == (theirs and theirs.label)
+        found = restored.find_class(f"{model.module}.{model.name}")
+        assert found is not None and (found[0].name, found[1]) == (model.module, model.name)
+        twin = restored.models[model.label]
+        assert [restored.relation(twin, n) for n in model.relations] == list(model.relations.values())
+    user = "django.contrib.auth.models.User"
+    assert (restored.lookup(user) or built).label == (built.lookup(user) or restored).label == "auth.User"
+
+
+def test_the_function_names_are_kept_until_a_file_defines_other_names(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = context_module.ProjectContext.__dict__["function_names"]
+    built: list[Path] = []
+    real = names.compute
+
+    def counting(context: context_module.ProjectContext) -> object:
+        built.append(project)
+        return real(context)
+
+    monkeypatch.setattr(names, "compute", counting)
+    run = Run(project, monkeypatch)
+    run()
+    assert len(built) == 1
+    stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
+    assert any("function_names" in e["parts"] for e in stored)
+    # The view's body changes, the functions it defines do not: the names hold.
+    (project / "blog/views.py").write_text(VIEWS.replace("post.topic.title", "post.title.upper()"))
+    report = run()
+    assert run.checked == ["blog/views.py"] and len(built) == 1
+    assert report == review_patterns.lint_paths([project], Config(), cwd=project)  # (builds them, uncached)
+    # A file now defines a quota guard: the names are read again, and every result that read them is stale.
+    (project / "blog/helpers.py").write_text(HELPERS + "\n\ndef check_quota(user):\n    return True\n")
+    report = run()
+    assert len(built) == 3
+    readers = {e["result"]["path"] for e in stored if "function_names" in e["parts"]}
+    assert readers <= {*run.checked, "blog/helpers.py"}
+    assert report == review_patterns.lint_paths([project], Config(), cwd=project)
+
+
+def test_the_endpoints_answers_are_kept_until_what_they_say_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from review_patterns.project import context as project_context
+
+    project = tmp_path / "api_project"
+    shutil.copytree(ROOT / "tests/fixtures/api_project", project)
+    built: list[Path] = []
+    real = project_context.EndpointIndex
+
+    def counting(*args: object) -> object:
+        built.append(project)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(project_context, "EndpointIndex", counting)
+    run = Run(project, monkeypatch)
+    cold = run()
+    assert codes(cold)[("vision/views.py", "RP601")] == 3 and len(built) == 1
+    stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
+    readers = {e["result"]["path"] for e in stored if any(n.startswith("module_endpoints ") for n in e["parts"])}
+    assert "vision/views.py" in readers and "vision/services.py" not in readers  # modules of views only
+    # Unchanged: the answers' fingerprints are recalled, the endpoints are not read again.
+    assert run() == cold and run.checked == [] and len(built) == 1
+    # A file the endpoints read changes without changing what they say: only that file is checked.
+    permissions = project / "vision/permissions.py"
+    permissions.write_text(permissions.read_text() + "\n\n# Partners are managed in the admin.\n")
+    assert codes(run()) == codes(cold) and run.checked == ["vision/permissions.py"]
+    run()
+    assert run.checked == [] and len(built) == 2  # read once more to compare the answers, then recalled
+    # The demo now requires a logged-in user: the views reading that answer are checked again.
+    permissions.write_text(permissions.read_text().replace("return settings.DEBUG", "return request.user.is_staff"))
+    report = run()
+    assert "vision/views.py" in run.checked and "vision/services.py" not in run.checked
+    assert codes(report)[("vision/views.py", "RP601")] == 2
+    assert report == review_patterns.lint_paths([project], Config(), cwd=project)

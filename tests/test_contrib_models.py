@@ -139,7 +139,10 @@ def test_apps_whose_models_cannot_be_found_are_named_once(tmp_path: Path) -> Non
 def permissions_mixin_methods(context: ProjectContext) -> set[str]:
     found = context.models.find_class("django.contrib.auth.models.PermissionsMixin")
     assert found is not None
-    return {node.name for node in found[1].body if isinstance(node, ast.FunctionDef)}
+    module, name = found
+    node = module.classes[name]
+    assert node is not None
+    return {n.name for n in node.body if isinstance(n, ast.FunctionDef)}
 
 
 @pytest.mark.parametrize(

@@ -360,7 +360,9 @@ def test_without_function_bodies_keeps_what_the_index_reads() -> None:
     # The docstring at column 0 breaks the pruned text: the module is then parsed whole.
     module = model_index.Module.parse("blog.models", "blog/models.py", source)
     assert module is not None and "Post" in module.classes
-    body = module.classes["Post"].body
+    post = module.classes["Post"]
+    assert post is not None
+    body = post.body
     assert [type(s).__name__ for s in body if type(s).__name__ == "Assign"] == ["Assign", "Assign"]
 
 

@@ -142,6 +142,18 @@ def test_the_same_calls_in_the_same_order(path: str, source: str) -> None:
             assert ours_plain.calls == theirs_plain.calls
 
 
+@pytest.mark.parametrize("kind", [cst.If, cst.Raise, cst.Comparison, cst.Call, cst.Name, cst.FunctionDef])
+def test_nodes_of_finds_what_the_matchers_find_in_the_same_order(kind: type[cst.CSTNode]) -> None:
+    import libcst.matchers as m
+
+    module = cst.parse_module(
+        TRICKY + (ROOT / "tests" / "fixtures").joinpath("privacy_project", "shop", "views.py").read_text()
+    )
+    for node in (module, *module.body):
+        expected = m.findall(node, getattr(m, kind.__name__)())
+        assert [id(n) for n in traversal.nodes_of(node, kind)] == [id(n) for n in expected]
+
+
 def test_a_node_class_whose_order_cannot_be_read_is_walked_by_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
     module = cst.parse_module(TRICKY)
     monkeypatch.setitem(traversal._ORDER, cst.FunctionDef, None)

@@ -178,6 +178,9 @@ class ContextCache:
     depends on. It is reused while no file was added or removed, and every file touched since is
     one the part neither read nor would read now (`ProjectContext.KEPT`): editing a view keeps the
     model index, editing a model rebuilds it. A different tool or Python rebuilds everything.
+
+    It also keeps the fingerprints of the answers of option-dependent parts (`ProjectContext.DERIVED`:
+    the endpoints of a module, the quota facts for some guard names) while no project file changed.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -186,6 +189,7 @@ class ContextCache:
         self._stats: dict[ProjectContext, dict[str, tuple[int, int]]] = {}
         self._summaries: dict[tuple[ProjectContext, str], dict[str, Any] | None] = {}
         self._loaded: dict[tuple[ProjectContext, str], tuple[Any, str] | None] = {}
+        self._states: dict[ProjectContext, str] = {}
 
     def _file(self, context: ProjectContext, name: str) -> Path:
         return self.folder / f"context-{_digest(str(context.root), name)}.pickle"
@@ -236,7 +240,35 @@ class ContextCache:
             return None
         return {**summary, "changed": changed}
 
+    def _state(self, context: ProjectContext) -> str:
+        """A digest of the size and time of every project file."""
+        if context not in self._states:
+            self._states[context] = _digest(self._key(context), sorted(self._stats_of(context).items()))
+        return self._states[context]
+
+    def remember(self, context: ProjectContext, name: str, fingerprint: str) -> None:
+        if not self.writable or name in context.KEPT or self.fingerprint(context, name) == fingerprint:
+            return
+        kept = {"state": self._state(context), "fingerprint": fingerprint}
+        try:
+            prepare(self.folder)
+            write_atomically(self._file(context, name).with_suffix(".json"), json.dumps(kept).encode())
+        except OSError:
+            self.writable = False
+
+    def _recalled(self, context: ProjectContext, name: str) -> str | None:
+        """The fingerprint of an answer kept while the project's files are as they were then."""
+        try:
+            kept = json.loads(self._file(context, name).with_suffix(".json").read_bytes())
+            if kept["state"] == self._state(context) and isinstance(kept["fingerprint"], str):
+                return kept["fingerprint"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return None
+
     def fingerprint(self, context: ProjectContext, name: str) -> str | None:
+        if name not in context.KEPT:
+            return self._recalled(context, name)
         summary = self._summary(context, name)
         if summary is None:
             return None

@@ -89,6 +89,9 @@ class _ImportTracker(cst.BatchableCSTVisitor):
         super().__init__()
         self.table = table
 
+    def get_visitors(self) -> dict[str, Any]:
+        return {"visit_Import": self.visit_Import, "visit_ImportFrom": self.visit_ImportFrom}  # not `inspect`'s lookup
+
     def visit_Import(self, node: cst.Import) -> None:
         self.table.add(node)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from functools import cached_property
@@ -21,7 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 
 from review_patterns.project.clients import ProjectClients, index_clients
 from review_patterns.project.clients import worth_reading as _may_bind_clients
-from review_patterns.project.endpoints import EndpointIndex
+from review_patterns.project.endpoints import EndpointIndex, PaidOptions
 from review_patterns.project.exceptions import ExceptionIndex
 from review_patterns.project.exceptions import may_change_index as _may_change_exceptions
 from review_patterns.project.http import patched_libraries
@@ -106,6 +107,10 @@ class part(Generic[T]):  # lower case: used as a decorator, like cached_property
     The result cache keys a file's findings on the fingerprints of exactly the parts its rules read.
     """
 
+    #: Whether a use is recorded; an index whose answers depend on the rules' options records each
+    #: question it answers instead (`ProjectContext.DERIVED`).
+    recorded = True
+
     def __init__(self, compute: Callable[[Any], T]) -> None:
         self.compute = compute
         self.name = compute.__name__
@@ -118,7 +123,8 @@ class part(Generic[T]):  # lower case: used as a decorator, like cached_property
     def __get__(self, context: ProjectContext | None, owner: type) -> part[T] | T:
         if context is None:
             return self
-        context.touched.add(self.name)
+        if self.recorded:
+            context.touched.add(self.name)
         built = context._parts
         if self.name not in built:
             stored = context.store.load(context, self.name) if context.store is not None else None
@@ -126,12 +132,19 @@ class part(Generic[T]):  # lower case: used as a decorator, like cached_property
                 built[self.name], context._fingerprints[self.name] = stored
             else:
                 built[self.name] = self.compute(context)
-                if context.fingerprinting or context.store is not None:
+                if self.recorded and (context.fingerprinting or context.store is not None):
                     context.fingerprint(self.name)  # now, before lookups memoize more into the part
-                if context.store is not None:
+                if self.recorded and context.store is not None:
                     context.store.save(context, self.name, built[self.name], context._fingerprints[self.name])
         value: T = built[self.name]
         return value
+
+
+class index(part[T]):  # lower case: used as a decorator
+    """A part whose answers depend on the rules' options: each answer is recorded as read (a name
+    of `ProjectContext.DERIVED` with its arguments), never the whole part."""
+
+    recorded = False
 
 
 class PartStore(Protocol):
@@ -144,6 +157,9 @@ class PartStore(Protocol):
 
     def fingerprint(self, context: ProjectContext, name: str) -> str | None:
         """The stored part's fingerprint, read without loading the part, else None."""
+
+    def remember(self, context: ProjectContext, name: str, fingerprint: str) -> None:
+        """Keeps the fingerprint of an answer (`ProjectContext.DERIVED`) while no project file changes."""
 
 
 def stable_digest(value: Any) -> str:
@@ -239,6 +255,29 @@ _METHOD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
+class Names(frozenset[str]):
+    """Names the project's files define, with those of each file (`by_path`): a kept part so read
+    still holds after a file that defines the same names changed."""
+
+    by_path: dict[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, found: Iterable[tuple[str, frozenset[str]]]) -> Names:
+        by_path = {path: names for path, names in found if names}
+        names = cls(name for defined in by_path.values() for name in defined)
+        names.by_path = by_path
+        return names
+
+    def holds(self, path: str, defined: frozenset[str]) -> bool:
+        """Whether the file at `path`, now defining `defined`, leaves the names as they are."""
+        return self.by_path.get(path, frozenset()) == defined
+
+
+def _functions_defined(path: str, text: str) -> frozenset[str]:
+    """The functions and methods a file defines, none for a migration."""
+    return frozenset() if FileKind.MIGRATION in SourceFile(path, text).kinds else frozenset(_DEF.findall(text))
+
+
 class ProjectContext:
     """The project around the checked files: its sources on disk, or given in memory."""
 
@@ -327,19 +366,14 @@ class ProjectContext:
                     yield path, text
 
     @part
-    def function_names(self) -> frozenset[str]:
+    def function_names(self) -> Names:
         """Names of the functions and methods the project defines outside migrations (its quota guards)."""
-        return frozenset(
-            name
-            for path, text in self.sources()
-            if FileKind.MIGRATION not in SourceFile(path, text).kinds
-            for name in _DEF.findall(text)
-        )
+        return Names.of((path, _functions_defined(path, text)) for path, text in self.sources())
 
     @part
-    def method_names(self) -> frozenset[str]:
+    def method_names(self) -> Names:
         """Names of the functions the project defines inside a class or function (indented `def`)."""
-        return frozenset(name for _, text in self.sources() for name in _METHOD.findall(text))
+        return Names.of((path, frozenset(_METHOD.findall(text))) for path, text in self.sources())
 
     # The parts below are computed on first use (one cached property each).
 
@@ -453,7 +487,7 @@ class ProjectContext:
         """HTTP libraries the project gives a default timeout by replacing their send method (RP509)."""
         return patched_libraries(self.sources())
 
-    @part
+    @index
     def quota_index(self) -> QuotaIndex:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
@@ -465,7 +499,7 @@ class ProjectContext:
 
     # -- endpoints and the paid calls they reach (RP6xx) --
 
-    @part
+    @index
     def endpoints(self) -> EndpointIndex:
         """The project's views, who may call them, and the paid calls they reach (RP601, RP602)."""
         return EndpointIndex(self)
@@ -514,7 +548,27 @@ class ProjectContext:
     #: changed: (the stored part, the file's path, its new text) -> True when the part says the same.
     HOLDS: Mapping[str, Callable[[Any, str, str], bool]] = {
         "exceptions": lambda index, path, text: bool(index.holds(path, text)),
+        "function_names": lambda names, path, text: bool(names.holds(path, _functions_defined(path, text))),
+        "method_names": lambda names, path, text: bool(names.holds(path, frozenset(_METHOD.findall(text)))),
     }
+
+    #: The answers of the option-dependent parts, recorded as read: "<name> <JSON arguments>" -> the answer.
+    #: Their fingerprints are kept until any project file changes; then an answer that says the same
+    #: leaves the results that read it valid.
+    DERIVED: Mapping[str, Callable[[ProjectContext, Any], Any]] = {
+        "quota_facts": lambda context, guards: context.quota_index.facts(tuple(guards)),
+        "module_endpoints": lambda context, arguments: context.endpoints.module_endpoints(
+            PaidOptions.of(arguments[0]), arguments[1]
+        ),
+        "paid_calls": lambda context, arguments: context.endpoints.module_paid_calls(
+            PaidOptions.of(arguments[0]), arguments[1]
+        ),
+        "unversioned_route": lambda context, _: context.endpoints.unversioned_route,
+    }
+
+    def record(self, name: str, arguments: Any) -> None:
+        """Records that a rule read the answer `name` (of `DERIVED`) for `arguments` (plain JSON data)."""
+        self.touched.add(f"{name} {json.dumps(arguments, separators=(',', ':'))}")
 
     @cached_property
     def module_names(self) -> frozenset[str]:
@@ -546,9 +600,14 @@ class ProjectContext:
             touched = set(self.touched)
             self._fingerprints[name] = stable_digest(self._fingerprint_data(name))
             self.touched = touched  # computing a fingerprint is not a use by a rule
+            if self.store is not None and name.partition(" ")[0] in self.DERIVED:
+                self.store.remember(self, name, self._fingerprints[name])
         return self._fingerprints[name]
 
     def _fingerprint_data(self, name: str) -> Any:
+        kind, _, arguments = name.partition(" ")
+        if kind in self.DERIVED:
+            return self.DERIVED[kind](self, json.loads(arguments))
         if name == "method_names":
             return self.method_names
         if name == "function_names":
@@ -578,8 +637,7 @@ class ProjectContext:
             return self.patched_http
         if name == "django_version":
             return self.django_version
-        if name in ("quota_index", "endpoints", "instantiations"):
-            # Their facts depend on each rule's options (guards, paid calls) or on the class asked
-            # about (instantiations): every source can matter.
+        if name == "instantiations":
+            # Its facts depend on the class asked about: every source can matter.
             return list(self.sources())
         raise KeyError(name)

@@ -17,7 +17,7 @@ import ast
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from review_patterns.project.api_settings import ApiSettings, read_api_settings
@@ -77,6 +77,14 @@ class PaidOptions:
     calls: tuple[str, ...] = ()
     rate_limiters: tuple[str, ...] = RATE_LIMITERS
 
+    def plain(self) -> list[list[str]]:
+        """The options as JSON data (`of` reads them back)."""
+        return [list(self.guards), list(self.hosts), list(self.calls), list(self.rate_limiters)]
+
+    @classmethod
+    def of(cls, plain: list[list[str]]) -> PaidOptions:
+        return cls(*(tuple(values) for values in plain))
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -105,6 +113,7 @@ class _Callable:
     written: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
 
+@lru_cache(maxsize=32)  # asked by several rules for every file, with the same names and options
 def paid_known(function_names: frozenset[str], options: PaidOptions) -> bool:
     """Whether anything is known to be paid: the project defines a quota guard, or paid calls are configured.
     Rules ask this first (from the project's function names alone, cheap to fingerprint): when nothing
@@ -131,9 +140,24 @@ class EndpointIndex:
             self._memo[options] = graph.endpoints() if graph is not None else {}
         return self._memo[options]
 
-    def paid_calls(self, options: PaidOptions, function: str) -> dict[str, str]:
-        """The calls of a project function (`module.Class.method`) that are paid or reach a paid call:
+    def module_endpoints(self, options: PaidOptions, module: str) -> dict[str, Endpoint]:
+        """The endpoints of one module reaching a paid call: top-level class or function name -> the endpoint."""
+        self.context.record("module_endpoints", [options.plain(), module])
+        return self.endpoints(options).get(module, {})
+
+    def paid_calls(self, options: PaidOptions, module: str, function: str) -> dict[str, str]:
+        """The calls of a function of `module` (`module.Class.method`) that are paid or reach a paid call:
         as written (`self.client.label`) -> the paid call and where it is made (RP604)."""
+        self.context.record("paid_calls", [options.plain(), module])
+        return self._paid_calls(options, function)
+
+    def module_paid_calls(self, options: PaidOptions, module: str) -> dict[str, dict[str, str]]:
+        """`paid_calls` of every function of `module`, by qualified name."""
+        graph = self._graph(options)
+        functions = graph.by_module.get(module, []) if graph is not None else []
+        return {function: self._paid_calls(options, function) for function in functions}
+
+    def _paid_calls(self, options: PaidOptions, function: str) -> dict[str, str]:
         graph = self._graph(options)
         if graph is None or function not in graph.functions:
             return {}
@@ -156,10 +180,15 @@ class EndpointIndex:
                 self._graphs[options] = _Graph(self._modules, self.settings, facts, options)
         return self._graphs[options]
 
-    @cached_property
+    @property
     def unversioned_route(self) -> tuple[str, str] | None:
         """(path, route) of the project's first URLconf route under `api/` with no version segment, when
         DRF is installed, no `DEFAULT_VERSIONING_CLASS` is set and no `api/` route is versioned (RP603)."""
+        self.context.record("unversioned_route", None)
+        return self._unversioned_route
+
+    @cached_property
+    def _unversioned_route(self) -> tuple[str, str] | None:
         settings = self.settings
         versioning = settings.given("DEFAULT_VERSIONING_CLASS")
         if not settings.drf_installed or versioning is None or any(versioning):
@@ -216,6 +245,7 @@ class _Graph:
         self.instances: dict[str, str] = {}  #: module-level name -> what it is bound to (`new:...`)
         self.aliases: dict[str, str] = {}  #: `module.local` -> the imported qualified name
         self.views: list[tuple[str, str, _Function | _Class, ModuleReader]] = []  #: (module, name, node, reader)
+        self.by_module: dict[str, list[str]] = {}  #: module -> the keys of `functions` read from it
         self.wrapped_login: set[str] = set()  #: names the URLconf wraps in `login_required(...)`
         self.wrapped_limit: set[str] = set()  #: names the URLconf wraps in a rate limiter
         self._by_last: dict[str, list[str]] = {}
@@ -251,6 +281,7 @@ class _Graph:
                 self._read_class(module, stmt, reader, constants)
             elif isinstance(stmt, _Function):
                 self.functions[f"{module}.{stmt.name}"] = self._read_function(stmt, None, reader, {}, constants)
+                self.by_module.setdefault(module, []).append(f"{module}.{stmt.name}")
                 args = stmt.args.posonlyargs + stmt.args.args
                 if "api_view" in _decorator_names(stmt) or (is_views and args and args[0].arg == "request"):
                     self.views.append((module, stmt.name, stmt, reader))
@@ -276,6 +307,7 @@ class _Graph:
                         reader.bind(attributes, [t for t in inner.targets if _is_self_attribute(t)], inner.value)
         for name, stmt in cls.methods.items():
             self.functions[f"{key}.{name}"] = self._read_function(stmt, node.name, reader, attributes, constants)
+            self.by_module.setdefault(module, []).append(f"{key}.{name}")
         self.classes[key] = cls
         self.views.append((module, node.name, cls, reader))
 

@@ -109,7 +109,7 @@ class ExceptionIndex:
         module = Module.parse(module_name(path), path, text)
         if module is None:
             return
-        todo = [(f"{module.name}.{name}", node) for name, node in module.classes.items()]
+        todo = [(f"{module.name}.{name}", node) for name, node in module.classes.items() if node is not None]
         while todo:
             qualified, node = todo.pop()
             self.bases[qualified] = tuple(q for q in map(module.qualify, node.bases) if q is not None)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from review_patterns.syntax.files import read_text
 from review_patterns.syntax.imports import AstImportTable, top_level
@@ -89,23 +90,33 @@ class Model:
     auto_now: set[str] = field(default_factory=set)
     #: Attributes an abstract model of the project or a mixin of the project gives its subclasses.
     interface: set[str] = field(default_factory=set)
+    #: The relations as declared (name, kind, target expression, related name, module), read while the index
+    #: is built; not kept in the context cache.
     raw_relations: list[tuple[str, str, ast.expr | None, str | None, Module]] = field(default_factory=list, repr=False)
 
     @property
     def label(self) -> str:
         return f"{self.app_label}.{self.name}"
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {**vars(self), "raw_relations": []}
+
 
 @dataclass(eq=False)
 class Module:
-    """A parsed module: its classes and what its imported names stand for."""
+    """A parsed module: its classes and what its imported names stand for.
+
+    The context cache keeps its class names without their bodies (`None`): every model was made
+    from them before the index was stored, and lookups after that need only the names."""
 
     name: str
     path: str
     is_package: bool
-    tree: ast.Module
     imports: AstImportTable = field(default_factory=AstImportTable)
-    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    classes: dict[str, ast.ClassDef | None] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**vars(self), "classes": dict.fromkeys(self.classes)}
 
     @classmethod
     def parse(cls, name: str, path: str, text: str) -> Module | None:
@@ -119,7 +130,7 @@ class Module:
                 continue
         if tree is None:
             return None
-        module = cls(name, path, path.endswith("__init__.py"), tree)
+        module = cls(name, path, path.endswith("__init__.py"))
         module.imports.package = name if module.is_package else name.rpartition(".")[0]
         for stmt in top_level(tree.body):
             if isinstance(stmt, ast.ClassDef):
@@ -417,8 +428,8 @@ class ModelIndex:
             self._modules[parsed.name] = parsed
         return parsed
 
-    def find_class(self, qualified: str, depth: int = 0) -> tuple[Module, ast.ClassDef] | None:
-        """The class definition a qualified name stands for, following re-exports."""
+    def find_class(self, qualified: str, depth: int = 0) -> tuple[Module, str] | None:
+        """The module defining the class a qualified name stands for, and the class's name, following re-exports."""
         module_part, _, name = qualified.rpartition(".")
         if not module_part or depth > _MAX_FOLLOW:
             return None
@@ -427,9 +438,9 @@ class ModelIndex:
             return None
         return self._class_in(module, name, depth)
 
-    def _class_in(self, module: Module, name: str, depth: int) -> tuple[Module, ast.ClassDef] | None:
+    def _class_in(self, module: Module, name: str, depth: int) -> tuple[Module, str] | None:
         if name in module.classes:
-            return module, module.classes[name]
+            return module, name
         imported = module.imports.aliases.get(name)
         if imported is not None and imported != f"{module.name}.{name}":
             return self.find_class(imported, depth + 1)
@@ -536,8 +547,10 @@ class ModelIndex:
             return self._classes[key]
         if key in self._pending:
             return None
-        self._pending.add(key)
         node = module.classes[class_name]
+        if node is None:  # a module restored from the context cache: its models were all made before
+            return None
+        self._pending.add(key)
         bases: list[Model] = []
         mixins: list[tuple[Module, ast.ClassDef]] = []
         is_model = False
@@ -551,12 +564,13 @@ class ModelIndex:
                 continue
             found = self.find_class(qualified) if "." in qualified else self._class_in(module, qualified, 0)
             if found is not None:
-                parent = self._model_of(*_class_key(found))
+                parent = self._model_of(*found)
+                mixin = found[0].classes[found[1]]
                 if parent is not None:
                     bases.append(parent)
                     is_model = True
-                else:
-                    mixins.append(found)
+                elif mixin is not None:
+                    mixins.append((found[0], mixin))
             elif qualified not in _BUILTINS and (
                 not qualified.startswith("django.")
                 or qualified.startswith("django.contrib.")
@@ -738,7 +752,7 @@ class ModelIndex:
         found = self.find_class(qualified) if "." in qualified else self._class_in(module, qualified, 0)
         if found is None:
             return self._unique(qualified.rpartition(".")[2])
-        target = self._model_of(*_class_key(found))
+        target = self._model_of(*found)
         return target.label if target is not None else None
 
     def label_of(self, app: str, name: str) -> str | None:
@@ -790,8 +804,8 @@ class ModelIndex:
             return matching[0]
         found = self.find_class(qualified)
         if found is not None:
-            module, node = found
-            return self._classes.get((module.name, node.name))
+            module, name = found
+            return self._classes.get((module.name, name))
         return None
 
     def relation(self, model: Model, name: str, depth: int = 0) -> Relation | None:
@@ -866,10 +880,6 @@ def _class_attributes(node: ast.ClassDef) -> set[str]:
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
             names.add(stmt.target.id)
     return names
-
-
-def _class_key(found: tuple[Module, ast.ClassDef]) -> tuple[Module, str]:
-    return found[0], found[1].name
 
 
 def _module_matches(wanted: list[str], module: list[str]) -> bool:

@@ -55,6 +55,7 @@ class QuotaIndex:
         return self.context.function_names
 
     def facts(self, guards: tuple[str, ...]) -> QuotaFacts:
+        self.context.record("quota_facts", guards)
         if guards not in self._facts:
             self._facts[guards] = self._compute(guards)
         return self._facts[guards]

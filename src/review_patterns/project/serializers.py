@@ -43,6 +43,8 @@ def _meta(node: ast.ClassDef) -> dict[str, ast.expr]:
 def _exposed(module: Module, models: ModelIndex) -> Iterator[tuple[str, str]]:
     """(model label, field name) for each field a serializer of this module exposes; "*" for all."""
     for node in module.classes.values():
+        if node is None:
+            continue
         meta = _meta(node)
         qualified = module.qualify(meta["model"]) if "model" in meta else None
         model = models.lookup(qualified, module.path) if qualified is not None else None

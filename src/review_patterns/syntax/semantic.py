@@ -220,6 +220,10 @@ class SemanticModel:
             return None
         return self.qualified_name(expr)
 
+    def imported_or_written(self, expr: cst.BaseExpression, scope: Scope | None = None) -> str | None:
+        """`imported`, else the dotted name as written (a builtin, a local, `self.x`); None when not dotted."""
+        return self.imported(expr, scope) or dotted_name(expr)
+
     def self_attribute(self, expr: cst.BaseExpression) -> Binding | None:
         """For `self.x` (or `cls.x`) in a method: its latest `self.x = ...` or the class body's `x`."""
         if not (isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name)):

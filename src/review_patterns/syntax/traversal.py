@@ -13,8 +13,8 @@ from __future__ import annotations
 import inspect
 import re
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import libcst as cst
 from libcst._nodes import op as op_nodes
@@ -49,6 +49,7 @@ def field_order(node_class: type[cst.CSTNode]) -> tuple[tuple[str, bool], ...] |
 
 
 Method = Callable[[cst.CSTNode], Any]
+N = TypeVar("N", bound=cst.CSTNode)
 
 
 def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -60,6 +61,28 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
         return
     plans = _PLAIN.setdefault(visitor_class, {})
     _visit_plain(node, visitor, plans)
+
+
+def nodes_of(node: cst.CSTNode, kind: type[N] | tuple[type[N], ...]) -> Iterator[N]:
+    """`node` and the nodes below it that are instances of `kind`, in visiting order (what
+    `libcst.matchers.findall(node, kind())` finds, without importing the matchers or rebuilding nodes)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, kind):
+            yield current
+        order = field_order(type(current))
+        if order is None:
+            children: Sequence[cst.CSTNode] = current.children
+        else:
+            children = []
+            for field, _ in order:
+                value = getattr(current, field)
+                if isinstance(value, cst.CSTNode):
+                    children.append(value)
+                elif isinstance(value, (tuple, list)):
+                    children.extend(value)
+        stack.extend(reversed(children))
 
 
 _HOOKS = ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")

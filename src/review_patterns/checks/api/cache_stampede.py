@@ -185,7 +185,7 @@ class CacheStampede(Rule):
         paid: dict[str, str] = {}
         if self.options_known and not self.frames and len(self.classes) <= 1:
             key = ".".join([self.file.module_name, *self.classes, node.name.value])
-            paid = self.context.endpoints.paid_calls(self.paid, key)
+            paid = self.context.endpoints.paid_calls(self.paid, self.file.module_name, key)
         self.frames.append(_Frame(node, paid))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:

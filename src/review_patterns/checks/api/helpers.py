@@ -75,7 +75,7 @@ class EndpointRule(Rule):
     def visit_Module(self, node: cst.Module) -> None:
         options = paid_options(self.settings)
         if paid_known(self.context.function_names, options):  # else the endpoints are not even read
-            self.found = self.context.endpoints.endpoints(options).get(self.file.module_name, {})
+            self.found = self.context.endpoints.module_endpoints(options, self.file.module_name)
 
     def check(self, name: cst.Name, endpoint: Endpoint) -> None:
         """Reports the view named `name` if the rule finds fault with it."""

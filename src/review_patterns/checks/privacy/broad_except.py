@@ -7,14 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-import libcst.matchers as m
 
 from review_patterns.checks.privacy.helpers import BROAD, Handler, HandlerAwareRule, LoggerCall
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
-from review_patterns.syntax.names import call_name, dotted_name
+from review_patterns.syntax.names import call_name, dotted_name, is_none
 
 
 class BroadExcept(HandlerAwareRule):
@@ -291,7 +290,7 @@ class BroadExcept(HandlerAwareRule):
     def _records_failure(self, node: cst.Call, name: str) -> bool:
         """`storage_background_failure(self)`, `job.mark_failed()`: the project's own failure handling
         (not a flash message or a form error, which tell the user and lose the bug)."""
-        qualified = self.imports.resolve(node.func) or ""
+        qualified = self.semantic.imported_or_written(node.func) or ""
         return (
             bool(_FAILURE_HANDLER.search(name))
             and name not in _TELLS_THE_USER
@@ -319,23 +318,19 @@ class BroadExcept(HandlerAwareRule):
             return False
         unset = _simple_statements(handler.node.body)
         if not all(
-            isinstance(small, cst.Pass) or (isinstance(small, cst.Assign) and m.matches(small.value, m.Name("None")))
-            for small in unset
+            isinstance(small, cst.Pass) or (isinstance(small, cst.Assign) and is_none(small.value)) for small in unset
         ):
             return False
-        for test in m.findall(function, m.If()):
-            if not isinstance(test, cst.If) or not m.findall(test.body, m.Raise()):
+        for test in traversal.nodes_of(function, cst.If):
+            if next(traversal.nodes_of(test.body, cst.Raise), None) is None:
                 continue
-            for comparison in m.findall(
-                test.test,
-                m.Comparison(
-                    left=m.Name(), comparisons=[m.ComparisonTarget(operator=m.Is(), comparator=m.Name("None"))]
-                ),
-            ):
+            for comparison in traversal.nodes_of(test.test, cst.Comparison):
                 if (
-                    isinstance(comparison, cst.Comparison)
-                    and isinstance(comparison.left, cst.Name)
+                    isinstance(comparison.left, cst.Name)
                     and comparison.left.value in body.assigned
+                    and len(comparison.comparisons) == 1
+                    and isinstance(comparison.comparisons[0].operator, cst.Is)
+                    and is_none(comparison.comparisons[0].comparator)
                 ):
                     return True
         return False

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import libcst as cst
-import libcst.matchers as m
 
 from review_patterns.checks.privacy.helpers import (
     ExceptionTextRule,
@@ -21,6 +20,7 @@ from review_patterns.checks.privacy.redaction import generic_message
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.models import Model
+from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import call_name
 
@@ -309,7 +309,7 @@ class ExceptionTextLeak(ExceptionTextRule):
         self.answers: set[Handler] = set()  #: handlers whose exception is the answer of a settings test
 
     def visit_Try(self, node: cst.Try) -> None:
-        calls = (call_name(c) for c in m.findall(node.body, m.Call()) if isinstance(c, cst.Call))
+        calls = (call_name(c) for c in traversal.nodes_of(node.body, cst.Call))
         if any(name is not None and _SETTINGS_TEST_CALL.match(name) for name in calls):
             self.testing_handlers.update(id(h) for h in node.handlers)
 
@@ -347,7 +347,7 @@ class ExceptionTextLeak(ExceptionTextRule):
         """What a call shows the user, described; None when it shows nothing."""
         if is_response(node):
             return f"a `{call_name(node)}`"
-        qualified = self.imports.resolve(node.func) or ""
+        qualified = self.semantic.imported_or_written(node.func) or ""
         name = call_name(node)
         if qualified in _TEMPLATES or name == "render_to_response":
             return "a template context"
@@ -394,9 +394,11 @@ class ExceptionTextLeak(ExceptionTextRule):
         if function is None or function.node is None:
             return False
         return any(
-            m.matches(call.func, m.Attribute(value=m.Name(name), attr=m.Name("save")))
-            for call in m.findall(function.node, m.Call())
-            if isinstance(call, cst.Call)
+            isinstance(func := call.func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == name
+            and func.attr.value == "save"
+            for call in traversal.nodes_of(function.node, cst.Call)
         )
 
     def _written(self, node: cst.Call) -> None:
@@ -420,7 +422,7 @@ class ExceptionTextLeak(ExceptionTextRule):
     def on_raise(self, node: cst.Raise) -> None:
         exc = node.exc
         if isinstance(exc, cst.Call) and self._rendered(exc.func):
-            name = (self.imports.resolve(exc.func) or "").rpartition(".")[2]
+            name = (self.semantic.imported_or_written(exc.func) or "").rpartition(".")[2]
             self.sink(node, self.leaks(exc), f"a `{name}` shown to clients")
 
     def on_return(self, node: cst.Return) -> None:
@@ -428,11 +430,11 @@ class ExceptionTextLeak(ExceptionTextRule):
             self.sink(node, self.leaks(node.value, skip_responses=True), "a returned value")
 
     def _rendered(self, func: cst.BaseExpression) -> bool:
-        qualified = self.imports.resolve(func)
+        qualified = self.semantic.imported_or_written(func)
         if qualified is None:
             return False
         exceptions = self.context.exceptions
-        if "." not in qualified and not self.imports.imported(func):
+        if "." not in qualified and self.semantic.imported(func) is None:
             local = f"{self.file.module_name}.{qualified}"
             if exceptions.is_project_class(local):
                 return exceptions.rendered(local)
@@ -468,7 +470,7 @@ class ExceptionTextLeak(ExceptionTextRule):
         leaking = [h for h in sources if h not in self.answers and _ORDER[self.origin(h)] >= _ORDER[worst]]
         if leaking:
             handler = min(leaking, key=lambda h: h.name or "")
-            rewrite = generic_message(node, set(leaking), self.imports)
+            rewrite = generic_message(node, set(leaking), self.semantic)
             self.report(node, rewrite, text=self.describe(handler), sink=sink)
 
     def origin(self, handler: Handler) -> Origin:

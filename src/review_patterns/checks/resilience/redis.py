@@ -23,7 +23,7 @@ from review_patterns.project.clients import (
     Kind,
 )
 from review_patterns.syntax.files import FileKind
-from review_patterns.syntax.names import dotted_name, string_value
+from review_patterns.syntax.names import string_value
 from review_patterns.syntax.parsing import parse_expression
 from review_patterns.syntax.semantic import Binding, BindingKind, Scope, ScopeKind, returned_values
 
@@ -232,7 +232,7 @@ class ClientRule(Rule):
 
     def _name(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
         """The qualified name of an import, else the name as written."""
-        return self.semantic.imported(expr, scope) or dotted_name(expr)
+        return self.semantic.imported_or_written(expr, scope)
 
     def _is_property(self, node: cst.FunctionDef, scope: Scope) -> bool:
         return any(
