@@ -49,7 +49,9 @@ def config_for(name: str) -> str | None:
     calls = PAID_CALLS.get(name)
     if calls is None:
         return None
-    return "".join(f"[tool.review-patterns.{code}]\n" + _PAID.format(calls=calls) for code in ("rp601", "rp602", "rp604"))
+    return "".join(
+        f"[tool.review-patterns.{code}]\n" + _PAID.format(calls=calls) for code in ("rp601", "rp602", "rp604")
+    )
 
 
 INDEX = "https://pypi.org/pypi"
