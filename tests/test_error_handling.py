@@ -712,3 +712,59 @@ def test_a_parsers_error_describes_the_users_upload() -> None:
             return JsonResponse({"status": "ok"})
         """
     assert flagged(source, "RP302") == [15]
+
+
+def test_rp304_the_async_twin_of_a_method_whose_handler_says_why() -> None:
+    # django `sessions/backends/cache.py`: `aload()` repeats `load()`, whose comment gives the reason.
+    source = """
+        class SessionStore(SessionBase):
+            def load(self):
+                try:
+                    data = self._cache.get(self.cache_key)
+                except Exception:
+                    # Some backends raise on invalid cache keys: start a new session then.
+                    data = None
+                return data or {}
+
+            async def aload(self):
+                try:
+                    data = await self._cache.aget(await self.acache_key())
+                except Exception:
+                    data = None
+                return data or {}
+
+            async def aexists(self, key):
+                try:
+                    return await self._cache.ahas_key(key)
+                except Exception:
+                    return False
+        """
+    assert flagged(source, "RP304", path="shop/sessions.py") == [21]
+
+
+def test_rp304_cleanup_swallowed_while_the_original_error_is_reraised() -> None:
+    # weblate `trans/backups.py`: removing restored media after a failed restore, then `raise`.
+    source = """
+        def restore(self, archive):
+            try:
+                return self.extract(archive)
+            except Exception:
+                for storage, name in reversed(self.created_media):
+                    try:
+                        storage.delete(name)
+                    except Exception as error:
+                        warnings.warn(f"Could not remove restored media {name!r}: {error}", RuntimeWarning)
+                raise
+
+        def restore_quietly(self, archive):
+            try:
+                return self.extract(archive)
+            except OSError:
+                for storage, name in reversed(self.created_media):
+                    try:
+                        storage.delete(name)
+                    except Exception:
+                        pass
+                return None
+        """
+    assert flagged(source, "RP304", path="shop/backups.py") == [20]

@@ -197,7 +197,7 @@ def lint(
     """
     config = config or DEFAULT_CONFIG
     lines = sum(1 for line in source.splitlines() if line.strip())
-    depth = checked_depth(source)  # before LibCST, whose native parser can crash the process
+    depth = checked_depth(source, deep=with_deep_stack)  # before LibCST, whose native parser can crash the process
     if isinstance(depth, Rejected):
         return _error_result(path, lines, _at(depth.line, depth.column), depth.reason, config)
 

@@ -39,6 +39,7 @@ from review_patterns.project.quota import ModuleReader, QuotaFacts, own_nodes
 from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.imports import AstImportTable, top_level
 from review_patterns.syntax.names import ast_dotted_name
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 if TYPE_CHECKING:
     from review_patterns.project.context import ProjectContext
@@ -198,8 +199,8 @@ class EndpointIndex:
             if "api" not in text or FileKind.TEST in SourceFile(path, text).kinds:
                 continue
             try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = parse_python(text)
+            except UNREADABLE:
                 continue
             for node in ast.walk(tree):
                 route = _api_route(node)
@@ -221,8 +222,8 @@ class EndpointIndex:
             if file.kinds & {FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION}:
                 continue
             try:
-                parsed.append((file, ast.parse(text)))
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                parsed.append((file, parse_python(text)))
+            except UNREADABLE:
                 continue
         return parsed
 
