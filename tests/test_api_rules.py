@@ -144,6 +144,36 @@ def test_views_the_urlconf_wraps_in_login_required_are_protected() -> None:
     assert [f for f in findings(view, urls) if f[1] == "RP601"] == [(9, "RP601")]
 
 
+def test_views_the_urlconf_wraps_in_a_configured_rate_limiter_are_throttled() -> None:
+    """`ratelimit(key="ip", rate="10/m")(view)`: a decorator built by a call, applied in the URLconf."""
+    view = """
+        from django.http import JsonResponse
+
+        from geo.services import Geocoder
+
+        def geocode_page(request):
+            return JsonResponse(Geocoder().locate(request.GET["address"]))
+
+        def reverse_page(request):
+            return JsonResponse(Geocoder().locate(request.GET["point"]))
+        """
+    urls = {
+        "shop/urls.py": """
+            from django.contrib.auth.decorators import user_passes_test
+            from django.urls import path
+            from django_ratelimit.decorators import ratelimit
+
+            from geo import views
+
+            urlpatterns = [
+                path("geocode/", ratelimit(key="ip", rate="10/m")(views.geocode_page)),
+                path("reverse/", user_passes_test(lambda u: u.is_staff)(views.reverse_page)),
+            ]
+            """
+    }
+    assert findings(view, urls) == [(5, "RP601"), (8, "RP602")]
+
+
 def test_nothing_is_paid_without_a_quota_guard_or_configured_paid_calls() -> None:
     files = {k: v for k, v in EXAMPLE_FILES.items() if k != "quota/manager.py"}
     sources = dedent({**files, "quota/manager.py": "", "geo/views.py": DRF_VIEW})

@@ -38,9 +38,9 @@ PAID_CALLS: dict[str, str] = {
     "pretix": '["stripe.*"]',
     # Stripe objects are fetched, created and synced from the admin, webhooks and models.
     "dj-stripe": '["stripe.*"]',
-    # Machine translation: each service class downloads translations from a paid API (DeepL,
-    # Google, OpenAI, Azure...) through the machinery base's `request`.
-    "weblate": '["weblate.machinery.*.download_translations", "weblate.machinery.*.request"]',
+    # Machine translation: each service class downloads translations from an API billed per
+    # character (DeepL, Google, OpenAI, Azure...); its other requests (language and model lists) are free.
+    "weblate": '["weblate.machinery.*.download_translations", "weblate.machinery.*.download_multiple_translations"]',
 }
 
 

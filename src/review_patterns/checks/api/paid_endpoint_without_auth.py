@@ -38,8 +38,10 @@ class PaidEndpointWithoutAuth(EndpointRule):
     account (or an API key) ties each call to someone who can be rate-limited and blocked.
 
     ## Known problems
-    `IsAuthenticatedOrReadOnly` and `DjangoModelPermissionsOrAnonReadOnly` count as protection,
-    though they let anonymous users read: a paid call behind a `GET` is then missed. A view whose
+    `IsAuthenticatedOrReadOnly` and `DjangoModelPermissionsOrAnonReadOnly` let anonymous users in
+    when a read handler (`get`, `head`, `list`, `retrieve`, an `@api_view` serving `GET`) reaches
+    the paid call; a `ViewSet`'s paid call reached only from a custom `@action` is not taken for a
+    read. A view whose
     `get_permissions` is overridden, a permission class of another package, and settings that
     cannot be read statically (`REST_FRAMEWORK = build()`) are assumed to protect. Calls through
     functions passed as values (callbacks, `getattr`) are not followed.
@@ -188,6 +190,55 @@ class PaidEndpointWithoutAuth(EndpointRule):
                             return obj.owner == request.user
                     """,
             },
+        ),
+        Bad(
+            """
+            from rest_framework.decorators import api_view, permission_classes
+            from rest_framework.permissions import IsAuthenticatedOrReadOnly
+            from rest_framework.response import Response
+            from rest_framework.views import APIView
+
+            from geo.services import Geocoder
+
+            class StoreMapView(APIView):  # RP601
+                permission_classes = [IsAuthenticatedOrReadOnly]
+
+                def get(self, request):
+                    return Response(Geocoder().locate(request.query_params["address"]))
+
+            @api_view()
+            @permission_classes([IsAuthenticatedOrReadOnly])
+            def nearest_store(request):  # RP601
+                return Response(Geocoder().locate(request.GET["address"]))
+            """,
+            path="stores/views.py",
+            files=EXAMPLE_FILES,
+        ),
+        Good(
+            """
+            from rest_framework.decorators import api_view, permission_classes
+            from rest_framework.permissions import IsAuthenticatedOrReadOnly
+            from rest_framework.response import Response
+            from rest_framework.views import APIView
+
+            from geo.services import Geocoder
+
+            class StoreView(APIView):
+                permission_classes = [IsAuthenticatedOrReadOnly]
+
+                def get(self, request):
+                    return Response(STORES)  # reading is free
+
+                def post(self, request):  # only a user may write, and writing is paid
+                    return Response(Geocoder().locate(request.data["address"]))
+
+            @api_view(["POST"])
+            @permission_classes([IsAuthenticatedOrReadOnly])
+            def add_store(request):
+                return Response(Geocoder().locate(request.data["address"]))
+            """,
+            path="stores/views.py",
+            files=EXAMPLE_FILES,
         ),
     )
 
