@@ -484,6 +484,33 @@ def test_rp401_a_second_loop_over_the_same_rows_finds_the_foreign_key_fetched() 
     ]
 
 
+def test_rp401_a_comprehension_over_a_name_bound_twice_in_the_function() -> None:
+    # The comprehension reads the binding the traversal has reached, as a `for` loop does, not the
+    # name's first or last binding in the function (the rows of a queryset, not None or a list).
+    findings = check("""
+        from forum.models import Post
+
+        def export(request):
+            posts = Post.objects.filter(topic__forum_id=1)
+            rows = [(post.title, post.author.email) for post in posts]
+            posts = None
+            return rows
+
+        def mine(request):
+            posts = Post.objects.all()
+            if request.GET.get("mine"):
+                posts = posts.filter(author=request.user)
+            titles = {post.pk: post.topic.title for post in posts}
+            posts = list(titles)
+            return titles, sum(len(post.author.username) for post in Post.objects.all())
+    """)
+    assert [(f.line, f.message.split("`")[1]) for f in findings] == [
+        (6, "post.author"),
+        (14, "post.topic"),
+        (16, "post.author"),
+    ]
+
+
 def test_rp401_an_empty_queryset_in_the_other_branch_leaves_the_loaded_one() -> None:
     # pretix's typeahead: the rows come from the queryset with `select_related`, or from none at all.
     # Without the select_related, the other branch's empty queryset hides nothing.

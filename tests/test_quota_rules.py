@@ -221,6 +221,30 @@ def test_rp507_a_local_name_hiding_the_breaker_class() -> None:
     assert lines(CircuitBreakerPerCall, code, "billing/rates.py", **options) == [16]
 
 
+def test_rp507_a_parameter_named_like_a_factory_of_the_module() -> None:
+    """The module's own factory is known by its binding: a parameter of that name is the caller's
+    breaker, and a factory wrapping the factory is a factory too."""
+    code = """
+        import pybreaker
+
+        def payments_breaker():
+            return pybreaker.CircuitBreaker(fail_max=5)
+
+        def shared_breaker():
+            return payments_breaker()
+
+        def charge(card, amount):
+            return payments_breaker().call(gateway.charge, card, amount)
+
+        def refund(card, amount, payments_breaker):
+            return payments_breaker().call(gateway.refund, card, amount)
+
+        def capture(card, amount):
+            return shared_breaker().call(gateway.capture, card, amount)
+        """
+    assert lines(CircuitBreakerPerCall, code, "billing/payments.py") == [11, 17]
+
+
 def test_rp507_configured_factory() -> None:
     code = """
         from integrations.breakers import breaker_for

@@ -13,6 +13,7 @@ from review_patterns.project.migrations import MigrationHistory, looks_like_migr
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import argument_value, call_name, dotted_name, keyword, string_value
+from review_patterns.syntax.semantic import BindingKind, ScopeKind
 
 #: Queryset methods that narrow the rows.
 _FILTERS = frozenset({"filter", "exclude", "complex_filter", "none", "get", "in_bulk"})
@@ -173,7 +174,6 @@ class NonIdempotentBackfill(Rule):
         self.updates: dict[str, list[tuple[cst.Call, tuple[str, str] | None, list[str]]]] = {}
         self.calls: dict[str, set[str]] = {}
         self.forward: list[str] = []
-        self.assigned: dict[str, dict[str, cst.BaseExpression]] = {}  # function -> name -> last value
         #: function -> names of the rows kept by `Model.objects.exclude(pk=keep.pk).delete()`
         self.survivors: dict[str, set[str]] = {}
 
@@ -187,20 +187,16 @@ class NonIdempotentBackfill(Rule):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if self.functions and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            self.assigned.setdefault(self.functions[-1], {})[node.targets[0].target.value] = node.value
-
     def visit_Call(self, node: cst.Call) -> None:
         if self.functions:
             function = self.functions[-1]
             model = _updated_model(node)
-            fields = self._overwritten(node, function) if model is not None else []
+            fields = self._overwritten(node) if model is not None else []
             kept = _kept_by_delete(node)
             if kept is not None:
                 self.survivors.setdefault(function, set()).add(kept)
             if fields:
-                named = self.assigned.get(function, {}).get(model.value) if isinstance(model, cst.Name) else None
+                named = self._assigned(model) if isinstance(model, cst.Name) else None
                 self.updates.setdefault(function, []).append((node, _model_named(named or model), fields))
             elif isinstance(node.func, cst.Name):
                 self.calls.setdefault(function, set()).add(node.func.value)
@@ -209,7 +205,18 @@ class NonIdempotentBackfill(Rule):
             if isinstance(forward, cst.Name):
                 self.forward.append(forward.value)
 
-    def _overwritten(self, node: cst.Call, function: str) -> list[str]:
+    def _assigned(self, name: cst.Name) -> cst.BaseExpression | None:
+        """The value last assigned to a name of the function: `Order = apps.get_model(...)`."""
+        binding = self.semantic.lookup(name.value)
+        if (
+            binding is None
+            or binding.kind is not BindingKind.ASSIGNMENT
+            or binding.scope.kind is not ScopeKind.FUNCTION
+        ):
+            return None
+        return binding.value
+
+    def _overwritten(self, node: cst.Call) -> list[str]:
         """The fields `update()` sets to a fixed value (not None, not computed from the row)."""
         found = []
         for arg in node.args:
@@ -217,7 +224,7 @@ class NonIdempotentBackfill(Rule):
                 continue
             value = arg.value
             if isinstance(value, cst.Name):
-                value = self.assigned.get(function, {}).get(value.value, value)  # a Subquery in a variable
+                value = self._assigned(value) or value  # a Subquery in a variable
             if isinstance(value, cst.Name) and value.value == "None":
                 continue  # clearing a cache or a stale value, not a backfill
             if self._derived(value):
