@@ -307,12 +307,21 @@ def test_reading_a_relation_while_assigning_it_is_still_a_query() -> None:
     assert lines(findings) == [6]
 
 
-def test_models_from_apps_get_model_are_known() -> None:
-    findings = check("""
+@pytest.mark.parametrize(
+    "get_model",
+    [
+        'apps.get_model("forum", "Post")',
+        'apps.get_model("forum.Post")',
+        'apps.get_model(app_label="forum", model_name="Post")',
+    ],
+)
+def test_models_from_apps_get_model_are_known(get_model: str) -> None:
+    # Mayan EDMS reaches its models this way outside migrations, to avoid circular imports.
+    findings = check(f"""
         from django.apps import apps
 
         def index(request):
-            Post = apps.get_model("forum", "Post")
+            Post = {get_model}
             for post in Post.objects.all():
                 print(post.topic.title)
         """)

@@ -12,7 +12,14 @@ from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import SourceFile
-from review_patterns.syntax.names import argument_value, call_name, dotted_name, keyword, string_value
+from review_patterns.syntax.names import (
+    argument_value,
+    call_name,
+    dotted_name,
+    keyword,
+    model_of_get_model,
+    string_value,
+)
 from review_patterns.syntax.semantic import BindingKind, ScopeKind
 
 #: Queryset methods that narrow the rows.
@@ -56,24 +63,6 @@ def _updated_model(node: cst.Call) -> cst.BaseExpression | None:
     if isinstance(receiver, cst.Attribute) and receiver.attr.value in _MANAGERS:
         return receiver.value
     return None
-
-
-def _model_named(call: cst.BaseExpression | None) -> tuple[str, str] | None:
-    """(app label, model name) of `apps.get_model("shop", "Order")` or `apps.get_model("shop.Order")`."""
-    if not isinstance(call, cst.Call) or call_name(call) != "get_model":
-        return None
-    app = keyword(call, "app_label")
-    model = keyword(call, "model_name")
-    positional = [a.value for a in call.args if a.keyword is None]
-    if len(positional) == 1 and app is None and model is None:
-        dotted = string_value(positional[0]) or ""
-        label, dot, name = dotted.rpartition(".")
-        return (label, name) if dot else None
-    first = app.value if app is not None else positional[0] if positional else None
-    second = model.value if model is not None else positional[1] if len(positional) > 1 else None
-    app_label = string_value(first) if first is not None else None
-    model_name = string_value(second) if second is not None else None
-    return (app_label, model_name) if app_label and model_name else None
 
 
 class NonIdempotentBackfill(Rule):
@@ -197,7 +186,7 @@ class NonIdempotentBackfill(Rule):
                 self.survivors.setdefault(function, set()).add(kept)
             if fields:
                 named = self._assigned(model) if isinstance(model, cst.Name) else None
-                self.updates.setdefault(function, []).append((node, _model_named(named or model), fields))
+                self.updates.setdefault(function, []).append((node, model_of_get_model(named or model), fields))
             elif isinstance(node.func, cst.Name):
                 self.calls.setdefault(function, set()).add(node.func.value)
         if data_operation(self, node) == "RunPython":

@@ -13,7 +13,7 @@ from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
-from review_patterns.syntax.names import call_name, dotted_name, is_none
+from review_patterns.syntax.names import call_name, dotted_name, is_none, string_value
 
 
 class BroadExcept(HandlerAwareRule):
@@ -34,14 +34,15 @@ class BroadExcept(HandlerAwareRule):
     `except Exception: json.loads(b)`, the same variable computed again from the same input by
     another call, or a `try` that only writes a log line and a handler that writes it another
     way): the second failure propagates. Nor is a handler inside another handler that then
-    re-raises (`except: cleanup(); raise`): it keeps a failed cleanup from masking the original
-    error, which propagates. Nor is a handler that leaves a value unset (`pass`,
+    re-raises (`except: cleanup(); raise`), or inside a function that reports another failure
+    (`render_exception`, `handle_error`, `log_failure`): it keeps a failed cleanup or description
+    from masking the original error. Nor is a handler that leaves a value unset (`pass`,
     `x = None`) when the function raises later if it is None (`if app_module is None: raise
     ImportError(...)`).
 
     A catch-all can also be deliberate; not flagged: a handler whose comment says why (on the
-    `except` line, just above it or in its body; a directive such as `# noqa` or a `# TODO` is
-    not a reason) or whose sync twin's does (`async def aload()` beside `def load()`), or that silences another linter's broad-except check (`# noqa: BLE001`,
+    `except` line, just above it or in its body, or a string standing as a statement in it; a
+    directive such as `# noqa` or a `# TODO` is not a reason) or whose sync twin's does (`async def aload()` beside `def load()`), or that silences another linter's broad-except check (`# noqa: BLE001`,
     `# pylint: disable=broad-except`); a function that wraps one `try` and whose docstring
     says what it does on failure ("return None if the input is invalid"); a `try` that only
     releases a resource (`close()`, `shutdown()`, `os.remove()`) or any handler in a
@@ -217,6 +218,7 @@ class BroadExcept(HandlerAwareRule):
             )
             or self._fails_silently()
             or self._twin_documented(handler)
+            or (isinstance(function, cst.FunctionDef) and _REPORTS_FAILURE.match(function.name.value))
         ):
             self.deliberate.add(handler)
 
@@ -384,6 +386,9 @@ _RELEASING = frozenset(
 _RELEASING_CALLS = frozenset({"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"})
 #: Called names of the project's own failure handling: `storage_background_failure`, `mark_failed`, `on_error`.
 _FAILURE_HANDLER = re.compile(r"(^|_)(fail|failed|failure|error|errored|exception)(_|$)", re.IGNORECASE)
+#: A function that reports another failure (`render_exception`, `handle_error`): a second failure while
+#: describing the first must not mask it.
+_REPORTS_FAILURE = re.compile(r"^_*(render|report|handle|log|format|notify)_(\w+_)?(error|exception|failure)s?$")
 _TELLS_THE_USER = frozenset({"add_error", "error", "form_invalid"})
 #: Comments that are tool directives or reminders, not a reason.
 _NOT_A_REASON = ("pragma", "type:", "noqa", "nosec", "pylint:", "fmt:", "isort:", "todo", "fixme", "xxx")
@@ -402,12 +407,10 @@ _ON_FAILURE = re.compile(
 _RELEASING_METHODS = _RELEASING | {"__del__", "__exit__", "__aexit__"}
 
 
-def _is_reason(comment: cst.Comment | None) -> bool:
+def _is_reason(comment: str) -> bool:
     """Prose (two words or more) or another linter's broad-except check silenced; not a bare
     directive (`# noqa`), a reminder (`# TODO`) or a rule code."""
-    if comment is None:
-        return False
-    text = comment.value.lstrip("#").strip()
+    text = comment.strip()
     if _ACKNOWLEDGED.search(text):
         return True
     return not text.lower().startswith(_NOT_A_REASON) and len(_WORD.findall(text)) >= 2
@@ -430,8 +433,10 @@ def _code(node: cst.CSTNode | None) -> str:
 
 
 def _documented(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
-    """A comment on the `except` line, just above it or in its body says why everything is caught."""
+    """A comment on the `except` line, just above it or in its body says why everything is caught
+    (a string standing as a statement in the body is a comment too)."""
     comments = [line.comment for line in handler.leading_lines]
+    strings: list[str | None] = []
     body = handler.body
     if isinstance(body, cst.IndentedBlock):
         comments.append(body.header.comment)
@@ -441,9 +446,11 @@ def _documented(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
                 comments += [line.comment for line in statement.leading_lines]
             if isinstance(statement, cst.SimpleStatementLine):
                 comments.append(statement.trailing_whitespace.comment)
+                strings += [string_value(small.value) for small in statement.body if isinstance(small, cst.Expr)]
     elif isinstance(body, cst.SimpleStatementSuite):
         comments.append(body.trailing_whitespace.comment)
-    return any(map(_is_reason, comments))
+    texts = [c.value.lstrip("#") for c in comments if c is not None] + [t for t in strings if t is not None]
+    return any(map(_is_reason, texts))
 
 
 def _releases(small: cst.BaseSmallStatement) -> bool:
