@@ -897,6 +897,71 @@ def test_a_backfill_of_a_column_added_in_the_same_release_overwrites_nothing() -
     assert found(**{"0001_initial": "1.7.0", "0002_kind": "1.7.0", "0003_fill": "1.8.0"}) == ["RP204"]
 
 
+def test_a_backfill_of_models_passed_to_a_helper_knows_their_columns_release() -> None:
+    # label-studio io_storages 0014: `update_storage(storage)` resets `status` on each storage model
+    # of a list fetched with `apps.get_model`; 0013 added `status` to them in the same release.
+    from review_patterns.project.releases import Releases
+
+    create = """
+        from django.db import migrations, models
+
+        class Migration(migrations.Migration):
+            initial = True
+            operations = [
+                migrations.CreateModel("S3ImportStorage", [("id", models.AutoField(primary_key=True))]),
+                migrations.CreateModel("S3ExportStorage", [("id", models.AutoField(primary_key=True))]),
+            ]
+        """
+    add_status = """
+        from django.db import migrations, models
+
+        class Migration(migrations.Migration):
+            dependencies = [("io_storages", "0001_initial")]
+            operations = [
+                migrations.AddField("s3importstorage", "status", models.CharField(max_length=64, null=True)),
+                migrations.AddField("s3exportstorage", "status", models.CharField(max_length=64, null=True)),
+            ]
+        """
+    init = """
+        from django.db import migrations
+
+        def update_storage(storage):
+            storage.objects.update(status="initialized")
+
+        def forwards(apps, schema_editor):
+            storages = [
+                apps.get_model("io_storages", "S3ImportStorage"),
+                apps.get_model("io_storages", "S3ExportStorage"),
+            ]
+            for storage in storages:
+                update_storage(storage)
+
+        class Migration(migrations.Migration):
+            dependencies = [("io_storages", "0002_status")]
+            operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+        """
+    sources = {
+        "io_storages/migrations/0001_initial.py": textwrap.dedent(create),
+        "io_storages/migrations/0002_status.py": textwrap.dedent(add_status),
+        "io_storages/migrations/0003_init_statuses.py": textwrap.dedent(init),
+    }
+    path = "io_storages/migrations/0003_init_statuses.py"
+
+    def found(status_shipped_in: str) -> list[str]:
+        releases = {"0001_initial": "1.7.0", "0002_status": status_shipped_in, "0003_init_statuses": "1.8.0"}
+        shipped = Releases({f"io_storages/migrations/{n}.py": tag for n, tag in releases.items()}, "(next)")
+        context = ProjectContext.from_sources(sources, releases=shipped)
+        return [f.code for f in lint(sources[path], path, context, Config()).findings]
+
+    assert found("1.8.0") == []  # the column is new: nothing real to reset
+    assert found("1.7.0") == ["RP204"]  # statuses written by 1.7.0 are reset
+    # A model the file does not fetch is unknown: the update is judged as before.
+    sources[path] = sources[path].replace('"S3ExportStorage"),\n', '"S3ExportStorage"),\n                object(),\n')
+    sources[path] = sources[path].replace('apps.get_model("io_storages", "S3ImportStorage"),\n', "")
+    sources[path] = sources[path].replace('apps.get_model("io_storages", "S3ExportStorage"),\n', "")
+    assert found("1.8.0") == ["RP204"]
+
+
 def test_values_computed_from_the_row_are_idempotent() -> None:
     files = {
         "shop/migrations/0002_data.py": """

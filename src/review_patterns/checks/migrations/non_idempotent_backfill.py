@@ -87,11 +87,12 @@ class NonIdempotentBackfill(Rule):
     real values. Update only the rows that still need it: `.filter(field__isnull=True).update(...)`.
 
     ## Known problems
-    Measured precision: 1 of 2 on 15 real projects (benchmarks/precision; 8 found before, 7 of
-    them on new columns or row-computed values). The false alarm (mayan-edms documents 0067)
-    recomputes a column added two migrations earlier in the same release, which an sdist without
-    git history cannot show; a merge of duplicates (mayan-edms file_metadata 0003) is no longer
-    flagged.
+    Measured on 15 real projects with their release history rebuilt from the package index
+    (benchmarks/precision/history.py: what a clone's release tags show): no finding. On the bare
+    sdists it found 2: both reset and recompute a column added one or two migrations earlier in
+    the same release (mayan-edms documents 0067 in 4.0b1, label-studio io_storages 0014 in
+    1.8.0), so nothing real is overwritten; only the release tags show it. A merge of duplicates
+    (mayan-edms file_metadata 0003) is not flagged.
     """
 
     code = "RP204"
@@ -165,6 +166,8 @@ class NonIdempotentBackfill(Rule):
         self.forward: list[str] = []
         #: function -> names of the rows kept by `Model.objects.exclude(pk=keep.pk).delete()`
         self.survivors: dict[str, set[str]] = {}
+        #: the models the file fetches with `apps.get_model(...)`
+        self.fetched: list[tuple[str, str]] = []
 
     @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
@@ -177,6 +180,9 @@ class NonIdempotentBackfill(Rule):
         self.functions.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
+        fetched = model_of_get_model(node)
+        if fetched is not None:
+            self.fetched.append(fetched)
         if self.functions:
             function = self.functions[-1]
             model = _updated_model(node)
@@ -236,13 +242,19 @@ class NonIdempotentBackfill(Rule):
         return False
 
     def _old_columns(self, model: tuple[str, str] | None, fields: list[str]) -> list[str]:
-        """The fields that existed before this release: a column added in it holds nothing to overwrite."""
-        if model is None:
-            return fields
+        """The fields that existed before this release: a column added in it holds nothing to overwrite.
+
+        A model passed in (`def update_storage(storage)`, called for each of a list) is one of those
+        the file fetches with `apps.get_model`: each of them holding the fields must have had them
+        before this release for the update to overwrite anything.
+        """
         history: MigrationHistory = self.context.migrations
         migration = history.migration(self.file.path, self.file.source)
         if migration is None:
             return fields
+        if model is None:
+            holders = [m for m in dict.fromkeys(self.fetched) if self._holds(m, fields)]
+            return next((old for m in holders if (old := self._old_columns(m, fields))), [] if holders else fields)
         app, name = model
         state = history.state_after(migration).get(app, {}).get(name.lower())
         if state is None:
@@ -255,6 +267,16 @@ class NonIdempotentBackfill(Rule):
             if known is None or known.since is None or not history.same_release(known.since, migration):
                 old.append(field)
         return old
+
+    def _holds(self, model: tuple[str, str], fields: list[str]) -> bool:
+        """Whether `model` has every one of `fields` after this migration."""
+        history: MigrationHistory = self.context.migrations
+        migration = history.migration(self.file.path, self.file.source)
+        app, name = model
+        state = history.state_after(migration).get(app, {}).get(name.lower()) if migration else None
+        return state is not None and all(
+            f.lower() in state.fields or f.lower().removesuffix("_id") in state.fields for f in fields
+        )
 
     def leave_Module(self, original_node: cst.Module) -> None:
         reported: set[int] = set()
