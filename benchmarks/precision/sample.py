@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     earlier = totals.get(args.rule, {})
     if isinstance(earlier, int):  # one total for the projects of an earlier run
         earlier = {EARLIER: earlier}
+    if {name for name, _, _ in PROJECTS[:9]} <= run:  # the earlier run's projects are all run again
+        earlier.pop(EARLIER, None)
     per_project = {p: n for p, n in earlier.items() if p not in run}
     per_project.update({p: sum(r["project"] == p for r in found) for p in sorted(run)})
     totals[args.rule] = dict(sorted(per_project.items()))

@@ -39,8 +39,11 @@ sdist packaged) as a git copy of each pinned tree with one tagged commit per rel
     (cd HISTORY/FOLDER && review-patterns check . --select RP2 -j 1 --no-cache --format json -o RUNS/NAME.json --exit-zero)
 
 A migration counts from the first release that packaged it (a South migration at the same path,
-read in the archive, does not count); renames are not followed, and files no release packaged
-count as the pinned release (the script's docstring lists the limits).
+read in the archive, does not count; a moved migrations folder is followed, a renamed file is
+not), and files no release packaged count as the pinned release (the script's docstring lists
+the limits). On the bare sdists (releases guessed from header days) RP201 was judged 0 of 1,
+RP204 1 of 2 and RP206 9 of 14: each false alarm changed a table or column of the same release,
+and so, the release history showed, did 8 of the findings judged true then.
 """
 
 

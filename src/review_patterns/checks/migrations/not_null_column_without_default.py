@@ -51,11 +51,11 @@ class NotNullColumnWithoutDefault(MigrationRule):
     A squashed migration (`replaces`, or `_squashed_` in its name) is not judged; the migrations
     it replaces are. Migrations of test apps (under `tests/`, `test/`, `testapp/`) are not judged.
     Without git history (an sdist), releases are guessed from the migrations' headers.
-    Measured precision: 0 of 1 on 15 real projects (benchmarks/precision). weblate's one finding
-    adds a column in the release that created the table (both first shipped in 2026.7), which
-    its sdist cannot show: it has no git history and no dated headers; in the repository the tag
-    `weblate-2026.7` dates both. The 9 found before (split-off initial relations, a table
-    emptied first, a test app) were false alarms.
+    Measured on 15 real projects with their release history rebuilt from the package index
+    (benchmarks/precision/history.py: what a clone's release tags show): no finding. On the bare
+    sdists it had one false alarm: weblate vcs 0003 adds a column in the release that created
+    the table (both first shipped in 2026.7), which only the release tags show. The 9 found
+    before (split-off initial relations, a table emptied first, a test app) were false alarms.
     """
 
     code = "RP201"
