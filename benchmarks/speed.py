@@ -2,8 +2,10 @@
 
     python benchmarks/speed.py TREE [--large PROJECT --file PATH] [--memory PROJECT] [--rounds R] [--jobs J]
 
-Stages (each a fresh process, as a user runs them), reported in seconds and as ratios to a bare
-LibCST parse of the same files with the same number of processes, and to the cold run:
+Stages (each a fresh process, as a user runs them, from bytecode as an installed package runs),
+reported in seconds and as ratios to a bare LibCST parse of the same files with the same number of
+processes, and to the cold run: wall time, then CPU time (user + system of the process and its
+workers), which a loaded machine disturbs less:
 
 - parse: `libcst.parse_module` of every file of TREE, nothing else;
 - cold: `review-patterns check --no-cache`;
@@ -17,8 +19,8 @@ LibCST parse of the same files with the same number of processes, and to the col
   `--no-cache`; and the interpreter's start-up.
 
 Then peak memory (the largest resident set of the run, `getrusage`) of `check --no-cache -j 1` on a
-quarter, half and all of the files of the `--memory` project (default TREE): flat when it does not
-grow with the number of files.
+quarter, half and all of the files of the `--memory` project (default TREE), and on its 8 largest
+files alone: flat when it does not grow with the number of files (the largest file sets the peak).
 
 Rounds are interleaved so that noise from other processes spreads over every stage alike.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -59,17 +62,26 @@ if __name__ == "__main__":
 """
 
 
-def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> float:
+#: Every stage runs from bytecode, as an installed package does: with PYTHONDONTWRITEBYTECODE set
+#: (some shells and containers set it), each run would compile the tool's modules again.
+ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, of the process and the workers it waited for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         command,
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**ENVIRONMENT, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=False,
     )
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 #: flake8 as if review-patterns were not installed: its distribution hidden from the plugin finder.
@@ -93,7 +105,9 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 def peak_memory(command: list[str], cwd: Path | None = None) -> int:
     """The largest resident set, in KiB, of `command` and the processes it waited for."""
-    out = subprocess.run([sys.executable, "-c", PEAK, *command], cwd=cwd, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK, *command], cwd=cwd, env=ENVIRONMENT, capture_output=True, text=True, check=False
+    )
     return int(out.stdout.strip() or 0)
 
 
@@ -110,13 +124,14 @@ def main() -> None:
     python = sys.executable
     jobs = str(args.jobs)
     work = Path(tempfile.mkdtemp(prefix="rp-bench-"))
+    ENVIRONMENT["PYTHONPYCACHEPREFIX"] = str(work / "bytecode")  # written by the first runs, outside the trees
     tree = work / "tree"
     shutil.copytree(args.tree, tree, ignore=shutil.ignore_patterns(".review_patterns_cache"))
     cache = {"REVIEW_PATTERNS_CACHE_DIR": str(work / "cache")}
     check = [python, "-m", "review_patterns", "check", "--exit-zero", "--format", "json", "-j", jobs]
-    stages: dict[str, Callable[[], float]] = {
-        "parse (LibCST only)": lambda: timed([python, "-c", PARSE, str(tree), jobs]),
-        "review-patterns, cold": lambda: timed([*check, "--no-cache", str(tree)]),
+    stages: dict[str, Callable[[], tuple[float, float]]] = {
+        PARSE_STAGE: lambda: timed([python, "-c", PARSE, str(tree), jobs]),
+        COLD_STAGE: lambda: timed([*check, "--no-cache", str(tree)]),
         "review-patterns, warm": lambda: timed([*check, str(tree)], env=cache),
     }
     if shutil.which("flake8") or _has("flake8"):
@@ -135,7 +150,7 @@ def main() -> None:
         one = [*check[:-2], "-j", "1"]
         large_cache = {"REVIEW_PATTERNS_CACHE_DIR": str(work / "large-cache")}
 
-        def one_file_warm() -> float:
+        def one_file_warm() -> tuple[float, float]:
             with edited.open("a") as out:
                 out.write("\n# edited\n")  # a save: the file changed, the project around it did not
             return timed([*one, str(edited)], env=large_cache)
@@ -147,18 +162,32 @@ def main() -> None:
         timed([*one, str(edited)], env=large_cache)  # builds and keeps the context, as the first run of the day does
     timed([*check, str(tree)], env=cache)  # the warm stage's earlier run
 
-    totals = dict.fromkeys(stages, 0.0)
+    walls = dict.fromkeys(stages, 0.0)
+    cpus = dict.fromkeys(stages, 0.0)
     for _ in range(args.rounds):
         for name, stage in stages.items():
-            totals[name] += stage()
+            wall, cpu = stage()
+            walls[name] += wall
+            cpus[name] += cpu
     files = sum(1 for _ in tree.rglob("*.py"))
     print(f"{args.tree.name}: {files} files, {args.jobs} processes, {args.rounds} interleaved rounds")
-    base = totals["parse (LibCST only)"]
-    cold = totals["review-patterns, cold"]
-    for name, total in totals.items():
-        print(f"{name:36} {total / args.rounds:8.2f} s  {total / base:6.2f}x parse  {total / cold:6.3f}x cold")
+    print(f"{'':36} {'wall':>8}    {'x parse':>7} {'x cold':>7} | {'CPU':>8}    {'x parse':>7} {'x cold':>7}")
+    for name in stages:
+        print(
+            f"{name:36} {walls[name] / args.rounds:8.2f} s  {_ratio(walls, name, PARSE_STAGE):>7} "
+            f"{_ratio(walls, name, COLD_STAGE):>7} | {cpus[name] / args.rounds:8.2f} s  "
+            f"{_ratio(cpus, name, PARSE_STAGE):>7} {_ratio(cpus, name, COLD_STAGE):>7}"
+        )
     memory(args.memory or args.tree, work)
     shutil.rmtree(work, ignore_errors=True)
+
+
+PARSE_STAGE = "parse (LibCST only)"
+COLD_STAGE = "review-patterns, cold"
+
+
+def _ratio(totals: dict[str, float], name: str, base: str) -> str:
+    return f"{totals[name] / totals[base]:.3f}x" if totals[base] else "-"
 
 
 def memory(project: Path, work: Path) -> None:
@@ -173,6 +202,14 @@ def memory(project: Path, work: Path) -> None:
         chosen = files[: len(files) // share]
         kib = peak_memory([*check, *chosen], cwd=copy)
         print(f"  {len(chosen):6} files  {kib / 1024:8.1f} MiB")
+    # The peak is set by the largest file analysed: a share holding the largest files peaks as high.
+    largest = sorted(files, key=lambda f: (copy / f).stat().st_size)[-LARGEST:]
+    kib = peak_memory([*check, *largest], cwd=copy)
+    print(f"  {len(largest):6} files  {kib / 1024:8.1f} MiB  (the largest alone)")
+
+
+#: How many of the largest files the memory stage checks alone.
+LARGEST = 8
 
 
 def _has(module: str) -> bool:

@@ -736,7 +736,9 @@ def lint_paths(
     notes: list[str] = []
     for path in collect_files(paths, config, notes):
         folder = path.resolve().parent
-        found.append((path, display_path(path, cwd), roots.setdefault(folder, find_project_root(folder))))
+        if folder not in roots:
+            roots[folder] = find_project_root(folder)
+        found.append((path, display_path(path, cwd), roots[folder]))
     part = None
     if shard is not None:
         positions = share([_size(path) for path, _, _ in found], *shard)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import os
 import sys
 import time
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -693,6 +693,8 @@ def explain(code: str) -> int:
         pages = [docs.grade_page()]
     for page in pages[:1]:
         if sys.stdout.isatty():
+            from rich.markdown import Markdown  # here: it costs a tenth of every run's start-up
+
             Console().print(Markdown(page))
         else:
             click.echo(page, nl=False)
@@ -715,12 +717,22 @@ def write_docs(folder: Path, check_only: bool) -> int:
     return EXIT_OK
 
 
+def _collect_less() -> None:
+    """LibCST makes hundreds of thousands of small objects per file, few of them in reference cycles:
+    the cycle collector runs less often, and never again over what is loaded by now (the modules).
+    About 5% of a cold run on DRF, for 5 MiB more at the peak."""
+    gc.freeze()
+    gc.set_threshold(5_000, 10, 10)
+
+
 def main(argv: Sequence[str] | None = None, rules: Sequence[type[Rule]] = ALL_RULES) -> int:
     """Runs the CLI with `rules` (the registry unless given) and returns its exit status; errors become
     messages, never tracebacks.
 
     Ctrl-C and SIGTERM stop the run and its worker processes with one line, and exit 130 and 143.
     """
+    if argv is None:  # the command itself: the process is ours
+        _collect_less()
     try:
         with stop_on_signals():
             result = cli.main(

@@ -59,8 +59,10 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if any(getattr(visitor_class, hook) is not getattr(cst.CSTVisitor, hook) for hook in _HOOKS):
         _visit_hooks(node, visitor)  # the visitor dispatches itself
         return
-    plans = _PLAIN.setdefault(visitor_class, {})
-    _visit_plain(node, visitor, plans)
+    found = _PLAIN.get(visitor_class)
+    if found is None:
+        found = _PLAIN[visitor_class] = ({}, _own_methods(visitor_class))
+    _visit_plain(node, visitor, *found)
 
 
 def nodes_of(node: cst.CSTNode, kind: type[N] | tuple[type[N], ...]) -> Iterator[N]:
@@ -86,9 +88,27 @@ def nodes_of(node: cst.CSTNode, kind: type[N] | tuple[type[N], ...]) -> Iterator
 
 
 _HOOKS = ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")
-#: Visitor class -> node class -> its plan (as `_Walk.plan`, with unbound methods); weak: rules
-#: define visitor classes inside functions.
-_PLAIN: weakref.WeakKeyDictionary[type[cst.CSTVisitor], dict[type[cst.CSTNode], Any]] = weakref.WeakKeyDictionary()
+#: Visitor class -> (node class -> its plan (as `_Walk.plan`, with unbound methods), its own methods);
+#: weak: rules define visitor classes inside functions.
+_PLAIN: weakref.WeakKeyDictionary[
+    type[cst.CSTVisitor], tuple[dict[type[cst.CSTNode], Any], dict[str, Callable[..., Any]]]
+] = weakref.WeakKeyDictionary()
+#: Classes whose `visit_*`/`leave_*` methods are all LibCST's do-nothing stubs.
+_STUBS = frozenset(cst.CSTVisitor.__mro__)
+
+
+def _own_methods(visitor_class: type[cst.CSTVisitor]) -> dict[str, Callable[..., Any]]:
+    """The visitor's `visit_*`/`leave_*` methods, read from its own classes: looking each name up
+    on the class, through LibCST's thousand stubs, cost more than many a walk (a rule defines a
+    visitor class in a function: a new class per call)."""
+    names = {
+        name
+        for klass in visitor_class.__mro__
+        if klass not in _STUBS
+        for name in vars(klass)
+        if name.startswith(("visit_", "leave_"))
+    }
+    return {name: method for name in names if (method := _method(visitor_class, name)) is not None}
 
 
 def _method(visitor_class: type[cst.CSTVisitor], name: str) -> Callable[..., Any] | None:
@@ -97,7 +117,12 @@ def _method(visitor_class: type[cst.CSTVisitor], name: str) -> Callable[..., Any
     return None if method is None or getattr(method, "_is_no_op", False) else method
 
 
-def _visit_plain(node: cst.CSTNode, visitor: cst.CSTVisitor, plans: dict[type[cst.CSTNode], Any]) -> None:
+def _visit_plain(
+    node: cst.CSTNode,
+    visitor: cst.CSTVisitor,
+    plans: dict[type[cst.CSTNode], Any],
+    methods: dict[str, Callable[..., Any]],
+) -> None:
     node_class = type(node)
     plan = plans.get(node_class)
     if plan is None:
@@ -105,21 +130,12 @@ def _visit_plain(node: cst.CSTNode, visitor: cst.CSTVisitor, plans: dict[type[cs
         if order is None:
             node.visit(visitor)
             return
-        name, visitor_class = node_class.__name__, type(visitor)
+        name = node_class.__name__
         fields = tuple(
-            (
-                field,
-                when_set,
-                _method(visitor_class, f"visit_{name}_{field}"),
-                _method(visitor_class, f"leave_{name}_{field}"),
-            )
+            (field, when_set, methods.get(f"visit_{name}_{field}"), methods.get(f"leave_{name}_{field}"))
             for field, when_set in order
         )
-        plan = plans[node_class] = (
-            _method(visitor_class, f"visit_{name}"),
-            fields,
-            _method(visitor_class, f"leave_{name}"),
-        )
+        plan = plans[node_class] = (methods.get(f"visit_{name}"), fields, methods.get(f"leave_{name}"))
     visit_method, fields, leave_method = plan
     if visit_method is None or visit_method(visitor, node) is not False:
         for field, when_set, attribute_visit, attribute_leave in fields:
@@ -129,10 +145,10 @@ def _visit_plain(node: cst.CSTNode, visitor: cst.CSTVisitor, plans: dict[type[cs
             if attribute_visit is not None:
                 attribute_visit(visitor, node)
             if isinstance(value, cst.CSTNode):
-                _visit_plain(value, visitor, plans)
+                _visit_plain(value, visitor, plans, methods)
             elif isinstance(value, (tuple, list)):
                 for child in value:
-                    _visit_plain(child, visitor, plans)
+                    _visit_plain(child, visitor, plans, methods)
             if attribute_leave is not None:
                 attribute_leave(visitor, node)
     if leave_method is not None:

@@ -62,6 +62,13 @@ class ClientRule(Rule):
         """What `expr` stands for at the current node, or None when it is not recognised."""
         return self._client(expr, None)
 
+    def kind_in(self, expr: cst.BaseExpression, function: cst.CSTNode) -> Kind | None:
+        """What `expr` stands for anywhere in `function` (a `def`, else the module's top level), for a
+        rule that reads a function ahead of the traversal."""
+        scope = self.semantic.scope_of(function) if isinstance(function, cst.FunctionDef) else None
+        found = self._client(expr, scope or self.semantic.module_scope)
+        return found.kind if found is not None else None
+
     # -- reading expressions; `scope` None is the current node, else anywhere in that scope --
 
     def _client(self, expr: cst.BaseExpression, scope: Scope | None) -> Client | None:
