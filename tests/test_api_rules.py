@@ -144,6 +144,36 @@ def test_views_the_urlconf_wraps_in_login_required_are_protected() -> None:
     assert [f for f in findings(view, urls) if f[1] == "RP601"] == [(9, "RP601")]
 
 
+def test_views_the_urlconf_wraps_in_a_configured_rate_limiter_are_throttled() -> None:
+    """`ratelimit(key="ip", rate="10/m")(view)`: a decorator built by a call, applied in the URLconf."""
+    view = """
+        from django.http import JsonResponse
+
+        from geo.services import Geocoder
+
+        def geocode_page(request):
+            return JsonResponse(Geocoder().locate(request.GET["address"]))
+
+        def reverse_page(request):
+            return JsonResponse(Geocoder().locate(request.GET["point"]))
+        """
+    urls = {
+        "shop/urls.py": """
+            from django.contrib.auth.decorators import user_passes_test
+            from django.urls import path
+            from django_ratelimit.decorators import ratelimit
+
+            from geo import views
+
+            urlpatterns = [
+                path("geocode/", ratelimit(key="ip", rate="10/m")(views.geocode_page)),
+                path("reverse/", user_passes_test(lambda u: u.is_staff)(views.reverse_page)),
+            ]
+            """
+    }
+    assert findings(view, urls) == [(5, "RP601"), (8, "RP602")]
+
+
 def test_nothing_is_paid_without_a_quota_guard_or_configured_paid_calls() -> None:
     files = {k: v for k, v in EXAMPLE_FILES.items() if k != "quota/manager.py"}
     sources = dedent({**files, "quota/manager.py": "", "geo/views.py": DRF_VIEW})
@@ -183,6 +213,75 @@ def test_paid_hosts_reach_through_helpers_and_cycles_across_modules() -> None:
         """
     assert findings(view, files, **{"paid-hosts": ["weather.example"]}) == [(5, "RP601"), (5, "RP602")]
     assert findings(view, files, **{"paid-hosts": ["maps.example"]}) == []
+
+
+PAYMENT_VIEWS = """
+    from django.http import Http404, JsonResponse
+    from django.shortcuts import redirect
+    from django.views import View
+
+    from shop.models import Order
+
+    def stripe_oauth_return(request):
+        import stripe  # a lazy import names the SDK all the same
+
+        if request.GET.get("state") != request.session["stripe_oauth_token"]:
+            return redirect("dashboard")
+        return JsonResponse({"account": stripe.Account.retrieve(request.GET["account"]).id})
+
+    class OrderPaymentView(View):
+        def dispatch(self, request, *args, **kwargs):
+            try:
+                self.order = Order.objects.get_with_secret_check(kwargs["code"], received_secret=kwargs["secret"])
+            except Order.DoesNotExist:
+                raise Http404("Unknown order")
+            return super().dispatch(request, *args, **kwargs)
+
+        def get(self, request, *args, **kwargs):
+            import stripe
+
+            return JsonResponse({"status": stripe.PaymentIntent.retrieve(self.order.intent_id).status})
+
+    def checkout_status(request, intent_id):
+        import stripe
+
+        return JsonResponse({"status": stripe.PaymentIntent.retrieve(intent_id).status})
+    """
+
+
+def test_views_checking_a_secret_of_the_caller_let_no_anonymous_user_in() -> None:
+    """An OAuth callback comparing its `state` with the session's token, and a view whose `dispatch`
+    checks the order's secret from the URL, identify their caller (no RP601); each still makes a paid
+    call per request with no rate limit (RP602). A view checking nothing is flagged by both."""
+    found = findings(PAYMENT_VIEWS, {"quota/manager.py": ""}, path="payments/views.py", **{"paid-calls": ["stripe.*"]})
+    assert found == [(7, "RP602"), (14, "RP602"), (27, "RP601"), (27, "RP602")]
+
+
+def test_a_project_method_named_in_paid_calls_is_paid_where_it_is_called() -> None:
+    """`paid-calls` may name the project's own wrapper of a paid API (`machinery.*.request`), reached
+    through `self.` calls of a service class made in the view."""
+    files = {
+        "quota/manager.py": "",
+        "machinery/deepl.py": """
+            class DeepLTranslation:
+                def request(self, method, url, **kwargs):
+                    return fetch_url(method, url, **kwargs)
+
+                def translate(self, text):
+                    return self.request("post", self.api_url, json={"text": [text]})
+            """,
+    }
+    view = """
+        from django.http import JsonResponse
+
+        from machinery.deepl import DeepLTranslation
+
+        def suggest(request):
+            return JsonResponse(DeepLTranslation().translate(request.GET["text"]))
+        """
+    options = {"paid-calls": ["machinery.*.request"]}
+    assert findings(view, files, path="machinery/views.py", **options) == [(5, "RP601"), (5, "RP602")]
+    assert findings(view, files, path="machinery/views.py", **{"paid-calls": ["machinery.*.search"]}) == []
 
 
 LOOKUP = """

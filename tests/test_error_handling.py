@@ -712,3 +712,102 @@ def test_a_parsers_error_describes_the_users_upload() -> None:
             return JsonResponse({"status": "ok"})
         """
     assert flagged(source, "RP302") == [15]
+
+
+def test_rp304_the_async_twin_of_a_method_whose_handler_says_why() -> None:
+    # django `sessions/backends/cache.py`: `aload()` repeats `load()`, whose comment gives the reason.
+    source = """
+        class SessionStore(SessionBase):
+            def load(self):
+                try:
+                    data = self._cache.get(self.cache_key)
+                except Exception:
+                    # Some backends raise on invalid cache keys: start a new session then.
+                    data = None
+                return data or {}
+
+            async def aload(self):
+                try:
+                    data = await self._cache.aget(await self.acache_key())
+                except Exception:
+                    data = None
+                return data or {}
+
+            async def aexists(self, key):
+                try:
+                    return await self._cache.ahas_key(key)
+                except Exception:
+                    return False
+        """
+    assert flagged(source, "RP304", path="shop/sessions.py") == [21]
+
+
+def test_rp304_cleanup_swallowed_while_the_original_error_is_reraised() -> None:
+    # weblate `trans/backups.py`: removing restored media after a failed restore, then `raise`.
+    source = """
+        def restore(self, archive):
+            try:
+                return self.extract(archive)
+            except Exception:
+                for storage, name in reversed(self.created_media):
+                    try:
+                        storage.delete(name)
+                    except Exception as error:
+                        warnings.warn(f"Could not remove restored media {name!r}: {error}", RuntimeWarning)
+                raise
+
+        def restore_quietly(self, archive):
+            try:
+                return self.extract(archive)
+            except OSError:
+                for storage, name in reversed(self.created_media):
+                    try:
+                        storage.delete(name)
+                    except Exception:
+                        pass
+                return None
+        """
+    assert flagged(source, "RP304", path="shop/backups.py") == [20]
+
+
+def test_rp304_a_string_in_the_handler_says_why_like_a_comment() -> None:
+    # mayan-edms `file_caching/model_mixins.py`: the reason is a string standing as a statement.
+    source = '''
+        def create_partition_file(self, filename):
+            try:
+                self.cache.storage.delete(name=filename)
+            except Exception as exception:
+                """
+                Some S3 implementations throw an error when deleting a missing key. Ignore it:
+                any storage error of concern is raised by the `storage.save` call below.
+                """
+                logger.debug("cache.storage.delete exception: %s", exception)
+            try:
+                self.cache.storage.save(name=filename, content=b"")
+            except Exception:
+                "TODO"
+        '''
+    assert flagged(source, "RP304", path="shop/caching.py") == [13]
+
+
+def test_rp304_a_failure_while_reporting_another_one() -> None:
+    # django-cms `plugin_rendering.py`: describing the plugin inside `render_exception` may fail too.
+    source = """
+        class ContentRenderer:
+            def render_exception(self, context, placeholder):
+                exc, value, tb = context["exc_info"]
+                message = f"{exc.__name__}: {value} when rendering {placeholder}"
+                try:
+                    description = context["_last_plugin"].get_short_description()
+                except Exception:
+                    description = "unknown plugin"
+                logger.error(f"{message}, plugin {description}", exc_info=(exc, value, tb))
+
+            def render_placeholder(self, context, placeholder):
+                try:
+                    description = context["_last_plugin"].get_short_description()
+                except Exception:
+                    description = "unknown plugin"
+                return description
+        """
+    assert flagged(source, "RP304", path="shop/rendering.py") == [15]

@@ -8,6 +8,7 @@ import os
 import stat
 from pathlib import Path
 
+import libcst as cst
 import pytest
 from conftest import lint_example
 
@@ -17,7 +18,8 @@ from review_patterns.core.fixer import fix_source, write_source
 from review_patterns.core.model import Edit, FileChange, Fix
 from review_patterns.core.rule import Bad, Rewrite, Rule
 from review_patterns.frontends.cli import main
-from review_patterns.syntax.imports import ImportTable
+from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.semantic import Scope, SemanticModel
 
 FIXING = [rule for rule in ALL_RULES if rule.fixes]
 BAD_EXAMPLES = [
@@ -118,19 +120,31 @@ def test_overlapping_fixes_wait_for_the_next_round_and_shared_edits_apply_once()
     assert apply_fixes(source, [first, second]) == ("import os\na = 7\nb = 8\n", 2)
 
 
-def test_imports_and_constants_are_added_after_the_imports_once() -> None:
-    import libcst as cst
+def top_scope(module: cst.Module) -> Scope:
+    model = SemanticModel(SourceFile("shop/views.py", module.code))
+    model.visit_Module(module)
+    return model.module_scope
 
+
+def test_imports_and_constants_are_added_after_the_imports_once() -> None:
     module = cst.parse_module('"""Doc."""\nimport json\n\nTIMEOUT = 5\n\n\ndef f():\n    return json\n')
-    imports = ImportTable.of_module(module)
     rewrite = Rewrite(safe=False, imports=("from django.utils import timezone",), constants=("TIMEOUT = 10",))
-    fix = fix_of(rewrite, module, imports, {"TIMEOUT", "f"})
+    fix = fix_of(rewrite, module, top_scope(module), {"TIMEOUT", "f"})
     assert fix is not None
     assert [e.content for e in fix.edits] == ["from django.utils import timezone\n"]
     assert (fix.edits[0].line, fix.edits[0].column) == (3, 1)
     clash = Rewrite(safe=False, imports=("from django.utils import timezone",))
     other = cst.parse_module("from datetime import timezone\n")
-    assert fix_of(clash, other, ImportTable.of_module(other), set()) is None, "never rebinds a name in use"
+    assert fix_of(clash, other, top_scope(other), set()) is None, "never rebinds a name in use"
+    assigned = cst.parse_module("timezone = pytz.utc\n")
+    assert fix_of(clash, assigned, top_scope(assigned), {"timezone"}) is None, "nor a name assigned"
+    inside = cst.parse_module("def f():\n    from django.utils import timezone\n    return timezone\n")
+    fix = fix_of(clash, inside, top_scope(inside), {"f"})
+    assert fix is not None and fix.edits[0].content == "from django.utils import timezone\n", (
+        "a function's import is its own"
+    )
+    present = cst.parse_module("from django.utils import timezone\n")
+    assert fix_of(clash, present, top_scope(present), set()) is None, "already imported: nothing to add"
 
 
 def test_writing_keeps_encoding_bom_line_endings_mode_and_symlinks(tmp_path: Path) -> None:

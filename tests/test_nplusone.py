@@ -307,12 +307,21 @@ def test_reading_a_relation_while_assigning_it_is_still_a_query() -> None:
     assert lines(findings) == [6]
 
 
-def test_models_from_apps_get_model_are_known() -> None:
-    findings = check("""
+@pytest.mark.parametrize(
+    "get_model",
+    [
+        'apps.get_model("forum", "Post")',
+        'apps.get_model("forum.Post")',
+        'apps.get_model(app_label="forum", model_name="Post")',
+    ],
+)
+def test_models_from_apps_get_model_are_known(get_model: str) -> None:
+    # Mayan EDMS reaches its models this way outside migrations, to avoid circular imports.
+    findings = check(f"""
         from django.apps import apps
 
         def index(request):
-            Post = apps.get_model("forum", "Post")
+            Post = {get_model}
             for post in Post.objects.all():
                 print(post.topic.title)
         """)
@@ -481,6 +490,33 @@ def test_rp401_a_second_loop_over_the_same_rows_finds_the_foreign_key_fetched() 
         (8, "post.tags.count()"),
         (15, "post.author"),
         (18, "post.author"),
+    ]
+
+
+def test_rp401_a_comprehension_over_a_name_bound_twice_in_the_function() -> None:
+    # The comprehension reads the binding the traversal has reached, as a `for` loop does, not the
+    # name's first or last binding in the function (the rows of a queryset, not None or a list).
+    findings = check("""
+        from forum.models import Post
+
+        def export(request):
+            posts = Post.objects.filter(topic__forum_id=1)
+            rows = [(post.title, post.author.email) for post in posts]
+            posts = None
+            return rows
+
+        def mine(request):
+            posts = Post.objects.all()
+            if request.GET.get("mine"):
+                posts = posts.filter(author=request.user)
+            titles = {post.pk: post.topic.title for post in posts}
+            posts = list(titles)
+            return titles, sum(len(post.author.username) for post in Post.objects.all())
+    """)
+    assert [(f.line, f.message.split("`")[1]) for f in findings] == [
+        (6, "post.author"),
+        (14, "post.topic"),
+        (16, "post.author"),
     ]
 
 

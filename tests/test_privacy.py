@@ -267,6 +267,30 @@ def test_an_e_that_is_not_the_caught_exception() -> None:
     assert calls_flagged(source, "RP302") == []
 
 
+def test_a_local_name_hiding_an_imported_one() -> None:
+    """Django's `messages` shows the text to the user; a report's own `messages` is not the import,
+    even after another function imported the name for itself."""
+    source = """
+        def import_orders(request):
+            from django.contrib import messages
+            try:
+                load_orders(request.FILES["orders"])
+            except OSError as exc:
+                messages.error(request, str(exc))
+            return redirect("orders")
+
+        def import_rows(rows):
+            messages = ImportReport()
+            for row in rows:
+                try:
+                    save_row(row)
+                except OSError as exc:
+                    messages.error(row, str(exc))
+            return messages
+        """
+    assert calls_flagged(source, "RP302") == [7]
+
+
 def test_text_assigned_in_the_handler_and_sent_after_it() -> None:
     source = """
         def upload(request):

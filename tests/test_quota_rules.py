@@ -1,5 +1,5 @@
-"""Resilience and cost rules (RP503, RP504, RP507): their options, the project's quota index,
-and the quota-manager bonus."""
+"""Resilience and cost rules (RP501, RP503, RP504, RP507, RP510): their options, the project's quota
+index, counters and their time windows, and the quota-manager bonus."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from conftest import FIXTURES
 
 from review_patterns import ALL_RULES, Config, ProjectContext, lint, lint_paths
 from review_patterns.checks.resilience.circuit_breaker_per_call import CircuitBreakerPerCall
+from review_patterns.checks.resilience.counter_without_expiry import CounterWithoutExpiry
 from review_patterns.checks.resilience.missing_quota_check import MissingQuotaCheck
+from review_patterns.checks.resilience.naive_datetime import NaiveDatetime
 from review_patterns.checks.resilience.quota_incremented_before_call import QuotaIncrementedBeforeCall
 from review_patterns.checks.resilience.quota_manager import QuotaManager
 from review_patterns.core.config import ConfigError, parse_config
@@ -219,6 +221,30 @@ def test_rp507_a_local_name_hiding_the_breaker_class() -> None:
     assert lines(CircuitBreakerPerCall, code, "billing/rates.py", **options) == [16]
 
 
+def test_rp507_a_parameter_named_like_a_factory_of_the_module() -> None:
+    """The module's own factory is known by its binding: a parameter of that name is the caller's
+    breaker, and a factory wrapping the factory is a factory too."""
+    code = """
+        import pybreaker
+
+        def payments_breaker():
+            return pybreaker.CircuitBreaker(fail_max=5)
+
+        def shared_breaker():
+            return payments_breaker()
+
+        def charge(card, amount):
+            return payments_breaker().call(gateway.charge, card, amount)
+
+        def refund(card, amount, payments_breaker):
+            return payments_breaker().call(gateway.refund, card, amount)
+
+        def capture(card, amount):
+            return shared_breaker().call(gateway.capture, card, amount)
+        """
+    assert lines(CircuitBreakerPerCall, code, "billing/payments.py") == [11, 17]
+
+
 def test_rp507_configured_factory() -> None:
     code = """
         from integrations.breakers import breaker_for
@@ -345,6 +371,60 @@ def test_rp507_breaker_in_init_of_a_class_made_per_call(files: dict[str, str], e
     factories = {"breaker-factories": ["integrations.breakers.make_breaker"]}
     found = lines(CircuitBreakerPerCall, SERVICE, "vision/services.py", {**BREAKERS, **files}, **factories)
     assert found == ([*expected, 10] if expected else [])
+
+
+# -- RP501 and RP510: counters and their time windows --
+
+THROTTLE = """
+    from datetime import datetime
+
+    from django_redis import get_redis_connection
+    from rest_framework.throttling import BaseThrottle
+
+    class BurstThrottle(BaseThrottle):
+        def allow_request(self, request, view):
+            redis = get_redis_connection("default")
+            now = datetime.now()
+            burst = f"throttle:burst:{request.user.pk}:{now:%H%M}"
+            sustained = "throttle:sustained:{}:{}".format(request.user.pk, now.strftime("%Y%m%d%H"))
+            pipe = redis.pipeline()
+            pipe.incr(burst)
+            pipe.expire(burst, 60)
+            pipe.incr(sustained)
+            counts = pipe.execute()
+            return counts[0] <= 10 and counts[2] <= 100
+    """
+
+DAILY = """
+    from datetime import datetime
+
+    from celery import shared_task
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    @shared_task
+    def count_machine_translation(project_id, characters):
+        redis = get_redis_connection("default")
+        day = f"mt:chars:{project_id}:{datetime.now():%Y-%m-%d}"  # the local calendar day, on purpose
+        calls = f"mt:calls:{project_id}:{datetime.now().date()}"
+        redis.incrby(day, characters)
+        redis.incr(calls)
+        redis.expire(day, 2 * 86400)
+        redis.expire(calls, 2 * 86400)
+        cache.set(f"mt:last:{project_id}", 1, 60)
+    """
+
+
+def test_throttle_with_a_second_counter_and_a_naive_window() -> None:
+    """The sustained counter gets no expiry though the burst one does (RP501); both keys are cut
+    from the server's clock by the hour and minute (RP510, once, at the naive call)."""
+    assert lines(CounterWithoutExpiry, THROTTLE, "api/throttling.py") == [16]
+    assert lines(NaiveDatetime, THROTTLE, "api/throttling.py") == [10]
+
+
+def test_daily_counters_all_expired_stay_silent() -> None:
+    assert lines(CounterWithoutExpiry, DAILY, "machinery/tasks.py") == []
+    assert lines(NaiveDatetime, DAILY, "machinery/tasks.py") == []
 
 
 # -- the quota-manager bonus --

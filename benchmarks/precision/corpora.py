@@ -28,6 +28,32 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     ("django-cacheops", "7.2", "django_cacheops-7.2"),
 )
 
+#: What a user of the project would configure, where the defaults leave a rule nothing to judge:
+#: RP601-RP604 need to know which calls cost money, and no pinned project defines a quota guard
+#: (RP504's knowledge), so by default nothing is paid. Each is the paid API the project calls from
+#: its views or tasks, named as its code calls it. `run.py` passes it with `--config`.
+_PAID = "paid-calls = {calls}\n"
+PAID_CALLS: dict[str, str] = {
+    # The Stripe plugin creates and confirms payment intents and sources from checkout views.
+    "pretix": '["stripe.*"]',
+    # Stripe objects are fetched, created and synced from the admin, webhooks and models.
+    "dj-stripe": '["stripe.*"]',
+    # Machine translation: each service class downloads translations from an API billed per
+    # character (DeepL, Google, OpenAI, Azure...); its other requests (language and model lists) are free.
+    "weblate": '["weblate.machinery.*.download_translations", "weblate.machinery.*.download_multiple_translations"]',
+}
+
+
+def config_for(name: str) -> str | None:
+    """The `[tool.review-patterns]` settings a user of `name` would write, else None (the defaults)."""
+    calls = PAID_CALLS.get(name)
+    if calls is None:
+        return None
+    return "".join(
+        f"[tool.review-patterns.{code}]\n" + _PAID.format(calls=calls) for code in ("rp601", "rp602", "rp604")
+    )
+
+
 INDEX = "https://pypi.org/pypi"
 
 

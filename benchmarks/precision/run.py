@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from corpora import PROJECTS, fetch
+from corpora import PROJECTS, config_for, fetch
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
             str(report.resolve()),
         ]
         command += ["--exit-zero", "-j", args.jobs] + (["--select", args.select] if args.select else [])
+        config = config_for(name)
+        if config is not None:  # what a user of the project would configure (corpora.PAID_CALLS)
+            settings = args.out / f"{name}.toml"
+            settings.write_text(config, encoding="utf-8")
+            command += ["--config", str(settings.resolve())]
         subprocess.run(command, cwd=tree, check=True, stdout=subprocess.DEVNULL)
         print(f"{name} {version}: {report}")
     return 0

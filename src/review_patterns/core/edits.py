@@ -15,7 +15,8 @@ import libcst as cst
 
 from review_patterns.core.model import Edit, Fix
 from review_patterns.core.rule import Rewrite
-from review_patterns.syntax.imports import ImportTable
+from review_patterns.syntax.imports import import_aliases
+from review_patterns.syntax.semantic import BindingKind, Scope
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _ASSIGNED = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?::[^=]*)?=")
@@ -65,18 +66,18 @@ def _after_imports(module: cst.Module, starts: Sequence[int]) -> int:
     return min(line, len(starts) - 1) if len(starts) > 1 else 1
 
 
-def _imported(statement: str, imports: ImportTable) -> bool | None:
-    """True when `from m import n` / `import m` is in place already, None when its name means something else."""
+def _imported(statement: str, top: Scope) -> bool | None:
+    """True when `from m import n` / `import m` is in place already at the module's top level, None
+    when its name is bound to something else there."""
     parsed = cst.parse_statement(statement)
     assert isinstance(parsed, cst.SimpleStatementLine)
     small = parsed.body[0]
-    table = ImportTable(imports.package)
     assert isinstance(small, (cst.Import, cst.ImportFrom))
-    table.add(small)
-    for local, target in table.aliases.items():
-        if local not in imports.aliases:
+    for local, target in import_aliases(small):
+        binding = top.latest(local)
+        if binding is None:
             return False
-        if imports.aliases[local] != target:
+        if binding.kind is not BindingKind.IMPORT or binding.qualified != target:
             return None
     return True
 
@@ -103,12 +104,13 @@ def _position(starts: Sequence[int], offset: int) -> tuple[int, int]:
     return line, offset - starts[line] + 1
 
 
-def fix_of(rewrite: Rewrite, module: cst.Module, imports: ImportTable, bound: Iterable[str]) -> Fix | None:
+def fix_of(rewrite: Rewrite, module: cst.Module, top: Scope, bound: Iterable[str]) -> Fix | None:
     """The edits of `rewrite` in `module`; None when it cannot be applied cleanly.
 
     Each replacement is made in the whole tree and the module printed again, so indentation and
     everything around the node come out as LibCST prints them; the edit is the span that changed.
-    `bound` are the names the module binds at top level.
+    `top` is the module's scope in the semantic model (what its names are imported as); `bound` are
+    the names the module binds at top level.
     """
     code = module.code
     starts = _offsets(code)
@@ -128,7 +130,7 @@ def fix_of(rewrite: Rewrite, module: cst.Module, imports: ImportTable, bound: It
             edits.append(edit)
     new_imports: list[str] = []
     for statement in rewrite.imports:
-        state = _imported(statement, imports)
+        state = _imported(statement, top)
         if state is None:
             return None
         if not state:

@@ -40,7 +40,6 @@ from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import MAX_FILE_SIZE, NotRead, SourceFile, read_regular_file, special_kind
-from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.parsing import Rejected, checked_depth
 from review_patterns.syntax.semantic import SemanticModel
 
@@ -80,23 +79,6 @@ def selected_rules(config: Config, rules: Sequence[type[Rule]], *paths: str) -> 
         and not any(matches(s, rule) for s in ignored)
         and rule not in (ParseError, InternalError)
     ]
-
-
-class _ImportTracker(cst.BatchableCSTVisitor):
-    """Adds imports made inside functions and classes, in source order."""
-
-    def __init__(self, table: ImportTable) -> None:
-        super().__init__()
-        self.table = table
-
-    def get_visitors(self) -> dict[str, Any]:
-        return {"visit_Import": self.visit_Import, "visit_ImportFrom": self.visit_ImportFrom}  # not `inspect`'s lookup
-
-    def visit_Import(self, node: cst.Import) -> None:
-        self.table.add(node)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        self.table.add(node)
 
 
 def _describe(error: Exception) -> str:
@@ -197,7 +179,7 @@ def lint(
     """
     config = config or DEFAULT_CONFIG
     lines = sum(1 for line in source.splitlines() if line.strip())
-    depth = checked_depth(source)  # before LibCST, whose native parser can crash the process
+    depth = checked_depth(source, deep=with_deep_stack)  # before LibCST, whose native parser can crash the process
     if isinstance(depth, Rejected):
         return _error_result(path, lines, _at(depth.line, depth.column), depth.reason, config)
 
@@ -294,7 +276,6 @@ def _analyse(
         line, column, message = _parse_failure(error)
         return _error_result(path, lines, _at(line, column), message, config)
 
-    imports = ImportTable.of_module(module, file.package)
     semantic = SemanticModel(file)
     context = context if context is not None else ProjectContext.empty(django_version=config.django_version)
     failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
@@ -302,7 +283,7 @@ def _analyse(
     for rule_class in selected_rules(config, rules, path, file.path):
         try:
             if rule_class.applies_to(file):
-                visitors.append(rule_class(file, imports, context, config.options.get(rule_class.code), semantic))
+                visitors.append(rule_class(file, context, config.options.get(rule_class.code), semantic))
         except (RecursionError, MemoryError):
             raise
         except Exception as error:
@@ -310,7 +291,7 @@ def _analyse(
     ignored = ignored_here(config, path) | ignored_here(config, file.path)
     if visitors:
         # The semantic model enters a node before the rules and leaves it after them.
-        batch = [semantic.entering, _ImportTracker(imports), *(_guarded(r, failures) for r in visitors)]
+        batch = [semantic.entering, *(_guarded(r, failures) for r in visitors)]
         traversal.visit_batched(module, [*batch, semantic.leaving])
 
     reported = [(type(rule), report) for rule in visitors for report in rule.reports]
@@ -331,7 +312,7 @@ def _analyse(
         else:
             fix = None
             if report.rewrite is not None:
-                fix = fix_of(report.rewrite, module, imports, module_names(module))
+                fix = fix_of(report.rewrite, module, semantic.module_scope, module_names(module))
             findings.append(_finding(rule_class, path, where, report.message, config, fix))
     for rule_class, why in failures.items():
         message = f"rule {rule_class.code or rule_class.name} ({rule_class.__name__}) failed: {why}"

@@ -7,7 +7,6 @@ whose result CPython cannot parse is dropped, and so are the rounds after it.
 
 from __future__ import annotations
 
-import ast
 import codecs
 import io
 import os
@@ -32,6 +31,7 @@ from review_patterns.core.engine import (
 from review_patterns.core.model import FileChange, FileResult, Fix
 from review_patterns.core.rule import Rule
 from review_patterns.project.context import ProjectContext, find_project_root
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: Rounds of fixing one file at most: each round re-checks the file and applies what it offers.
 MAX_ROUNDS = 8
@@ -105,8 +105,8 @@ def _claims(change: FileChange) -> set[str]:
 
 def _parses(source: str) -> bool:
     try:
-        ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        parse_python(source)
+    except UNREADABLE:
         return False
     return True
 

@@ -14,7 +14,6 @@ from review_patterns.core.grading import DEFAULT_PENALTY
 from review_patterns.core.model import Dimension, FileChange, Severity
 from review_patterns.project.context import ProjectContext
 from review_patterns.syntax.files import FileKind, SourceFile
-from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.semantic import SemanticModel
 
 
@@ -116,14 +115,12 @@ class Rule(cst.BatchableCSTVisitor):
     def __init__(
         self,
         file: SourceFile,
-        imports: ImportTable,
         context: ProjectContext,
         options: Mapping[str, Any] | None = None,
         semantic: SemanticModel | None = None,
     ) -> None:
         super().__init__()
         self.file = file
-        self.imports = imports
         self.context = context
         #: What names are bound to at the current node; the engine runs it ahead of the rules.
         self.semantic = semantic if semantic is not None else SemanticModel(file)

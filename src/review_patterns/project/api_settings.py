@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from review_patterns.project.models import SETTINGS_PATH
 from review_patterns.syntax.imports import top_level
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: The `REST_FRAMEWORK` keys the API rules read.
 _KEYS = (
@@ -47,8 +48,8 @@ def read_api_settings(sources: Iterable[tuple[str, str]]) -> ApiSettings:
         if not SETTINGS_PATH.search(path):
             continue
         try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            tree = parse_python(text)
+        except UNREADABLE:
             continue
         settings.found = True
         for stmt in top_level(tree.body):

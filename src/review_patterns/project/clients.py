@@ -14,6 +14,7 @@ from enum import Enum
 from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.imports import AstImportTable
 from review_patterns.syntax.names import ast_dotted_name
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 
 class Kind(str, Enum):
@@ -112,8 +113,8 @@ def index_clients(sources: Iterable[tuple[str, str]]) -> ProjectClients:
         if not path.endswith(".py") or not worth_reading(text):
             continue
         try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError):
+            tree = parse_python(text)
+        except UNREADABLE:
             continue
         source = SourceFile(path, "")
         _AstModule(tree, source.package).index(source.module_name, index)

@@ -37,8 +37,9 @@ from review_patterns.project.http import (
 from review_patterns.project.instances import is_drf_view, is_view_class
 from review_patterns.project.quota import ModuleReader, QuotaFacts, own_nodes
 from review_patterns.syntax.files import FileKind, SourceFile
-from review_patterns.syntax.imports import top_level
+from review_patterns.syntax.imports import AstImportTable, top_level
 from review_patterns.syntax.names import ast_dotted_name
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 if TYPE_CHECKING:
     from review_patterns.project.context import ProjectContext
@@ -47,6 +48,15 @@ if TYPE_CHECKING:
 RATE_LIMITERS: tuple[str, ...] = ("ratelimit", "*rate_limit*", "*ratelimit*", "throttle*")
 #: DRF permission classes that let anonymous users in.
 _OPEN_PERMISSIONS = frozenset({"rest_framework.permissions.AllowAny", "rest_framework.permissions.BasePermission"})
+#: DRF permission classes that let anonymous users make safe (`GET`, `HEAD`) requests.
+_OPEN_TO_READS = frozenset(
+    {
+        "rest_framework.permissions.IsAuthenticatedOrReadOnly",
+        "rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly",
+    }
+)
+#: Handlers of DRF views that serve safe requests.
+_READ_HANDLERS = frozenset({"get", "head", "list", "retrieve"})
 _DRF_PERMISSIONS = "rest_framework.permissions."
 _LOGIN_MIDDLEWARE = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 #: A decorator or mixin that requires a logged-in (or authorised) user, by its last name.
@@ -59,6 +69,8 @@ _AUTH_READS = frozenset(
 )
 _HEADERS = frozenset({"META", "headers", "COOKIES"})  #: an API key read from the request
 _RATE_WORDS = re.compile(r"throttl|rate_?limit|allow_request", re.IGNORECASE)
+#: Names whose reading, in a view, checks a secret the caller holds (a signed link, an OAuth state).
+_SECRET_WORDS = re.compile(r"secret|_token$|signature|compare_digest|constant_time_compare|unsign", re.IGNORECASE)
 _TASK_SENDS = frozenset({"delay", "apply_async"})
 _SAFE_SUPER = frozenset({"super"})
 _MAX_DEPTH = 10
@@ -196,8 +208,8 @@ class EndpointIndex:
             if "api" not in text or FileKind.TEST in SourceFile(path, text).kinds:
                 continue
             try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = parse_python(text)
+            except UNREADABLE:
                 continue
             for node in ast.walk(tree):
                 route = _api_route(node)
@@ -219,8 +231,8 @@ class EndpointIndex:
             if file.kinds & {FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION}:
                 continue
             try:
-                parsed.append((file, ast.parse(text)))
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                parsed.append((file, parse_python(text)))
+            except UNREADABLE:
                 continue
         return parsed
 
@@ -259,6 +271,9 @@ class _Graph:
     def _read_module(self, file: SourceFile, tree: ast.Module) -> None:
         module = file.module_name
         reader = ModuleReader(tree, file, self.options.guards)
+        # A function's own `import stripe` (a lazy import) names the same module everywhere it is used.
+        for local, target in AstImportTable.of_module(tree, file.package, everywhere=True).aliases.items():
+            reader.imports.aliases.setdefault(local, target)
         constants = {
             t.id: s.value.value
             for s in top_level(tree.body)
@@ -327,8 +342,10 @@ class _Graph:
         found = _Callable(None, [])
         for call in calls:
             paid = self._paid(call, class_name, reader, local, attributes, constants)
-            found.paid = found.paid or paid
             callee = self._callee(call, class_name, reader, local, attributes)
+            if paid is None and callee is not None and matches_any(callee, self.options.calls):
+                paid = ast_dotted_name(call.func) or callee  # a project function named in `paid-calls`
+            found.paid = found.paid or paid
             if callee is not None:
                 found.callees.append(callee)
             text = ast_dotted_name(call.func)
@@ -340,7 +357,9 @@ class _Graph:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not node.args:
                 continue
-            last = (ast_dotted_name(node.func) or "").rpartition(".")[2]
+            # `login_required(view)`, and a decorator built by a call: `ratelimit(key="ip", rate="10/m")(view)`.
+            func = node.func.func if isinstance(node.func, ast.Call) else node.func
+            last = (ast_dotted_name(func) or "").rpartition(".")[2]
             login = _REQUIRES_LOGIN.match(last) is not None
             limit = matches_any(last, self.options.rate_limiters)
             if not (login or limit):
@@ -579,7 +598,8 @@ class _Graph:
         if self._login_everywhere(decorators) or name in self.wrapped_login:
             anonymous = None
         elif drf:
-            anonymous = self._drf_class_access(key)
+            reads = any(m in _READ_HANDLERS and self.reach(f"{key}.{m}") is not None for m in cls.methods)
+            anonymous = self._drf_class_access(key, reads)
         elif any(_REQUIRES_LOGIN.match(n) for n in decorators | {a.rpartition(".")[2] for a in ancestors}):
             anonymous = None
         else:
@@ -606,7 +626,13 @@ class _Graph:
             anonymous = None
         elif drf:
             listed = _decorator_argument(node, "permission_classes")
-            anonymous = self._permission_list(listed, reader) if listed is not None else self._default_permissions()
+            reads = "GET" in _http_methods(node)
+            if listed is not None:
+                anonymous = self._permission_list(listed, reader, reads)
+            else:
+                anonymous = self._default_permissions(reads)
+        elif _identifies_caller(node):
+            anonymous = None
         else:
             anonymous = "no `login_required`"
         if self._limited(decorators) or name in self.wrapped_limit:
@@ -633,15 +659,16 @@ class _Graph:
 
     # -- DRF permissions and throttles --
 
-    def _drf_class_access(self, key: str) -> str | None:
+    def _drf_class_access(self, key: str, reads: bool) -> str | None:
+        """Why anonymous users get in; `reads`: a read handler (`get`, `list`) reaches the paid call."""
         if self._method(key, "get_permissions") is not None:
             return None  # decided at run time
         given = self._attribute(key, "permission_classes")
         if given is None:
-            return self._default_permissions()
-        return self._permission_list(*given)
+            return self._default_permissions(reads)
+        return self._permission_list(*given, reads)
 
-    def _default_permissions(self) -> str | None:
+    def _default_permissions(self, reads: bool) -> str | None:
         defaults = self.settings.given("DEFAULT_PERMISSION_CLASSES")
         if defaults is None:
             return None
@@ -649,40 +676,43 @@ class _Graph:
             return "no `permission_classes`, and `REST_FRAMEWORK` sets no `DEFAULT_PERMISSION_CLASSES` (DRF lets anyone in)"
         reasons = []
         for listed in defaults:
-            names = [self._permission_class(n, None) for n in listed]
+            names = [self._permission_class(n, None, reads) for n in listed]
             if names and not all(names):
                 return None  # one settings module's defaults protect
             reasons.append(next((n for n in names if n), "an empty list"))
         return f"no `permission_classes`, and the default permission classes let anyone in ({reasons[0]})"
 
-    def _permission_list(self, value: ast.expr, reader: ModuleReader) -> str | None:
+    def _permission_list(self, value: ast.expr, reader: ModuleReader, reads: bool) -> str | None:
         """Why a `permission_classes` value lets anonymous users in, else None."""
         if _empty(value):
             return "`permission_classes` is empty"
-        reason = self._permission_expression(value, reader)
+        reason = self._permission_expression(value, reader, reads)
         return f"`permission_classes` lets anyone in ({reason})" if reason is not None else None
 
-    def _permission_expression(self, value: ast.expr, reader: ModuleReader) -> str | None:
+    def _permission_expression(self, value: ast.expr, reader: ModuleReader, reads: bool) -> str | None:
         if isinstance(value, (ast.List, ast.Tuple)):
-            reasons = [self._permission_expression(e, reader) for e in value.elts]
+            reasons = [self._permission_expression(e, reader, reads) for e in value.elts]
             return reasons[0] if reasons and all(reasons) else None  # all of them must pass
         if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.BitOr, ast.BitAnd)):
-            left = self._permission_expression(value.left, reader)
-            right = self._permission_expression(value.right, reader)
+            left = self._permission_expression(value.left, reader, reads)
+            right = self._permission_expression(value.right, reader, reads)
             if isinstance(value.op, ast.BitOr):
                 return left or right
             return left if left and right else None
         name = ast_dotted_name(value)
         if name is None:
             return None
-        return self._permission_class(reader.imports.qualify(name) or f"{reader.module}.{name}", name)
+        return self._permission_class(reader.imports.qualify(name) or f"{reader.module}.{name}", name, reads)
 
-    def _permission_class(self, qualified: str, written: str | None) -> str | None:
+    def _permission_class(self, qualified: str, written: str | None, reads: bool) -> str | None:
         """Why a permission class lets anonymous users in (`AllowAny`, a project class checking
-        neither the user nor a rate), else None (it protects, or it cannot be read)."""
+        neither the user nor a rate, `...OrReadOnly` when a read reaches the paid call), else None
+        (it protects, or it cannot be read)."""
         shown = f"`{written or qualified.rpartition('.')[2]}`"
         if qualified in _OPEN_PERMISSIONS:
             return shown
+        if qualified in _OPEN_TO_READS and reads:
+            return f"{shown}, which lets anonymous users read, and a read reaches the paid call"
         if qualified.startswith(_DRF_PERMISSIONS):
             return None
         key = self._canonical(qualified, self.classes)
@@ -774,12 +804,24 @@ def _decorator_argument(node: _Function, name: str) -> ast.expr | None:
     return None
 
 
+def _http_methods(node: _Function) -> set[str]:
+    """The methods an `@api_view([...])` function serves (DRF's default: `GET`)."""
+    listed = _decorator_argument(node, "api_view")
+    for decorator in node.decorator_list if listed is None else ():
+        if isinstance(decorator, ast.Call):
+            listed = next((k.value for k in decorator.keywords if k.arg == "http_method_names"), listed)
+    if not isinstance(listed, (ast.List, ast.Tuple)):
+        return {"GET"}
+    return {e.value.upper() for e in listed.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+
+
 def _empty(value: ast.expr) -> bool:
     return isinstance(value, (ast.List, ast.Tuple)) and not value.elts
 
 
 def _checks_caller(function: _Function) -> bool:
-    """Whether a `has_permission` or `dispatch` reads who the caller is (the user, an API key) or limits a rate."""
+    """Whether a `has_permission` or `dispatch` reads who the caller is (the user, an API key, a secret
+    of the URL) or limits a rate."""
     for node in ast.walk(function):
         if isinstance(node, ast.Attribute):
             if node.attr in _AUTH_READS or node.attr in _HEADERS or _RATE_WORDS.search(node.attr):
@@ -788,4 +830,30 @@ def _checks_caller(function: _Function) -> bool:
                 return True  # `request.user.profile`: only a real user has one
         elif isinstance(node, ast.Name) and _RATE_WORDS.search(node.id):
             return True
+    return _checks_secret(function)
+
+
+def _checks_secret(function: _Function) -> bool:
+    """Whether a view checks a secret the caller must hold: `received_secret=kwargs["hash"]`,
+    `hmac.compare_digest(...)`, a `state` compared with the session's token (an OAuth callback)."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Attribute):
+            word = node.attr
+        elif isinstance(node, ast.Name):
+            word = node.id
+        elif isinstance(node, ast.keyword):
+            word = node.arg or ""
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            word = str(node.slice.value)
+        else:
+            continue
+        if _SECRET_WORDS.search(word):
+            return True
     return False
+
+
+def _identifies_caller(function: _Function) -> bool:
+    """Whether a function view itself checks who calls it: `request.user.is_authenticated`, a permission,
+    or a secret the caller must hold."""
+    reads = any(isinstance(n, ast.Attribute) and n.attr in _AUTH_READS for n in ast.walk(function))
+    return reads or _checks_secret(function)

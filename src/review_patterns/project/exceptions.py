@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from review_patterns.project.models import SETTINGS_PATH, Module, module_name
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: Exception classes whose message a client sees (qualified as imported).
 RENDERED = frozenset(
@@ -238,8 +239,8 @@ class ExceptionIndex:
         if text is None:
             return None
         try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            tree = parse_python(text)
+        except UNREADABLE:
             return None
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:

@@ -14,6 +14,7 @@ from functools import cache
 
 from review_patterns.syntax.files import FileKind, file_kinds
 from review_patterns.syntax.imports import AstImportTable
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 _VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
 
@@ -140,8 +141,8 @@ def patched_libraries(sources: Iterable[tuple[str, str]]) -> frozenset[str]:
         if _REPLACED.search(text) is None or file_kinds(path) & {FileKind.TEST, FileKind.FIXTURE}:
             continue
         try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            tree = parse_python(text)
+        except UNREADABLE:
             continue
         imports = AstImportTable.of_module(tree, everywhere=True)
         for node in ast.walk(tree):

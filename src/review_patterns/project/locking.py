@@ -19,6 +19,8 @@ import ast
 import re
 from collections.abc import Callable, Iterable, Iterator
 
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
+
 #: How many calls deep a locked row is followed from the function that locked it.
 MAX_DEPTH = 3
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -101,8 +103,8 @@ def _functions(tree: ast.Module, name: str) -> Iterator[tuple[str, _Function]]:
 
 def _parse(text: str) -> ast.Module:
     try:
-        return ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return parse_python(text)
+    except UNREADABLE:
         return ast.Module(body=[], type_ignores=[])
 
 

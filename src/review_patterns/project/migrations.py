@@ -18,6 +18,7 @@ from typing import Any
 from review_patterns.project.releases import Releases
 from review_patterns.syntax.imports import AstImportTable
 from review_patterns.syntax.names import ast_argument, ast_dotted_name
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 _STRING_FIELDS = """
     CharField TextField SlugField EmailField URLField FilePathField FileField ImageField BinaryField
@@ -586,8 +587,8 @@ def read_migration(
     if not looks_like_migration(source):
         return None
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = parse_python(source)
+    except UNREADABLE:
         return None
     cls = _migration_class(tree)
     if cls is None:
@@ -624,8 +625,8 @@ def run_python_subclasses(text: str) -> Iterator[str]:
     if "RunPython" not in text or not _SUBCLASS.search(text):
         return
     try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = parse_python(text)
+    except UNREADABLE:
         return
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef) and any(

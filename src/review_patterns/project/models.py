@@ -23,6 +23,7 @@ from typing import Any
 from review_patterns.syntax.files import read_text
 from review_patterns.syntax.imports import AstImportTable, top_level
 from review_patterns.syntax.names import ast_argument, ast_dotted_name
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: Base classes every model ultimately derives from.
 MODEL_ROOTS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
@@ -124,9 +125,9 @@ class Module:
         pruned = without_function_bodies(text)
         for candidate in (pruned, text) if pruned is not None else (text,):
             try:
-                tree = ast.parse(candidate)
+                tree = parse_python(candidate)
                 break
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
+            except UNREADABLE:
                 continue
         if tree is None:
             return None
@@ -264,8 +265,8 @@ def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> tu
         if text is None or ("AUTH_USER_MODEL" not in text and "INSTALLED_APPS" not in text):
             continue
         try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError):
+            tree = parse_python(text)
+        except UNREADABLE:
             continue
         for stmt in top_level(tree.body):
             if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
@@ -465,8 +466,8 @@ class ModelIndex:
 
     def _read_apps(self, package: str, text: str) -> None:
         try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError):
+            tree = parse_python(text)
+        except UNREADABLE:
             return
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
@@ -556,8 +557,9 @@ class ModelIndex:
         is_model = False
         complete = True
         for base in node.bases:
-            qualified = module.qualify(base)
-            if qualified is None:
+            generic = isinstance(base, ast.Subscript)  # `Priced[int]`: a generic base (PEP 695) is its class
+            qualified = module.qualify(base.value if isinstance(base, ast.Subscript) else base)
+            if qualified is None or (generic and qualified.startswith(("typing.", "typing_extensions."))):
                 continue
             if qualified in MODEL_ROOTS:
                 is_model = True

@@ -23,6 +23,7 @@ from review_patterns.project.http import (
 from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.imports import AstImportTable, top_level
 from review_patterns.syntax.names import ast_dotted_name
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 if TYPE_CHECKING:
     from review_patterns.project.context import ProjectContext
@@ -70,8 +71,8 @@ class QuotaIndex:
             if calls.search(text) is None:
                 continue
             try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError, RecursionError):
+                tree = parse_python(text)
+            except UNREADABLE:
                 continue
             clients |= ModuleReader(tree, SourceFile(path, text), guards).guarded_clients()
         return QuotaFacts(defined, frozenset(clients))

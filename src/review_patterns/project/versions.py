@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -162,8 +164,8 @@ def _from_setup_py(names: list[str], read: Reader) -> Iterator[DjangoVersion]:
     if "setup.py" not in names or (text := read("setup.py")) is None:
         return
     try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+        tree = parse_python(text)
+    except UNREADABLE:
         return
     # `install_requires=[...]`, or a list bound to a name first (`install_requires = [...]`); classifiers
     # (`Framework :: Django :: 4.2`) never start with the package name.

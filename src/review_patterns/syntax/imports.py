@@ -1,5 +1,6 @@
-"""What each imported local name stands for (`Fx` -> `django.db.models.F`): `ImportTable` for the
-LibCST modules being checked, `AstImportTable` for the `ast` modules the project context reads."""
+"""What each imported local name stands for (`Fx` -> `django.db.models.F`): `import_aliases` for the
+LibCST modules being checked (the semantic model binds them), `AstImportTable` for the `ast` modules
+the project context reads."""
 
 from __future__ import annotations
 
@@ -22,82 +23,29 @@ def absolute_module(package: str, module: str | None, level: int) -> str:
     return ".".join([*parts, module] if module else parts)
 
 
-def _import_target(node: cst.BaseExpression) -> str:
-    name = dotted_name(node)
-    assert name is not None  # import targets are always dotted names
-    return name
-
-
-class ImportTable:
-    """What each imported local name stands for: `Fx` -> `django.db.models.F`.
-
-    Cheaper than LibCST's scope provider and enough to tell Django's `F` from another `F`.
-    """
-
-    def __init__(self, package: str = "") -> None:
-        self.package = package
-        self.aliases: dict[str, str] = {}
-
-    @classmethod
-    def of_module(cls, module: cst.Module, package: str = "") -> ImportTable:
-        """The imports of a module's top level, including those under `if` and `try`."""
-        table = cls(package)
-        table.add_all(module.body)
-        return table
-
-    def add_all(self, body: Iterable[cst.CSTNode]) -> None:
-        for stmt in body:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if isinstance(small, (cst.Import, cst.ImportFrom)):
-                        self.add(small)
-            elif isinstance(stmt, cst.If):
-                self.add_all(stmt.body.body)
-                if isinstance(stmt.orelse, cst.Else):
-                    self.add_all(stmt.orelse.body.body)
-            elif isinstance(stmt, cst.Try):
-                self.add_all(stmt.body.body)
-                for handler in stmt.handlers:
-                    self.add_all(handler.body.body)
-
-    def add(self, node: cst.Import | cst.ImportFrom) -> None:
-        if isinstance(node, cst.Import):
-            for alias in node.names:
-                target = _import_target(alias.name)
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    self.aliases[alias.asname.name.value] = target
-                else:
-                    head = target.split(".")[0]
-                    self.aliases[head] = head
-            return
-        if isinstance(node.names, cst.ImportStar):
-            return
-        base = self._from_module(node)
+def import_aliases(node: cst.Import | cst.ImportFrom, package: str = "") -> Iterator[tuple[str, str]]:
+    """The local names an import statement binds, with what each stands for: `from django.db.models
+    import F as Fx` -> (`Fx`, `django.db.models.F`); `import os.path` -> (`os`, `os`). The semantic
+    model reads every import of a checked module through this."""
+    if isinstance(node, cst.Import):
         for alias in node.names:
-            name = _import_target(alias.name)
-            local = name
+            target = dotted_name(alias.name) or ""
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            self.aliases[local] = f"{base}.{name}" if base else name
-
-    def _from_module(self, node: cst.ImportFrom) -> str:
-        module = dotted_name(node.module) if node.module is not None else ""
-        return absolute_module(self.package, module, len(node.relative))
-
-    def resolve(self, node: cst.BaseExpression) -> str | None:
-        """The qualified name of a dotted expression; names not imported stay as written."""
-        name = dotted_name(node)
-        if name is None:
-            return None
-        head, dot, rest = name.partition(".")
-        if head in self.aliases:
-            return self.aliases[head] + dot + rest
-        return name
-
-    def imported(self, node: cst.BaseExpression) -> bool:
-        """Whether the expression's first name comes from an import."""
-        name = dotted_name(node)
-        return name is not None and name.split(".")[0] in self.aliases
+                yield alias.asname.name.value, target
+            else:
+                head = target.split(".")[0]
+                yield head, head
+        return
+    if isinstance(node.names, cst.ImportStar):
+        return
+    module = dotted_name(node.module) if node.module is not None else ""
+    base = absolute_module(package, module, len(node.relative))
+    for alias in node.names:
+        name = dotted_name(alias.name) or ""
+        local = name
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            local = alias.asname.name.value
+        yield local, f"{base}.{name}" if base else name
 
 
 def top_level(body: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
@@ -117,7 +65,7 @@ def top_level(body: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
 
 @dataclass
 class AstImportTable:
-    """`ImportTable` for Python's `ast`, with which the project context reads many files fast.
+    """What imported names stand for in a module read with Python's `ast`, with which the project context reads many files fast.
     Plain data, so that the project context can digest the parts that hold one."""
 
     package: str = ""

@@ -168,3 +168,22 @@ def string_value(node: cst.BaseExpression | None) -> str | None:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
+
+
+def model_of_get_model(call: cst.BaseExpression | None) -> tuple[str, str] | None:
+    """(app label, model name) of `apps.get_model("shop", "Order")`, `apps.get_model("shop.Order")` or
+    `apps.get_model(app_label="shop", model_name="Order")`."""
+    if not isinstance(call, cst.Call) or call_name(call) != "get_model":
+        return None
+    app = keyword(call, "app_label")
+    model = keyword(call, "model_name")
+    positional = [a.value for a in call.args if a.keyword is None]
+    if len(positional) == 1 and app is None and model is None:
+        dotted = string_value(positional[0]) or ""
+        label, dot, name = dotted.rpartition(".")
+        return (label, name) if dot else None
+    first = app.value if app is not None else positional[0] if positional else None
+    second = model.value if model is not None else positional[1] if len(positional) > 1 else None
+    app_label = string_value(first) if first is not None else None
+    model_name = string_value(second) if second is not None else None
+    return (app_label, model_name) if app_label and model_name else None

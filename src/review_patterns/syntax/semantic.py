@@ -21,7 +21,7 @@ from typing import Any
 import libcst as cst
 
 from review_patterns.syntax.files import FileKind, SourceFile
-from review_patterns.syntax.imports import absolute_module
+from review_patterns.syntax.imports import import_aliases
 from review_patterns.syntax.names import bound_names, dotted_name
 
 
@@ -220,6 +220,10 @@ class SemanticModel:
             return None
         return self.qualified_name(expr)
 
+    def imported_or_written(self, expr: cst.BaseExpression, scope: Scope | None = None) -> str | None:
+        """`imported`, else the dotted name as written (a builtin, a local, `self.x`); None when not dotted."""
+        return self.imported(expr, scope) or dotted_name(expr)
+
     def self_attribute(self, expr: cst.BaseExpression) -> Binding | None:
         """For `self.x` (or `cls.x`) in a method: its latest `self.x = ...` or the class body's `x`."""
         if not (isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name)):
@@ -410,25 +414,7 @@ class SemanticModel:
             )
 
     def _imports(self, node: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, str]]:
-        if isinstance(node, cst.Import):
-            for alias in node.names:
-                target = dotted_name(alias.name) or ""
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    yield alias.asname.name.value, target
-                else:
-                    head = target.split(".")[0]
-                    yield head, head
-            return
-        if isinstance(node.names, cst.ImportStar):
-            return
-        module = dotted_name(node.module) if node.module is not None else ""
-        base = absolute_module(self.file.package, module, len(node.relative))
-        for alias in node.names:
-            name = dotted_name(alias.name) or ""
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            yield local, f"{base}.{name}" if base else name
+        return import_aliases(node, self.file.package)
 
     def _declare_attributes(self, scope: Scope, body: Sequence[cst.CSTNode]) -> None:
         """`self.x = value` in the methods of a class body."""

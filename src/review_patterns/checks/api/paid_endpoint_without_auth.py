@@ -18,13 +18,19 @@ class PaidEndpointWithoutAuth(EndpointRule):
     absent (DRF's default is `AllowAny`) or lets anyone in; a Django view without
     `login_required`, `LoginRequiredMixin` or `permission_required`. A project permission class
     protects when its `has_permission` checks the user (`is_authenticated`, `is_staff`, an API
-    key header) or a rate; one that does not override `has_permission` lets anyone in.
+    key header) or a rate; one that does not override `has_permission` lets anyone in. A Django
+    view that checks its caller itself (`request.user.is_authenticated` in a function view, the
+    user or a secret in `dispatch`) protects too: a secret is a signed link or an order's secret
+    from the URL (`received_secret=kwargs["hash"]`, `compare_digest`), or an OAuth callback's
+    `state` compared with the session's `..._token`.
 
     The view reaches the paid call when a handler makes it, or calls the project's functions and
     methods that do, in any module (module functions, `self.` methods, methods of module-level or
     local instances, Celery tasks sent with `.delay()`). What is paid is what RP504 knows: once
     the project defines a quota guard, calls through a circuit breaker and calls to the clients
-    that a guarded function uses; and the configured `paid-calls` and `paid-hosts`.
+    that a guarded function uses; and the configured `paid-calls` (imported functions, methods of
+    constructed clients, and the project's own functions and methods, such as its wrapper of the
+    paid API) and `paid-hosts`. Imports inside functions (`import stripe` in a view) count.
 
     ## Why is this bad?
     Every anonymous request spends the quota: a scraper or a loop in someone's script empties a
@@ -32,8 +38,10 @@ class PaidEndpointWithoutAuth(EndpointRule):
     account (or an API key) ties each call to someone who can be rate-limited and blocked.
 
     ## Known problems
-    `IsAuthenticatedOrReadOnly` and `DjangoModelPermissionsOrAnonReadOnly` count as protection,
-    though they let anonymous users read: a paid call behind a `GET` is then missed. A view whose
+    `IsAuthenticatedOrReadOnly` and `DjangoModelPermissionsOrAnonReadOnly` let anonymous users in
+    when a read handler (`get`, `head`, `list`, `retrieve`, an `@api_view` serving `GET`) reaches
+    the paid call; a `ViewSet`'s paid call reached only from a custom `@action` is not taken for a
+    read. A view whose
     `get_permissions` is overridden, a permission class of another package, and settings that
     cannot be read statically (`REST_FRAMEWORK = build()`) are assumed to protect. Calls through
     functions passed as values (callbacks, `getattr`) are not followed.
@@ -182,6 +190,55 @@ class PaidEndpointWithoutAuth(EndpointRule):
                             return obj.owner == request.user
                     """,
             },
+        ),
+        Bad(
+            """
+            from rest_framework.decorators import api_view, permission_classes
+            from rest_framework.permissions import IsAuthenticatedOrReadOnly
+            from rest_framework.response import Response
+            from rest_framework.views import APIView
+
+            from geo.services import Geocoder
+
+            class StoreMapView(APIView):  # RP601
+                permission_classes = [IsAuthenticatedOrReadOnly]
+
+                def get(self, request):
+                    return Response(Geocoder().locate(request.query_params["address"]))
+
+            @api_view()
+            @permission_classes([IsAuthenticatedOrReadOnly])
+            def nearest_store(request):  # RP601
+                return Response(Geocoder().locate(request.GET["address"]))
+            """,
+            path="stores/views.py",
+            files=EXAMPLE_FILES,
+        ),
+        Good(
+            """
+            from rest_framework.decorators import api_view, permission_classes
+            from rest_framework.permissions import IsAuthenticatedOrReadOnly
+            from rest_framework.response import Response
+            from rest_framework.views import APIView
+
+            from geo.services import Geocoder
+
+            class StoreView(APIView):
+                permission_classes = [IsAuthenticatedOrReadOnly]
+
+                def get(self, request):
+                    return Response(STORES)  # reading is free
+
+                def post(self, request):  # only a user may write, and writing is paid
+                    return Response(Geocoder().locate(request.data["address"]))
+
+            @api_view(["POST"])
+            @permission_classes([IsAuthenticatedOrReadOnly])
+            def add_store(request):
+                return Response(Geocoder().locate(request.data["address"]))
+            """,
+            path="stores/views.py",
+            files=EXAMPLE_FILES,
         ),
     )
 

@@ -16,7 +16,8 @@ class PaidEndpointWithoutThrottle(EndpointRule):
     Flags a view that reaches a paid external API, whoever may call it, with no rate limit: a DRF
     view with no `throttle_classes` (or an empty one) while the settings set neither
     `DEFAULT_THROTTLE_CLASSES` nor `DEFAULT_THROTTLE_RATES`; a view of any kind with no
-    rate-limit decorator (django-ratelimit's `@ratelimit`, or one named in the options), no
+    rate-limit decorator (django-ratelimit's `@ratelimit`, or one named in the options, applied
+    with `@` or in the URLconf: `ratelimit(key="ip", rate="10/m")(views.geocode)`), no
     rate-limiting middleware, and no permission class that limits a rate. The view reaches the
     paid call, and what is paid, exactly as for RP601.
 

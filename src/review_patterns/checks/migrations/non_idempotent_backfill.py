@@ -12,7 +12,15 @@ from review_patterns.core.rule import Bad, Good, Rule
 from review_patterns.project.migrations import MigrationHistory, looks_like_migration
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import SourceFile
-from review_patterns.syntax.names import argument_value, call_name, dotted_name, keyword, string_value
+from review_patterns.syntax.names import (
+    argument_value,
+    call_name,
+    dotted_name,
+    keyword,
+    model_of_get_model,
+    string_value,
+)
+from review_patterns.syntax.semantic import BindingKind, ScopeKind
 
 #: Queryset methods that narrow the rows.
 _FILTERS = frozenset({"filter", "exclude", "complex_filter", "none", "get", "in_bulk"})
@@ -55,24 +63,6 @@ def _updated_model(node: cst.Call) -> cst.BaseExpression | None:
     if isinstance(receiver, cst.Attribute) and receiver.attr.value in _MANAGERS:
         return receiver.value
     return None
-
-
-def _model_named(call: cst.BaseExpression | None) -> tuple[str, str] | None:
-    """(app label, model name) of `apps.get_model("shop", "Order")` or `apps.get_model("shop.Order")`."""
-    if not isinstance(call, cst.Call) or call_name(call) != "get_model":
-        return None
-    app = keyword(call, "app_label")
-    model = keyword(call, "model_name")
-    positional = [a.value for a in call.args if a.keyword is None]
-    if len(positional) == 1 and app is None and model is None:
-        dotted = string_value(positional[0]) or ""
-        label, dot, name = dotted.rpartition(".")
-        return (label, name) if dot else None
-    first = app.value if app is not None else positional[0] if positional else None
-    second = model.value if model is not None else positional[1] if len(positional) > 1 else None
-    app_label = string_value(first) if first is not None else None
-    model_name = string_value(second) if second is not None else None
-    return (app_label, model_name) if app_label and model_name else None
 
 
 class NonIdempotentBackfill(Rule):
@@ -173,7 +163,6 @@ class NonIdempotentBackfill(Rule):
         self.updates: dict[str, list[tuple[cst.Call, tuple[str, str] | None, list[str]]]] = {}
         self.calls: dict[str, set[str]] = {}
         self.forward: list[str] = []
-        self.assigned: dict[str, dict[str, cst.BaseExpression]] = {}  # function -> name -> last value
         #: function -> names of the rows kept by `Model.objects.exclude(pk=keep.pk).delete()`
         self.survivors: dict[str, set[str]] = {}
 
@@ -187,21 +176,17 @@ class NonIdempotentBackfill(Rule):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if self.functions and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            self.assigned.setdefault(self.functions[-1], {})[node.targets[0].target.value] = node.value
-
     def visit_Call(self, node: cst.Call) -> None:
         if self.functions:
             function = self.functions[-1]
             model = _updated_model(node)
-            fields = self._overwritten(node, function) if model is not None else []
+            fields = self._overwritten(node) if model is not None else []
             kept = _kept_by_delete(node)
             if kept is not None:
                 self.survivors.setdefault(function, set()).add(kept)
             if fields:
-                named = self.assigned.get(function, {}).get(model.value) if isinstance(model, cst.Name) else None
-                self.updates.setdefault(function, []).append((node, _model_named(named or model), fields))
+                named = self._assigned(model) if isinstance(model, cst.Name) else None
+                self.updates.setdefault(function, []).append((node, model_of_get_model(named or model), fields))
             elif isinstance(node.func, cst.Name):
                 self.calls.setdefault(function, set()).add(node.func.value)
         if data_operation(self, node) == "RunPython":
@@ -209,7 +194,18 @@ class NonIdempotentBackfill(Rule):
             if isinstance(forward, cst.Name):
                 self.forward.append(forward.value)
 
-    def _overwritten(self, node: cst.Call, function: str) -> list[str]:
+    def _assigned(self, name: cst.Name) -> cst.BaseExpression | None:
+        """The value last assigned to a name of the function: `Order = apps.get_model(...)`."""
+        binding = self.semantic.lookup(name.value)
+        if (
+            binding is None
+            or binding.kind is not BindingKind.ASSIGNMENT
+            or binding.scope.kind is not ScopeKind.FUNCTION
+        ):
+            return None
+        return binding.value
+
+    def _overwritten(self, node: cst.Call) -> list[str]:
         """The fields `update()` sets to a fixed value (not None, not computed from the row)."""
         found = []
         for arg in node.args:
@@ -217,7 +213,7 @@ class NonIdempotentBackfill(Rule):
                 continue
             value = arg.value
             if isinstance(value, cst.Name):
-                value = self.assigned.get(function, {}).get(value.value, value)  # a Subquery in a variable
+                value = self._assigned(value) or value  # a Subquery in a variable
             if isinstance(value, cst.Name) and value.value == "None":
                 continue  # clearing a cache or a stale value, not a backfill
             if self._derived(value):

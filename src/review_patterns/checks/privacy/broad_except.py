@@ -13,7 +13,7 @@ from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
-from review_patterns.syntax.names import call_name, dotted_name, is_none
+from review_patterns.syntax.names import call_name, dotted_name, is_none, string_value
 
 
 class BroadExcept(HandlerAwareRule):
@@ -33,13 +33,16 @@ class BroadExcept(HandlerAwareRule):
     handler that retries the operation of its `try` another way (`try: json.loads(a)` /
     `except Exception: json.loads(b)`, the same variable computed again from the same input by
     another call, or a `try` that only writes a log line and a handler that writes it another
-    way): the second failure propagates. Nor is a handler that leaves a value unset (`pass`,
+    way): the second failure propagates. Nor is a handler inside another handler that then
+    re-raises (`except: cleanup(); raise`), or inside a function that reports another failure
+    (`render_exception`, `handle_error`, `log_failure`): it keeps a failed cleanup or description
+    from masking the original error. Nor is a handler that leaves a value unset (`pass`,
     `x = None`) when the function raises later if it is None (`if app_module is None: raise
     ImportError(...)`).
 
     A catch-all can also be deliberate; not flagged: a handler whose comment says why (on the
-    `except` line, just above it or in its body; a directive such as `# noqa` or a `# TODO` is
-    not a reason), or that silences another linter's broad-except check (`# noqa: BLE001`,
+    `except` line, just above it or in its body, or a string standing as a statement in it; a
+    directive such as `# noqa` or a `# TODO` is not a reason) or whose sync twin's does (`async def aload()` beside `def load()`), or that silences another linter's broad-except check (`# noqa: BLE001`,
     `# pylint: disable=broad-except`); a function that wraps one `try` and whose docstring
     says what it does on failure ("return None if the input is invalid"); a `try` that only
     releases a resource (`close()`, `shutdown()`, `os.remove()`) or any handler in a
@@ -58,8 +61,7 @@ class BroadExcept(HandlerAwareRule):
     flagged, however weak the reason. The exception's text assigned to a local variable counts
     as passed on even when the variable is then only logged. The project's failure handling is
     recognised by the called name, not by reading what the function does; a helper that reads
-    `sys.exc_info()` under another name is not followed. An async twin (`aload`) of a
-    documented method (`load`) is not taken as documented.
+    `sys.exc_info()` under another name is not followed.
 
     Measured precision: 29 of 30 sampled (48 findings) on 9 real projects (benchmarks/precision).
     """
@@ -199,6 +201,8 @@ class BroadExcept(HandlerAwareRule):
         self.retrying: set[Handler] = set()
         #: handlers that catch everything on purpose: documented, around cleanup, or where Django asks for silence
         self.deliberate: set[Handler] = set()
+        #: (enclosing handler, handler nested in it, the class caught): decided when the enclosing one ends
+        self.cleanups: list[tuple[Handler, Handler, str]] = []
 
     def on_handler(self, handler: Handler) -> None:
         body = self._own_try()
@@ -213,8 +217,26 @@ class BroadExcept(HandlerAwareRule):
                 and _documented_wrapper(function, self.tries[-1][0])
             )
             or self._fails_silently()
+            or self._twin_documented(handler)
+            or (isinstance(function, cst.FunctionDef) and _REPORTS_FAILURE.match(function.name.value))
         ):
             self.deliberate.add(handler)
+
+    def _twin_documented(self, handler: Handler) -> bool:
+        """In an async twin (`aload`) of a method whose handler of the same classes says why (`load`)."""
+        owner, function = self.semantic.method_of, self.function
+        if owner is None or function is None or not isinstance(function.node, cst.FunctionDef):
+            return False
+        name = function.node.name.value
+        if function.node.asynchronous is None or not name.startswith("a"):
+            return False
+        caught = _code(handler.node.type)
+        for twin in owner.body.body:
+            if isinstance(twin, cst.FunctionDef) and twin.name.value == name[1:]:
+                return any(
+                    _code(h.type) == caught and _documented(h) for h in traversal.nodes_of(twin, cst.ExceptHandler)
+                )
+        return False
 
     def _fails_silently(self) -> bool:
         """In a template filter or a template `Node.render()`: Django's docs ask them never to raise."""
@@ -290,7 +312,7 @@ class BroadExcept(HandlerAwareRule):
     def _records_failure(self, node: cst.Call, name: str) -> bool:
         """`storage_background_failure(self)`, `job.mark_failed()`: the project's own failure handling
         (not a flash message or a form error, which tell the user and lose the bug)."""
-        qualified = self.imports.resolve(node.func) or ""
+        qualified = self.semantic.imported_or_written(node.func) or ""
         return (
             bool(_FAILURE_HANDLER.search(name))
             and name not in _TELLS_THE_USER
@@ -307,7 +329,20 @@ class BroadExcept(HandlerAwareRule):
             or handler in self.deliberate
             or self._checked_later(handler)
         ):
-            self.report(handler.node, caught=caught[0])
+            self._swallowed(handler, caught[0])
+        for entry in [c for c in self.cleanups if c[0] is handler]:
+            self.cleanups.remove(entry)
+            if not handler.reraises:
+                self._swallowed(entry[1], entry[2])
+
+    def _swallowed(self, handler: Handler, caught: str) -> None:
+        """Reported, unless a handler around the one ending re-raises the original error: then this one
+        cleans up on the way out (`except: rollback(); raise`) and must not mask it."""
+        around = self.handlers[:-1]
+        if around:
+            self.cleanups.append((around[-1], handler, caught))
+        else:
+            self.report(handler.node, caught=caught)
 
     def _checked_later(self, handler: Handler) -> bool:
         """The handler leaves a value unset (`pass`, `x = None`) and the function raises when it is None
@@ -351,6 +386,9 @@ _RELEASING = frozenset(
 _RELEASING_CALLS = frozenset({"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"})
 #: Called names of the project's own failure handling: `storage_background_failure`, `mark_failed`, `on_error`.
 _FAILURE_HANDLER = re.compile(r"(^|_)(fail|failed|failure|error|errored|exception)(_|$)", re.IGNORECASE)
+#: A function that reports another failure (`render_exception`, `handle_error`): a second failure while
+#: describing the first must not mask it.
+_REPORTS_FAILURE = re.compile(r"^_*(render|report|handle|log|format|notify)_(\w+_)?(error|exception|failure)s?$")
 _TELLS_THE_USER = frozenset({"add_error", "error", "form_invalid"})
 #: Comments that are tool directives or reminders, not a reason.
 _NOT_A_REASON = ("pragma", "type:", "noqa", "nosec", "pylint:", "fmt:", "isort:", "todo", "fixme", "xxx")
@@ -369,12 +407,10 @@ _ON_FAILURE = re.compile(
 _RELEASING_METHODS = _RELEASING | {"__del__", "__exit__", "__aexit__"}
 
 
-def _is_reason(comment: cst.Comment | None) -> bool:
+def _is_reason(comment: str) -> bool:
     """Prose (two words or more) or another linter's broad-except check silenced; not a bare
     directive (`# noqa`), a reminder (`# TODO`) or a rule code."""
-    if comment is None:
-        return False
-    text = comment.value.lstrip("#").strip()
+    text = comment.strip()
     if _ACKNOWLEDGED.search(text):
         return True
     return not text.lower().startswith(_NOT_A_REASON) and len(_WORD.findall(text)) >= 2
@@ -392,9 +428,15 @@ def _documented_wrapper(function: cst.FunctionDef, statement: cst.Try | cst.TryS
     return rest == [statement]
 
 
+def _code(node: cst.CSTNode | None) -> str:
+    return cst.Module([]).code_for_node(node) if node is not None else ""
+
+
 def _documented(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
-    """A comment on the `except` line, just above it or in its body says why everything is caught."""
+    """A comment on the `except` line, just above it or in its body says why everything is caught
+    (a string standing as a statement in the body is a comment too)."""
     comments = [line.comment for line in handler.leading_lines]
+    strings: list[str | None] = []
     body = handler.body
     if isinstance(body, cst.IndentedBlock):
         comments.append(body.header.comment)
@@ -404,9 +446,11 @@ def _documented(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
                 comments += [line.comment for line in statement.leading_lines]
             if isinstance(statement, cst.SimpleStatementLine):
                 comments.append(statement.trailing_whitespace.comment)
+                strings += [string_value(small.value) for small in statement.body if isinstance(small, cst.Expr)]
     elif isinstance(body, cst.SimpleStatementSuite):
         comments.append(body.trailing_whitespace.comment)
-    return any(map(_is_reason, comments))
+    texts = [c.value.lstrip("#") for c in comments if c is not None] + [t for t in strings if t is not None]
+    return any(map(_is_reason, texts))
 
 
 def _releases(small: cst.BaseSmallStatement) -> bool:

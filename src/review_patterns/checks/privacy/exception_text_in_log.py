@@ -117,7 +117,7 @@ class ExceptionTextInLog(ExceptionTextRule):
         if log is None:
             return
         handler = self.handler
-        if handler is not None and logs_traceback_always(log, handler.name, self.imports):
+        if handler is not None and logs_traceback_always(log, handler.name, self.semantic):
             self.traceback_logged.add(handler)
             return
         self.sink(node, self.logged_text(log), "a log message")
@@ -128,7 +128,7 @@ class ExceptionTextInLog(ExceptionTextRule):
             handler = min(broad, key=lambda h: h.name or "")
             self.report(
                 node,
-                log_redaction(node, set(broad), self.imports),
+                log_redaction(node, set(broad), self.semantic),
                 text=self.describe(handler),
                 name=handler.name or "e",
             )

@@ -347,7 +347,7 @@ class ExceptionTextLeak(ExceptionTextRule):
         """What a call shows the user, described; None when it shows nothing."""
         if is_response(node):
             return f"a `{call_name(node)}`"
-        qualified = self.imports.resolve(node.func) or ""
+        qualified = self.semantic.imported_or_written(node.func) or ""
         name = call_name(node)
         if qualified in _TEMPLATES or name == "render_to_response":
             return "a template context"
@@ -422,7 +422,7 @@ class ExceptionTextLeak(ExceptionTextRule):
     def on_raise(self, node: cst.Raise) -> None:
         exc = node.exc
         if isinstance(exc, cst.Call) and self._rendered(exc.func):
-            name = (self.imports.resolve(exc.func) or "").rpartition(".")[2]
+            name = (self.semantic.imported_or_written(exc.func) or "").rpartition(".")[2]
             self.sink(node, self.leaks(exc), f"a `{name}` shown to clients")
 
     def on_return(self, node: cst.Return) -> None:
@@ -430,11 +430,11 @@ class ExceptionTextLeak(ExceptionTextRule):
             self.sink(node, self.leaks(node.value, skip_responses=True), "a returned value")
 
     def _rendered(self, func: cst.BaseExpression) -> bool:
-        qualified = self.imports.resolve(func)
+        qualified = self.semantic.imported_or_written(func)
         if qualified is None:
             return False
         exceptions = self.context.exceptions
-        if "." not in qualified and not self.imports.imported(func):
+        if "." not in qualified and self.semantic.imported(func) is None:
             local = f"{self.file.module_name}.{qualified}"
             if exceptions.is_project_class(local):
                 return exceptions.rendered(local)
@@ -470,7 +470,7 @@ class ExceptionTextLeak(ExceptionTextRule):
         leaking = [h for h in sources if h not in self.answers and _ORDER[self.origin(h)] >= _ORDER[worst]]
         if leaking:
             handler = min(leaking, key=lambda h: h.name or "")
-            rewrite = generic_message(node, set(leaking), self.imports)
+            rewrite = generic_message(node, set(leaking), self.semantic)
             self.report(node, rewrite, text=self.describe(handler), sink=sink)
 
     def origin(self, handler: Handler) -> Origin:

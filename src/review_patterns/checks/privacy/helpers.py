@@ -18,9 +18,8 @@ import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.syntax import traversal
-from review_patterns.syntax.imports import ImportTable
 from review_patterns.syntax.names import bound_names, call_name, dotted_name, string_value
-from review_patterns.syntax.semantic import Binding, BindingKind
+from review_patterns.syntax.semantic import Binding, BindingKind, SemanticModel
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
 #: Names used for loggers by convention: a logger when nothing in the file says otherwise.
@@ -292,11 +291,11 @@ class HandlerAwareRule(Rule):
             if isinstance(owner, cst.Name) and self._is_self(owner.value):
                 cls = self._class_frame()
                 return cls is not None and node.attr.value in cls.logger_attrs
-            if self.imports.resolve(node) in ("logging.root",):
+            if self.semantic.imported_or_written(node) in ("logging.root",):
                 return True
             return node.attr.value in CONVENTIONAL_LOGGERS and dotted_name(owner) is not None
         if isinstance(node, cst.Call):
-            if self.imports.resolve(node.func) in LOGGER_FACTORIES:
+            if self.semantic.imported_or_written(node.func) in LOGGER_FACTORIES:
                 return True
             func = node.func
             return isinstance(func, cst.Attribute) and func.attr.value in _DERIVED_LOGGER and self.is_logger(func.value)
@@ -307,7 +306,7 @@ class HandlerAwareRule(Rule):
             return self._is_logger_value(node.left) or self._is_logger_value(node.right)
         if isinstance(node, cst.IfExp):
             return self._is_logger_value(node.body) or self._is_logger_value(node.orelse)
-        if isinstance(node, cst.Name) and self.imports.resolve(node) in ("logging", "structlog"):
+        if isinstance(node, cst.Name) and self.semantic.imported_or_written(node) in ("logging", "structlog"):
             return False  # `log = logging` is rare; calls on the module are handled anyway
         return self.is_logger(node)
 
@@ -356,7 +355,7 @@ class HandlerAwareRule(Rule):
     def _level(self, node: cst.BaseExpression) -> int | None:
         if isinstance(node, cst.Integer):
             return int(node.value)
-        name = self.imports.resolve(node)
+        name = self.semantic.imported_or_written(node)
         return _qualified_literal_level(name) if name else None
 
     def handler_types(self, node: cst.ExceptHandler | cst.ExceptStarHandler) -> tuple[tuple[str, ...], bool]:
@@ -364,7 +363,7 @@ class HandlerAwareRule(Rule):
         if node.type is None:
             return (), True
         elements = [e.value for e in node.type.elements] if isinstance(node.type, cst.Tuple) else [node.type]
-        names = [self.imports.resolve(e) for e in elements]
+        names = [self.semantic.imported_or_written(e) for e in elements]
         known = [n.removeprefix("builtins.") for n in names if n is not None]
         return tuple(known), len(known) == len(elements)
 
@@ -515,7 +514,7 @@ class HandlerAwareRule(Rule):
             handler.reraises = True  # a bare `raise` re-raises the innermost handler's exception
         exc = node.exc
         target = exc.func if isinstance(exc, cst.Call) else exc
-        if target is not None and self.imports.resolve(target) in _NOT_FOUND and self.handler is not None:
+        if target is not None and self.semantic.imported_or_written(target) in _NOT_FOUND and self.handler is not None:
             self.handler.answers_404 = True
         self.on_raise(node)
 
@@ -544,7 +543,7 @@ class HandlerAwareRule(Rule):
         log = self.logger_call(node)
         handler = self.handler
         if handler is not None:
-            qualified = self.imports.resolve(node.func)
+            qualified = self.semantic.imported_or_written(node.func)
             if (
                 (log is not None and log.logs_traceback)
                 or qualified in _TRACEBACK_REPORTERS
@@ -718,7 +717,7 @@ def circuit_open_logged_as_error(handler: Handler | None, log: LoggerCall) -> bo
     )
 
 
-def logs_traceback_always(log: LoggerCall, exception: str | None, imports: ImportTable) -> bool:
+def logs_traceback_always(log: LoggerCall, exception: str | None, semantic: SemanticModel) -> bool:
     """`logger.exception(...)`, `exc_info=True` (or the exception, or `sys.exc_info()`): not only under DEBUG."""
     value = log.exc_info
     if value is None:
@@ -727,7 +726,7 @@ def logs_traceback_always(log: LoggerCall, exception: str | None, imports: Impor
         return value.value == "True" or value.value == exception
     if isinstance(value, cst.Integer):
         return value.value != "0"
-    return isinstance(value, cst.Call) and imports.resolve(value.func) == "sys.exc_info"
+    return isinstance(value, cst.Call) and semantic.imported(value.func) == "sys.exc_info"
 
 
 # -- what an exception's text is --
@@ -1010,7 +1009,7 @@ class _Text:
         return found
 
     def _call(self, node: cst.Call) -> set[Handler]:
-        qualified = self.rule.imports.resolve(node.func)
+        qualified = self.rule.semantic.imported_or_written(node.func)
         if qualified in TRACEBACK_TEXT:
             return {self.rule.handlers[-1]} if self.rule.handlers else set()
         if self.skip_responses and self.rule.shown_elsewhere(node):

@@ -259,7 +259,7 @@ class PiiInLog(HandlerAwareRule):
         return any(key == t or key.endswith("_" + t) for t in self.terms)
 
     def _is_safe_call(self, node: cst.Call) -> bool:
-        names = {call_name(node), dotted_name(node.func), self.imports.resolve(node.func)} - {None}
+        names = {call_name(node), dotted_name(node.func), self.semantic.imported_or_written(node.func)} - {None}
         return any(fnmatchcase(n, p) for n in names for p in self.safe if n is not None)
 
     def _named(self, key: str, value: cst.BaseExpression) -> str | None:

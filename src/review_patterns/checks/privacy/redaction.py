@@ -15,15 +15,15 @@ import libcst as cst
 from review_patterns.checks.privacy.helpers import TRACEBACK_TEXT, Handler
 from review_patterns.core.rule import Rewrite
 from review_patterns.syntax import traversal
-from review_patterns.syntax.imports import ImportTable
+from review_patterns.syntax.semantic import SemanticModel
 
 GENERIC_MESSAGE = '"An internal error occurred."'
 
 
-def log_redaction(sink: cst.CSTNode, handlers: set[Handler], imports: ImportTable) -> Rewrite | None:
+def log_redaction(sink: cst.CSTNode, handlers: set[Handler], semantic: SemanticModel) -> Rewrite | None:
     """A safe fix: each piece of exception text in `sink` (a logger call) becomes `type(e).__name__`."""
     replace: list[tuple[cst.CSTNode, cst.CSTNode]] = []
-    for carrier, name in _carriers(sink, handlers, imports, log=True):
+    for carrier, name in _carriers(sink, handlers, semantic, log=True):
         if name is None:
             return None  # the traceback of a handler without a name: nothing to name its class by
         kind: cst.BaseExpression = cst.parse_expression(f"type({name}).__name__")
@@ -36,11 +36,11 @@ def log_redaction(sink: cst.CSTNode, handlers: set[Handler], imports: ImportTabl
     return Rewrite(safe=True, replace=tuple(replace), description="log the exception's class, not its text")
 
 
-def generic_message(sink: cst.CSTNode, handlers: set[Handler], imports: ImportTable) -> Rewrite | None:
+def generic_message(sink: cst.CSTNode, handlers: set[Handler], semantic: SemanticModel) -> Rewrite | None:
     """An unsafe fix: each string in `sink` that carries exception text becomes a generic message."""
     parents = _parents(sink)
     tops: dict[int, cst.CSTNode] = {}
-    for carrier, _ in _carriers(sink, handlers, imports, log=False):
+    for carrier, _ in _carriers(sink, handlers, semantic, log=False):
         top = _whole_string(carrier, parents)
         tops[id(top)] = top
     if not tops:
@@ -54,7 +54,7 @@ def generic_message(sink: cst.CSTNode, handlers: set[Handler], imports: ImportTa
 
 
 def _carriers(
-    sink: cst.CSTNode, handlers: set[Handler], imports: ImportTable, log: bool
+    sink: cst.CSTNode, handlers: set[Handler], semantic: SemanticModel, log: bool
 ) -> Iterator[tuple[cst.CSTNode, str | None]]:
     """The expressions in `sink` that are the text of a handler's exception, with the handler's name."""
     names = {h.name: h for h in handlers if h.name is not None}
@@ -67,7 +67,7 @@ def _carriers(
 
     class Finder(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> bool:
-            qualified = imports.resolve(node.func)
+            qualified = semantic.imported_or_written(node.func)
             if qualified in TRACEBACK_TEXT:
                 found.append((node, traceback_of))
                 return False

@@ -98,7 +98,7 @@ class UnconditionalTraceback(HandlerAwareRule):
         if log is None or handler is None or self.debug_only or circuit_open_logged_as_error(handler, log):
             return
         caught = [t for t in handler.types if is_network_error(t)]
-        if caught and logs_traceback_always(log, handler.name, self.imports):
+        if caught and logs_traceback_always(log, handler.name, self.semantic):
             parsing = [t for t in handler.types if is_parsing_error(t)]
             advice = (
                 f"split the handler: `{caught[0]}` with `exc_info=settings.DEBUG`, `{parsing[0]}` with the traceback"

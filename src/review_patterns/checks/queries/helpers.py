@@ -14,7 +14,7 @@ import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.project.models import Model, ModelIndex
-from review_patterns.syntax.names import argument_value, call_name, chain, code, dotted_name
+from review_patterns.syntax.names import argument_value, call_name, chain, code, dotted_name, model_of_get_model
 from review_patterns.syntax.semantic import Binding, BindingKind, ScopeKind
 
 #: Queryset methods that return a queryset of the same model.
@@ -522,11 +522,10 @@ class QueryTracker(Rule):
         model = self.model_named(node)
         if model is not None:
             return model
-        if isinstance(func, cst.Attribute) and func.attr.value == "get_model" and len(node.args) == 2:
-            app, name = (_string(a.value) for a in node.args)
-            if app and name:  # `apps.get_model("blog", "Post")`
-                found = self.index.label_of(app, name)
-                return ModelRef(self.index.get(found), name)
+        named = model_of_get_model(node) if isinstance(func, cst.Attribute) else None
+        if named is not None:  # `apps.get_model("blog", "Post")`, or with `app_label=` and `model_name=`
+            found = self.index.label_of(*named)
+            return ModelRef(self.index.get(found), named[1])
         if isinstance(func, cst.Name):
             if func.value in ("list", "sorted", "reversed", "tuple") and node.args:
                 inner = self.value(node.args[0].value)

@@ -12,6 +12,7 @@ from review_patterns.project.http import BREAKER_CLASSES, matches_any
 from review_patterns.project.instances import MEMOIZERS, ONCE_METHODS, is_view_class
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import dotted_name
+from review_patterns.syntax.semantic import Binding
 
 
 @dataclass
@@ -20,7 +21,8 @@ class _Function:
     once: bool  #: runs once (an `__init__`, a memoized function)
     builds: list[cst.Call] = field(default_factory=list)  #: breakers built here
     returns_breaker: bool = False
-    factory_calls: list[tuple[cst.Call, str]] = field(default_factory=list)  #: calls of same-module functions
+    #: calls of configured factories, and of names (with the binding each has there, None for a builtin)
+    factory_calls: list[tuple[cst.Call, str, Binding | None]] = field(default_factory=list)
     owner: tuple[str, bool] | None = None  #: an `__init__`'s top-level class: (name, whether it is a view)
 
 
@@ -242,7 +244,7 @@ class CircuitBreakerPerCall(Rule):
         self.stack: list[_Function | None] = []  # None for a class body
         self.classes: list[tuple[str, bool]] = []  # (name, whether it is a view) of the classes entered
         self.functions: list[_Function] = []
-        self.factories: set[str] = set()  # same-module functions returning a breaker
+        self.factories: set[Binding] = set()  # module-level functions returning a breaker
 
     def _function(self) -> _Function | None:
         return self.stack[-1] if self.stack else None
@@ -277,7 +279,7 @@ class CircuitBreakerPerCall(Rule):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         function = self.stack.pop()
         if function is not None and function.returns_breaker and len(self.stack) == 0:
-            self.factories.add(function.name)
+            self.factories.update(self.semantic.bound_by(original_node))
 
     def visit_Return(self, node: cst.Return) -> None:
         function = self._function()
@@ -287,11 +289,15 @@ class CircuitBreakerPerCall(Rule):
         if self._is_breaker(value):
             function.returns_breaker = True
             function.builds = [b for b in function.builds if b is not value]
-        elif isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in self.factories:
+        elif isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and self._factory(value.func):
             function.returns_breaker = True  # a factory wrapping a factory
         elif isinstance(node.value, cst.Name) and function.builds:
             function.returns_breaker = True  # `breaker = CircuitBreaker(...); return breaker`
             function.builds.clear()
+
+    def _factory(self, name: cst.Name) -> bool:
+        """Whether `name` is, here, a module-level function seen returning a breaker."""
+        return self.semantic.lookup(name.value) in self.factories
 
     def visit_Call(self, node: cst.Call) -> None:
         function = self._function()
@@ -306,10 +312,10 @@ class CircuitBreakerPerCall(Rule):
         configured = self.settings["breaker-factories"]
         qualified = self.semantic.imported(node.func) if configured else None
         if qualified is not None and matches_any(qualified, configured):
-            function.factory_calls.append((node, "configured"))
+            function.factory_calls.append((node, "configured", None))
             return
         if isinstance(node.func, cst.Name):
-            function.factory_calls.append((node, "local"))
+            function.factory_calls.append((node, "local", self.semantic.lookup(node.func.value)))
 
     def leave_Module(self, original_node: cst.Module) -> None:
         for function in self.functions:
@@ -329,7 +335,7 @@ class CircuitBreakerPerCall(Rule):
     def _report(self, function: _Function, shown: str, each: str) -> None:
         for call in function.builds:
             self.report(call, what="A circuit breaker built", function=shown, each=each)
-        for call, how in function.factory_calls:
+        for call, how, binding in function.factory_calls:
             name = dotted_name(call.func)
-            if how == "configured" or (name in self.factories and name != function.name):
+            if how == "configured" or (binding in self.factories and name != function.name):
                 self.report(call, what=f"A breaker from `{name}()`", function=shown, each=each)

@@ -61,8 +61,9 @@ def fixed_key(node: cst.BaseExpression) -> bool:
 
 @dataclass
 class _Function:
-    increments: list[tuple[cst.Call, Kind]] = field(default_factory=list)
+    increments: list[tuple[cst.Call, Kind, str]] = field(default_factory=list)  #: with the key as written
     expires: bool = False
+    expired: list[str | None] = field(default_factory=list)  #: the keys given an expiry (None: not known)
     cache_expires: bool = False  #: a Django cache key stored with a timeout
 
 
@@ -86,8 +87,10 @@ class CounterWithoutExpiry(ClientRule):
     pipeline, or with `set(key, 0, nx=True, ex=WINDOW)` before incrementing.
 
     ## Known problems
-    Any expiry set in the function counts, whatever its key; so does a call to a helper whose
-    name mentions `expire` or `ttl`. A fixed key (a string literal or an `UPPER_CASE` constant)
+    An expiry set in the function counts for its counters, whatever their keys, except when the
+    function increments several keys and expires some of them: a counter whose key (as written,
+    a local name read through its value) is given no expiry there is then flagged too. A call to a
+    helper whose name mentions `expire` or `ttl` counts, for its first argument's key. A fixed key (a string literal or an `UPPER_CASE` constant)
     is taken for a global total or a sequence, meant to last, and a method named like the
     increment (`def incr(...)`) for a wrapper whose callers own the expiry. On Django's cache,
     `incr` cannot create a key, so a `set`/`add` in the same function or in another method of
@@ -100,7 +103,7 @@ class CounterWithoutExpiry(ClientRule):
 
     code = "RP501"
     name = "counter-without-expiry"
-    message = "`{call}` increments a counter but nothing in `{function}()` sets its expiry: it never resets"
+    message = "`{call}` increments a counter but nothing in `{function}()` sets its expiry{other}: it never resets"
     severity = Severity.IMPORTANT
     dimension = Dimension.RELIABILITY
     requires = ("incr",)
@@ -148,6 +151,48 @@ class CounterWithoutExpiry(ClientRule):
                     cache.incr(f"views:{product_id}")  # RP501
             """,
             path="shop/throttle.py",
+        ),
+        Bad(
+            """
+            from django.http import HttpResponse
+            from django_redis import get_redis_connection
+
+            def allow_translation(request):
+                redis = get_redis_connection("default")
+                minute = f"rl:min:{request.user.pk}"
+                per_minute = redis.incr(minute)
+                if per_minute == 1:
+                    redis.expire(minute, 60)
+                per_day = redis.incr(f"rl:day:{request.user.pk}")  # RP501
+                if per_minute > 10 or per_day > 1000:
+                    return HttpResponse(status=429)
+                return None
+            """,
+            path="translate/limits.py",
+        ),
+        Good(
+            """
+            from django_redis import get_redis_connection
+
+            def allow_translation(user_id):
+                redis = get_redis_connection("default")
+                minute, day = f"rl:min:{user_id}", f"rl:day:{user_id}"
+                pipe = redis.pipeline()
+                pipe.incr(minute)
+                pipe.expire(minute, 60)
+                pipe.incr(f"rl:day:{user_id}")
+                pipe.expire(day, 86400)
+                per_minute, _, per_day, _ = pipe.execute()
+                return per_minute <= 10 and per_day <= 1000
+
+            def count_both(user_id):
+                redis = get_redis_connection("default")
+                key = f"rl:{user_id}"
+                redis.incr(key)
+                redis.incr(f"seen:{user_id}")
+                _refresh_ttls(user_id)  # a helper: which keys it expires is not known here
+            """,
+            path="translate/limits.py",
         ),
         Good(
             """
@@ -242,7 +287,7 @@ class CounterWithoutExpiry(ClientRule):
         owner = self._classes.pop()
         if not owner.cache_expires:
             for call, function in owner.pending:
-                self.report(call, call=code(call.func, one_line=True), function=function)
+                self.report(call, call=code(call.func, one_line=True), function=function, other="")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(_Function())
@@ -252,14 +297,20 @@ class CounterWithoutExpiry(ClientRule):
         owner = self._classes[-1] if self._classes and self.semantic.method_of is not None else None
         if owner is not None and function.cache_expires:
             owner.cache_expires = True
-        if function.expires or original_node.name.value in INCREMENTS[Kind.REDIS]:
-            return  # expiry set, or a wrapper such as `def incr(self, key): return self.cache.incr(key)`
-        for call, kind in function.increments:
-            if kind is Kind.CACHE and owner is not None:
+        if original_node.name.value in INCREMENTS[Kind.REDIS]:
+            return  # a wrapper such as `def incr(self, key): return self.cache.incr(key)`
+        name = original_node.name.value
+        other = ""
+        increments = function.increments
+        if function.expires:
+            increments = _unexpired(function)
+            other = f" (only `{'`, `'.join(dict.fromkeys(k for k in function.expired if k))}` gets one)"
+        for call, kind, _ in increments:
+            if kind is Kind.CACHE and owner is not None and not other:
                 # Django's `incr` cannot create a key: another method stores it, maybe with a timeout.
-                owner.pending.append((call, original_node.name.value))
+                owner.pending.append((call, name))
             else:
-                self.report(call, call=code(call.func, one_line=True), function=original_node.name.value)
+                self.report(call, call=code(call.func, one_line=True), function=name, other=other)
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._functions:
@@ -269,8 +320,10 @@ class CounterWithoutExpiry(ClientRule):
         method = (
             func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
         )
+        key = node.args[0].value if node.args and not node.args[0].star and node.args[0].keyword is None else None
         if "expir" in method.lower() or "ttl" in method.lower():
             function.expires = True  # a helper such as `self._set_ttl(key)`
+            function.expired.append(self._key(key))
             return
         if not isinstance(func, cst.Attribute):
             return
@@ -278,10 +331,31 @@ class CounterWithoutExpiry(ClientRule):
         if kind is None:
             return
         if method in INCREMENTS.get(kind, ()):
-            key = node.args[0].value if node.args and not node.args[0].star and node.args[0].keyword is None else None
             if key is not None and not fixed_key(key):
-                function.increments.append((node, kind))
+                function.increments.append((node, kind, self._key(key) or ""))
         elif sets_expiry(kind, method, node):
             if kind is Kind.CACHE:
                 function.cache_expires = True
             function.expires = True
+            function.expired.append(self._key(key) if method != "set_many" else None)
+
+    def _key(self, node: cst.BaseExpression | None) -> str | None:
+        """A key as written, a local name read through the value it was given; None when no key is
+        given, "" for a name whose value is not known here (a parameter, an unpacked tuple)."""
+        if node is None:
+            return None
+        if isinstance(node, cst.Name):
+            binding = self.semantic.lookup(node.value)
+            if binding is None or binding.value is None or binding.scope is not self.semantic.scope:
+                return ""
+            node = binding.value
+        return code(node, one_line=True)
+
+
+def _unexpired(function: _Function) -> list[tuple[cst.Call, Kind, str]]:
+    """The increments of a function that sets expiries, whose key gets none: only when every expiry's
+    key is known and one of them is an incremented key (the keys are written alike)."""
+    expired = set(function.expired)
+    if None in expired or "" in expired or not any(k in expired for _, _, k in function.increments):
+        return []
+    return [i for i in function.increments if i[2] and i[2] not in expired]

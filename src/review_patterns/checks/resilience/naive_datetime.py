@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final, Literal
 
 import libcst as cst
 
+from review_patterns.checks.resilience.redis import ClientRule
 from review_patterns.core.model import Dimension, Severity
-from review_patterns.core.rule import Bad, Good, Rewrite, Rule
+from review_patterns.core.rule import Bad, Good, Rewrite
+from review_patterns.project.clients import Kind
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
-from review_patterns.syntax.names import dotted_name, keyword
+from review_patterns.syntax.names import code, dotted_name, keyword, string_value
 
 
 def _aware_now(call: cst.Call) -> Rewrite:
@@ -40,33 +43,40 @@ _ORM_WRITES = frozenset({"create", "update", "get_or_create", "update_or_create"
 #: Lookup suffixes after a field name: `expires_at__gt`.
 _LOOKUPS = frozenset({"exact", "gt", "gte", "lt", "lte", "range", "in", "iexact"})
 _CACHE_WRITES = {"set": 1, "add": 1, "get_or_set": 1}
-_CACHE = frozenset({"django.core.cache.cache"})
-_CACHES = "django.core.cache.caches"
+#: What turns a naive time into text or a number that keeps its time of day, in a key.
+_FORMATS = frozenset({"isoformat", "timestamp", "time", "ctime"})
+_TIME_PARTS = frozenset({"hour", "minute", "second", "microsecond"})
+#: `strftime` directives of a time of day (or of all of it).
+_TIME_DIRECTIVES = re.compile(r"%-?[HIMSpXcTRrsf]")
 
 _AWARE: Final = "aware"
 #: What an expression is known to hold: a naive time (the calls it came from), an aware one, or unknown.
 Value = frozenset[cst.Call] | Literal["aware"] | None
 
 
-class NaiveDatetime(Rule):
+class NaiveDatetime(ClientRule):
     """## What it does
     Flags `datetime.now()` and `datetime.utcnow()` without a time zone, and `datetime.today()`,
     however `datetime` was imported, when the naive value meets Django's aware times: stored in
     a model's `DateTimeField` (an assignment, `create()`, `update()`, a field's `default`), used
     in an ORM lookup, compared with or subtracted from an aware time (`timezone.now()`, a
-    `DateTimeField` of a model), or stored in the cache. The value is followed through local
-    names, `+`/`-` with a `timedelta`, and functions of the same module that return it.
+    `DateTimeField` of a model), stored in the cache, or written into the key of a cache or Redis
+    call (`client.incr(f"rl:{user}:{datetime.now():%H%M}")`, a time window of a counter). The value
+    is followed through local names, `+`/`-` with a `timedelta`, formatting into a key, and functions
+    of the same module that return it.
 
     ## Why is this bad?
     With `USE_TZ` (Django's default) the database and the ORM hold aware times in UTC. A naive
     time in the server's clock is taken as the current time zone's: stamps, TTLs and quota
     windows drift by the server's offset, Django warns on every such save and lookup, and
-    comparing a naive time with an aware one raises `TypeError`. Use `django.utils.timezone.now()`
-    or `datetime.now(timezone.utc)`.
+    comparing a naive time with an aware one raises `TypeError`. A window key cut from the server's
+    clock counts twice in the hour that repeats when daylight saving time ends, and processes in
+    other time zones count in other windows. Use `django.utils.timezone.now()` or
+    `datetime.now(timezone.utc)`.
 
     ## Known problems
     Local wall-clock time is often what is meant, so a naive value is not flagged where it is
-    harmless: formatted (`strftime`, `isoformat`), cut to a date, time or parts (`.date()`, a
+    harmless: formatted (`strftime`, `isoformat`) for anything but a cache or Redis key, cut to a date, time or parts (`.date()`, a
     `DateField`, `.year`), turned into a timestamp, made aware (`astimezone()`, `make_aware`,
     `tz.localize`, a project helper), compared with or subtracted from another naive time of
     the same clock (a duration), assigned to an `auto_now` field (`save()` overwrites it; an
@@ -278,6 +288,53 @@ class NaiveDatetime(Rule):
             """,
             path="accounts/tokens.py",
         ),
+        Bad(
+            """
+            from datetime import datetime
+
+            from celery import shared_task
+            from django.core.cache import cache
+            from django_redis import get_redis_connection
+
+            def allow_request(user_id):
+                key = f"rl:{user_id}:{datetime.now():%H%M}"  # RP510
+                count = cache.get_or_set(key, 0, timeout=60)
+                return count < 10 and cache.incr(key)
+
+            @shared_task
+            def count_translation(project_id):
+                redis = get_redis_connection("default")
+                hour = datetime.now().strftime("%Y%m%d%H")  # RP510
+                redis.hincrby(f"translations:{hour}", project_id)
+                redis.expire(f"translations:{hour}", 7200)
+            """,
+            path="translate/limits.py",
+        ),
+        Good(
+            """
+            from datetime import datetime
+
+            from django.core.cache import cache
+            from django.utils import timezone
+
+            RECENT = {}
+
+            def allow_request(user_id):
+                key = f"rl:{user_id}:{timezone.now():%H%M}"
+                count = cache.get_or_set(key, 0, timeout=60)
+                return count < 10 and cache.incr(key)
+
+            def daily_quota_used(user_id):
+                # A day of the local calendar: the quota resets at local midnight, on purpose.
+                return cache.get(f"quota:{user_id}:{datetime.now():%Y-%m-%d}", 0) + cache.get(
+                    f"bonus:{user_id}:{datetime.now().date()}", 0
+                )
+
+            def remember(user_id):
+                RECENT[f"{user_id}:{datetime.now():%H}"] = True  # a dict, not a shared cache
+            """,
+            path="translate/limits.py",
+        ),
         Good(
             """
             from datetime import datetime
@@ -361,6 +418,7 @@ class _Scope(cst.CSTVisitor):
         self.root = root
         self.reporting = report
         self.names: dict[str, Value] = {}
+        self.stamps: dict[str, frozenset[cst.Call]] = {}  #: names holding text or numbers cut from naive times
 
     def run(self) -> None:
         traversal.visit(self.root, self)
@@ -411,6 +469,41 @@ class _Scope(cst.CSTVisitor):
             return rule.returns.get(func.value)
         return None
 
+    def stamp(self, node: cst.BaseExpression) -> frozenset[cst.Call]:
+        """The naive calls whose time of day `node` holds as text or numbers: `f"{now:%H%M}"`,
+        `now.strftime("%Y%m%d%H")`, `now.hour`, `now.timestamp()`. A date alone (`now.date()`,
+        `f"{now:%Y-%m-%d}"`) is not one: a day of the local calendar is often what is meant."""
+        if isinstance(node, cst.Name) and node.value in self.stamps:
+            return self.stamps[node.value]
+        if isinstance(node, cst.FormattedString):
+            return frozenset().union(
+                *(
+                    self.stamp(p.expression)
+                    for p in node.parts
+                    if isinstance(p, cst.FormattedStringExpression)
+                    and (p.format_spec is None or _time_of_day("".join(code(s) for s in p.format_spec)))
+                )
+            )
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Modulo)):
+            return self.stamp(node.left) | self.stamp(node.right)
+        if isinstance(node, (cst.Tuple, cst.List)):
+            return frozenset().union(*(self.stamp(e.value) for e in node.elements))
+        if isinstance(node, cst.Attribute):
+            return _naive(self.value(node.value)) if node.attr.value in _TIME_PARTS else frozenset()
+        if isinstance(node, cst.Call):
+            func = node.func
+            method = func.attr.value if isinstance(func, cst.Attribute) else None
+            if method == "strftime" and isinstance(func, cst.Attribute):
+                pattern = string_value(node.args[0].value) if node.args else None
+                return _naive(self.value(func.value)) if pattern is None or _time_of_day(pattern) else frozenset()
+            if method in _FORMATS and isinstance(func, cst.Attribute):
+                return _naive(self.value(func.value))
+            if method == "format" or dotted_name(func) in ("str", "int"):
+                return frozenset().union(*(self.stamp(a.value) for a in node.args))
+            if method == "date":
+                return frozenset()
+        return _naive(self.value(node))
+
     def found(self, value: Value, where: str) -> None:
         if self.reporting and isinstance(value, frozenset):
             for call in value:
@@ -420,16 +513,18 @@ class _Scope(cst.CSTVisitor):
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         value = self.value(original_node.value)
+        stamp = self.stamp(original_node.value) if not isinstance(value, frozenset) else frozenset()
         for target in original_node.targets:
-            self._bind(target.target, value)
+            self._bind(target.target, value, stamp)
 
     def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
         if original_node.value is not None:
             self._bind(original_node.target, self.value(original_node.value))
 
-    def _bind(self, target: cst.BaseExpression, value: Value) -> None:
+    def _bind(self, target: cst.BaseExpression, value: Value, stamp: frozenset[cst.Call] = frozenset()) -> None:
         if isinstance(target, cst.Name):
             self.names[target.value] = value
+            self.stamps[target.value] = stamp
         elif isinstance(target, cst.Attribute):
             field = target.attr.value
             if field in self.rule.datetime_fields and field not in self.rule.auto_now:
@@ -482,7 +577,15 @@ class _Scope(cst.CSTVisitor):
         if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
-        if method in _CACHE_WRITES and self._is_cache(func.value):
+        kind = self.rule.kind_in(func.value, self.root)
+        if kind in (Kind.CACHE, Kind.REDIS, Kind.PIPELINE):
+            key = keyword(node, "key") or keyword(node, "name")
+            if key is None and node.args and node.args[0].keyword is None and not node.args[0].star:
+                key = node.args[0]
+            if key is not None:
+                where = f"is in the key of `{code(func, one_line=True)}()`, a window of the server's local clock"
+                self.found(self.stamp(key.value), where)
+        if method in _CACHE_WRITES and kind is Kind.CACHE:
             stored = keyword(node, "value") or keyword(node, "default")
             if stored is None and len(node.args) > 1 and node.args[1].keyword is None:
                 stored = node.args[1]
@@ -526,11 +629,6 @@ class _Scope(cst.CSTVisitor):
     def _argument(self, node: cst.Call, name: str) -> Value:
         arg = keyword(node, name)
         return self.value(arg.value) if arg is not None else None
-
-    def _is_cache(self, node: cst.BaseExpression) -> bool:
-        if isinstance(node, cst.Subscript):
-            return self.rule.imported(node.value, self.root) == _CACHES
-        return self.rule.imported(node, self.root) in _CACHE
 
 
 def _exempt_calls(module: cst.Module, rule: NaiveDatetime) -> set[cst.Call]:
@@ -618,6 +716,11 @@ def _mapping(node: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]]:
     if isinstance(node, cst.Call) and dotted_name(node.func) == "dict":
         return [(arg.keyword.value, arg.value) for arg in node.args if arg.keyword is not None]
     return []
+
+
+def _time_of_day(pattern: str) -> bool:
+    """Whether a `strftime` pattern or format spec keeps the time of day (`%H%M`), not the date alone."""
+    return "%" not in pattern or _TIME_DIRECTIVES.search(pattern) is not None
 
 
 def _naive(value: Value) -> frozenset[cst.Call]:

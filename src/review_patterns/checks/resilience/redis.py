@@ -23,7 +23,7 @@ from review_patterns.project.clients import (
     Kind,
 )
 from review_patterns.syntax.files import FileKind
-from review_patterns.syntax.names import dotted_name, string_value
+from review_patterns.syntax.names import string_value
 from review_patterns.syntax.parsing import parse_expression
 from review_patterns.syntax.semantic import Binding, BindingKind, Scope, ScopeKind, returned_values
 
@@ -61,6 +61,13 @@ class ClientRule(Rule):
     def client_of(self, expr: cst.BaseExpression) -> Client | None:
         """What `expr` stands for at the current node, or None when it is not recognised."""
         return self._client(expr, None)
+
+    def kind_in(self, expr: cst.BaseExpression, function: cst.CSTNode) -> Kind | None:
+        """What `expr` stands for anywhere in `function` (a `def`, else the module's top level), for a
+        rule that reads a function ahead of the traversal."""
+        scope = self.semantic.scope_of(function) if isinstance(function, cst.FunctionDef) else None
+        found = self._client(expr, scope or self.semantic.module_scope)
+        return found.kind if found is not None else None
 
     # -- reading expressions; `scope` None is the current node, else anywhere in that scope --
 
@@ -225,7 +232,7 @@ class ClientRule(Rule):
 
     def _name(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
         """The qualified name of an import, else the name as written."""
-        return self.semantic.imported(expr, scope) or dotted_name(expr)
+        return self.semantic.imported_or_written(expr, scope)
 
     def _is_property(self, node: cst.FunctionDef, scope: Scope) -> bool:
         return any(
