@@ -18,6 +18,7 @@ from review_patterns.project.quota import own_nodes
 from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.imports import AstImportTable
 from review_patterns.syntax.names import ast_dotted_name
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: Functions that run once per process or per owner: an instance made there is not made per call.
 ONCE_METHODS = frozenset({"__init__", "__new__", "__init_subclass__", "__set_name__", "ready"})
@@ -95,8 +96,8 @@ class Instantiations:
         if path not in self._parsed:
             file = SourceFile(path, text)
             try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = parse_python(text)
+            except UNREADABLE:
                 self._parsed[path] = None
             else:
                 self._parsed[path] = _Module(file, tree, AstImportTable.of_module(tree, file.package, everywhere=True))
