@@ -635,7 +635,7 @@ class _Graph:
             anonymous = None
         else:
             anonymous = "no `login_required`"
-        if self._limited(decorators) or name in self.wrapped_limit:
+        if self._limited(decorators) or name in self.wrapped_limit or _oauth_callback(node):
             unthrottled = None
         elif drf:
             listed = _decorator_argument(node, "throttle_classes")
@@ -857,3 +857,15 @@ def _identifies_caller(function: _Function) -> bool:
     or a secret the caller must hold."""
     reads = any(isinstance(n, ast.Attribute) and n.attr in _AUTH_READS for n in ast.walk(function))
     return reads or _checks_secret(function)
+
+
+def _oauth_callback(function: _Function) -> bool:
+    """Whether a view compares the request's `state` with one kept in the session (an OAuth callback):
+    each call needs a new round trip through the provider, started by the user, so it is not looped."""
+    session = state = False
+    for node in ast.walk(function):
+        if isinstance(node, ast.Attribute) and node.attr == "session":
+            session = True
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith("state"):
+            state = True
+    return session and state

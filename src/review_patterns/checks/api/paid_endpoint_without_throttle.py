@@ -28,7 +28,8 @@ class PaidEndpointWithoutThrottle(EndpointRule):
 
     ## Known problems
     A view whose `get_throttles` is overridden, and settings that cannot be read statically, are
-    assumed to throttle. A limit enforced in front of Django (nginx, an API gateway) is not seen:
+    assumed to throttle. An OAuth callback (a function view comparing a `...state` with the
+    session) is not flagged: each call needs a new round trip through the provider. A limit enforced in front of Django (nginx, an API gateway) is not seen:
     silence the finding with `# noqa: RP602`.
 
     ## Options
