@@ -342,3 +342,29 @@ def test_a_release_outside_finally_earns_no_bonus() -> None:
         "                except KeyError:\n                    pass\n                lock.release()\n",
     )
     assert stampede(source) == ([], [])
+
+
+def test_a_paid_method_of_an_instance_made_on_the_spot_is_the_paid_call() -> None:
+    """`Geocoder().locate(...)`: the receiver is a call, the method is paid all the same; a free method
+    of the same class in the same shape is not."""
+    source = """
+        from django.core.cache import cache
+
+        from geo.services import Geocoder
+
+        def locate(address):
+            cached = cache.get(f"geo:{address}")
+            if cached is None:
+                cached = Geocoder().locate(address)
+                cache.set(f"geo:{address}", cached, GEO_TTL)
+            return cached
+
+        def describe(address):
+            described = cache.get(f"describe:{address}")
+            if described is None:
+                described = Geocoder().describe(address)
+                cache.set(f"describe:{address}", described, GEO_TTL)
+            return described
+        """
+    found, bonuses = stampede(source)
+    assert [line for line, _ in found] == [6] and bonuses == []

@@ -38,7 +38,7 @@ from review_patterns.project.instances import is_drf_view, is_view_class
 from review_patterns.project.quota import ModuleReader, QuotaFacts, own_nodes
 from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.imports import AstImportTable, top_level
-from review_patterns.syntax.names import ast_dotted_name
+from review_patterns.syntax.names import ast_called_name, ast_dotted_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class _Class:
 class _Callable:
     paid: str | None  #: the first paid call it makes itself
     callees: list[str]  #: qualified names of what it calls, resolved later
-    #: each call written as a dotted name (`self.client.label`): its own paid label, or what it calls
+    #: each call as written (`self.client.label`, `Geocoder().locate`): its own paid label, or what it calls
     written: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
 
@@ -348,7 +348,7 @@ class _Graph:
             found.paid = found.paid or paid
             if callee is not None:
                 found.callees.append(callee)
-            text = ast_dotted_name(call.func)
+            text = ast_called_name(call.func)
             if text is not None and (paid is not None or callee is not None):
                 found.written.append((text, paid, callee))
         return found
