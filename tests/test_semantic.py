@@ -63,6 +63,39 @@ def test_a_local_hides_an_import_for_the_whole_function() -> None:
     assert hidden["requests.get"] == (BindingKind.ASSIGNMENT, None, None)
 
 
+def test_decorators_defaults_and_annotations_are_read_where_the_function_is_defined() -> None:
+    """Python evaluates them in the enclosing scope: a parameter named like an import (`cache=cache`)
+    hides the import in the body only, for a `def` and for a `lambda`."""
+    seen = probe(
+        """
+        from django.core.cache import cache as default_cache
+        from django.views.decorators.cache import cache_page
+        from shop.types import Backend
+
+        @probe(cache_page)
+        def warm(keys, cache_page=probe(default_cache), default_cache: probe(Backend.Kind) = None, Backend=None):
+            probe(Backend)
+
+        read = lambda key, default_cache=probe(default_cache.set): probe(default_cache.get)(key)
+        """
+    )
+    assert seen["cache_page"] == (
+        BindingKind.IMPORT,
+        "django.views.decorators.cache.cache_page",
+        "django.views.decorators.cache.cache_page",
+    )
+    assert seen["default_cache"] == (BindingKind.IMPORT, "django.core.cache.cache", "django.core.cache.cache")
+    assert seen["Backend.Kind"] == (BindingKind.IMPORT, "shop.types.Backend.Kind", "shop.types.Backend.Kind")
+    assert seen["Backend"] == (BindingKind.PARAMETER, None, None)
+    assert seen["default_cache.set"] == (
+        BindingKind.IMPORT,
+        "django.core.cache.cache.set",
+        "django.core.cache.cache.set",
+    )
+    assert seen["default_cache.get"] == (BindingKind.PARAMETER, None, None)
+    assert seen["Backend@"][0] is not None, "the decorators and parameters are still the function's"
+
+
 def test_a_name_assigned_later_in_the_function_is_already_local() -> None:
     seen = probe(
         """

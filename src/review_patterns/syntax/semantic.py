@@ -6,8 +6,9 @@ first, so when a rule's `visit_X` runs, the model already stands at that node. E
 `class` body is read once, when the traversal enters the module (its imports, assignments,
 parameters, `def`s and `class`es, `global`s; a class also collects the `self.x = ...` of its
 methods), so a name bound later in a function is already known to be local there, as Python
-decides, and a rule may ask about a function the traversal has not reached. Comprehensions and
-lambdas are read when entered. Cheap by design: no LibCST ScopeProvider or QualifiedNameProvider,
+decides, and a rule may ask about a function the traversal has not reached. A function's scope
+is entered at its body: decorators, defaults and annotations are looked up where it is defined.
+Comprehensions and lambdas are read when entered. Cheap by design: no LibCST ScopeProvider or QualifiedNameProvider,
 which cost several times a parse.
 """
 
@@ -470,9 +471,13 @@ class SemanticModel:
         self._reach([original_node.name.value], original_node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.append(node)
+
+    def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        # Decorators, defaults and annotations run where the function is defined: only the body is
+        # in its scope (which stays current until the rules have left the `def`).
         scope = self._ahead.get(node) or self._read_function(node, self.scope)  # always read ahead; a safeguard
         self.scopes.append(scope)
-        self._functions.append(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._functions.pop()
@@ -480,9 +485,11 @@ class SemanticModel:
         self._reach([original_node.name.value], original_node)
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
-        scope = self._enter(ScopeKind.FUNCTION, node)
-        self._declare_params(scope, node.params)
         self._functions.append(node)
+
+    def visit_Lambda_body(self, node: cst.Lambda) -> None:
+        scope = self._enter(ScopeKind.FUNCTION, node)  # after the defaults, as for a `def`
+        self._declare_params(scope, node.params)
 
     def leave_Lambda(self, original_node: cst.Lambda) -> None:
         self._functions.pop()

@@ -262,10 +262,8 @@ class CircuitBreakerPerCall(Rule):
         self.classes.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        around = self.semantic.scope.parent  # decorators are read where the function is defined
         memoized = any(
-            self.semantic.imported(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator, around)
-            in MEMOIZERS
+            self.semantic.imported(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator) in MEMOIZERS
             for d in node.decorators
         )
         outer = self._function()

@@ -196,10 +196,9 @@ class SignalHasattrCheck(Rule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         receiver = False
-        around = self.semantic.scope.parent  # decorators are read where the function is defined
         for decorator in node.decorators:
             call = decorator.decorator
-            if isinstance(call, cst.Call) and self.semantic.imported(call.func, around) in _RECEIVER:
+            if isinstance(call, cst.Call) and self.semantic.imported(call.func) in _RECEIVER:
                 if keyword(call, "sender") is None:
                     receiver = True
         function = _Function(node, receiver)
