@@ -25,6 +25,16 @@ Coverage: the RP301-RP307 rows were run and sampled on the first nine projects o
 added later (pretix, weblate, mayan-edms, dj-stripe, django-q2, django-cacheops) those rules have
 218 findings not yet judged. The other rows cover all fifteen projects. A rule with no finding
 has no measured precision.
+
+RP601, RP602 and RP604 find nothing with the defaults: no pinned project defines a quota guard, so
+nothing is paid. Their rows are measured with what a user of the project would configure, the paid
+API its views and tasks call (`corpora.PAID_CALLS`, passed by `run.py` with `--config`): pretix and
+dj-stripe with `paid-calls = ["stripe.*"]`, weblate with its per-character translation downloads
+(`weblate.machinery.*.download_translations`, `...download_multiple_translations`). Weblate was
+checked with that configuration on its machinery modules (0 findings: its views reach a service
+through the `MACHINERY` registry, which is not followed, and its translation cache is read and
+written in different methods); its full run is not in the counts yet. The RP603 row covers
+label-studio, misago, pretalx, djangorestframework, django-oscar, pretix and dj-stripe.
 """
 
 
