@@ -53,6 +53,18 @@ def test_relative_imports_are_not_used() -> None:
     assert not relative
 
 
+def test_python_is_parsed_for_ast_in_one_place() -> None:
+    """`parse_python` reads any Python LibCST reads; `ast.parse` only the running interpreter's."""
+    direct = [
+        f"{p.relative_to(PACKAGE)}:{n.lineno}"
+        for p in MODULES
+        if p.parent.name != "syntax"
+        for n in ast.walk(ast.parse(p.read_text()))
+        if isinstance(n, ast.Call) and ast.unparse(n.func) == "ast.parse"
+    ]
+    assert not direct, f"use review_patterns.syntax.parsing.parse_python: {direct}"
+
+
 def _rule_classes() -> list[type]:
     from review_patterns.checks import ALL_RULES
     from review_patterns.core.rule import Rule

@@ -364,7 +364,8 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
         "import sys; from pathlib import Path; from review_patterns.project.context import ProjectContext\n"
         "context = ProjectContext(root=Path(sys.argv[1]))\n"
         "for name in ('models', 'migration_files', 'releases', 'method_names', 'redis_clients',\n"
-        "             'quota_facts [\"check_quota\",\"can_call_*\"]', 'unversioned_route null'):\n"
+        "             'quota_facts [\"check_quota\",\"can_call_*\"]', 'unversioned_route null',\n"
+        "             'per_call \"blog.helpers.Topic\"'):\n"
         "    print(name, context.fingerprint(name))\n"
     )
     outputs = [
@@ -377,7 +378,7 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
         ).stdout
         for seed in ("1", "2", "3")
     ]
-    assert outputs[0].count("\n") == 7 and outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0].count("\n") == 8 and outputs[0] == outputs[1] == outputs[2]
 
 
 def test_the_model_index_is_kept_between_runs_until_a_model_changes(
@@ -645,4 +646,22 @@ def test_the_endpoints_answers_are_kept_until_what_they_say_changes(
     report = run()
     assert "vision/views.py" in run.checked and "vision/services.py" not in run.checked
     assert codes(report)[("vision/views.py", "RP601")] == 2
+    assert report == review_patterns.lint_paths([project], Config(), cwd=project)
+
+
+def test_where_a_class_is_made_is_recorded_per_class_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    project = tmp_path / "quota_project"
+    shutil.copytree(ROOT / "tests/fixtures/quota_project", project)
+    run = Run(project, monkeypatch)
+    cold = run()
+    stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
+    asked = {name for e in stored for name in e["parts"] if name.startswith("per_call ")}
+    assert asked and "instantiations" not in {name for e in stored for name in e["parts"]}
+    # A file that makes no instance of those classes changes: it alone is checked again.
+    search = project / "pages/search.py"
+    search.write_text(search.read_text() + "\n\n# Results are ranked by the search backend.\n")
+    report = run()
+    assert run.checked == ["pages/search.py"] and codes(report) == codes(cold)
     assert report == review_patterns.lint_paths([project], Config(), cwd=project)

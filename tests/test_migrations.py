@@ -626,6 +626,76 @@ def test_git_releases_decide_over_the_day() -> None:
     assert found(Releases({}, "(next)")) == []  # both unreleased: no code wrote NULL in between
 
 
+def test_a_column_relaxed_and_enforced_again_in_one_release_holds_no_null() -> None:
+    # mayan-edms documents 0020 -> 0023: `label`, NOT NULL since the table shipped (1.0), is made
+    # nullable one day and NOT NULL with a default the next, both first packaged in 2.0. No release
+    # ran while it was nullable, so there is no NULL row for Django to update.
+    from review_patterns.project.releases import Releases
+
+    create = INITIAL.replace('("note", models.TextField(null=True))', '("label", models.TextField(default=""))')
+    files = {
+        "shop/migrations/0001_initial.py": with_header(create, "2015-05-30 09:12"),
+        "shop/migrations/0002_relax.py": with_header(
+            ENFORCE_NOTE.format(parent="0001_initial", args='default="", null=True').replace('"note"', '"label"'),
+            "2015-07-14 22:33",
+        ),
+        "shop/migrations/0003_enforce.py": with_header(
+            ENFORCE_NOTE.format(parent="0002_relax", args='default=""').replace('"note"', '"label"'), "2015-07-15 02:59"
+        ),
+    }
+    sources = {name: textwrap.dedent(text) for name, text in files.items()}
+
+    def found(releases: Releases) -> list[str]:
+        context = ProjectContext.from_sources(sources, releases=releases)
+        path = "shop/migrations/0003_enforce.py"
+        return [f.code for f in lint(sources[path], path, context, Config()).findings]
+
+    first = {"shop/migrations/0001_initial.py": "1.0"}
+    assert (
+        found(
+            Releases(
+                {**first, "shop/migrations/0002_relax.py": "2.0", "shop/migrations/0003_enforce.py": "2.0"}, "(next)"
+            )
+        )
+        == []
+    )
+    # 1.1 shipped it nullable: rows written since may hold NULL, which Django updates under the lock.
+    assert found(
+        Releases({**first, "shop/migrations/0002_relax.py": "1.1", "shop/migrations/0003_enforce.py": "2.0"}, "(next)")
+    ) == ["RP206"]
+    # Without git the days differ, so a release is assumed in between (an sdist's guess).
+    assert found(Releases()) == ["RP206"]
+
+
+def test_a_column_enforced_before_its_tables_first_release_holds_no_row() -> None:
+    # pretalx event 0001 -> 0003: `Event.date_from`, nullable since the table's creation, is made NOT
+    # NULL with a one-off default two months later; both first shipped in 0.1.0, the first release.
+    from review_patterns.project.releases import Releases
+
+    enforce = """
+        from django.db import migrations, models
+
+        class Migration(migrations.Migration):
+            dependencies = [("shop", "0001_initial")]
+            operations = [
+                migrations.AlterField("order", "note", models.TextField(default="tbd"), preserve_default=False),
+            ]
+        """
+    sources = {
+        "shop/migrations/0001_initial.py": with_header(INITIAL, "2017-05-12 10:02"),
+        "shop/migrations/0003_enforce.py": with_header(enforce, "2017-07-15 06:55"),
+    }
+
+    def found(releases: Releases) -> list[str]:
+        context = ProjectContext.from_sources(sources, releases=releases)
+        path = "shop/migrations/0003_enforce.py"
+        return [f.code for f in lint(sources[path], path, context, Config()).findings]
+
+    both = {"shop/migrations/0001_initial.py": "0.1.0", "shop/migrations/0003_enforce.py": "0.1.0"}
+    assert found(Releases(both, "(next)")) == []
+    assert found(Releases({**both, "shop/migrations/0003_enforce.py": "0.2.0"}, "(next)")) == ["RP206"]
+
+
 def test_not_null_enforced_on_a_field_added_nullable_with_a_default() -> None:
     # The AddField filled the existing rows with the default; in the same release no code wrote NULL since.
     added = """
@@ -807,6 +877,24 @@ def test_a_backfill_of_a_column_added_in_the_same_release_overwrites_nothing() -
     assert check(files, "shop/migrations/0003_fill.py") == []
     files["shop/migrations/0003_fill.py"] = with_header(backfill, "2022-09-01 13:18")  # a later release
     assert check(files, "shop/migrations/0003_fill.py") == [(8, "RP204")]
+    # label-studio io_storages 0013 -> 0014, mayan-edms documents 0065 -> 0067: days or weeks apart,
+    # and the release tags say both first shipped in one release (1.8.0, 4.0b1).
+    from review_patterns.project.releases import Releases
+
+    sources = {name: textwrap.dedent(text) for name, text in files.items()}
+    path = "shop/migrations/0003_fill.py"
+
+    def found(**releases: str) -> list[str]:
+        shipped = Releases({f"shop/migrations/{name}.py": tag for name, tag in releases.items()}, "(next)")
+        return [
+            f.code
+            for f in lint(
+                sources[path], path, ProjectContext.from_sources(sources, releases=shipped), Config()
+            ).findings
+        ]
+
+    assert found(**{"0001_initial": "1.7.0", "0002_kind": "1.8.0", "0003_fill": "1.8.0"}) == []
+    assert found(**{"0001_initial": "1.7.0", "0002_kind": "1.7.0", "0003_fill": "1.8.0"}) == ["RP204"]
 
 
 def test_values_computed_from_the_row_are_idempotent() -> None:

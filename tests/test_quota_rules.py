@@ -176,6 +176,27 @@ def test_rp504_paid_hosts_match_subdomains_only() -> None:
     assert lines(MissingQuotaCheck, code, "geo/services.py", **{"paid-hosts": ["googleapis.com"]}) == [5]
 
 
+def test_rp504_a_url_in_a_name_is_read_where_the_name_is_bound() -> None:
+    """The URL a name holds is the model's binding of it here: a module constant, a local of the
+    same function; another function's local of that name is not it."""
+    code = """
+        import requests
+
+        GEO_URL = "https://maps.googleapis.com/geocode"
+
+        def geocode(address):
+            return requests.get(GEO_URL, params={"a": address}, timeout=5)
+
+        def route(a, b):
+            url = "https://maps.googleapis.com/directions"
+            return requests.get(url, params={"a": a, "b": b}, timeout=5)
+
+        def fetch(url):
+            return requests.get(url, timeout=5)
+        """
+    assert lines(MissingQuotaCheck, code, "geo/services.py", **{"paid-hosts": ["googleapis.com"]}) == [7, 11]
+
+
 def test_quota_index_reads_the_fixture_project_once() -> None:
     context = ProjectContext(root=PROJECT)
     assert context.quota_index is context.quota_index

@@ -37,6 +37,22 @@ written in different methods); its full run is not in the counts yet. The RP603 
 label-studio, misago, pretalx, djangorestframework, django-oscar, pretix and dj-stripe.
 """
 
+#: How the migration rules' rows were measured (keep it true when re-measuring).
+MIGRATIONS = """
+Migration rules (RP201-RP206) were measured with the release history a user's git clone shows:
+they ask whether a table or column was created in the same release as the change (then it has
+no rows), which they read from release tags, and an sdist has no git. `history.py` rebuilds it
+from the package index (every release up to the pinned one, the migration files its wheel or
+sdist packaged) as a git copy of each pinned tree with one tagged commit per release:
+
+    python benchmarks/precision/history.py --corpora DIR --out HISTORY
+    (cd HISTORY/FOLDER && review-patterns check . --select RP2 -j 1 --no-cache --format json -o RUNS/NAME.json --exit-zero)
+
+A migration counts from the first release that packaged it (a South migration at the same path,
+read in the archive, does not count); renames are not followed, and files no release packaged
+count as the pinned release (the script's docstring lists the limits).
+"""
+
 
 def main() -> int:
     counts = (
@@ -73,6 +89,7 @@ seed 0), judge each row of `verdicts/RPxxx.csv` as a reviewer would (TP or FP, a
         + "\n".join(rows)
         + "\n"
         + COVERAGE
+        + MIGRATIONS
     )
     (HERE / "README.md").write_text(text)
     print(text)

@@ -492,10 +492,10 @@ class ProjectContext:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
         return QuotaIndex(self)
 
-    @part
+    @index
     def instantiations(self) -> Instantiations:
         """Where the project makes instances of its classes on each call (RP507: a breaker kept per instance)."""
-        return Instantiations(self.sources())
+        return Instantiations(self.sources(), lambda qualified: self.record("per_call", qualified))
 
     # -- endpoints and the paid calls they reach (RP6xx) --
 
@@ -552,7 +552,8 @@ class ProjectContext:
         "method_names": lambda names, path, text: bool(names.holds(path, frozenset(_METHOD.findall(text)))),
     }
 
-    #: The answers of the option-dependent parts, recorded as read: "<name> <JSON arguments>" -> the answer.
+    #: The answers of the parts that depend on the rules' options or on the question, recorded as read:
+    #: "<name> <JSON arguments>" -> the answer.
     #: Their fingerprints are kept until any project file changes; then an answer that says the same
     #: leaves the results that read it valid.
     DERIVED: Mapping[str, Callable[[ProjectContext, Any], Any]] = {
@@ -564,6 +565,7 @@ class ProjectContext:
             PaidOptions.of(arguments[0]), arguments[1]
         ),
         "unversioned_route": lambda context, _: context.endpoints.unversioned_route,
+        "per_call": lambda context, qualified: context.instantiations.per_call(qualified),
     }
 
     def record(self, name: str, arguments: Any) -> None:
@@ -637,7 +639,4 @@ class ProjectContext:
             return self.patched_http
         if name == "django_version":
             return self.django_version
-        if name == "instantiations":
-            # Its facts depend on the class asked about: every source can matter.
-            return list(self.sources())
         raise KeyError(name)

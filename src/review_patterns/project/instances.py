@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from review_patterns.project.quota import own_nodes
 from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.imports import AstImportTable
 from review_patterns.syntax.names import ast_dotted_name
+from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: Functions that run once per process or per owner: an instance made there is not made per call.
 ONCE_METHODS = frozenset({"__init__", "__new__", "__init_subclass__", "__set_name__", "ready"})
@@ -57,7 +58,11 @@ class _Module:
 class Instantiations:
     """Built once per run (`ProjectContext.instantiations`); `per_call()` is memoized per class."""
 
-    def __init__(self, sources: Iterable[tuple[str, str]]) -> None:
+    def __init__(
+        self, sources: Iterable[tuple[str, str]], asked: Callable[[str], None] = lambda qualified: None
+    ) -> None:
+        """`asked(qualified)` is told each question (the context records it as read by the rule asking)."""
+        self._asked = asked
         self._sources = [(p, t) for p, t in sources if not SourceFile(p, t).kinds & _NOT_READ]
         self._parsed: dict[str, _Module | None] = {}
         self._memo: dict[str, Site | None] = {}
@@ -65,6 +70,7 @@ class Instantiations:
     def per_call(self, qualified: str) -> Site | None:
         """Where the project makes an instance of `qualified` (a class, or a factory returning one) on
         each call, else None (made once, at module level or in a singleton, or never)."""
+        self._asked(qualified)
         return self._per_call(qualified, set())
 
     def _per_call(self, qualified: str, active: set[str]) -> Site | None:
@@ -90,8 +96,8 @@ class Instantiations:
         if path not in self._parsed:
             file = SourceFile(path, text)
             try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = parse_python(text)
+            except UNREADABLE:
                 self._parsed[path] = None
             else:
                 self._parsed[path] = _Module(file, tree, AstImportTable.of_module(tree, file.package, everywhere=True))

@@ -14,6 +14,7 @@ from review_patterns.project.http import GUARD_NAMES, NEW, looks_like_class, mat
 from review_patterns.project.quota import QuotaFacts
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import call_name, dotted_name
+from review_patterns.syntax.semantic import BindingKind
 
 _SERVICES = ("services.py", "services/*")
 
@@ -232,7 +233,6 @@ class MissingQuotaCheck(HttpRule):
         self.guards: tuple[str, ...] = tuple(self.settings["guard-names"])
         self.functions: list[_Function] = []
         self.stack: list[_Function] = []
-        self.constants: dict[str, str] = {}  # module-level string constants: URLs
         self.facts: QuotaFacts | None = None
         self.passed: set[str] = set()  # functions handed to a paid call
 
@@ -260,15 +260,6 @@ class MissingQuotaCheck(HttpRule):
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.stack.pop()
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        super().visit_Assign(node)
-        value = node.value
-        if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
-            text = value.evaluated_value
-            for target in node.targets:
-                if isinstance(target.target, cst.Name) and isinstance(text, str):
-                    self.constants[target.target.value] = text
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.facts is None or not self.stack:
@@ -327,8 +318,11 @@ class MissingQuotaCheck(HttpRule):
         index = 1 if label.endswith(".request") else 0
         url_arg = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "url"), None)
         value = url_arg if url_arg is not None else positional[index] if len(positional) > index else None
-        if isinstance(value, cst.Name):
-            return self.constants.get(value.value)
+        if isinstance(value, cst.Name):  # `GEO_URL = "https://..."`, as the model binds the name here
+            binding = self.semantic.lookup(value.value)
+            value = binding.value if binding is not None and binding.kind is BindingKind.ASSIGNMENT else None
+            if not isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+                return None
         if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
             text = value.evaluated_value
             return text if isinstance(text, str) else None
