@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(earlier, int):  # one total for the projects of an earlier run
         earlier = {EARLIER: earlier}
     per_project = {p: n for p, n in earlier.items() if p not in run}
+    if all(name in run for name, _, _ in PROJECTS[:9]):
+        per_project.pop(EARLIER, None)  # the first nine projects were counted again, one by one
     per_project.update({p: sum(r["project"] == p for r in found) for p in sorted(run)})
     totals[args.rule] = dict(sorted(per_project.items()))
     counts.write_text(json.dumps(totals, indent=2, sort_keys=True) + "\n")

@@ -22,7 +22,7 @@ class BareExcept(HandlerAwareRule):
     (`except (KeyError, ValueError):`); to clean up and re-raise anything, write
     `except BaseException:` and `raise`.
 
-    Measured precision: 17 of 17 on 9 real projects (benchmarks/precision).
+    Measured precision: 30 of 30 sampled (119 findings) on 15 real projects (benchmarks/precision).
     """
 
     code = "RP303"

@@ -36,7 +36,7 @@ class ExceptionTextInLog(ExceptionTextRule):
     people than the data. Production logs carry `type(e).__name__`, and the traceback only
     with `exc_info=settings.DEBUG`.
 
-    Measured precision: 30 of 30 on 9 real projects (benchmarks/precision).
+    Measured precision: 30 of 30 sampled (67 findings) on 15 real projects (benchmarks/precision).
     """
 
     code = "RP307"

@@ -109,7 +109,7 @@ class ExceptionTextLeak(ExceptionTextRule):
     - `user-facing-exceptions`: more exception classes whose text is written for users (an
       installed library's `PaymentDeclined`), by class name or qualified name.
 
-    Measured precision: 22 of 23 on 9 real projects (benchmarks/precision).
+    Measured precision: 30 of 30 sampled (39 findings) on 15 real projects (benchmarks/precision).
     """
 
     code = "RP302"

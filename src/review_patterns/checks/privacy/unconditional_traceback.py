@@ -33,7 +33,7 @@ class UnconditionalTraceback(HandlerAwareRule):
     team's rule is `exc_info=settings.DEBUG`: the traceback in development, one line in
     production.
 
-    Measured precision: 4 of 4 on 9 real projects (benchmarks/precision).
+    Measured precision: 11 of 11 on 15 real projects (benchmarks/precision).
     """
 
     code = "RP305"
