@@ -7,6 +7,7 @@ generics, PEP 701 f-strings or 3.14's t-strings and unparenthesised `except`.
 from __future__ import annotations
 
 import ast
+import sys
 import textwrap
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from test_reliability import DEEP
 
 import review_patterns
 from review_patterns.core.model import FileResult
+from review_patterns.syntax import parsing
 from review_patterns.syntax.parsing import MAX_NESTING, nesting_bound, nesting_depth, parse_python
 
 VIEW = """\
@@ -165,3 +167,17 @@ def test_nesting_bound_is_never_below_the_depth_cpython_measures() -> None:
             continue
         assert nesting_bound(source) >= nesting_depth(tree), source[:200]
     assert nesting_bound("x = [" + "1, " * 10_000 + "]\n") < 10  # siblings are not levels
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="t-strings parse natively")
+def test_newer_python_the_lowering_cannot_rewrite_is_unreadable_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    def cannot(module: cst.Module) -> str:
+        raise cst.CSTValidationError("no rewrite for this")
+
+    monkeypatch.setattr(parsing, "lowered", cannot)
+    with pytest.raises(SyntaxError, match="invalid syntax"):  # CPython's words: the readers skip the file
+        parse_python(NEWER["type alias"])
+    index = project(
+        {"shop/models.py": NEWER["type alias"] + "from django.db import models\n\nclass A(models.Model):\n    pass\n"}
+    )
+    assert own(index) == set()

@@ -120,7 +120,11 @@ def parse_python(source: str) -> ast.Module:
             line, column = (int(at[1]), int(at[2])) if at else (found.raw_line, found.raw_column)
             reason = found.message[at.end() :] if at else found.message
             raise SyntaxError(reason, ("<unknown>", line, column + 1, None)) from None
-        return cast(ast.Module, _cpython(lowered(module)))
+        try:
+            code = lowered(module)
+        except (cst.CSTValidationError, cst.ParserSyntaxError):  # a construct the lowering cannot rewrite
+            raise error from None
+        return cast(ast.Module, _cpython(code))
 
 
 #: What `parse_python` raises on a source it cannot read.
