@@ -16,6 +16,7 @@ from review_patterns.checks.resilience.missing_quota_check import MissingQuotaCh
 from review_patterns.checks.resilience.naive_datetime import NaiveDatetime
 from review_patterns.checks.resilience.quota_incremented_before_call import QuotaIncrementedBeforeCall
 from review_patterns.checks.resilience.quota_manager import QuotaManager
+from review_patterns.checks.resilience.signal_hasattr_check import SignalHasattrCheck
 from review_patterns.core.config import ConfigError, parse_config
 from review_patterns.core.rule import Rule
 
@@ -264,6 +265,42 @@ def test_rp507_a_parameter_named_like_a_factory_of_the_module() -> None:
             return shared_breaker().call(gateway.capture, card, amount)
         """
     assert lines(CircuitBreakerPerCall, code, "billing/payments.py") == [11, 17]
+
+
+def test_rp506_a_receiver_and_a_signal_are_known_by_their_binding() -> None:
+    """`connect(f)` makes the `def` that `f` refers to a receiver, not every function named `f`;
+    a signal is a name, a class attribute or `self.x` bound to `Signal()` where it is read
+    (the old name tables flagged lines 16 and 28 and missed 19)."""
+    code = """
+        from django.dispatch import Signal
+
+        order_paid = Signal()
+
+        def on_paid(sender, instance, **kwargs):
+            if hasattr(instance, "invoice"):
+                send_invoice(instance)
+
+        order_paid.connect(on_paid)
+
+        class Exporter:
+            finished = Signal()
+
+            def on_paid(self, instance):
+                return hasattr(instance, "export_url")  # a method named like the receiver
+
+            def on_finished(self, sender, instance, **kwargs):
+                return hasattr(instance, "archive")
+
+            def start(self):
+                self.finished.connect(self.on_finished)
+
+        def reconnect(order_paid):
+            order_paid.connect(refresh)  # the caller's object, not the module's signal
+
+        def refresh(sender, instance, **kwargs):
+            return hasattr(instance, "cache_key")
+        """
+    assert lines(SignalHasattrCheck, code, "shop/receivers.py") == [7, 19]
 
 
 def test_rp507_configured_factory() -> None:

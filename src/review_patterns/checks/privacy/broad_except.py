@@ -208,7 +208,7 @@ class BroadExcept(HandlerAwareRule):
 
     def on_handler(self, handler: Handler) -> None:
         body = self._own_try()
-        function = self.function.node if self.function is not None else None
+        function = self.function
         if (
             _documented(handler.node)
             or (body is not None and body.cleanup_only)
@@ -227,10 +227,10 @@ class BroadExcept(HandlerAwareRule):
     def _twin_documented(self, handler: Handler) -> bool:
         """In an async twin (`aload`) of a method whose handler of the same classes says why (`load`)."""
         owner, function = self.semantic.method_of, self.function
-        if owner is None or function is None or not isinstance(function.node, cst.FunctionDef):
+        if owner is None or not isinstance(function, cst.FunctionDef):
             return False
-        name = function.node.name.value
-        if function.node.asynchronous is None or not name.startswith("a"):
+        name = function.name.value
+        if function.asynchronous is None or not name.startswith("a"):
             return False
         caught = _code(handler.node.type)
         for twin in owner.body.body:
@@ -242,9 +242,9 @@ class BroadExcept(HandlerAwareRule):
 
     def _fails_silently(self) -> bool:
         """In a template filter or a template `Node.render()`: Django's docs ask them never to raise."""
-        for frame in self.frames:
-            node = frame.node
-            if frame.kind != "function" or not isinstance(node, cst.FunctionDef):
+        for scope in self.semantic.scopes:
+            node = scope.node
+            if not isinstance(node, cst.FunctionDef):
                 continue
             if any(self._registers_filter(d.decorator) for d in node.decorators):
                 return True
@@ -252,9 +252,8 @@ class BroadExcept(HandlerAwareRule):
         function = self.function
         return (
             owner is not None
-            and function is not None
-            and isinstance(function.node, cst.FunctionDef)
-            and function.node.name.value == "render"
+            and isinstance(function, cst.FunctionDef)
+            and function.name.value == "render"
             and any(self.semantic.qualified_name(base.value) in _TEMPLATE_NODES for base in owner.bases)
         )
 
@@ -350,7 +349,7 @@ class BroadExcept(HandlerAwareRule):
         """The handler leaves a value unset (`pass`, `x = None`) and the function raises when it is None
         (`if app_module is None: raise ImportError(...)`): the failure is reported there."""
         body = self._own_try()
-        function = self.function.node if self.function is not None else None
+        function = self.function
         if body is None or not isinstance(function, cst.FunctionDef) or not body.assigned:
             return False
         unset = _simple_statements(handler.node.body)

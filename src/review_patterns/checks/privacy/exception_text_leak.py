@@ -315,7 +315,7 @@ class ExceptionTextLeak(ExceptionTextRule):
 
     def on_handler(self, handler: Handler) -> None:
         super().on_handler(handler)
-        function = self.function.node if self.function is not None else None
+        function = self.function
         if id(handler.node) in self.testing_handlers or (
             isinstance(function, cst.FunctionDef) and _SETTINGS_TEST_FUNCTION.match(function.name.value)
         ):
@@ -391,14 +391,14 @@ class ExceptionTextLeak(ExceptionTextRule):
     def _saves(self, name: str) -> bool:
         """Whether the enclosing function calls `name.save()`."""
         function = self.function
-        if function is None or function.node is None:
+        if function is None:
             return False
         return any(
             isinstance(func := call.func, cst.Attribute)
             and isinstance(func.value, cst.Name)
             and func.value.value == name
             and func.attr.value == "save"
-            for call in traversal.nodes_of(function.node, cst.Call)
+            for call in traversal.nodes_of(function, cst.Call)
         )
 
     def _written(self, node: cst.Call) -> None:
@@ -443,10 +443,9 @@ class ExceptionTextLeak(ExceptionTextRule):
 
     def _returns_to_client(self, value: cst.BaseExpression) -> bool:
         """A view's response built by a helper, an API endpoint's data, or a template context."""
-        function = self.function
-        if function is None or not isinstance(function.node, cst.FunctionDef):
+        node = self.function
+        if not isinstance(node, cst.FunctionDef):
             return False
-        node = function.node
         if node.name.value in _CONTEXT_METHODS:
             return True
         params = [p.name.value for p in [*node.params.posonly_params, *node.params.params]]

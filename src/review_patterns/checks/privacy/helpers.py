@@ -118,7 +118,6 @@ class Frame:
     handlers: list[Handler] = field(default_factory=list)
     #: class frames: attributes of `self`/`cls` bound to a logger
     logger_attrs: set[str] = field(default_factory=set)
-    params: tuple[str, ...] = ()
     state: dict[str, Any] = field(default_factory=dict)  #: what a rule keeps per scope
 
 
@@ -230,12 +229,9 @@ class HandlerAwareRule(Rule):
         return self.frames[-1]
 
     @property
-    def function(self) -> Frame | None:
+    def function(self) -> cst.FunctionDef | cst.Lambda | None:
         """The innermost enclosing function, if any."""
-        for frame in reversed(self.frames):
-            if frame.kind == "function":
-                return frame
-        return None
+        return self.semantic.function
 
     @property
     def handlers(self) -> list[Handler]:
@@ -311,10 +307,14 @@ class HandlerAwareRule(Rule):
         return self.is_logger(node)
 
     def _is_self(self, name: str) -> bool:
-        function = self.function
+        """`self`, `cls`, or the first parameter of the enclosing `def`."""
         if name in ("self", "cls"):
             return True
-        return function is not None and bool(function.params) and function.params[0] == name
+        function = self.function
+        if not isinstance(function, cst.FunctionDef):
+            return False
+        first = [*function.params.posonly_params, *function.params.params][:1]
+        return bool(first) and first[0].name.value == name
 
     def logger_call(self, node: cst.Call) -> LoggerCall | None:
         """The logger call `node` is, taken apart; None when it is not one."""
@@ -410,10 +410,7 @@ class HandlerAwareRule(Rule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._bind(node.name.value)
-        params = node.params
-        self.frames.append(
-            Frame("function", node, params=tuple(p.name.value for p in [*params.posonly_params, *params.params]))
-        )
+        self.frames.append(Frame("function", node))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.frames.pop()

@@ -8,7 +8,8 @@ import libcst as cst
 
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
-from review_patterns.syntax.names import code, dotted_name, keyword
+from review_patterns.syntax.names import code, keyword
+from review_patterns.syntax.semantic import Binding, BindingKind
 
 _RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispatcher.receiver"})
 _SIGNAL_CLASSES = frozenset({"django.dispatch.Signal", "django.dispatch.dispatcher.Signal"})
@@ -181,18 +182,31 @@ class SignalHasattrCheck(Rule):
 
     def setup(self) -> None:
         self.stack: list[_Function] = []
-        self.functions: dict[str, list[_Function]] = {}
-        self.connected: set[str] = set()
-        self.signals: set[str] = set()  # module names bound to `Signal()`
+        self.functions: list[_Function] = []
+        self.connected: set[cst.CSTNode] = set()  #: the `def`s passed to `signal.connect(...)`
 
     def _is_signal(self, node: cst.BaseExpression) -> bool:
-        name = dotted_name(node)
-        if name is None:
-            return False
-        if name in self.signals:
-            return True
+        """A signal: imported from a `signals` module, or a name or `self.x` bound to `Signal()`."""
         qualified = self.semantic.imported(node)
-        return qualified is not None and ".signals." in f".{qualified}"
+        if qualified is not None:
+            return ".signals." in f".{qualified}"
+        binding = self._binding(node)
+        if binding is None or not isinstance(binding.value, cst.Call):
+            return False
+        return self.semantic.imported(binding.value.func, binding.scope) in _SIGNAL_CLASSES
+
+    def _binding(self, node: cst.BaseExpression) -> Binding | None:
+        """The binding of a name or of `self.x`; for `Model.method`, the method's in the class body."""
+        if isinstance(node, cst.Name):
+            return self.semantic.lookup(node.value)
+        attribute = self.semantic.self_attribute(node)
+        if attribute is not None or not isinstance(node, cst.Attribute) or not isinstance(node.value, cst.Name):
+            return attribute
+        owner = self.semantic.lookup(node.value.value)
+        body = (
+            self.semantic.scope_of(owner.node) if owner is not None and isinstance(owner.node, cst.ClassDef) else None
+        )
+        return body.latest(node.attr.value) if body is not None else None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         receiver = False
@@ -203,17 +217,10 @@ class SignalHasattrCheck(Rule):
                     receiver = True
         function = _Function(node, receiver)
         self.stack.append(function)
-        self.functions.setdefault(node.name.value, []).append(function)
+        self.functions.append(function)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.stack.pop()
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if isinstance(node.value, cst.Call) and self.semantic.imported(node.value.func) in _SIGNAL_CLASSES:
-            for target in node.targets:
-                name = dotted_name(target.target)
-                if name is not None:
-                    self.signals.add(name)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -225,10 +232,9 @@ class SignalHasattrCheck(Rule):
             and keyword(node, "sender") is None
             and self._is_signal(func.value)
         ):
-            target = node.args[0].value
-            name = target.attr.value if isinstance(target, cst.Attribute) else dotted_name(target)
-            if name is not None:
-                self.connected.add(name)
+            binding = self._binding(node.args[0].value)
+            if binding is not None and binding.kind is BindingKind.FUNCTION:
+                self.connected.add(binding.node)
             return
         if (
             self.stack
@@ -246,11 +252,10 @@ class SignalHasattrCheck(Rule):
             self.stack[-1].checks.append(node)
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        for name, functions in self.functions.items():
-            for function in functions:
-                if function.receiver or name in self.connected:
-                    for call in function.checks:
-                        self.report(call, attr=code(call.args[1].value))
+        for function in self.functions:
+            if function.receiver or function.node in self.connected:
+                for call in function.checks:
+                    self.report(call, attr=code(call.args[1].value))
 
 
 def _is_instance(node: cst.BaseExpression) -> bool:
