@@ -27,6 +27,23 @@ def test_explain_prints_the_catalogue_page() -> None:
         assert result.stdout == docs.render(rule)
 
 
+def test_explain_covers_the_api_rules_and_their_options() -> None:
+    """RP601-RP604 and the stampede-protection bonus (explained by RP604's page), with what the user configures."""
+    wanted = {
+        "rp601": ("RP601", "paid-calls"),
+        "rp602": ("RP602", "rate-limit-decorators"),
+        "rp603": ("RP603", "DEFAULT_VERSIONING_CLASS"),
+        "rp604": ("RP604", "paid-hosts"),
+        "stampede-protection": ("RP604", "**stampede-protection** bonus"),
+    }
+    rules = {rule.code: rule for rule in ALL_RULES}
+    for name, (code, fragment) in wanted.items():
+        result = run_cli("explain", name)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == docs.render(rules[code])
+        assert fragment in result.stdout
+
+
 def test_docs_check_reports_a_stale_page(tmp_path) -> None:
     docs.write_catalogue(tmp_path)
     assert run_cli("docs", "--check", str(tmp_path)).returncode == 0

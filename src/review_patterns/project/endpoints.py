@@ -38,7 +38,7 @@ from review_patterns.project.instances import is_drf_view, is_view_class
 from review_patterns.project.quota import ModuleReader, QuotaFacts, own_nodes
 from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.imports import AstImportTable, top_level
-from review_patterns.syntax.names import ast_dotted_name
+from review_patterns.syntax.names import ast_called_name, ast_dotted_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 if TYPE_CHECKING:
@@ -119,8 +119,23 @@ class _Class:
 class _Callable:
     paid: str | None  #: the first paid call it makes itself
     callees: list[str]  #: qualified names of what it calls, resolved later
-    #: each call written as a dotted name (`self.client.label`): its own paid label, or what it calls
+    #: each call as written (`self.client.label`, `Geocoder().locate`): its own paid label, or what it calls
     written: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+
+
+@dataclass
+class _Where:
+    """What a call inside a function is read against: its module, its class, the function's local
+    names, the class's `self.` attributes and the module's string constants."""
+
+    reader: ModuleReader
+    class_name: str | None
+    local: dict[str, str]
+    attributes: dict[str, str]
+    constants: dict[str, str]
+
+    def kind(self, receiver: str) -> str | None:
+        return self.reader.kind(receiver, self.local, self.attributes)
 
 
 @lru_cache(maxsize=32)  # asked by several rules for every file, with the same names and options
@@ -215,13 +230,43 @@ class EndpointIndex:
                 route = _api_route(node)
                 if route is None:
                     continue
-                if _VERSION.search(route):
+                if _VERSION.search(route) or (isinstance(node, ast.Call) and self._versioned_below(node)):
                     return None  # the API is versioned; unversioned routes are legacy ones kept for old clients
                 # An `include()` (a whole API) before a single view; then the first in path order.
                 rank = (not _includes(node), path, getattr(node, "lineno", 0))
                 if first is None or rank < first[0]:
                     first = (rank, route)
         return (first[0][1], first[1]) if first is not None else None
+
+    def _versioned_below(self, route: ast.Call) -> bool:
+        """Whether `path("api/", include("shop.api.urls"))` includes a URLconf whose routes carry the
+        version (`path("v1/", ...)`)."""
+        included = route.args[1] if _includes(route) else None
+        target = included.args[0] if isinstance(included, ast.Call) and included.args else None
+        if isinstance(target, ast.Tuple) and target.elts:
+            target = target.elts[0]  # `include(("shop.api.urls", "api"))`
+        if not (isinstance(target, ast.Constant) and isinstance(target.value, str)):
+            return False
+        stem = target.value.replace(".", "/")
+        for path in self.context.paths:
+            if not path.endswith((f"{stem}.py", f"{stem}/__init__.py")):
+                continue
+            text = self.context.read(path)
+            try:
+                tree = parse_python(text) if text is not None else None
+            except UNREADABLE:
+                continue
+            for node in ast.walk(tree) if tree is not None else ():
+                if (
+                    isinstance(node, ast.Call)
+                    and (ast_dotted_name(node.func) or "").rpartition(".")[2] in _ROUTE_FUNCTIONS
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                    and _VERSION.search(node.args[0].value)
+                ):
+                    return True
+        return False
 
     @cached_property
     def _modules(self) -> list[tuple[SourceFile, ast.Module]]:
@@ -340,15 +385,16 @@ class _Graph:
                 local[inner.target.id] = PARAM
         calls = sorted((n for n in own if isinstance(n, ast.Call)), key=lambda c: (c.lineno, c.col_offset))
         found = _Callable(None, [])
+        where = _Where(reader, class_name, local, attributes, constants)
         for call in calls:
-            paid = self._paid(call, class_name, reader, local, attributes, constants)
-            callee = self._callee(call, class_name, reader, local, attributes)
+            paid = self._paid(call, where)
+            callee = self._callee(call, where)
             if paid is None and callee is not None and matches_any(callee, self.options.calls):
                 paid = ast_dotted_name(call.func) or callee  # a project function named in `paid-calls`
             found.paid = found.paid or paid
             if callee is not None:
                 found.callees.append(callee)
-            text = ast_dotted_name(call.func)
+            text = ast_called_name(call.func)
             if text is not None and (paid is not None or callee is not None):
                 found.written.append((text, paid, callee))
         return found
@@ -372,31 +418,23 @@ class _Graph:
 
     # -- one call --
 
-    def _paid(
-        self,
-        call: ast.Call,
-        class_name: str | None,
-        reader: ModuleReader,
-        local: dict[str, str],
-        attributes: dict[str, str],
-        constants: dict[str, str],
-    ) -> str | None:
+    def _paid(self, call: ast.Call, where: _Where) -> str | None:
         """How to name `call` when it calls a paid API (as RP504 decides), else None."""
         func = call.func
         name = ast_dotted_name(func)
-        qualified = reader.imports.qualify(name) if name is not None else None
+        qualified = where.reader.imports.qualify(name) if name is not None else None
         calls = self.options.calls
         if isinstance(func, ast.Attribute):
             receiver = ast_dotted_name(func.value)
             if isinstance(func.value, ast.Call):
-                kind = reader.constructed(func.value)
+                kind = where.reader.constructed(func.value)
             else:
-                kind = reader.kind(receiver, local, attributes) if receiver is not None else None
+                kind = where.kind(receiver) if receiver is not None else None
             label = f"{receiver or '(...)'}.{func.attr}"
             if func.attr in BREAKER_METHODS and (kind == BREAKER or (receiver is not None and breaker_like(receiver))):
                 return label
             if receiver is not None and self.facts.clients:
-                place = reader.place(receiver, class_name, local)
+                place = where.reader.place(receiver, where.class_name, where.local)
                 if client_keys(receiver, place, kind) & self.facts.clients:
                     return label
             if calls and kind is not None and kind.startswith(NEW):
@@ -406,26 +444,18 @@ class _Graph:
         if calls and qualified is not None and not looks_like_class(qualified) and matches_any(qualified, calls):
             return name
         if self.options.hosts:
-            url = self._url(call, qualified, reader, local, attributes, constants)
+            url = self._url(call, qualified, where)
             if url is not None and any(on_host(url, host) for host in self.options.hosts):
                 return name or "request"
         return None
 
-    def _url(
-        self,
-        call: ast.Call,
-        qualified: str | None,
-        reader: ModuleReader,
-        local: dict[str, str],
-        attributes: dict[str, str],
-        constants: dict[str, str],
-    ) -> str | None:
+    def _url(self, call: ast.Call, qualified: str | None, where: _Where) -> str | None:
         """The URL of an HTTP request, when it is a literal or a module constant."""
         func = call.func
         method = func.attr if isinstance(func, ast.Attribute) else ""
         if qualified not in HTTP_FUNCTIONS:
             receiver = ast_dotted_name(func.value) if isinstance(func, ast.Attribute) else None
-            kind = reader.kind(receiver, local, attributes) if receiver is not None else None
+            kind = where.kind(receiver) if receiver is not None else None
             if kind not in SESSION_METHODS or method not in SESSION_METHODS[kind]:
                 return None
         positional = [a for a in call.args if not isinstance(a, ast.Starred)]
@@ -434,7 +464,7 @@ class _Graph:
         if value is None and len(positional) > index:
             value = positional[index]
         if isinstance(value, ast.Name):
-            return constants.get(value.id)
+            return where.constants.get(value.id)
         if isinstance(value, ast.Constant) and isinstance(value.value, str):
             return value.value
         if isinstance(value, ast.JoinedStr):
@@ -446,22 +476,15 @@ class _Graph:
             return text
         return None
 
-    def _callee(
-        self,
-        call: ast.Call,
-        class_name: str | None,
-        reader: ModuleReader,
-        local: dict[str, str],
-        attributes: dict[str, str],
-    ) -> str | None:
+    def _callee(self, call: ast.Call, where: _Where) -> str | None:
         """The qualified name of the project function or method `call` may run, unresolved."""
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr in _TASK_SENDS:
             func = func.value  # `fetch_image.delay(...)` runs `fetch_image` in a worker
         if isinstance(func, ast.Name):
-            if func.id in local:
+            if func.id in where.local:
                 return None
-            return reader.imports.qualify(func.id) or f"{reader.module}.{func.id}"
+            return where.reader.imports.qualify(func.id) or f"{where.reader.module}.{func.id}"
         if not isinstance(func, ast.Attribute):
             return None
         method = func.attr
@@ -469,20 +492,20 @@ class _Graph:
         if isinstance(value, ast.Call):
             if isinstance(value.func, ast.Name) and value.func.id in _SAFE_SUPER:
                 return None
-            kind = reader.constructed(value)
+            kind = where.reader.constructed(value)
             return f"{kind[len(NEW) :]}.{method}" if kind is not None and kind.startswith(NEW) else None
         receiver = ast_dotted_name(value)
         if receiver is None:
             return None
         if receiver in ("self", "cls"):
-            return f"{reader.module}.{class_name}.{method}" if class_name is not None else None
-        kind = reader.kind(receiver, local, attributes)
+            return f"{where.reader.module}.{where.class_name}.{method}" if where.class_name is not None else None
+        kind = where.kind(receiver)
         if kind is not None and kind.startswith(NEW):
             return f"{kind[len(NEW) :]}.{method}"
         head = receiver.partition(".")[0]
-        if head in local or head in ("self", "cls"):
+        if head in where.local or head in ("self", "cls"):
             return None
-        return f"{reader.imports.qualify(receiver) or f'{reader.module}.{receiver}'}.{method}"
+        return f"{where.reader.imports.qualify(receiver) or f'{where.reader.module}.{receiver}'}.{method}"
 
     # -- resolving names --
 
@@ -635,7 +658,7 @@ class _Graph:
             anonymous = None
         else:
             anonymous = "no `login_required`"
-        if self._limited(decorators) or name in self.wrapped_limit:
+        if self._limited(decorators) or name in self.wrapped_limit or _oauth_callback(node):
             unthrottled = None
         elif drf:
             listed = _decorator_argument(node, "throttle_classes")
@@ -857,3 +880,15 @@ def _identifies_caller(function: _Function) -> bool:
     or a secret the caller must hold."""
     reads = any(isinstance(n, ast.Attribute) and n.attr in _AUTH_READS for n in ast.walk(function))
     return reads or _checks_secret(function)
+
+
+def _oauth_callback(function: _Function) -> bool:
+    """Whether a view compares the request's `state` with one kept in the session (an OAuth callback):
+    each call needs a new round trip through the provider, started by the user, so it is not looped."""
+    session = state = False
+    for node in ast.walk(function):
+        if isinstance(node, ast.Attribute) and node.attr == "session":
+            session = True
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith("state"):
+            state = True
+    return session and state

@@ -29,6 +29,23 @@ def ast_dotted_name(node: ast.expr) -> str | None:
     return None
 
 
+def called_name(node: cst.BaseExpression) -> str | None:
+    """How a called function is written, arguments dropped: `a.b`, or `Service().locate` for a method
+    of an instance made on the spot; else None."""
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Call):
+        head = dotted_name(node.value.func)
+        return None if head is None else f"{head}().{node.attr.value}"
+    return dotted_name(node)
+
+
+def ast_called_name(node: ast.expr) -> str | None:
+    """The same for Python's `ast`."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call):
+        head = ast_dotted_name(node.value.func)
+        return None if head is None else f"{head}().{node.attr}"
+    return ast_dotted_name(node)
+
+
 def bound_names(target: cst.BaseExpression) -> Iterator[str]:
     """The names an assignment, `for` or `with ... as` target binds: `a, (b, *c)` -> a, b, c."""
     if isinstance(target, cst.Name):
