@@ -230,6 +230,36 @@ def test_names_bound_from_get_logger_are_loggers() -> None:
     assert calls_flagged(source) == [13, 14, 15, 16, 17]
 
 
+def test_logger_attributes_are_read_from_the_semantic_model() -> None:
+    # A logger set in a `try`/`except` of `__init__`, handed in as a `logger` parameter, set through a
+    # first parameter not called `self`, or set in the class body: each `self.x` is a logger. A
+    # static method's first parameter is not an instance.
+    source = """
+        import logging
+
+        class Sync:
+            audit = logging.getLogger("audit")
+
+            def __init__(this, logger, name):
+                this.passed = logger
+                try:
+                    this.log = logging.getLogger(name)
+                except ValueError:
+                    this.log = logging.getLogger("sync")
+
+            @staticmethod
+            def build(record):
+                record.sink = logging.getLogger("x")
+
+            def run(self, user):
+                self.audit.info("to %s", user.email)
+                self.passed.info("to %s", user.email)
+                self.log.info("to %s", user.email)
+                self.sink.info("to %s", user.email)
+        """
+    assert calls_flagged(source) == [19, 20, 21]
+
+
 def test_a_logger_parameter_annotated_otherwise_is_not_a_logger() -> None:
     source = """
         def replay(log: "ActivityLog", logger, user):

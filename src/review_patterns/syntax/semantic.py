@@ -418,9 +418,10 @@ class SemanticModel:
         return import_aliases(node, self.file.package)
 
     def _declare_attributes(self, scope: Scope, body: Sequence[cst.CSTNode]) -> None:
-        """`self.x = value` in the methods of a class body."""
+        """`self.x = value` in the methods of a class body (`self`, `cls` or the method's first parameter)."""
         for stmt in body:
             if isinstance(stmt, cst.FunctionDef):
+                owners = {"self", "cls", *_instance_parameter(stmt)}
                 for small in _small_statements(stmt.body):
                     targets: list[tuple[cst.BaseExpression, cst.BaseExpression | None]] = []
                     annotation: cst.BaseExpression | None = None
@@ -433,7 +434,7 @@ class SemanticModel:
                         if (
                             isinstance(target, cst.Attribute)
                             and isinstance(target.value, cst.Name)
-                            and target.value.value in ("self", "cls")
+                            and target.value.value in owners
                         ):
                             attr = target.attr.value
                             binding = Binding(
@@ -600,6 +601,13 @@ def returned_values(function: cst.FunctionDef) -> Iterator[cst.BaseExpression]:
     for small in _small_statements(function.body):
         if isinstance(small, cst.Return) and small.value is not None:
             yield small.value
+
+
+def _instance_parameter(method: cst.FunctionDef) -> tuple[str, ...]:
+    """The name a method calls its instance (or class) by: its first parameter, unless it is static."""
+    static = any(isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in method.decorators)
+    first = [*method.params.posonly_params, *method.params.params][:1]
+    return () if static or not first else (first[0].name.value,)
 
 
 def _small_statements(suite: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:

@@ -373,37 +373,24 @@ class HandlerAwareRule(Rule):
         self._bind(node.name.value)
         frame = Frame("class", node)
         self.frames.append(frame)
-        for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
-            for small in _small_statements(stmt):
-                if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
-                    if self._is_logger_value(small.value):
-                        frame.logger_attrs.update(_target_names(small))
-            if isinstance(stmt, cst.FunctionDef):
-                self._scan_method(stmt, frame)
+        scope = self.semantic.scope_of(node)
+        if scope is None:
+            return
+        # The class body's `logger = ...` and its methods' `self.logger = ...`, as the model read them.
+        for binding in (b for bindings in (*scope.bindings.values(), *scope.attributes.values()) for b in bindings):
+            if binding.kind in (BindingKind.ASSIGNMENT, BindingKind.ATTRIBUTE) and self._holds_logger(binding):
+                frame.logger_attrs.add(binding.name)
 
-    def _scan_method(self, method: cst.FunctionDef, frame: Frame) -> None:
-        """`self.logger = logging.getLogger(...)` in a method's top-level statements (or under `if`)."""
-        params = method.params.params
-        me = params[0].name.value if params else "self"
-        logger_params = {p.name.value for p in params if p.name.value in CONVENTIONAL_LOGGERS}
-        body = method.body.body if isinstance(method.body, cst.IndentedBlock) else ()
-        for stmt in _flatten(body):
-            for small in _small_statements(stmt):
-                if not isinstance(small, (cst.Assign, cst.AnnAssign)) or small.value is None:
-                    continue
-                value = small.value
-                is_logger = self._is_logger_value(value) or (
-                    isinstance(value, cst.Name) and value.value in logger_params
-                )
-                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
-                for target in targets:
-                    if (
-                        isinstance(target, cst.Attribute)
-                        and isinstance(target.value, cst.Name)
-                        and target.value.value in (me, "cls")
-                        and is_logger
-                    ):
-                        frame.logger_attrs.add(target.attr.value)
+    def _holds_logger(self, binding: Binding) -> bool:
+        """Whether `binding` gives its name a logger: made by a logger factory, or a method's `logger` parameter."""
+        value = binding.value
+        if value is None:
+            return False
+        if isinstance(value, cst.Name) and value.value in CONVENTIONAL_LOGGERS and binding.method is not None:
+            params = binding.method.params
+            if value.value in {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}:
+                return True
+        return self._is_logger_value(value)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.frames.pop()
@@ -649,28 +636,6 @@ def _dict_entries(node: cst.Dict, unnamed: list[cst.BaseExpression]) -> list[tup
         else:
             unnamed.append(element.value)
     return entries
-
-
-def _small_statements(stmt: cst.CSTNode) -> tuple[cst.BaseSmallStatement, ...]:
-    return tuple(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else ()
-
-
-def _flatten(body: Iterable[cst.CSTNode]) -> Iterator[cst.CSTNode]:
-    """Statements of a block and of the `if`/`try`/`with` blocks in it (not of nested functions)."""
-    for stmt in body:
-        yield stmt
-        if isinstance(stmt, (cst.If, cst.Try, cst.With)):
-            inner = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()
-            yield from _flatten(inner)
-            orelse = getattr(stmt, "orelse", None)
-            if isinstance(orelse, (cst.If, cst.Else)):
-                yield from _flatten([orelse] if isinstance(orelse, cst.If) else orelse.body.body)
-
-
-def _target_names(node: cst.Assign | cst.AnnAssign) -> Iterator[str]:
-    targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
-    for target in targets:
-        yield from bound_names(target)
 
 
 #: Modules whose exceptions are network or upstream errors.
