@@ -346,6 +346,40 @@ def test_two_concurrent_runs_share_the_cache_safely(project: Path) -> None:
     assert uncached.communicate(timeout=120)[0] == outputs[0][0]
 
 
+_IMPORTED = (
+    "import sys\n"
+    "from review_patterns.frontends.cli import main\n"
+    "status = main(['check', '--exit-zero', '--quiet', '--output-format', 'json', '-o', sys.argv[1], '.'])\n"
+    "print(status, *sorted(m for m in sys.modules if m == 'libcst' or m.startswith('review_patterns.checks.')))\n"
+)
+
+
+def _imported_by_a_run(project: Path) -> list[str]:
+    """The modules of LibCST and of the rules a `check` of `project` imports, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORTED, str(project.parent / "report.json")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    ).stdout.split()
+    assert out[0] == "0", out
+    return out[1:]
+
+
+def test_a_run_of_cached_files_imports_neither_libcst_nor_a_rule(project: Path) -> None:
+    """The catalogue (`checks/rules.json`) is all a run reads of the rules until a file is analysed."""
+    cold = _imported_by_a_run(project)
+    assert "libcst" in cold and "review_patterns.checks.queries.n_plus_one_in_loop" in cold
+    assert _imported_by_a_run(project) == []
+    (project / "blog/views.py").write_text(VIEWS.replace("post_list", "recent_posts"))
+    edited = _imported_by_a_run(project)  # only the rules whose kinds and words fit the view
+    assert "libcst" in edited and "review_patterns.checks.queries.n_plus_one_in_loop" in edited
+    assert "review_patterns.checks.migrations.non_idempotent_backfill" not in edited
+    assert "review_patterns.checks.registry" not in edited
+
+
 def test_the_folder_comes_from_the_environment_then_the_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

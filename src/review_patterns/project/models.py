@@ -20,9 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from review_patterns.syntax.ast_names import AstImportTable, ast_argument, ast_dotted_name, top_level
 from review_patterns.syntax.files import read_text
-from review_patterns.syntax.imports import AstImportTable, top_level
-from review_patterns.syntax.names import ast_argument, ast_dotted_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: Base classes every model ultimately derives from.

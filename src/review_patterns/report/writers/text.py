@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.text import Text
 
-from review_patterns.checks import ALL_RULES
+from review_patterns.checks import RULES
 from review_patterns.core.grading import (
     arithmetic,
     findings_by_rule,
@@ -19,7 +19,7 @@ from review_patterns.core.grading import (
     review_arithmetic,
 )
 from review_patterns.core.model import Dimension, FileResult, Finding, Report, Severity
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural, verdict
 
@@ -118,7 +118,7 @@ def text(
     report: Report,
     sources: Sources | None = None,
     *,
-    rules: Sequence[type[Rule]] = ALL_RULES,
+    rules: Sequence[RuleInfo] = RULES,
     color: bool = False,
     width: int = 100,
 ) -> str:
@@ -149,7 +149,7 @@ def text(
     return buffer.getvalue()
 
 
-def concise(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
+def concise(report: Report, sources: Sources | None = None, *, rules: Sequence[RuleInfo] = RULES) -> str:
     """`path:line:col: CODE message`, one finding a line, as compilers and editors print them, then the total."""
     total = f"{plural(len(report.findings), 'finding')} ({plural(report.blockers, 'blocker')}) in "
     return f"{finding_lines(report)}{total}{plural(len(report.files), 'file')}: {report.grade} {report.score:g}, {verdict(report)}\n"
