@@ -380,6 +380,31 @@ def test_a_run_of_cached_files_imports_neither_libcst_nor_a_rule(project: Path) 
     assert "review_patterns.checks.registry" not in edited
 
 
+def test_the_kept_context_serves_every_way_of_starting_the_tool(project: Path) -> None:
+    """`python -m review_patterns`, the `review-patterns` script and `python -c` put different folders
+    first on `sys.path`; none of them makes the others rebuild the project context."""
+
+    def kept() -> dict[str, int]:  # each part is written through a new file: a rewrite changes its inode
+        return {p.name: p.stat().st_ino for p in (project / cache.FOLDER_NAME).glob("context-*")}
+
+    assert _cli(project).communicate(timeout=120)[1] == ""
+    first = kept()
+    assert any(name.endswith(".pickle") for name in first)
+    _imported_by_a_run(project)  # `python -c`
+    assert kept() == first
+    script = project.parent / "bin" / "review-patterns"  # as the installed command starts it
+    script.parent.mkdir()
+    script.write_text(_IMPORTED)
+    subprocess.run(
+        [sys.executable, str(script), str(project.parent / "report.json")],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert kept() == first
+
+
 def test_the_folder_comes_from_the_environment_then_the_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,7 +20,7 @@ from test_reliability import DEEP
 
 import review_patterns
 from review_patterns.core.model import FileResult
-from review_patterns.syntax import lowering, parsing
+from review_patterns.syntax import lowering
 from review_patterns.syntax.parsing import MAX_NESTING, nesting_bound, nesting_depth, parse_python
 
 VIEW = """\
