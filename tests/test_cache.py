@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -290,7 +291,7 @@ def test_a_read_only_cache_folder_is_used_without_error(project: Path, monkeypat
         def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr(cache.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
     try:
         assert run().files == cold.files
         assert run.checked == ["blog/views.py"]

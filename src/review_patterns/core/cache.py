@@ -19,7 +19,6 @@ import json
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -160,6 +159,8 @@ def prepare(folder: Path) -> None:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Writes through a temporary file renamed into place: readers see the old file or the new one."""
+    import tempfile  # here: a run of cached files writes nothing
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:

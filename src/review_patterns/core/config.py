@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
@@ -309,7 +308,7 @@ def _options(rule: RuleInfo, values: Any, key: str, source: str) -> dict[str, An
     for name, value in values.items():
         if name not in rule.options:
             valid = sorted(rule.options)
-            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+            close = _close_match(name, valid)
             hint = f"; did you mean `{close[0]}`?" if close else "."
             known = f"Options of {rule.code}: {', '.join(valid)}." if valid else f"{rule.code} has no options."
             where = _where(source, name, f"tool.review-patterns.{key}")
@@ -360,7 +359,7 @@ def key_line(path: Path, key: str, table: str = "tool.review-patterns") -> int |
 
 def unknown_key_message(source: str, key: str, valid: Sequence[str]) -> str:
     """`pyproject.toml:12: unknown key `ignores` in [tool.review-patterns]; did you mean `ignore`? Valid keys: ...`."""
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    close = _close_match(key, valid)
     hint = f"; did you mean `{close[0]}`?" if close else "."
     return (
         f"{_where(source, key, 'tool.review-patterns')}: unknown key `{key}` in [tool.review-patterns]{hint} "
@@ -406,3 +405,10 @@ def selected_rules(config: Config, rules: Sequence[RuleInfo], *paths: str) -> li
         and not any(matches(s, rule) for s in ignored)
         and rule.code not in _ALWAYS_REPORTED
     ]
+
+
+def _close_match(name: str, valid: Sequence[str]) -> list[str]:
+    """The valid name `name` may be a misspelling of (for a bad setting only: difflib is not imported otherwise)."""
+    import difflib
+
+    return difflib.get_close_matches(name, valid, n=1, cutoff=0.6)

@@ -14,12 +14,10 @@ import signal
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from review_patterns.core import grading, stopping
 from review_patterns.core.cache import ContextCache, ResultCache
@@ -29,25 +27,44 @@ from review_patterns.core.rule_info import RuleInfo
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
 from review_patterns.syntax.files import NotRead, read_regular_file, special_kind
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
 
 def display_path(path: Path, cwd: Path) -> str:
     """Relative to `cwd` when below it, with forward slashes, printable (see `printable`)."""
-    resolved = path.resolve()
-    try:
-        return printable(resolved.relative_to(cwd).as_posix())
-    except ValueError:
-        return printable(resolved.as_posix())
+    return _display(os.path.realpath(path), str(cwd))
+
+
+def _display(real: str, cwd: str) -> str:
+    """`display_path` of a path already resolved, below the resolved `cwd`."""
+    return printable(_below(real, cwd) or real.replace(os.sep, "/"))
+
+
+def _below(real: str, folder: str) -> str | None:
+    """`real` relative to `folder` (both resolved), with forward slashes; None when it is not below it."""
+    prefix = os.path.join(folder, "")
+    return real[len(prefix) :].replace(os.sep, "/") if real.startswith(prefix) else None
 
 
 def excluded(path: Path, config: Config) -> bool:
     """Whether `exclude` (globs relative to the config's folder) covers `path`."""
+    return _exclusion(config)(os.path.realpath(path))
+
+
+def _exclusion(config: Config) -> Callable[[str], bool]:
+    """Whether `exclude` covers a real path (symbolic links resolved), with the config's folder resolved once."""
     if not config.exclude or config.root is None:
-        return False
-    try:
-        relative = path.resolve().relative_to(config.root.resolve()).as_posix()
-    except ValueError:
-        return False
-    return any(path_matches(relative, p) or path_matches(relative + "/", p) for p in config.exclude)
+        return lambda real: False
+    base = os.path.realpath(config.root)
+
+    def covers(real: str) -> bool:
+        relative = _below(real, base)
+        if relative is None:
+            return False
+        return any(path_matches(relative, p) or path_matches(relative + "/", p) for p in config.exclude)
+
+    return covers
 
 
 def collect_files(paths: Iterable[Path], config: Config, notes: list[str] | None = None) -> Iterator[Path]:
@@ -57,22 +74,31 @@ def collect_files(paths: Iterable[Path], config: Config, notes: list[str] | None
     What is skipped for a reason the user should know (a FIFO or device, a symlink loop, an
     unreadable folder, a link out of the checked folders) is said in `notes`, one line each (the report's warnings).
     """
+    for path, _ in _collect(paths, config, notes if notes is not None else []):
+        yield path
+
+
+def _collect(paths: Iterable[Path], config: Config, notes: list[str]) -> Iterator[tuple[Path, str]]:
+    """`collect_files`, with each file's real path (symbolic links resolved), by which a file found
+    twice is checked once."""
     paths = list(paths)
-    notes = notes if notes is not None else []
-    roots = [Path(os.path.realpath(p)) for p in paths]
-    seen: set[Path] = set()
-    for path in paths:
+    roots = [os.path.realpath(p) for p in paths]
+    exclude = _exclusion(config)
+    seen: set[str] = set()
+    for path, root in zip(paths, roots):
         kind = _kind(path, notes)
         if kind == "missing":
             raise FileNotFoundError(str(path))
-        found: Iterable[Path] = [path] if kind == "file" else _walk(path, config, roots, set(), notes)
-        if kind not in ("file", "folder"):
+        if kind == "file":
+            found: Iterable[tuple[Path, str]] = [(path, root)]
+        elif kind == "folder":
+            found = _walk(path, root, exclude, roots, set(), notes)
+        else:
             continue
-        for file in found:
-            key = Path(os.path.realpath(file))
-            if key not in seen:
-                seen.add(key)
-                yield file
+        for file, real in found:
+            if real not in seen:
+                seen.add(real)
+                yield file, real
 
 
 def _kind(path: Path, notes: list[str]) -> str:
@@ -98,32 +124,47 @@ def _kind(path: Path, notes: list[str]) -> str:
     return "file"
 
 
-def _within(path: Path, roots: Sequence[Path]) -> bool:
-    return any(path == root or root in path.parents for root in roots)
+def _within(real: str, roots: Sequence[str]) -> bool:
+    return any(real == root or real.startswith(os.path.join(root, "")) for root in roots)
 
 
-def _walk(top: Path, config: Config, roots: Sequence[Path], visited: set[Path], notes: list[str]) -> Iterator[Path]:
-    real = Path(os.path.realpath(top))
+def _walk(
+    top: Path, real: str, exclude: Callable[[str], bool], roots: Sequence[str], visited: set[str], notes: list[str]
+) -> Iterator[tuple[Path, str]]:
+    """The Python files below `top` (whose real path is `real`), in name order, each with its real path.
+    One `scandir` per folder: a plain file or folder needs no further call; links and special files
+    are looked at closely (`_kind`)."""
     if real in visited:  # a link back up the tree
         return
     visited.add(real)
     try:
-        children = sorted(top.iterdir())
+        with os.scandir(top) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as error:
         notes.append(f"skipped folder {top}: cannot read it ({error.strerror or error})")
         return
-    for child in children:
-        python = child.suffix == ".py"
-        if child.is_symlink() and not _within(Path(os.path.realpath(child)), roots):
-            if python or child.is_dir():
-                notes.append(f"skipped {child}: a symbolic link out of the checked folders")
-            continue
-        kind = _kind(child, notes if python else [])
+    for entry in entries:
+        python = os.path.splitext(entry.name)[1] == ".py"
+        if entry.is_symlink():
+            child_real = os.path.realpath(entry.path)
+            if not _within(child_real, roots):
+                if python or entry.is_dir():
+                    notes.append(f"skipped {top / entry.name}: a symbolic link out of the checked folders")
+                continue
+            kind = _kind(top / entry.name, notes if python else [])
+        else:
+            child_real = os.path.join(real, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                kind = "folder"
+            elif entry.is_file(follow_symlinks=False):
+                kind = "file"
+            else:
+                kind = _kind(top / entry.name, notes if python else [])
         if kind == "folder":
-            if not is_skipped_dir(child) and not excluded(child, config):
-                yield from _walk(child, config, roots, visited, notes)
-        elif kind == "file" and python and not excluded(child, config):
-            yield child
+            if not is_skipped_dir(entry.path) and not exclude(child_real):
+                yield from _walk(top / entry.name, child_real, exclude, roots, visited, notes)
+        elif kind == "file" and python and not exclude(child_real):
+            yield top / entry.name, child_real
 
 
 _WORKER_CONTEXTS: dict[Path, ProjectContext] = {}
@@ -268,6 +309,9 @@ def _run_batch(
     done: Callable[[], None] = lambda: None,
 ) -> list[int]:
     """Checks `indices` of `tasks` in one pool, into `results`; returns those left undone by a dead worker."""
+    from concurrent.futures import ProcessPoolExecutor  # with its logging and multiprocessing: only for a pool
+    from concurrent.futures.process import BrokenProcessPool
+
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(indices)), initializer=_start_worker)
     try:
         with stopping.polled():
@@ -291,6 +335,8 @@ def _run_batch(
 
 def _as_completed(futures: Iterable[Future[FileResult]]) -> Iterator[Future[FileResult]]:
     """`futures` as they complete, checking a few times a second whether the run must stop."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     pending = set(futures)
     while pending:
         stopping.check()
@@ -318,17 +364,15 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def _cache_key(
-    store: ResultCache, path: Path, display: str, root: Path, config: Config, rules: Sequence[RuleInfo]
+    store: ResultCache, path: Path, real: str, display: str, root: Path, config: Config, rules: Sequence[RuleInfo]
 ) -> str | None:
-    """The file's cache key, None when it cannot be read (then it is checked, and reported, uncached)."""
+    """The file's cache key, None when it cannot be read (then it is checked, and reported, uncached).
+    `real` is its path with links resolved, `root` its project's (resolved) root."""
     try:
         content = read_regular_file(path, config.max_file_size)
     except (OSError, NotRead, MemoryError):
         return None
-    try:
-        project_path: str | None = path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        project_path = None
+    project_path = _below(real, str(root))
     paths = (display, project_path) if project_path else (display,)
     ignored = set().union(*(ignored_here(config, p) for p in paths))
     return store.key(content, display, project_path, selected_rules(config, rules, *paths), ignored)
@@ -377,14 +421,14 @@ def lint_paths(
     `shard` (K, N) checks only the K-th of N balanced shares of the files (see `share`).
     """
     cwd = (cwd or Path.cwd()).resolve()
-    roots: dict[Path, Path] = {}  # folder -> project root, to spare the file system
+    roots: dict[str, Path] = {}  # folder -> project root, to spare the file system
     found = []
     notes: list[str] = []
-    for path in collect_files(paths, config, notes):
-        folder = path.resolve().parent
+    for path, resolved in _collect(paths, config, notes):
+        folder = os.path.dirname(resolved)
         if folder not in roots:
-            roots[folder] = find_project_root(folder)
-        found.append((path, display_path(path, cwd), roots[folder]))
+            roots[folder] = find_project_root(Path(folder))
+        found.append((path, resolved, roots[folder]))
     part = None
     if shard is not None:
         positions = share([_size(path) for path, _, _ in found], *shard)
@@ -394,10 +438,11 @@ def lint_paths(
     contexts: dict[Path, ProjectContext] = {}
     results: list[FileResult | None] = [None] * len(found)
     pending: list[tuple[int, _Task]] = []
-    for index, (path, display, root) in enumerate(found):
+    for index, (path, real, root) in enumerate(found):
+        display = _display(real, str(cwd))
         key = None
         if store is not None:
-            key = _cache_key(store, path, display, root, config, rules)
+            key = _cache_key(store, path, real, display, root, config, rules)
             if key is not None:
                 results[index] = store.get(key, _context(root, contexts, store, config, since))
                 if results[index] is not None:

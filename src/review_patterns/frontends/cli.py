@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import gc
 import os
 import sys
@@ -607,6 +606,8 @@ def fix_command(
 
 def unified_diff(path: str, before: str | None, after: str) -> str:
     """A unified diff of one file, as `git diff` and `patch` read it; `before` None for a new file."""
+    import difflib
+
     lines = difflib.unified_diff(
         (before or "").splitlines(keepends=True),
         after.splitlines(keepends=True),
