@@ -1,6 +1,7 @@
 """Wall-clock comparison of whole runs, side by side in one run, with interleaved rounds.
 
     python benchmarks/speed.py TREE [--large PROJECT --file PATH] [--memory PROJECT] [--rounds R] [--jobs J]
+        [--only WORDS] [--no-memory]
 
 Stages (each a fresh process, as a user runs them, from bytecode as an installed package runs),
 reported in seconds and as ratios to a bare LibCST parse of the same files with the same number of
@@ -119,6 +120,12 @@ def main() -> None:
     parser.add_argument("--memory", type=Path, help="the project whose growing shares measure peak memory")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--only",
+        help="comma-separated words: run only the stages whose names contain one (`cold,warm,one file`); "
+        "ratios to a stage left out print as -",
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     args = parser.parse_args()
 
     python = sys.executable
@@ -161,6 +168,9 @@ def main() -> None:
         stages["interpreter start-up"] = lambda: timed([python, "-c", "pass"])
         timed([*one, str(edited)], env=large_cache)  # builds and keeps the context, as the first run of the day does
     timed([*check, str(tree)], env=cache)  # the warm stage's earlier run
+    if args.only:
+        words = [word.strip() for word in args.only.split(",") if word.strip()]
+        stages = {name: stage for name, stage in stages.items() if any(word in name for word in words)}
 
     walls = dict.fromkeys(stages, 0.0)
     cpus = dict.fromkeys(stages, 0.0)
@@ -178,7 +188,8 @@ def main() -> None:
             f"{_ratio(walls, name, COLD_STAGE):>7} | {cpus[name] / args.rounds:8.2f} s  "
             f"{_ratio(cpus, name, PARSE_STAGE):>7} {_ratio(cpus, name, COLD_STAGE):>7}"
         )
-    memory(args.memory or args.tree, work)
+    if not args.no_memory:
+        memory(args.memory or args.tree, work)
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -187,7 +198,7 @@ COLD_STAGE = "review-patterns, cold"
 
 
 def _ratio(totals: dict[str, float], name: str, base: str) -> str:
-    return f"{totals[name] / totals[base]:.3f}x" if totals[base] else "-"
+    return f"{totals[name] / totals[base]:.3f}x" if totals.get(base) else "-"
 
 
 def memory(project: Path, work: Path) -> None:

@@ -308,14 +308,14 @@ def test_a_symlink_loop_is_a_note(tmp_path: Path) -> None:
 def test_an_unreadable_folder_is_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = project(tmp_path)
     (root / "secret").mkdir()
-    iterdir = Path.iterdir
+    scandir = os.scandir
 
-    def denied(self: Path) -> Any:
-        if self.name == "secret":
-            raise PermissionError(13, "Permission denied", str(self))
-        return iterdir(self)
+    def denied(path: Any) -> Any:
+        if os.path.basename(path) == "secret":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
 
-    monkeypatch.setattr(Path, "iterdir", denied)  # chmod 000 does not stop root
+    monkeypatch.setattr(os, "scandir", denied)  # chmod 000 does not stop root
     report = check([root])
     assert by_path(report) == {"views.py": ["RP992"]}
     assert any("secret" in w and "Permission denied" in w for w in report.warnings)
