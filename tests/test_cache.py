@@ -316,6 +316,26 @@ def test_the_cache_folder_stays_bounded(project: Path, monkeypatch: pytest.Monke
     assert (run.folder / ".gitignore").exists()
 
 
+def test_the_kept_project_knowledge_stays_bounded_and_what_is_in_use_stays(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    live = {p.name for p in run.folder.glob("context-*")}
+    assert any(name.endswith(".pickle") for name in live)
+    for n in range(3 * len(live)):  # answers kept for questions no longer asked (a module since renamed)
+        (run.folder / f"context-{'f' * 30}{n:010x}.json").write_text('{"state": "", "fingerprint": ""}')
+    for path in run.folder.glob("context-*"):
+        os.utime(path, (1, 1))  # all unused for long...
+    run()  # ...until this run reads what it needs
+    assert run.checked == []
+    ResultCache(run.folder, Config(), ALL_RULES).prune(context_limit=2 * len(live))
+    left = {p.name for p in run.folder.glob("context-*")}
+    assert live <= left and len(left) == 2 * len(live) * 4 // 5
+    run()
+    assert run.checked == []  # what the files' results rest on is still known
+
+
 def test_parallel_runs_store_and_reuse_the_same_results(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Run(project, monkeypatch)
     parallel = run(jobs=2)
