@@ -15,6 +15,7 @@ import libcst as cst
 
 from review_patterns.core.model import Edit, Fix
 from review_patterns.core.rule import Rewrite
+from review_patterns.syntax import traversal
 from review_patterns.syntax.imports import import_aliases
 from review_patterns.syntax.semantic import BindingKind, Scope
 
@@ -123,7 +124,7 @@ def fix_of(rewrite: Rewrite, module: cst.Module, top: Scope, bound: Iterable[str
             return None
         replacements.append((holder, cst.FlattenSentinel([holder, cst.parse_statement(statement)])))
     for old, new in replacements:
-        replaced = module.visit(_Replace(old, new))
+        replaced = module.visit(_Replace(old, new, traversal.ancestors(module, old)))
         assert isinstance(replaced, cst.Module)
         edit = _span_edit(code, replaced.code, starts)
         if edit is not None:
@@ -152,13 +153,20 @@ def fix_of(rewrite: Rewrite, module: cst.Module, top: Scope, bound: Iterable[str
 
 
 class _Replace(cst.CSTTransformer):
-    """Replaces one node (by identity), by several in a statement list."""
+    """Replaces one node (by identity), by several in a statement list, rebuilding only the nodes
+    that hold it (`path`, from the module down to it): LibCST rebuilds every node it enters."""
 
-    def __init__(self, old: cst.CSTNode, new: cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement]) -> None:
+    def __init__(
+        self,
+        old: cst.CSTNode,
+        new: cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement],
+        path: Sequence[cst.CSTNode],
+    ) -> None:
         self.old, self.new = old, new
+        self.holders = {id(node) for node in path[:-1]}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        return node is not self.old
+        return id(node) in self.holders
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
         return self.new if original_node is self.old else updated_node
@@ -190,7 +198,7 @@ def _statement_line(module: cst.Module, node: cst.CSTNode) -> cst.SimpleStatemen
             if isinstance(original_node, cst.SimpleStatementLine):
                 self.line = None
 
-    module.visit(Finder())
+    traversal.visit(module, Finder())
     if not found or len(found[0].body) != 1 or not isinstance(found[0].body[0], _CONTINUING):
         return None
     return found[0]
