@@ -154,6 +154,12 @@ def test_nodes_of_finds_what_the_matchers_find_in_the_same_order(kind: type[cst.
         assert [id(n) for n in traversal.nodes_of(node, kind)] == [id(n) for n in expected]
 
 
+def test_children_are_libcsts_children_read_without_rebuilding_the_node() -> None:
+    module = cst.parse_module(TRICKY)
+    for node in traversal.nodes_of(module, cst.CSTNode):
+        assert [id(n) for n in traversal.children(node)] == [id(n) for n in node.children]
+
+
 def test_ancestors_are_the_nodes_libcst_passes_on_its_way_down_to_a_node() -> None:
     module = cst.parse_module(TRICKY)
 

@@ -73,22 +73,22 @@ def nodes_of(node: cst.CSTNode, kind: type[N] | tuple[type[N], ...]) -> Iterator
         current = stack.pop()
         if isinstance(current, kind):
             yield current
-        stack.extend(reversed(_children(current)))
+        stack.extend(reversed(children(current)))
 
 
-def _children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
-    """`node.children` (in visiting order), read from its fields instead of rebuilding it."""
+def children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    """`node.children` (in visiting order), read from its fields: LibCST's `children` rebuilds the node."""
     order = field_order(type(node))
     if order is None:
         return node.children
-    children: list[cst.CSTNode] = []
+    found: list[cst.CSTNode] = []
     for field, _ in order:
         value = getattr(node, field)
         if isinstance(value, cst.CSTNode):
-            children.append(value)
+            found.append(value)
         elif isinstance(value, (tuple, list)):
-            children.extend(value)
-    return children
+            found.extend(value)
+    return found
 
 
 def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
@@ -101,7 +101,7 @@ def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
         path.append(current)
         if current is target:
             return path
-        stack.extend((child, depth + 1) for child in reversed(_children(current)))
+        stack.extend((child, depth + 1) for child in reversed(children(current)))
     return []
 
 

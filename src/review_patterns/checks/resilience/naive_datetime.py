@@ -12,7 +12,7 @@ from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.project.clients import Kind
 from review_patterns.syntax import traversal
-from review_patterns.syntax.files import FileKind
+from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.names import code, dotted_name, keyword, string_value
 
 
@@ -345,6 +345,11 @@ class NaiveDatetime(ClientRule):
             path="shop/tests/test_tokens.py",
         ),
     )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        """Also: a naive call names `now`, `utcnow` or `today` (an alias is followed, not made up)."""
+        return super().applies_to(file) and ("now" in file.source or "today" in file.source)
 
     def visit_Module(self, node: cst.Module) -> None:
         fields = self.context.models.field_classes()
