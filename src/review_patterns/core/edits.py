@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import libcst as cst
@@ -87,16 +87,25 @@ def _span_edit(before: str, after: str, starts: Sequence[int]) -> Edit | None:
     """The one edit turning `before` into `after`: what lies between their common prefix and suffix."""
     if before == after:
         return None
-    prefix = 0
     limit = min(len(before), len(after))
-    while prefix < limit and before[prefix] == after[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and before[-1 - suffix] == after[-1 - suffix]:
-        suffix += 1
+    prefix = _longest(lambda n: before[:n] == after[:n], limit)
+    suffix = _longest(lambda n: before[len(before) - n :] == after[len(after) - n :], limit - prefix)
     line, column = _position(starts, prefix)
     end_line, end_column = _position(starts, len(before) - suffix)
     return Edit(line, column, end_line, end_column, after[prefix : len(after) - suffix])
+
+
+def _longest(holds: Callable[[int], bool], limit: int) -> int:
+    """The largest n <= `limit` for which `holds(n)`, when it holds for every smaller n (a bisection:
+    comparing slices is done in C, character by character in Python was not)."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if holds(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _position(starts: Sequence[int], offset: int) -> tuple[int, int]:
@@ -105,15 +114,17 @@ def _position(starts: Sequence[int], offset: int) -> tuple[int, int]:
     return line, offset - starts[line] + 1
 
 
-def fix_of(rewrite: Rewrite, module: cst.Module, top: Scope, bound: Iterable[str]) -> Fix | None:
+def fix_of(
+    rewrite: Rewrite, module: cst.Module, top: Scope, bound: Iterable[str], code: str | None = None
+) -> Fix | None:
     """The edits of `rewrite` in `module`; None when it cannot be applied cleanly.
 
     Each replacement is made in the whole tree and the module printed again, so indentation and
     everything around the node come out as LibCST prints them; the edit is the span that changed.
     `top` is the module's scope in the semantic model (what its names are imported as); `bound` are
-    the names the module binds at top level.
+    the names the module binds at top level; `code` is `module.code` when the caller has it already.
     """
-    code = module.code
+    code = module.code if code is None else code
     starts = _offsets(code)
     newline = newline_of(code)
     edits = []

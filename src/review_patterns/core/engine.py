@@ -301,6 +301,7 @@ def _analyse(
     positions[module] = _at(1)  # whole-file reports need no positions
     findings: list[Finding] = []
     bonuses: list[Bonus] = []
+    printed: str | None = None  # the module's code, printed once for all its fixes
     for rule_class, report in reported:
         where = positions[report.node]
         if report.bonus is not None:
@@ -313,7 +314,8 @@ def _analyse(
         else:
             fix = None
             if report.rewrite is not None:
-                fix = fix_of(report.rewrite, module, semantic.module_scope, module_names(module))
+                printed = module.code if printed is None else printed
+                fix = fix_of(report.rewrite, module, semantic.module_scope, module_names(module), printed)
             findings.append(_finding(rule_class, path, where, report.message, config, fix))
     for rule_class, why in failures.items():
         message = f"rule {rule_class.code or rule_class.name} ({rule_class.__name__}) failed: {why}"

@@ -361,7 +361,10 @@ class NaiveDatetime(ClientRule):
         #: `save()` overwrites these with the current time: an assigned value never reaches the database.
         self.auto_now = self.context.models.auto_now_fields()
         self.naive_names: dict[cst.Call, str] = {}
-        self.exempt = _exempt_calls(node, self)
+        self.exempt = _exempt_calls(node, self)  # meets every naive call of the module
+        self.where: dict[cst.Call, str] = {}
+        if not self.naive_names:
+            return  # no naive call: nothing to follow
         scopes: list[cst.CSTNode] = [node]
         traversal.visit(node, _Functions(scopes))
         # What the module's functions return, by name, followed until nothing new is learned.
@@ -372,7 +375,6 @@ class NaiveDatetime(ClientRule):
                 _Scope(self, scope, report=False).run()
             if self.returns == before:
                 break
-        self.where: dict[cst.Call, str] = {}
         for scope in scopes:
             _Scope(self, scope, report=True).run()
         for call, where in self.where.items():
