@@ -135,7 +135,8 @@ def held_out_table(judged: dict[str, list[dict[str, str]]], counts: dict[str, di
             f" | {now['false']} | {_share(now['true'], now['false'])} |"
         )
     names = ", ".join(f"{name} {version}" for name, version, _ in PROJECTS if name in projects)
-    return f"""
+    return (
+        f"""
 ## Held out
 
 Projects added after the rules were tuned, never read while writing them: {names}.
@@ -146,7 +147,10 @@ seed 0). No finding on them, before or after: {", ".join(silent) or "none"}.
 
 | rule | first run: findings | sampled | true | false | precision | now: findings | sampled | true | false | precision |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-""" + "\n".join(lines) + "\n"
+"""
+        + "\n".join(lines)
+        + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
