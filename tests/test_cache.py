@@ -21,6 +21,7 @@ from review_patterns.checks.queries.n_plus_one_in_loop import NPlusOneInLoop
 from review_patterns.core import cache, engine, version
 from review_patterns.core.cache import ResultCache
 from review_patterns.project import context as context_module
+from review_patterns.project.context import ProjectContext
 
 MODELS = """\
 from django.conf import settings
@@ -542,19 +543,25 @@ def store(upload):
 """
 
 
+def _builds(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
+    """A list that grows each time the context part `name` is built (its compute, not a restore)."""
+    kept = ProjectContext.__dict__[name]
+    real = kept.compute
+    built: list[str] = []
+
+    def counting(context: ProjectContext) -> object:
+        built.append(name)
+        return real(context)
+
+    monkeypatch.setattr(kept, "compute", counting)
+    return built
+
+
 def test_the_exception_index_is_kept_until_an_exception_class_changes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from review_patterns.project import context as project_context
 
-    built: list[Path] = []
-    real = project_context.ExceptionIndex
-
-    def counting(*args: object) -> object:
-        built.append(project)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(project_context, "ExceptionIndex", counting)
+    built = _builds(monkeypatch, "exceptions")
     write(project, {"catalogue/errors.py": ERRORS, "catalogue/serializers.py": SERIALIZERS})
     run = Run(project, monkeypatch)
     assert ("catalogue/serializers.py", "RP302") not in codes(run())  # a plain exception: no client sees it
@@ -600,16 +607,8 @@ def test_a_part_that_fails_to_build_is_reported_for_its_files_not_raised_by_the_
 def test_the_served_fields_are_kept_until_a_serializer_or_model_may_change_them(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from review_patterns.project import context as project_context
 
-    built: list[Path] = []
-    real = project_context.ServedFields
-
-    def counting(*args: object, **kwargs: object) -> object:
-        built.append(project)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(project_context, "ServedFields", counting)
+    built = _builds(monkeypatch, "served_fields")
     (project / "blog/tasks.py").write_text(
         "from blog.models import Post\n\n\ndef publish(post_id):\n    try:\n        Post.objects.get(pk=post_id)\n"
         "    except Exception as e:\n        Post.objects.filter(pk=post_id).update(title=str(e))\n"
@@ -695,18 +694,9 @@ def test_the_endpoints_answers_are_kept_until_what_they_say_changes(
 ) -> None:
     import shutil
 
-    from review_patterns.project import context as project_context
-
     project = tmp_path / "api_project"
     shutil.copytree(ROOT / "tests/fixtures/api_project", project)
-    built: list[Path] = []
-    real = project_context.EndpointIndex
-
-    def counting(*args: object) -> object:
-        built.append(project)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(project_context, "EndpointIndex", counting)
+    built = _builds(monkeypatch, "endpoints")
     run = Run(project, monkeypatch)
     cold = run()
     assert codes(cold)[("vision/views.py", "RP601")] == 3 and len(built) == 1
