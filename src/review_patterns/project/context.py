@@ -86,14 +86,15 @@ def find_project_root(path: Path) -> Path:
     return start
 
 
-def _started_from() -> set[str]:
+@functools.cache
+def _started_from() -> frozenset[str]:
     """What Python puts first on `sys.path` for what started it: "" for `-c`, the current folder for
     `-m`, the script's folder for a script (the `review-patterns` command). It says how the tool
     was started, not what is installed; the context cache keys on the search path, and each way of
     starting the tool rebuilt what the others had kept."""
     script = sys.argv[0] if sys.argv and sys.argv[0] not in ("", "-c") else None
     folders = {os.path.dirname(os.path.abspath(script)), os.path.dirname(os.path.realpath(script))} if script else set()
-    return {"", os.getcwd(), *folders}
+    return frozenset({"", os.getcwd(), *folders})
 
 
 def walk_python_files(top: Path) -> Iterator[str]:
