@@ -154,8 +154,9 @@ _INSPECTING = frozenset(
     }
 )
 #: Error reporters (Sentry, Rollbar, a project's `report_error`): they send the traceback on, by called name.
+#: `handleError` is what a `logging.Handler` calls when it fails to emit: it prints the traceback.
 ERROR_REPORTERS = frozenset(
-    {"capture_exception", "captureException", "report_exc_info", "report_error", "report_exception"}
+    {"capture_exception", "captureException", "report_exc_info", "report_error", "report_exception", "handleError"}
 )
 _NOT_FOUND = frozenset(
     {
