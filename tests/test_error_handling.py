@@ -749,6 +749,35 @@ def test_a_parsers_error_describes_the_users_upload() -> None:
     assert flagged(source, "RP302") == [15]
 
 
+def test_an_address_parse_error_and_a_missing_template_name_what_was_asked() -> None:
+    # nautobot `ipam/api/views.py` and `extras/views.py`: netaddr's AddrFormatError about the
+    # client's own parameter; TemplateDoesNotExist, whose text is the name the code asked for
+    source = """
+        import netaddr
+        from django.contrib import messages
+        from django.template import TemplateDoesNotExist
+        from django.template.loader import get_template
+        from rest_framework.response import Response
+
+        def parse_ip(request, name):
+            try:
+                return netaddr.IPAddress(request.query_params.get(name)), None
+            except (netaddr.core.AddrFormatError, ValueError, TypeError) as e:
+                return None, Response({"detail": f"Incorrectly formatted address in {name}: {e}"}, status=400)
+
+        def job_template(request, job_class):
+            try:
+                return get_template(job_class.template_name)
+            except TemplateDoesNotExist as err:
+                messages.error(request, f"Unable to render {job_class.template_name}: {err}")
+            try:
+                return render_job_form(request, job_class)
+            except netaddr.AddrConversionError as err:
+                messages.error(request, f"Unable to render the form: {err}")
+        """
+    assert flagged(source, "RP302") == [22]
+
+
 def test_rp304_the_async_twin_of_a_method_whose_handler_says_why() -> None:
     # django `sessions/backends/cache.py`: `aload()` repeats `load()`, whose comment gives the reason.
     source = """
