@@ -101,9 +101,17 @@ class RuleEntry:
         return self.load().option_error(options)
 
     def load(self) -> type[Rule]:
-        module, _, name = self.import_path.rpartition(".")
-        rule: type[Rule] = getattr(importlib.import_module(module), name)
-        return rule
+        return _load(self.import_path)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A worker process, which analyses files, is sent the class by reference, not the entry's text."""
+        return _load, (self.import_path,)
+
+
+def _load(import_path: str) -> type[Rule]:
+    module, _, name = import_path.rpartition(".")
+    rule: type[Rule] = getattr(importlib.import_module(module), name)
+    return rule
 
 
 def describe(rules: Sequence[RuleInfo]) -> str:
