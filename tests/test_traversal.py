@@ -227,3 +227,21 @@ def test_whitespace_and_operators_are_skipped_when_no_visitor_asks_for_them() ->
     assert traversal.layout_unused(names) and not traversal.layout_unused([*names, "leave_Comma_whitespace_after"])
     traversal._Walk(ours, skip_layout=True).walk(module)  # type: ignore[arg-type]
     assert ours.calls == theirs.calls and len(ours.calls) > 100
+
+
+def test_fields_of_whitespace_and_operators_are_read_from_their_declared_types() -> None:
+    assert traversal.layout_fields(cst.Call) == {"whitespace_after_func", "whitespace_before_args"}
+    assert traversal.layout_fields(cst.Arg) >= {"comma", "equal", "whitespace_after_star"}
+    assert "keyword" not in traversal.layout_fields(cst.Arg) and "value" not in traversal.layout_fields(cst.Arg)
+    assert traversal.layout_fields(cst.Attribute) == {"dot"}
+    assert traversal.layout_fields(cst.Name) == frozenset()  # parentheses are nodes of their own
+
+
+def test_a_method_for_a_whitespace_field_still_sees_that_field() -> None:
+    names = {"visit_Call", "visit_Call_whitespace_after_func", "leave_Call_whitespace_after_func", "visit_Name"}
+    module = cst.parse_module(TRICKY)
+    theirs, ours = Named(names), Named(names)
+    module.visit(_BatchedCSTVisitor(theirs))  # type: ignore[arg-type]
+    assert traversal.layout_unused(names)
+    traversal._Walk(ours, skip_layout=True).walk(module)  # type: ignore[arg-type]
+    assert ours.calls == theirs.calls and any(name.endswith("after_func") for name, _ in ours.calls)
