@@ -245,3 +245,21 @@ def test_a_method_for_a_whitespace_field_still_sees_that_field() -> None:
     assert traversal.layout_unused(names)
     traversal._Walk(ours, skip_layout=True).walk(module)  # type: ignore[arg-type]
     assert ours.calls == theirs.calls and any(name.endswith("after_func") for name, _ in ours.calls)
+
+
+def test_walks_with_the_same_methods_share_their_plans_but_call_their_own_visitors() -> None:
+    class Names(cst.BatchableCSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.seen.append(node.value)
+
+        def visit_Call_func(self, node: cst.Call) -> None:
+            self.seen.append("call")
+
+    first, second = Names(), Names()
+    traversal.visit_batched(cst.parse_module("alpha = beta()\n"), [first])
+    traversal.visit_batched(cst.parse_module("gamma(delta)\n"), [second])
+    assert first.seen == ["alpha", "call", "beta"] and second.seen == ["call", "gamma", "delta"]

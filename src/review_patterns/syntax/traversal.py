@@ -257,6 +257,11 @@ def _only_layout(hint: Any) -> bool:
 _CONTAINERS = (typing.Union, types.UnionType, collections.abc.Sequence, list, tuple)
 
 
+#: The methods' names a walk was planned for -> node class -> its skeleton (see `_Walk.skeleton`):
+#: a run's files mostly share their rules, so their plans are worked out once.
+_SKELETONS: dict[tuple[frozenset[str], bool], dict[type[cst.CSTNode], Any]] = {}
+
+
 class _Walk:
     def __init__(self, methods: Mapping[str, list[Method]], skip_layout: bool = False) -> None:
         self.methods = methods
@@ -266,32 +271,54 @@ class _Walk:
         self.fallback: cst.CSTVisitor | None = None
         #: No method is for whitespace or an operator (`layout_unused`): their subtrees are not walked.
         self.skip_layout = skip_layout
+        self.skeletons: dict[type[cst.CSTNode], Any] = {}
+        if isinstance(methods, dict):
+            if len(_SKELETONS) > 256:
+                _SKELETONS.clear()
+            self.skeletons = _SKELETONS.setdefault((frozenset(methods), skip_layout), {})
 
-    def plan(self, node_class: type[cst.CSTNode]) -> Any:
+    def skeleton(self, node_class: type[cst.CSTNode]) -> Any:
+        """The plan of `node_class` in method names: None for a subtree not walked, else
+        (visit name, fields, leave name, plain), the fields as in a plan, with names for methods."""
         name = node_class.__name__
-        if self.skip_layout and name in _LAYOUT and node_class.__module__ in _LAYOUT_MODULES:  # not walked
-            self.plans[node_class] = ((), (), (), True)
-            return self.plans[node_class]
+        if self.skip_layout and name in _LAYOUT and node_class.__module__ in _LAYOUT_MODULES:
+            return None
         order = field_order(node_class)
         fields: tuple[Any, ...] | None = None
         plain = False
         if order is not None:
             every = [
-                (field, when_set, self._get(f"visit_{name}_{field}"), self._get(f"leave_{name}_{field}"))
+                (field, when_set, self._name(f"visit_{name}_{field}"), self._name(f"leave_{name}_{field}"))
                 for field, when_set in order
             ]
             if self.skip_layout:  # no call for a field that holds only whitespace or operators
                 layout = layout_fields(node_class)
                 every = [f for f in every if f[0] not in layout or f[2] or f[3]]
-            plain = not any(visits or leaves for _, _, visits, leaves in every)
+            plain = not any(visit or leave for _, _, visit, leave in every)
             # with no `visit_<Node>_<field>` method, only the children matter
             fields = tuple(f[0] for f in every) if plain else tuple(every)
-        plan = (self._get(f"visit_{name}"), fields, self._get(f"leave_{name}"), plain)
+        return (self._name(f"visit_{name}"), fields, self._name(f"leave_{name}"), plain)
+
+    def _name(self, name: str) -> str | None:
+        return name if self.methods.get(name) else None
+
+    def plan(self, node_class: type[cst.CSTNode]) -> Any:
+        if node_class in self.skeletons:
+            skeleton = self.skeletons[node_class]
+        else:
+            skeleton = self.skeletons[node_class] = self.skeleton(node_class)
+        if skeleton is None:  # not walked
+            plan: Any = ((), (), (), True)
+        else:
+            visit, fields, leave, plain = skeleton
+            if fields is not None and not plain:
+                fields = tuple((f, when_set, self._get(v), self._get(lv)) for f, when_set, v, lv in fields)
+            plan = (self._get(visit), fields, self._get(leave), plain)
         self.plans[node_class] = plan
         return plan
 
-    def _get(self, name: str) -> tuple[Method, ...]:
-        return tuple(self.methods.get(name, ()))
+    def _get(self, name: str | None) -> tuple[Method, ...]:
+        return () if name is None else tuple(self.methods.get(name, ()))
 
     def walk(self, node: cst.CSTNode) -> None:
         plan = self.plans.get(type(node)) or self.plan(type(node))
