@@ -1,6 +1,7 @@
 """Wall-clock comparison of whole runs, side by side in one run, with interleaved rounds.
 
     python benchmarks/speed.py TREE [--large PROJECT --file PATH] [--memory PROJECT] [--rounds R] [--jobs J]
+                               [--only parse,cold,...] [--before SRC]
 
 Stages (each a fresh process, as a user runs them, from bytecode as an installed package runs),
 reported in seconds and as ratios to a bare LibCST parse of the same files with the same number of
@@ -23,6 +24,9 @@ quarter, half and all of the files of the `--memory` project (default TREE), and
 files alone: flat when it does not grow with the number of files (the largest file sets the peak).
 
 Rounds are interleaved so that noise from other processes spreads over every stage alike.
+`--only` runs some of the stages (parse, cold, warm, flake8, fixit, one-file, memory; all by default).
+`--before SRC` adds the cold run of another copy of the tool's source (`SRC` is the folder holding the
+`review_patterns` package, say main's `src` before a change), side by side with this one.
 """
 
 from __future__ import annotations
@@ -119,7 +123,12 @@ def main() -> None:
     parser.add_argument("--memory", type=Path, help="the project whose growing shares measure peak memory")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--only", help=f"comma-separated stages among {', '.join(GROUPS)} (default: all)")
+    parser.add_argument("--before", type=Path, help="another source tree of the tool, cold, side by side")
     args = parser.parse_args()
+    only = set(GROUPS) if args.only is None else {name.strip() for name in args.only.split(",")}
+    if only - set(GROUPS):
+        parser.error(f"unknown stages: {', '.join(sorted(only - set(GROUPS)))}")
 
     python = sys.executable
     jobs = str(args.jobs)
@@ -134,6 +143,9 @@ def main() -> None:
         COLD_STAGE: lambda: timed([*check, "--no-cache", str(tree)]),
         "review-patterns, warm": lambda: timed([*check, str(tree)], env=cache),
     }
+    if args.before is not None:
+        before = {"PYTHONPATH": str(args.before.resolve())}
+        stages[BEFORE_STAGE] = lambda: timed([*check, "--no-cache", str(tree)], env=before)
     if shutil.which("flake8") or _has("flake8"):
         flake8 = [python, "-m", "flake8", "-j", jobs, "--exit-zero"]
         stages["flake8 + django + bugbear"] = lambda: timed([*flake8, "--select", "DJ,B", str(tree)])
@@ -143,7 +155,7 @@ def main() -> None:
         )
     if _has("fixit"):
         stages["fixit (default rules)"] = lambda: timed([python, "-m", "fixit", "lint", str(tree)])
-    if args.large and args.file:
+    if args.large and args.file and "one-file" in only:
         large = work / "large"
         shutil.copytree(args.large, large, ignore=shutil.ignore_patterns(".review_patterns_cache"))
         edited = large / args.file
@@ -160,7 +172,9 @@ def main() -> None:
         stages["one file, large project, --no-cache"] = lambda: timed([*one, "--no-cache", str(edited)])
         stages["interpreter start-up"] = lambda: timed([python, "-c", "pass"])
         timed([*one, str(edited)], env=large_cache)  # builds and keeps the context, as the first run of the day does
-    timed([*check, str(tree)], env=cache)  # the warm stage's earlier run
+    stages = {name: stage for name, stage in stages.items() if _group(name) in only}
+    if "warm" in only:
+        timed([*check, str(tree)], env=cache)  # the warm stage's earlier run
 
     walls = dict.fromkeys(stages, 0.0)
     cpus = dict.fromkeys(stages, 0.0)
@@ -178,12 +192,28 @@ def main() -> None:
             f"{_ratio(walls, name, COLD_STAGE):>7} | {cpus[name] / args.rounds:8.2f} s  "
             f"{_ratio(cpus, name, PARSE_STAGE):>7} {_ratio(cpus, name, COLD_STAGE):>7}"
         )
-    memory(args.memory or args.tree, work)
+    if "memory" in only:
+        memory(args.memory or args.tree, work)
     shutil.rmtree(work, ignore_errors=True)
 
 
 PARSE_STAGE = "parse (LibCST only)"
 COLD_STAGE = "review-patterns, cold"
+BEFORE_STAGE = "review-patterns, cold (--before)"
+#: The stages `--only` can name, each by the start of its stages' names.
+GROUPS = {
+    "parse": (PARSE_STAGE,),
+    "cold": (COLD_STAGE, BEFORE_STAGE),
+    "warm": ("review-patterns, warm",),
+    "flake8": ("flake8",),
+    "fixit": ("fixit",),
+    "one-file": ("one file", "the same file", "interpreter"),
+    "memory": (),
+}
+
+
+def _group(stage: str) -> str:
+    return next(group for group, starts in GROUPS.items() if stage.startswith(starts))
 
 
 def _ratio(totals: dict[str, float], name: str, base: str) -> str:

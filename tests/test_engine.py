@@ -15,7 +15,7 @@ from sample_rules import Crashes, SaveInLoop
 
 import review_patterns
 from review_patterns import Config, FileResult, ProjectContext, Report, Rule
-from review_patterns.core import engine, grading
+from review_patterns.core import grading
 from review_patterns.core.config import parse_config
 from review_patterns.core.model import Severity
 from review_patterns.syntax import traversal
@@ -120,18 +120,18 @@ def test_each_file_is_parsed_once_and_traversed_once(monkeypatch: pytest.MonkeyP
 
 
 def test_positions_are_resolved_only_for_files_with_findings(monkeypatch: pytest.MonkeyPatch) -> None:
-    resolved = []
-    original = engine.MetadataWrapper.resolve
+    printed = []
+    original = cst.Module._codegen
 
-    def spy(self, provider):
-        resolved.append(provider)
-        return original(self, provider)
+    def spy(self, state, **kwargs):
+        printed.append(self)
+        return original(self, state, **kwargs)
 
-    monkeypatch.setattr(engine.MetadataWrapper, "resolve", spy)
+    monkeypatch.setattr(cst.Module, "_codegen", spy)
     lint("from blog.models import Post\nPost.objects.get(pk=1).save()\n", "blog/views.py")
-    assert resolved == []
-    lint(VIEW, "blog/views.py")
-    assert len(resolved) == 1
+    assert printed == []
+    result = lint(VIEW, "blog/views.py")
+    assert len(printed) == 1 and result.findings
 
 
 @pytest.mark.parametrize(

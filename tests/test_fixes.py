@@ -758,3 +758,23 @@ def test_rp201_splits_two_fields_of_one_migration_one_run_after_the_other_into_o
         "0004_alter_order_currency",
     ]
     assert main(["fix", "--dry-run", "--unsafe-fixes"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "edit"),
+    [
+        ("x = f()\n", "x = f(timeout=10)\n", (1, 7, 1, 7, "timeout=10")),
+        ("a\nbb\nbb\nc\n", "a\nbb\nc\n", (3, 1, 4, 1, "")),  # a repeated line: the common prefix goes first
+        ("aaa", "aa", (1, 3, 1, 4, "")),
+        ("now()\r\nx\r\n", "timezone.now()\r\nx\r\n", (1, 1, 1, 1, "timezone.")),
+        ("é = 1\n", "é = 2\n", (1, 5, 1, 6, "2")),
+    ],
+)
+def test_the_edit_of_a_rewrite_spans_what_lies_between_the_common_prefix_and_suffix(
+    before: str, after: str, edit: tuple[int, int, int, int, str]
+) -> None:
+    from review_patterns.core.edits import _offsets, _span_edit
+
+    found = _span_edit(before, after, _offsets(before))
+    assert found is not None and (found.line, found.column, found.end_line, found.end_column, found.content) == edit
+    assert _span_edit(before, before, _offsets(before)) is None

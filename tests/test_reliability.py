@@ -76,9 +76,10 @@ def test_deep_valid_code_is_analysed_and_keeps_its_findings(kind: str, monkeypat
         return with_deep_stack(work)
 
     monkeypatch.setattr(engine, "with_deep_stack", spy)
-    result = lint(VIEW + DEEP[kind](500) + "\n")
+    deep = DEEP[kind](500) + "\n"
+    result = lint(deep + VIEW)  # the deep code is printed before the finding is placed
     assert codes(result) == ["RP992"], result.findings
-    assert result.error is None and result.findings[0].line == 7
+    assert result.error is None and result.findings[0].line == 7 + deep.count("\n")
     assert retried  # 500 levels exhaust the default recursion limit in LibCST: retried with room
 
 
@@ -179,15 +180,15 @@ def test_a_failure_outside_the_rules_is_rp002_for_that_file(monkeypatch: pytest.
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("positions")
 
-    monkeypatch.setattr(engine, "MetadataWrapper", broken)
+    monkeypatch.setattr(engine, "positions_of", broken)
     result = lint(VIEW)
     assert codes(result) == ["RP002"]
     assert "KeyError" in result.findings[0].message and result.error is not None
 
 
 def test_position_lookup_on_deep_code_is_guarded() -> None:
-    # a finding forces the position provider to walk the deep expression too
-    result = lint(VIEW + "value = request" + ".user" * 400 + "\n")
+    # the deep expression comes before the finding: placing it prints the deep expression too
+    result = lint("value = request" + ".user" * 400 + "\n" + VIEW)
     assert codes(result) == ["RP992"]
 
 

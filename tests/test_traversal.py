@@ -154,6 +154,38 @@ def test_nodes_of_finds_what_the_matchers_find_in_the_same_order(kind: type[cst.
         assert [id(n) for n in traversal.nodes_of(node, kind)] == [id(n) for n in expected]
 
 
+def test_children_are_libcsts_children_read_without_rebuilding_the_node() -> None:
+    module = cst.parse_module(TRICKY)
+    for node in traversal.nodes_of(module, cst.CSTNode):
+        assert [id(n) for n in traversal.children(node)] == [id(n) for n in node.children]
+
+
+def test_ancestors_are_the_nodes_libcst_passes_on_its_way_down_to_a_node() -> None:
+    module = cst.parse_module(TRICKY)
+
+    class Paths(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[cst.CSTNode] = []
+            self.paths: list[list[int]] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.stack.append(node)
+            self.paths.append([id(n) for n in self.stack])
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            self.stack.pop()
+
+    expected = Paths()
+    traversal.visit(module, expected)
+    nodes = list(traversal.nodes_of(module, cst.CSTNode))
+    assert len(nodes) == len(expected.paths) > 100
+    for node, path in zip(nodes, expected.paths):
+        assert [id(n) for n in traversal.ancestors(module, node)] == path
+    assert traversal.ancestors(module, cst.Name("elsewhere")) == []
+
+
 def test_a_node_class_whose_order_cannot_be_read_is_walked_by_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
     module = cst.parse_module(TRICKY)
     monkeypatch.setitem(traversal._ORDER, cst.FunctionDef, None)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import libcst as cst
 
 from review_patterns.core.model import Edit, Fix
 from review_patterns.core.rule import Rewrite
+from review_patterns.syntax import traversal
 from review_patterns.syntax.imports import import_aliases
 from review_patterns.syntax.semantic import BindingKind, Scope
 
@@ -86,16 +87,25 @@ def _span_edit(before: str, after: str, starts: Sequence[int]) -> Edit | None:
     """The one edit turning `before` into `after`: what lies between their common prefix and suffix."""
     if before == after:
         return None
-    prefix = 0
     limit = min(len(before), len(after))
-    while prefix < limit and before[prefix] == after[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and before[-1 - suffix] == after[-1 - suffix]:
-        suffix += 1
+    prefix = _longest(lambda n: before[:n] == after[:n], limit)
+    suffix = _longest(lambda n: before[len(before) - n :] == after[len(after) - n :], limit - prefix)
     line, column = _position(starts, prefix)
     end_line, end_column = _position(starts, len(before) - suffix)
     return Edit(line, column, end_line, end_column, after[prefix : len(after) - suffix])
+
+
+def _longest(holds: Callable[[int], bool], limit: int) -> int:
+    """The largest n <= `limit` for which `holds(n)`, when it holds for every smaller n (a bisection:
+    comparing slices is done in C, character by character in Python was not)."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if holds(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _position(starts: Sequence[int], offset: int) -> tuple[int, int]:
@@ -104,15 +114,17 @@ def _position(starts: Sequence[int], offset: int) -> tuple[int, int]:
     return line, offset - starts[line] + 1
 
 
-def fix_of(rewrite: Rewrite, module: cst.Module, top: Scope, bound: Iterable[str]) -> Fix | None:
+def fix_of(
+    rewrite: Rewrite, module: cst.Module, top: Scope, bound: Iterable[str], code: str | None = None
+) -> Fix | None:
     """The edits of `rewrite` in `module`; None when it cannot be applied cleanly.
 
     Each replacement is made in the whole tree and the module printed again, so indentation and
     everything around the node come out as LibCST prints them; the edit is the span that changed.
     `top` is the module's scope in the semantic model (what its names are imported as); `bound` are
-    the names the module binds at top level.
+    the names the module binds at top level; `code` is `module.code` when the caller has it already.
     """
-    code = module.code
+    code = module.code if code is None else code
     starts = _offsets(code)
     newline = newline_of(code)
     edits = []
@@ -123,7 +135,7 @@ def fix_of(rewrite: Rewrite, module: cst.Module, top: Scope, bound: Iterable[str
             return None
         replacements.append((holder, cst.FlattenSentinel([holder, cst.parse_statement(statement)])))
     for old, new in replacements:
-        replaced = module.visit(_Replace(old, new))
+        replaced = module.visit(_Replace(old, new, traversal.ancestors(module, old)))
         assert isinstance(replaced, cst.Module)
         edit = _span_edit(code, replaced.code, starts)
         if edit is not None:
@@ -152,13 +164,20 @@ def fix_of(rewrite: Rewrite, module: cst.Module, top: Scope, bound: Iterable[str
 
 
 class _Replace(cst.CSTTransformer):
-    """Replaces one node (by identity), by several in a statement list."""
+    """Replaces one node (by identity), by several in a statement list, rebuilding only the nodes
+    that hold it (`path`, from the module down to it): LibCST rebuilds every node it enters."""
 
-    def __init__(self, old: cst.CSTNode, new: cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement]) -> None:
+    def __init__(
+        self,
+        old: cst.CSTNode,
+        new: cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement],
+        path: Sequence[cst.CSTNode],
+    ) -> None:
         self.old, self.new = old, new
+        self.holders = {id(node) for node in path[:-1]}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        return node is not self.old
+        return id(node) in self.holders
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
         return self.new if original_node is self.old else updated_node
@@ -190,7 +209,7 @@ def _statement_line(module: cst.Module, node: cst.CSTNode) -> cst.SimpleStatemen
             if isinstance(original_node, cst.SimpleStatementLine):
                 self.line = None
 
-    module.visit(Finder())
+    traversal.visit(module, Finder())
     if not found or len(found[0].body) != 1 or not isinstance(found[0].body[0], _CONTINUING):
         return None
     return found[0]

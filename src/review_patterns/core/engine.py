@@ -1,7 +1,8 @@
 """The engine: source text (plus the project context) in, graded findings out.
 
 Each file is parsed once and every selected rule runs in one batched traversal. Positions
-are costly in LibCST (as much as the parse), so they are resolved only for files with findings.
+are costly in LibCST (as much as the parse), so they are found only for the reported nodes
+(`syntax/positions.py`), printing the file no further than the last of them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from review_patterns.core import grading, stopping
 from review_patterns.core.cache import ContextCache, ResultCache
@@ -41,6 +42,7 @@ from review_patterns.project.context import ProjectContext, find_project_root, i
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import MAX_FILE_SIZE, NotRead, SourceFile, read_regular_file, special_kind
 from review_patterns.syntax.parsing import Rejected, checked_depth
+from review_patterns.syntax.positions import positions_of
 from review_patterns.syntax.semantic import SemanticModel
 
 DEFAULT_CONFIG = Config()
@@ -295,11 +297,11 @@ def _analyse(
         traversal.visit_batched(module, [*batch, semantic.leaving])
 
     reported = [(type(rule), report) for rule in visitors for report in rule.reports]
-    positions: dict[cst.CSTNode, CodeRange] = {module: _at(1)}  # whole-file reports need no positions
-    if any(report.node is not module for _, report in reported):
-        positions = {**MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider), **positions}
+    positions = positions_of(module, {report.node for _, report in reported if report.node is not module})
+    positions[module] = _at(1)  # whole-file reports need no positions
     findings: list[Finding] = []
     bonuses: list[Bonus] = []
+    printed: str | None = None  # the module's code, printed once for all its fixes
     for rule_class, report in reported:
         where = positions[report.node]
         if report.bonus is not None:
@@ -312,7 +314,8 @@ def _analyse(
         else:
             fix = None
             if report.rewrite is not None:
-                fix = fix_of(report.rewrite, module, semantic.module_scope, module_names(module))
+                printed = module.code if printed is None else printed
+                fix = fix_of(report.rewrite, module, semantic.module_scope, module_names(module), printed)
             findings.append(_finding(rule_class, path, where, report.message, config, fix))
     for rule_class, why in failures.items():
         message = f"rule {rule_class.code or rule_class.name} ({rule_class.__name__}) failed: {why}"

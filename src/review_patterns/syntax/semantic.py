@@ -97,8 +97,7 @@ class _Half(cst.BatchableCSTVisitor):
         self.prefix = prefix
 
     def get_visitors(self) -> dict[str, Any]:
-        names = [n for n in vars(SemanticModel) if n.startswith(self.prefix)]
-        return {name: getattr(self.model, name) for name in names}
+        return {name: getattr(self.model, name) for name in _METHODS[self.prefix]}
 
 
 class SemanticModel:
@@ -594,6 +593,10 @@ class SemanticModel:
 
     def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
         self._handlers.pop()
+
+
+#: The model's `visit_*` and `leave_*` methods, by prefix.
+_METHODS = {prefix: tuple(n for n in vars(SemanticModel) if n.startswith(prefix)) for prefix in ("visit_", "leave_")}
 
 
 def returned_values(function: cst.FunctionDef) -> Iterator[cst.BaseExpression]:

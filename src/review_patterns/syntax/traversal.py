@@ -73,18 +73,36 @@ def nodes_of(node: cst.CSTNode, kind: type[N] | tuple[type[N], ...]) -> Iterator
         current = stack.pop()
         if isinstance(current, kind):
             yield current
-        order = field_order(type(current))
-        if order is None:
-            children: Sequence[cst.CSTNode] = current.children
-        else:
-            children = []
-            for field, _ in order:
-                value = getattr(current, field)
-                if isinstance(value, cst.CSTNode):
-                    children.append(value)
-                elif isinstance(value, (tuple, list)):
-                    children.extend(value)
-        stack.extend(reversed(children))
+        stack.extend(reversed(children(current)))
+
+
+def children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    """`node.children` (in visiting order), read from its fields: LibCST's `children` rebuilds the node."""
+    order = field_order(type(node))
+    if order is None:
+        return node.children
+    found: list[cst.CSTNode] = []
+    for field, _ in order:
+        value = getattr(node, field)
+        if isinstance(value, cst.CSTNode):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            found.extend(value)
+    return found
+
+
+def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes from `root` down to `target` (both included, by identity); empty when `target` is not below `root`."""
+    path: list[cst.CSTNode] = []
+    stack: list[tuple[cst.CSTNode, int]] = [(root, 0)]
+    while stack:
+        current, depth = stack.pop()
+        del path[depth:]
+        path.append(current)
+        if current is target:
+            return path
+        stack.extend((child, depth + 1) for child in reversed(children(current)))
+    return []
 
 
 _HOOKS = ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")

@@ -106,7 +106,7 @@ def _parents(root: cst.CSTNode) -> Mapping[int, cst.CSTNode]:
 
     class Linker(cst.CSTVisitor):
         def on_visit(self, node: cst.CSTNode) -> bool:
-            for child in node.children:
+            for child in traversal.children(node):
                 parents[id(child)] = node
             return True
 

@@ -12,7 +12,7 @@ from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.project.clients import Kind
 from review_patterns.syntax import traversal
-from review_patterns.syntax.files import FileKind
+from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.names import code, dotted_name, keyword, string_value
 
 
@@ -346,6 +346,11 @@ class NaiveDatetime(ClientRule):
         ),
     )
 
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        """Also: a naive call names `now`, `utcnow` or `today` (an alias is followed, not made up)."""
+        return super().applies_to(file) and ("now" in file.source or "today" in file.source)
+
     def visit_Module(self, node: cst.Module) -> None:
         fields = self.context.models.field_classes()
         #: Field names that are a `DateTimeField` in some model, and those that are only ever dates.
@@ -356,7 +361,10 @@ class NaiveDatetime(ClientRule):
         #: `save()` overwrites these with the current time: an assigned value never reaches the database.
         self.auto_now = self.context.models.auto_now_fields()
         self.naive_names: dict[cst.Call, str] = {}
-        self.exempt = _exempt_calls(node, self)
+        self.exempt = _exempt_calls(node, self)  # meets every naive call of the module
+        self.where: dict[cst.Call, str] = {}
+        if not self.naive_names:
+            return  # no naive call: nothing to follow
         scopes: list[cst.CSTNode] = [node]
         traversal.visit(node, _Functions(scopes))
         # What the module's functions return, by name, followed until nothing new is learned.
@@ -367,7 +375,6 @@ class NaiveDatetime(ClientRule):
                 _Scope(self, scope, report=False).run()
             if self.returns == before:
                 break
-        self.where: dict[cst.Call, str] = {}
         for scope in scopes:
             _Scope(self, scope, report=True).run()
         for call, where in self.where.items():

@@ -12,6 +12,7 @@ from review_patterns.core.rule import Bad, Good
 from review_patterns.project.clients import Kind
 from review_patterns.syntax import traversal
 from review_patterns.syntax.names import argument, code, dotted_name
+from review_patterns.syntax.semantic import SemanticModel
 
 _CLIENTS = (Kind.REDIS, Kind.PIPELINE, Kind.CACHE)
 _REDIS = (Kind.REDIS, Kind.PIPELINE)
@@ -238,26 +239,7 @@ class NonAtomicCounter(ClientRule):
     def _unique(self, node: cst.BaseExpression) -> bool:
         """Whether `node` is built from a value unique to this request or task: `uuid4()`, a name
         bound to one, `*_uuid`, `task_id`, or a Celery task's own `self.request.id`."""
-        unique = self._functions[-1].unique if self._functions else set()
-        semantic = self.semantic
-
-        class _Find(cst.CSTVisitor):
-            found = False
-
-            def visit_Call(self, call: cst.Call) -> None:
-                if semantic.imported(call.func) in _UNIQUE_CALLS:
-                    self.found = True
-
-            def visit_Name(self, name: cst.Name) -> None:
-                value = name.value
-                if value in unique or value in _UNIQUE_NAMES or value.lower().endswith("uuid"):
-                    self.found = True
-
-            def visit_Attribute(self, attribute: cst.Attribute) -> None:
-                if dotted_name(attribute) == "self.request.id" or attribute.attr.value.lower().endswith("uuid"):
-                    self.found = True
-
-        finder = _Find()
+        finder = _FindUnique(self._functions[-1].unique if self._functions else set(), self.semantic)
         traversal.visit(node, finder)
         return finder.found
 
@@ -312,3 +294,26 @@ class NonAtomicCounter(ClientRule):
         read = self._changed(value.value)
         if read is not None and read.key == key and not self._unique(positional[0].value):
             function.writes.append((node, key))
+
+
+class _FindUnique(cst.CSTVisitor):
+    """Finds a value unique to this request or task in an expression (see `NonAtomicCounter._unique`)."""
+
+    def __init__(self, unique: set[str], semantic: SemanticModel) -> None:
+        super().__init__()
+        self.unique = unique
+        self.semantic = semantic
+        self.found = False
+
+    def visit_Call(self, call: cst.Call) -> None:
+        if self.semantic.imported(call.func) in _UNIQUE_CALLS:
+            self.found = True
+
+    def visit_Name(self, name: cst.Name) -> None:
+        value = name.value
+        if value in self.unique or value in _UNIQUE_NAMES or value.lower().endswith("uuid"):
+            self.found = True
+
+    def visit_Attribute(self, attribute: cst.Attribute) -> None:
+        if dotted_name(attribute) == "self.request.id" or attribute.attr.value.lower().endswith("uuid"):
+            self.found = True
