@@ -23,6 +23,7 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("shop/test_views.py", {T}),
         ("shop/views_test.py", {T}),
         ("conftest.py", {T}),
+        ("pulpcore/pytest_plugin.py", {T}),  # fixtures shipped as a pytest11 plugin
         ("shop/testutils.py", {T}),
         ("shop/testutils/mock.py", {T}),
         ("misago/core/testproject/urls.py", {T}),  # the project the test suite runs against
@@ -51,6 +52,7 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("contestproject/urls.py", set()),
         ("shop/views.py", set()),
         ("shop/fixtures.py", set()),
+        ("shop/plugins.py", set()),
         ("shop/migrations/0003_testapproval.py", {M}),
     ],
 )

@@ -234,6 +234,34 @@ def test_tests_and_migrations_are_not_checked() -> None:
     assert check(code, path="forum/tests.py") == []
 
 
+def test_a_data_migration_body_outside_the_migrations_folder_is_not_checked() -> None:
+    code = """
+        from forum.models import Post
+
+        def reparent_posts(apps):
+            Post = apps.get_model("forum", "Post")
+            if Post.objects.filter(title="").exists():
+                print(f"{Post.objects.filter(title='').count()} untitled posts")
+            for post in Post.objects.all():
+                post.title = post.topic.title
+
+        def titles(apps_list):
+            return [p.topic.title for p in Post.objects.all()]  # RP401
+
+        def untitled(request):
+            if Post.objects.filter(title="").exists():  # RP402
+                return Post.objects.filter(title="").count()
+            return 0
+        """
+    # nautobot's ipam/utils/migrations.py: RunPython bodies that take the migration's `apps`, run once
+    source = textwrap.dedent(code)
+    expected = [i for i, line in enumerate(source.splitlines(), 1) if "# RP40" in line]
+    findings = check(code, path="forum/utils/migrations.py") + check(
+        code, path="forum/utils/migrations.py", select="RP402"
+    )
+    assert sorted(f.line for f in findings) == expected
+
+
 def test_repeated_counts_once_per_function_and_model_at_the_first_call() -> None:
     findings = check(
         """

@@ -488,3 +488,24 @@ def test_user_facing_exceptions_option() -> None:
     assert lines(**{"user-facing-exceptions": ["payments.errors.PaymentDeclined", "QuotaExceeded"]}) == []
     with pytest.raises(ConfigError, match="user-facing-exceptions"):
         parse_config({"rp302": {"user-facing-exceptions": ["Order Error"]}}, rules=ALL_RULES)
+
+
+def test_a_name_after_a_word_saying_it_names_a_thing() -> None:
+    # weblate `trans/views/hooks.py`: the webhook's `full_name` is the repository's "owner/repo"
+    source = textwrap.dedent(
+        """
+        import logging
+
+        logger = logging.getLogger(__name__)
+
+        def vcs_service_hook(request, service_data):
+            full_name = service_data["full_name"]
+            logger.info("received %s notification on repository %s, URL %s", "GitHub", full_name, service_data["repo_url"])
+            logger.info(f"updating repository {full_name}")
+            logger.info("hook for %s by %s", full_name, service_data["sender"])
+            logger.info("repository %s pushed by user %s", full_name, service_data["username"])
+            logger.info(f"welcome {full_name}")
+            logger.info("repository %s, committer %s", service_data["full_name"], service_data["author_email"])
+        """
+    )
+    assert rp301_lines(source) == [10, 11, 12, 13]

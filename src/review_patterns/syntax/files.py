@@ -89,10 +89,12 @@ class FileKind(str, Enum):
 
 _KINDS: tuple[tuple[FileKind, re.Pattern[str]], ...] = (
     # `contests.py` and `latest.py` are not tests: a name must be `test(s)`, start `test_` or end `_test(s)`.
+    # A pytest plugin (`pytest_plugin.py`, a package's `pytest11` entry point) holds fixtures, like `conftest.py`.
     (
         FileKind.TEST,
         re.compile(
-            r"(^|/)(tests?/|testapps?/|testutils?/|test_?projects?/|tests?\.py$|test_[^/]*\.py$|[^/]*_tests?\.py$|conftest\.py$|testutils?\.py$)"
+            r"(^|/)(tests?/|testapps?/|testutils?/|test_?projects?/|tests?\.py$|test_[^/]*\.py$|[^/]*_tests?\.py$"
+            r"|conftest\.py$|pytest_?plugins?\.py$|testutils?\.py$)"
         ),
     ),
     (

@@ -187,6 +187,33 @@ def string_value(node: cst.BaseExpression | None) -> str | None:
     return None
 
 
+def runs_in_migration(function: cst.FunctionDef) -> bool:
+    """Whether a function is a data migration's body, wherever it is written: it takes the
+    migration's historical app registry (`def forwards(apps, schema_editor)`, a helper
+    `def process_vrfs(apps)` in `utils/migrations.py`) and reads models from it. Only a
+    `RunPython` hands a function that registry; the code runs once, at upgrade, alone."""
+    params = {p.name.value for p in (*function.params.posonly_params, *function.params.params)}
+    if "apps" not in params:
+        return False
+
+    class _Reads(cst.CSTVisitor):
+        found = False
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "get_model"
+                and isinstance(func.value, cst.Name)
+                and func.value.value == "apps"
+            ):
+                self.found = True
+
+    reads = _Reads()
+    function.body.visit(reads)
+    return reads.found
+
+
 def model_of_get_model(call: cst.BaseExpression | None) -> tuple[str, str] | None:
     """(app label, model name) of `apps.get_model("shop", "Order")`, `apps.get_model("shop.Order")` or
     `apps.get_model(app_label="shop", model_name="Order")`."""

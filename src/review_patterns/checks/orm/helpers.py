@@ -221,6 +221,8 @@ class FlowRule(Rule):
             return ("assign", binding.value)
         if binding.kind is BindingKind.LOOP and isinstance(binding.node, cst.For):
             return ("for", binding.node.iter)
+        if binding.kind is BindingKind.WITH and binding.value is not None:
+            return ("with", binding.value)  # `with ProgressReport(...) as pb`: the context manager's expression
         return ("other", None)
 
     def local_names(self) -> list[str]:

@@ -106,7 +106,7 @@ class LostUpdate(FlowRule):
     first change. Not flagged when the row is locked by a caller that fetched it with
     `select_for_update()` and passed it in (followed through the project's call sites, as `self`
     or a parameter), or when the object was fetched with `select_for_update()` in the function, was
-    just created by it, when the field was first set to a fresh value in the function (a total
+    just created by it (`Product(...)`, `objects.create(...)`, `with ProgressReport(...) as pb`), when the field was first set to a fresh value in the function (a total
     recomputed in a loop), or when the field is not saved afterwards; nor in tests and migrations,
     which do not run concurrently with anything.
 
@@ -239,6 +239,12 @@ class LostUpdate(FlowRule):
                 product = Product(name=row["name"])
                 product.stock += int(row["stock"])
                 product.save()
+
+            async def download_all(artifacts):
+                async with ProgressReport(message="Downloading", code="download") as pb:
+                    for artifact in artifacts:
+                        pb.done += await download(artifact)
+                        await pb.asave()
             """),
     )
 
@@ -304,10 +310,11 @@ class LostUpdate(FlowRule):
     def locked_or_new(self, obj: str) -> bool:
         """Fetched with `select_for_update()` (or from such a queryset), or created here."""
         kind, value = self.bound(obj) or ("other", None)
-        if kind == "assign" and isinstance(value, cst.Call):
+        if kind in ("assign", "with") and isinstance(value, cst.Call):
             name = call_name(value)
-            # `Product(...)` or `Product.objects.create(...)`: a row nobody else has seen yet
-            if name == "create" or (name is not None and name[:1].isupper()):
+            # `Product(...)`, `Product.objects.create(...)` or `with ProgressReport(...) as pb` (a model
+            # whose `__enter__` saves and returns itself): a row nobody else has seen yet
+            if (name == "create" and kind == "assign") or (name is not None and name[:1].isupper()):
                 return True
         return self.locked(obj)
 

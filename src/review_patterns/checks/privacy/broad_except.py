@@ -23,8 +23,8 @@ class BroadExcept(HandlerAwareRule):
     neither raises (`raise`, `raise X from e`, also `sys.exit()` and a test's `self.fail()`) nor
     logs the traceback (`logger.exception(...)`, `exc_info=` anything but `False`,
     `traceback.print_exc()`, an error reporter such as `sentry_sdk.capture_exception()`,
-    `rollbar.report_exc_info()` or a function named `report_error`/`report_exception`, and the
-    `error-reporters` of the configuration). Nor does it flag a handler that hands the failure
+    `rollbar.report_exc_info()`, a function named `report_error`/`report_exception`, a logging
+    handler's `self.handleError(record)`, and the `error-reporters` of the configuration). Nor does it flag a handler that hands the failure
     to the project's own failure handling (a call named like `storage_background_failure(...)`, `job.mark_failed()`,
     `on_error(...)`; a flash message or a form error is not: it tells the user, not the
     operator). A handler that passes the exception object on (to a function other than a
@@ -43,8 +43,10 @@ class BroadExcept(HandlerAwareRule):
 
     A catch-all can also be deliberate; not flagged: a handler whose comment says why (on the
     `except` line, just above it or in its body, or a string standing as a statement in it; a
-    directive such as `# noqa` or a `# TODO` is not a reason) or whose sync twin's does (`async def aload()` beside `def load()`), or that silences another linter's broad-except check (`# noqa: BLE001`,
-    `# pylint: disable=broad-except`); a function that wraps one `try` and whose docstring
+    directive such as `# noqa` or a `# TODO` is not a reason, though a comment after it on the
+    same line is) or whose sync twin's does (`async def aload()` beside `def load()`), or that
+    silences another linter's broad-except or try-except-pass check (`# noqa: BLE001`,
+    `# noqa: S110`, `# nosec B110`, `# pylint: disable=broad-except`); a function that wraps one `try` and whose docstring
     says what it does on failure ("return None if the input is invalid"); a `try` that only
     releases a resource (`close()`, `shutdown()`, `os.remove()`) or any handler in a
     `close()`, `__exit__()` or `__del__()` method: best-effort cleanup; and the handlers of a
@@ -423,9 +425,11 @@ _TELLS_THE_USER = frozenset({"add_error", "error", "form_invalid"})
 #: Comments that are tool directives or reminders, not a reason.
 _NOT_A_REASON = ("pragma", "type:", "noqa", "nosec", "pylint:", "fmt:", "isort:", "todo", "fixme", "xxx")
 _WORD = re.compile(r"\b[A-Za-z]+\b")
-#: Another linter's broad-except check silenced on this line: the catch-all was reviewed and kept.
+#: Another linter's broad-except (or bandit's try-except-pass/continue) check silenced on this line:
+#: the catch-all was reviewed and kept.
 _ACKNOWLEDGED = re.compile(
-    r"noqa:[^#]*\b(BLE001|BLE|W0703|W0718|PLW0718)\b|pylint:\s*disable=[^#]*\b(broad-except|broad-exception-caught|W0703|W0718)\b",
+    r"noqa:[^#]*\b(BLE001|BLE|W0703|W0718|PLW0718|S110|S112)\b|nosec[^#]*\b(B110|B112)\b"
+    r"|pylint:\s*disable=[^#]*\b(broad-except|broad-exception-caught|W0703|W0718)\b",
     re.IGNORECASE,
 )
 #: A docstring that says what the function does when it fails.
@@ -439,11 +443,14 @@ _RELEASING_METHODS = _RELEASING | {"__del__", "__exit__", "__aexit__"}
 
 def _is_reason(comment: str) -> bool:
     """Prose (two words or more) or another linter's broad-except check silenced; not a bare
-    directive (`# noqa`), a reminder (`# TODO`) or a rule code."""
-    text = comment.strip()
-    if _ACKNOWLEDGED.search(text):
+    directive (`# noqa`), a reminder (`# TODO`) or a rule code. A comment may follow a directive
+    on the same line: `# noqa: S110  # intentional: a missing template falls back to the text`."""
+    if _ACKNOWLEDGED.search(comment):
         return True
-    return not text.lower().startswith(_NOT_A_REASON) and len(_WORD.findall(text)) >= 2
+    return any(
+        not text.lower().startswith(_NOT_A_REASON) and len(_WORD.findall(text)) >= 2
+        for text in (part.strip() for part in comment.split("#"))
+    )
 
 
 def _documented_wrapper(function: cst.FunctionDef, statement: cst.Try | cst.TryStar) -> bool:

@@ -76,10 +76,12 @@ class ExceptionTextLeak(ExceptionTextRule):
     HTTP client errors, `OSError` and the other errors of files, sockets and processes. Inside a
     broad handler's `if isinstance(e, X):` (or `type(e) is X`) the exception is an X.
     Not flagged: `ValueError`, `TypeError`, `KeyError`, `JSONDecodeError`, a parser's errors
-    (`...DecodeError`, `...ParseError`, `...ReadError` such as `PdfReadError`) and validation
-    errors, raised while reading the user's own input (their text describes that input); the text of
-    the project's own exception classes, written for the user who caused them; Django's and
-    DRF's `PermissionDenied`, `Http404` and `NotFound`; `DoesNotExist` answered with a 404; text
+    (`...DecodeError`, `...ParseError`, `...ReadError`, `...FormatError` such as `PdfReadError`
+    or netaddr's `AddrFormatError`) and validation errors, raised while reading the user's own
+    input (their text describes that input); the text of the project's own exception classes,
+    written for the user who caused them; Django's and DRF's `PermissionDenied`, `Http404` and
+    `NotFound`; Django's `TemplateDoesNotExist` (its text is the template name the code asked
+    for); `DoesNotExist` answered with a 404; text
     under `if settings.DEBUG:`. `raise InternalError(str(e)) from e` with a class that is not
     rendered is chaining, not a leak, as is a `CommandError` for the operator. Text that a
     formatter cleans before it leaves is not flagged either: `GraphQLError` when the project

@@ -154,8 +154,9 @@ _INSPECTING = frozenset(
     }
 )
 #: Error reporters (Sentry, Rollbar, a project's `report_error`): they send the traceback on, by called name.
+#: `handleError` is what a `logging.Handler` calls when it fails to emit: it prints the traceback.
 ERROR_REPORTERS = frozenset(
-    {"capture_exception", "captureException", "report_exc_info", "report_error", "report_exception"}
+    {"capture_exception", "captureException", "report_exc_info", "report_error", "report_exception", "handleError"}
 )
 _NOT_FOUND = frozenset(
     {
@@ -803,9 +804,12 @@ _INPUT_ERRORS = frozenset(
     }
 )
 #: Exceptions of Django and DRF whose text is written for the user.
-#: A parser's errors, about the document it was given (`PdfReadError`, `xml...ParseError`, `jwt.DecodeError`).
-_INPUT_ERROR_SUFFIXES = ("ValidationError", "DecodeError", "ParseError", "ReadError")
+#: A parser's errors, about the document it was given (`PdfReadError`, `xml...ParseError`, `jwt.DecodeError`,
+#: netaddr's `AddrFormatError`).
+_INPUT_ERROR_SUFFIXES = ("ValidationError", "DecodeError", "ParseError", "ReadError", "FormatError")
 _USER_FACING = frozenset({"ValidationError", "PermissionDenied", "Http404", "NotFound", "SuspiciousOperation"})
+#: Django's exceptions whose text is only what the code asked for: the template's name.
+_NAMED_BY_THE_CODE = frozenset({"TemplateDoesNotExist"})
 _NOT_FOUND_ERRORS = frozenset({"DoesNotExist", "ObjectDoesNotExist"})
 
 
@@ -827,6 +831,8 @@ def exception_origin(qualified: str, rule: Rule) -> Origin:
     if qualified in _INPUT_ERRORS or last.endswith(_INPUT_ERROR_SUFFIXES):
         return Origin.USER
     if last in _USER_FACING and (qualified == last or qualified.startswith(("django.", "rest_framework."))):
+        return Origin.USER
+    if last in _NAMED_BY_THE_CODE and qualified.startswith("django."):
         return Origin.USER
     if qualified in _BUILTINS:
         return Origin.LIBRARY

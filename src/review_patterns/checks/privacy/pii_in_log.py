@@ -76,6 +76,36 @@ _SAME_TEXT_METHODS = frozenset(
     }
 )
 _KEY_LOOKUPS = frozenset({"get", "pop", "getlist", "setdefault"})
+#: The word just before a placeholder says what the value names: `on repository %s` is given a
+#: repository's name (GitHub's "owner/repo" `full_name`), not a person's.
+_THINGS = frozenset(
+    {
+        "repository",
+        "repo",
+        "project",
+        "component",
+        "branch",
+        "package",
+        "module",
+        "app",
+        "model",
+        "field",
+        "table",
+        "file",
+        "template",
+        "organization",
+        "organisation",
+        "namespace",
+        "team",
+        "group",
+        "job",
+        "task",
+        "queue",
+    }
+)
+#: A `%` placeholder (`%s`, `%(name)s`, `%-5d`) or an escaped percent sign.
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[a-zA-Z%]")
+_LAST_WORD = re.compile(r"([A-Za-z]+)\W*$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PATTERN = re.compile(r"^[A-Za-z_*?\[][A-Za-z0-9_.*?\[\]!]*$")
@@ -113,9 +143,13 @@ class PiiInLog(HandlerAwareRule):
     says otherwise. `print` is not a logger.
 
     Not personal data: ids (`user.id`, `user.pk`, `user_id`), counts, `len(...)`,
-    `type(x).__name__`, booleans (`user.is_staff`), a slice (`email[:2]`), and any value
-    wrapped in a safe function: `log_safe_*`, `mask_*`, `redact*`, `pseudonymize*`,
-    `anonymize*`, `hash_*` and the `safe-functions` of the configuration.
+    `type(x).__name__`, booleans (`user.is_staff`), a slice (`email[:2]`), a name (`full_name`,
+    not a username) that the message's word before it says is a thing's
+    (`"push to repository %s", full_name`: GitHub's "owner/repo"; also project, component,
+    branch, package, module, app, model, field, table, file, template, organization, namespace,
+    team, group, job, task, queue), and any value wrapped in a safe function: `log_safe_*`,
+    `mask_*`, `redact*`, `pseudonymize*`, `anonymize*`, `hash_*` and the `safe-functions` of
+    the configuration.
 
     A file whose logger calls pass personal data only through safe functions (at least one
     such call) and that has no RP301 earns the bonus **pii-safe-logging** (+2).
@@ -243,7 +277,11 @@ class PiiInLog(HandlerAwareRule):
         found: str | None = None
         for key, value in log.named:
             found = found or self._named(key, value)
-        for part in [*log.args, *log.unnamed]:
+        labels = _placeholder_labels(log.args[0]) if log.args else []
+        for i, part in enumerate(log.args[1:]):
+            if not (i < len(labels) and self._names_a_thing(part, labels[i])):
+                found = found or self._scan(part)
+        for part in [*log.args[:1], *log.unnamed]:
             found = found or self._scan(part)
         if found is not None:
             self.report(node, value=found)
@@ -294,7 +332,17 @@ class PiiInLog(HandlerAwareRule):
         if isinstance(node, cst.Call):
             return self._call(node)
         if isinstance(node, cst.FormattedString):
-            return self._first(p.expression for p in node.parts if isinstance(p, cst.FormattedStringExpression))
+            before = ""
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringText):
+                    before = part.value
+                elif isinstance(part, cst.FormattedStringExpression):
+                    if not self._names_a_thing(part.expression, _label(before)):
+                        found = self._scan(part.expression)
+                        if found is not None:
+                            return found
+                    before = ""
+            return None
         if isinstance(node, cst.ConcatenatedString):
             return self._first([node.left, node.right])
         if isinstance(node, cst.BinaryOperation):
@@ -314,6 +362,19 @@ class PiiInLog(HandlerAwareRule):
         if isinstance(node, cst.Await):
             return self._scan(node.expression)
         return None
+
+    def _names_a_thing(self, node: cst.BaseExpression, label: str | None) -> bool:
+        """A name term (`full_name`, not `username`) put after a word saying it names a thing:
+        `"notification on repository %s", full_name`."""
+        if label is None or label.lower() not in _THINGS:
+            return False
+        term = (
+            node.attr.value if isinstance(node, cst.Attribute) else node.value if isinstance(node, cst.Name) else None
+        )
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            term = string_value(node.slice[0].slice.value)
+        key = snake(term or "")
+        return key.endswith("name") and "user" not in key and self.is_pii_name(key)
 
     def _first(self, nodes: Any) -> str | None:
         for node in nodes:
@@ -370,3 +431,22 @@ class PiiInLog(HandlerAwareRule):
             if found is not None:
                 return found
         return None
+
+
+def _label(text: str) -> str | None:
+    """The last word of a piece of a message: what the value after it is."""
+    match = _LAST_WORD.search(text)
+    return match.group(1) if match else None
+
+
+def _placeholder_labels(message: cst.BaseExpression) -> list[str | None]:
+    """For each `%` placeholder of a literal message, the word just before it."""
+    text = string_value(message)
+    if text is None:
+        return []
+    labels, start = [], 0
+    for match in _PLACEHOLDER.finditer(text):
+        if match.group() != "%%":
+            labels.append(_label(text[start : match.start()]))
+        start = match.end()
+    return labels

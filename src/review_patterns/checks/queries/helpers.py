@@ -14,7 +14,15 @@ import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.project.models import Model, ModelIndex
-from review_patterns.syntax.names import argument_value, call_name, chain, code, dotted_name, model_of_get_model
+from review_patterns.syntax.names import (
+    argument_value,
+    call_name,
+    chain,
+    code,
+    dotted_name,
+    model_of_get_model,
+    runs_in_migration,
+)
 from review_patterns.syntax.semantic import Binding, BindingKind, ScopeKind
 
 #: Queryset methods that return a queryset of the same model.
@@ -188,6 +196,8 @@ class Loop:
 
     rows: dict[Binding, Instance]
     reported: set[str] = field(default_factory=set)
+    #: in a data migration's body (`runs_in_migration`): it runs once, alone
+    in_migration: bool = False
     #: whether the body writes (`save`, `delete`, `update`, `create`...): per-row work
     wrote: bool = False
     #: filtered related-manager queries, reported when the loop is left unless it wrote
@@ -211,6 +221,8 @@ class Function:
     params: list[str]
     accesses: list[tuple[str, list[str], cst.Call | None, cst.CSTNode]] = field(default_factory=list)
     rebound: set[str] = field(default_factory=set)
+    #: a data migration's body (`runs_in_migration`): it runs once, alone, like a migration module
+    in_migration: bool = False
 
 
 def attribute_path(node: cst.BaseExpression) -> tuple[str, list[str]] | None:
@@ -254,6 +266,11 @@ class QueryTracker(Rule):
         self._reading: dict[str, Value] | None = None  #: a method read ahead (`get_queryset`), in order
 
     # -- scopes --
+
+    @property
+    def in_migration(self) -> bool:
+        """Inside a data migration's body written outside a migrations module (`runs_in_migration`)."""
+        return bool(self.functions) and self.functions[-1].in_migration
 
     def lookup(self, name: str) -> Value | None:
         """What `name` holds here: a row of a loop around, or what its binding was given."""
@@ -347,7 +364,8 @@ class QueryTracker(Rule):
         key: tuple[str, str] | None = None
         if self.scopes in ([], ["class"]):
             key = (self.classes[-1].name if self.scopes else "", node.name.value)
-        self.functions.append(Function(key, params))
+        in_migration = runs_in_migration(node) or any(f.in_migration for f in self.functions)
+        self.functions.append(Function(key, params, in_migration=in_migration))
         self.scopes.append("function")
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
@@ -355,7 +373,9 @@ class QueryTracker(Rule):
         self.scopes.pop()
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
-        self.functions.append(Function(None, [p.name.value for p in node.params.params]))
+        self.functions.append(
+            Function(None, [p.name.value for p in node.params.params], in_migration=self.in_migration)
+        )
 
     def leave_Lambda(self, original_node: cst.Lambda) -> None:
         self.functions.pop()

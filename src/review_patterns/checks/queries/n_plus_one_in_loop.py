@@ -73,7 +73,9 @@ class NPlusOneInLoop(QueryTracker):
     Flags a loop (or comprehension) over a queryset whose body reaches a relation of each row
     that the queryset did not load up front: a foreign key not in `select_related`, a reverse
     or many-to-many manager not in `prefetch_related`, also inside nested loops over related
-    managers and inside helper functions of the same module that receive the row.
+    managers and inside helper functions of the same module that receive the row. Tests and
+    migrations are not checked, nor a data migration's body written elsewhere (a function that
+    takes the migration's `apps` and reads models with `apps.get_model`): it runs once, alone.
 
     ## Why is this bad?
     Each row then costs one more query: a page of 100 posts runs 101 queries instead of 2,
@@ -208,7 +210,9 @@ class NPlusOneInLoop(QueryTracker):
     # -- loops --
 
     def visit_For(self, node: cst.For) -> None:
-        loop = Loop({}, source=node.iter.value if isinstance(node.iter, cst.Name) else None)
+        loop = Loop(
+            {}, source=node.iter.value if isinstance(node.iter, cst.Name) else None, in_migration=self.in_migration
+        )
         if not exits(node.body, loop=True):
             self.bind(node.target, node.iter, loop)
             self._built_by(loop, node.iter)
@@ -220,7 +224,7 @@ class NPlusOneInLoop(QueryTracker):
     def _comprehension(self, node: cst.BaseComp | cst.DictComp) -> None:
         first = node.for_in
         source = first.iter.value if first.inner_for_in is None and isinstance(first.iter, cst.Name) else None
-        loop = Loop({}, source=source)
+        loop = Loop({}, source=source, in_migration=self.in_migration)
         self.loops.append(loop)
         comp: cst.CompFor | None = node.for_in
         while comp is not None:
@@ -404,7 +408,7 @@ class NPlusOneInLoop(QueryTracker):
     def _check(
         self, loop: Loop, root: str, row: Instance, segments: list[str], call: cst.Call | None, node: cst.CSTNode
     ) -> None:
-        if row.list_of:
+        if row.list_of or loop.in_migration:
             return
         access = self._walk(row, segments, call)
         if access is None:
