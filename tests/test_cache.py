@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -290,7 +291,7 @@ def test_a_read_only_cache_folder_is_used_without_error(project: Path, monkeypat
         def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr(cache.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
     try:
         assert run().files == cold.files
         assert run.checked == ["blog/views.py"]
@@ -344,6 +345,65 @@ def test_two_concurrent_runs_share_the_cache_safely(project: Path) -> None:
     assert third.communicate(timeout=120)[0] == outputs[0][0]
     uncached = _cli(project, "--no-cache")
     assert uncached.communicate(timeout=120)[0] == outputs[0][0]
+
+
+_IMPORTED = (
+    "import sys\n"
+    "from review_patterns.frontends.cli import main\n"
+    "status = main(['check', '--exit-zero', '--quiet', '--output-format', 'json', '-o', sys.argv[1], '.'])\n"
+    "print(status, *sorted(m for m in sys.modules if m == 'libcst' or m.startswith('review_patterns.checks.')))\n"
+)
+
+
+def _imported_by_a_run(project: Path) -> list[str]:
+    """The modules of LibCST and of the rules a `check` of `project` imports, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORTED, str(project.parent / "report.json")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    ).stdout.split()
+    assert out[0] == "0", out
+    return out[1:]
+
+
+def test_a_run_of_cached_files_imports_neither_libcst_nor_a_rule(project: Path) -> None:
+    """The catalogue (`checks/rules.json`) is all a run reads of the rules until a file is analysed."""
+    cold = _imported_by_a_run(project)
+    assert "libcst" in cold and "review_patterns.checks.queries.n_plus_one_in_loop" in cold
+    assert _imported_by_a_run(project) == []
+    (project / "blog/views.py").write_text(VIEWS.replace("post_list", "recent_posts"))
+    edited = _imported_by_a_run(project)  # only the rules whose kinds and words fit the view
+    assert "libcst" in edited and "review_patterns.checks.queries.n_plus_one_in_loop" in edited
+    assert "review_patterns.checks.migrations.non_idempotent_backfill" not in edited
+    assert "review_patterns.checks.registry" not in edited
+
+
+def test_the_kept_context_serves_every_way_of_starting_the_tool(project: Path) -> None:
+    """`python -m review_patterns`, the `review-patterns` script and `python -c` put different folders
+    first on `sys.path`; none of them makes the others rebuild the project context."""
+
+    def kept() -> dict[str, int]:  # each part is written through a new file: a rewrite changes its inode
+        return {p.name: p.stat().st_ino for p in (project / cache.FOLDER_NAME).glob("context-*")}
+
+    assert _cli(project).communicate(timeout=120)[1] == ""
+    first = kept()
+    assert any(name.endswith(".pickle") for name in first)
+    _imported_by_a_run(project)  # `python -c`
+    assert kept() == first
+    script = project.parent / "bin" / "review-patterns"  # as the installed command starts it
+    script.parent.mkdir()
+    script.write_text(_IMPORTED)
+    subprocess.run(
+        [sys.executable, str(script), str(project.parent / "report.json")],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert kept() == first
 
 
 def test_the_folder_comes_from_the_environment_then_the_setting(

@@ -19,7 +19,6 @@ import json
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 from review_patterns.core import version
 from review_patterns.core.config import Config
 from review_patterns.core.model import Bonus, Dimension, Edit, FileChange, FileResult, Finding, Fix, Severity
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.project.context import ProjectContext
 
 FOLDER_NAME = ".review_patterns_cache"
@@ -63,14 +62,14 @@ def _code_digest(release: str) -> str:
     return digest.hexdigest()
 
 
-def _rule_id(rule: type[Rule]) -> str:
-    return f"{rule.__module__}.{rule.__qualname__}:{rule.code or rule.name}"
+def _rule_id(rule: RuleInfo) -> str:
+    return f"{rule.import_path}:{rule.code or rule.name}"
 
 
 class ResultCache:
     """The entries of one folder, for one configuration and rule set. Small enough to send to workers."""
 
-    def __init__(self, folder: Path, config: Config, rules: Sequence[type[Rule]]) -> None:
+    def __init__(self, folder: Path, config: Config, rules: Sequence[RuleInfo]) -> None:
         self.folder = folder
         self.writable = True
         self._base = _digest(
@@ -84,7 +83,7 @@ class ResultCache:
         )
 
     def key(
-        self, content: bytes, display: str, project_path: str | None, selected: Sequence[type[Rule]], ignored: set[str]
+        self, content: bytes, display: str, project_path: str | None, selected: Sequence[RuleInfo], ignored: set[str]
     ) -> str:
         """The entry's name for a file: its content, its paths, the rules selected for it and what it ignores."""
         return _digest(
@@ -160,6 +159,8 @@ def prepare(folder: Path) -> None:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Writes through a temporary file renamed into place: readers see the old file or the new one."""
+    import tempfile  # here: a run of cached files writes nothing
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:

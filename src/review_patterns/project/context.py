@@ -87,6 +87,16 @@ def find_project_root(path: Path) -> Path:
     return start
 
 
+def _started_from() -> set[str]:
+    """What Python puts first on `sys.path` for what started it: "" for `-c`, the current folder for
+    `-m`, the script's folder for a script (the `review-patterns` command). It says how the tool
+    was started, not what is installed; the context cache keys on the search path, and each way of
+    starting the tool rebuilt what the others had kept."""
+    script = sys.argv[0] if sys.argv and sys.argv[0] not in ("", "-c") else None
+    folders = {os.path.dirname(os.path.abspath(script)), os.path.dirname(os.path.realpath(script))} if script else set()
+    return {"", os.getcwd(), *folders}
+
+
 def walk_python_files(top: Path) -> Iterator[str]:
     """Every `.py` file below `top`, relative to it with forward slashes, in a stable order, skipping
     `SKIPPED_DIRS` and virtualenvs."""
@@ -322,8 +332,10 @@ class ProjectContext:
 
     @property
     def search_path(self) -> tuple[str, ...]:
-        """Where installed apps are looked for: the `python-path` folders, then `sys.path`."""
-        return (*self.python_path, *sys.path)
+        """Where installed apps are looked for: the `python-path` folders, then `sys.path`, less the
+        folder Python put first for what started it (see `_started_from`)."""
+        path = sys.path[1:] if sys.path and sys.path[0] in _started_from() else sys.path
+        return (*self.python_path, *path)
 
     @classmethod
     def empty(cls, *, django_version: Version | None = None) -> ProjectContext:

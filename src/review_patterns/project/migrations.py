@@ -16,8 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from review_patterns.project.releases import Releases
-from review_patterns.syntax.imports import AstImportTable
-from review_patterns.syntax.names import ast_argument, ast_dotted_name
+from review_patterns.syntax.ast_names import AstImportTable, ast_argument, ast_dotted_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 _STRING_FIELDS = """
