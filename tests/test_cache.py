@@ -588,6 +588,9 @@ def test_a_part_that_fails_to_build_is_reported_for_its_files_not_raised_by_the_
 ) -> None:
     # The cache fingerprints the parts a stored result read before reusing it, outside the per-file
     # guard: a part that crashed there ("dictionary changed size during iteration") ended the run.
+    (project / "blog/votes.py").write_text(  # RP101 reads the Django version where F() is used
+        "from django.db.models import F\n\n\ndef upvote(post):\n    post.votes = F('votes') + 1\n    post.save()\n"
+    )
     run = Run(project, monkeypatch)
     cold = run()
     stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
