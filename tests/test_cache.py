@@ -21,6 +21,7 @@ from review_patterns.checks.queries.n_plus_one_in_loop import NPlusOneInLoop
 from review_patterns.core import cache, engine, version
 from review_patterns.core.cache import ResultCache
 from review_patterns.project import context as context_module
+from review_patterns.project.context import ProjectContext
 
 MODELS = """\
 from django.conf import settings
@@ -316,6 +317,26 @@ def test_the_cache_folder_stays_bounded(project: Path, monkeypatch: pytest.Monke
     assert (run.folder / ".gitignore").exists()
 
 
+def test_the_kept_project_knowledge_stays_bounded_and_what_is_in_use_stays(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    live = {p.name for p in run.folder.glob("context-*")}
+    assert any(name.endswith(".pickle") for name in live)
+    for n in range(3 * len(live)):  # answers kept for questions no longer asked (a module since renamed)
+        (run.folder / f"context-{'f' * 30}{n:010x}.json").write_text('{"state": "", "fingerprint": ""}')
+    for path in run.folder.glob("context-*"):
+        os.utime(path, (1, 1))  # all unused for long...
+    run()  # ...until this run reads what it needs
+    assert run.checked == []
+    ResultCache(run.folder, Config(), ALL_RULES).prune(context_limit=2 * len(live))
+    left = {p.name for p in run.folder.glob("context-*")}
+    assert live <= left and len(left) == 2 * len(live) * 4 // 5
+    run()
+    assert run.checked == []  # what the files' results rest on is still known
+
+
 def test_parallel_runs_store_and_reuse_the_same_results(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Run(project, monkeypatch)
     parallel = run(jobs=2)
@@ -522,19 +543,25 @@ def store(upload):
 """
 
 
+def _builds(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
+    """A list that grows each time the context part `name` is built (its compute, not a restore)."""
+    kept = ProjectContext.__dict__[name]
+    real = kept.compute
+    built: list[str] = []
+
+    def counting(context: ProjectContext) -> object:
+        built.append(name)
+        return real(context)
+
+    monkeypatch.setattr(kept, "compute", counting)
+    return built
+
+
 def test_the_exception_index_is_kept_until_an_exception_class_changes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from review_patterns.project import context as project_context
 
-    built: list[Path] = []
-    real = project_context.ExceptionIndex
-
-    def counting(*args: object) -> object:
-        built.append(project)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(project_context, "ExceptionIndex", counting)
+    built = _builds(monkeypatch, "exceptions")
     write(project, {"catalogue/errors.py": ERRORS, "catalogue/serializers.py": SERIALIZERS})
     run = Run(project, monkeypatch)
     assert ("catalogue/serializers.py", "RP302") not in codes(run())  # a plain exception: no client sees it
@@ -583,16 +610,8 @@ def test_a_part_that_fails_to_build_is_reported_for_its_files_not_raised_by_the_
 def test_the_served_fields_are_kept_until_a_serializer_or_model_may_change_them(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from review_patterns.project import context as project_context
 
-    built: list[Path] = []
-    real = project_context.ServedFields
-
-    def counting(*args: object, **kwargs: object) -> object:
-        built.append(project)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(project_context, "ServedFields", counting)
+    built = _builds(monkeypatch, "served_fields")
     (project / "blog/tasks.py").write_text(
         "from blog.models import Post\n\n\ndef publish(post_id):\n    try:\n        Post.objects.get(pk=post_id)\n"
         "    except Exception as e:\n        Post.objects.filter(pk=post_id).update(title=str(e))\n"
@@ -678,18 +697,9 @@ def test_the_endpoints_answers_are_kept_until_what_they_say_changes(
 ) -> None:
     import shutil
 
-    from review_patterns.project import context as project_context
-
     project = tmp_path / "api_project"
     shutil.copytree(ROOT / "tests/fixtures/api_project", project)
-    built: list[Path] = []
-    real = project_context.EndpointIndex
-
-    def counting(*args: object) -> object:
-        built.append(project)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(project_context, "EndpointIndex", counting)
+    built = _builds(monkeypatch, "endpoints")
     run = Run(project, monkeypatch)
     cold = run()
     assert codes(cold)[("vision/views.py", "RP601")] == 3 and len(built) == 1

@@ -144,7 +144,7 @@ def _walk(
         notes.append(f"skipped folder {top}: cannot read it ({error.strerror or error})")
         return
     for entry in entries:
-        python = os.path.splitext(entry.name)[1] == ".py"
+        python = entry.name.endswith(".py") and entry.name != ".py"
         if entry.is_symlink():
             child_real = os.path.realpath(entry.path)
             if not _within(child_real, roots):
@@ -152,14 +152,13 @@ def _walk(
                     notes.append(f"skipped {top / entry.name}: a symbolic link out of the checked folders")
                 continue
             kind = _kind(top / entry.name, notes if python else [])
+        elif entry.is_dir(follow_symlinks=False):
+            child_real, kind = os.path.join(real, entry.name), "folder"
+        elif not python:
+            continue  # a plain file that is not Python (d_type tells; a special one is noted only when .py)
         else:
             child_real = os.path.join(real, entry.name)
-            if entry.is_dir(follow_symlinks=False):
-                kind = "folder"
-            elif entry.is_file(follow_symlinks=False):
-                kind = "file"
-            else:
-                kind = _kind(top / entry.name, notes if python else [])
+            kind = "file" if entry.is_file(follow_symlinks=False) else _kind(top / entry.name, notes)
         if kind == "folder":
             if not is_skipped_dir(entry.path) and not exclude(child_real):
                 yield from _walk(top / entry.name, child_real, exclude, roots, visited, notes)

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -283,7 +282,7 @@ def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> tu
 @cache
 def _bundled() -> dict[str, dict[str, str]]:
     """Django version -> module -> reduced source of the contrib apps' models (scripts/contrib_models.py)."""
-    data = resources.files("review_patterns.project").joinpath("django_contrib.json").read_text(encoding="utf-8")
+    data = Path(__file__).with_name("django_contrib.json").read_text(encoding="utf-8")  # as checks/rules.json
     loaded: dict[str, dict[str, str]] = json.loads(data)
     return loaded
 

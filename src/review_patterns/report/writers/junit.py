@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from review_patterns.checks import RULES
@@ -15,6 +14,8 @@ from review_patterns.report.writers.common import plural
 
 def junit(report: Report, sources: Sources | None = None, *, rules: Sequence[RuleInfo] = RULES) -> str:
     """A `testsuite` named review-patterns; a file with findings fails, one that cannot be read errs."""
+    import xml.etree.ElementTree as ET  # only for this format
+
     failures = sum(1 for r in report.files if r.findings and r.error is None)
     errors = sum(1 for r in report.files if r.error is not None)
     counts = {"tests": str(len(report.files)), "failures": str(failures), "errors": str(errors)}
