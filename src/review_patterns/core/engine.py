@@ -238,10 +238,12 @@ def _analyse(
     failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
     visitors: list[Rule] = []
     for selected in selected_rules(config, rules, path, file.path):
-        if not selected.applies_to(file):
+        if not selected.applies_to(file):  # the catalogue's kinds and words
             continue
         rule_class = selected.load()  # its module is imported once a file needs it
         try:
+            if rule_class is not selected and not rule_class.applies_to(file):  # the class's own pre-check
+                continue
             visitors.append(rule_class(file, context, config.options.get(rule_class.code), semantic))
         except (RecursionError, MemoryError):
             raise
