@@ -103,6 +103,14 @@ def walk_python_files(top: Path) -> Iterator[str]:
     yield from _python_files(str(top), "", top=True)
 
 
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    """Whether the entry is a folder or a link to one; a link to nowhere or in a loop is not."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def _python_files(folder: str, prefix: str, top: bool = False) -> Iterator[str]:
     """One `scandir` per folder: a virtualenv is known by the `pyvenv.cfg` in its listing, a file from
     a folder by the listing's entry type (no call per file or folder, as `os.walk` plus a check did)."""
@@ -115,7 +123,7 @@ def _python_files(folder: str, prefix: str, top: bool = False) -> Iterator[str]:
         return
     folders = []
     for entry in entries:
-        if entry.is_dir():
+        if _is_folder(entry):
             name = entry.name
             if not entry.is_symlink() and name not in SKIPPED_DIRS and not name.endswith(".egg-info"):
                 folders.append(name)
