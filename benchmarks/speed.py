@@ -233,7 +233,7 @@ def _group(stage: str) -> str:
 
 
 def _ratio(totals: dict[str, float], name: str, base: str) -> str:
-    return f"{totals[name] / totals[base]:.3f}x" if totals[base] else "-"
+    return f"{totals[name] / totals[base]:.3f}x" if totals.get(base) else "-"
 
 
 def memory(project: Path, work: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from conftest import ROOT, run_cli
 
 from review_patterns import ALL_RULES
@@ -27,6 +29,12 @@ def test_the_rules_file_says_what_the_rule_classes_say() -> None:
                 assert entry.default_penalty() == rule.default_penalty()
             elif name not in ("option_error", "applies_to"):
                 assert getattr(entry, name) == getattr(rule, name), (rule.code, name)
+
+
+def test_a_worker_process_is_sent_each_rule_class_by_reference() -> None:
+    """Tasks carry the rules to the worker processes, once per file: not each entry's text."""
+    sent = pickle.dumps(RULES)
+    assert pickle.loads(sent) == ALL_RULES and len(sent) < 100 * len(RULES)
 
 
 def test_every_rule_has_a_page_and_an_index_row() -> None:

@@ -1,8 +1,9 @@
 """What is known of a rule without importing it: enough to select, configure, grade and report it.
 
 A `Rule` class is one `RuleInfo`; its `RuleEntry` in the generated `checks/rules.json` is another,
-which imports the rule's module (and LibCST) only when a file is analysed with it (`load`). So a
-run whose files are all cached, or one file that no rule's kinds and words fit, imports no rule.
+which imports the rule's module (and LibCST) only when a file is analysed with it (`load`), or its
+documentation is read (`explain`, `rules`, SARIF). So a run whose files are all cached, or one file
+that no rule's kinds and words fit, imports no rule.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -89,7 +90,12 @@ class RuleEntry:
     requires: tuple[str, ...]
     kinds: frozenset[FileKind]
     skip_kinds: frozenset[FileKind]
-    doc: str
+
+    @property
+    def doc(self) -> str:
+        """The rule's documentation, from its class: only `explain`, `rules` and SARIF read it, and
+        leaving it out of `rules.json` spares that file a change with every edit of a docstring."""
+        return self.load().doc
 
     def default_penalty(self) -> int:
         return penalty_of(self)
@@ -101,9 +107,17 @@ class RuleEntry:
         return self.load().option_error(options)
 
     def load(self) -> type[Rule]:
-        module, _, name = self.import_path.rpartition(".")
-        rule: type[Rule] = getattr(importlib.import_module(module), name)
-        return rule
+        return _load(self.import_path)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A worker process, which analyses files, is sent the class by reference, not the entry's text."""
+        return _load, (self.import_path,)
+
+
+def _load(import_path: str) -> type[Rule]:
+    module, _, name = import_path.rpartition(".")
+    rule: type[Rule] = getattr(importlib.import_module(module), name)
+    return rule
 
 
 def describe(rules: Sequence[RuleInfo]) -> str:
@@ -123,7 +137,6 @@ def describe(rules: Sequence[RuleInfo]) -> str:
             "requires": list(rule.requires),
             "kinds": sorted(kind.value for kind in rule.kinds),
             "skip_kinds": sorted(kind.value for kind in rule.skip_kinds),
-            "doc": rule.doc,
         }
         for rule in rules
     ]
@@ -140,11 +153,12 @@ def _plain(value: Any) -> Any:
 
 
 def read_entries(path: Path) -> tuple[RuleEntry, ...]:
-    """The entries of a file `describe` wrote."""
+    """The entries of a file `describe` wrote (keys it no longer writes are passed over)."""
+    known = {f.name for f in fields(RuleEntry)}
     return tuple(
         RuleEntry(
             **{
-                **entry,
+                **{key: value for key, value in entry.items() if key in known},
                 "severity": Severity(entry["severity"]),
                 "dimension": Dimension(entry["dimension"]),
                 "options": {k: tuple(v) if isinstance(v, list) else v for k, v in entry["options"].items()},
