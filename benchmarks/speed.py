@@ -25,8 +25,9 @@ files alone: flat when it does not grow with the number of files (the largest fi
 
 Rounds are interleaved so that noise from other processes spreads over every stage alike.
 `--only` runs some of the stages (parse, cold, warm, flake8, fixit, one-file, memory; all by default).
-`--before SRC` adds the cold run of another copy of the tool's source (`SRC` is the folder holding the
-`review_patterns` package, say main's `src` before a change), side by side with this one.
+`--before SRC` adds the cold, warm and one-file runs of another copy of the tool's source (`SRC` is the
+folder holding the `review_patterns` package, say main's `src` before a change), side by side with
+this one (each with its own cache; their `x cold` ratios are to this tree's cold run).
 """
 
 from __future__ import annotations
@@ -143,9 +144,11 @@ def main() -> None:
         COLD_STAGE: lambda: timed([*check, "--no-cache", str(tree)]),
         "review-patterns, warm": lambda: timed([*check, str(tree)], env=cache),
     }
-    if args.before is not None:
-        before = {"PYTHONPATH": str(args.before.resolve())}
+    before = {"PYTHONPATH": str(args.before.resolve())} if args.before is not None else None
+    before_cache = {**cache, "REVIEW_PATTERNS_CACHE_DIR": str(work / "cache-before"), **(before or {})}
+    if before is not None:
         stages[BEFORE_STAGE] = lambda: timed([*check, "--no-cache", str(tree)], env=before)
+        stages["review-patterns, warm (--before)"] = lambda: timed([*check, str(tree)], env=before_cache)
     if shutil.which("flake8") or _has("flake8"):
         flake8 = [python, "-m", "flake8", "-j", jobs, "--exit-zero"]
         stages["flake8 + django + bugbear"] = lambda: timed([*flake8, "--select", "DJ,B", str(tree)])
@@ -169,12 +172,25 @@ def main() -> None:
 
         stages["one file edited, large project"] = one_file_warm
         stages["the same file unchanged (cached)"] = lambda: timed([*one, str(edited)], env=large_cache)
+        if before is not None:
+            large_before = {"REVIEW_PATTERNS_CACHE_DIR": str(work / "large-cache-before"), **before}
+
+            def one_file_before() -> tuple[float, float]:
+                with edited.open("a") as out:
+                    out.write("\n# edited\n")
+                return timed([*one, str(edited)], env=large_before)
+
+            stages["one file edited, large project (--before)"] = one_file_before
+            stages["the same file unchanged (cached) (--before)"] = lambda: timed([*one, str(edited)], env=large_before)
+            timed([*one, str(edited)], env=large_before)
         stages["one file, large project, --no-cache"] = lambda: timed([*one, "--no-cache", str(edited)])
         stages["interpreter start-up"] = lambda: timed([python, "-c", "pass"])
         timed([*one, str(edited)], env=large_cache)  # builds and keeps the context, as the first run of the day does
     stages = {name: stage for name, stage in stages.items() if _group(name) in only}
     if "warm" in only:
         timed([*check, str(tree)], env=cache)  # the warm stage's earlier run
+        if before is not None:
+            timed([*check, str(tree)], env=before_cache)
 
     walls = dict.fromkeys(stages, 0.0)
     cpus = dict.fromkeys(stages, 0.0)
@@ -217,7 +233,7 @@ def _group(stage: str) -> str:
 
 
 def _ratio(totals: dict[str, float], name: str, base: str) -> str:
-    return f"{totals[name] / totals[base]:.3f}x" if totals[base] else "-"
+    return f"{totals[name] / totals[base]:.3f}x" if totals.get(base) else "-"
 
 
 def memory(project: Path, work: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -20,6 +21,7 @@ from review_patterns.checks.queries.n_plus_one_in_loop import NPlusOneInLoop
 from review_patterns.core import cache, engine, version
 from review_patterns.core.cache import ResultCache
 from review_patterns.project import context as context_module
+from review_patterns.project.context import ProjectContext
 
 MODELS = """\
 from django.conf import settings
@@ -290,7 +292,7 @@ def test_a_read_only_cache_folder_is_used_without_error(project: Path, monkeypat
         def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr(cache.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
     try:
         assert run().files == cold.files
         assert run.checked == ["blog/views.py"]
@@ -313,6 +315,26 @@ def test_the_cache_folder_stays_bounded(project: Path, monkeypatch: pytest.Monke
     store.prune(limit=5)
     assert len([p for p in run.folder.glob("*.json") if not p.name.startswith("context-")]) == 4
     assert (run.folder / ".gitignore").exists()
+
+
+def test_the_kept_project_knowledge_stays_bounded_and_what_is_in_use_stays(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = Run(project, monkeypatch)
+    run()
+    live = {p.name for p in run.folder.glob("context-*")}
+    assert any(name.endswith(".pickle") for name in live)
+    for n in range(3 * len(live)):  # answers kept for questions no longer asked (a module since renamed)
+        (run.folder / f"context-{'f' * 30}{n:010x}.json").write_text('{"state": "", "fingerprint": ""}')
+    for path in run.folder.glob("context-*"):
+        os.utime(path, (1, 1))  # all unused for long...
+    run()  # ...until this run reads what it needs
+    assert run.checked == []
+    ResultCache(run.folder, Config(), ALL_RULES).prune(context_limit=2 * len(live))
+    left = {p.name for p in run.folder.glob("context-*")}
+    assert live <= left and len(left) == 2 * len(live) * 4 // 5
+    run()
+    assert run.checked == []  # what the files' results rest on is still known
 
 
 def test_parallel_runs_store_and_reuse_the_same_results(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -344,6 +366,65 @@ def test_two_concurrent_runs_share_the_cache_safely(project: Path) -> None:
     assert third.communicate(timeout=120)[0] == outputs[0][0]
     uncached = _cli(project, "--no-cache")
     assert uncached.communicate(timeout=120)[0] == outputs[0][0]
+
+
+_IMPORTED = (
+    "import sys\n"
+    "from review_patterns.frontends.cli import main\n"
+    "status = main(['check', '--exit-zero', '--quiet', '--output-format', 'json', '-o', sys.argv[1], '.'])\n"
+    "print(status, *sorted(m for m in sys.modules if m == 'libcst' or m.startswith('review_patterns.checks.')))\n"
+)
+
+
+def _imported_by_a_run(project: Path) -> list[str]:
+    """The modules of LibCST and of the rules a `check` of `project` imports, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORTED, str(project.parent / "report.json")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    ).stdout.split()
+    assert out[0] == "0", out
+    return out[1:]
+
+
+def test_a_run_of_cached_files_imports_neither_libcst_nor_a_rule(project: Path) -> None:
+    """The catalogue (`checks/rules.json`) is all a run reads of the rules until a file is analysed."""
+    cold = _imported_by_a_run(project)
+    assert "libcst" in cold and "review_patterns.checks.queries.n_plus_one_in_loop" in cold
+    assert _imported_by_a_run(project) == []
+    (project / "blog/views.py").write_text(VIEWS.replace("post_list", "recent_posts"))
+    edited = _imported_by_a_run(project)  # only the rules whose kinds and words fit the view
+    assert "libcst" in edited and "review_patterns.checks.queries.n_plus_one_in_loop" in edited
+    assert "review_patterns.checks.migrations.non_idempotent_backfill" not in edited
+    assert "review_patterns.checks.registry" not in edited
+
+
+def test_the_kept_context_serves_every_way_of_starting_the_tool(project: Path) -> None:
+    """`python -m review_patterns`, the `review-patterns` script and `python -c` put different folders
+    first on `sys.path`; none of them makes the others rebuild the project context."""
+
+    def kept() -> dict[str, int]:  # each part is written through a new file: a rewrite changes its inode
+        return {p.name: p.stat().st_ino for p in (project / cache.FOLDER_NAME).glob("context-*")}
+
+    assert _cli(project).communicate(timeout=120)[1] == ""
+    first = kept()
+    assert any(name.endswith(".pickle") for name in first)
+    _imported_by_a_run(project)  # `python -c`
+    assert kept() == first
+    script = project.parent / "bin" / "review-patterns"  # as the installed command starts it
+    script.parent.mkdir()
+    script.write_text(_IMPORTED)
+    subprocess.run(
+        [sys.executable, str(script), str(project.parent / "report.json")],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert kept() == first
 
 
 def test_the_folder_comes_from_the_environment_then_the_setting(
@@ -462,19 +543,25 @@ def store(upload):
 """
 
 
+def _builds(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
+    """A list that grows each time the context part `name` is built (its compute, not a restore)."""
+    kept = ProjectContext.__dict__[name]
+    real = kept.compute
+    built: list[str] = []
+
+    def counting(context: ProjectContext) -> object:
+        built.append(name)
+        return real(context)
+
+    monkeypatch.setattr(kept, "compute", counting)
+    return built
+
+
 def test_the_exception_index_is_kept_until_an_exception_class_changes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from review_patterns.project import context as project_context
 
-    built: list[Path] = []
-    real = project_context.ExceptionIndex
-
-    def counting(*args: object) -> object:
-        built.append(project)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(project_context, "ExceptionIndex", counting)
+    built = _builds(monkeypatch, "exceptions")
     write(project, {"catalogue/errors.py": ERRORS, "catalogue/serializers.py": SERIALIZERS})
     run = Run(project, monkeypatch)
     assert ("catalogue/serializers.py", "RP302") not in codes(run())  # a plain exception: no client sees it
@@ -501,6 +588,9 @@ def test_a_part_that_fails_to_build_is_reported_for_its_files_not_raised_by_the_
 ) -> None:
     # The cache fingerprints the parts a stored result read before reusing it, outside the per-file
     # guard: a part that crashed there ("dictionary changed size during iteration") ended the run.
+    (project / "blog/votes.py").write_text(  # RP101 reads the Django version where F() is used
+        "from django.db.models import F\n\n\ndef upvote(post):\n    post.votes = F('votes') + 1\n    post.save()\n"
+    )
     run = Run(project, monkeypatch)
     cold = run()
     stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
@@ -520,16 +610,8 @@ def test_a_part_that_fails_to_build_is_reported_for_its_files_not_raised_by_the_
 def test_the_served_fields_are_kept_until_a_serializer_or_model_may_change_them(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from review_patterns.project import context as project_context
 
-    built: list[Path] = []
-    real = project_context.ServedFields
-
-    def counting(*args: object, **kwargs: object) -> object:
-        built.append(project)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(project_context, "ServedFields", counting)
+    built = _builds(monkeypatch, "served_fields")
     (project / "blog/tasks.py").write_text(
         "from blog.models import Post\n\n\ndef publish(post_id):\n    try:\n        Post.objects.get(pk=post_id)\n"
         "    except Exception as e:\n        Post.objects.filter(pk=post_id).update(title=str(e))\n"
@@ -615,18 +697,9 @@ def test_the_endpoints_answers_are_kept_until_what_they_say_changes(
 ) -> None:
     import shutil
 
-    from review_patterns.project import context as project_context
-
     project = tmp_path / "api_project"
     shutil.copytree(ROOT / "tests/fixtures/api_project", project)
-    built: list[Path] = []
-    real = project_context.EndpointIndex
-
-    def counting(*args: object) -> object:
-        built.append(project)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(project_context, "EndpointIndex", counting)
+    built = _builds(monkeypatch, "endpoints")
     run = Run(project, monkeypatch)
     cold = run()
     assert codes(cold)[("vision/views.py", "RP601")] == 3 and len(built) == 1

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import pickle
+
 from conftest import ROOT, run_cli
 
 from review_patterns import ALL_RULES
+from review_patterns.checks import RULES
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.report import docs
 
 
 def test_catalogue_is_fresh() -> None:
     stale = docs.stale_pages(ROOT / "rules")
     assert not stale, f"run `review-patterns docs` to regenerate: {stale}"
+
+
+def test_the_rules_file_says_what_the_rule_classes_say() -> None:
+    """Runs read `checks/rules.json` instead of importing the rules: it never drifts from the classes."""
+    assert not docs.rules_file_is_stale(), "run `review-patterns docs` to regenerate checks/rules.json"
+    fields = [name for name in RuleInfo.__dict__ if not name.startswith("_") and name not in ("load",)]
+    assert {"code", "options", "requires", "skip_kinds", "doc", "default_penalty"} <= set(fields)
+    for entry, rule in zip(RULES, ALL_RULES, strict=True):
+        assert entry.load() is rule
+        for name in fields:
+            if name == "default_penalty":
+                assert entry.default_penalty() == rule.default_penalty()
+            elif name not in ("option_error", "applies_to"):
+                assert getattr(entry, name) == getattr(rule, name), (rule.code, name)
+
+
+def test_a_worker_process_is_sent_each_rule_class_by_reference() -> None:
+    """Tasks carry the rules to the worker processes, once per file: not each entry's text."""
+    sent = pickle.dumps(RULES)
+    assert pickle.loads(sent) == ALL_RULES and len(sent) < 100 * len(RULES)
 
 
 def test_every_rule_has_a_page_and_an_index_row() -> None:

@@ -259,3 +259,25 @@ def test_a_rule_failing_before_the_traversal_is_reported_too(monkeypatch: pytest
     result = lint(VIEW, "blog/views.py", rules=rules)
     assert sorted(f.code for f in result.findings) == ["RP002", "RP992"]
     assert "RP994" in result.findings[0].message or "RP994" in result.findings[1].message
+
+
+def test_a_rule_from_the_catalogue_keeps_its_classs_own_pre_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    from review_patterns.checks import RULES
+    from review_patterns.checks.migrations.helpers import MigrationRule
+
+    created: list[str] = []
+    setup = MigrationRule.setup
+
+    def spy(self: MigrationRule) -> None:
+        created.append(self.file.path)
+        setup(self)
+
+    monkeypatch.setattr(MigrationRule, "setup", spy)
+    entries = [rule for rule in RULES if rule.code == "RP201"]
+    assert entries and not entries[0].requires  # nothing in the catalogue says "migrations only"
+    view = "from shop.models import Order\n\n\ndef total(request):\n    return Order.objects.count()\n"
+    review_patterns.lint(view, "shop/views.py", rules=entries)
+    assert created == []
+    migration = "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    operations = []\n"
+    review_patterns.lint(migration, "shop/migrations/0002_order.py", rules=entries)
+    assert created == ["shop/migrations/0002_order.py"]

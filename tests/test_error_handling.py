@@ -395,6 +395,35 @@ def test_rp307_follows_the_text_through_a_variable() -> None:
     assert flagged(source, "RP307") == [9]
 
 
+def test_an_isinstance_test_in_a_broad_handler_names_the_exception() -> None:
+    # NetBox's job runner: `except Exception as e:` then `if type(e) is AbortScript:` logs the abort
+    # message the script's author wrote; the other branch logs any exception's text.
+    source = """
+        from django.contrib import messages
+        from django.db import DatabaseError
+        from rq.timeouts import JobTimeoutException
+
+        from extras.exceptions import AbortScript
+
+        def run(script, request):
+            try:
+                script.run()
+            except Exception as e:
+                if type(e) is AbortScript:
+                    logger.error(f"Script aborted with error: {e}")
+                elif isinstance(e, (JobTimeoutException, KeyError)):
+                    logger.error(e)
+                elif isinstance(e, DatabaseError):
+                    messages.error(request, str(e))
+                else:
+                    logger.error(f"Exception raised during script execution: {e}")
+                if isinstance(e, Exception):
+                    logger.error("failed: %s", e)
+        """
+    assert flagged(source, "RP307") == [19, 21]
+    assert flagged(source, "RP302") == [17]  # a database error's text is still internal
+
+
 # -- RP303, RP304, RP305 --
 
 
@@ -469,6 +498,31 @@ def test_rp304_template_filters_and_nodes_fail_silently_as_django_asks() -> None
                 return ""
         """
     assert flagged(source, "RP304", path="shop/templatetags/charts.py") == [24]  # a plain helper is not a filter
+
+
+def test_rp304_a_filter_registered_by_a_call_fails_silently_too() -> None:
+    # django-helpdesk's `register.filter("load_helpdesk_settings", load_helpdesk_settings)`, after the def.
+    source = """
+        from django.template import Library
+
+        def localtime(value):
+            try:
+                return value.astimezone()
+            except Exception:
+                return ""
+
+        def chart_data(series):
+            try:
+                return draw_chart(series)
+            except Exception:
+                return ""
+
+        register = Library()
+        register.filter("localtime", localtime)
+        other = Registry()
+        other.filter("chart_data", chart_data)
+        """
+    assert flagged(source, "RP304", path="shop/templatetags/charts.py") == [13]  # not a template library
 
 
 def test_rp304_a_try_that_only_logs_retried_by_another_log_line() -> None:
@@ -705,6 +759,31 @@ def test_a_settings_test_shows_the_services_error_to_whoever_entered_the_setting
                     raise ValidationError("Could not fetch supported languages: %s" % error) from error
         """
     assert flagged(source, "RP302") == [16]
+
+
+def test_a_validator_called_alone_gives_its_verdict_on_the_upload() -> None:
+    # NetBox's script upload: `validate_script_content` compiles and runs the uploaded module, and its
+    # error tells the uploader what is wrong with it. A `try` doing more than validate is still judged.
+    source = """
+        from rest_framework import serializers
+
+        from extras.utils import validate_script_content
+
+        class ScriptModuleSerializer(serializers.Serializer):
+            def validate(self, data):
+                content = data["file"].read()
+                try:
+                    validate_script_content(content, data["file"].name)
+                except Exception as e:
+                    raise serializers.ValidationError(f"Error loading script: {e}")
+                try:
+                    validate_script_content(content, data["file"].name)
+                    save_script(content)
+                except Exception as e:
+                    raise serializers.ValidationError(f"Error saving script: {e}")
+                return data
+        """
+    assert flagged(source, "RP302", path="extras/api/serializers.py") == [17]
 
 
 def test_text_cleaned_by_the_projects_cleaner_is_not_the_raw_text() -> None:

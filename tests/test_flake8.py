@@ -235,17 +235,17 @@ def _toml(value: object) -> str:
 def test_context_is_built_once_per_project_and_columns_are_0_based(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from review_patterns.core import engine
+    from review_patterns.core import runner
     from review_patterns.frontends import flake8 as plugin
 
     built: list[Path] = []
 
-    class Counted(engine.ProjectContext):
+    class Counted(runner.ProjectContext):
         def __init__(self, root: Path, **settings: Any) -> None:
             built.append(root)
             super().__init__(root=root, **settings)
 
-    monkeypatch.setattr(engine, "ProjectContext", Counted)
+    monkeypatch.setattr(runner, "ProjectContext", Counted)
     monkeypatch.setattr(plugin, "_CONTEXTS", {})
     plugin.config_for.cache_clear()
     monkeypatch.chdir(tmp_path)
@@ -318,7 +318,7 @@ def test_a_file_over_the_time_budget_is_one_rp001_in_flake8(tmp_path: Path, monk
     """flake8 calls the plugin in its processes' main threads: the engine's time budget applies."""
     import time
 
-    from review_patterns.core import engine
+    from review_patterns.core import engine, runner
     from review_patterns.frontends import flake8 as plugin
 
     real = engine.lint
@@ -328,7 +328,7 @@ def test_a_file_over_the_time_budget_is_one_rp001_in_flake8(tmp_path: Path, monk
             time.sleep(60)
         return real(source, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "FILE_TIME_BUDGET", 0.5)
+    monkeypatch.setattr(runner, "FILE_TIME_BUDGET", 0.5)
     monkeypatch.setattr(engine, "lint", stalling)
     monkeypatch.setattr(plugin, "_CONTEXTS", {})
     monkeypatch.setattr(plugin.Plugin, "rules", None)

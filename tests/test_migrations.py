@@ -353,6 +353,49 @@ def test_not_null_add_with_default_none_is_flagged_and_a_primary_key_is_not() ->
     assert check(files, "shop/migrations/0002_fields.py") == [(7, "RP201")]
 
 
+def test_field_options_spread_from_a_settings_dict_may_make_it_nullable() -> None:
+    # openwisp-controller's `CharField(**app_settings.HARDWARE_ID_OPTIONS)`: the dict holds null=True
+    # (and a project may override it), so neither the add nor a later alter is known to be NOT NULL.
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_serial.py": """
+            from django.db import migrations, models
+
+            from shop import settings as app_settings
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [
+                    migrations.AddField("order", "serial", models.CharField(**app_settings.SERIAL_OPTIONS)),
+                    migrations.AddField("order", "batch", models.CharField(max_length=9, null=False, **app_settings.BATCH)),
+                ]
+            """,
+        "shop/migrations/0003_serial_nullable.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0002_serial")]
+                operations = [migrations.AlterField("order", "serial", models.CharField(max_length=32, null=True))]
+            """,
+        "shop/migrations/0004_serial_options.py": """
+            from django.db import migrations, models
+
+            from shop import settings as app_settings
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0003_serial_nullable")]
+                operations = [migrations.AlterField("order", "serial", models.CharField(**app_settings.SERIAL_OPTIONS))]
+            """,
+    }
+    # An explicit null=False beside the spread is still read: that add is flagged.
+    assert check(files, "shop/migrations/0002_serial.py") == [(10, "RP201")]
+    assert check(files, "shop/migrations/0004_serial_options.py") == []
+    files["shop/migrations/0004_serial_options.py"] = files["shop/migrations/0004_serial_options.py"].replace(
+        "**app_settings.SERIAL_OPTIONS", "max_length=32"
+    )
+    assert check(files, "shop/migrations/0004_serial_options.py") == [(8, "RP202")]
+
+
 def test_irreversible_look_alikes() -> None:
     files = {
         "shop/migrations/0002_data.py": """

@@ -20,7 +20,7 @@ from test_reliability import DEEP
 
 import review_patterns
 from review_patterns.core.model import FileResult
-from review_patterns.syntax import parsing
+from review_patterns.syntax import lowering
 from review_patterns.syntax.parsing import MAX_NESTING, nesting_bound, nesting_depth, parse_python
 
 VIEW = """\
@@ -174,7 +174,7 @@ def test_newer_python_the_lowering_cannot_rewrite_is_unreadable_not_a_crash(monk
     def cannot(module: cst.Module) -> str:
         raise cst.CSTValidationError("no rewrite for this")
 
-    monkeypatch.setattr(parsing, "lowered", cannot)
+    monkeypatch.setattr(lowering, "lowered", cannot)
     with pytest.raises(SyntaxError, match="invalid syntax"):  # CPython's words: the readers skip the file
         parse_python(NEWER["type alias"])
     index = project(

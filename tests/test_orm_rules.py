@@ -664,3 +664,21 @@ def test_rp103_skips_tests_and_migrations(path: str) -> None:
             badge.save()
         """
     assert lines("RP103", source, path=path) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "applies"),
+    [
+        ("from django.db.models import F\nReview.objects.update(n=F('n') + 1)\n", True),
+        ("from django.db import models\nreview.upvotes = models.F('upvotes') + 1\n", True),
+        ("from django.db.models import F as Fx\nreview.upvotes = Fx('upvotes') + 1\n", True),
+        ("from django.db.models import *\nreview.upvotes = F ('upvotes') + 1\n", True),
+        ("from django.db import models\nreview.upvotes += 1\nreview.save()\n", False),
+        ("from django.db.models import Func, FloatField\nFunc(F_total)\n", False),
+    ],
+)
+def test_rp101_reads_only_files_that_name_django_f(source: str, applies: bool) -> None:
+    from review_patterns.checks.orm.f_expression_without_refresh import FExpressionWithoutRefresh
+    from review_patterns.syntax.files import SourceFile
+
+    assert FExpressionWithoutRefresh.applies_to(SourceFile("shop/views.py", source)) is applies

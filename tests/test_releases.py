@@ -14,7 +14,6 @@ import pytest
 from review_patterns import Config, ProjectContext, lint_paths
 from review_patterns.checks import ALL_RULES
 from review_patterns.frontends.cli import main
-from review_patterns.project import releases as releases_module
 from review_patterns.project.releases import DEFAULT_RELEASE_TAGS, NEXT, Releases
 
 INITIAL = """
@@ -165,7 +164,7 @@ def test_git_is_asked_twice_for_the_whole_project(repo: Path, monkeypatch: pytes
         calls.append(tuple(args))
         return run(args, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(releases_module.subprocess, "run", counting)
+    monkeypatch.setattr(subprocess, "run", counting)  # git is run through it (imported on use)
     context = ProjectContext(root=repo)
     assert [m.release for m in context.migrations.order] == ["v1.0", NEXT, NEXT]
     assert len(calls) == 2
@@ -175,7 +174,7 @@ def test_a_missing_git_is_not_fatal(repo: Path, monkeypatch: pytest.MonkeyPatch)
     def missing(*args: object, **kwargs: object) -> object:
         raise FileNotFoundError("git")
 
-    monkeypatch.setattr(releases_module.subprocess, "run", missing)
+    monkeypatch.setattr(subprocess, "run", missing)
     assert Releases.read(repo) == Releases()
 
 

@@ -23,7 +23,7 @@ from sample_rules import SaveInLoop
 
 import review_patterns
 from review_patterns import ALL_RULES, Config, ConfigError, FileResult, Report
-from review_patterns.core import engine
+from review_patterns.core import engine, runner
 from review_patterns.core.config import parse_config
 from review_patterns.core.engine import with_deep_stack
 from review_patterns.core.rule import Rule
@@ -309,14 +309,14 @@ def test_a_symlink_loop_is_a_note(tmp_path: Path) -> None:
 def test_an_unreadable_folder_is_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = project(tmp_path)
     (root / "secret").mkdir()
-    iterdir = Path.iterdir
+    scandir = os.scandir
 
-    def denied(self: Path) -> Any:
-        if self.name == "secret":
-            raise PermissionError(13, "Permission denied", str(self))
-        return iterdir(self)
+    def denied(path: Any) -> Any:
+        if os.path.basename(path) == "secret":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
 
-    monkeypatch.setattr(Path, "iterdir", denied)  # chmod 000 does not stop root
+    monkeypatch.setattr(os, "scandir", denied)  # chmod 000 does not stop root
     report = check([root])
     assert by_path(report) == {"views.py": ["RP992"]}
     assert any("secret" in w and "Permission denied" in w for w in report.warnings)
@@ -387,7 +387,7 @@ def many_files(root: Path, bad: str) -> list[Path]:
 def test_a_file_over_the_time_budget_costs_only_that_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
-    monkeypatch.setattr(engine, "FILE_TIME_BUDGET", 1.0)  # the workers are forked with it
+    monkeypatch.setattr(runner, "FILE_TIME_BUDGET", 1.0)  # the workers are forked with it
     files = many_files(tmp_path, "stall")
     started = time.monotonic()
     report = review_patterns.lint_paths(files, Config(), rules=(SaveInLoop, Slow), jobs=jobs)
@@ -403,7 +403,7 @@ def test_fixing_a_file_over_the_time_budget_leaves_it_and_goes_on(
 ) -> None:
     from review_patterns.core.fixer import fix_paths
 
-    monkeypatch.setattr(engine, "FILE_TIME_BUDGET", 1.0)
+    monkeypatch.setattr(runner, "FILE_TIME_BUDGET", 1.0)
     files = many_files(tmp_path, "stall")
     before = files[3].read_text()
     started = time.monotonic()
@@ -418,7 +418,7 @@ def test_the_time_budget_leaves_the_callers_own_timer_alone(monkeypatch: pytest.
     previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
     signal.setitimer(signal.ITIMER_REAL, 0.5)
     try:
-        with engine.time_budget(0.1):
+        with runner.time_budget(0.1):
             time.sleep(0.3)  # not cut short: the budget is not armed over the caller's timer
         time.sleep(0.5)
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from review_patterns.core.engine import share
+from review_patterns.core.runner import share
 from review_patterns.frontends.cli import main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -227,3 +227,39 @@ def test_whitespace_and_operators_are_skipped_when_no_visitor_asks_for_them() ->
     assert traversal.layout_unused(names) and not traversal.layout_unused([*names, "leave_Comma_whitespace_after"])
     traversal._Walk(ours, skip_layout=True).walk(module)  # type: ignore[arg-type]
     assert ours.calls == theirs.calls and len(ours.calls) > 100
+
+
+def test_fields_of_whitespace_and_operators_are_read_from_their_declared_types() -> None:
+    assert traversal.layout_fields(cst.Call) == {"whitespace_after_func", "whitespace_before_args"}
+    assert traversal.layout_fields(cst.Arg) >= {"comma", "equal", "whitespace_after_star"}
+    assert "keyword" not in traversal.layout_fields(cst.Arg) and "value" not in traversal.layout_fields(cst.Arg)
+    assert traversal.layout_fields(cst.Attribute) == {"dot"}
+    assert traversal.layout_fields(cst.Name) == frozenset()  # parentheses are nodes of their own
+
+
+def test_a_method_for_a_whitespace_field_still_sees_that_field() -> None:
+    names = {"visit_Call", "visit_Call_whitespace_after_func", "leave_Call_whitespace_after_func", "visit_Name"}
+    module = cst.parse_module(TRICKY)
+    theirs, ours = Named(names), Named(names)
+    module.visit(_BatchedCSTVisitor(theirs))  # type: ignore[arg-type]
+    assert traversal.layout_unused(names)
+    traversal._Walk(ours, skip_layout=True).walk(module)  # type: ignore[arg-type]
+    assert ours.calls == theirs.calls and any(name.endswith("after_func") for name, _ in ours.calls)
+
+
+def test_walks_with_the_same_methods_share_their_plans_but_call_their_own_visitors() -> None:
+    class Names(cst.BatchableCSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.seen.append(node.value)
+
+        def visit_Call_func(self, node: cst.Call) -> None:
+            self.seen.append("call")
+
+    first, second = Names(), Names()
+    traversal.visit_batched(cst.parse_module("alpha = beta()\n"), [first])
+    traversal.visit_batched(cst.parse_module("gamma(delta)\n"), [second])
+    assert first.seen == ["alpha", "call", "beta"] and second.seen == ["call", "gamma", "delta"]

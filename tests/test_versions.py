@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
 from review_patterns import ALL_RULES, ProjectContext
 from review_patterns.core.config import ConfigError, parse_config
-from review_patterns.project import versions
 from review_patterns.project.versions import DjangoVersion, lower_bound, parse_version
 
 POETRY_LOCK = """
@@ -130,13 +130,13 @@ def test_on_disk_the_repository_top_is_read_and_the_installed_django_is_the_fall
     assert ProjectContext(root=backend).django_version == DjangoVersion((5, 1), "../requirements.txt")
 
     (tmp_path / "requirements.txt").write_text("requests\n")
-    monkeypatch.setattr(versions.metadata, "version", lambda name: "6.0.2" if name == "django" else "0")
+    monkeypatch.setattr(metadata, "version", lambda name: "6.0.2" if name == "django" else "0")
     assert ProjectContext(root=backend).django_version == DjangoVersion((6, 0), "installed django")
 
     def missing(name: str) -> str:
-        raise versions.metadata.PackageNotFoundError(name)
+        raise metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(versions.metadata, "version", missing)
+    monkeypatch.setattr(metadata, "version", missing)
     assert ProjectContext(root=backend).django_version is None
 
 

@@ -30,11 +30,27 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     ("nautobot", "3.2.7", "nautobot-3.2.7"),
     ("pulpcore", "3.123.1", "pulpcore-3.123.1"),
     ("django-oauth-toolkit", "3.4.1", "django_oauth_toolkit-3.4.1"),
+    ("netbox", "4.7.3", "netbox-4.7.3"),
+    ("hyperkitty", "1.3.12", "hyperkitty-1.3.12"),
+    ("postorius", "1.3.13", "postorius-1.3.13"),
+    ("django-helpdesk", "2.6.1", "django_helpdesk-2.6.1"),
+    ("openwisp-controller", "1.3.2", "openwisp_controller-1.3.2"),
 )
 
 #: Projects added to measure the rules on code they were not tuned on: their first-run figures
 #: (judged as found, before any fix) are kept apart in `verdicts/held_out_first_run.json`.
-HELD_OUT: frozenset[str] = frozenset({"nautobot", "pulpcore", "django-oauth-toolkit"})
+HELD_OUT: frozenset[str] = frozenset(
+    {
+        "nautobot",
+        "pulpcore",
+        "django-oauth-toolkit",
+        "netbox",
+        "hyperkitty",
+        "postorius",
+        "django-helpdesk",
+        "openwisp-controller",
+    }
+)
 
 #: What a user of the project would configure, where the defaults leave a rule nothing to judge:
 #: RP601-RP604 need to know which calls cost money, and no pinned project defines a quota guard

@@ -1,80 +1,22 @@
-"""The registry: every rule, sorted by code, then the bonus checks. Listed by hand, on purpose."""
+"""The rules: `RULES`, what `rules.json` says of each (generated from `registry.ALL_RULES` by
+`review-patterns docs`), in registry order. A rule's module is imported when a file is analysed
+with it; `ALL_RULES` (the classes) imports them all."""
 
-from review_patterns.checks.api.cache_stampede import CacheStampede
-from review_patterns.checks.api.paid_endpoint_without_auth import PaidEndpointWithoutAuth
-from review_patterns.checks.api.paid_endpoint_without_throttle import PaidEndpointWithoutThrottle
-from review_patterns.checks.api.unversioned_api import UnversionedApi
-from review_patterns.checks.clarity.type_hints import TypeHints
-from review_patterns.checks.migrations.collapsed_three_step_migration import CollapsedThreeStepMigration
-from review_patterns.checks.migrations.irreversible_data_migration import IrreversibleDataMigration
-from review_patterns.checks.migrations.non_idempotent_backfill import NonIdempotentBackfill
-from review_patterns.checks.migrations.not_null_column_without_default import NotNullColumnWithoutDefault
-from review_patterns.checks.migrations.not_null_enforced_in_one_step import NotNullEnforcedInOneStep
-from review_patterns.checks.migrations.not_null_enforced_without_backfill import NotNullEnforcedWithoutBackfill
-from review_patterns.checks.orm.f_expression_without_refresh import FExpressionWithoutRefresh
-from review_patterns.checks.orm.lost_update import LostUpdate
-from review_patterns.checks.orm.unknown_orm_method import UnknownOrmMethod
-from review_patterns.checks.privacy.bare_except import BareExcept
-from review_patterns.checks.privacy.broad_except import BroadExcept
-from review_patterns.checks.privacy.circuit_open_logged_as_error import CircuitOpenLoggedAsError
-from review_patterns.checks.privacy.exception_text_in_log import ExceptionTextInLog
-from review_patterns.checks.privacy.exception_text_leak import ExceptionTextLeak
-from review_patterns.checks.privacy.pii_in_log import PiiInLog
-from review_patterns.checks.privacy.unconditional_traceback import UnconditionalTraceback
-from review_patterns.checks.queries.n_plus_one_in_loop import NPlusOneInLoop
-from review_patterns.checks.queries.repeated_count_queries import RepeatedCountQueries
-from review_patterns.checks.resilience.circuit_breaker_per_call import CircuitBreakerPerCall
-from review_patterns.checks.resilience.counter_without_expiry import CounterWithoutExpiry
-from review_patterns.checks.resilience.http_call_without_timeout import HttpCallWithoutTimeout
-from review_patterns.checks.resilience.lock_without_timeout import LockWithoutTimeout
-from review_patterns.checks.resilience.magic_cache_ttl import MagicCacheTtl
-from review_patterns.checks.resilience.missing_quota_check import MissingQuotaCheck
-from review_patterns.checks.resilience.naive_datetime import NaiveDatetime
-from review_patterns.checks.resilience.non_atomic_counter import NonAtomicCounter
-from review_patterns.checks.resilience.quota_incremented_before_call import QuotaIncrementedBeforeCall
-from review_patterns.checks.resilience.quota_manager import QuotaManager
-from review_patterns.checks.resilience.signal_hasattr_check import SignalHasattrCheck
-from review_patterns.core.internal_error import InternalError
-from review_patterns.core.parse_error import ParseError
-from review_patterns.core.rule import Rule
+from __future__ import annotations
 
-ALL_RULES: tuple[type[Rule], ...] = (
-    ParseError,
-    InternalError,
-    FExpressionWithoutRefresh,
-    UnknownOrmMethod,
-    LostUpdate,
-    NotNullColumnWithoutDefault,
-    NotNullEnforcedWithoutBackfill,
-    IrreversibleDataMigration,
-    NonIdempotentBackfill,
-    CollapsedThreeStepMigration,
-    NotNullEnforcedInOneStep,
-    PiiInLog,
-    ExceptionTextLeak,
-    BareExcept,
-    BroadExcept,
-    UnconditionalTraceback,
-    CircuitOpenLoggedAsError,
-    ExceptionTextInLog,
-    NPlusOneInLoop,
-    RepeatedCountQueries,
-    CounterWithoutExpiry,
-    NonAtomicCounter,
-    QuotaIncrementedBeforeCall,
-    MissingQuotaCheck,
-    MagicCacheTtl,
-    SignalHasattrCheck,
-    CircuitBreakerPerCall,
-    LockWithoutTimeout,
-    HttpCallWithoutTimeout,
-    NaiveDatetime,
-    PaidEndpointWithoutAuth,
-    PaidEndpointWithoutThrottle,
-    UnversionedApi,
-    CacheStampede,
-    QuotaManager,
-    TypeHints,
-)
+from pathlib import Path
+from typing import Any
 
-__all__ = ["ALL_RULES", "InternalError", "ParseError"]
+from review_patterns.core.rule_info import RuleEntry, read_entries
+
+RULES_FILE = Path(__file__).with_name("rules.json")
+RULES: tuple[RuleEntry, ...] = read_entries(RULES_FILE)
+
+
+def __getattr__(name: str) -> Any:
+    """`ALL_RULES`, `ParseError` and `InternalError`, from the registry on first use."""
+    if name in ("ALL_RULES", "InternalError", "ParseError"):
+        from review_patterns.checks import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module 'review_patterns.checks' has no attribute {name!r}")

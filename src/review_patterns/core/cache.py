@@ -19,7 +19,6 @@ import json
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -28,13 +27,16 @@ from typing import Any
 from review_patterns.core import version
 from review_patterns.core.config import Config
 from review_patterns.core.model import Bonus, Dimension, Edit, FileChange, FileResult, Finding, Fix, Severity
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.project.context import ProjectContext
 
 FOLDER_NAME = ".review_patterns_cache"
 ENVIRONMENT = "REVIEW_PATTERNS_CACHE_DIR"
 FORMAT = 1  #: bumped when the layout of an entry changes
 MAX_ENTRIES = 20_000  #: beyond this many entries, the least recently used fifth is removed
+#: The same for the context cache's files: its parts with their summaries, and the answers kept per
+#: question asked (`context-*.json`), which modules renamed and options changed since leave behind.
+MAX_CONTEXT_FILES = 2_000
 
 
 def cache_folder(config: Config, project_root: Path) -> Path:
@@ -63,14 +65,14 @@ def _code_digest(release: str) -> str:
     return digest.hexdigest()
 
 
-def _rule_id(rule: type[Rule]) -> str:
-    return f"{rule.__module__}.{rule.__qualname__}:{rule.code or rule.name}"
+def _rule_id(rule: RuleInfo) -> str:
+    return f"{rule.import_path}:{rule.code or rule.name}"
 
 
 class ResultCache:
     """The entries of one folder, for one configuration and rule set. Small enough to send to workers."""
 
-    def __init__(self, folder: Path, config: Config, rules: Sequence[type[Rule]]) -> None:
+    def __init__(self, folder: Path, config: Config, rules: Sequence[RuleInfo]) -> None:
         self.folder = folder
         self.writable = True
         self._base = _digest(
@@ -84,7 +86,7 @@ class ResultCache:
         )
 
     def key(
-        self, content: bytes, display: str, project_path: str | None, selected: Sequence[type[Rule]], ignored: set[str]
+        self, content: bytes, display: str, project_path: str | None, selected: Sequence[RuleInfo], ignored: set[str]
     ) -> str:
         """The entry's name for a file: its content, its paths, the rules selected for it and what it ignores."""
         return _digest(
@@ -109,8 +111,7 @@ class ResultCache:
             result = _result_from(entry["result"])
         except Exception:  # unreadable or foreign, or a part that fails to build (checking the file reports it)
             return None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # recently used: kept by `prune`
+        _touch(path)
         return result
 
     def put(self, key: str, context: ProjectContext, result: FileResult) -> None:
@@ -129,22 +130,31 @@ class ResultCache:
         except OSError:
             self.writable = False
 
-    def prune(self, limit: int = MAX_ENTRIES) -> None:
-        """Keeps the folder bounded: past `limit` entries, removes the least recently used down to 80%."""
+    def prune(self, limit: int = MAX_ENTRIES, context_limit: int = MAX_CONTEXT_FILES) -> None:
+        """Keeps the folder bounded: past `limit` result entries, or `context_limit` files of the
+        context cache, removes the least recently used of them down to 80%."""
+        entries: list[tuple[int, str]] = []
+        context: list[tuple[int, str]] = []
         try:
-            entries = [
-                (e.stat().st_mtime_ns, e.path)
-                for e in os.scandir(self.folder)
-                if e.name.endswith(".json") and not e.name.startswith("context-")
-            ]
+            with os.scandir(self.folder) as listing:
+                for e in listing:
+                    if e.name.endswith((".json", ".pickle")):
+                        kept = context if e.name.startswith("context-") else entries
+                        kept.append((e.stat().st_mtime_ns, e.path))
         except OSError:
             return
-        if len(entries) <= limit:
-            return
-        entries.sort()
-        for _, path in entries[: len(entries) - limit * 4 // 5]:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        for files, bound in ((entries, limit), (context, context_limit)):
+            if len(files) > bound:
+                files.sort()
+                for _, path in files[: len(files) - bound * 4 // 5]:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+
+
+def _touch(path: Path) -> None:
+    """Marks a cache file as recently used: `prune` keeps it."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def prepare(folder: Path) -> None:
@@ -160,6 +170,8 @@ def prepare(folder: Path) -> None:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Writes through a temporary file renamed into place: readers see the old file or the new one."""
+    import tempfile  # here: a run of cached files writes nothing
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
@@ -238,6 +250,8 @@ class ContextCache:
                 return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
+        _touch(self._file(context, name))
+        _touch(self._file(context, name).with_suffix(".json"))
         return {**summary, "changed": changed}
 
     def _state(self, context: ProjectContext) -> str:
@@ -258,9 +272,11 @@ class ContextCache:
 
     def _recalled(self, context: ProjectContext, name: str) -> str | None:
         """The fingerprint of an answer kept while the project's files are as they were then."""
+        path = self._file(context, name).with_suffix(".json")
         try:
-            kept = json.loads(self._file(context, name).with_suffix(".json").read_bytes())
+            kept = json.loads(path.read_bytes())
             if kept["state"] == self._state(context) and isinstance(kept["fingerprint"], str):
+                _touch(path)
                 return kept["fingerprint"]
         except (OSError, ValueError, KeyError, TypeError):
             pass

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ else:  # pragma: no cover
 
 from review_patterns.core.grading import GRADES
 from review_patterns.core.model import Severity
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.project.versions import Version, parse_version
 from review_patterns.syntax.files import MAX_FILE_SIZE
 
@@ -102,7 +102,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
 
 
-def load_config(start: Path, explicit: Path | None = None, *, rules: Sequence[type[Rule]]) -> Config:
+def load_config(start: Path, explicit: Path | None = None, *, rules: Sequence[RuleInfo]) -> Config:
     """Reads and validates the settings that apply at `start` (or from `explicit`) against `rules`."""
     path = explicit or find_config_file(start)
     if path is None:
@@ -118,11 +118,11 @@ def load_config(start: Path, explicit: Path | None = None, *, rules: Sequence[ty
     return parse_config(table, source=str(path), root=path.parent, rules=rules)
 
 
-def _codes(rules: Sequence[type[Rule]]) -> dict[str, type[Rule]]:
+def _codes(rules: Sequence[RuleInfo]) -> dict[str, RuleInfo]:
     return {rule.code: rule for rule in rules if rule.code}
 
 
-def _bonus_names(rules: Sequence[type[Rule]]) -> set[str]:
+def _bonus_names(rules: Sequence[RuleInfo]) -> set[str]:
     return {name for rule in rules for name in rule.bonuses}
 
 
@@ -134,7 +134,7 @@ def _strings(value: Any, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def check_selector(value: str, key: str, bonuses: bool = False, *, rules: Sequence[type[Rule]]) -> str:
+def check_selector(value: str, key: str, bonuses: bool = False, *, rules: Sequence[RuleInfo]) -> str:
     """A code, a code prefix (`RP1`, `RP`) or, where allowed, a bonus name of one of `rules`."""
     codes = _codes(rules)
     if bonuses and value in _bonus_names(rules):
@@ -154,7 +154,7 @@ def check_selector(value: str, key: str, bonuses: bool = False, *, rules: Sequen
 _ALWAYS_REPORTED = {"RP001", "RP002"}
 
 
-def _by_code(values: Mapping[str, Any], codes: Mapping[str, type[Rule]]) -> dict[str, Any]:
+def _by_code(values: Mapping[str, Any], codes: Mapping[str, RuleInfo]) -> dict[str, Any]:
     """Settings given by code or prefix (`RP3`), per code; a longer selector wins over a shorter one."""
     result: dict[str, Any] = {}
     for selector in sorted(values, key=len):
@@ -165,7 +165,7 @@ def _by_code(values: Mapping[str, Any], codes: Mapping[str, type[Rule]]) -> dict
 
 
 def parse_config(
-    table: Mapping[str, Any], source: str = "config", root: Path | None = None, *, rules: Sequence[type[Rule]]
+    table: Mapping[str, Any], source: str = "config", root: Path | None = None, *, rules: Sequence[RuleInfo]
 ) -> Config:
     """Validates a `[tool.review-patterns]` table against `rules`; every error names the offending key."""
     codes = _codes(rules)
@@ -301,14 +301,14 @@ def _penalty(value: Any, code: str) -> int:
     return value
 
 
-def _options(rule: type[Rule], values: Any, key: str, source: str) -> dict[str, Any]:
+def _options(rule: RuleInfo, values: Any, key: str, source: str) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(f"`{key}` must be a table of options")
     result = {}
     for name, value in values.items():
         if name not in rule.options:
             valid = sorted(rule.options)
-            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+            close = _close_match(name, valid)
             hint = f"; did you mean `{close[0]}`?" if close else "."
             known = f"Options of {rule.code}: {', '.join(valid)}." if valid else f"{rule.code} has no options."
             where = _where(source, name, f"tool.review-patterns.{key}")
@@ -359,7 +359,7 @@ def key_line(path: Path, key: str, table: str = "tool.review-patterns") -> int |
 
 def unknown_key_message(source: str, key: str, valid: Sequence[str]) -> str:
     """`pyproject.toml:12: unknown key `ignores` in [tool.review-patterns]; did you mean `ignore`? Valid keys: ...`."""
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    close = _close_match(key, valid)
     hint = f"; did you mean `{close[0]}`?" if close else "."
     return (
         f"{_where(source, key, 'tool.review-patterns')}: unknown key `{key}` in [tool.review-patterns]{hint} "
@@ -371,3 +371,44 @@ def _where(source: str, key: str, table: str) -> str:
     """`pyproject.toml:12` where `key` is set in `[table]`, else the source alone."""
     line = key_line(Path(source), key, table) if source.endswith(".toml") else None
     return f"{source}:{line}" if line else source
+
+
+def matches(selector: str, rule: RuleInfo) -> bool:
+    """Whether a config selector (a code or a prefix; a bonus check's name) names this rule."""
+    return rule.code.startswith(selector) if rule.code else selector == rule.name
+
+
+def path_matches(path: str, pattern: str) -> bool:
+    return fnmatch(path, pattern) or fnmatch(path, f"*/{pattern}")
+
+
+def ignored_here(config: Config, path: str) -> set[str]:
+    """The selectors and bonus names ignored for `path`: `ignore` plus matching `per-file-ignores`."""
+    ignored = set(config.ignore)
+    for pattern, codes in config.per_file_ignores.items():
+        if path_matches(path, pattern):
+            ignored.update(codes)
+    return ignored
+
+
+def selected_rules(config: Config, rules: Sequence[RuleInfo], *paths: str) -> list[RuleInfo]:
+    """Those of `rules` that run on a file known by `paths` under `config`, in registry order.
+
+    Ignoring a bonus that a rule awards drops the bonus, not the rule (see `lint`). RP001 and RP002
+    are the tool's own findings, never run as rules.
+    """
+    ignored = set().union(*(ignored_here(config, path) for path in paths))
+    return [
+        rule
+        for rule in rules
+        if (not config.select or not rule.code or any(matches(s, rule) for s in config.select))
+        and not any(matches(s, rule) for s in ignored)
+        and rule.code not in _ALWAYS_REPORTED
+    ]
+
+
+def _close_match(name: str, valid: Sequence[str]) -> list[str]:
+    """The valid name `name` may be a misspelling of (for a bad setting only: difflib is not imported otherwise)."""
+    import difflib
+
+    return difflib.get_close_matches(name, valid, n=1, cutoff=0.6)

@@ -18,19 +18,12 @@ from pathlib import Path
 
 from review_patterns.core.config import Config
 from review_patterns.core.edits import apply_fixes
-from review_patterns.core.engine import (
-    OverBudget,
-    collect_files,
-    configured_context,
-    display_path,
-    lint,
-    project_relative,
-    read_source,
-    time_budget,
-)
+from review_patterns.core.engine import lint, project_relative
 from review_patterns.core.model import FileChange, FileResult, Fix
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
+from review_patterns.core.runner import OverBudget, collect_files, configured_context, display_path, time_budget
 from review_patterns.project.context import ProjectContext, find_project_root
+from review_patterns.syntax.files import read_source
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: Rounds of fixing one file at most: each round re-checks the file and applies what it offers.
@@ -64,7 +57,7 @@ def fix_source(
     context: ProjectContext | None,
     config: Config,
     *,
-    rules: Sequence[type[Rule]],
+    rules: Sequence[RuleInfo],
     unsafe: bool = False,
     project_path: str | None = None,
     files: list[FileChange] | None = None,
@@ -115,7 +108,7 @@ def fix_paths(
     paths: Iterable[Path],
     config: Config,
     *,
-    rules: Sequence[type[Rule]],
+    rules: Sequence[RuleInfo],
     unsafe: bool = False,
     write: bool = True,
     cwd: Path | None = None,

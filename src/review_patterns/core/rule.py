@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import textwrap
 from collections.abc import Mapping
@@ -10,8 +11,8 @@ from typing import Any, ClassVar
 
 import libcst as cst
 
-from review_patterns.core.grading import DEFAULT_PENALTY
 from review_patterns.core.model import Dimension, FileChange, Severity
+from review_patterns.core.rule_info import applies, penalty_of
 from review_patterns.project.context import ProjectContext
 from review_patterns.syntax.files import FileKind, SourceFile
 from review_patterns.syntax.semantic import SemanticModel
@@ -111,6 +112,9 @@ class Rule(cst.BatchableCSTVisitor):
     kinds: ClassVar[frozenset[FileKind]] = frozenset()
     #: Files of any of these kinds are never checked (tests, fixtures, migrations...).
     skip_kinds: ClassVar[frozenset[FileKind]] = frozenset()
+    #: Set for each subclass: its docstring, dedented, and where it is imported from.
+    doc: ClassVar[str] = ""
+    import_path: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -154,7 +158,7 @@ class Rule(cst.BatchableCSTVisitor):
 
     @classmethod
     def default_penalty(cls) -> int:
-        return DEFAULT_PENALTY[cls.severity] if cls.penalty is None else cls.penalty
+        return penalty_of(cls)
 
     @classmethod
     def option_error(cls, options: Mapping[str, Any]) -> str | None:
@@ -164,10 +168,12 @@ class Rule(cst.BatchableCSTVisitor):
     @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
         """Whether the rule can match in this file at all: its kinds, then the cheap text check."""
-        kinds = file.kinds
-        if kinds & cls.skip_kinds or (cls.kinds and not kinds & cls.kinds):
-            return False
-        return not cls.requires or any(word in file.source for word in cls.requires)
+        return applies(cls, file)
+
+    @classmethod
+    def load(cls) -> type[Rule]:
+        """The class itself (a `RuleEntry` imports it)."""
+        return cls
 
     def report(self, node: cst.CSTNode, rewrite: Rewrite | None = None, /, **values: Any) -> None:
         """Flags `node` with the rule's message, formatted with `values`, offering `rewrite` as its fix."""
@@ -181,6 +187,8 @@ class Rule(cst.BatchableCSTVisitor):
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("code") and not _CODE.match(cls.code):
             raise ValueError(f"{cls.__name__}: code {cls.code!r} must look like RP101")
+        cls.doc = inspect.cleandoc(cls.__doc__ or "")
+        cls.import_path = f"{cls.__module__}.{cls.__qualname__}"
 
 
 class BonusCheck(Rule):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import gc
 import os
 import sys
@@ -10,31 +9,25 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
 
-from review_patterns.checks import ALL_RULES
+from review_patterns.checks import RULES, RULES_FILE
 from review_patterns.core import stopping
 from review_patterns.core.cache import cache_folder
 from review_patterns.core.config import Config, ConfigError, check_selector, load_config
-from review_patterns.core.engine import (
+from review_patterns.core.grading import GRADES, findings_by_rule, grade_report, regrade
+from review_patterns.core.model import Finding, Report
+from review_patterns.core.rule_info import RuleInfo
+from review_patterns.core.runner import (
     collect_files,
     display_path,
     excluded,
     filter_findings,
-    lint,
     lint_paths,
-    project_relative,
     with_overrides,
 )
-from review_patterns.core.fixer import FixOutcome, fix_paths
-from review_patterns.core.grading import GRADES, findings_by_rule, grade_report, regrade
-from review_patterns.core.model import Finding, Report
-from review_patterns.core.rule import Rule
 from review_patterns.core.stopping import Stopped
 from review_patterns.core.version import __version__
 from review_patterns.frontends import settings
@@ -49,13 +42,18 @@ from review_patterns.report.writers import WRITERS, text
 from review_patterns.report.writers.common import plural
 from review_patterns.report.writers.text import finding_lines
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from review_patterns.core.fixer import FixOutcome
+
 EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
 
 
-def _rules() -> tuple[type[Rule], ...]:
-    """The rules of this run: those handed to `main(rules=...)`, else the registry."""
-    rules: tuple[type[Rule], ...] | None = click.get_current_context().find_root().obj
-    return ALL_RULES if rules is None else rules
+def _rules() -> tuple[RuleInfo, ...]:
+    """The rules of this run: those handed to `main(rules=...)`, else the registry's."""
+    rules: tuple[RuleInfo, ...] | None = click.get_current_context().find_root().obj
+    return RULES if rules is None else rules
 
 
 def _selectors(value: str | None, key: str, bonuses: bool = False) -> tuple[str, ...] | None:
@@ -90,11 +88,6 @@ def _report_format(value: str) -> str:
     raise click.BadParameter(f"{value!r} is not one of {', '.join(WRITERS)}", param_hint="--output-format")
 
 
-class _Rate(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed or 0:.1f} files/s")
-
-
 class ProgressBar:
     """A progress bar on stderr (files done of total, rate, time left) for runs that last: it appears
     once the run has taken `delay` seconds, only on a terminal, and is gone when the report prints."""
@@ -111,16 +104,9 @@ class ProgressBar:
         if self.bar is None:
             if time.monotonic() - self.started < self.delay or done >= total:
                 return
-            self.bar = Progress(
-                TextColumn("checking"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("files"),
-                _Rate(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
+            from review_patterns.frontends.progress import progress_bar  # rich.progress, only when shown
+
+            self.bar = progress_bar()
             self.bar.start()
             self.task = self.bar.add_task("checking", total=total)
         self.bar.update(self.task, completed=done)
@@ -428,6 +414,8 @@ def check(
             fixed = targets if rev is None and not staged else _changed_files(rev, targets, config)
         except GitError as error:
             raise click.ClickException(str(error)) from None
+        from review_patterns.core.fixer import fix_paths
+
         _note_fixes(fix_paths(fixed, config, rules=_rules(), unsafe=unsafe_fixes))
     cache = None if no_cache or from_stdin else cache_folder(config, find_project_root(start))
     sources = Sources()
@@ -598,6 +586,8 @@ def fix_command(
     )
     if force_exclude:
         targets = [t for t in targets if not excluded(t, config)]
+    from review_patterns.core.fixer import fix_paths
+
     outcomes = fix_paths(targets, config, rules=_rules(), unsafe=unsafe_fixes, write=not dry_run)
     if dry_run:
         for outcome in outcomes:
@@ -616,6 +606,8 @@ def fix_command(
 
 def unified_diff(path: str, before: str | None, after: str) -> str:
     """A unified diff of one file, as `git diff` and `patch` read it; `before` None for a new file."""
+    import difflib
+
     lines = difflib.unified_diff(
         (before or "").splitlines(keepends=True),
         after.splitlines(keepends=True),
@@ -649,6 +641,8 @@ def _statistics(report: Report) -> str:
 
 def _check_stdin(stdin_filename: Path | None, config: Config, force_exclude: bool) -> tuple[Report, Sources]:
     """The source on standard input, checked as if it were `stdin_filename` in its project."""
+    from review_patterns.core.engine import lint, project_relative
+
     source = sys.stdin.read()
     if stdin_filename is None:
         display, context, project_path = "-", ProjectContext.empty(), None
@@ -666,6 +660,9 @@ def _check_stdin(stdin_filename: Path | None, config: Config, force_exclude: boo
 @cli.command("rules")
 def list_rules() -> int:
     """List the rules: code, name, severity, penalty, dimension."""
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("Code", "Name", "Severity", "Penalty", "Dimension", "What it does", box=None)
     for rule in _rules():
         if rule.code:
@@ -693,6 +690,7 @@ def explain(code: str) -> int:
         pages = [docs.grade_page()]
     for page in pages[:1]:
         if sys.stdout.isatty():
+            from rich.console import Console
             from rich.markdown import Markdown  # here: it costs a tenth of every run's start-up
 
             Console().print(Markdown(page))
@@ -706,14 +704,17 @@ def explain(code: str) -> int:
 @click.argument("folder", default="rules", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 if a page is stale, without writing.")
 def write_docs(folder: Path, check_only: bool) -> int:
-    """Regenerate the rule catalogue (FOLDER, default rules/) from the rule classes."""
+    """Regenerate the rule catalogue (FOLDER, default rules/) and the package's rules.json from the rule classes."""
     if check_only:
-        stale = docs.stale_pages(folder)
-        for name in stale:
-            click.echo(f"stale: {folder / name}")
+        stale = [folder / name for name in docs.stale_pages(folder)]
+        stale += [RULES_FILE] if docs.rules_file_is_stale() else []
+        for path in stale:
+            click.echo(f"stale: {path}")
         return EXIT_GATE if stale else EXIT_OK
     for name in docs.write_catalogue(folder):
         click.echo(f"wrote {folder / name}")
+    if docs.write_rules_file():
+        click.echo(f"wrote {RULES_FILE}")
     return EXIT_OK
 
 
@@ -725,7 +726,7 @@ def _collect_less() -> None:
     gc.set_threshold(5_000, 10, 10)
 
 
-def main(argv: Sequence[str] | None = None, rules: Sequence[type[Rule]] = ALL_RULES) -> int:
+def main(argv: Sequence[str] | None = None, rules: Sequence[RuleInfo] = RULES) -> int:
     """Runs the CLI with `rules` (the registry unless given) and returns its exit status; errors become
     messages, never tracebacks.
 

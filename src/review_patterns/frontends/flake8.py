@@ -26,7 +26,7 @@ from review_patterns.core.version import __version__
 
 if TYPE_CHECKING:
     from review_patterns.core.config import Config, ConfigError
-    from review_patterns.core.rule import Rule
+    from review_patterns.core.rule_info import RuleInfo
     from review_patterns.project.context import ProjectContext
 
 OPTION = "--rp-options"
@@ -36,7 +36,7 @@ RuleOptions = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
 
 def parse_rule_options(text: str) -> RuleOptions:
     """Rule options written as TOML lines, `RP206.rolling-deploys = true`, validated like the config file."""
-    from review_patterns.checks import ALL_RULES
+    from review_patterns.checks import RULES
     from review_patterns.core.config import ConfigError, parse_config
 
     try:
@@ -46,7 +46,7 @@ def parse_rule_options(text: str) -> RuleOptions:
     bad = [key for key, value in table.items() if not isinstance(value, dict)]
     if bad:
         raise ConfigError(f"{OPTION}: expected CODE.option = value, not {', '.join(bad)}")
-    config = parse_config(table, source=OPTION, rules=ALL_RULES)
+    config = parse_config(table, source=OPTION, rules=RULES)
     return tuple(sorted((code, tuple(sorted(values.items()))) for code, values in config.options.items()))
 
 
@@ -56,7 +56,7 @@ _CONTEXTS: dict[tuple[Any, ...], ProjectContext] = {}
 def context_for(root: Path, config: Config) -> ProjectContext:
     """The project context of `root` under the settings that shape it (see `configured_context`),
     built once per process."""
-    from review_patterns.core.engine import configured_context
+    from review_patterns.core.runner import configured_context
 
     key = (root, config.django_version, config.release_tags, config.python_path, config.max_file_size)
     if key not in _CONTEXTS:
@@ -70,11 +70,11 @@ def config_for(folder: Path, rule_options: RuleOptions) -> Config:
 
     flake8 handles `# noqa` itself (so that `--disable-noqa` works), hence `ignore_noqa`.
     """
-    from review_patterns.checks import ALL_RULES
+    from review_patterns.checks import RULES
     from review_patterns.core.config import load_config
-    from review_patterns.core.engine import with_overrides
+    from review_patterns.core.runner import with_overrides
 
-    config = load_config(folder, rules=ALL_RULES)
+    config = load_config(folder, rules=RULES)
     options = {code: dict(values) for code, values in config.options.items()}
     for code, values in rule_options:
         options[code] = {**options.get(code, {}), **dict(values)}
@@ -96,7 +96,7 @@ class Plugin:
     version = __version__
     rule_options: RuleOptions = ()
     #: The rules flake8's selection keeps (set by `parse_options`); None: every registered rule.
-    rules: tuple[type[Rule], ...] | None = None
+    rules: tuple[RuleInfo, ...] | None = None
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
         self.lines = lines
@@ -124,21 +124,21 @@ class Plugin:
         if not chosen:
             cls.rules = ()
             return
-        from review_patterns.checks import ALL_RULES
+        from review_patterns.checks import RULES
         from review_patterns.core.config import ConfigError, load_config
 
-        cls.rules = tuple(rule for rule in ALL_RULES if rule.code in chosen)
+        cls.rules = tuple(rule for rule in RULES if rule.code in chosen)
         try:
             cls.rule_options = parse_rule_options(options.rp_options)
-            load_config(Path.cwd(), rules=ALL_RULES)  # a broken pyproject.toml is reported once, before any file
+            load_config(Path.cwd(), rules=RULES)  # a broken pyproject.toml is reported once, before any file
         except ConfigError as error:
             raise _stop(error) from None
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         if self.rules == ():
             return
-        from review_patterns.checks import ALL_RULES
-        from review_patterns.core import engine
+        from review_patterns.checks import RULES
+        from review_patterns.core import engine, runner
         from review_patterns.core.config import ConfigError
         from review_patterns.core.parse_error import ParseError
         from review_patterns.project.context import find_project_root
@@ -156,18 +156,18 @@ class Plugin:
             return
         context = context_for(find_project_root(path), config)
         try:
-            with engine.time_budget():  # flake8 runs plugins in its processes' main threads
+            with runner.time_budget():  # flake8 runs plugins in its processes' main threads
                 result = engine.lint(
                     source,
-                    engine.display_path(path, Path.cwd()),
+                    runner.display_path(path, Path.cwd()),
                     context,
                     config,
-                    rules=ALL_RULES if self.rules is None else self.rules,
+                    rules=RULES if self.rules is None else self.rules,
                     project_path=engine.project_relative(path, context),
                 )
-        except engine.OverBudget:
+        except runner.OverBudget:
             _CONTEXTS.clear()  # the alarm may have cut a context's construction short
-            yield 1, 0, f"{ParseError.code} {engine.over_budget()}", type(self)
+            yield 1, 0, f"{ParseError.code} {runner.over_budget()}", type(self)
             return
         for f in result.findings:
             yield f.line, f.column - 1, f"{f.code} {f.message}", type(self)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from review_patterns.core.config import Config, find_config_file, key_line
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 
 #: Config fields that no key of `[tool.review-patterns]` sets.
 _NOT_IN_FILE = frozenset({"ignore_noqa"})
@@ -32,7 +32,7 @@ def describe(
     explicit: Path | None,
     overrides: Mapping[str, Any],
     *,
-    rules: Sequence[type[Rule]],
+    rules: Sequence[RuleInfo],
 ) -> str:
     """One line per setting: `name = value  # origin`, the origin a command-line flag, a file and line,
     or the default."""

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from review_patterns.project.models import SETTINGS_PATH
-from review_patterns.syntax.imports import top_level
+from review_patterns.syntax.ast_names import top_level
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: The `REST_FRAMEWORK` keys the API rules read.

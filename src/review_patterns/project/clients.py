@@ -11,9 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from review_patterns.syntax.ast_names import AstImportTable, ast_dotted_name
 from review_patterns.syntax.files import SourceFile
-from review_patterns.syntax.imports import AstImportTable
-from review_patterns.syntax.names import ast_dotted_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 

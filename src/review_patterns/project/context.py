@@ -1,6 +1,7 @@
 """The project context: what rules know beyond the file they check, built once per run.
 
-Each part is computed on first use, so a run that selects no rule needing it never pays for it.
+Each part is computed on first use, so a run that selects no rule needing it never pays for it;
+its reader module is imported then too, so a run of cached files imports none of them.
 The context reads the project's files as text; it never imports or runs them.
 """
 
@@ -18,22 +19,10 @@ from dataclasses import fields, is_dataclass
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
-from review_patterns.project.clients import ProjectClients, index_clients
-from review_patterns.project.clients import worth_reading as _may_bind_clients
-from review_patterns.project.endpoints import EndpointIndex, PaidOptions
-from review_patterns.project.exceptions import ExceptionIndex
-from review_patterns.project.exceptions import may_change_index as _may_change_exceptions
-from review_patterns.project.http import patched_libraries
-from review_patterns.project.instances import Instantiations
-from review_patterns.project.locking import locked_by_callers
-from review_patterns.project.migrations import MigrationHistory, looks_like_migration
 from review_patterns.project.models import ModelIndex, contrib_version, module_name, unresolved_apps
 from review_patterns.project.models import may_change_index as _may_change_models
-from review_patterns.project.quota import QuotaIndex
-from review_patterns.project.releases import Releases
-from review_patterns.project.serializers import ServedFields
 from review_patterns.project.versions import (
     DjangoVersion,
     Version,
@@ -42,6 +31,16 @@ from review_patterns.project.versions import (
     is_declaration_file,
 )
 from review_patterns.syntax.files import MAX_FILE_SIZE, FileKind, SourceFile, read_text
+
+if TYPE_CHECKING:
+    from review_patterns.project.clients import ProjectClients
+    from review_patterns.project.endpoints import EndpointIndex, PaidOptions
+    from review_patterns.project.exceptions import ExceptionIndex
+    from review_patterns.project.instances import Instantiations
+    from review_patterns.project.migrations import MigrationHistory
+    from review_patterns.project.quota import QuotaIndex
+    from review_patterns.project.releases import Releases
+    from review_patterns.project.serializers import ServedFields
 
 #: Folder names never checked nor read for the context.
 SKIPPED_DIRS = frozenset(
@@ -87,6 +86,17 @@ def find_project_root(path: Path) -> Path:
     return start
 
 
+@functools.cache
+def _started_from() -> frozenset[str]:
+    """What Python puts first on `sys.path` for what started it: "" for `-c`, the current folder for
+    `-m`, the script's folder for a script (the `review-patterns` command). It says how the tool
+    was started, not what is installed; the context cache keys on the search path, and each way of
+    starting the tool rebuilt what the others had kept."""
+    script = sys.argv[0] if sys.argv and sys.argv[0] not in ("", "-c") else None
+    folders = {os.path.dirname(os.path.abspath(script)), os.path.dirname(os.path.realpath(script))} if script else set()
+    return frozenset({"", os.getcwd(), *folders})
+
+
 def walk_python_files(top: Path) -> Iterator[str]:
     """Every `.py` file below `top`, relative to it with forward slashes, in a stable order, skipping
     `SKIPPED_DIRS` and virtualenvs."""
@@ -96,6 +106,30 @@ def walk_python_files(top: Path) -> Iterator[str]:
         for name in sorted(files):
             if name.endswith(".py"):
                 yield name if prefix == "./" else prefix + name
+
+
+def _looks_like_migration(text: str) -> bool:
+    from review_patterns.project.migrations import looks_like_migration
+
+    return looks_like_migration(text)
+
+
+def _may_bind_clients(text: str) -> bool:
+    from review_patterns.project.clients import worth_reading
+
+    return worth_reading(text)
+
+
+def _may_change_exceptions(path: str, text: str, handler_paths: frozenset[str]) -> bool:
+    from review_patterns.project.exceptions import may_change_index
+
+    return may_change_index(path, text, handler_paths)
+
+
+def _paid_options(options: list[list[str]]) -> PaidOptions:
+    from review_patterns.project.endpoints import PaidOptions
+
+    return PaidOptions.of(options)
 
 
 T = TypeVar("T")
@@ -322,8 +356,10 @@ class ProjectContext:
 
     @property
     def search_path(self) -> tuple[str, ...]:
-        """Where installed apps are looked for: the `python-path` folders, then `sys.path`."""
-        return (*self.python_path, *sys.path)
+        """Where installed apps are looked for: the `python-path` folders, then `sys.path`, less the
+        folder Python put first for what started it (see `_started_from`)."""
+        path = sys.path[1:] if sys.path and sys.path[0] in _started_from() else sys.path
+        return (*self.python_path, *path)
 
     @classmethod
     def empty(cls, *, django_version: Version | None = None) -> ProjectContext:
@@ -409,6 +445,8 @@ class ProjectContext:
     @part
     def locked_rows(self) -> frozenset[tuple[str, str, str]]:
         """(class or "", function, parameter or `self`) holding a row a caller locked with `select_for_update()`."""
+        from review_patterns.project.locking import locked_by_callers
+
         return locked_by_callers(self.sources())
 
     # -- migration history (RP2xx) --
@@ -417,6 +455,8 @@ class ProjectContext:
     def releases(self) -> Releases:
         """The release each migration first shipped in, from git (unknown without git or release tags).
         Read again every run: a new tag or another `--diff` base changes it, not the files."""
+        from review_patterns.project.releases import Releases
+
         if self.root is None:
             return Releases()
         return Releases.read(self.root, self._release_tags, self._since)
@@ -424,6 +464,8 @@ class ProjectContext:
     @part
     def migration_files(self) -> MigrationHistory:
         """Every migrations package of the project, ordered and replayed (read with `ast`, never imported)."""
+        from review_patterns.project.migrations import MigrationHistory
+
         return MigrationHistory.from_sources(self.sources(), self.read)
 
     @property
@@ -468,11 +510,15 @@ class ProjectContext:
     @part
     def exceptions(self) -> ExceptionIndex:
         """The project's classes and their bases: which exceptions reach clients, which are its own."""
+        from review_patterns.project.exceptions import ExceptionIndex
+
         return ExceptionIndex(self.sources(), self.read)
 
     @part
     def served_fields(self) -> ServedFields:
         """The model fields the project's DRF model serializers expose (RP302: text stored there reaches clients)."""
+        from review_patterns.project.serializers import ServedFields
+
         return ServedFields(self.sources(), self.models)
 
     # -- quota guards and clients (RP5xx) --
@@ -480,21 +526,29 @@ class ProjectContext:
     @part
     def redis_clients(self) -> ProjectClients:
         """Module-level Redis clients, Django caches and factories returning them, by qualified name."""
+        from review_patterns.project.clients import index_clients
+
         return index_clients(self.sources())
 
     @part
     def patched_http(self) -> frozenset[str]:
         """HTTP libraries the project gives a default timeout by replacing their send method (RP509)."""
+        from review_patterns.project.http import patched_libraries
+
         return patched_libraries(self.sources())
 
     @index
     def quota_index(self) -> QuotaIndex:
         """The quota guards the project defines and the API clients guarded functions call (RP504)."""
+        from review_patterns.project.quota import QuotaIndex
+
         return QuotaIndex(self)
 
     @index
     def instantiations(self) -> Instantiations:
         """Where the project makes instances of its classes on each call (RP507: a breaker kept per instance)."""
+        from review_patterns.project.instances import Instantiations
+
         return Instantiations(self.sources(), lambda qualified: self.record("per_call", qualified))
 
     # -- endpoints and the paid calls they reach (RP6xx) --
@@ -502,6 +556,8 @@ class ProjectContext:
     @index
     def endpoints(self) -> EndpointIndex:
         """The project's views, who may call them, and the paid calls they reach (RP601, RP602)."""
+        from review_patterns.project.endpoints import EndpointIndex
+
         return EndpointIndex(self)
 
     # -- kept between runs (the context cache) --
@@ -519,7 +575,7 @@ class ProjectContext:
         "migration_files": (
             lambda history: None,
             lambda context, _, path, text: (
-                looks_like_migration(text)
+                _looks_like_migration(text)
                 or "AUTH_USER_MODEL" in text
                 or path.rsplit("/", 1)[-1] == "apps.py"
                 or "RunPython" in text  # the project's own RunPython subclasses
@@ -559,10 +615,10 @@ class ProjectContext:
     DERIVED: Mapping[str, Callable[[ProjectContext, Any], Any]] = {
         "quota_facts": lambda context, guards: context.quota_index.facts(tuple(guards)),
         "module_endpoints": lambda context, arguments: context.endpoints.module_endpoints(
-            PaidOptions.of(arguments[0]), arguments[1]
+            _paid_options(arguments[0]), arguments[1]
         ),
         "paid_calls": lambda context, arguments: context.endpoints.module_paid_calls(
-            PaidOptions.of(arguments[0]), arguments[1]
+            _paid_options(arguments[0]), arguments[1]
         ),
         "unversioned_route": lambda context, _: context.endpoints.unversioned_route,
         "per_call": lambda context, qualified: context.instantiations.per_call(qualified),

@@ -36,9 +36,8 @@ from review_patterns.project.http import (
 )
 from review_patterns.project.instances import is_drf_view, is_view_class
 from review_patterns.project.quota import ModuleReader, QuotaFacts, own_nodes
+from review_patterns.syntax.ast_names import AstImportTable, ast_called_name, ast_dotted_name, top_level
 from review_patterns.syntax.files import FileKind, SourceFile
-from review_patterns.syntax.imports import AstImportTable, top_level
-from review_patterns.syntax.names import ast_called_name, ast_dotted_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 if TYPE_CHECKING:

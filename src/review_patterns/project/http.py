@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from fnmatch import translate
 from functools import cache
 
+from review_patterns.syntax.ast_names import AstImportTable
 from review_patterns.syntax.files import FileKind, file_kinds
-from review_patterns.syntax.imports import AstImportTable
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 _VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})

@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from review_patterns.project.quota import own_nodes
+from review_patterns.syntax.ast_names import AstImportTable, ast_dotted_name
 from review_patterns.syntax.files import FileKind, SourceFile
-from review_patterns.syntax.imports import AstImportTable
-from review_patterns.syntax.names import ast_dotted_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: Functions that run once per process or per owner: an instance made there is not made per call.

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from review_patterns.project.releases import Releases
-from review_patterns.syntax.imports import AstImportTable
-from review_patterns.syntax.names import ast_argument, ast_dotted_name
+from review_patterns.syntax.ast_names import AstImportTable, ast_argument, ast_dotted_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 _STRING_FIELDS = """
@@ -70,7 +69,7 @@ class FieldSpec:
 
     type: str  #: the class, qualified through the module's imports: "django.db.models.CharField"
     known: bool  #: a Django field class whose traits are known (third-party fields are not)
-    null: bool | None  #: None when `null=` is not a literal
+    null: bool | None  #: None when `null=` is not a literal (or may come from a `**options` dict)
     default: bool  #: a Python-side `default=` other than None
     db_default: bool  #: a `db_default=` other than None
     column: bool  #: has a database column (a ManyToManyField has none)
@@ -315,7 +314,10 @@ class _Module:
         known = short in _FIELDS and qualified.startswith(_FIELD_MODULES)
         column, empty_strings = _FIELDS.get(short, (True, False)) if known else (True, False)
         values = {k.arg: k.value for k in node.keywords if k.arg}
-        null_value = _literal(values.get("null", ast.Constant(short == "NullBooleanField")))
+        # `**OPTIONS` (a settings dict of the field's options) may set null= itself: then it is not known.
+        spread = any(k.arg is None for k in node.keywords)
+        unset = None if spread else ast.Constant(short == "NullBooleanField")
+        null_value = _literal(values.get("null", unset))
         null = null_value if isinstance(null_value, bool) else None
         default = "default" in values and _literal(values["default"]) is not None
         db_default = "db_default" in values and _literal(values["db_default"]) is not None

@@ -16,13 +16,11 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from review_patterns.syntax.ast_names import AstImportTable, ast_argument, ast_dotted_name, top_level
 from review_patterns.syntax.files import read_text
-from review_patterns.syntax.imports import AstImportTable, top_level
-from review_patterns.syntax.names import ast_argument, ast_dotted_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: Base classes every model ultimately derives from.
@@ -284,7 +282,7 @@ def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> tu
 @cache
 def _bundled() -> dict[str, dict[str, str]]:
     """Django version -> module -> reduced source of the contrib apps' models (scripts/contrib_models.py)."""
-    data = resources.files("review_patterns.project").joinpath("django_contrib.json").read_text(encoding="utf-8")
+    data = Path(__file__).with_name("django_contrib.json").read_text(encoding="utf-8")  # as checks/rules.json
     loaded: dict[str, dict[str, str]] = json.loads(data)
     return loaded
 
@@ -318,11 +316,18 @@ def unresolved_apps(
     missing = []
     for entry in dict.fromkeys(installed):
         app = re.sub(r"\.apps\.\w+$", "", entry)
-        if app.startswith("django.") or app in project or any(m.endswith("." + app) for m in project):
+        if app.startswith("django.") or any(_holds(m, app) for m in project):
             continue
         if find_installed_module(app, search) is None:
             missing.append(app)
     return missing
+
+
+def _holds(module: str, package: str) -> bool:
+    """Whether `module` is `package` or lies in it, also below a source folder (`src.blog.models`) and
+    in a namespace package (a folder without `__init__.py`)."""
+    dotted = f".{module}."
+    return f".{package}." in dotted
 
 
 def may_change_index(path: str, text: str, model_names: frozenset[str], modules: frozenset[str]) -> bool:

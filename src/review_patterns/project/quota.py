@@ -20,9 +20,8 @@ from review_patterns.project.http import (
     client_keys,
     matches_any,
 )
+from review_patterns.syntax.ast_names import AstImportTable, ast_dotted_name, top_level
 from review_patterns.syntax.files import SourceFile
-from review_patterns.syntax.imports import AstImportTable, top_level
-from review_patterns.syntax.names import ast_dotted_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 if TYPE_CHECKING:

@@ -13,7 +13,6 @@ clone, the releases are unknown and the rules keep judging each migration on its
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,8 @@ class GitError(Exception):
 
 def git(*args: str, cwd: Path, timeout: float | None = None) -> str:
     """Runs git and returns its output; raises GitError with git's own message."""
+    import subprocess  # only when git is asked
+
     try:
         done = subprocess.run(
             ["git", *args],

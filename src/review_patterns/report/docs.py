@@ -1,33 +1,38 @@
-"""The rule catalogue, generated from the rule classes: `rules/README.md` and a page per rule."""
+"""The rule catalogue, generated from the rule classes: `rules/README.md` and a page per rule, and
+`checks/rules.json`, what runs read of the rules without importing them."""
 
 from __future__ import annotations
 
-import inspect
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from review_patterns.checks import ALL_RULES
+from review_patterns.checks import RULES_FILE
 from review_patterns.core.grading import DEFAULT_PENALTY, LETTERS
-from review_patterns.core.rule import Bad, BonusCheck, Example, Good, Rule
+from review_patterns.core.rule_info import RuleInfo, describe
+
+if TYPE_CHECKING:
+    from review_patterns.core.rule import Example
 
 RULES_URL = "https://github.com/review-patterns/review-patterns/blob/main/rules/"
 
 
-def page_name(rule: type[Rule]) -> str:
+def page_name(rule: RuleInfo) -> str:
     """`RP101.md`, or the bonus name for a bonus check (`type-hints.md`)."""
     return f"{rule.code or rule.name}.md"
 
 
-def help_uri(rule: type[Rule]) -> str:
+def help_uri(rule: RuleInfo) -> str:
     return RULES_URL + page_name(rule)
 
 
-def description(rule: type[Rule]) -> str:
+def description(rule: RuleInfo) -> str:
     """The docstring, dedented: the sections `## What it does`, `## Why is this bad?`, ..."""
-    return inspect.cleandoc(rule.__doc__ or "")
+    return rule.doc
 
 
-def summary(rule: type[Rule]) -> str:
+def summary(rule: RuleInfo) -> str:
     """The first sentence of `What it does`: the one-line description."""
     text = description(rule).split("## What it does", 1)[-1].strip()
     paragraph = " ".join(text.split("\n\n", 1)[0].split())
@@ -37,7 +42,7 @@ def summary(rule: type[Rule]) -> str:
     return (paragraph[: end.start()] if end else paragraph).rstrip(".") + "."
 
 
-def bonus_summary(rule: type[Rule], bonus: str) -> str:
+def bonus_summary(rule: RuleInfo, bonus: str) -> str:
     """The sentence of the rule's documentation that describes `bonus` (not the rule's own summary,
     which describes what it flags), or where the bonus comes from."""
     if not rule.code:
@@ -91,11 +96,14 @@ def _code_block(example: Example) -> str:
     return f"```python\n{where}{example.code}```"
 
 
-def render(rule: type[Rule]) -> str:
+def render(rule: RuleInfo) -> str:
     """The Markdown page of one rule, also printed by `explain`."""
-    goods = [e for e in rule.examples if isinstance(e, Good)]
-    bads = [e for e in rule.examples if isinstance(e, Bad)]
-    if issubclass(rule, BonusCheck):
+    from review_patterns.core.rule import Bad, Good  # with the rule's class, for its examples
+
+    given = rule.load().examples
+    goods = [e for e in given if isinstance(e, Good)]
+    bads = [e for e in given if isinstance(e, Bad)]
+    if not rule.code:  # a bonus check
         points = rule.bonuses[rule.name]
         head = [f"# {rule.name} (bonus)", "", f"Bonus: +{points} | Dimension: {rule.dimension.value}"]
         examples = []
@@ -137,17 +145,17 @@ def _toml(value: object) -> str:
     return str(value)
 
 
-def render_index() -> str:
+def render_index(rules: Sequence[RuleInfo]) -> str:
     """`rules/README.md`: the table of every rule and bonus."""
     rows = [
         f"| [{r.code}]({page_name(r)}) | {r.name} | {r.severity.value} | {r.default_penalty()} "
         f"| {r.dimension.value} | {summary(r)} |"
-        for r in ALL_RULES
+        for r in rules
         if r.code
     ]
     bonuses = [
         f"| {name} | +{points} | {r.dimension.value} | [{r.code or r.name}]({page_name(r)}) |"
-        for r in ALL_RULES
+        for r in rules
         for name, points in r.bonuses.items()
     ]
     return "\n".join(
@@ -172,9 +180,28 @@ def render_index() -> str:
 
 def catalogue() -> dict[str, str]:
     """File name -> content of every page of the catalogue."""
+    from review_patterns.checks.registry import ALL_RULES
+
     pages = {page_name(rule): render(rule) for rule in ALL_RULES}
-    pages["README.md"] = render_index()
+    pages["README.md"] = render_index(ALL_RULES)
     return pages
+
+
+def rules_file_is_stale() -> bool:
+    """Whether `checks/rules.json` says other than the rule classes."""
+    from review_patterns.checks.registry import ALL_RULES
+
+    return _read(RULES_FILE) != describe(ALL_RULES)
+
+
+def write_rules_file() -> bool:
+    """Rewrites `checks/rules.json` from the rule classes when stale; whether it did."""
+    from review_patterns.checks.registry import ALL_RULES
+
+    if not rules_file_is_stale():
+        return False
+    RULES_FILE.write_text(describe(ALL_RULES), encoding="utf-8")
+    return True
 
 
 def stale_pages(folder: Path) -> list[str]:

@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from review_patterns.core.engine import read_source
 from review_patterns.core.model import Finding, printable
+from review_patterns.syntax.files import read_source
 
 
 class Sources:

@@ -3,9 +3,11 @@ models, services, a script (decided here only, from the path; rules declare the 
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
+import tokenize
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
@@ -168,3 +170,37 @@ class SourceFile:
     @property
     def is_services_module(self) -> bool:
         return FileKind.SERVICES in self.kinds
+
+
+def read_source(path: Path, max_size: int | None = MAX_FILE_SIZE) -> tuple[str | None, str | None, int]:
+    """(text, None, 0), or (None, why it cannot be read, line) for unreadable, special, too large, binary
+    or badly encoded files."""
+    try:
+        data = read_regular_file(path, max_size)
+    except NotRead as error:
+        return None, str(error), 1
+    except OSError as error:
+        return None, f"cannot read: {error.strerror or error}", 1
+    except MemoryError:
+        return None, "too large to analyse (out of memory while reading)", 1
+    if b"\0" in data:
+        return None, "binary file, not Python source", 1
+    return decode_source(data)
+
+
+def decode_source(data: bytes) -> tuple[str | None, str | None, int]:
+    """`data` decoded as its PEP 263 declaration (or UTF-8) says, as `read_source` returns it."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        if "invalid or missing encoding" in str(error.msg):
+            encoding = "utf-8"  # no declaration; the bytes themselves are not UTF-8: said below, with where
+        else:
+            return None, f"bad encoding declaration: {error.msg}", getattr(error, "lineno", None) or 1
+    try:
+        return data.decode(encoding).removeprefix("\ufeff"), None, 0
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        return None, f"not valid {encoding}: {error.reason} at byte {error.start}", line
+    except LookupError:
+        return None, f"unknown encoding {encoding!r}", 1

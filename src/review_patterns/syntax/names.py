@@ -3,7 +3,6 @@ LibCST and `ast` nodes (the one place for each)."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 
 import libcst as cst
@@ -19,16 +18,6 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def ast_dotted_name(node: ast.expr) -> str | None:
-    """The same for Python's `ast`, with which the project context reads many files fast."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        head = ast_dotted_name(node.value)
-        return None if head is None else f"{head}.{node.attr}"
-    return None
-
-
 def called_name(node: cst.BaseExpression) -> str | None:
     """How a called function is written, arguments dropped: `a.b`, or `Service().locate` for a method
     of an instance made on the spot; else None."""
@@ -36,14 +25,6 @@ def called_name(node: cst.BaseExpression) -> str | None:
         head = dotted_name(node.value.func)
         return None if head is None else f"{head}().{node.attr.value}"
     return dotted_name(node)
-
-
-def ast_called_name(node: ast.expr) -> str | None:
-    """The same for Python's `ast`."""
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call):
-        head = ast_dotted_name(node.value.func)
-        return None if head is None else f"{head}().{node.attr}"
-    return ast_dotted_name(node)
 
 
 def bound_names(target: cst.BaseExpression) -> Iterator[str]:
@@ -165,18 +146,6 @@ def code(node: cst.CSTNode, *, one_line: bool = False) -> str:
     """The source text of a node; with `one_line`, its whitespace runs collapsed to one space."""
     text = _EMPTY.code_for_node(node)
     return " ".join(text.split()) if one_line else text
-
-
-def ast_argument(call: ast.Call, name: str, position: int | None = None) -> ast.expr | None:
-    """`argument_value` for Python's `ast`: the value passed as `name=` or at `position`."""
-    for found in call.keywords:
-        if found.arg == name:
-            return found.value
-    if position is None or position >= len(call.args):
-        return None
-    if any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
-        return None
-    return call.args[position]
 
 
 def string_value(node: cst.BaseExpression | None) -> str | None:

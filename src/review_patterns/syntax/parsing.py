@@ -15,11 +15,10 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import libcst as cst
-
-from review_patterns.syntax.lowering import lowered
+if TYPE_CHECKING:
+    import libcst as cst
 
 #: Deepest nesting (see `nesting_depth`) handed to LibCST. Real code stays below 40 (Django's
 #: deepest is 14); LibCST parses 1,000 levels in about a second, and its native parser crashes
@@ -109,6 +108,10 @@ def parse_python(source: str) -> ast.Module:
             raise
         if (bound := nesting_bound(source)) > MAX_NESTING:
             raise SyntaxError(f"too many nested levels for this Python: up to {bound}, limit {MAX_NESTING}") from None
+        import libcst as cst  # only for syntax newer than this Python: the project's files are read without it
+
+        from review_patterns.syntax.lowering import lowered
+
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as found:
@@ -163,6 +166,8 @@ def _too_nested(error: SyntaxError) -> bool:
 
 def parse_expression(text: str) -> cst.BaseExpression | None:
     """`text` (say a string annotation) as a LibCST expression, or None when it is not a safe one."""
+    import libcst as cst
+
     if check_source(text, mode="eval") is not None:
         return None
     try:

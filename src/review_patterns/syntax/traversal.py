@@ -10,8 +10,11 @@ walked by LibCST itself.
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import re
+import types
+import typing
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -218,58 +221,138 @@ _LAYOUT = frozenset(
 
 
 _LAYOUT_MODULES = frozenset({whitespace_nodes.__name__, op_nodes.__name__})
+_SENTINEL = cst.MaybeSentinel
+#: Node class -> its visited fields whose declared type admits only whitespace and operator nodes.
+_LAYOUT_FIELDS: dict[type[cst.CSTNode], frozenset[str]] = {}
+
+
+def layout_fields(node_class: type[cst.CSTNode]) -> frozenset[str]:
+    """The visited fields of `node_class` that hold only whitespace or operator nodes (or nothing), by
+    their declared types: `Call.whitespace_after_func`, `Attribute.dot`, `Arg.comma`. Where
+    `layout_unused` holds, the walk does not even enter them."""
+    found = _LAYOUT_FIELDS.get(node_class)
+    if found is None:
+        try:
+            hints = typing.get_type_hints(node_class)
+        except Exception:  # an annotation that cannot be resolved: every field is walked
+            hints = {}
+        order = field_order(node_class) or ()
+        found = _LAYOUT_FIELDS[node_class] = frozenset(
+            field for field, _ in order if field in hints and _only_layout(hints[field])
+        )
+    return found
+
+
+def _only_layout(hint: Any) -> bool:
+    """Whether a field's type admits only whitespace or operator nodes, None or `MaybeSentinel`."""
+    if hint is type(None) or hint is cst.MaybeSentinel:
+        return True
+    origin = typing.get_origin(hint)
+    if origin is not None:  # Union, Optional, Sequence[...]
+        arguments = typing.get_args(hint)
+        return bool(arguments) and origin in _CONTAINERS and all(_only_layout(a) for a in arguments)
+    return isinstance(hint, type) and hint.__module__ in _LAYOUT_MODULES
+
+
+_CONTAINERS = (typing.Union, types.UnionType, collections.abc.Sequence, list, tuple)
+
+
+#: The methods' names a walk was planned for -> node class -> its skeleton (see `_Walk.skeleton`):
+#: a run's files mostly share their rules, so their plans are worked out once.
+_SKELETONS: dict[tuple[frozenset[str], bool], dict[type[cst.CSTNode], Any]] = {}
 
 
 class _Walk:
     def __init__(self, methods: Mapping[str, list[Method]], skip_layout: bool = False) -> None:
         self.methods = methods
-        #: Node class -> (visits, [(field, only when set, attribute visits, attribute leaves)], leaves)
+        #: Node class -> (visits, [(field, only when set, attribute visits, attribute leaves)], leaves, False),
+        #: or (visits, [field], leaves, True) when no visitor has a method for one of its fields
         self.plans: dict[type[cst.CSTNode], Any] = {}
         self.fallback: cst.CSTVisitor | None = None
         #: No method is for whitespace or an operator (`layout_unused`): their subtrees are not walked.
         self.skip_layout = skip_layout
+        self.skeletons: dict[type[cst.CSTNode], Any] = {}
+        if isinstance(methods, dict):
+            if len(_SKELETONS) > 256:
+                _SKELETONS.clear()
+            self.skeletons = _SKELETONS.setdefault((frozenset(methods), skip_layout), {})
+
+    def skeleton(self, node_class: type[cst.CSTNode]) -> Any:
+        """The plan of `node_class` in method names: None for a subtree not walked, else
+        (visit name, fields, leave name, plain), the fields as in a plan, with names for methods."""
+        name = node_class.__name__
+        if self.skip_layout and name in _LAYOUT and node_class.__module__ in _LAYOUT_MODULES:
+            return None
+        order = field_order(node_class)
+        fields: tuple[Any, ...] | None = None
+        plain = False
+        if order is not None:
+            every = [
+                (field, when_set, self._name(f"visit_{name}_{field}"), self._name(f"leave_{name}_{field}"))
+                for field, when_set in order
+            ]
+            if self.skip_layout:  # no call for a field that holds only whitespace or operators
+                layout = layout_fields(node_class)
+                every = [f for f in every if f[0] not in layout or f[2] or f[3]]
+            plain = not any(visit or leave for _, _, visit, leave in every)
+            # with no `visit_<Node>_<field>` method, only the children matter
+            fields = tuple(f[0] for f in every) if plain else tuple(every)
+        return (self._name(f"visit_{name}"), fields, self._name(f"leave_{name}"), plain)
+
+    def _name(self, name: str) -> str | None:
+        return name if self.methods.get(name) else None
 
     def plan(self, node_class: type[cst.CSTNode]) -> Any:
-        name = node_class.__name__
-        if self.skip_layout and name in _LAYOUT and node_class.__module__ in _LAYOUT_MODULES:  # not walked
-            self.plans[node_class] = ((), (), ())
-            return self.plans[node_class]
-        order = field_order(node_class)
-        fields = None
-        if order is not None:
-            fields = tuple(
-                (field, when_set, self._get(f"visit_{name}_{field}"), self._get(f"leave_{name}_{field}"))
-                for field, when_set in order
-            )
-        plan = (self._get(f"visit_{name}"), fields, self._get(f"leave_{name}"))
+        if node_class in self.skeletons:
+            skeleton = self.skeletons[node_class]
+        else:
+            skeleton = self.skeletons[node_class] = self.skeleton(node_class)
+        if skeleton is None:  # not walked
+            plan: Any = ((), (), (), True)
+        else:
+            visit, fields, leave, plain = skeleton
+            if fields is not None and not plain:
+                fields = tuple((f, when_set, self._get(v), self._get(lv)) for f, when_set, v, lv in fields)
+            plan = (self._get(visit), fields, self._get(leave), plain)
         self.plans[node_class] = plan
         return plan
 
-    def _get(self, name: str) -> tuple[Method, ...]:
-        return tuple(self.methods.get(name, ()))
+    def _get(self, name: str | None) -> tuple[Method, ...]:
+        return () if name is None else tuple(self.methods.get(name, ()))
 
     def walk(self, node: cst.CSTNode) -> None:
         plan = self.plans.get(type(node)) or self.plan(type(node))
-        visits, fields, leaves = plan
+        visits, fields, leaves, plain = plan
         if fields is None:
             node.visit(self._libcst())
             return
         for method in visits:
             method(node)
         walk = self.walk
-        for field, when_set, attribute_visits, attribute_leaves in fields:
-            value = getattr(node, field)
-            if when_set and value is None:
-                continue
-            for method in attribute_visits:
-                method(node)
-            if isinstance(value, cst.CSTNode):
-                walk(value)
-            elif isinstance(value, (tuple, list)):
-                for child in value:
-                    walk(child)
-            for method in attribute_leaves:
-                method(node)
+        if plain:
+            for field in fields:
+                value = getattr(node, field)
+                kind = type(value)
+                if kind is tuple or kind is list:
+                    for child in value:
+                        walk(child)
+                elif value is not None and kind is not _SENTINEL:  # a node (a visited field holds nothing else)
+                    walk(value)
+        else:
+            for field, when_set, attribute_visits, attribute_leaves in fields:
+                value = getattr(node, field)
+                if when_set and value is None:
+                    continue
+                for method in attribute_visits:
+                    method(node)
+                kind = type(value)
+                if kind is tuple or kind is list:
+                    for child in value:
+                        walk(child)
+                elif value is not None and kind is not _SENTINEL:
+                    walk(value)
+                for method in attribute_leaves:
+                    method(node)
         for method in leaves:
             method(node)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -20,6 +21,7 @@ from review_patterns.checks.orm.helpers import (
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rewrite
+from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import call_name, dotted_name
 
 #: Calls that look at an object without reading its counters (`redirect` reads its URL).
@@ -47,6 +49,10 @@ class _State:
     #: key -> fields assigned an F() expression and not reloaded since
     expressions: dict[str, set[str]] = field(default_factory=dict)
     stale: list[_Stale] = field(default_factory=list)
+
+
+#: `F` as a whole word: how a file that uses Django's `F` names it, however imported.
+_NAMES_F = re.compile(r"\bF\b")
 
 
 class FExpressionWithoutRefresh(FlowRule):
@@ -279,6 +285,11 @@ class FExpressionWithoutRefresh(FlowRule):
                     return render(request, "review.html", {"review": review})
             """),
     )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        """Also: the file names `F` (imported, `models.F`, aliased); every finding needs an `F()` call."""
+        return super().applies_to(file) and _NAMES_F.search(file.source) is not None
 
     def setup(self) -> None:
         super().setup()

@@ -14,6 +14,7 @@ from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import call_name, dotted_name, is_none, string_value
+from review_patterns.syntax.semantic import Binding
 
 
 class BroadExcept(HandlerAwareRule):
@@ -49,7 +50,7 @@ class BroadExcept(HandlerAwareRule):
     says what it does on failure ("return None if the input is invalid"); a `try` that only
     releases a resource (`close()`, `shutdown()`, `os.remove()`) or any handler in a
     `close()`, `__exit__()` or `__del__()` method: best-effort cleanup; and the handlers of a
-    template filter (`@register.filter`) or a template `Node.render()`, which Django's
+    template filter (`@register.filter`, or `register.filter("name", func)` in the module) or a template `Node.render()`, which Django's
     documentation asks to fail silently. It is reported at the `except` line. Test modules
     are not checked.
 
@@ -208,6 +209,7 @@ class BroadExcept(HandlerAwareRule):
         self.deliberate: set[Handler] = set()
         #: (enclosing handler, handler nested in it, the class caught): decided when the enclosing one ends
         self.cleanups: list[tuple[Handler, Handler, str]] = []
+        self._filters_by_call: frozenset[str] | None = None  # see `_registered_by_call`
 
     def on_handler(self, handler: Handler) -> None:
         body = self._own_try()
@@ -251,6 +253,8 @@ class BroadExcept(HandlerAwareRule):
                 continue
             if any(self._registers_filter(d.decorator) for d in node.decorators):
                 return True
+            if scope.parent is self.semantic.module_scope and node.name.value in self._registered_by_call():
+                return True
         owner = self.semantic.method_of
         function = self.function
         return (
@@ -265,9 +269,34 @@ class BroadExcept(HandlerAwareRule):
         target = decorator.func if isinstance(decorator, cst.Call) else decorator
         if not (isinstance(target, cst.Attribute) and target.attr.value == "filter"):
             return False
-        binding = self.semantic.binding_of(target.value)
+        return self._is_library(self.semantic.binding_of(target.value))
+
+    def _is_library(self, binding: Binding | None) -> bool:
         value = binding.value if binding is not None else None
         return isinstance(value, cst.Call) and self.semantic.qualified_name(value.func) in _TEMPLATE_LIBRARIES
+
+    def _registered_by_call(self) -> frozenset[str]:
+        """The module's functions registered as filters by a call of its body:
+        `register.filter("name", func)`, `register.filter(func)`, `register.filter(filter_func=func)`."""
+        if self._filters_by_call is None:
+            module = self.semantic.module_scope
+            names: set[str] = set()
+            statements = module.node.body if isinstance(module.node, cst.Module) else ()
+            lines = [line.body[0] for line in statements if isinstance(line, cst.SimpleStatementLine)]
+            for call in (line.value for line in lines if isinstance(line, cst.Expr)):
+                if not (
+                    isinstance(call, cst.Call)
+                    and isinstance(call.func, cst.Attribute)
+                    and call.func.attr.value == "filter"
+                    and isinstance(call.func.value, cst.Name)
+                    and self._is_library(module.latest(call.func.value.value))
+                ):
+                    continue
+                given = [a.value for a in call.args if a.keyword is None or a.keyword.value == "filter_func"]
+                if given and isinstance(given[-1], cst.Name):
+                    names.add(given[-1].value)
+            self._filters_by_call = frozenset(names)
+        return self._filters_by_call
 
     def visit_Try(self, node: cst.Try) -> None:
         self.tries.append((node, _Body.of(node.body)))

@@ -26,8 +26,9 @@ class ExceptionTextInLog(ExceptionTextRule):
 
     Not flagged: a handler that also logs the traceback unconditionally (`logger.exception`,
     `exc_info=True`): whether it should is RP305's business; text logged under
-    `if settings.DEBUG:`; handlers of named exceptions (`except KeyError as e`), whose text the
-    handler's author knows; text passed through a cleaner (`cleanup*`, `sanitize*`, `redact*`,
+    `if settings.DEBUG:`; handlers of named exceptions (`except KeyError as e`, or a broad handler's
+    branch `if isinstance(e, KeyError):` / `if type(e) is AbortScript:`), whose text the handler's
+    author knows; text passed through a cleaner (`cleanup*`, `sanitize*`, `redact*`,
     `scrub*`, `mask_*`, `anonymize*`). Test modules are not checked.
 
     ## Why is this bad?
@@ -123,7 +124,11 @@ class ExceptionTextInLog(ExceptionTextRule):
         self.sink(node, self.logged_text(log), "a log message")
 
     def judge(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
-        broad = [h for h in sources if (h.bare or any(t in BROAD for t in h.types)) and h not in self.traceback_logged]
+        broad = [
+            h
+            for h in sources
+            if (self.catches_anything(h) or any(t in BROAD for t in self.caught(h))) and h not in self.traceback_logged
+        ]
         if broad:
             handler = min(broad, key=lambda h: h.name or "")
             self.report(

@@ -43,6 +43,9 @@ _CONTEXT_METHODS = frozenset({"get_context_data"})
 #: answer the user asked for.
 _SETTINGS_TEST_CALL = re.compile(r"^(test|test_\w+|\w+_test|(check|verify)_connection)$")
 _SETTINGS_TEST_FUNCTION = re.compile(r"^\w*(check|test|verify|validate)\w*_(connection|settings|config|configuration)$")
+#: A validator of what the user submitted (`validate_script_content(upload)`): called alone in a `try`,
+#: whatever it raises is its verdict on that input.
+_VALIDATOR_CALL = re.compile(r"^validate_\w+$")
 
 
 class ExceptionTextLeak(ExceptionTextRule):
@@ -70,7 +73,8 @@ class ExceptionTextLeak(ExceptionTextRule):
     Whose text it is matters. In a response, the text of a broad catch (`Exception`, a bare
     `except:`) or of a library's or the standard library's exception is flagged. In a rendered
     exception only text that carries internals is: a broad catch, database and driver errors,
-    HTTP client errors, `OSError` and the other errors of files, sockets and processes.
+    HTTP client errors, `OSError` and the other errors of files, sockets and processes. Inside a
+    broad handler's `if isinstance(e, X):` (or `type(e) is X`) the exception is an X.
     Not flagged: `ValueError`, `TypeError`, `KeyError`, `JSONDecodeError`, a parser's errors
     (`...DecodeError`, `...ParseError`, `...ReadError`, `...FormatError` such as `PdfReadError`
     or netaddr's `AddrFormatError`) and validation errors, raised while reading the user's own
@@ -86,6 +90,8 @@ class ExceptionTextLeak(ExceptionTextRule):
     (`try: backend.test(...)`, `test_connection()`, a function named like `validate_settings()`
     or `validate_config()`): the text of
     the SMTP server or translation service the user just configured is the answer they asked for.
+    Nor is the error of a `try` that only calls a validator of what the user submitted
+    (`try: validate_script_content(upload.read(), upload.name)`): it is the validator's verdict.
     Text passed through a cleaner (a function named `cleanup*`, `sanitize*`, `redact*`, `scrub*`,
     `mask_*`, `anonymize*`) is not the raw text any more.
 
@@ -315,7 +321,7 @@ class ExceptionTextLeak(ExceptionTextRule):
 
     def visit_Try(self, node: cst.Try) -> None:
         calls = (call_name(c) for c in traversal.nodes_of(node.body, cst.Call))
-        if any(name is not None and _SETTINGS_TEST_CALL.match(name) for name in calls):
+        if any(name is not None and _SETTINGS_TEST_CALL.match(name) for name in calls) or _validates_alone(node):
             self.testing_handlers.update(id(h) for h in node.handlers)
 
     def on_handler(self, handler: Handler) -> None:
@@ -479,10 +485,10 @@ class ExceptionTextLeak(ExceptionTextRule):
 
     def origin(self, handler: Handler) -> Origin:
         """The most revealing origin among the classes a handler catches."""
-        if handler.bare:
+        if self.catches_anything(handler):
             return Origin.INTERNAL
         found = Origin.USER
-        for qualified in handler.types:
+        for qualified in self.caught(handler):
             last = qualified.rpartition(".")[2]
             if qualified in self.user_facing or last in self.user_facing:
                 continue
@@ -492,3 +498,14 @@ class ExceptionTextLeak(ExceptionTextRule):
             if _ORDER[origin] > _ORDER[found]:
                 found = origin
         return found
+
+
+def _validates_alone(node: cst.Try) -> bool:
+    """A `try` whose body is one call of a validator: `try: validate_script_content(content, name)`."""
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or len(body[0].body) != 1:
+        return False
+    statement = body[0].body[0]
+    call = statement.value if isinstance(statement, cst.Expr) else None
+    name = call_name(call) if isinstance(call, cst.Call) else None
+    return name is not None and _VALIDATOR_CALL.match(name) is not None

@@ -200,6 +200,8 @@ class HandlerAwareRule(Rule):
         self._in_log = 0  # depth of logger calls around the current node
         self._calls: list[bool] = []  # for each enclosing call: is it a logger call?
         self._debug_blocks: list[bool] = []  # for each enclosing `if` block: does it run only under DEBUG?
+        #: for each enclosing `if` block: the handler whose exception its test narrows, and to which classes
+        self._narrowings: list[tuple[Handler, tuple[str, ...]] | None] = []
 
     # -- hooks --
 
@@ -248,6 +250,11 @@ class HandlerAwareRule(Rule):
     def debug_only(self) -> bool:
         """Inside `if settings.DEBUG:` (or the `else` of `if not settings.DEBUG:`)."""
         return any(self._debug_blocks)
+
+    @property
+    def narrowed(self) -> dict[Handler, tuple[str, ...]]:
+        """Handlers whose exception an enclosing `if isinstance(e, X):` (or `type(e) is X`) narrows to X."""
+        return dict(filter(None, self._narrowings))
 
     def exception_names(self) -> dict[str, Handler]:
         """Names that hold a caught exception here: each handler's live `as` name, innermost wins."""
@@ -479,15 +486,31 @@ class HandlerAwareRule(Rule):
 
     def visit_If_body(self, node: cst.If) -> None:
         self._debug_blocks.append(debug_test(node.test) is True)
+        self._narrowings.append(self._narrowing(node.test))
 
     def leave_If_body(self, node: cst.If) -> None:
         self._debug_blocks.pop()
+        self._narrowings.pop()
 
     def visit_If_orelse(self, node: cst.If) -> None:
         self._debug_blocks.append(debug_test(node.test) is False)
+        self._narrowings.append(None)
 
     def leave_If_orelse(self, node: cst.If) -> None:
         self._debug_blocks.pop()
+        self._narrowings.pop()
+
+    def _narrowing(self, test: cst.BaseExpression) -> tuple[Handler, tuple[str, ...]] | None:
+        """The caught exception and the classes a test narrows it to, when all of them are known."""
+        found = narrowing_test(test)
+        if found is None:
+            return None
+        name, classes = found
+        handler = self.exception_names().get(name)
+        qualified = [self.semantic.imported_or_written(c) for c in classes]
+        if handler is None or any(q is None for q in qualified):
+            return None
+        return handler, tuple(q.removeprefix("builtins.") for q in qualified if q is not None)
 
     def visit_Raise(self, node: cst.Raise) -> None:
         for enclosing in self.handlers:
@@ -613,6 +636,31 @@ def debug_test(test: cst.BaseExpression) -> bool | None:
         return None if inner is None else not inner
     name = dotted_name(test)
     return True if name is not None and (name == "DEBUG" or name.endswith(".DEBUG")) else None
+
+
+def narrowing_test(test: cst.BaseExpression) -> tuple[str, list[cst.BaseExpression]] | None:
+    """`isinstance(e, X)`, `isinstance(e, (X, Y))`, `type(e) is X`, `type(e) == X`, `type(e) in (X, Y)`:
+    the name tested and the class expressions it is narrowed to; None for any other test."""
+    if isinstance(test, cst.Call) and dotted_name(test.func) == "isinstance" and len(test.args) == 2:
+        subject, classes = test.args[0].value, test.args[1].value
+    elif (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, (cst.Is, cst.Equal, cst.In))
+        and isinstance(test.left, cst.Call)
+        and dotted_name(test.left.func) == "type"
+        and len(test.left.args) == 1
+    ):
+        subject, classes = test.left.args[0].value, test.comparisons[0].comparator
+        if isinstance(test.comparisons[0].operator, cst.In) and not isinstance(classes, (cst.Tuple, cst.List, cst.Set)):
+            return None
+    else:
+        return None
+    if not isinstance(subject, cst.Name):
+        return None
+    if isinstance(classes, (cst.Tuple, cst.List, cst.Set)):
+        return subject.value, [element.value for element in classes.elements]
+    return subject.value, [classes]
 
 
 def _param_is_logger(param: cst.Param) -> bool | None:
@@ -821,10 +869,22 @@ class ExceptionTextRule(HandlerAwareRule):
 
     def setup(self) -> None:
         super().setup()
-        self.pending: list[tuple[cst.CSTNode, set[Handler], str]] = []
+        self.pending: list[tuple[cst.CSTNode, set[Handler], str, dict[Handler, tuple[str, ...]]]] = []
+        #: while judging: the sources an `if isinstance(e, X):` around the sink narrowed (see `caught`)
+        self.narrowing: dict[Handler, tuple[str, ...]] = {}
 
     def judge(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
         """The text of the exceptions of `sources` reaches `sink` at `node`: report it or not."""
+
+    def caught(self, handler: Handler) -> tuple[str, ...]:
+        """The classes the exception can be where its text arrived: those the handler catches, or
+        those an enclosing `if isinstance(e, X):` narrowed it to (`except Exception as e:` then
+        `if type(e) is AbortScript:` holds an AbortScript)."""
+        return self.narrowing.get(handler, handler.types)
+
+    def catches_anything(self, handler: Handler) -> bool:
+        """A bare `except:` whose exception no test narrowed where its text arrived."""
+        return handler.bare and handler not in self.narrowing
 
     def describe(self, handler: Handler) -> str:
         return f"the text of `{handler.name}`" if handler.name else "the traceback"
@@ -832,16 +892,26 @@ class ExceptionTextRule(HandlerAwareRule):
     def sink(self, node: cst.CSTNode, sources: set[Handler], sink: str) -> None:
         if not sources or self.debug_only:
             return
+        narrowed = {h: types for h, types in self.narrowed.items() if h in sources}
         if self.handlers:
-            self.pending.append((node, sources, sink))
+            self.pending.append((node, sources, sink, narrowed))
         else:
-            self.judge(node, sources, sink)
+            self._judge(node, sources, sink, narrowed)
 
     def after_handler(self, handler: Handler) -> None:
         if len(self.handlers) == 1:  # leaving the outermost handler of this scope
             pending, self.pending = self.pending, []
-            for node, sources, sink in pending:
-                self.judge(node, sources, sink)
+            for node, sources, sink, narrowed in pending:
+                self._judge(node, sources, sink, narrowed)
+
+    def _judge(
+        self, node: cst.CSTNode, sources: set[Handler], sink: str, narrowed: dict[Handler, tuple[str, ...]]
+    ) -> None:
+        self.narrowing = narrowed
+        try:
+            self.judge(node, sources, sink)
+        finally:
+            self.narrowing = {}
 
     # -- variables holding the text --
 

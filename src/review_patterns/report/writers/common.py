@@ -7,7 +7,7 @@ from typing import Protocol
 
 from review_patterns.core.grading import minimum_score
 from review_patterns.core.model import Report, Severity
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.report.fingerprint import Sources
 
 
@@ -15,7 +15,7 @@ class Writer(Protocol):
     """A report format: the same `Report` in, text out. `sources` gives the reported lines, `rules` those
     of the run (for SARIF's catalogue and Markdown's links), the registry unless given."""
 
-    def __call__(self, report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ...) -> str: ...
+    def __call__(self, report: Report, sources: Sources | None = None, *, rules: Sequence[RuleInfo] = ...) -> str: ...
 
 
 #: SARIF levels; GitHub says `notice` for `note`.

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from review_patterns.checks import ALL_RULES
+from review_patterns.checks import RULES
 from review_patterns.core.model import Report
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import LEVELS, verdict
 
@@ -25,7 +25,7 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def github(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
+def github(report: Report, sources: Sources | None = None, *, rules: Sequence[RuleInfo] = RULES) -> str:
     """`::error file=...,line=...,col=...,title=RP101::message` per finding, by severity."""
     lines = []
     for f in report.findings:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from review_patterns.checks import ALL_RULES
+from review_patterns.checks import RULES
 from review_patterns.core.model import Dimension, Report, Severity
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.report.fingerprint import Sources, unique_fingerprints
 
 _SEVERITY = {
@@ -25,7 +25,7 @@ _CATEGORY = {
 }
 
 
-def gitlab(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
+def gitlab(report: Report, sources: Sources | None = None, *, rules: Sequence[RuleInfo] = RULES) -> str:
     """The report as a Code Quality artifact; paths must be relative to the repository root."""
     findings = report.findings
     issues = [

@@ -6,10 +6,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from review_patterns.checks import ALL_RULES
+from review_patterns.checks import RULES
 from review_patterns.core.grading import file_grade, findings_by_rule, grade_counts, lowest_files, review_arithmetic
 from review_patterns.core.model import Dimension, Fix, Report
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.core.version import __version__
 from review_patterns.report.fingerprint import Sources
 
@@ -107,5 +107,5 @@ def as_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def json_report(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
+def json_report(report: Report, sources: Sources | None = None, *, rules: Sequence[RuleInfo] = RULES) -> str:
     return json.dumps(as_dict(report), indent=2) + "\n"

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from review_patterns.checks import ALL_RULES
+from review_patterns.checks import RULES
 from review_patterns.core.grading import file_grade
 from review_patterns.core.model import Report
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural
 
 
-def junit(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
+def junit(report: Report, sources: Sources | None = None, *, rules: Sequence[RuleInfo] = RULES) -> str:
     """A `testsuite` named review-patterns; a file with findings fails, one that cannot be read errs."""
+    import xml.etree.ElementTree as ET  # only for this format
+
     failures = sum(1 for r in report.files if r.findings and r.error is None)
     errors = sum(1 for r in report.files if r.error is not None)
     counts = {"tests": str(len(report.files)), "failures": str(failures), "errors": str(errors)}

@@ -10,10 +10,10 @@ import textwrap
 from collections.abc import Sequence
 from itertools import groupby
 
-from review_patterns.checks import ALL_RULES
+from review_patterns.checks import RULES
 from review_patterns.core.grading import letter
 from review_patterns.core.model import Dimension, Finding, Report, Severity
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.report import docs
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural, verdict
@@ -53,7 +53,7 @@ def snippet(sources: Sources, finding: Finding, most: int = 6) -> str:
     return code + ("\n..." if last < finding.end_line else "")
 
 
-def _entry(finding: Finding, sources: Sources, rules: Sequence[type[Rule]]) -> list[str]:
+def _entry(finding: Finding, sources: Sources, rules: Sequence[RuleInfo]) -> list[str]:
     rule = next((r for r in rules if r.code == finding.code), None)
     where = f"**{escape(finding.path)}:{finding.line}**"
     lines = [f"- {where} {finding.code} {escape(finding.name)}: {inline(finding.message)}"]
@@ -115,7 +115,7 @@ def _positives(report: Report) -> list[str]:
     return lines
 
 
-def markdown(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
+def markdown(report: Report, sources: Sources | None = None, *, rules: Sequence[RuleInfo] = RULES) -> str:
     """Grade and dimensions, then Blockers, Important, Suggestions, Positives, and the grade of each file;
     long lists folded, the whole below GitHub's step summary limit."""
     sources = sources or Sources()

@@ -8,10 +8,10 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from review_patterns.checks import ALL_RULES
+from review_patterns.checks import RULES
 from review_patterns.core.grading import file_grade
 from review_patterns.core.model import Dimension, Report
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.core.version import __version__
 from review_patterns.report import docs
 from review_patterns.report.fingerprint import Sources, unique_fingerprints
@@ -44,7 +44,7 @@ def artifact(path: str) -> dict[str, str]:
     return {"uri": quote(path), "uriBaseId": BASE_ID}
 
 
-def sarif(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
+def sarif(report: Report, sources: Sources | None = None, *, rules: Sequence[RuleInfo] = RULES) -> str:
     """The report as one SARIF run; paths are relative to `%SRCROOT%`, the working folder."""
     sources = sources or Sources()
     catalogue = [rule for rule in rules if rule.code]

@@ -5,11 +5,9 @@ from __future__ import annotations
 import io
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.text import Text
-
-from review_patterns.checks import ALL_RULES
+from review_patterns.checks import RULES
 from review_patterns.core.grading import (
     arithmetic,
     findings_by_rule,
@@ -19,9 +17,12 @@ from review_patterns.core.grading import (
     review_arithmetic,
 )
 from review_patterns.core.model import Dimension, FileResult, Finding, Report, Severity
-from review_patterns.core.rule import Rule
+from review_patterns.core.rule_info import RuleInfo
 from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers.common import plural, verdict
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 _STYLE = {
     Severity.BLOCKER: "bold red",
@@ -50,6 +51,8 @@ def _fix_mark(finding: Finding) -> str:
 
 
 def _file_block(result: FileResult) -> list[Text]:
+    from rich.text import Text  # rich, only for the formats that print through it
+
     head = Text.assemble((result.path, "bold"), "  ")
     if result.score is None:
         head.append("error", _grade_style(None))
@@ -74,6 +77,8 @@ def _file_block(result: FileResult) -> list[Text]:
 
 
 def summary_block(report: Report) -> list[Text]:
+    from rich.text import Text
+
     """What a lead reads first, at the end of the report.
 
     A whole tree: the files per letter, the lowest files, the findings per rule, the overall grade.
@@ -118,13 +123,16 @@ def text(
     report: Report,
     sources: Sources | None = None,
     *,
-    rules: Sequence[type[Rule]] = ALL_RULES,
+    rules: Sequence[RuleInfo] = RULES,
     color: bool = False,
     width: int = 100,
 ) -> str:
     """The human report: findings per file with the score's arithmetic, then the overall grade."""
     buffer = io.StringIO()
     # soft_wrap: a finding stays on one line, so logs can be grepped and editors can jump to it
+    from rich.console import Console
+    from rich.text import Text
+
     console = Console(
         file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True
     )
@@ -149,7 +157,7 @@ def text(
     return buffer.getvalue()
 
 
-def concise(report: Report, sources: Sources | None = None, *, rules: Sequence[type[Rule]] = ALL_RULES) -> str:
+def concise(report: Report, sources: Sources | None = None, *, rules: Sequence[RuleInfo] = RULES) -> str:
     """`path:line:col: CODE message`, one finding a line, as compilers and editors print them, then the total."""
     total = f"{plural(len(report.findings), 'finding')} ({plural(report.blockers, 'blocker')}) in "
     return f"{finding_lines(report)}{total}{plural(len(report.files), 'file')}: {report.grade} {report.score:g}, {verdict(report)}\n"
