@@ -19,6 +19,7 @@ from review_patterns.core import grading
 from review_patterns.core.config import parse_config
 from review_patterns.core.model import Severity
 from review_patterns.syntax import traversal
+from review_patterns.syntax.files import FileKind
 
 RULES = (SaveInLoop,)  # the engine is tested with stand-in rules, handed to it like the registry
 
@@ -281,3 +282,24 @@ def test_a_rule_from_the_catalogue_keeps_its_classs_own_pre_check(monkeypatch: p
     migration = "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    operations = []\n"
     review_patterns.lint(migration, "shop/migrations/0002_order.py", rules=entries)
     assert created == ["shop/migrations/0002_order.py"]
+
+
+def test_a_file_no_selected_rule_applies_to_is_not_parsed_by_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
+    class SaveInLoopInMigrations(SaveInLoop):
+        kinds = frozenset({FileKind.MIGRATION})
+
+    parsed: list[str] = []
+    parse = cst.parse_module
+
+    def counting_parse(source: str) -> cst.Module:
+        parsed.append(source)
+        return parse(source)
+
+    monkeypatch.setattr(cst, "parse_module", counting_parse)
+    result = lint(VIEW, "blog/views.py", rules=(SaveInLoopInMigrations,))
+    assert parsed == [] and result.findings == () and result.error is None and result.lines == 6
+    assert result.score == lint(VIEW, "blog/views.py", rules=()).score
+    assert lint(VIEW, "blog/migrations/0002_publish.py", rules=(SaveInLoopInMigrations,)).findings
+    assert len(parsed) == 1
+    broken = lint("def publish(post:\n    post.save()\n", "blog/views.py", rules=(SaveInLoopInMigrations,))
+    assert [f.code for f in broken.findings] == ["RP001"]  # CPython's parser still says it is not Python

@@ -223,16 +223,12 @@ def _analyse(
     project_path: str | None,
     lines: int,
 ) -> FileResult:
-    """Parses once, runs the rules in one traversal and places their reports (see `lint`)."""
-    file = SourceFile(project_path or path, source)
-    try:
-        module = cst.parse_module(source)
-    except (RecursionError, MemoryError):
-        raise
-    except Exception as error:
-        line, column, message = _parse_failure(error)
-        return _error_result(path, lines, _at(line, column), message, config)
+    """Parses once, runs the rules in one traversal and places their reports (see `lint`).
 
+    A file that no selected rule applies to is not parsed by LibCST (CPython's parser, in `lint`,
+    has already said whether it is Python).
+    """
+    file = SourceFile(project_path or path, source)
     semantic = SemanticModel(file)
     context = context if context is not None else ProjectContext.empty(django_version=config.django_version)
     failures: dict[type[Rule], str] = {}  # a crashing rule is reported as RP002, never raised
@@ -250,7 +246,15 @@ def _analyse(
         except Exception as error:
             failures[rule_class] = _describe(error)
     ignored = ignored_here(config, path) | ignored_here(config, file.path)
+    module = _UNREAD
     if visitors:
+        try:
+            module = cst.parse_module(source)
+        except (RecursionError, MemoryError):
+            raise
+        except Exception as error:
+            line, column, message = _parse_failure(error)
+            return _error_result(path, lines, _at(line, column), message, config)
         # The semantic model enters a node before the rules and leaves it after them.
         batch = [semantic.entering, *(_guarded(r, failures) for r in visitors)]
         traversal.visit_batched(module, [*batch, semantic.leaving])
@@ -291,6 +295,10 @@ def _analyse(
         score=grading.score(kept, bonuses),
         dimensions=grading.dimension_scores(kept, bonuses),
     )
+
+
+#: Stands for the tree of a file that no rule reads.
+_UNREAD = cst.Module(body=())
 
 
 def not_analysed(path: str, reason: str, config: Config, *, internal: bool = False) -> FileResult:
