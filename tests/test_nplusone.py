@@ -155,6 +155,22 @@ def test_filter_on_a_prefetched_manager_queries_again() -> None:
     assert finding.line == 7 and "queries again" in finding.message
 
 
+def test_a_values_list_per_row_is_not_served_by_a_prefetch() -> None:
+    # `values_list()` queries even on prefetched rows: the advice is one query for the loop, with no
+    # prefetch fix offered; `.all()` in the same shape is still told to prefetch, with the fix.
+    values, listed = check("""
+        from forum.models import Post
+
+        def index(request):
+            posts = Post.objects.filter(title__startswith="a")
+            names = {post.pk: list(post.tags.values_list("name", flat=True)) for post in posts}
+            return names, [list(post.tags.all()) for post in posts]
+        """)
+    assert values.line == 6 and "queries again even on prefetched rows" in values.message
+    assert "prefetch_related" not in values.message and values.fix is None
+    assert listed.line == 7 and 'prefetch_related("tags")' in listed.message and listed.fix is not None
+
+
 def test_nested_loop_over_a_related_manager() -> None:
     findings = check("""
         from forum.models import Forum

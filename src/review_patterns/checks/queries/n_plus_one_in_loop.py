@@ -103,8 +103,9 @@ class NPlusOneInLoop(QueryTracker):
         "Unsafe: where the function builds the loop's queryset (in the loop or in its one assignment), "
         "the fix adds the relation to its `select_related(...)`/`prefetch_related(...)`, or adds that "
         "call to the chain (before a slice, `list()` or `iterator()`). It changes the queries the "
-        "queryset runs, for every use of it. Counts (`annotate(Count(...))`), filtered prefetches and "
-        "querysets built elsewhere are left to you."
+        "queryset runs, for every use of it. Counts (`annotate(Count(...))`), filtered prefetches, "
+        "manager calls no prefetch serves (`values_list()`, `filter()`, `get()`: the message says to "
+        "fetch once for the whole loop) and querysets built elsewhere are left to you."
     )
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION})
     examples = (
@@ -445,6 +446,8 @@ class NPlusOneInLoop(QueryTracker):
         kept, built = self.querysets.get(id(row), (None, None))
         if kept is not row or built is None or row.path or access.kind not in ("forward", "many"):
             return None
+        if access.kind == "many" and access.method not in CACHED_METHODS:
+            return None  # a prefetch would not serve it (see `_fix`)
         method = "select_related" if access.kind == "forward" and not access.generic else "prefetch_related"
         return load_in_queryset(built, method, full)
 
@@ -454,6 +457,12 @@ class NPlusOneInLoop(QueryTracker):
     def _fix(self, access: Access, full: str, via_prefetch: bool) -> str:
         if access.kind == "count" and not via_prefetch:
             return f'count with `annotate(Count("{"__".join(access.lookups)}"))` on the queryset instead'
+        if access.kind == "many" and access.method not in CACHED_METHODS:
+            # `post.tags.values_list(...)` queries per row whether or not `tags` is prefetched
+            return (
+                f"`.{access.method}()` queries again even on prefetched rows; fetch them once for the "
+                "whole loop (one query filtered by the loop's rows, or a `Prefetch` with a `queryset=`)"
+            )
         if access.kind == "requery":
             return (
                 f"`.{access.method}()` on the prefetched `{access.path[-1]}` queries again; "
