@@ -197,6 +197,17 @@ def test_collection_skips_virtualenvs_caches_and_excluded_globs(tmp_path: Path) 
     assert [r.path for r in named.files] == ["legacy/old.py"]
 
 
+def test_the_context_reads_the_project_files_in_order_past_environments_and_links(tmp_path: Path) -> None:
+    from review_patterns.project.context import walk_python_files
+
+    for name in ["manage.py", "b/views.py", "b/a/models.py", "a.py", "b/notes.txt", "env/pyvenv.cfg",
+                 "env/lib/site.py", ".git/hooks/hook.py", "node_modules/p/x.py", "pkg.egg-info/x.py"]:  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x = 1\n")
+    (tmp_path / "linked").symlink_to(tmp_path / "b")  # a link to a folder is not followed
+    assert list(walk_python_files(tmp_path)) == ["a.py", "manage.py", "b/views.py", "b/a/models.py"]
+
+
 def test_context_is_read_from_disk_around_the_checked_file(tmp_path: Path) -> None:
     (tmp_path / "manage.py").write_text("")
     (tmp_path / "blog").mkdir()

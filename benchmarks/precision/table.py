@@ -124,6 +124,14 @@ def record_first_run(projects: list[str], counts: dict[str, dict[str, int]]) -> 
     FIRST_RUN.write_text(json.dumps(first, indent=2, sort_keys=True) + "\n")
 
 
+def _held_out_row(rule: str, was: dict[str, int], now: dict[str, int]) -> str:
+    return (
+        f"| {rule} | {was['findings']} | {was['sampled']} | {was['true']} | {was['false']}"
+        f" | {_share(was['true'], was['false'])} | {now['findings']} | {now['sampled']} | {now['true']}"
+        f" | {now['false']} | {_share(now['true'], now['false'])} |"
+    )
+
+
 def held_out_table(judged: dict[str, list[dict[str, str]]], counts: dict[str, dict[str, int]]) -> str:
     """Held-out projects: each rule's figures as first judged and as the verdicts give them now."""
     first = json.loads(FIRST_RUN.read_text()) if FIRST_RUN.is_file() else {}
@@ -131,6 +139,8 @@ def held_out_table(judged: dict[str, list[dict[str, str]]], counts: dict[str, di
     if not projects:
         return ""
     lines, silent = [], []
+    keys = ("findings", "sampled", "true", "false")
+    totals = {"was": dict.fromkeys(keys, 0), "now": dict.fromkeys(keys, 0)}
     for rule, rows in judged.items():
         before = [first.get(rule, {}).get(p) for p in projects]
         if not any(before):
@@ -144,11 +154,11 @@ def held_out_table(judged: dict[str, list[dict[str, str]]], counts: dict[str, di
         if not was["findings"] and not now["findings"]:
             silent.append(rule)
             continue
-        lines.append(
-            f"| {rule} | {was['findings']} | {was['sampled']} | {was['true']} | {was['false']}"
-            f" | {_share(was['true'], was['false'])} | {now['findings']} | {now['sampled']} | {now['true']}"
-            f" | {now['false']} | {_share(now['true'], now['false'])} |"
-        )
+        lines.append(_held_out_row(rule, was, now))
+        for key in keys:
+            totals["was"][key] += was[key]
+            totals["now"][key] += now[key]
+    lines.append(_held_out_row("all", totals["was"], totals["now"]))
     names = ", ".join(f"{name} {version}" for name, version, _ in PROJECTS if name in projects)
     return (
         f"""

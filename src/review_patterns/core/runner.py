@@ -148,7 +148,7 @@ def _walk(
         if entry.is_symlink():
             child_real = os.path.realpath(entry.path)
             if not _within(child_real, roots):
-                if python or entry.is_dir():
+                if python or Path(entry.path).is_dir():  # False for a link to nowhere or in a loop
                     notes.append(f"skipped {top / entry.name}: a symbolic link out of the checked folders")
                 continue
             kind = _kind(top / entry.name, notes if python else [])

@@ -98,14 +98,39 @@ def _started_from() -> frozenset[str]:
 
 
 def walk_python_files(top: Path) -> Iterator[str]:
-    """Every `.py` file below `top`, relative to it with forward slashes, in a stable order, skipping
-    `SKIPPED_DIRS` and virtualenvs."""
-    for folder, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if not is_skipped_dir(os.path.join(folder, d)))
-        prefix = os.path.relpath(folder, top).replace(os.sep, "/") + "/"
-        for name in sorted(files):
-            if name.endswith(".py"):
-                yield name if prefix == "./" else prefix + name
+    """Every `.py` file below `top`, relative to it with forward slashes, in a stable order (a folder's
+    files, then its folders), skipping `SKIPPED_DIRS` and virtualenvs; links to folders are not followed."""
+    yield from _python_files(str(top), "", top=True)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    """Whether the entry is a folder or a link to one; a link to nowhere or in a loop is not."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _python_files(folder: str, prefix: str, top: bool = False) -> Iterator[str]:
+    """One `scandir` per folder: a virtualenv is known by the `pyvenv.cfg` in its listing, a file from
+    a folder by the listing's entry type (no call per file or folder, as `os.walk` plus a check did)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        return
+    if not top and any(entry.name == "pyvenv.cfg" and entry.is_file() for entry in entries):
+        return
+    folders = []
+    for entry in entries:
+        if _is_folder(entry):
+            name = entry.name
+            if not entry.is_symlink() and name not in SKIPPED_DIRS and not name.endswith(".egg-info"):
+                folders.append(name)
+        elif entry.name.endswith(".py"):
+            yield prefix + entry.name
+    for name in folders:
+        yield from _python_files(os.path.join(folder, name), f"{prefix}{name}/")
 
 
 def _looks_like_migration(text: str) -> bool:

@@ -110,7 +110,15 @@ class LostUpdate(FlowRule):
     recomputed in a loop), or when the field is not saved afterwards; nor in tests and migrations,
     which do not run concurrently with anything.
 
-    Measured precision: 13 of 13 on 15 real projects (benchmarks/precision).
+    ## Known problems
+    Who else writes a row is not known: a row that only the process that created it ever
+    writes is flagged in the methods it is written through (pulpcore's `ProgressReport.increase_by()`,
+    a report each task creates for itself; `RepositoryVersion.add_content()`, on a version being
+    built under the task's exclusive lock; `create_initial_version()`, called from `save()` while
+    the row is being inserted).
+
+    Measured precision: 13 of 13 on 15 real projects (benchmarks/precision); on three held-out
+    projects 0 of 6 as found, 0 of 4 after the fixes (the 4 above).
     """
 
     code = "RP103"

@@ -68,7 +68,8 @@ class BroadExcept(HandlerAwareRule):
     formatting helper that returns a placeholder when formatting fails, and the operators of
     Django's own `{% if %}`, which are False on any error by design.
 
-    Measured precision: 30 of 30 sampled (76 findings) on 15 real projects (benchmarks/precision).
+    Measured precision: 30 of 30 sampled (76 findings) on 15 real projects; on three
+    held-out projects 23 of 26 as found, 23 of 23 after the fixes (benchmarks/precision).
     """
 
     code = "RP304"

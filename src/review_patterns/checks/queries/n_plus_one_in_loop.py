@@ -88,7 +88,8 @@ class NPlusOneInLoop(QueryTracker):
     assumed to load what it uses. When the model is not in the index, only calls of manager
     methods on an attribute of the row (`row.items.all()`) and `*_set` accessors are flagged.
 
-    Measured precision: 47 of 48 on 15 real projects (benchmarks/precision).
+    Measured precision: 47 of 48 on 15 real projects; on three held-out projects 28 of
+    30 sampled (43 found) as found, 30 of 30 (39 found) after the fix (benchmarks/precision).
     """
 
     code = "RP401"

@@ -66,7 +66,8 @@ class RepeatedCountQueries(QueryTracker):
     guard counts only together with a count of the very same queryset: guards on different
     filters (`if User.objects.filter(email=e).exists()`) are left alone.
 
-    Measured precision: 16 of 16 on 15 real projects (benchmarks/precision).
+    Measured precision: 16 of 16 on 15 real projects; on three held-out projects 3 of 4
+    as found, 3 of 3 after the fix (benchmarks/precision).
     """
 
     code = "RP402"
