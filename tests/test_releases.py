@@ -178,6 +178,20 @@ def test_a_missing_git_is_not_fatal(repo: Path, monkeypatch: pytest.MonkeyPatch)
     assert Releases.read(repo) == Releases()
 
 
+def test_git_is_not_started_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tree with no `.git` at or above it (an unpacked release, a CI artifact) has unknown releases, as
+    git would say; it is asked on every run, so it is not started for nothing."""
+    (tmp_path / "shop/migrations").mkdir(parents=True)
+    (tmp_path / "shop/migrations/0001_initial.py").write_text(INITIAL)
+
+    def refused(*args: object, **kwargs: object) -> object:
+        raise AssertionError("git was started")
+
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    monkeypatch.setattr(subprocess, "run", refused)
+    assert Releases.read(tmp_path / "shop") == Releases()
+
+
 def review(capsys: pytest.CaptureFixture[str]) -> list[str]:
     main(["check", "--format", "json", "--select", "RP201", "--exit-zero", "--diff", "main"])
     report = json.loads(capsys.readouterr().out)

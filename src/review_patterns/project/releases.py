@@ -12,6 +12,7 @@ clone, the releases are unknown and the rules keep judging each migration on its
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,10 +75,17 @@ class Releases:
     @classmethod
     def read(cls, root: Path, tags: str | None = None, since: str | None = None) -> Releases:
         """Reads the releases of `root`'s migrations from git; unknown (never an error) when git cannot tell."""
+        if not _in_repository(root):
+            return cls()  # as git would say, without starting it (read on every run, cached or not)
         try:
             return _read(root, re.compile(tags or DEFAULT_RELEASE_TAGS, re.IGNORECASE), since)
         except (GitError, OSError, ValueError):
             return cls()
+
+
+def _in_repository(root: Path) -> bool:
+    """Whether git may find a repository for `root`: a `.git` at or above it, or one named by `GIT_DIR`."""
+    return "GIT_DIR" in os.environ or any((folder / ".git").exists() for folder in (root, *root.parents))
 
 
 def _read(root: Path, tags: re.Pattern[str], since: str | None) -> Releases:
