@@ -14,7 +14,7 @@ import pytest
 from review_patterns import Config, ProjectContext, lint_paths
 from review_patterns.checks import ALL_RULES
 from review_patterns.frontends.cli import main
-from review_patterns.project.releases import DEFAULT_RELEASE_TAGS, NEXT, Releases
+from review_patterns.project.releases import DEFAULT_RELEASE_TAGS, NEXT, Releases, state
 
 INITIAL = """
     from django.db import migrations, models
@@ -190,6 +190,7 @@ def test_git_is_not_started_outside_a_repository(tmp_path: Path, monkeypatch: py
     monkeypatch.delenv("GIT_DIR", raising=False)
     monkeypatch.setattr(subprocess, "run", refused)
     assert Releases.read(tmp_path / "shop") == Releases()
+    assert state(tmp_path / "shop") is None  # nothing to keep the releases under: not kept
 
 
 def review(capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -221,7 +222,7 @@ def test_under_diff_everything_added_since_the_base_is_one_release(
 
 
 def test_a_new_tag_is_seen_by_a_cached_run(repo: Path) -> None:
-    # The history is kept between runs while the files stay; the releases are read again each run.
+    # The history is kept between runs while the files stay; the releases while HEAD and the tags stay.
     commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
     commit(repo, "currency", **{ADDED: ADD_CURRENCY})
     config = Config(select=("RP201",))
@@ -233,3 +234,99 @@ def test_a_new_tag_is_seen_by_a_cached_run(repo: Path) -> None:
     assert cached() == []
     git(repo, "tag", "v1.0", "HEAD~1")  # the model shipped before the field: the table has rows
     assert cached() == [ADDED]
+
+
+class Recorded:
+    """The git commands a cached run starts (git is run through `subprocess.run`, imported on use)."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self.commands: list[list[str]] = []
+        self.started: list[list[str]] = []  #: by the last cached run
+        run = subprocess.run
+
+        def recording(args: list[str], **kwargs: object) -> object:
+            self.commands.append(list(args))
+            return run(args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(subprocess, "run", recording)
+
+    def check(self, config: Config | None = None) -> tuple[list[str], bool]:
+        """RP201's findings of a cached run, and whether it walked the history (`git log`)."""
+        config = config or Config(select=("RP201",))
+        self.commands.clear()
+        report = lint_paths([self.root], config, cwd=self.root, rules=ALL_RULES, cache=self.root / ".cache")
+        self.started = list(self.commands)
+        walked = any("log" in command for command in self.started)
+        assert [r.path for r in report.files for f in r.findings] == rp201(self.root, config)  # as uncached
+        return [r.path for r in report.files for f in r.findings], walked
+
+
+def test_a_warm_run_in_a_repository_walks_no_history(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    git(repo, "tag", "v1.0")
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY})
+    runs = Recorded(repo, monkeypatch)
+    assert runs.check() == ([ADDED], True)
+    assert runs.check() == ([ADDED], False)
+    assert [command[1] for command in runs.started] == ["rev-parse", "for-each-ref"]  # HEAD and the tags
+    (repo / "shop/views.py").write_text("def index(request):\n    return None\n")  # a file edited, git unchanged
+    assert runs.check() == ([ADDED], False)
+
+
+def test_the_kept_releases_are_read_again_when_git_says_otherwise(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY})
+    runs = Recorded(repo, monkeypatch)
+    assert runs.check() == ([], True)  # both in the next release
+    git(repo, "tag", "v1.0", "HEAD~1")  # a new tag: the model shipped before the field
+    assert runs.check() == ([ADDED], True)
+    assert runs.check() == ([ADDED], False)
+    git(repo, "tag", "-f", "v1.0", "HEAD")  # the tag moved: both shipped together
+    assert runs.check() == ([], True)
+    git(repo, "tag", "-f", "v1.0", "HEAD~1")
+    assert runs.check() == ([ADDED], True)
+    deployed = Config(select=("RP201",), release_tags=r"^deployed-")  # v1.0 is no release for it
+    git(repo, "tag", "deployed-1", "HEAD")
+    assert runs.check(deployed) == ([], True)  # both shipped in deployed-1
+    git(repo, "tag", "-f", "deployed-1", "HEAD~1")
+    git(repo, "tag", "deployed-2", "HEAD")
+    assert runs.check(deployed) == ([ADDED], True)
+    assert runs.check(deployed) == ([ADDED], False)
+    assert runs.check() == ([ADDED], True)  # the setting changed back: read again
+
+
+def test_a_new_commit_adding_a_migration_is_read_again(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    runs = Recorded(repo, monkeypatch)
+    assert runs.check() == ([], True)
+    (repo / ADDED).write_text(textwrap.dedent(ADD_CURRENCY))  # not committed: the next release, as the model
+    assert runs.check() == ([], False)
+    git(repo, "tag", "v1.0")  # the model released; then the field, committed and released after
+    commit(repo, "currency")
+    git(repo, "tag", "v1.1")
+    assert Releases.read(repo).of(ADDED) == "v1.1"
+    assert runs.check() == ([ADDED], True)
+    assert runs.check() == ([ADDED], False)
+
+
+def test_kept_releases_that_cannot_be_read_are_read_again(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, "order", **{"shop/migrations/0001_initial.py": INITIAL})
+    git(repo, "tag", "v1.0")
+    commit(repo, "currency", **{ADDED: ADD_CURRENCY})
+    runs = Recorded(repo, monkeypatch)
+    assert runs.check() == ([ADDED], True)
+    kept = [p for p in (repo / ".cache").glob("context-*.json") if {"key", "state"} <= json.loads(p.read_text()).keys()]
+    assert len(kept) == 1
+    kept[0].write_text("{not json")
+    assert runs.check() == ([ADDED], True)
+    assert runs.check() == ([ADDED], False)
+    kept[0].with_suffix(".pickle").write_bytes(b"\x80\x05truncated")  # the part itself
+    for result in (repo / ".cache").glob("*.json"):
+        if not result.name.startswith("context-"):
+            result.unlink()  # the files are checked again: they need the releases
+    assert runs.check() == ([ADDED], True)
+    summary = json.loads(kept[0].read_text())
+    kept[0].write_text(json.dumps({**summary, "state": "another repository"}))  # a foreign entry
+    assert runs.check() == ([ADDED], True)
+    assert runs.check() == ([ADDED], False)

@@ -189,7 +189,9 @@ class ContextCache:
     Each part is stored with the size and time of every project file and the list of those it
     depends on. It is reused while no file was added or removed, and every file touched since is
     one the part neither read nor would read now (`ProjectContext.KEPT`): editing a view keeps the
-    model index, editing a model rebuilds it. A different tool or Python rebuilds everything.
+    model index, editing a model rebuilds it. A different tool or Python rebuilds everything. A part
+    that depends on something else (the releases, on git) is stored with the state it was built in,
+    and reused while the context reads the same state (`ProjectContext.KEYED`).
 
     It also keeps the fingerprints of the answers of option-dependent parts (`ProjectContext.DERIVED`:
     the endpoints of a module, the quota facts for some guard names) while no project file changed.
@@ -226,12 +228,15 @@ class ContextCache:
     def _valid_summary(self, context: ProjectContext, name: str) -> dict[str, Any] | None:
         """The summary, with `changed`: the files that may matter to the part and changed since, which
         the stored part must say it still holds for (`ProjectContext.HOLDS`) before it is used."""
-        if name not in context.KEPT:
+        if name not in context.KEPT and name not in context.KEYED:
             return None
         try:
             summary = json.loads(self._file(context, name).with_suffix(".json").read_bytes())
             if summary["key"] != self._key(context) or not isinstance(summary["fingerprint"], str):
                 return None
+            if name in context.KEYED:
+                state = context.KEYED[name](context)
+                return {**summary, "changed": {}} if state is not None and summary["state"] == state else None
             then: dict[str, list[int]] = summary["stats"]
             relevant = set(summary["relevant"])
             now = self._stats_of(context)
@@ -283,7 +288,7 @@ class ContextCache:
         return None
 
     def fingerprint(self, context: ProjectContext, name: str) -> str | None:
-        if name not in context.KEPT:
+        if name not in context.KEPT and name not in context.KEYED:
             return self._recalled(context, name)
         summary = self._summary(context, name)
         if summary is None:
@@ -317,26 +322,27 @@ class ContextCache:
         return value, fingerprint
 
     def save(self, context: ProjectContext, name: str, value: Any, fingerprint: str) -> None:
-        if not self.writable or name not in context.KEPT or self.fingerprint(context, name) == fingerprint:
+        if not self.writable or name not in {*context.KEPT, *context.KEYED}:
             return
-        hints_of, may_matter = context.KEPT[name]
-        hints = hints_of(value)
-        stats = self._stats_of(context)
-        relevant = sorted(
-            p for p in stats if (text := context.read(p)) is not None and may_matter(context, hints, p, text)
-        )
+        if self.fingerprint(context, name) == fingerprint:
+            return
+        summary: dict[str, Any] = {"key": self._key(context), "fingerprint": fingerprint}
+        if name in context.KEYED:
+            summary["state"] = context.KEYED[name](context)
+            if summary["state"] is None:
+                return
+        else:
+            hints_of, may_matter = context.KEPT[name]
+            summary["hints"] = hints = hints_of(value)
+            summary["stats"] = stats = self._stats_of(context)
+            summary["relevant"] = sorted(
+                p for p in stats if (text := context.read(p)) is not None and may_matter(context, hints, p, text)
+            )
         out = io.BytesIO()
         try:
             _ContextPickler(out, context).dump((fingerprint, value))
         except Exception:  # a part that cannot be pickled is built again next time
             return
-        summary = {
-            "key": self._key(context),
-            "fingerprint": fingerprint,
-            "stats": stats,
-            "relevant": relevant,
-            "hints": hints,
-        }
         try:
             prepare(self.folder)
             write_atomically(self._file(context, name), out.getvalue())

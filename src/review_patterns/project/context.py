@@ -479,12 +479,20 @@ class ProjectContext:
     @part
     def releases(self) -> Releases:
         """The release each migration first shipped in, from git (unknown without git or release tags).
-        Read again every run: a new tag or another `--diff` base changes it, not the files."""
+        Kept between runs under the repository's state (`KEYED`): a new commit or tag, a moved tag or
+        another `--diff` base changes it, not the files."""
         from review_patterns.project.releases import Releases
 
         if self.root is None:
             return Releases()
         return Releases.read(self.root, self._release_tags, self._since)
+
+    @cached_property
+    def release_state(self) -> str | None:
+        """What the releases depend on, read cheaply from git; None when git cannot tell."""
+        from review_patterns.project import releases
+
+        return None if self.root is None else releases.state(self.root, self._release_tags, self._since)
 
     @part
     def migration_files(self) -> MigrationHistory:
@@ -589,7 +597,8 @@ class ProjectContext:
 
     #: Parts that can be kept between runs: name -> (hints from the built part, whether a file with
     #: this path and text may change it). The quota guards, read from every file and the rules'
-    #: settings, are not kept; neither are the Django version and the releases (read outside Python files).
+    #: settings, are not kept; neither is the Django version (read outside Python files). The releases
+    #: are kept under another key (`KEYED`).
     KEPT: Mapping[str, tuple[Callable[[Any], Any], Callable[[ProjectContext, Any, str, str], bool]]] = {
         "models": (
             lambda index: (sorted(index.by_name), sorted(index.read_modules)),
@@ -623,6 +632,12 @@ class ProjectContext:
             lambda rows: None,
             lambda context, _, path, text: "select_for_update" in text or "def " in text,
         ),
+    }
+
+    #: Parts kept between runs that depend on something other than the project's files: name -> the
+    #: state they were built in, read cheaply (None: not kept). The part is reused while it is the same.
+    KEYED: Mapping[str, Callable[[ProjectContext], str | None]] = {
+        "releases": lambda context: context.release_state,
     }
 
     #: Of the parts kept, those that can tell whether they still hold after a file that may matter

@@ -6,7 +6,8 @@ A file added after the last tag, or not committed yet, belongs to the next relea
 `check --diff REV` everything added since REV is one release, the one under review.
 
 Two git calls for the whole project: the commit graph with its tags, and the commits that added
-migration files. Without git, without release tags (and without `--diff`), or in a shallow
+migration files. They depend only on HEAD, the tags and the `--diff` base, which `state` reads with
+two cheap calls: the context cache keeps the releases under that state. Without git, without release tags (and without `--diff`), or in a shallow
 clone, the releases are unknown and the rules keep judging each migration on its own.
 """
 
@@ -76,11 +77,27 @@ class Releases:
     def read(cls, root: Path, tags: str | None = None, since: str | None = None) -> Releases:
         """Reads the releases of `root`'s migrations from git; unknown (never an error) when git cannot tell."""
         if not _in_repository(root):
-            return cls()  # as git would say, without starting it (read on every run, cached or not)
+            return cls()  # as git would say, without starting it (its state is read on every run)
         try:
             return _read(root, re.compile(tags or DEFAULT_RELEASE_TAGS, re.IGNORECASE), since)
         except (GitError, OSError, ValueError):
             return cls()
+
+
+def state(root: Path, tags: str | None = None, since: str | None = None) -> str | None:
+    """What the releases of `root` depend on, read cheaply (no history walked): HEAD's commit, whether
+    the clone is shallow, every tag with its target, the `--diff` base's commit and the pattern of
+    release tags. None when git cannot tell (no repository, no commit yet, a base git does not know)."""
+    if not _in_repository(root):
+        return None
+    try:
+        heads = git(
+            "rev-parse", "--is-shallow-repository", "HEAD", *([f"{since}^{{commit}}"] if since else []), cwd=root
+        )
+        tagged = git("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags/", cwd=root)
+    except (GitError, OSError):
+        return None
+    return "\n".join((tags or DEFAULT_RELEASE_TAGS, since or "", heads, tagged))
 
 
 def _in_repository(root: Path) -> bool:
