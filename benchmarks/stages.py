@@ -5,7 +5,7 @@
 Checks every file of TREE with every rule, in one process and without the cache (the project
 context built on the way, as a worker builds it), timing each stage exclusively (a stage nested in
 another counts only in the inner one): CPython's parse and the nesting check before LibCST, LibCST's
-parse, the walk with the semantic model and the rules, the project context's parts (when a rule
+parse (as the engine calls it: `syntax.parsing.parse_module`), the walk with the semantic model and the rules, the project context's parts (when a rule
 first asks), placing the reported nodes, the fixes, and what is left (reading, selecting and
 setting up the rules, noqa, grading). The ratio printed is the whole check to LibCST's parse alone.
 Run it with `PYTHONPATH` set to each tree to compare, one after the other: CPU time is what a
@@ -22,8 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-
-import libcst as cst
 
 from review_patterns.checks import RULES
 from review_patterns.core import engine, runner
@@ -55,10 +53,7 @@ def timed(stage: str, work: Callable[..., Any]) -> Callable[..., Any]:
 def instrument() -> None:
     """Times the engine's stages where it calls them (its own names, so nothing else is slowed)."""
     engine.checked_depth = timed("CPython parse and nesting check", engine.checked_depth)
-    libcst = ModuleType("libcst")
-    libcst.__dict__.update(cst.__dict__)
-    libcst.parse_module = timed("LibCST parse", cst.parse_module)  # type: ignore[attr-defined]
-    engine.cst = libcst  # type: ignore[attr-defined]
+    engine.parse_module = timed("LibCST parse", engine.parse_module)
     walk = ModuleType("traversal")
     walk.visit_batched = timed("walk: semantic model and rules", traversal.visit_batched)  # type: ignore[attr-defined]
     engine.traversal = walk  # type: ignore[attr-defined]

@@ -120,6 +120,30 @@ def test_each_file_is_parsed_once_and_traversed_once(monkeypatch: pytest.MonkeyP
     assert calls == {"parse": 1, "visit": 1}
 
 
+def test_the_engines_parse_builds_libcsts_tree_without_checking_each_node_then_checks_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from review_patterns.syntax.parsing import parse_module
+
+    checked: list[str] = []
+    check = cst.Name._validate
+
+    def counting(node: cst.Name) -> None:
+        checked.append(node.value)
+        check(node)
+
+    monkeypatch.setattr(cst.Name, "_validate", counting)
+    source = (ROOT / "examples" / "shop" / "api.py").read_text(encoding="utf-8")
+    ours = parse_module(source)
+    assert checked == []  # the parser's nodes are valid by construction
+    theirs = cst.parse_module(source)
+    assert len(checked) > 50 and ours.deep_equals(theirs) and ours.code == source
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_module("def publish(post:\n")
+    with pytest.raises(cst.CSTValidationError):  # nodes made after a parse, even a failed one, are checked
+        cst.Name("")
+
+
 def test_positions_are_resolved_only_for_files_with_findings(monkeypatch: pytest.MonkeyPatch) -> None:
     printed = []
     original = cst.Module._codegen

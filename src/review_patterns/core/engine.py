@@ -29,7 +29,7 @@ from review_patterns.core.rule_info import RuleInfo
 from review_patterns.project.context import ProjectContext
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import SourceFile, read_source
-from review_patterns.syntax.parsing import Rejected, checked_depth
+from review_patterns.syntax.parsing import Rejected, checked_depth, parse_module
 from review_patterns.syntax.positions import positions_of
 from review_patterns.syntax.semantic import SemanticModel
 
@@ -249,7 +249,7 @@ def _analyse(
     module = _UNREAD
     if visitors:
         try:
-            module = cst.parse_module(source)
+            module = parse_module(source)
         except (RecursionError, MemoryError):
             raise
         except Exception as error:

@@ -164,6 +164,31 @@ def _too_nested(error: SyntaxError) -> bool:
     return "too many nested" in error.msg or "too complex" in error.msg
 
 
+def parse_module(source: str) -> cst.Module:
+    """`libcst.parse_module(source)`, without validating each node as the parser builds it.
+
+    Every LibCST node checks its fields when constructed (`CSTNode.__post_init__`), a tenth of a
+    parse; a tree its parser built from source it accepted is valid by construction (LibCST's own
+    comment there says so). Nodes made while rules run or fixes are built are checked as usual.
+    The engine builds nodes in one thread at a time, so no other node skips its check meanwhile.
+    """
+    import libcst as cst
+    from libcst._nodes.base import CSTNode
+
+    check = CSTNode.__dict__.get("__post_init__")
+    if getattr(getattr(check, "__code__", None), "co_names", None) != ("_validate",):
+        return cst.parse_module(source)  # a LibCST whose nodes do more when built: parsed as it parses
+    CSTNode.__post_init__ = _unchecked  # type: ignore[method-assign,assignment]
+    try:
+        return cst.parse_module(source)
+    finally:
+        CSTNode.__post_init__ = check  # type: ignore[method-assign,assignment]
+
+
+def _unchecked(node: object) -> None:
+    """A node's `__post_init__` while `parse_module` parses."""
+
+
 def parse_expression(text: str) -> cst.BaseExpression | None:
     """`text` (say a string annotation) as a LibCST expression, or None when it is not a safe one."""
     import libcst as cst
