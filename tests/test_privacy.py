@@ -509,3 +509,45 @@ def test_a_name_after_a_word_saying_it_names_a_thing() -> None:
         """
     )
     assert rp301_lines(source) == [10, 11, 12, 13]
+
+
+def test_the_handler_aware_rules_of_a_file_decide_each_logger_question_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from review_patterns.checks.privacy.helpers import HandlerAwareRule
+
+    source = textwrap.dedent(
+        """
+        import logging
+
+        logger = logging.getLogger(__name__)
+        audit = logger.getChild("audit")
+
+
+        class Checkout:
+            log = logging.getLogger("checkout")
+
+            def pay(self, request, order):
+                try:
+                    order.charge()
+                except Exception as exc:
+                    self.log.error("payment failed for %s: %s", request.user.email, exc)
+                    audit.info("order %s", order.pk)
+                    return str(exc)
+        """
+    )
+    asked: list[str] = []
+    for name in ("_logger_call", "_logger_attributes"):
+        original = getattr(HandlerAwareRule, name)
+
+        def counting(self, node, _original=original, _name=name):  # type: ignore[no-untyped-def]
+            asked.append(_name)
+            return _original(self, node)
+
+        monkeypatch.setattr(HandlerAwareRule, name, counting)
+    rules = [r for r in ALL_RULES if isinstance(r, type) and issubclass(r, HandlerAwareRule)]
+    result = lint(source, "shop/views.py", rules=rules)
+    together = list(asked)
+    asked.clear()
+    lint(source, "shop/views.py", rules=rules[:1])
+    assert len(rules) >= 5 and "_logger_attributes" in together
+    assert together == asked  # every call and class decided once, as for one rule alone
+    assert {"RP301", "RP307"} <= {f.code for f in result.findings}  # and each rule still sees the logger call

@@ -120,6 +120,8 @@ class SemanticModel:
         self._ahead: dict[
             cst.FunctionDef | cst.ClassDef, Scope
         ] = {}  #: every def and class, read on entering the module
+        #: What a family of rules works out at a node for all its rules, once per file (keyed by the family).
+        self.shared: dict[object, Any] = {}
 
     # -- questions --
 

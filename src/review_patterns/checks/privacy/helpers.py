@@ -202,6 +202,9 @@ class HandlerAwareRule(Rule):
         self._debug_blocks: list[bool] = []  # for each enclosing `if` block: does it run only under DEBUG?
         #: for each enclosing `if` block: the handler whose exception its test narrows, and to which classes
         self._narrowings: list[tuple[Handler, tuple[str, ...]] | None] = []
+        #: What every handler-aware rule of the file decides alike at a node, decided by the first of them:
+        #: the logger call a call is, whether an assigned value is a logger, a class's logger attributes.
+        self._decided: dict[tuple[str, cst.CSTNode], Any] = self.semantic.shared.setdefault(HandlerAwareRule, {})
 
     # -- hooks --
 
@@ -326,6 +329,13 @@ class HandlerAwareRule(Rule):
 
     def logger_call(self, node: cst.Call) -> LoggerCall | None:
         """The logger call `node` is, taken apart; None when it is not one."""
+        key = ("call", node)
+        if key not in self._decided:
+            self._decided[key] = self._logger_call(node)
+        found: LoggerCall | None = self._decided[key]
+        return found
+
+    def _logger_call(self, node: cst.Call) -> LoggerCall | None:
         func = node.func
         if not isinstance(func, cst.Attribute) or func.attr.value not in LOG_METHODS:
             return None
@@ -381,13 +391,22 @@ class HandlerAwareRule(Rule):
         self._bind(node.name.value)
         frame = Frame("class", node)
         self.frames.append(frame)
+        key = ("class", node)
+        if key not in self._decided:
+            self._decided[key] = self._logger_attributes(node)
+        frame.logger_attrs.update(self._decided[key])
+
+    def _logger_attributes(self, node: cst.ClassDef) -> set[str]:
+        """The class body's `logger = ...` and its methods' `self.logger = ...`, as the model read them."""
         scope = self.semantic.scope_of(node)
         if scope is None:
-            return
-        # The class body's `logger = ...` and its methods' `self.logger = ...`, as the model read them.
-        for binding in (b for bindings in (*scope.bindings.values(), *scope.attributes.values()) for b in bindings):
-            if binding.kind in (BindingKind.ASSIGNMENT, BindingKind.ATTRIBUTE) and self._holds_logger(binding):
-                frame.logger_attrs.add(binding.name)
+            return set()
+        return {
+            binding.name
+            for bindings in (*scope.bindings.values(), *scope.attributes.values())
+            for binding in bindings
+            if binding.kind in (BindingKind.ASSIGNMENT, BindingKind.ATTRIBUTE) and self._holds_logger(binding)
+        }
 
     def _holds_logger(self, binding: Binding) -> bool:
         """Whether `binding` gives its name a logger: made by a logger factory, or a method's `logger` parameter."""
@@ -425,7 +444,10 @@ class HandlerAwareRule(Rule):
     def _bind_targets(
         self, targets: Sequence[cst.BaseExpression], value: cst.BaseExpression | None, node: cst.CSTNode
     ) -> None:
-        is_logger = value is not None and self._is_logger_value(value)
+        key = ("assigned", node)
+        if key not in self._decided:
+            self._decided[key] = value is not None and self._is_logger_value(value)
+        is_logger: bool = self._decided[key]
         for binding in self.semantic.bound_by(node):
             self._loggers[binding] = is_logger  # decided here, before the name is rebound
         for target in targets:
