@@ -60,6 +60,14 @@ _GRAPHQL_FORMATTER = re.compile(
 _DEBUG = re.compile(r"\bDEBUG\b")
 
 
+def _formats_graphql_errors(text: str) -> bool:
+    """Whether a module holds a GraphQL error formatter (`_GRAPHQL_FORMATTER`): its words looked for first,
+    since the pattern, tried at every line, costs as much as a parse on a large project."""
+    return (
+        "format_error" in text or "process_errors" in text or "error_formatter" in text
+    ) and _GRAPHQL_FORMATTER.search(text) is not None
+
+
 def _may_define_exceptions(path: str, text: str) -> bool:
     """Whether the index parses this module: it may define (or, a package, re-export) an exception class."""
     return ("Error" in text or "Exception" in text or "Denied" in text) and (
@@ -74,7 +82,7 @@ def may_change_index(path: str, text: str, handler_paths: frozenset[str]) -> boo
     return (
         path in handler_paths
         or SETTINGS_PATH.search(path) is not None
-        or _GRAPHQL_FORMATTER.search(text) is not None
+        or _formats_graphql_errors(text)
         or _may_define_exceptions(path, text)
     )
 
@@ -99,7 +107,7 @@ class ExceptionIndex:
             self._paths[module_name(path)] = path
             if SETTINGS_PATH.search(path):
                 self.settings.append(text)
-            if _GRAPHQL_FORMATTER.search(text):
+            if _formats_graphql_errors(text):
                 self.graphql_formatter = True
             if _may_define_exceptions(path, text):
                 self._read(path, text)
@@ -124,7 +132,7 @@ class ExceptionIndex:
         """Whether the index, built before this project file changed to `text`, still says the same:
         the module's classes, bases and re-exports are unchanged, and it is neither a settings module,
         the DRF handler's module, nor a GraphQL formatter's (those are read again)."""
-        if path in self.handler_paths or SETTINGS_PATH.search(path) or _GRAPHQL_FORMATTER.search(text):
+        if path in self.handler_paths or SETTINGS_PATH.search(path) or _formats_graphql_errors(text):
             return False
         if self.graphql_formatter:
             return False  # this module may have been the formatter
