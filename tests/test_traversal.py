@@ -247,6 +247,23 @@ def test_a_method_for_a_whitespace_field_still_sees_that_field() -> None:
     assert ours.calls == theirs.calls and any(name.endswith("after_func") for name, _ in ours.calls)
 
 
+class Commas(Methods):
+    """A visitor with a method for an operator node: the walk must still go through operators."""
+
+    def visit_Comma(self, node: cst.Comma) -> None:
+        self.calls.append(("comma", id(node)))
+
+
+def test_a_visitor_with_a_method_for_an_operator_still_sees_every_one() -> None:
+    module = cst.parse_module(TRICKY)
+    theirs, ours, fewer = Commas(), Commas(), Methods()
+    module.visit(theirs)
+    traversal.visit(module, ours)
+    traversal.visit(module, fewer)  # the same walk without it skips whitespace and operators
+    assert ours.calls == theirs.calls and sum(name == "comma" for name, _ in ours.calls) > 5
+    assert fewer.calls == [call for call in ours.calls if call[0] != "comma"]
+
+
 def test_walks_with_the_same_methods_share_their_plans_but_call_their_own_visitors() -> None:
     class Names(cst.BatchableCSTVisitor):
         def __init__(self) -> None:

@@ -147,16 +147,13 @@ def _visit_plain(
     node_class = type(node)
     plan = plans.get(node_class)
     if plan is None:
-        order = field_order(node_class)
-        if order is None:
+        plan = plans[node_class] = _plain_plan(node_class, methods)
+        if plan is _LIBCST:
             node.visit(visitor)
             return
-        name = node_class.__name__
-        fields = tuple(
-            (field, when_set, methods.get(f"visit_{name}_{field}"), methods.get(f"leave_{name}_{field}"))
-            for field, when_set in order
-        )
-        plan = plans[node_class] = (methods.get(f"visit_{name}"), fields, methods.get(f"leave_{name}"))
+    elif plan is _LIBCST:
+        node.visit(visitor)
+        return
     visit_method, fields, leave_method = plan
     if visit_method is None or visit_method(visitor, node) is not False:
         for field, when_set, attribute_visit, attribute_leave in fields:
@@ -165,15 +162,42 @@ def _visit_plain(
                 continue
             if attribute_visit is not None:
                 attribute_visit(visitor, node)
-            if isinstance(value, cst.CSTNode):
-                _visit_plain(value, visitor, plans, methods)
-            elif isinstance(value, (tuple, list)):
+            kind = type(value)
+            if kind is tuple or kind is list:
                 for child in value:
                     _visit_plain(child, visitor, plans, methods)
+            elif value is not None and kind is not _SENTINEL:  # a node (a visited field holds nothing else)
+                _visit_plain(value, visitor, plans, methods)
             if attribute_leave is not None:
                 attribute_leave(visitor, node)
     if leave_method is not None:
         leave_method(visitor, node)
+
+
+#: The plan of a node class that LibCST walks itself (`field_order` cannot read its order).
+_LIBCST: Any = object()
+#: The plan of a node class whose subtree is not walked: only whitespace and operators, with no method for them.
+_SKIPPED = (None, (), None)
+
+
+def _plain_plan(node_class: type[cst.CSTNode], methods: dict[str, Callable[..., Any]]) -> Any:
+    """(visit method, [(field, only when set, attribute visit, attribute leave)], leave method) for
+    `_visit_plain`; whitespace and operator nodes are not walked when the visitor has no method for them."""
+    order = field_order(node_class)
+    if order is None:
+        return _LIBCST
+    name = node_class.__name__
+    skip_layout = layout_unused(methods)
+    if skip_layout and name in _LAYOUT and node_class.__module__ in _LAYOUT_MODULES:
+        return _SKIPPED
+    layout = layout_fields(node_class) if skip_layout else frozenset()
+    fields = tuple(
+        (field, when_set, visit, leave)
+        for field, when_set in order
+        for visit, leave in [(methods.get(f"visit_{name}_{field}"), methods.get(f"leave_{name}_{field}"))]
+        if field not in layout or visit or leave
+    )
+    return (methods.get(f"visit_{name}"), fields, methods.get(f"leave_{name}"))
 
 
 def _visit_hooks(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
