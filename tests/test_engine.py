@@ -270,6 +270,38 @@ def test_parallel_run_gives_the_same_report(tmp_path: Path, monkeypatch: pytest.
     assert sum(len(r.findings) for r in serial.files) == 4  # 3 views + the parse error
 
 
+def test_the_parts_the_rules_read_are_built_once_before_the_workers_start(tmp_path: Path) -> None:
+    from review_patterns.checks import RULES
+    from review_patterns.core import runner
+
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "blog").mkdir()
+    (tmp_path / "blog" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Post(models.Model):\n    title = models.CharField(max_length=9)\n"
+    )
+    (tmp_path / "blog" / "views.py").write_text(VIEW)
+    config = Config()
+
+    def task(name: str) -> Any:
+        return (tmp_path / "blog" / name, f"blog/{name}", tmp_path, config, tuple(RULES), None, None, None)
+
+    runner._WORKER_CONTEXTS.clear()
+    try:
+        runner.prepare_workers([task("views.py"), task("models.py")])
+        built = set(runner._WORKER_CONTEXTS[tmp_path]._parts)
+        assert {"models", "endpoints"} <= built  # the N+1 and paid-endpoint rules run on the view
+        assert not built & {"migration_files", "redis_clients"}  # no migration or Redis rule runs on these files
+        runner._WORKER_CONTEXTS.clear()
+        (tmp_path / "blog" / "migrations").mkdir()
+        (tmp_path / "blog" / "migrations" / "0001_initial.py").write_text(
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    operations = []\n"
+        )
+        runner.prepare_workers([task("migrations/0001_initial.py")])
+        assert {"migration_files", "releases"} <= set(runner._WORKER_CONTEXTS[tmp_path]._parts)
+    finally:
+        runner._WORKER_CONTEXTS.clear()
+
+
 def test_ignoring_a_bonus_keeps_the_rule_that_awards_it(monkeypatch: pytest.MonkeyPatch) -> None:
     class Awarding(SaveInLoop):
         bonuses = {"batched-saves": 1}

@@ -71,3 +71,21 @@ def test_example_findings_match_snapshot(rule: type[Rule]) -> None:
         path.write_text(rendered, encoding="utf-8")
     assert path.exists(), f"no snapshot for {rule.code}: run UPDATE_SNAPSHOTS=1 pytest tests/test_rules.py -k snapshot"
     assert path.read_text(encoding="utf-8") == rendered
+
+
+@pytest.mark.parametrize("rule", [r for r in ALL_RULES if r.examples], ids=lambda r: r.code or r.name)
+def test_a_rule_reads_only_the_context_parts_it_declares(rule: type[Rule]) -> None:
+    """`Rule.reads` is what a run over several processes builds before starting them: a part a rule
+    reads without declaring it would be built again in every worker."""
+    from review_patterns import Config, ProjectContext, lint
+
+    for example in rule.examples:
+        files = {**example.files, example.path: example.code}
+        declared = ProjectContext.from_sources(files)
+        for part in rule.reads:
+            getattr(declared, part)
+        context = ProjectContext.from_sources(files)
+        options = {rule.code: dict(example.options)} if example.options else {}
+        lint(example.code, example.path, context, Config(options=options), rules=[rule])
+        parts = {name for name in context.touched if " " not in name}  # not the answers an index records
+        assert parts <= declared.touched | set(rule.reads), example.code

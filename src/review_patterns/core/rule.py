@@ -108,6 +108,9 @@ class Rule(cst.BatchableCSTVisitor):
     fixes: ClassVar[str] = ""
     #: The rule is skipped for a file whose text contains none of these (a cheap pre-check).
     requires: ClassVar[tuple[str, ...]] = ()
+    #: The parts of the project context the rule asks for (`ProjectContext.models`, ...): a run over
+    #: several processes builds them once, before it starts them (`runner.prepare_workers`).
+    reads: ClassVar[tuple[str, ...]] = ()
     #: Only files of one of these kinds are checked (empty: every file).
     kinds: ClassVar[frozenset[FileKind]] = frozenset()
     #: Files of any of these kinds are never checked (tests, fixtures, migrations...).

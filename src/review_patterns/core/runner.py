@@ -25,10 +25,12 @@ from review_patterns.core.config import Config, ignored_here, path_matches, sele
 from review_patterns.core.model import FileResult, Finding, Report, Shard, printable
 from review_patterns.core.rule_info import RuleInfo
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
-from review_patterns.syntax.files import NotRead, read_regular_file, special_kind
+from review_patterns.syntax.files import NotRead, SourceFile, read_regular_file, read_text, special_kind
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
+
+    from review_patterns.core.rule import Rule
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -292,7 +294,7 @@ def run_in_pool(tasks: Sequence[_Task], jobs: int, done: Callable[[], None] = la
     have been checking are rerun one by one to find that file, and the pool is rebuilt for the
     rest. On Ctrl-C, or any exception, the workers are stopped before it goes on.
     """
-    _import_before_fork(tasks)
+    prepare_workers(tasks)
     results: dict[int, FileResult] = {}
     todo = list(range(len(tasks)))
     while todo:
@@ -306,18 +308,59 @@ def run_in_pool(tasks: Sequence[_Task], jobs: int, done: Callable[[], None] = la
     return [results[index] for index in range(len(tasks))]
 
 
-def _import_before_fork(tasks: Sequence[_Task]) -> None:
-    """Imports the engine (LibCST) and the rules the tasks select, when workers are forked: each
-    inherits them instead of importing them again (a third of a second of CPU per worker)."""
+def prepare_workers(tasks: Sequence[_Task]) -> None:
+    """What forked workers inherit instead of each doing it again: the engine (LibCST) and the selected
+    rules imported (a third of a second of CPU per worker), and each project's context with the parts
+    (`Rule.reads`) built that the rules read which run on one of its files (their kinds and words, as
+    `lint` decides; the files are read until each such rule has found one).
+
+    A part that fails or runs over the time budget is left for each worker to build, as without this.
+    """
     import multiprocessing
 
-    if multiprocessing.get_start_method() != "fork":
+    if not tasks or multiprocessing.get_start_method() != "fork":
         return
     from review_patterns.core import engine  # noqa: F401
 
-    settings = {id(task[3]): task for task in tasks}.values()  # a config and its rules, once each
-    for rule in {rule.import_path: rule for task in settings for rule in selected_rules(task[3], task[4])}.values():
-        rule.load()
+    loaded: dict[int, list[type[Rule]]] = {}  # config -> its selected rules' classes
+    projects: dict[tuple[Path, int, str | None], list[_Task]] = {}  # (root, config, since) -> its tasks
+    for task in tasks:
+        config, rules = task[3], task[4]
+        if id(config) not in loaded:
+            loaded[id(config)] = [rule.load() for rule in selected_rules(config, rules)]
+        projects.setdefault((task[2], id(config), task[7]), []).append(task)
+    for project in projects.values():
+        _, _, root, config, _, store, _, since = project[0]
+        parts = _parts_read(project, [rule for rule in loaded[id(config)] if rule.reads])
+        if parts:
+            _build_parts(_context(root, _WORKER_CONTEXTS, store, config, since), parts, root)
+
+
+def _parts_read(tasks: Sequence[_Task], rules: Sequence[type[Rule]]) -> list[str]:
+    """The parts read by those of `rules` that run on one of the tasks' files."""
+    parts: set[str] = set()
+    waiting = list(rules)
+    for path, _, root, config, *_ in tasks:
+        if not waiting:
+            break
+        source = read_text(path, config.max_file_size)
+        if source is None:
+            continue
+        file = SourceFile(_below(os.path.realpath(path), str(root)) or path.name, source)
+        found = [rule for rule in waiting if rule.applies_to(file)]
+        parts.update(part for rule in found for part in rule.reads)
+        waiting = [rule for rule in waiting if rule not in found]
+    return sorted(parts)
+
+
+def _build_parts(context: ProjectContext, parts: Sequence[str], root: Path) -> None:
+    try:
+        with time_budget():
+            for part in parts:
+                getattr(context, part)
+    except (OverBudget, Exception):  # the workers build it, each within a file's budget, as they would
+        _WORKER_CONTEXTS.pop(root, None)
+    context.touched.clear()
 
 
 def _run_batch(

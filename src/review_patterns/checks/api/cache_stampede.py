@@ -80,6 +80,8 @@ class CacheStampede(Rule):
     written in different methods, which this rule does not follow.
     """
 
+    reads = ("endpoints", "function_names")
+
     code = "RP604"
     name = "cache-stampede"
     message = "cache-aside path in front of a paid call ({paid}): {problem}"

@@ -62,6 +62,8 @@ def paid_options(settings: Mapping[str, Any]) -> PaidOptions:
 class EndpointRule(Rule):
     """A rule about the views of the checked module that reach a paid call."""
 
+    reads = ("endpoints", "function_names")
+
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION})
     options = {"guard-names": GUARD_NAMES, "paid-hosts": (), "paid-calls": ()}
     #: A class-based view names its base (`APIView`, `ViewSet`, `View`); a function view takes `request`.

@@ -34,6 +34,8 @@ class UnversionedApi(Rule):
     dj-stripe have none to report) (benchmarks/precision).
     """
 
+    reads = ("endpoints",)
+
     code = "RP603"
     name = "unversioned-api"
     message = "the API is routed under `{route}` with no version segment, and no `DEFAULT_VERSIONING_CLASS` is set"

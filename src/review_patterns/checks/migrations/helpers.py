@@ -296,6 +296,8 @@ class MigrationRule(Rule):
     tables only ever exist in test databases.
     """
 
+    reads = ("migrations",)
+
     skip_kinds = TEST_APPS
 
     @classmethod

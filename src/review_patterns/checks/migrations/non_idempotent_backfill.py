@@ -95,6 +95,8 @@ class NonIdempotentBackfill(Rule):
     (mayan-edms file_metadata 0003) is not flagged.
     """
 
+    reads = ("migrations",)
+
     code = "RP204"
     name = "non-idempotent-backfill"
     message = (

@@ -88,6 +88,8 @@ class FExpressionWithoutRefresh(FlowRule):
     before (a user or profile saved by a counter idiom and never read again) are not uses.
     """
 
+    reads = ("django_version",)
+
     code = "RP101"
     name = "f-expression-without-refresh"
     message = "`{target}` still holds {held} after `{call}`; call `{obj}.refresh_from_db()` before using it again"

@@ -121,6 +121,8 @@ class LostUpdate(FlowRule):
     projects 0 of 6 as found, 0 of 4 after the fixes (the 4 above).
     """
 
+    reads = ("locked_rows",)
+
     code = "RP103"
     name = "lost-update"
     message = '`{target}` is read, changed in Python and saved: concurrent requests lose updates; use `F("{field}")` or `select_for_update()`'

@@ -43,6 +43,8 @@ class UnknownOrmMethod(FlowRule):
     Measured precision: no finding on 15 real projects (benchmarks/precision).
     """
 
+    reads = ("method_names",)
+
     code = "RP102"
     name = "unknown-orm-method"
     message = "`.{wrong}()` is not a Django {kind} method; use `.{right}()`"

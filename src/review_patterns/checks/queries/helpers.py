@@ -256,6 +256,8 @@ class QueryTracker(Rule):
     worked out when the traversal passes the statement that binds it.
     """
 
+    reads = ("models",)
+
     def setup(self) -> None:
         self.index: ModelIndex = self.context.models
         self.values: dict[Binding, Value] = {}

@@ -57,6 +57,8 @@ class CircuitBreakerPerCall(Rule):
     false alarm to explain.
     """
 
+    reads = ("instantiations",)
+
     code = "RP507"
     name = "circuit-breaker-per-call"
     message = "{what} inside `{function}()` is new {each}, so it never opens: bind it at module level"

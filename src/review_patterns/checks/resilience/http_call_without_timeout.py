@@ -40,6 +40,8 @@ class HttpCallWithoutTimeout(HttpRule):
     as found (3 in a pytest plugin), 1 of 1 after the fix (benchmarks/precision).
     """
 
+    reads = ("patched_http",)
+
     code = "RP509"
     name = "http-call-without-timeout"
     message = "`{call}` {how}: a dead upstream holds the worker for minutes"

@@ -62,6 +62,8 @@ class MissingQuotaCheck(HttpRule):
     false alarm to explain.
     """
 
+    reads = ("quota_index", "function_names")
+
     code = "RP504"
     name = "missing-quota-check"
     message = "`{call}` calls a paid API without checking the quota first (`{guard}()`)"

@@ -87,6 +87,8 @@ class NaiveDatetime(ClientRule):
     Measured precision: 4 of 4 on 15 real projects (benchmarks/precision).
     """
 
+    reads = ("redis_clients", "models")
+
     code = "RP510"
     name = "naive-datetime"
     message = "`{call}` is naive and {where}: use `timezone.now()` or pass a tz"

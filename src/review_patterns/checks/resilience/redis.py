@@ -10,6 +10,7 @@ What a name is bound to comes from the semantic model; this module only reads th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import libcst as cst
 
@@ -45,6 +46,8 @@ class ClientRule(Rule):
     The semantic model says what a name, `self.x` or a called function is bound to; this base
     reads the bound value (a call, an annotation, what a factory returns), once per binding.
     """
+
+    reads: ClassVar[tuple[str, ...]] = ("redis_clients",)
 
     #: Tests poke at caches and counters on purpose; these rules are about production code.
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})

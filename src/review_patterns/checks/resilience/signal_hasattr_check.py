@@ -44,6 +44,8 @@ class SignalHasattrCheck(Rule):
     false alarm to explain.
     """
 
+    reads = ("models",)
+
     code = "RP506"
     name = "signal-hasattr-check"
     message = "`hasattr(instance, {attr})` in a signal receiver: use `isinstance`"
