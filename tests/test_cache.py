@@ -738,3 +738,14 @@ def test_where_a_class_is_made_is_recorded_per_class_asked(tmp_path: Path, monke
     report = run()
     assert run.checked == ["pages/search.py"] and codes(report) == codes(cold)
     assert report == review_patterns.lint_paths([project], Config(), cwd=project)
+
+
+def test_a_second_parallel_run_in_the_same_process_reads_the_changed_model(project: Path) -> None:
+    """The parent builds the context for its workers: a later run (an editor, the API) must not reuse it."""
+    first = review_patterns.lint_paths([project], Config(), cwd=project, jobs=2)
+    assert ("blog/views.py", "RP401") in codes(first)
+    (project / "blog/models.py").write_text(
+        MODELS.replace('models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="posts")', "models.TextField()")
+    )
+    second = review_patterns.lint_paths([project], Config(), cwd=project, jobs=2)
+    assert ("blog/views.py", "RP401") not in codes(second)

@@ -294,17 +294,20 @@ def run_in_pool(tasks: Sequence[_Task], jobs: int, done: Callable[[], None] = la
     have been checking are rerun one by one to find that file, and the pool is rebuilt for the
     rest. On Ctrl-C, or any exception, the workers are stopped before it goes on.
     """
-    prepare_workers(tasks)
     results: dict[int, FileResult] = {}
     todo = list(range(len(tasks)))
-    while todo:
-        undone = _run_batch(tasks, todo, jobs, results, done)
-        # the pool hands out files in order: the dead worker's file is among the first undone
-        suspects, todo = undone[: 2 * jobs + 1], undone[2 * jobs + 1 :]
-        for index in suspects:
-            if _run_batch(tasks, [index], 1, results, done):
-                reason = "the process checking this file died (a crash or out of memory); not analysed"
-                results[index] = _not_analysed(tasks[index][1], reason, tasks[index][3])
+    try:
+        prepare_workers(tasks)
+        while todo:
+            undone = _run_batch(tasks, todo, jobs, results, done)
+            # the pool hands out files in order: the dead worker's file is among the first undone
+            suspects, todo = undone[: 2 * jobs + 1], undone[2 * jobs + 1 :]
+            for index in suspects:
+                if _run_batch(tasks, [index], 1, results, done):
+                    reason = "the process checking this file died (a crash or out of memory); not analysed"
+                    results[index] = _not_analysed(tasks[index][1], reason, tasks[index][3])
+    finally:
+        _WORKER_CONTEXTS.clear()  # built here for this run's workers: a later run reads the project again
     return [results[index] for index in range(len(tasks))]
 
 
