@@ -302,6 +302,26 @@ def test_the_parts_the_rules_read_are_built_once_before_the_workers_start(tmp_pa
         runner._WORKER_CONTEXTS.clear()
 
 
+def test_a_rule_failing_its_pre_check_in_a_parallel_run_is_reported_for_its_files(tmp_path: Path) -> None:
+    class FailingPreCheck(SaveInLoop):
+        code = "RP995"
+        reads = ("models",)
+
+        @classmethod
+        def applies_to(cls, file: Any) -> bool:
+            raise ValueError("cannot tell")
+
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "blog").mkdir()
+    for index in range(3):
+        (tmp_path / "blog" / f"views_{index}.py").write_text(VIEW)
+    rules = (SaveInLoop, FailingPreCheck)
+    parallel = lint_paths([tmp_path], Config(), cwd=tmp_path, jobs=2, rules=rules)
+    assert parallel == lint_paths([tmp_path], Config(), cwd=tmp_path, jobs=1, rules=rules)
+    failed = [f for f in parallel.findings if f.code == "RP002"]
+    assert len(failed) == 4 and all("ValueError: cannot tell" in f.message for f in failed)
+
+
 def test_ignoring_a_bonus_keeps_the_rule_that_awards_it(monkeypatch: pytest.MonkeyPatch) -> None:
     class Awarding(SaveInLoop):
         bonuses = {"batched-saves": 1}

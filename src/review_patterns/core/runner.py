@@ -350,10 +350,18 @@ def _parts_read(tasks: Sequence[_Task], rules: Sequence[type[Rule]]) -> list[str
         if source is None:
             continue
         file = SourceFile(_below(os.path.realpath(path), str(root)) or path.name, source)
-        found = [rule for rule in waiting if rule.applies_to(file)]
+        found = [rule for rule in waiting if _applies(rule, file)]
         parts.update(part for rule in found for part in rule.reads)
         waiting = [rule for rule in waiting if rule not in found]
     return sorted(parts)
+
+
+def _applies(rule: type[Rule], file: SourceFile) -> bool:
+    """`rule.applies_to(file)`; False when it fails (the worker reports that failure, RP002)."""
+    try:
+        return rule.applies_to(file)
+    except Exception:
+        return False
 
 
 def _build_parts(context: ProjectContext, parts: Sequence[str], root: Path) -> None:
