@@ -39,25 +39,34 @@ def nesting_depth(tree: ast.AST) -> int:
     """How deep LibCST's tree for `tree` goes, counted without recursion.
 
     Each operand of `and`/`or` counts as a level, since LibCST nests them pairwise where
-    CPython keeps them in one list.
+    CPython keeps them in one list; a name's `ctx` (CPython's `Load`, `Store`), which LibCST has
+    no node for, does not.
     """
     deepest = 0
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
-    node_class, bool_op = ast.AST, ast.BoolOp
+    node_class, bool_op, fields = ast.AST, ast.BoolOp, _CHILD_FIELDS
     while stack:  # `ast.iter_child_nodes` inlined: this runs over every node of every file
         node, depth = stack.pop()
-        if type(node) is bool_op:
-            depth += len(node.values) - 1
+        kind = type(node)
+        if kind is bool_op:
+            depth += len(node.values) - 1  # type: ignore[attr-defined]
         if depth > deepest:
             deepest = depth
         depth += 1
-        for name in node._fields:
+        names = fields.get(kind)
+        if names is None:
+            names = fields[kind] = tuple(name for name in kind._fields if name != "ctx")
+        for name in names:
             value = getattr(node, name, None)
-            if isinstance(value, list):
+            if type(value) is list:
                 stack.extend((item, depth) for item in value if isinstance(item, node_class))
             elif isinstance(value, node_class):
                 stack.append((value, depth))
     return deepest
+
+
+#: `ast` node class -> the fields that may hold its children (not `ctx`).
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 
 
 def check_source(source: str, mode: str = "exec") -> Rejected | None:
