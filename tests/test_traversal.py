@@ -142,7 +142,19 @@ def test_the_same_calls_in_the_same_order(path: str, source: str) -> None:
             assert ours_plain.calls == theirs_plain.calls
 
 
-@pytest.mark.parametrize("kind", [cst.If, cst.Raise, cst.Comparison, cst.Call, cst.Name, cst.FunctionDef])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        cst.If,
+        cst.Raise,
+        cst.Comparison,
+        cst.Call,
+        cst.Name,
+        cst.FunctionDef,
+        cst.Comma,
+        cst.SimpleWhitespace,
+    ],
+)
 def test_nodes_of_finds_what_the_matchers_find_in_the_same_order(kind: type[cst.CSTNode]) -> None:
     import libcst.matchers as m
 

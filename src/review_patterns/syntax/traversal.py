@@ -71,12 +71,13 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 def nodes_of(node: cst.CSTNode, kind: type[N] | tuple[type[N], ...]) -> Iterator[N]:
     """`node` and the nodes below it that are instances of `kind`, in visiting order (what
     `libcst.matchers.findall(node, kind())` finds, without importing the matchers or rebuilding nodes)."""
+    below = children if _is_layout(kind) else _content_children  # whitespace holds no other node
     stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, kind):
             yield current
-        stack.extend(reversed(children(current)))
+        stack.extend(reversed(below(current)))
 
 
 def children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
@@ -96,6 +97,7 @@ def children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
 
 def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
     """The nodes from `root` down to `target` (both included, by identity); empty when `target` is not below `root`."""
+    below = children if _is_layout(type(target)) else _content_children
     path: list[cst.CSTNode] = []
     stack: list[tuple[cst.CSTNode, int]] = [(root, 0)]
     while stack:
@@ -104,8 +106,39 @@ def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
         path.append(current)
         if current is target:
             return path
-        stack.extend((child, depth + 1) for child in reversed(children(current)))
+        stack.extend((child, depth + 1) for child in reversed(below(current)))
     return []
+
+
+def _content_children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    """`children(node)` but whitespace and operators: what a search for another kind of node goes through."""
+    fields = _CONTENT_FIELDS.get(type(node), ())
+    if fields == ():
+        order = field_order(type(node))
+        fields = _CONTENT_FIELDS[type(node)] = (
+            None if order is None else tuple(f for f, _ in order if f not in layout_fields(type(node)))
+        )
+    if fields is None:
+        return node.children
+    found: list[cst.CSTNode] = []
+    for field in fields:
+        value = getattr(node, field)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            found.extend(value)
+        elif value is not None and kind is not _SENTINEL:
+            found.append(value)
+    return found
+
+
+#: Node class -> its visited fields that may hold more than whitespace and operators; None: LibCST's `children`.
+_CONTENT_FIELDS: dict[type[cst.CSTNode], tuple[str, ...] | None] = {}
+
+
+def _is_layout(kind: type[cst.CSTNode] | tuple[type[cst.CSTNode], ...]) -> bool:
+    """Whether a whitespace or operator node may be of `kind` (`cst.Comma`, `cst.CSTNode`)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return any(issubclass(layout, k) for k in kinds for layout in _LAYOUT_CLASSES)
 
 
 _HOOKS = ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")
@@ -245,6 +278,12 @@ _LAYOUT = frozenset(
 
 
 _LAYOUT_MODULES = frozenset({whitespace_nodes.__name__, op_nodes.__name__})
+_LAYOUT_CLASSES = tuple(
+    value
+    for module in (whitespace_nodes, op_nodes)
+    for value in vars(module).values()
+    if isinstance(value, type) and issubclass(value, cst.CSTNode) and value.__module__ == module.__name__
+)
 _SENTINEL = cst.MaybeSentinel
 #: Node class -> its visited fields whose declared type admits only whitespace and operator nodes.
 _LAYOUT_FIELDS: dict[type[cst.CSTNode], frozenset[str]] = {}
