@@ -340,7 +340,8 @@ def prepare_workers(tasks: Sequence[_Task]) -> None:
 
 
 def _parts_read(tasks: Sequence[_Task], rules: Sequence[type[Rule]]) -> list[str]:
-    """The parts read by those of `rules` that run on one of the tasks' files."""
+    """The parts read by those of `rules` that run on one of the tasks' files (the files are read until
+    every part a rule reads is known to be wanted, or none is left to read)."""
     parts: set[str] = set()
     waiting = list(rules)
     for path, _, root, config, *_ in tasks:
@@ -350,9 +351,8 @@ def _parts_read(tasks: Sequence[_Task], rules: Sequence[type[Rule]]) -> list[str
         if source is None:
             continue
         file = SourceFile(_below(os.path.realpath(path), str(root)) or path.name, source)
-        found = [rule for rule in waiting if _applies(rule, file)]
-        parts.update(part for rule in found for part in rule.reads)
-        waiting = [rule for rule in waiting if rule not in found]
+        parts.update(part for rule in waiting if _applies(rule, file) for part in rule.reads)
+        waiting = [rule for rule in waiting if not parts.issuperset(rule.reads)]  # all it reads is built already
     return sorted(parts)
 
 
