@@ -83,15 +83,19 @@ def nodes_of(node: cst.CSTNode, kind: type[N] | tuple[type[N], ...]) -> Iterator
 def children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
     """`node.children` (in visiting order), read from its fields: LibCST's `children` rebuilds the node."""
     order = field_order(type(node))
-    if order is None:
-        return node.children
+    return node.children if order is None else _gathered(node, (field for field, _ in order))
+
+
+def _gathered(node: cst.CSTNode, fields: Iterable[str]) -> list[cst.CSTNode]:
+    """The nodes held by these visited fields of `node`, in order."""
     found: list[cst.CSTNode] = []
-    for field, _ in order:
+    for field in fields:
         value = getattr(node, field)
-        if isinstance(value, cst.CSTNode):
-            found.append(value)
-        elif isinstance(value, (tuple, list)):
+        kind = type(value)
+        if kind is tuple or kind is list:
             found.extend(value)
+        elif value is not None and kind is not _SENTINEL:  # a node (a visited field holds nothing else)
+            found.append(value)
     return found
 
 
@@ -112,23 +116,13 @@ def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
 
 def _content_children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
     """`children(node)` but whitespace and operators: what a search for another kind of node goes through."""
-    fields = _CONTENT_FIELDS.get(type(node), ())
-    if fields == ():
-        order = field_order(type(node))
-        fields = _CONTENT_FIELDS[type(node)] = (
-            None if order is None else tuple(f for f, _ in order if f not in layout_fields(type(node)))
-        )
-    if fields is None:
-        return node.children
-    found: list[cst.CSTNode] = []
-    for field in fields:
-        value = getattr(node, field)
-        kind = type(value)
-        if kind is tuple or kind is list:
-            found.extend(value)
-        elif value is not None and kind is not _SENTINEL:
-            found.append(value)
-    return found
+    node_class = type(node)
+    if node_class not in _CONTENT_FIELDS:
+        order = field_order(node_class)
+        layout = layout_fields(node_class)
+        _CONTENT_FIELDS[node_class] = None if order is None else tuple(f for f, _ in order if f not in layout)
+    fields = _CONTENT_FIELDS[node_class]
+    return node.children if fields is None else _gathered(node, fields)
 
 
 #: Node class -> its visited fields that may hold more than whitespace and operators; None: LibCST's `children`.
@@ -181,10 +175,7 @@ def _visit_plain(
     plan = plans.get(node_class)
     if plan is None:
         plan = plans[node_class] = _plain_plan(node_class, methods)
-        if plan is _LIBCST:
-            node.visit(visitor)
-            return
-    elif plan is _LIBCST:
+    if plan is _LIBCST:
         node.visit(visitor)
         return
     visit_method, fields, leave_method = plan
@@ -269,21 +260,14 @@ def layout_unused(names: Iterable[str]) -> bool:
 
 #: Whitespace, comments and operator tokens: nodes whose children are only such nodes. When no
 #: visitor has a method for any of them, their subtrees are not walked (nothing would be called).
-_LAYOUT = frozenset(
-    name
-    for module in (whitespace_nodes, op_nodes)
-    for name, value in vars(module).items()
-    if isinstance(value, type) and issubclass(value, cst.CSTNode) and value.__module__ == module.__name__
-)
-
-
-_LAYOUT_MODULES = frozenset({whitespace_nodes.__name__, op_nodes.__name__})
 _LAYOUT_CLASSES = tuple(
     value
     for module in (whitespace_nodes, op_nodes)
     for value in vars(module).values()
     if isinstance(value, type) and issubclass(value, cst.CSTNode) and value.__module__ == module.__name__
 )
+_LAYOUT = frozenset(layout.__name__ for layout in _LAYOUT_CLASSES)
+_LAYOUT_MODULES = frozenset({whitespace_nodes.__name__, op_nodes.__name__})
 _SENTINEL = cst.MaybeSentinel
 #: Node class -> its visited fields whose declared type admits only whitespace and operator nodes.
 _LAYOUT_FIELDS: dict[type[cst.CSTNode], frozenset[str]] = {}
