@@ -81,11 +81,16 @@ def config_for(folder: Path, rule_options: RuleOptions) -> Config:
     return with_overrides(config, options=options, ignore_noqa=True)
 
 
+def _config_error(error: ConfigError) -> str:
+    return f"review-patterns: configuration error: {error}"
+
+
 def _stop(error: ConfigError) -> Exception:
-    """The exception flake8 reports as a one-line critical error, also from its worker processes."""
+    """The exception flake8 reports as a one-line critical error. Raised only before any file is
+    checked: raised in a worker, it makes flake8 terminate its pool, which can hang."""
     from flake8.exceptions import ExecutionError  # type: ignore[import-untyped,unused-ignore]
 
-    stop: Exception = ExecutionError(f"review-patterns: configuration error: {error}")
+    stop: Exception = ExecutionError(_config_error(error))
     return stop
 
 
@@ -124,6 +129,8 @@ class Plugin:
         if not chosen:
             cls.rules = ()
             return
+        # RP001 and RP002 say a file was not checked: they come with any RP rule, as in the CLI.
+        options.extend_select = [*(options.extend_select or []), "RP001", "RP002"]
         from review_patterns.checks import RULES
         from review_patterns.core.config import ConfigError, load_config
 
@@ -147,8 +154,9 @@ class Plugin:
         path = Path(self.filename).resolve()
         try:
             config = config_for(path.parent, self.rule_options)
-        except ConfigError as error:
-            raise _stop(error) from None
+        except ConfigError as error:  # a sub-folder's pyproject.toml: its files are not checked
+            yield 1, 0, f"{ParseError.code} {_config_error(error)}", type(self)
+            return
         source = "".join(self.lines)
         size = len(source.encode("utf-8", "surrogateescape"))
         if size > config.max_file_size:  # flake8 read it; the engine would take minutes and gigabytes
