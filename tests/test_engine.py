@@ -390,3 +390,36 @@ def test_a_file_no_selected_rule_applies_to_is_not_parsed_by_libcst(monkeypatch:
     assert len(parsed) == 1
     broken = lint("def publish(post:\n    post.save()\n", "blog/views.py", rules=(SaveInLoopInMigrations,))
     assert [f.code for f in broken.findings] == ["RP001"]  # CPython's parser still says it is not Python
+
+
+def test_a_rule_whose_setup_finds_nothing_to_check_is_dropped_and_the_file_not_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`Rule.active`: what only the options or the project tell (RP504's service modules) decides,
+    after `setup`, whether the file is parsed at all."""
+
+    class SaveInLoopInConfiguredModules(SaveInLoop):
+        options = {"modules": ("*/services.py",)}
+
+        def setup(self) -> None:
+            super().setup()
+            self.active = any(Path(self.file.path).match(glob) for glob in self.settings["modules"])
+
+    parsed: list[str] = []
+    parse = cst.parse_module
+
+    def counting_parse(source: str) -> cst.Module:
+        parsed.append(source)
+        return parse(source)
+
+    monkeypatch.setattr(cst, "parse_module", counting_parse)
+    rules = (SaveInLoopInConfiguredModules,)
+    result = lint(VIEW, "blog/views.py", rules=rules)
+    assert parsed == [] and result.findings == () and result.error is None
+    assert [f.line for f in lint(VIEW, "blog/services.py", rules=rules).findings] == [7]
+    configured = Config(options={SaveInLoopInConfiguredModules.code: {"modules": ("*/views.py",)}})
+    assert [f.line for f in lint(VIEW, "blog/views.py", rules=rules, config=configured).findings] == [7]
+    assert len(parsed) == 2
+    # Run alongside a rule that stays, the dropped one reports nothing and the file is parsed once.
+    both = lint(VIEW, "blog/views.py", rules=(SaveInLoopInConfiguredModules, SaveInLoop))
+    assert [f.code for f in both.findings] == [SaveInLoop.code] and len(parsed) == 3

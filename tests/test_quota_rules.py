@@ -19,6 +19,7 @@ from review_patterns.checks.resilience.quota_manager import QuotaManager
 from review_patterns.checks.resilience.signal_hasattr_check import SignalHasattrCheck
 from review_patterns.core.config import ConfigError, parse_config
 from review_patterns.core.rule import Rule
+from review_patterns.project.http import INCREMENT_NAMES, may_occur
 
 PROJECT = FIXTURES / "quota_project"
 
@@ -93,6 +94,39 @@ def test_rp503_is_per_function() -> None:
             return requests.get(url, timeout=5)
         """
     assert lines(QuotaIncrementedBeforeCall, code, "geo/services.py") == []
+
+
+@pytest.mark.parametrize(
+    ("globs", "text", "may"),
+    [
+        (INCREMENT_NAMES, "quota.increment_api_usage('maps')", True),
+        (INCREMENT_NAMES, "stock.consume(item)", True),
+        (INCREMENT_NAMES, "counter.incr('maps')\nrequests.get(url, timeout=5)", False),
+        (("spend_*",), "wallet.spend_credits(3)", True),
+        (("*_credits",), "wallet.spend_credits(3)", True),
+        (("billing.charge*",), "billing .charge_card()", True),  # a dotted glob: its parts, not the dots
+        (("spend_*",), "wallet.charge(3)", False),
+        (("[cs]pend",), "anything", True),  # a character class: anything may match
+        (("*",), "anything", True),
+        ((), "quota.increment_usage()", False),
+    ],
+)
+def test_a_name_matching_a_glob_may_be_written_only_where_its_literal_part_is(
+    globs: tuple[str, ...], text: str, may: bool
+) -> None:
+    assert may_occur(globs, text) is may
+
+
+def test_rp503_configured_glob_still_runs_in_a_file_without_the_default_names() -> None:
+    code = """
+        import requests
+
+        def render_map(wallet, address):
+            wallet.spend_map_credits(1)
+            return requests.get(MAPS_URL, params={"q": address}, timeout=5)
+        """
+    assert lines(QuotaIncrementedBeforeCall, code, "geo/services.py") == []
+    assert lines(QuotaIncrementedBeforeCall, code, "geo/services.py", **{"increment-calls": ["spend_*"]}) == [5]
 
 
 # -- RP504 and the project's quota index --

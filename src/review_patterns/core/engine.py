@@ -225,7 +225,8 @@ def _analyse(
 ) -> FileResult:
     """Parses once, runs the rules in one traversal and places their reports (see `lint`).
 
-    A file that no selected rule applies to is not parsed by LibCST (CPython's parser, in `lint`,
+    A file that no selected rule applies to, or whose rules all find in `setup` that they have
+    nothing to check in it (`Rule.active`), is not parsed by LibCST (CPython's parser, in `lint`,
     has already said whether it is Python).
     """
     file = SourceFile(project_path or path, source)
@@ -240,7 +241,9 @@ def _analyse(
         try:
             if rule_class is not selected and not rule_class.applies_to(file):  # the class's own pre-check
                 continue
-            visitors.append(rule_class(file, context, config.options.get(rule_class.code), semantic))
+            visitor = rule_class(file, context, config.options.get(rule_class.code), semantic)
+            if visitor.active:
+                visitors.append(visitor)
         except (RecursionError, MemoryError):
             raise
         except Exception as error:

@@ -133,6 +133,9 @@ class Rule(cst.BatchableCSTVisitor):
         self.semantic = semantic if semantic is not None else SemanticModel(file)
         self.settings: Mapping[str, Any] = {**self.options, **(options or {})}
         self.reports: list[Report] = []
+        #: False when `setup` finds, from the file's path and text, the options and the project, that
+        #: the rule has nothing to check here: the rule is dropped (a file no rule keeps is not parsed).
+        self.active = True
         self.setup()
 
     def setup(self) -> None:

@@ -79,6 +79,16 @@ def matches_any(name: str, patterns: Iterable[str]) -> bool:
     return globs is not None and globs.match(name) is not None
 
 
+def may_occur(patterns: Iterable[str], text: str) -> bool:
+    """Whether a name matching one of the globs can be written in `text`: the longest part of some
+    glob between its wildcards is in it. A glob with a character class (`[...]`) or nothing but
+    wildcards can match anything."""
+    for pattern in patterns:
+        if "[" in pattern or max(re.split(r"[*?.]", pattern), key=len) in text:  # "" is in every text
+            return True
+    return False
+
+
 @cache
 def _globs(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     """One regex for the globs, as `fnmatchcase` reads each (rules ask for thousands of names)."""

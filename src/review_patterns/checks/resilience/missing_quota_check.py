@@ -237,15 +237,13 @@ class MissingQuotaCheck(HttpRule):
         self.stack: list[_Function] = []
         self.facts: QuotaFacts | None = None
         self.passed: set[str] = set()  # functions handed to a paid call
-
-    def visit_Module(self, node: cst.Module) -> None:
-        # Here, not in __init__: the engine reports a failure of a visit as RP002.
         services = self.settings["service-modules"]
         configured = bool(self.settings["paid-hosts"] or self.settings["paid-calls"])
         if any(fnmatch(self.file.path, p) or fnmatch(self.file.path, f"*/{p}") for p in services):
             facts = self.context.quota_index.facts(self.guards)
             if facts.guards or configured:
                 self.facts = facts
+        self.active = self.facts is not None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         guarded = any(

@@ -9,7 +9,7 @@ import libcst as cst
 from review_patterns.checks.resilience.http import HttpRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.project.http import INCREMENT_NAMES, REFUND_NAMES, matches_any
+from review_patterns.project.http import INCREMENT_NAMES, REFUND_NAMES, matches_any, may_occur
 from review_patterns.syntax.names import call_name, dotted_name
 
 _EXITS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
@@ -154,6 +154,7 @@ class QuotaIncrementedBeforeCall(HttpRule):
 
     def setup(self) -> None:
         super().setup()
+        self.active = may_occur(self.settings["increment-calls"], self.file.source)
         self.functions: list[_Function] = []
         self.blocks: list[cst.IndentedBlock] = []
         self.pending: list[tuple[cst.Call, str, str, _Function]] = []  # decided once refunds are known
