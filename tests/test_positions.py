@@ -101,13 +101,49 @@ def test_many_nodes_at_once_are_placed_as_the_position_provider_places_them() ->
     assert positions_of(module, _all_nodes(module)) == expected
 
 
-def test_the_module_is_printed_only_up_to_the_last_node_asked_about() -> None:
+@pytest.fixture()
+def placed(monkeypatch: pytest.MonkeyPatch) -> list[cst.CSTNode]:
+    """The nodes printed with their positions counted, in order."""
+    from review_patterns.syntax import positions
+
+    seen: list[cst.CSTNode] = []
+    before = positions._Placing.before_codegen
+
+    def recording(self: positions._Placing, node: cst.CSTNode) -> None:
+        seen.append(node)
+        before(self, node)
+
+    monkeypatch.setattr(positions._Placing, "before_codegen", recording)
+    return seen
+
+
+def test_the_module_is_printed_only_up_to_the_last_node_asked_about(placed: list[cst.CSTNode]) -> None:
     module = cst.parse_module("import os\n\ndef first():\n    return os.sep\n\ndef second():\n    return 2\n")
     first = module.body[1]
     found = positions_of(module, [first])
-    assert found[first].start.line == 3
-    assert module.body[2] not in found  # the second function was never printed
+    assert found[first].start.line == 3 and list(found) == [first]
+    assert first in placed and module.body[2] not in placed  # the second function was never printed
     assert positions_of(module, []) == {}
+
+
+def test_statements_before_the_first_node_asked_about_are_only_counted(placed: list[cst.CSTNode]) -> None:
+    """Printed without counting columns or keeping ranges; their lines ("\\r\\n", "\\r", "\\n") are counted."""
+    for newline in ("\n", "\r\n", "\r"):
+        source = f'# header{newline}import os{newline}TEXT = """a{newline}b"""{newline}def f():{newline}    return os.sep{newline}'
+        module = cst.parse_module(source)
+        function = module.body[2]
+        placed.clear()
+        found = positions_of(module, [function])
+        assert found[function] == _provider(module)[function] and found[function].start.line == 5
+        assert placed[0] is function and module.body[1] not in placed
+
+
+def test_a_node_in_the_header_or_the_footer_is_placed_from_the_start(placed: list[cst.CSTNode]) -> None:
+    module = cst.parse_module("# -*- coding: utf-8 -*-\nimport os\n\nx = os.sep\n# the end\n")
+    header, footer = module.header[0], module.footer[0]
+    expected = _provider(module)
+    assert positions_of(module, [header]) == {header: expected[header]} and placed[0] is module
+    assert positions_of(module, [footer]) == {footer: expected[footer]}
 
 
 def test_a_node_from_another_tree_has_no_position() -> None:

@@ -1,30 +1,87 @@
 """Where reported nodes are, as LibCST's `PositionProvider` places them, without its whole-module pass.
 
-`PositionProvider` walks the whole tree once (a metadata visit) and then prints the whole module,
-recording a range for every node. Here the module is printed with the same state (its tokens,
-lines and columns), recording ranges as it does, and printing stops as soon as the last node
-asked about has been printed: a node's range is final then, since a node records only its own
-range, from its own tokens and children.
+`PositionProvider` walks the whole tree once (a metadata visit), then prints the whole module
+with a state that counts lines and columns token by token and records a `CodeRange` for every
+node. Here:
+
+- the top-level statements before the first one holding a node asked about are printed plainly,
+  only to count their lines;
+- from that statement on, the module is printed with a state that counts as LibCST's does
+  (`_Placing`, checked against it node by node in the tests), keeping ranges as plain tuples;
+- printing stops as soon as the last node asked about has been printed: a node's range is final
+  then, since a node records only its own range, from its own tokens and children.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+#: A line break as LibCST's position provider counts them.
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+_Position = tuple[int, int]  # line (1-based), column (0-based)
 
 
 class _AllFound(Exception):
     """Raised once every node asked about has its range."""
 
 
-class _State(PositionProvidingCodegenState):
-    ranges: dict[cst.CSTNode, CodeRange]
+class _Reached(Exception):
+    """Raised by `_Finder` when it is about to print a node asked about."""
+
+
+class _Finder(CodegenState):
+    """Prints without counting anything, up to a node asked about."""
+
+    wanted: set[int]
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        if id(node) in self.wanted:
+            raise _Reached
+
+
+class _Placing(CodegenState):
+    """LibCST's `PositionProvidingCodegenState`, with ranges kept as tuples of tuples and a token
+    without a line break counted without a regex."""
+
+    line: int
+    column: int
+    starts: list[_Position]
+    ranges: dict[cst.CSTNode, tuple[_Position, _Position]]
     wanted: set[int]  #: the ids of the nodes whose ranges are still to come
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self.add_token(token)
+
+    def add_token(self, value: str) -> None:
+        self.tokens.append(value)
+        if "\n" in value or "\r" in value:
+            segments = _NEWLINE.split(value)
+            self.line += len(segments) - 1
+            self.column = len(segments[-1])
+        else:
+            self.column += len(value)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self.starts.append((self.line, self.column))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        start = self.starts.pop()
+        ranges = self.ranges
+        if node not in ranges:  # a syntactic range recorded while printing the node is kept
+            ranges[node] = (start, (self.line, self.column))
+        wanted = self.wanted
+        if id(node) in wanted:
+            wanted.discard(id(node))
+            if not wanted:
+                raise _AllFound
 
     @contextmanager
     def record_syntactic_position(
@@ -32,37 +89,63 @@ class _State(PositionProvidingCodegenState):
     ) -> Iterator[None]:
         """As LibCST's; when printing stops inside `node`, its range is left out (its `end_node`
         may not have been printed)."""
-        start = CodePosition(self.line, self.column)
+        start = (self.line, self.column)
         yield
         ranges = self.ranges
-        ranges[node] = CodeRange(
-            ranges[start_node].start if start_node is not None else start,
-            ranges[end_node].end if end_node is not None else CodePosition(self.line, self.column),
+        ranges[node] = (
+            ranges[start_node][0] if start_node is not None else start,
+            ranges[end_node][1] if end_node is not None else (self.line, self.column),
         )
-
-    def after_codegen(self, node: cst.CSTNode) -> None:
-        start = self._stack.pop()
-        if node not in self.ranges:  # a syntactic range recorded while printing the node is kept
-            self.ranges[node] = CodeRange(start, CodePosition(self.line, self.column))
-        wanted = self.wanted
-        if id(node) in wanted:
-            wanted.discard(id(node))
-            if not wanted:
-                raise _AllFound
 
 
 def positions_of(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode, CodeRange]:
-    """The ranges `PositionProvider` gives `nodes` (and the nodes printed before the last of them).
-
-    A node that is not in `module` has no range: the result has no key for it.
-    """
-    no_provider: Any = None  # the ranges are kept in the state itself
-    state = _State(default_indent=module.default_indent, default_newline=module.default_newline, provider=no_provider)
-    state.ranges = {}
-    state.wanted = {id(node) for node in nodes}
-    if state.wanted:
-        try:
+    """The ranges `PositionProvider` gives `nodes`. A node that is not in `module` has no range:
+    the result has no key for it."""
+    asked = set(nodes)
+    state = _Placing(default_indent=module.default_indent, default_newline=module.default_newline)
+    state.line, state.column, state.starts, state.ranges = 1, 0, [], {}
+    state.wanted = {id(node) for node in asked}
+    if not asked:
+        return {}
+    reached = _first_statement_asked_about(module, state.wanted)
+    try:
+        if reached is None:  # in the header or the footer, or not in the module
             module._codegen(state)
-        except _AllFound:
-            pass
-    return state.ranges
+        else:
+            index, lines = reached
+            state.line += lines  # at the start of a line: the column stays 0
+            for statement in module.body[index:]:
+                statement._codegen(state)
+            for line in module.footer:
+                line._codegen(state)
+    except _AllFound:
+        pass
+    ranges = state.ranges
+    return {
+        node: CodeRange(CodePosition(*ranges[node][0]), CodePosition(*ranges[node][1]))
+        for node in asked & ranges.keys()
+    }
+
+
+def _first_statement_asked_about(module: cst.Module, wanted: set[int]) -> tuple[int, int] | None:
+    """The index of the first top-level statement that holds a node asked about, and the number of
+    lines printed before it; None when that is not in the body or what comes before it does not
+    end a line."""
+    finder = _Finder(default_indent=module.default_indent, default_newline=module.default_newline)
+    finder.wanted = wanted
+    tokens = finder.tokens
+    try:
+        for line in module.header:
+            line._codegen(finder)
+        for index, statement in enumerate(module.body):
+            printed = len(tokens)
+            try:
+                statement._codegen(finder)
+            except _Reached:
+                before = tokens[:printed]
+                if before and not before[-1].endswith(("\n", "\r")):
+                    return None
+                return index, sum(len(_NEWLINE.findall(token)) for token in before if "\n" in token or "\r" in token)
+    except _Reached:  # in the header
+        return None
+    return None
