@@ -371,18 +371,24 @@ def test_a_rule_from_the_catalogue_keeps_its_classs_own_pre_check(monkeypatch: p
     assert created == ["shop/migrations/0002_order.py"]
 
 
-def test_a_file_no_selected_rule_applies_to_is_not_parsed_by_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
-    class SaveInLoopInMigrations(SaveInLoop):
-        kinds = frozenset({FileKind.MIGRATION})
-
-    parsed: list[str] = []
+@pytest.fixture()
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sources LibCST parses, in order."""
+    sources: list[str] = []
     parse = cst.parse_module
 
     def counting_parse(source: str) -> cst.Module:
-        parsed.append(source)
+        sources.append(source)
         return parse(source)
 
     monkeypatch.setattr(cst, "parse_module", counting_parse)
+    return sources
+
+
+def test_a_file_no_selected_rule_applies_to_is_not_parsed_by_libcst(parsed: list[str]) -> None:
+    class SaveInLoopInMigrations(SaveInLoop):
+        kinds = frozenset({FileKind.MIGRATION})
+
     result = lint(VIEW, "blog/views.py", rules=(SaveInLoopInMigrations,))
     assert parsed == [] and result.findings == () and result.error is None and result.lines == 6
     assert result.score == lint(VIEW, "blog/views.py", rules=()).score
@@ -392,9 +398,7 @@ def test_a_file_no_selected_rule_applies_to_is_not_parsed_by_libcst(monkeypatch:
     assert [f.code for f in broken.findings] == ["RP001"]  # CPython's parser still says it is not Python
 
 
-def test_a_rule_whose_setup_finds_nothing_to_check_is_dropped_and_the_file_not_parsed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_rule_whose_setup_finds_nothing_to_check_is_dropped_and_the_file_not_parsed(parsed: list[str]) -> None:
     """`Rule.active`: what only the options or the project tell (RP504's service modules) decides,
     after `setup`, whether the file is parsed at all."""
 
@@ -405,14 +409,6 @@ def test_a_rule_whose_setup_finds_nothing_to_check_is_dropped_and_the_file_not_p
             super().setup()
             self.active = any(Path(self.file.path).match(glob) for glob in self.settings["modules"])
 
-    parsed: list[str] = []
-    parse = cst.parse_module
-
-    def counting_parse(source: str) -> cst.Module:
-        parsed.append(source)
-        return parse(source)
-
-    monkeypatch.setattr(cst, "parse_module", counting_parse)
     rules = (SaveInLoopInConfiguredModules,)
     result = lint(VIEW, "blog/views.py", rules=rules)
     assert parsed == [] and result.findings == () and result.error is None
