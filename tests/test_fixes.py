@@ -7,17 +7,20 @@ import difflib
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
 from conftest import lint_example
+from test_positions import AWKWARD
 
 from review_patterns import ALL_RULES, Config, ProjectContext
-from review_patterns.core.edits import apply_fixes, fix_of
+from review_patterns.core.edits import _Replace, _replaced_code, apply_fixes, fix_of
 from review_patterns.core.fixer import fix_source, write_source
 from review_patterns.core.model import Edit, FileChange, Fix
 from review_patterns.core.rule import Bad, Rewrite, Rule
 from review_patterns.frontends.cli import main
+from review_patterns.syntax import traversal
 from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.semantic import Scope, SemanticModel
 
@@ -778,3 +781,36 @@ def test_the_edit_of_a_rewrite_spans_what_lies_between_the_common_prefix_and_suf
     found = _span_edit(before, after, _offsets(before))
     assert found is not None and (found.line, found.column, found.end_line, found.end_column, found.content) == edit
     assert _span_edit(before, before, _offsets(before)) is None
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(lambda s: s, id="awkward"),
+        pytest.param(lambda s: s.replace("\n", "\r\n"), id="crlf"),
+        pytest.param(lambda s: s.replace("    ", "\t"), id="tabs"),
+        pytest.param(lambda s: s.rstrip("\n"), id="no-final-newline"),
+        pytest.param(lambda s: s + "\n" + s.split("\n\n\n")[-1], id="a-repeated-block"),
+    ],
+)
+def test_a_replacement_printed_locally_gives_the_whole_modules_text(variant: Any) -> None:
+    """Only the innermost statement found once in the text is printed again: what comes out is what
+    printing the whole module with the replacement gives, for every name, call and statement line."""
+    source = variant(AWKWARD)
+    module = cst.parse_module(source)
+    assert module.code == source
+    targets: list[tuple[cst.CSTNode, Any]] = []
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if isinstance(node, (cst.Name, cst.Call)):
+            targets.append((node, cst.Name("replaced")))
+        elif isinstance(node, cst.SimpleStatementLine):
+            targets.append((node, cst.FlattenSentinel([node, cst.parse_statement("audit(order)\n")])))
+    assert len(targets) > 80
+    for old, new in targets:
+        path = traversal.ancestors(module, old)
+        whole = module.visit(_Replace(old, new, path))
+        assert isinstance(whole, cst.Module)
+        assert _replaced_code(module, source, path, new) == whole.code, cst.Module([]).code_for_node(old)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState
 
 from review_patterns.core.model import Edit, Fix
 from review_patterns.core.rule import Rewrite
@@ -135,9 +136,7 @@ def fix_of(
             return None
         replacements.append((holder, cst.FlattenSentinel([holder, cst.parse_statement(statement)])))
     for old, new in replacements:
-        replaced = module.visit(_Replace(old, new, traversal.ancestors(module, old)))
-        assert isinstance(replaced, cst.Module)
-        edit = _span_edit(code, replaced.code, starts)
+        edit = _span_edit(code, _replaced_code(module, code, traversal.ancestors(module, old), new), starts)
         if edit is not None:
             edits.append(edit)
     new_imports: list[str] = []
@@ -161,6 +160,48 @@ def fix_of(
             text += newline if after else ""
         edits.append(Edit(line, 1, line, 1, text))
     return Fix(rewrite.safe, tuple(edits), rewrite.description, rewrite.files) if edits else None
+
+
+def _replaced_code(
+    module: cst.Module,
+    code: str,
+    path: Sequence[cst.CSTNode],
+    new: cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement],
+) -> str:
+    """`code` (the module's) with the last node of `path` replaced by `new`, as the module prints.
+
+    Only the innermost statement above the node whose text is found once in `code` is printed,
+    before and after (with the indentation of the blocks around it, as the module prints it);
+    where none is, the whole module is.
+    """
+    old = path[-1]
+    for depth in range(len(path) - 2, 0, -1):
+        holder = path[depth]
+        if not isinstance(holder, cst.BaseStatement):
+            continue
+        indents = [_indent(block, module) for block in path[1:depth] if isinstance(block, cst.IndentedBlock)]
+        text = _printed(holder, module, indents)
+        at = code.find(text)
+        if at == -1 or code.find(text, at + 1) != -1:
+            continue
+        replaced = holder.visit(_Replace(old, new, path[depth:]))
+        assert isinstance(replaced, cst.CSTNode)
+        return code[:at] + _printed(replaced, module, indents) + code[at + len(text) :]
+    replaced_module = module.visit(_Replace(old, new, path))
+    assert isinstance(replaced_module, cst.Module)
+    return replaced_module.code
+
+
+def _indent(block: cst.IndentedBlock, module: cst.Module) -> str:
+    return module.default_indent if block.indent is None else block.indent
+
+
+def _printed(node: cst.CSTNode, module: cst.Module, indents: list[str]) -> str:
+    """`node` as `module` prints it inside blocks indented by `indents`."""
+    state = CodegenState(default_indent=module.default_indent, default_newline=module.default_newline)
+    state.indent_tokens.extend(indents)
+    node._codegen(state)
+    return "".join(state.tokens)
 
 
 class _Replace(cst.CSTTransformer):
