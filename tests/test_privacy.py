@@ -551,3 +551,49 @@ def test_the_handler_aware_rules_of_a_file_decide_each_logger_question_once(monk
     assert len(rules) >= 5 and "_logger_attributes" in together
     assert together == asked  # every call and class decided once, as for one rule alone
     assert {"RP301", "RP307"} <= {f.code for f in result.findings}  # and each rule still sees the logger call
+
+
+@pytest.mark.parametrize(
+    ("source", "may"),
+    [
+        ("logger.info('signup from %s', email)", True),
+        ("logging.warning('slow')", True),
+        ("self.log(logging.INFO, 'x')", True),
+        ("(logger .  # a note\n    info('x'))", True),
+        ("logger.\\\n    error('x')", True),
+        ("@login_required\ndef blog(request):\n    return catalog.information", False),
+        ("raise ValidationError(errors)", False),
+    ],
+)
+def test_rp301_runs_only_where_a_logger_call_can_be_written(source: str, may: bool) -> None:
+    """A logger call's method is an attribute named `info`, `error`...: a file that holds none, but
+    says `login`, `blog` or `catalog`, is not parsed for RP301."""
+    from review_patterns.checks.privacy.pii_in_log import PiiInLog
+    from review_patterns.syntax.files import SourceFile
+
+    assert PiiInLog.applies_to(SourceFile("shop/views.py", source)) is may
+
+
+def test_rp301_flags_a_logger_call_written_across_lines() -> None:
+    source = """
+        import logging
+
+        logger = logging.getLogger(__name__)
+
+        def signup(request):
+            email = request.POST["email"]
+            (logger  # the audit trail
+                .info("signup from %s", email))
+        """
+    assert rp301_lines(textwrap.dedent(source)) == [8]
+
+
+@pytest.mark.parametrize("code", ["RP305", "RP307"])
+def test_the_rules_about_logged_errors_run_only_where_a_logger_call_can_be_written(code: str) -> None:
+    from review_patterns.checks import RULES
+    from review_patterns.syntax.files import SourceFile
+
+    rule = next(r for r in RULES if r.code == code).load()
+    handled = "try:\n    return fetch()\nexcept requests.RequestException as e:\n    {}\n"
+    assert not rule.applies_to(SourceFile("shop/services.py", handled.format("raise ServiceDown(str(e)) from e")))
+    assert rule.applies_to(SourceFile("shop/services.py", handled.format("logger.exception('rates: %s', e)")))

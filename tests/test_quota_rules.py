@@ -620,3 +620,13 @@ def test_a_module_level_breaker_held_by_a_service_under_another_name_is_paid() -
     context = ProjectContext.from_sources(files)
     result = lint(files["vision/services.py"], "vision/services.py", context, Config(), rules=(MissingQuotaCheck,))
     assert [f.line for f in result.findings] == [12]
+
+
+def test_rp506_runs_only_where_a_receiver_can_be_written() -> None:
+    """`hasattr` alone (a serializer's duck typing) is no reason to parse a file for RP506."""
+    from review_patterns.syntax.files import SourceFile
+
+    duck = "def to_representation(self, instance):\n    return instance.pk if hasattr(instance, 'pk') else None\n"
+    assert not SignalHasattrCheck.applies_to(SourceFile("api/serializers.py", duck))
+    for receiver in ("from django.dispatch import receiver\n", "post_save.connect(audit)\n"):
+        assert SignalHasattrCheck.applies_to(SourceFile("shop/signals.py", receiver + duck))

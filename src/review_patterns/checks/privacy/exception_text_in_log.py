@@ -10,11 +10,12 @@ from review_patterns.checks.privacy.helpers import (
     Handler,
     LoggerCall,
     logs_traceback_always,
+    may_call_a_log_method,
 )
 from review_patterns.checks.privacy.redaction import log_redaction
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.files import FileKind
+from review_patterns.syntax.files import FileKind, SourceFile
 
 
 class ExceptionTextInLog(ExceptionTextRule):
@@ -109,6 +110,11 @@ class ExceptionTextInLog(ExceptionTextRule):
                     logger.exception("catalogue sync failed: %s", e)
             """),
     )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        """Where a logger call may be written: it reports at logger calls only."""
+        return super().applies_to(file) and may_call_a_log_method(file.source)
 
     def setup(self) -> None:
         super().setup()

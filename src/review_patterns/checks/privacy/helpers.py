@@ -22,6 +22,19 @@ from review_patterns.syntax.names import bound_names, call_name, dotted_name, st
 from review_patterns.syntax.semantic import Binding, BindingKind, SemanticModel
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
+#: `.info`, `.error`...: how a call to one of the `LOG_METHODS` is written, with whatever may come
+#: between the dot and the name (spaces, line breaks, comments, backslash continuations).
+_LOG_METHOD_ATTRIBUTE = re.compile(
+    r"\.(?:[ \t\f\r\n]|\\\r?\n|\\\r|#[^\r\n]*)*(?:" + "|".join(sorted(LOG_METHODS)) + r")\b"
+)
+
+
+def may_call_a_log_method(source: str) -> bool:
+    """Whether `source` may hold a call such as `logger.info(...)`: a logger call's method is an
+    attribute named after one of the `LOG_METHODS` (False: no logger call can be there)."""
+    return _LOG_METHOD_ATTRIBUTE.search(source) is not None
+
+
 #: Names used for loggers by convention: a logger when nothing in the file says otherwise.
 CONVENTIONAL_LOGGERS = frozenset({"logger", "log", "LOGGER", "_logger", "_log"})
 #: Calls that return a logger (qualified names).

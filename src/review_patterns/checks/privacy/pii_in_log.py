@@ -9,9 +9,10 @@ from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.privacy.helpers import HandlerAwareRule, LoggerCall
+from review_patterns.checks.privacy.helpers import HandlerAwareRule, LoggerCall, may_call_a_log_method
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import call_name, code, dotted_name, string_value
 
 DEFAULT_PII_NAMES = (
@@ -254,6 +255,11 @@ class PiiInLog(HandlerAwareRule):
                     print("sent to", user.email)
             """),
     )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        """Where a logger call may be written: it reports and awards at logger calls only."""
+        return super().applies_to(file) and may_call_a_log_method(file.source)
 
     def setup(self) -> None:
         super().setup()

@@ -8,6 +8,7 @@ import libcst as cst
 
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rule
+from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import code, keyword
 from review_patterns.syntax.semantic import Binding, BindingKind
 
@@ -181,6 +182,11 @@ class SignalHasattrCheck(Rule):
             },
         ),
     )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        """Also a receiver: `receiver` (the decorator's name, in its import) or a `connect` call."""
+        return super().applies_to(file) and ("receiver" in file.source or "connect" in file.source)
 
     def setup(self) -> None:
         self.stack: list[_Function] = []
