@@ -563,6 +563,9 @@ def test_the_handler_aware_rules_of_a_file_decide_each_logger_question_once(monk
         ("logger.\\\n    error('x')", True),
         ("@login_required\ndef blog(request):\n    return catalog.information", False),
         ("raise ValidationError(errors)", False),
+        # a settings file's banner: a dot, then a run of `#` that a careless pattern splits 2**80 ways
+        ("#  Not for production use.   #\n" + "#" * 80 + "\nLOGGING = {}\n", False),
+        ("x = 1." + " \\\r\n" * 60 + "y", False),
     ],
 )
 def test_rp301_runs_only_where_a_logger_call_can_be_written(source: str, may: bool) -> None:

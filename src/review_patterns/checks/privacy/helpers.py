@@ -23,9 +23,10 @@ from review_patterns.syntax.semantic import Binding, BindingKind, SemanticModel
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
 #: `.info`, `.error`...: how a call to one of the `LOG_METHODS` is written, with whatever may come
-#: between the dot and the name (spaces, line breaks, comments, backslash continuations).
+#: between the dot and the name (spaces, line breaks, comments, backslash continuations). Each
+#: alternative starts with its own character, so a long run of `#` cannot be split many ways.
 _LOG_METHOD_ATTRIBUTE = re.compile(
-    r"\.(?:[ \t\f\r\n]|\\\r?\n|\\\r|#[^\r\n]*)*(?:" + "|".join(sorted(LOG_METHODS)) + r")\b"
+    r"\.(?:[ \t\f\r\n]|\\[\r\n]|#[^\r\n]*[\r\n])*(?:" + "|".join(sorted(LOG_METHODS)) + r")\b"
 )
 
 
