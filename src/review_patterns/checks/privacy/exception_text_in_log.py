@@ -10,12 +10,11 @@ from review_patterns.checks.privacy.helpers import (
     Handler,
     LoggerCall,
     logs_traceback_always,
-    may_call_a_log_method,
 )
 from review_patterns.checks.privacy.redaction import log_redaction
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.files import FileKind, SourceFile
+from review_patterns.syntax.files import FileKind
 
 
 class ExceptionTextInLog(ExceptionTextRule):
@@ -47,6 +46,7 @@ class ExceptionTextInLog(ExceptionTextRule):
     severity = Severity.WARNING
     penalty = 1
     dimension = Dimension.SECURITY
+    at_logger_calls = True
     requires = ("except",)
     fixes = (
         "Safe: the fix writes `type(e).__name__` where the message or its arguments carry the "
@@ -110,11 +110,6 @@ class ExceptionTextInLog(ExceptionTextRule):
                     logger.exception("catalogue sync failed: %s", e)
             """),
     )
-
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        """Where a logger call may be written: it reports at logger calls only."""
-        return super().applies_to(file) and may_call_a_log_method(file.source)
 
     def setup(self) -> None:
         super().setup()

@@ -12,12 +12,13 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.syntax import traversal
+from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import bound_names, call_name, dotted_name, string_value
 from review_patterns.syntax.semantic import Binding, BindingKind, SemanticModel
 
@@ -205,6 +206,13 @@ class HandlerAwareRule(Rule):
     Subclasses override the hooks `on_call`, `on_handler`, `after_handler`, `on_raise`,
     `on_return` and `on_assign`; the visit methods here keep the scopes and must not be overridden.
     """
+
+    #: The rule reports at logger calls only: a file where none can be written is not parsed for it.
+    at_logger_calls: ClassVar[bool] = False
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        return super().applies_to(file) and (not cls.at_logger_calls or may_call_a_log_method(file.source))
 
     def setup(self) -> None:
         self.frames: list[Frame] = [Frame("module")]

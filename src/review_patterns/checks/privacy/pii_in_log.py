@@ -9,10 +9,9 @@ from typing import Any
 
 import libcst as cst
 
-from review_patterns.checks.privacy.helpers import HandlerAwareRule, LoggerCall, may_call_a_log_method
+from review_patterns.checks.privacy.helpers import HandlerAwareRule, LoggerCall
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import call_name, code, dotted_name, string_value
 
 DEFAULT_PII_NAMES = (
@@ -182,6 +181,7 @@ class PiiInLog(HandlerAwareRule):
     penalty = 8
     dimension = Dimension.SECURITY
     bonuses = {"pii-safe-logging": 2}
+    at_logger_calls = True
     requires = ("log", "LOG")  # every logger's name or factory contains one of these
     options = {"pii-names": DEFAULT_PII_NAMES, "extend-pii-names": (), "safe-functions": ()}
     examples = (
@@ -255,11 +255,6 @@ class PiiInLog(HandlerAwareRule):
                     print("sent to", user.email)
             """),
     )
-
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        """Where a logger call may be written: it reports and awards at logger calls only."""
-        return super().applies_to(file) and may_call_a_log_method(file.source)
 
     def setup(self) -> None:
         super().setup()

@@ -11,11 +11,9 @@ from review_patterns.checks.privacy.helpers import (
     is_network_error,
     is_parsing_error,
     logs_traceback_always,
-    may_call_a_log_method,
 )
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rewrite
-from review_patterns.syntax.files import SourceFile
 from review_patterns.syntax.names import keyword, with_keyword
 
 
@@ -43,6 +41,7 @@ class UnconditionalTraceback(HandlerAwareRule):
     message = "traceback logged on every {caught}; {advice}"
     severity = Severity.SUGGESTION
     dimension = Dimension.SECURITY
+    at_logger_calls = True
     requires = ("except",)
     fixes = (
         "Unsafe: the fix passes `exc_info=settings.DEBUG` (turning `logger.exception` into `logger.error`) and "
@@ -94,11 +93,6 @@ class UnconditionalTraceback(HandlerAwareRule):
                 return None
             """),
     )
-
-    @classmethod
-    def applies_to(cls, file: SourceFile) -> bool:
-        """Where a logger call may be written: it reports at logger calls only."""
-        return super().applies_to(file) and may_call_a_log_method(file.source)
 
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
         handler = self.handler
