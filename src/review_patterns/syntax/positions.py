@@ -102,11 +102,11 @@ def positions_of(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.C
     """The ranges `PositionProvider` gives `nodes`. A node that is not in `module` has no range:
     the result has no key for it."""
     asked = set(nodes)
+    if not asked:
+        return {}
     state = _Placing(default_indent=module.default_indent, default_newline=module.default_newline)
     state.line, state.column, state.starts, state.ranges = 1, 0, [], {}
     state.wanted = {id(node) for node in asked}
-    if not asked:
-        return {}
     reached = _first_statement_asked_about(module, state.wanted)
     try:
         if reached is None:  # in the header or the footer, or not in the module
