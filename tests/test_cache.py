@@ -638,10 +638,10 @@ def test_a_model_index_restored_from_the_context_cache_answers_as_the_one_built(
     context = context_module.ProjectContext(root=project)
     built = context.models
     out = io.BytesIO()
-    cache._ContextPickler(out, context).dump(built)
+    cache.ContextPickler(out, context).dump(built)
     data = out.getvalue()
     assert b"ClassDef" not in data and b"_ast" not in data  # no syntax trees: they were most of its size
-    restored = cache._ContextUnpickler(io.BytesIO(data), context).load()
+    restored = cache.ContextUnpickler(io.BytesIO(data), context).load()
     assert context_module.stable_digest(restored.models) == context_module.stable_digest(built.models)
     assert sorted(restored.by_name) == sorted(built.by_name) and built.models
     for model in built.models.values():

@@ -15,6 +15,7 @@ from sample_rules import Crashes, SaveInLoop
 
 import review_patterns
 from review_patterns import Config, FileResult, ProjectContext, Report, Rule
+from review_patterns.project.context import part
 from review_patterns.core import grading
 from review_patterns.core.config import parse_config
 from review_patterns.core.model import Severity
@@ -300,6 +301,60 @@ def test_the_parts_the_rules_read_are_built_once_before_the_workers_start(tmp_pa
         assert {"migration_files", "releases"} <= set(runner._WORKER_CONTEXTS[tmp_path]._parts)
     finally:
         runner._WORKER_CONTEXTS.clear()
+
+
+#: Parts whose fingerprints (what the result cache compares) cover what they know.
+_PARTS = ("models", "migration_files", "function_names", "method_names", "redis_clients", "exceptions", "served_fields")
+
+
+def _no_child_left() -> bool:
+    import os
+
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("project", ["api_project", "migrations_project", "nplusone_project", "privacy_project"])
+def test_parts_built_over_several_processes_know_what_parts_built_in_one_know(project: str) -> None:
+    from conftest import FIXTURES
+
+    from review_patterns.core.prebuild import build_parts
+
+    alone, shared = ProjectContext(root=FIXTURES / project), ProjectContext(root=FIXTURES / project)
+    for part in _PARTS:
+        getattr(alone, part)
+    build_parts(shared, _PARTS, jobs=3)
+    assert set(_PARTS) <= set(shared._parts) and _no_child_left()
+    assert [shared.fingerprint(part) for part in _PARTS] == [alone.fingerprint(part) for part in _PARTS]
+
+
+class _AwkwardContext(ProjectContext):
+    @part
+    def unpicklable(self) -> Any:
+        return lambda: "built"  # a helper cannot send it back: the parent builds it
+
+    @part
+    def failing(self) -> Any:
+        raise ValueError("cannot read the project")
+
+
+def test_a_part_no_helper_can_send_is_built_by_the_parent_and_a_failing_part_raises_there(tmp_path: Path) -> None:
+    from review_patterns.core.prebuild import build_parts
+
+    (tmp_path / "blog").mkdir()
+    (tmp_path / "blog" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Post(models.Model):\n    title = models.CharField(max_length=9)\n"
+    )
+    context = _AwkwardContext(root=tmp_path)
+    build_parts(context, ["unpicklable", "models", "function_names"], jobs=2)
+    assert context._parts["unpicklable"]() == "built" and "blog.Post" in context.models.models
+    assert _no_child_left()
+    with pytest.raises(ValueError, match="cannot read the project"):
+        build_parts(_AwkwardContext(root=tmp_path), ["failing", "models", "function_names"], jobs=2)
+    assert _no_child_left()
 
 
 def test_a_rule_failing_its_pre_check_in_a_parallel_run_is_reported_for_its_files(tmp_path: Path) -> None:

@@ -309,7 +309,7 @@ class ContextCache:
             return None
         try:
             data = self._file(context, name).read_bytes()
-            fingerprint, value = _ContextUnpickler(io.BytesIO(data), context).load()
+            fingerprint, value = ContextUnpickler(io.BytesIO(data), context).load()
         except Exception:  # unreadable, truncated, foreign: built again
             return None
         if fingerprint != summary["fingerprint"]:
@@ -340,7 +340,7 @@ class ContextCache:
             )
         out = io.BytesIO()
         try:
-            _ContextPickler(out, context).dump((fingerprint, value))
+            ContextPickler(out, context).dump((fingerprint, value))
         except Exception:  # a part that cannot be pickled is built again next time
             return
         try:
@@ -361,7 +361,7 @@ class ContextCache:
             self.writable = False
 
 
-class _ContextPickler(pickle.Pickler):
+class ContextPickler(pickle.Pickler):
     """Stores references to the context (parts keep its `read`) as placeholders."""
 
     def __init__(self, out: io.BytesIO, context: ProjectContext) -> None:
@@ -376,7 +376,7 @@ class _ContextPickler(pickle.Pickler):
         return None
 
 
-class _ContextUnpickler(pickle.Unpickler):
+class ContextUnpickler(pickle.Unpickler):
     """Puts the context of this run where the stored parts referred to theirs."""
 
     def __init__(self, data: io.BytesIO, context: ProjectContext) -> None:

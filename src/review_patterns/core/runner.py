@@ -297,7 +297,7 @@ def run_in_pool(tasks: Sequence[_Task], jobs: int, done: Callable[[], None] = la
     results: dict[int, FileResult] = {}
     todo = list(range(len(tasks)))
     try:
-        prepare_workers(tasks)
+        prepare_workers(tasks, jobs)
         while todo:
             undone = _run_batch(tasks, todo, jobs, results, done)
             # the pool hands out files in order: the dead worker's file is among the first undone
@@ -311,11 +311,11 @@ def run_in_pool(tasks: Sequence[_Task], jobs: int, done: Callable[[], None] = la
     return [results[index] for index in range(len(tasks))]
 
 
-def prepare_workers(tasks: Sequence[_Task]) -> None:
+def prepare_workers(tasks: Sequence[_Task], jobs: int = 1) -> None:
     """What forked workers inherit instead of each doing it again: the engine (LibCST) and the selected
     rules imported (a third of a second of CPU per worker), and each project's context with the parts
     (`Rule.reads`) built that the rules read which run on one of its files (their kinds and words, as
-    `lint` decides; the files are read until each such rule has found one).
+    `lint` decides; the files are read until each such rule has found one), over `jobs` processes.
 
     A part that fails or runs over the time budget is left for each worker to build, as without this.
     """
@@ -336,7 +336,7 @@ def prepare_workers(tasks: Sequence[_Task]) -> None:
         _, _, root, config, _, store, _, since = project[0]
         parts = _parts_read(project, [rule for rule in loaded[id(config)] if rule.reads])
         if parts:
-            _build_parts(_context(root, _WORKER_CONTEXTS, store, config, since), parts, root)
+            _build_parts(_context(root, _WORKER_CONTEXTS, store, config, since), parts, root, jobs)
 
 
 def _parts_read(tasks: Sequence[_Task], rules: Sequence[type[Rule]]) -> list[str]:
@@ -364,11 +364,12 @@ def _applies(rule: type[Rule], file: SourceFile) -> bool:
         return False
 
 
-def _build_parts(context: ProjectContext, parts: Sequence[str], root: Path) -> None:
+def _build_parts(context: ProjectContext, parts: Sequence[str], root: Path, jobs: int) -> None:
+    from review_patterns.core.prebuild import build_parts
+
     try:
         with time_budget():
-            for part in parts:
-                getattr(context, part)
+            build_parts(context, parts, jobs)
     except (OverBudget, Exception):  # the workers build it, each within a file's budget, as they would
         _WORKER_CONTEXTS.pop(root, None)
     context.touched.clear()
