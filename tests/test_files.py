@@ -123,3 +123,31 @@ def test_query_rules_check_contests_but_not_tests(path: str, flagged: bool) -> N
     context = ProjectContext.from_sources({"blog/models.py": MODELS, path: LOOP})
     result = lint(textwrap.dedent(LOOP), path, context, Config(select=("RP401",)))
     assert [f.code for f in result.findings] == (["RP401"] if flagged else [])
+
+
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        ("cache.set(key, n + 1)", True),
+        ("r.hset('hits', page, n)", True),
+        ("(cache  # the shared cache\n    .set(key, n))", True),
+        ("cache. \\\n    setex(key, 60, n)", True),
+        ("settings.CACHES, queryset.filter(), set(), cache.setdefault", False),
+        ("cache.incr(key)  # .settings", False),
+    ],
+)
+def test_attribute_pattern_finds_an_attribute_however_it_is_written(source: str, found: bool) -> None:
+    from review_patterns.syntax.files import attribute_pattern
+
+    assert (attribute_pattern({"set", "hset", "setex"}).search(source) is not None) is found
+
+
+def test_code_quoted_on_one_line_leaves_comments_out() -> None:
+    import libcst as cst
+
+    from review_patterns.syntax.names import code
+
+    call = cst.parse_expression("(cache  # the shared cache, '#' included\n    .set('views#1', n + 1))")
+    assert code(call, one_line=True) == "(cache .set('views#1', n + 1))"
+    function = cst.parse_module("def f():\n    if ready:  # checked\n        return '#'\n").body[0]
+    assert code(function, one_line=True) == "def f(): if ready: return '#'"

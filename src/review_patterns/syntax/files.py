@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import tokenize
+from collections.abc import Iterable
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
@@ -120,6 +121,14 @@ _KINDS: tuple[tuple[FileKind, re.Pattern[str]], ...] = (
 def file_kinds(path: str) -> frozenset[FileKind]:
     """The kinds of the module at `path` (relative to the project, forward slashes)."""
     return frozenset(kind for kind, pattern in _KINDS if pattern.search(path))
+
+
+def attribute_pattern(names: Iterable[str]) -> re.Pattern[str]:
+    """Finds in source text an attribute named one of `names` (`.set`, `. info`), with whatever may come
+    between the dot and the name: spaces, line breaks, comments, backslash continuations. A rule whose
+    every report is at such an attribute has nothing to check in a file without one. Each alternative
+    starts with its own character, so a long run of `#` cannot be split many ways (no backtracking blow-up)."""
+    return re.compile(r"\.(?:[ \t\f\r\n]|\\[\r\n]|#[^\r\n]*[\r\n])*(?:" + "|".join(sorted(names)) + r")\b")
 
 
 class SourceFile:

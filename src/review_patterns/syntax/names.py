@@ -3,6 +3,7 @@ LibCST and `ast` nodes (the one place for each)."""
 
 from __future__ import annotations
 
+import tokenize
 from collections.abc import Iterator
 
 import libcst as cst
@@ -143,9 +144,24 @@ _EMPTY = cst.Module([])
 
 
 def code(node: cst.CSTNode, *, one_line: bool = False) -> str:
-    """The source text of a node; with `one_line`, its whitespace runs collapsed to one space."""
+    """The source text of a node; with `one_line` (to quote it in a message), without its comments
+    and with its whitespace runs collapsed to one space."""
     text = _EMPTY.code_for_node(node)
-    return " ".join(text.split()) if one_line else text
+    if not one_line:
+        return text
+    return " ".join(_without_comments(text).split() if "#" in text else text.split())
+
+
+def _without_comments(text: str) -> str:
+    """`text` (an expression's or a statement's code) with each comment cut from its line."""
+    lines = f"(\n{text}\n)".splitlines(keepends=True)  # in brackets: its lines join into one
+    try:
+        comments = [t.start for t in tokenize.generate_tokens(iter(lines).__next__) if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    for row, column in comments:
+        lines[row - 1] = lines[row - 1][:column] + "\n"
+    return "".join(lines[1:-1])
 
 
 def string_value(node: cst.BaseExpression | None) -> str | None:

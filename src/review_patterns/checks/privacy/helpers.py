@@ -18,17 +18,14 @@ import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.syntax import traversal
-from review_patterns.syntax.files import SourceFile
+from review_patterns.syntax.files import SourceFile, attribute_pattern
 from review_patterns.syntax.names import bound_names, call_name, dotted_name, string_value
 from review_patterns.syntax.semantic import Binding, BindingKind, SemanticModel
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
-#: `.info`, `.error`...: how a call to one of the `LOG_METHODS` is written, with whatever may come
-#: between the dot and the name (spaces, line breaks, comments, backslash continuations). Each
-#: alternative starts with its own character, so a long run of `#` cannot be split many ways.
-_LOG_METHOD_ATTRIBUTE = re.compile(
-    r"\.(?:[ \t\f\r\n]|\\[\r\n]|#[^\r\n]*[\r\n])*(?:" + "|".join(sorted(LOG_METHODS)) + r")\b"
-)
+#: `.info`, `.error`...: how a call to one of the `LOG_METHODS` is written.
+_LOG_METHOD_ATTRIBUTE = attribute_pattern(LOG_METHODS)
+_EXCEPT = re.compile(r"\bexcept\b")
 
 
 def may_call_a_log_method(source: str) -> bool:

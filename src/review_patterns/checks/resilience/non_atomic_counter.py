@@ -11,6 +11,7 @@ from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.project.clients import Kind
 from review_patterns.syntax import traversal
+from review_patterns.syntax.files import SourceFile, attribute_pattern
 from review_patterns.syntax.names import argument, code, dotted_name
 from review_patterns.syntax.semantic import SemanticModel
 
@@ -18,6 +19,8 @@ _CLIENTS = (Kind.REDIS, Kind.PIPELINE, Kind.CACHE)
 _REDIS = (Kind.REDIS, Kind.PIPELINE)
 #: Write method -> (number of key arguments, position of the value).
 _WRITES = {"set": (1, 1), "hset": (2, 2), "setex": (1, 2), "psetex": (1, 2)}
+#: Where the rule reports: a call to one of the `_WRITES`.
+_WRITE_ATTRIBUTE = attribute_pattern(_WRITES)
 #: Calls whose value is new at every call: a key built from one has a single writer.
 _UNIQUE_CALLS = frozenset(
     {"uuid.uuid1", "uuid.uuid4", "secrets.token_hex", "secrets.token_urlsafe", "secrets.token_bytes"}
@@ -180,7 +183,34 @@ class NonAtomicCounter(ClientRule):
             """,
             path="documents/views.py",
         ),
+        Bad(
+            """
+            from django.core.cache import cache
+
+            def record_view(product_id):
+                views = cache.get(f"views:{product_id}") or 0
+                (cache  # RP502
+                    .set(f"views:{product_id}", views + 1, timeout=VIEWS_TTL))  # a comment before `.set` too
+            """,
+            path="catalog/views.py",
+        ),
+        Good(
+            """
+            from django.conf import settings
+            from django.core.cache import cache
+
+            def record_view(product_id):  # `set` only in other words: the file is not parsed
+                cache.incr(f"views:{product_id}")
+                queryset = Product.objects.filter(pk=product_id)
+                return settings.VIEWS_LIMIT, queryset, set()
+            """,
+            path="catalog/views.py",
+        ),
     )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        return super().applies_to(file) and _WRITE_ATTRIBUTE.search(file.source) is not None
 
     def setup(self) -> None:
         super().setup()
