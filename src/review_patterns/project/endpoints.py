@@ -175,6 +175,11 @@ class EndpointIndex:
         self.context.record("paid_calls", [options.plain(), module])
         return self._paid_calls(options, function)
 
+    def module_pays(self, options: PaidOptions, module: str) -> bool:
+        """Whether a function of `module` makes or reaches a paid call (RP604 has nothing to judge elsewhere)."""
+        self.context.record("paid_calls", [options.plain(), module])
+        return any(self.module_paid_calls(options, module).values())
+
     def module_paid_calls(self, options: PaidOptions, module: str) -> dict[str, dict[str, str]]:
         """`paid_calls` of every function of `module`, by qualified name."""
         graph = self._graph(options)

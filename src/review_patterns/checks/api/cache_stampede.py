@@ -173,12 +173,10 @@ class CacheStampede(Rule):
         self.frames: list[_Frame] = []
         self.tries: list[tuple[bool, bool]] = []  # (handles Redis down, still in its body)
         self.finally_depth = 0
-        self.options_known = False
-        self.paid = paid_options({**self.options, "rate-limit-decorators": ()})  # set from the settings per module
-
-    def visit_Module(self, node: cst.Module) -> None:
         self.paid = paid_options({**self.settings, "rate-limit-decorators": ()})
         self.options_known = paid_known(self.context.function_names, self.paid)
+        # no function of this module reaches a paid call: no path to judge
+        self.active = self.options_known and self.context.endpoints.module_pays(self.paid, self.file.module_name)
 
     # -- where we are --
 

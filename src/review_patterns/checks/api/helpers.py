@@ -73,11 +73,10 @@ class EndpointRule(Rule):
     def setup(self) -> None:
         self.depth = 0  # classes and functions entered: only top-level ones are views
         self.found: dict[str, Endpoint] = {}
-
-    def visit_Module(self, node: cst.Module) -> None:
         options = paid_options(self.settings)
         if paid_known(self.context.function_names, options):  # else the endpoints are not even read
             self.found = self.context.endpoints.module_endpoints(options, self.file.module_name)
+        self.active = bool(self.found)  # no view here reaches a paid call: nothing to judge
 
     def check(self, name: cst.Name, endpoint: Endpoint) -> None:
         """Reports the view named `name` if the rule finds fault with it."""

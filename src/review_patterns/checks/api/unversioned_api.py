@@ -121,12 +121,11 @@ class UnversionedApi(Rule):
 
     def setup(self) -> None:
         self.route: str | None = None  # the project's first unversioned route, when it is in this file
-
-    def visit_Module(self, node: cst.Module) -> None:
         if "urls" in self.file.path:  # a URLconf: others never read the project's routes
             first = self.context.endpoints.unversioned_route
             if first is not None and first[0] == self.file.path:
                 self.route = first[1]
+        self.active = self.route is not None
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.route is None or not node.args:
