@@ -605,3 +605,43 @@ def test_a_parameter_of_an_enclosing_function_hides_the_model() -> None:
             return [p.topic.title for p in Post.objects.all()]
         """
     assert lines(check(code)) == [10]
+
+
+def test_a_loop_reached_only_through_request_user_is_still_checked() -> None:
+    """`request.user` is one of the places a row comes from: the pre-check keeps such a view."""
+    findings = check("""
+        def my_posts(request):
+            for post in request.user.post_set.all():
+                print(post.topic.title)
+        """)
+    assert lines(findings) == [4]
+
+
+@pytest.mark.parametrize(
+    ("source", "may"),
+    [
+        ("for post in Post.objects.all():\n    post.topic", True),
+        ("for post in Post.published.all():\n    post.topic", True),  # a custom manager of the project
+        ("for post in self.get_queryset():\n    post.topic", True),
+        ("topic = get_object_or_404(Topic, pk=pk)", True),
+        ("for post in request .user.post_set.all():\n    post.topic", True),
+        # rows handed in by the caller, a dict's `objects`-free loop, `users` and `user_id`: nothing to follow
+        ("def titles(posts):\n    for post in posts:\n        yield post.topic.title\n", False),
+        ("for user_id, users in groups.items():\n    print(request_id, users)\n", False),
+    ],
+)
+def test_query_rules_run_only_where_a_queryset_or_a_row_can_be_named(source: str, may: bool) -> None:
+    from review_patterns.checks.queries.helpers import may_reach_rows
+
+    assert may_reach_rows(source, frozenset({"objects", "published"})) is may
+
+
+def test_a_module_that_names_no_queryset_is_not_parsed_for_the_query_rules() -> None:
+    from review_patterns.checks.queries.n_plus_one_in_loop import NPlusOneInLoop
+    from review_patterns.syntax.files import SourceFile
+
+    source = "def titles(posts):\n    for post in posts:\n        yield post.topic.title\n"
+    context = ProjectContext.from_sources({"forum/models.py": MODELS, "forum/services.py": source})
+    assert not NPlusOneInLoop(SourceFile("forum/services.py", source), context).active
+    imported = source.replace("posts:", "topic:").replace("in posts", "in topic.post_set.all()")
+    assert not NPlusOneInLoop(SourceFile("forum/services.py", imported), context).active  # a parameter's relation

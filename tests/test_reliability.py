@@ -468,8 +468,9 @@ def alive(pid: int) -> bool:
 def test_a_signal_stops_the_run_and_its_workers(
     tmp_path: Path, target: str, signum: int, presses: int, status: int
 ) -> None:
+    deep = "try:\n    value = request" + ".user" * 900 + "\nexcept KeyError:\n    value = None\n"  # a handler: parsed
     for n in range(12):  # each takes LibCST a second or more: the run is still going when signalled
-        (tmp_path / f"deep_{n}.py").write_text("value = request" + ".user" * 900 + "\n")
+        (tmp_path / f"deep_{n}.py").write_text(deep)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     command = [sys.executable, "-m", "review_patterns", "check", "-j", "2", "--no-cache", str(tmp_path)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)

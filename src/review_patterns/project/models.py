@@ -385,6 +385,7 @@ class ModelIndex:
         self._field_classes: dict[str, frozenset[str]] | None = None
         self._interface: tuple[int, frozenset[str]] = (-1, frozenset())
         self._field_classes_of = 0
+        self._manager_names: tuple[int, frozenset[str]] = (-1, DEFAULT_MANAGERS)
         self._build()
 
     # -- reading modules --
@@ -864,6 +865,14 @@ class ModelIndex:
             found = frozenset(name for model in self.models.values() for name in model.interface)
             self._interface = (len(self.models), found)
         return self._interface[1]
+
+    @property
+    def manager_names(self) -> frozenset[str]:
+        """The manager attributes of every model read so far, and Django's defaults."""
+        known = len(self.models)
+        if self._manager_names[0] != known:
+            self._manager_names = (known, DEFAULT_MANAGERS.union(*(m.managers for m in self.models.values())))
+        return self._manager_names[1]
 
     def managers(self, model: Model, depth: int = 0) -> set[str]:
         """Manager attributes of a model, including inherited ones and Django's defaults."""

@@ -7,13 +7,16 @@ model says what a name is bound to, the tracker what each binding holds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import libcst as cst
 
 from review_patterns.core.rule import Rule
 from review_patterns.project.models import Model, ModelIndex
+from review_patterns.syntax.files import attribute_pattern
 from review_patterns.syntax.names import (
     argument_value,
     call_name,
@@ -249,6 +252,25 @@ def exits(body: cst.BaseSuite, loop: bool = False) -> bool:
     return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, ends) for s in last.body)
 
 
+#: Where the tracker's querysets and rows come from, besides a model's managers (`Post.objects`):
+#: a view's `queryset`, `get_queryset()` and `get_object()`, `get_object_or_404`, `apps.get_model`.
+_ROW_SOURCES = frozenset({"queryset", "get_queryset", "get_object", "get_object_or_404", "get_model"})
+_USER_ATTRIBUTE = attribute_pattern({"user"})  # `request.user`
+
+
+@lru_cache(maxsize=8)
+def _row_sources(managers: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(sorted(_ROW_SOURCES | managers)) + r")\b")
+
+
+def may_reach_rows(source: str, managers: frozenset[str]) -> bool:
+    """Whether `source` names something the tracker follows to a queryset or a row: one of the
+    `managers`, one of the `_ROW_SOURCES` or `request.user` (False: its rules have nothing to check)."""
+    return _row_sources(managers).search(source) is not None or (
+        "request" in source and _USER_ATTRIBUTE.search(source) is not None
+    )
+
+
 class QueryTracker(Rule):
     """A rule base that knows, at each node, which names hold querysets and rows of which models.
 
@@ -260,6 +282,7 @@ class QueryTracker(Rule):
 
     def setup(self) -> None:
         self.index: ModelIndex = self.context.models
+        self.active = may_reach_rows(self.file.source, self.index.manager_names)
         self.values: dict[Binding, Value] = {}
         self.functions: list[Function] = []
         self.classes: list[ClassInfo] = []
