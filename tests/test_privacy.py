@@ -600,3 +600,17 @@ def test_the_rules_about_logged_errors_run_only_where_a_logger_call_can_be_writt
     handled = "try:\n    return fetch()\nexcept requests.RequestException as e:\n    {}\n"
     assert not rule.applies_to(SourceFile("shop/services.py", handled.format("raise ServiceDown(str(e)) from e")))
     assert rule.applies_to(SourceFile("shop/services.py", handled.format("logger.exception('rates: %s', e)")))
+
+
+@pytest.mark.parametrize("code", ["RP302", "RP303", "RP304", "RP305", "RP306", "RP307"])
+def test_the_handler_rules_run_only_where_an_except_clause_can_be_written(code: str) -> None:
+    """`exception`, `exceptions` and `ExceptionHandler` hold the letters of `except`, not the word."""
+    from review_patterns.checks import RULES
+    from review_patterns.syntax.files import SourceFile
+
+    rule = next(r for r in RULES if r.code == code).load()
+    words = "from pybreaker import CircuitBreakerError\nfrom rest_framework.exceptions import APIException\n"
+    words += "logger.exception('rates: %s', Exception)\n"
+    assert not rule.applies_to(SourceFile("shop/services.py", words))
+    handler = "try:\n    fetch()\nexcept(CircuitBreakerError, Exception)as e:\n    logger.exception('rates: %s', e)\n"
+    assert rule.applies_to(SourceFile("shop/services.py", words + handler))

@@ -31,6 +31,7 @@ class BareExcept(HandlerAwareRule):
     severity = Severity.IMPORTANT
     dimension = Dimension.SECURITY
     requires = ("except",)
+    in_handlers = True
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
     fixes = "Unsafe: the fix writes `except Exception:`, which no longer catches `KeyboardInterrupt` and `SystemExit`; that is the point, but it changes behaviour, so it needs `--unsafe-fixes`."
     examples = (

@@ -78,6 +78,7 @@ class BroadExcept(HandlerAwareRule):
     severity = Severity.WARNING
     dimension = Dimension.CODE_CLARITY
     requires = ("Exception",)
+    in_handlers = True
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
     options = {"error-reporters": ()}
     examples = (

@@ -27,6 +27,7 @@ class CircuitOpenLoggedAsError(HandlerAwareRule):
     severity = Severity.SUGGESTION
     dimension = Dimension.RELIABILITY
     requires = ("CircuitBreakerError", "pybreaker")
+    in_handlers = True
     examples = (
         Bad("""
             import logging

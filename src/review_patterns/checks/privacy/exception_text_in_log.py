@@ -48,6 +48,7 @@ class ExceptionTextInLog(ExceptionTextRule):
     dimension = Dimension.SECURITY
     at_logger_calls = True
     requires = ("except",)
+    in_handlers = True
     fixes = (
         "Safe: the fix writes `type(e).__name__` where the message or its arguments carry the "
         'exception\'s text (`str(e)`, `f"{e}"`, `e` as an argument, `traceback.format_exc()`); '

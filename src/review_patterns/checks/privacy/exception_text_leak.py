@@ -132,6 +132,7 @@ class ExceptionTextLeak(ExceptionTextRule):
     penalty = 6
     dimension = Dimension.SECURITY
     requires = ("except",)
+    in_handlers = True
     fixes = (
         "Unsafe: the fix replaces the string that carries the exception's text (`str(e)`, "
         '`f"could not refund: {e}"`, `traceback.format_exc()`) with `"An internal error '

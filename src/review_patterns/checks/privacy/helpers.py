@@ -206,10 +206,17 @@ class HandlerAwareRule(Rule):
 
     #: The rule reports at logger calls only: a file where none can be written is not parsed for it.
     at_logger_calls: ClassVar[bool] = False
+    #: The rule reports in `except` handlers only: a file without the word `except` (`exception` is
+    #: another word) is not parsed for it.
+    in_handlers: ClassVar[bool] = False
 
     @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
-        return super().applies_to(file) and (not cls.at_logger_calls or may_call_a_log_method(file.source))
+        return (
+            super().applies_to(file)
+            and (not cls.in_handlers or _EXCEPT.search(file.source) is not None)
+            and (not cls.at_logger_calls or may_call_a_log_method(file.source))
+        )
 
     def setup(self) -> None:
         self.frames: list[Frame] = [Frame("module")]

@@ -43,6 +43,7 @@ class UnconditionalTraceback(HandlerAwareRule):
     dimension = Dimension.SECURITY
     at_logger_calls = True
     requires = ("except",)
+    in_handlers = True
     fixes = (
         "Unsafe: the fix passes `exc_info=settings.DEBUG` (turning `logger.exception` into `logger.error`) and "
         "imports `django.conf.settings`: production logs lose the traceback, which is the point."
