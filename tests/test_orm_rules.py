@@ -675,6 +675,9 @@ def test_rp103_skips_tests_and_migrations(path: str) -> None:
         ("from django.db.models import *\nreview.upvotes = F ('upvotes') + 1\n", True),
         ("from django.db import models\nreview.upvotes += 1\nreview.save()\n", False),
         ("from django.db.models import Func, FloatField\nFunc(F_total)\n", False),
+        ("from django.db import models\nn = models.F(\n    'n') + models.F \\\n    ('m')\n", True),
+        # `F` in text, not called: a date format, a docstring's grade, an enum member
+        ('"""Grades A to F."""\nfrom django.utils import dateformat\ndateformat.format(d, "F j")\nGrade.F\n', False),
     ],
 )
 def test_rp101_reads_only_files_that_name_django_f(source: str, applies: bool) -> None:

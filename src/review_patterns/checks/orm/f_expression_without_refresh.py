@@ -51,8 +51,9 @@ class _State:
     stale: list[_Stale] = field(default_factory=list)
 
 
-#: `F` as a whole word: how a file that uses Django's `F` names it, however imported.
-_NAMES_F = re.compile(r"\bF\b")
+#: A call of `F` (`F(`, `models.F (`, across a line break) or `F` imported under another name
+#: (`import F as Field`): how a file that calls Django's `F` writes it ("F" in text is not enough).
+_NAMES_F = re.compile(r"\bF(?:[ \t\f\r\n]|\\[\r\n])*\(|\bF[ \t]+as\b")
 
 
 class FExpressionWithoutRefresh(FlowRule):
@@ -290,7 +291,7 @@ class FExpressionWithoutRefresh(FlowRule):
 
     @classmethod
     def applies_to(cls, file: SourceFile) -> bool:
-        """Also: the file names `F` (imported, `models.F`, aliased); every finding needs an `F()` call."""
+        """Also: the file calls `F` (or imports it under another name); every finding needs an `F()` call."""
         return super().applies_to(file) and _NAMES_F.search(file.source) is not None
 
     def setup(self) -> None:
