@@ -15,10 +15,10 @@ from sample_rules import Crashes, SaveInLoop
 
 import review_patterns
 from review_patterns import Config, FileResult, ProjectContext, Report, Rule
-from review_patterns.project.context import part
 from review_patterns.core import grading
 from review_patterns.core.config import parse_config
 from review_patterns.core.model import Severity
+from review_patterns.project.context import part
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
 
@@ -324,11 +324,11 @@ def test_parts_built_over_several_processes_know_what_parts_built_in_one_know(pr
     from review_patterns.core.prebuild import build_parts
 
     alone, shared = ProjectContext(root=FIXTURES / project), ProjectContext(root=FIXTURES / project)
-    for part in _PARTS:
-        getattr(alone, part)
+    for name in _PARTS:
+        getattr(alone, name)
     build_parts(shared, _PARTS, jobs=3)
     assert set(_PARTS) <= set(shared._parts) and _no_child_left()
-    assert [shared.fingerprint(part) for part in _PARTS] == [alone.fingerprint(part) for part in _PARTS]
+    assert [shared.fingerprint(name) for name in _PARTS] == [alone.fingerprint(name) for name in _PARTS]
 
 
 class _AwkwardContext(ProjectContext):
