@@ -409,3 +409,23 @@ def test_rules_skip_test_modules() -> None:
         """,
         path="shop/tests.py",
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "applies"),
+    [
+        ("from django.core.cache import cache\ncache.set('rates', rates, 3600)\n", True),
+        (
+            "from django.views.decorators.cache import cache_page as cached\n@cached(60 * 15)\ndef menu(request): ...\n",
+            True,
+        ),
+        ("r = redis.Redis()\nr .\\\n    expire('k', 60)\n", True),
+        # the words without a call the rule reports at: a cache read, Redis settings, a local cache dict
+        ("from django.core.cache import cache\nrates = cache.get('rates')\nREDIS_URL = 'redis://'\n", False),
+    ],
+)
+def test_rp505_runs_only_where_a_timeout_it_reports_can_be_written(source: str, applies: bool) -> None:
+    from review_patterns.checks.resilience.magic_cache_ttl import MagicCacheTtl
+    from review_patterns.syntax.files import SourceFile
+
+    assert MagicCacheTtl.applies_to(SourceFile("shop/views.py", source)) is applies

@@ -12,6 +12,7 @@ from review_patterns.checks.resilience.redis import ClientRule
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.project.clients import Kind
+from review_patterns.syntax.files import SourceFile, attribute_pattern
 from review_patterns.syntax.names import argument, code
 
 #: Django cache method -> (timeout keyword, its position).
@@ -35,6 +36,8 @@ REDIS_TIMEOUTS: dict[str, tuple[tuple[str, int | None, bool], ...]] = {
     "hpexpire": (("milliseconds", 1, True),),
 }
 CACHE_PAGE = "django.views.decorators.cache.cache_page"
+#: Where the rule reports: a call of one of the methods above, or `cache_page` (imported under any name).
+_REPORTED_AT = attribute_pattern({*CACHE_TIMEOUTS, *REDIS_TIMEOUTS})
 
 _OPERATORS: dict[type[cst.BaseBinaryOp], Callable[[float, float], float]] = {
     cst.Add: operator.add,
@@ -159,6 +162,11 @@ class MagicCacheTtl(ClientRule):
                 memo.setdefault("x", 3600)
             """),
     )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        source = file.source
+        return super().applies_to(file) and ("cache_page" in source or _REPORTED_AT.search(source) is not None)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
