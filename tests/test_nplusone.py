@@ -645,3 +645,19 @@ def test_a_module_that_names_no_queryset_is_not_parsed_for_the_query_rules() -> 
     assert not NPlusOneInLoop(SourceFile("forum/services.py", source), context).active
     imported = source.replace("posts:", "topic:").replace("in posts", "in topic.post_set.all()")
     assert not NPlusOneInLoop(SourceFile("forum/services.py", imported), context).active  # a parameter's relation
+
+
+@pytest.mark.parametrize(
+    ("source", "applies"),
+    [
+        ("n = Post.objects.count()\nif Post.objects.filter(topic=t).exists():\n    pass\n", True),
+        ("total = (Post.objects\n    .count())\nshown = Post.objects.filter(hidden=False).count()\n", True),
+        # one query in the file: nothing to pair it with (`.counter`, `.exists_in` are other names)
+        ("n = Post.objects.count()\nstats.counter += n\nregistry.exists_in(n)\n", False),
+    ],
+)
+def test_rp402_runs_only_where_two_counting_calls_are_written(source: str, applies: bool) -> None:
+    from review_patterns.checks.queries.repeated_count_queries import RepeatedCountQueries
+    from review_patterns.syntax.files import SourceFile
+
+    assert RepeatedCountQueries.applies_to(SourceFile("forum/views.py", source)) is applies

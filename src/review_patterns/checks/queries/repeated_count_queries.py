@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ import libcst as cst
 from review_patterns.checks.queries.helpers import QuerySet, QueryTracker, exits
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
-from review_patterns.syntax.files import FileKind
+from review_patterns.syntax.files import FileKind, SourceFile, attribute_pattern
 from review_patterns.syntax.names import code
 
 MODELS = {
@@ -42,6 +43,10 @@ class CountCall:
     assigned: frozenset[str]  #: names the statement holding the call assigns
     depth: int = 0  #: loops around the call: a count per iteration does not pair with one outside
     writes: int = 0  #: writes seen before it in the function: a write between two counts separates them
+
+
+#: The calls the rule pairs: a file with fewer than two of them has nothing for it.
+_COUNTING = attribute_pattern({"count", "exists", "aggregate"})
 
 
 class RepeatedCountQueries(QueryTracker):
@@ -134,6 +139,10 @@ class RepeatedCountQueries(QueryTracker):
             files=MODELS,
         ),
     )
+
+    @classmethod
+    def applies_to(cls, file: SourceFile) -> bool:
+        return super().applies_to(file) and len(list(itertools.islice(_COUNTING.finditer(file.source), 2))) == 2
 
     def setup(self) -> None:
         super().setup()
