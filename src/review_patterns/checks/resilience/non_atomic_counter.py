@@ -190,7 +190,7 @@ class NonAtomicCounter(ClientRule):
             def record_view(product_id):
                 views = cache.get(f"views:{product_id}") or 0
                 (cache  # RP502
-                    .set(f"views:{product_id}", views + 1, timeout=VIEWS_TTL))  # a comment before `.set` too
+                    .set(f"views:{product_id}", views + 1, timeout=VIEWS_TTL))
             """,
             path="catalog/views.py",
         ),
