@@ -66,10 +66,9 @@ def _help(context: ProjectContext, parts: Sequence[str], turns: int, sending: in
     status = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        before = set(context._parts)
+        before = {name for name, _, _ in context.built_parts()}
         _take_turns(context, parts, turns)
-        built = [(name, value, context._fingerprints.get(name)) for name, value in context._parts.items()]
-        data = _pickled(context, [part for part in built if part[0] not in before])
+        data = _pickled(context, [part for part in context.built_parts() if part[0] not in before])
         view = memoryview(data)
         while view:
             view = view[os.write(sending, view) :]
@@ -110,7 +109,4 @@ def _receive(context: ProjectContext, data: bytes) -> None:
     except Exception:
         return
     for name, value, fingerprint in built:
-        if name not in context._parts:
-            context._parts[name] = value
-            if fingerprint is not None:
-                context._fingerprints.setdefault(name, fingerprint)
+        context.adopt(name, value, fingerprint)

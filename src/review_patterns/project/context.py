@@ -664,6 +664,17 @@ class ProjectContext:
         "per_call": lambda context, qualified: context.instantiations.per_call(qualified),
     }
 
+    def built_parts(self) -> list[tuple[str, Any, str | None]]:
+        """(name, value, fingerprint or None) of each part built so far: what another process adopts."""
+        return [(name, value, self._fingerprints.get(name)) for name, value in self._parts.items()]
+
+    def adopt(self, name: str, value: Any, fingerprint: str | None) -> None:
+        """Takes a part another process built from the same project, unless this context has built it."""
+        if name not in self._parts:
+            self._parts[name] = value
+            if fingerprint is not None:
+                self._fingerprints.setdefault(name, fingerprint)
+
     def record(self, name: str, arguments: Any) -> None:
         """Records that a rule read the answer `name` (of `DERIVED`) for `arguments` (plain JSON data)."""
         self.touched.add(f"{name} {json.dumps(arguments, separators=(',', ':'))}")
