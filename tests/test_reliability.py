@@ -434,6 +434,29 @@ def test_a_dead_worker_costs_only_its_file(tmp_path: Path) -> None:
     assert "died" in (report.files[3].error or "")
 
 
+@pytest.mark.parametrize("chunk", [2, 4])
+def test_a_dead_worker_costs_only_its_file_when_files_go_out_several_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(runner, "MAX_CHUNK", chunk)
+    files = []
+    for n in range(16 * chunk):
+        path = tmp_path / f"view_{n:02}.py"
+        path.write_text(VIEW + ("crash()\n" if n == 9 else ""))
+        files.append(path)
+    assert runner._chunk_size(len(files), 2) == chunk
+    report = review_patterns.lint_paths(files, Config(), rules=(SaveInLoop, Slow), jobs=2)
+    assert by_path(report) == {f.name: ["RP001"] if f.name == "view_09.py" else ["RP992"] for f in files}
+    assert "died" in (report.files[9].error or "")
+
+
+def test_files_go_out_a_few_at_a_time_while_every_worker_gets_eight_hands() -> None:
+    assert runner._chunk_size(632, 2) == runner.MAX_CHUNK
+    assert runner._chunk_size(40, 2) == 2  # 20 hands, ten per worker
+    assert runner._chunk_size(15, 2) == 1
+    assert runner._chunk_size(0, 4) == 1
+
+
 # Ctrl-C and SIGTERM with worker processes.
 
 

@@ -271,9 +271,19 @@ def over_budget() -> str:
     return f"took longer than {FILE_TIME_BUDGET:g} s to analyse; not analysed"
 
 
-def _lint_in_worker(index: int) -> FileResult:
-    """One of the run's files in a worker process; each worker builds a project's context once."""
-    return _lint_in_budget(_WORKER_TASKS[index], _WORKER_CONTEXTS)
+def _lint_in_worker(indices: Sequence[int]) -> list[FileResult]:
+    """A few of the run's files in a worker process; each worker builds a project's context once."""
+    return [_lint_in_budget(_WORKER_TASKS[index], _WORKER_CONTEXTS) for index in indices]
+
+
+def _chunk_size(files: int, jobs: int) -> int:
+    """Files handed to a worker at a time: a few, which spares the parent a round trip per file,
+    as long as every worker gets eight hands or more (so that the last ones end together)."""
+    return max(1, min(MAX_CHUNK, files // (jobs * 8)))
+
+
+#: Most files handed to a worker at a time (see `_chunk_size`).
+MAX_CHUNK = 4
 
 
 #: The run's tasks, handed to each worker once (inherited when forked), so that a file is sent as its index.
@@ -299,9 +309,11 @@ def run_in_pool(tasks: Sequence[_Task], jobs: int, done: Callable[[], None] = la
     try:
         prepare_workers(tasks, jobs)
         while todo:
-            undone = _run_batch(tasks, todo, jobs, results, done)
-            # the pool hands out files in order: the dead worker's file is among the first undone
-            suspects, todo = undone[: 2 * jobs + 1], undone[2 * jobs + 1 :]
+            chunk = _chunk_size(len(todo), jobs)
+            undone = _run_batch(tasks, todo, jobs, results, done, chunk)
+            # the pool hands out chunks in order, one more than it has workers: the dead worker's file
+            # is among the first undone
+            suspects, todo = undone[: (2 * jobs + 1) * chunk], undone[(2 * jobs + 1) * chunk :]
             for index in suspects:
                 if _run_batch(tasks, [index], 1, results, done):
                     reason = "the process checking this file died (a crash or out of memory); not analysed"
@@ -381,25 +393,31 @@ def _run_batch(
     jobs: int,
     results: dict[int, FileResult],
     done: Callable[[], None] = lambda: None,
+    chunk: int = 1,
 ) -> list[int]:
-    """Checks `indices` of `tasks` in one pool, into `results`; returns those left undone by a dead worker."""
+    """Checks `indices` of `tasks` in one pool, `chunk` files at a time, into `results`; returns those
+    left undone by a dead worker."""
     from concurrent.futures import ProcessPoolExecutor  # with its logging and multiprocessing: only for a pool
     from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(indices)), initializer=_start_worker, initargs=(tasks,))
     try:
         with stopping.polled():
-            futures = {pool.submit(_lint_in_worker, index): index for index in indices}
+            hands = [tuple(indices[at : at + chunk]) for at in range(0, len(indices), chunk)]
+            futures = {pool.submit(_lint_in_worker, hand): hand for hand in hands}
             for future in _as_completed(futures):
-                index = futures[future]
+                hand = futures[future]
                 try:
-                    results[index] = future.result()
-                    done()
+                    for index, result in zip(hand, future.result()):
+                        results[index] = result
+                        done()
                 except BrokenProcessPool:
                     pass
                 except Exception as error:  # the worker's own failure, outside `lint`'s guard
+                    if len(hand) > 1:
+                        continue  # left undone: each of its files is checked again alone
                     reason = f"review-patterns failed on this file: {type(error).__name__}: {error}"
-                    results[index] = _not_analysed(tasks[index][1], reason, tasks[index][3], internal=True)
+                    results[hand[0]] = _not_analysed(tasks[hand[0]][1], reason, tasks[hand[0]][3], internal=True)
     except BaseException:
         stop_workers(pool)
         raise
@@ -407,7 +425,7 @@ def _run_batch(
     return [index for index in indices if index not in results]
 
 
-def _as_completed(futures: Iterable[Future[FileResult]]) -> Iterator[Future[FileResult]]:
+def _as_completed(futures: Iterable[Future[list[FileResult]]]) -> Iterator[Future[list[FileResult]]]:
     """`futures` as they complete, checking a few times a second whether the run must stop."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
