@@ -357,6 +357,49 @@ def test_a_part_no_helper_can_send_is_built_by_the_parent_and_a_failing_part_rai
     assert _no_child_left()
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_parent_does_its_own_work_while_the_helpers_start_on_the_parts(jobs: int) -> None:
+    from conftest import FIXTURES
+
+    from review_patterns.core.prebuild import build_parts
+
+    context = ProjectContext(root=FIXTURES / "nplusone_project")
+    seen: list[set[str]] = []
+    build_parts(context, ["models", "function_names"], jobs, meanwhile=lambda: seen.append(set(context._parts)))
+    assert seen == [set()]  # once, before the parent built a part
+    assert {"models", "function_names"} <= set(context._parts) and _no_child_left()
+
+
+def test_the_catalogue_says_which_parts_each_rule_reads() -> None:
+    from review_patterns.checks import RULES
+
+    assert {rule.code or rule.name: rule.reads for rule in RULES} == {
+        rule.code or rule.name: rule.load().reads for rule in RULES
+    }
+    assert any("models" in rule.reads for rule in RULES)
+
+
+def test_the_cycle_collector_waits_while_a_file_is_checked() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    class Watches(SaveInLoop):
+        def visit_Call(self, node: cst.Call) -> None:
+            seen.append(gc.isenabled())
+            super().visit_Call(node)
+
+    assert gc.isenabled()
+    assert lint(VIEW, "blog/views.py", rules=(Watches,)).findings
+    assert seen and not any(seen) and gc.isenabled()
+    gc.disable()
+    try:
+        lint(VIEW, "blog/views.py", rules=(Watches,))
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+
 def test_a_rule_failing_its_pre_check_in_a_parallel_run_is_reported_for_its_files(tmp_path: Path) -> None:
     class FailingPreCheck(SaveInLoop):
         code = "RP995"
@@ -417,8 +460,11 @@ def test_a_rule_from_the_catalogue_keeps_its_classs_own_pre_check(monkeypatch: p
 
     monkeypatch.setattr(MigrationRule, "setup", spy)
     entries = [rule for rule in RULES if rule.code == "RP201"]
-    assert entries and not entries[0].requires  # nothing in the catalogue says "migrations only"
-    view = "from shop.models import Order\n\n\ndef total(request):\n    return Order.objects.count()\n"
+    assert entries and entries[0].requires == ("class Migration",)  # the catalogue's word, not the class's check
+    view = (
+        "from shop.models import Order\n\n\ndef total(request):\n"
+        "    # no class Migration here: the count is read live\n    return Order.objects.count()\n"
+    )
     review_patterns.lint(view, "shop/views.py", rules=entries)
     assert created == []
     migration = "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    operations = []\n"

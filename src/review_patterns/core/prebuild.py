@@ -13,17 +13,23 @@ from __future__ import annotations
 import io
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from review_patterns.core.cache import ContextPickler, ContextUnpickler
 from review_patterns.project.context import ProjectContext
 
 
-def build_parts(context: ProjectContext, parts: Sequence[str], jobs: int) -> None:
-    """Builds `parts` of `context` (see the module's docstring); raises what building one in the parent raises."""
+def build_parts(
+    context: ProjectContext, parts: Sequence[str], jobs: int, meanwhile: Callable[[], None] = lambda: None
+) -> None:
+    """Builds `parts` of `context` (see the module's docstring); raises what building one in the parent raises.
+
+    The parent does `meanwhile()` (say, import the engine) while the helpers start on the parts.
+    """
     helpers = min(jobs, len(parts)) - 1
     if helpers < 1 or len(parts) > 255 or not hasattr(os, "fork"):  # a part's turn is one byte
+        meanwhile()
         for part in parts:
             getattr(context, part)
         return
@@ -41,6 +47,7 @@ def build_parts(context: ProjectContext, parts: Sequence[str], jobs: int) -> Non
                 _help(context, parts, turns, sending)  # never returns
             os.close(sending)
             started.append((pid, back))
+        meanwhile()
         _take_turns(context, parts, turns)
         for _, back in started:
             _receive(context, _read_all(back))

@@ -51,6 +51,8 @@ class RuleInfo(Protocol):
     @property
     def skip_kinds(self) -> frozenset[FileKind]: ...
     @property
+    def reads(self) -> tuple[str, ...]: ...
+    @property
     def doc(self) -> str: ...
     @property
     def import_path(self) -> str: ...
@@ -90,6 +92,7 @@ class RuleEntry:
     requires: tuple[str, ...]
     kinds: frozenset[FileKind]
     skip_kinds: frozenset[FileKind]
+    reads: tuple[str, ...]  #: the project context's parts it reads, built before the workers start
 
     @property
     def doc(self) -> str:
@@ -137,6 +140,7 @@ def describe(rules: Sequence[RuleInfo]) -> str:
             "requires": list(rule.requires),
             "kinds": sorted(kind.value for kind in rule.kinds),
             "skip_kinds": sorted(kind.value for kind in rule.skip_kinds),
+            "reads": list(rule.reads),
         }
         for rule in rules
     ]
@@ -165,6 +169,7 @@ def read_entries(path: Path) -> tuple[RuleEntry, ...]:
                 "requires": tuple(entry["requires"]),
                 "kinds": frozenset(FileKind(kind) for kind in entry["kinds"]),
                 "skip_kinds": frozenset(FileKind(kind) for kind in entry["skip_kinds"]),
+                "reads": tuple(entry["reads"]),
             }
         )
         for entry in json.loads(path.read_bytes())

@@ -30,8 +30,6 @@ from review_patterns.syntax.files import NotRead, SourceFile, read_regular_file,
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    from review_patterns.core.rule import Rule
-
 
 def display_path(path: Path, cwd: Path) -> str:
     """Relative to `cwd` when below it, with forward slashes, printable (see `printable`)."""
@@ -327,7 +325,8 @@ def prepare_workers(tasks: Sequence[_Task], jobs: int = 1) -> None:
     """What forked workers inherit instead of each doing it again: the engine (LibCST) and the selected
     rules imported (a third of a second of CPU per worker), and each project's context with the parts
     (`Rule.reads`) built that the rules read which run on one of its files (their kinds and words, as
-    `lint` decides; the files are read until each such rule has found one), over `jobs` processes.
+    the catalogue says; the files are read until each such rule has found one), over `jobs` processes.
+    The imports are made while the first project's parts are being built by helper processes.
 
     A part that fails or runs over the time budget is left for each worker to build, as without this.
     """
@@ -335,23 +334,28 @@ def prepare_workers(tasks: Sequence[_Task], jobs: int = 1) -> None:
 
     if not tasks or multiprocessing.get_start_method() != "fork":
         return
-    from review_patterns.core import engine  # noqa: F401
-
-    loaded: dict[int, list[type[Rule]]] = {}  # config -> its selected rules' classes
+    configs: dict[int, tuple[Config, Sequence[RuleInfo]]] = {}
     projects: dict[tuple[Path, int, str | None], list[_Task]] = {}  # (root, config, since) -> its tasks
     for task in tasks:
-        config, rules = task[3], task[4]
-        if id(config) not in loaded:
-            loaded[id(config)] = [rule.load() for rule in selected_rules(config, rules)]
-        projects.setdefault((task[2], id(config), task[7]), []).append(task)
+        configs[id(task[3])] = (task[3], task[4])
+        projects.setdefault((task[2], id(task[3]), task[7]), []).append(task)
+
+    def load_rules() -> None:  # once: later calls cost nothing
+        from review_patterns.core import engine  # noqa: F401
+
+        for config, rules in configs.values():
+            for rule in selected_rules(config, rules):
+                rule.load()
+
     for project in projects.values():
-        _, _, root, config, _, store, _, since = project[0]
-        parts = _parts_read(project, [rule for rule in loaded[id(config)] if rule.reads])
+        _, _, root, config, rules, store, _, since = project[0]
+        parts = _parts_read(project, [rule for rule in selected_rules(config, rules) if rule.reads])
         if parts:
-            _build_parts(_context(root, _WORKER_CONTEXTS, store, config, since), parts, root, jobs)
+            _build_parts(_context(root, _WORKER_CONTEXTS, store, config, since), parts, root, jobs, load_rules)
+    load_rules()  # raises here what importing a rule raises
 
 
-def _parts_read(tasks: Sequence[_Task], rules: Sequence[type[Rule]]) -> list[str]:
+def _parts_read(tasks: Sequence[_Task], rules: Sequence[RuleInfo]) -> list[str]:
     """The parts read by those of `rules` that run on one of the tasks' files (the files are read until
     every part a rule reads is known to be wanted, or none is left to read)."""
     parts: set[str] = set()
@@ -368,7 +372,7 @@ def _parts_read(tasks: Sequence[_Task], rules: Sequence[type[Rule]]) -> list[str
     return sorted(parts)
 
 
-def _applies(rule: type[Rule], file: SourceFile) -> bool:
+def _applies(rule: RuleInfo, file: SourceFile) -> bool:
     """`rule.applies_to(file)`; False when it fails (the worker reports that failure, RP002)."""
     try:
         return rule.applies_to(file)
@@ -376,12 +380,14 @@ def _applies(rule: type[Rule], file: SourceFile) -> bool:
         return False
 
 
-def _build_parts(context: ProjectContext, parts: Sequence[str], root: Path, jobs: int) -> None:
+def _build_parts(
+    context: ProjectContext, parts: Sequence[str], root: Path, jobs: int, meanwhile: Callable[[], None]
+) -> None:
     from review_patterns.core.prebuild import build_parts
 
     try:
         with time_budget():
-            build_parts(context, parts, jobs)
+            build_parts(context, parts, jobs, meanwhile)
     except (OverBudget, Exception):  # the workers build it, each within a file's budget, as they would
         _WORKER_CONTEXTS.pop(root, None)
     context.touched.clear()

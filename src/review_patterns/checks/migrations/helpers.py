@@ -297,7 +297,7 @@ class MigrationRule(Rule):
     """
 
     reads = ("migrations",)
-
+    requires = ("class Migration",)  #: the catalogue's word; `applies_to` then looks for the class itself
     skip_kinds = TEST_APPS
 
     @classmethod
