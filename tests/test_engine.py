@@ -370,6 +370,25 @@ def test_the_parent_does_its_own_work_while_the_helpers_start_on_the_parts(jobs:
     assert {"models", "function_names"} <= set(context._parts) and _no_child_left()
 
 
+class _WatchedContext(ProjectContext):
+    @part
+    def collecting(self) -> Any:
+        import gc
+
+        return gc.isenabled()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_parts_are_built_with_the_cycle_collector_waiting(tmp_path: Path, jobs: int) -> None:
+    import gc
+
+    from review_patterns.core.prebuild import build_parts
+
+    context = _WatchedContext(root=tmp_path)
+    build_parts(context, ["collecting", "function_names"], jobs)
+    assert context.collecting is False and gc.isenabled() and _no_child_left()
+
+
 def test_the_catalogue_says_which_parts_each_rule_reads() -> None:
     from review_patterns.checks import RULES
 

@@ -7,20 +7,18 @@ are costly in LibCST (as much as the parse), so they are found only for the repo
 
 from __future__ import annotations
 
-import gc
 import re
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange
 
-from review_patterns.core import grading, stopping
+from review_patterns.core import collector, grading, stopping
 from review_patterns.core.config import Config, ignored_here, selected_rules
 from review_patterns.core.edits import fix_of, module_names
 from review_patterns.core.internal_error import InternalError
@@ -138,7 +136,7 @@ def lint(
     """
     config = config or DEFAULT_CONFIG
     lines = sum(1 for line in source.splitlines() if line.strip())
-    with collector_paused():
+    with collector.paused():  # not once per few thousand nodes over the file's trees: once after the file
         depth = checked_depth(source, deep=with_deep_stack)  # before LibCST, whose native parser can crash the process
         if isinstance(depth, Rejected):
             return _error_result(path, lines, _at(depth.line, depth.column), depth.reason, config)
@@ -149,25 +147,6 @@ def lint(
         if depth > DEEP_NESTING:  # straight to room to recurse: LibCST's codegen (positions) unwinds slowly
             return guard_file(lambda: with_deep_stack(analyse), path, lines, config)
         return guard_file(analyse, path, lines, config)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while one file is checked, as it was before afterwards.
-
-    The file's trees (CPython's and LibCST's, hundreds of thousands of objects) hold no reference
-    cycles and die by reference counting once it is checked; meanwhile every collection would
-    traverse them, and they are most of what a collection finds alive (8% of a run on pretalx).
-    The collector counts objects made less objects freed, so it runs after the file once what
-    the file left behind, cycles included, calls for it.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def guard_file(analyse: Callable[[], FileResult], path: str, lines: int, config: Config) -> FileResult:

@@ -16,6 +16,7 @@ import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from review_patterns.core import collector
 from review_patterns.core.cache import ContextPickler, ContextUnpickler
 from review_patterns.project.context import ProjectContext
 
@@ -27,6 +28,11 @@ def build_parts(
 
     The parent does `meanwhile()` (say, import the engine) while the helpers start on the parts.
     """
+    with collector.paused():  # the parts are kept, and the trees read for them die by reference counting
+        _build(context, parts, jobs, meanwhile)
+
+
+def _build(context: ProjectContext, parts: Sequence[str], jobs: int, meanwhile: Callable[[], None]) -> None:
     helpers = min(jobs, len(parts)) - 1
     if helpers < 1 or len(parts) > 255 or not hasattr(os, "fork"):  # a part's turn is one byte
         meanwhile()
