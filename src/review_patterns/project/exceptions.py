@@ -57,7 +57,7 @@ _GRAPHQL_FORMATTER = re.compile(
     r"|^[ \t]*def[ \t]+process_errors[ \t]*\([ \t]*self\b|\berror_formatter[ \t]*=",
     re.MULTILINE,
 )
-_DEBUG = re.compile(r"\bDEBUG\b")
+_DEBUG = re.compile(r"DEBUG\b(?<=\bDEBUG)")  # `\bDEBUG\b`, the word found first
 
 
 def _formats_graphql_errors(text: str) -> bool:
