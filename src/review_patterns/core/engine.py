@@ -66,11 +66,18 @@ def _guarded(rule: Rule, failures: dict[type[Rule], str]) -> cst.BatchableCSTVis
 
         return run
 
-    class Guarded(cst.BatchableCSTVisitor):
-        def get_visitors(self) -> Any:
-            return {name: guard(method) for name, method in rule.get_visitors().items()}
+    return _Guarded({name: guard(method) for name, method in rule.get_visitors().items()})
 
-    return Guarded()
+
+class _Guarded(cst.BatchableCSTVisitor):
+    """A rule's visitor methods, each wrapped by `_guarded` (one class for every rule and file)."""
+
+    def __init__(self, visitors: dict[str, Callable[[Any], Any]]) -> None:
+        super().__init__()
+        self.visitors = visitors
+
+    def get_visitors(self) -> Any:
+        return self.visitors
 
 
 def _finding(
