@@ -53,7 +53,8 @@ class _State:
 
 #: A call of `F` (`F(`, `models.F (`, across a line break) or `F` imported under another name
 #: (`import F as Field`): how a file that calls Django's `F` writes it ("F" in text is not enough).
-#: `F(` or `F as`, the word `F` found first (a pattern that starts with `\b` is tried at every position).
+#: The letter is found first, then the word boundary behind it: a pattern that starts with `\b` is
+#: tried at every position.
 _NAMES_F = re.compile(r"F(?<=\bF)(?:(?:[ \t\f\r\n]|\\[\r\n])*\(|[ \t]+as\b)")
 
 
