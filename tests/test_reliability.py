@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -448,6 +448,31 @@ def test_a_dead_worker_costs_only_its_file_when_files_go_out_several_at_a_time(
     report = review_patterns.lint_paths(files, Config(), rules=(SaveInLoop, Slow), jobs=2)
     assert by_path(report) == {f.name: ["RP001"] if f.name == "view_09.py" else ["RP992"] for f in files}
     assert "died" in (report.files[9].error or "")
+
+
+_LINT_IN_WORKER = runner._lint_in_worker
+
+
+def _failing_with_file_9(indices: Sequence[int]) -> list[FileResult]:
+    """A worker's hand that fails after `lint` when it holds file 9 (sent to workers by name: module level)."""
+    if 9 in indices:
+        raise ValueError("cannot send the result")  # as an unpicklable result would
+    return _LINT_IN_WORKER(indices)
+
+
+def test_a_hand_that_fails_outside_the_engine_has_its_files_checked_again_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = []
+    for n in range(32):
+        path = tmp_path / f"view_{n:02}.py"
+        path.write_text(VIEW)
+        files.append(path)
+    monkeypatch.setattr(runner, "_lint_in_worker", _failing_with_file_9)  # the workers are forked with it
+    assert runner._chunk_size(len(files), 2) == 2
+    report = review_patterns.lint_paths(files, Config(), rules=(SaveInLoop,), jobs=2)
+    assert by_path(report) == {f.name: ["RP002"] if f.name == "view_09.py" else ["RP992"] for f in files}
+    assert "ValueError: cannot send the result" in (report.files[9].error or "")
 
 
 def test_files_go_out_a_few_at_a_time_while_every_worker_gets_eight_hands() -> None:
