@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from importlib import metadata
+import sys
 from pathlib import Path
 
 import pytest
 
 from review_patterns import ALL_RULES, ProjectContext
 from review_patterns.core.config import ConfigError, parse_config
-from review_patterns.project.versions import DjangoVersion, lower_bound, parse_version
+from review_patterns.project.versions import DjangoVersion, installed_django_version, lower_bound, parse_version
 
 POETRY_LOCK = """
 [[package]]
@@ -130,14 +130,52 @@ def test_on_disk_the_repository_top_is_read_and_the_installed_django_is_the_fall
     assert ProjectContext(root=backend).django_version == DjangoVersion((5, 1), "../requirements.txt")
 
     (tmp_path / "requirements.txt").write_text("requests\n")
-    monkeypatch.setattr(metadata, "version", lambda name: "6.0.2" if name == "django" else "0")
+    site = tmp_path / "site-packages"
+    (site / "Django-6.0.2.dist-info").mkdir(parents=True)
+    (site / "Django-6.0.2.dist-info" / "METADATA").write_text("Metadata-Version: 2.4\nName: Django\nVersion: 6.0.2\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "absent"), str(site)])
     assert ProjectContext(root=backend).django_version == DjangoVersion((6, 0), "installed django")
 
-    def missing(name: str) -> str:
-        raise metadata.PackageNotFoundError(name)
-
-    monkeypatch.setattr(metadata, "version", missing)
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "absent")])
     assert ProjectContext(root=backend).django_version is None
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        # pip's wheels: the first folder of the path that holds Django wins, as for importlib.metadata
+        (
+            {
+                "a/django-5.2.8.dist-info/METADATA": "Name: django\nVersion: 5.2.8\n",
+                "b/Django-4.2.dist-info/METADATA": "",
+            },
+            (5, 2),
+        ),
+        # an egg's metadata, as a folder or as a file; the version in its name when the file says none
+        (
+            {"b/Django-4.2.11-py3.11.egg-info/PKG-INFO": "Metadata-Version: 1.1\nName: Django\nVersion: 4.2.11\n"},
+            (4, 2),
+        ),
+        ({"b/Django-3.2.25-py3.9.egg-info": "Name: Django\nVersion: 3.2.25\n\nVersion: 9.9\n"}, (3, 2)),
+        ({"b/Django-5.1.dist-info/RECORD": ""}, (5, 1)),
+        # look-alikes: other distributions whose names start with django
+        (
+            {
+                "a/django_extensions-3.2.3.dist-info/METADATA": "Version: 3.2.3\n",
+                "b/djangorestframework-3.16.1.dist-info/METADATA": "Version: 3.16.1\n",
+            },
+            None,
+        ),
+    ],
+)
+def test_the_installed_django_is_read_from_its_metadata_along_the_path(
+    tmp_path: Path, entries: dict[str, str], expected: tuple[int, int] | None
+) -> None:
+    for name, text in entries.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    found = installed_django_version([str(tmp_path / "missing"), str(tmp_path / "a"), str(tmp_path / "b")])
+    assert (found.version if found is not None else None) == expected
 
 
 def test_setting_overrides_what_the_project_declares(tmp_path: Path) -> None:
