@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from review_patterns.core import version
-from review_patterns.core.config import Config
+from review_patterns.core.config import Config, selected_under
 from review_patterns.core.model import Bonus, Dimension, Edit, FileChange, FileResult, Finding, Fix, Severity
 from review_patterns.core.rule_info import RuleInfo
 from review_patterns.project.context import ProjectContext
@@ -75,6 +75,9 @@ class ResultCache:
     def __init__(self, folder: Path, config: Config, rules: Sequence[RuleInfo]) -> None:
         self.folder = folder
         self.writable = True
+        self._config = config
+        self._rules = rules
+        self._selections: dict[frozenset[str], str] = {}  # what a file ignores -> the rules that run on it
         self._base = _digest(
             FORMAT,
             code_digest(),
@@ -85,18 +88,19 @@ class ResultCache:
             config.ignore_noqa,
         )
 
-    def key(
-        self, content: bytes, display: str, project_path: str | None, selected: Sequence[RuleInfo], ignored: set[str]
-    ) -> str:
-        """The entry's name for a file: its content, its paths, the rules selected for it and what it ignores."""
+    def key(self, content: bytes, display: str, project_path: str | None, ignored: frozenset[str]) -> str:
+        """The entry's name for a file: its content, its paths, and what it ignores (so the rules selected for it)."""
         return _digest(
-            self._base,
-            hashlib.blake2b(content).hexdigest(),
-            display,
-            project_path,
-            [_rule_id(r) for r in selected],
-            sorted(ignored),
+            self._base, hashlib.blake2b(content).hexdigest(), display, project_path, self._selection(ignored)
         )
+
+    def _selection(self, ignored: frozenset[str]) -> str:
+        """The rules that run where `ignored` is ignored, and those ignored names (a bonus ignored is
+        dropped, not the rule awarding it): the same for most files, so worked out once."""
+        if ignored not in self._selections:
+            selected = selected_under(self._config, self._rules, ignored)
+            self._selections[ignored] = _digest([_rule_id(r) for r in selected], sorted(ignored))
+        return self._selections[ignored]
 
     def get(self, key: str, context: ProjectContext) -> FileResult | None:
         """The stored result, or None when there is none, it is unreadable, or the project changed under it."""

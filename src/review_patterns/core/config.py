@@ -6,6 +6,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -397,7 +398,11 @@ def selected_rules(config: Config, rules: Sequence[RuleInfo], *paths: str) -> li
     Ignoring a bonus that a rule awards drops the bonus, not the rule (see `lint`). RP001 and RP002
     are the tool's own findings, never run as rules.
     """
-    ignored = set().union(*(ignored_here(config, path) for path in paths))
+    return selected_under(config, rules, set().union(*(ignored_here(config, path) for path in paths)))
+
+
+def selected_under(config: Config, rules: Sequence[RuleInfo], ignored: AbstractSet[str]) -> list[RuleInfo]:
+    """Those of `rules` that run under `config` where the selectors and bonus names `ignored` are ignored."""
     return [
         rule
         for rule in rules

@@ -461,9 +461,7 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
             signal.signal(signal.SIGINT, previous)
 
 
-def _cache_key(
-    store: ResultCache, path: Path, real: str, display: str, root: Path, config: Config, rules: Sequence[RuleInfo]
-) -> str | None:
+def _cache_key(store: ResultCache, path: Path, real: str, display: str, root: Path, config: Config) -> str | None:
     """The file's cache key, None when it cannot be read (then it is checked, and reported, uncached).
     `real` is its path with links resolved, `root` its project's (resolved) root."""
     try:
@@ -472,8 +470,7 @@ def _cache_key(
         return None
     project_path = _below(real, str(root))
     paths = (display, project_path) if project_path else (display,)
-    ignored = set().union(*(ignored_here(config, p) for p in paths))
-    return store.key(content, display, project_path, selected_rules(config, rules, *paths), ignored)
+    return store.key(content, display, project_path, frozenset().union(*(ignored_here(config, p) for p in paths)))
 
 
 def share(sizes: Sequence[int], index: int, count: int) -> list[int]:
@@ -540,7 +537,7 @@ def lint_paths(
         display = _display(real, str(cwd))
         key = None
         if store is not None:
-            key = _cache_key(store, path, real, display, root, config, rules)
+            key = _cache_key(store, path, real, display, root, config)
             if key is not None:
                 results[index] = store.get(key, _context(root, contexts, store, config, since))
                 if results[index] is not None:

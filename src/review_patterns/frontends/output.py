@@ -6,7 +6,6 @@ import os
 import signal
 import stat
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +48,8 @@ def write_output(path: Path, text: str) -> None:
 
 def _replace(target: Path, text: str, mode: int | None) -> None:
     """A temporary file beside `target`, renamed over it: a crash never leaves half a report."""
+    import tempfile  # here: a report printed to the terminal writes no file
+
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     if mode is None:
