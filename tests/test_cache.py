@@ -168,6 +168,11 @@ class Run:
         return review_patterns.lint_paths([self.root], config or Config(), cwd=self.root, jobs=jobs, cache=self.folder)
 
 
+def stored_entries(folder: Path) -> list[Path]:
+    """The result entries in a cache folder: neither the context cache's files nor the records of last runs."""
+    return sorted(p for p in folder.glob("*.json") if not p.name.startswith(("context-", "run-")))
+
+
 def codes(report: Report) -> Counter[tuple[str, str]]:
     return Counter((f.path, f.code) for f in report.findings)
 
@@ -182,6 +187,36 @@ def test_an_unchanged_tree_is_not_checked_again(project: Path, monkeypatch: pyte
     assert run.checked == []
     assert warm == cold
     assert (run.folder / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_rerun_reads_no_file_whose_state_is_as_the_last_run_found_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    run = Run(project, monkeypatch)
+    read: list[str] = []
+    real = cache.read_regular_file
+
+    def counting(path: Path, *args: object) -> bytes:
+        read.append(path.relative_to(project).as_posix())
+        return real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache, "read_regular_file", counting)
+    cold = run(jobs=jobs)
+    assert len(read) == 10
+    # Written a moment before the last run started: a write in the same tick of the file system's
+    # clock could have left size and times as they were, so each file is read again.
+    read.clear()
+    assert run(jobs=jobs) == cold and len(read) == 10 and run.checked == []
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # as if they had been written long before
+    read.clear()
+    assert run(jobs=jobs) == cold and read == [] and run.checked == []
+    (project / "blog/views.py").write_text(VIEWS.replace("post_list", "posts_list"))
+    read.clear()
+    assert codes(run(jobs=jobs)) == codes(cold)
+    assert read == ["blog/views.py"] and run.checked == ["blog/views.py"]
+    read.clear()
+    assert codes(run(jobs=jobs)) == codes(cold) and read == [] and run.checked == []
 
 
 def test_results_equal_an_uncached_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -272,13 +307,20 @@ def test_a_new_version_of_the_tool_rechecks_everything(project: Path, monkeypatc
 def test_a_corrupt_or_foreign_entry_is_a_miss(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Run(project, monkeypatch)
     cold = run()
-    entries = sorted(p for p in run.folder.glob("*.json") if not p.name.startswith("context-"))
+    entries = stored_entries(run.folder)
+    for record in run.folder.glob("run-*.json"):  # the record of the last run, which holds its entries too
+        record.write_bytes(b"{truncated")
     entries[0].write_bytes(b"\x00garbage")
     entries[1].write_text(json.dumps({"format": 1, "key": "someone else's", "parts": {}, "result": {}}))
     entries[2].write_text(json.dumps({"format": 1, "key": entries[2].stem, "parts": {"nothing": "x"}}))
     entries[3].write_text("[]")
     assert run() == cold
     assert len(run.checked) == 4
+    assert run() == cold and run.checked == []
+    for record in run.folder.glob("run-*.json"):  # rows of another shape: a miss, not a crash
+        kept = json.loads(record.read_text())
+        files = {path: row[:2] for path, row in kept["files"].items()}
+        record.write_text(json.dumps({**kept, "started": 0, "files": files, "entries": dict.fromkeys(kept["entries"])}))
     assert run() == cold and run.checked == []
 
 
@@ -594,7 +636,7 @@ def test_a_part_that_fails_to_build_is_reported_for_its_files_not_raised_by_the_
     )
     run = Run(project, monkeypatch)
     cold = run()
-    stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
+    stored = [json.loads(p.read_text()) for p in stored_entries(run.folder)]
     readers = {e["result"]["path"] for e in stored if "django_version" in e["parts"]}
     assert readers
 
@@ -677,7 +719,7 @@ def test_the_function_names_are_kept_until_a_file_defines_other_names(
     run = Run(project, monkeypatch)
     run()
     assert len(built) == 1
-    stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
+    stored = [json.loads(p.read_text()) for p in stored_entries(run.folder)]
     assert any("function_names" in e["parts"] for e in stored)
     # The view's body changes, the functions it defines do not: the names hold.
     (project / "blog/views.py").write_text(VIEWS.replace("post.topic.title", "post.title.upper()"))
@@ -704,7 +746,7 @@ def test_the_endpoints_answers_are_kept_until_what_they_say_changes(
     run = Run(project, monkeypatch)
     cold = run()
     assert codes(cold)[("vision/views.py", "RP601")] == 3 and len(built) == 1
-    stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
+    stored = [json.loads(p.read_text()) for p in stored_entries(run.folder)]
     readers = {e["result"]["path"] for e in stored if any(n.startswith("module_endpoints ") for n in e["parts"])}
     assert "vision/views.py" in readers and "vision/services.py" not in readers  # modules of views only
     # Unchanged: the answers' fingerprints are recalled, the endpoints are not read again.
@@ -730,7 +772,7 @@ def test_where_a_class_is_made_is_recorded_per_class_asked(tmp_path: Path, monke
     shutil.copytree(ROOT / "tests/fixtures/quota_project", project)
     run = Run(project, monkeypatch)
     cold = run()
-    stored = [json.loads(p.read_text()) for p in run.folder.glob("*.json") if not p.name.startswith("context-")]
+    stored = [json.loads(p.read_text()) for p in stored_entries(run.folder)]
     asked = {name for e in stored for name in e["parts"] if name.startswith("per_call ")}
     assert asked and "instantiations" not in {name for e in stored for name in e["parts"]}
     # A file that makes no instance of those classes changes: it alone is checked again.

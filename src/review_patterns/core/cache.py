@@ -19,6 +19,7 @@ import json
 import os
 import pickle
 import sys
+import time
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,7 @@ from review_patterns.core.config import Config, selected_under
 from review_patterns.core.model import Bonus, Dimension, Edit, FileChange, FileResult, Finding, Fix, Severity
 from review_patterns.core.rule_info import RuleInfo
 from review_patterns.project.context import ProjectContext
+from review_patterns.syntax.files import NotRead, read_regular_file
 
 FOLDER_NAME = ".review_patterns_cache"
 ENVIRONMENT = "REVIEW_PATTERNS_CACHE_DIR"
@@ -37,6 +39,9 @@ MAX_ENTRIES = 20_000  #: beyond this many entries, the least recently used fifth
 #: The same for the context cache's files: its parts with their summaries, and the answers kept per
 #: question asked (`context-*.json`), which modules renamed and options changed since leave behind.
 MAX_CONTEXT_FILES = 2_000
+#: A file changed this close before a run started is read again by the next run, whatever its state
+#: says: file system clocks tick coarsely, and a write in the same tick may leave size and times equal.
+RACY_NS = 2_000_000_000
 
 
 def cache_folder(config: Config, project_root: Path) -> Path:
@@ -78,6 +83,13 @@ class ResultCache:
         self._config = config
         self._rules = rules
         self._selections: dict[frozenset[str], str] = {}  # what a file ignores -> the rules that run on it
+        self._started = time.time_ns()
+        # The last run of the same command: each file's state and content digest, and its entries.
+        self._last: dict[str, Any] = {"files": {}, "entries": {}}
+        self._files: dict[str, list[Any]] = {}  # the files of this run: real path -> state and digest
+        self._entries: dict[str, Any] = {}  # the entries this run used or stored, by key
+        self._read = False  # whether a file's content was read (not recalled)
+        self._run: Path | None = None
         self._base = _digest(
             FORMAT,
             code_digest(),
@@ -88,11 +100,52 @@ class ResultCache:
             config.ignore_noqa,
         )
 
-    def key(self, content: bytes, display: str, project_path: str | None, ignored: frozenset[str]) -> str:
-        """The entry's name for a file: its content, its paths, and what it ignores (so the rules selected for it)."""
-        return _digest(
-            self._base, hashlib.blake2b(content).hexdigest(), display, project_path, self._selection(ignored)
-        )
+    def __getstate__(self) -> dict[str, Any]:
+        """What a worker needs: neither the last run nor this one's records, which stay with the parent."""
+        return {**vars(self), "_last": {"files": {}, "entries": {}}, "_files": {}, "_entries": {}}
+
+    def recall(self, paths: Sequence[str], cwd: str) -> None:
+        """Reads the record of the last run of the same command (same settings, folder and paths), if any."""
+        self._run = self.folder / f"run-{_digest(self._base, cwd, sorted(paths))}.json"
+        try:
+            last = json.loads(self._run.read_bytes())
+            if (
+                last["format"] == FORMAT
+                and isinstance(last["started"], int)
+                and isinstance(last["files"], dict)
+                and isinstance(last["entries"], dict)
+            ):
+                self._last = last
+        except Exception:  # none yet, unreadable or foreign: every file is read and looked up
+            pass
+
+    def content_digest(self, path: Path, real: str, max_size: int) -> str | None:
+        """The digest of the file's content; None when it cannot be read (it is then checked uncached).
+
+        Like git's index, the digest is taken from the last run while the file's size, times and inode
+        are those it had then, unless it changed so close to that run's start that a later write in
+        the same tick of the file system's clock would leave them equal (`RACY_NS`): then it is read."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        state = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+        last = self._last["files"].get(real)
+        if isinstance(last, list) and len(last) == 5 and last[:4] == state and info.st_size <= max_size:
+            if max(info.st_mtime_ns, info.st_ctime_ns) < self._last["started"] - RACY_NS:
+                self._files[real] = last
+                return str(last[4])
+        try:
+            digest = hashlib.blake2b(read_regular_file(path, max_size)).hexdigest()
+        except (OSError, NotRead, MemoryError):
+            return None
+        self._files[real] = [*state, digest]  # the state read before the content: a later write changes it
+        self._read = True
+        return digest
+
+    def key(self, digest: str, display: str, project_path: str | None, ignored: frozenset[str]) -> str:
+        """The entry's name for a file: its content's digest, its paths, and what it ignores (so the rules selected for it)."""
+        return _digest(self._base, digest, display, project_path, self._selection(ignored))
 
     def _selection(self, ignored: frozenset[str]) -> str:
         """The rules that run where `ignored` is ignored, and those ignored names (a bonus ignored is
@@ -106,7 +159,10 @@ class ResultCache:
         """The stored result, or None when there is none, it is unreadable, or the project changed under it."""
         path = self.folder / f"{key}.json"
         try:
-            entry = json.loads(path.read_bytes())
+            entry = self._last["entries"].get(key)
+            if entry is None:
+                entry = json.loads(path.read_bytes())
+                _touch(path)
             if entry["format"] != FORMAT or entry["key"] != key:
                 return None
             for name, fingerprint in entry["parts"].items():
@@ -115,8 +171,29 @@ class ResultCache:
             result = _result_from(entry["result"])
         except Exception:  # unreadable or foreign, or a part that fails to build (checking the file reports it)
             return None
-        _touch(path)
+        self._entries[key] = entry
         return result
+
+    def record_run(self, keys: Sequence[str | None], checked: bool) -> None:
+        """Writes the record of this run for the next run of the same command: `keys` are its files'
+        entries, `checked` whether it checked any file (then it stored entries, read back from the
+        folder when workers stored them). Nothing is written when the last record still says it all."""
+        if not self.writable or self._run is None:
+            return
+        if not checked and not self._read and self._files.keys() == self._last["files"].keys():
+            _touch(self._run)
+            return
+        entries = {}
+        for key in keys:
+            if key is not None and key not in entries:
+                with contextlib.suppress(Exception):  # an entry not stored (a part that failed) is left out
+                    entries[key] = self._entries.get(key) or json.loads((self.folder / f"{key}.json").read_bytes())
+        record = {"format": FORMAT, "started": self._started, "files": self._files, "entries": entries}
+        try:
+            prepare(self.folder)
+            write_atomically(self._run, json.dumps(record, separators=(",", ":")).encode())
+        except OSError:
+            self.writable = False
 
     def put(self, key: str, context: ProjectContext, result: FileResult) -> None:
         """Stores `result` with the fingerprints of the parts `context` records as read; never raises
@@ -128,6 +205,7 @@ class ResultCache:
         except Exception:  # a part that failed to build (reported as RP002): nothing to key the result on
             return
         entry = {"format": FORMAT, "key": key, "parts": parts, "result": _result_to(result)}
+        self._entries[key] = entry
         try:
             prepare(self.folder)
             write_atomically(self.folder / f"{key}.json", json.dumps(entry, separators=(",", ":")).encode())

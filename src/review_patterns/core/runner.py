@@ -25,7 +25,7 @@ from review_patterns.core.config import Config, ignored_here, path_matches, sele
 from review_patterns.core.model import FileResult, Finding, Report, Shard, printable
 from review_patterns.core.rule_info import RuleInfo
 from review_patterns.project.context import ProjectContext, find_project_root, is_skipped_dir
-from review_patterns.syntax.files import NotRead, SourceFile, read_regular_file, read_text, special_kind
+from review_patterns.syntax.files import SourceFile, read_text, special_kind
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -464,13 +464,12 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
 def _cache_key(store: ResultCache, path: Path, real: str, display: str, root: Path, config: Config) -> str | None:
     """The file's cache key, None when it cannot be read (then it is checked, and reported, uncached).
     `real` is its path with links resolved, `root` its project's (resolved) root."""
-    try:
-        content = read_regular_file(path, config.max_file_size)
-    except (OSError, NotRead, MemoryError):
+    digest = store.content_digest(path, real, config.max_file_size)
+    if digest is None:
         return None
     project_path = _below(real, str(root))
     paths = (display, project_path) if project_path else (display,)
-    return store.key(content, display, project_path, frozenset().union(*(ignored_here(config, p) for p in paths)))
+    return store.key(digest, display, project_path, frozenset().union(*(ignored_here(config, p) for p in paths)))
 
 
 def share(sizes: Sequence[int], index: int, count: int) -> list[int]:
@@ -516,13 +515,15 @@ def lint_paths(
     `shard` (K, N) checks only the K-th of N balanced shares of the files (see `share`).
     """
     cwd = (cwd or Path.cwd()).resolve()
+    paths = list(paths)
     roots: dict[str, Path] = {}  # folder -> project root, to spare the file system
+    marked: dict[str, str | None] = {}  # folder -> the nearest one at or above it with a project marker
     found = []
     notes: list[str] = []
     for path, resolved in _collect(paths, config, notes):
         folder = os.path.dirname(resolved)
         if folder not in roots:
-            roots[folder] = find_project_root(Path(folder))
+            roots[folder] = find_project_root(Path(folder), marked)
         found.append((path, resolved, roots[folder]))
     part = None
     if shard is not None:
@@ -530,14 +531,18 @@ def lint_paths(
         part = Shard(*shard, total=len(found), positions=tuple(positions))
         found = [found[p] for p in positions]
     store = ResultCache(cache, config, rules) if cache is not None else None
+    if store is not None:
+        store.recall([str(path) for path in paths], str(cwd))
     contexts: dict[Path, ProjectContext] = {}
     results: list[FileResult | None] = [None] * len(found)
     pending: list[tuple[int, _Task]] = []
+    keys: list[str | None] = []
     for index, (path, real, root) in enumerate(found):
         display = _display(real, str(cwd))
         key = None
         if store is not None:
             key = _cache_key(store, path, real, display, root, config)
+            keys.append(key)
             if key is not None:
                 results[index] = store.get(key, _context(root, contexts, store, config, since))
                 if results[index] is not None:
@@ -564,8 +569,10 @@ def lint_paths(
             one_done()
     for (index, _), result in zip(pending, checked):
         results[index] = result
-    if store is not None and pending:
-        store.prune()
+    if store is not None:
+        store.record_run(keys, checked=bool(pending))
+        if pending:
+            store.prune()
     warnings = (*map(printable, notes), *project_warnings({root for _, _, root in found}, contexts, config))
     report = grading.grade_report([r for r in results if r is not None], config.min_grade, warnings=warnings)
     return replace(report, shard=part)
