@@ -18,7 +18,7 @@ from review_patterns import Config, FileResult, ProjectContext, Report, Rule
 from review_patterns.core import grading
 from review_patterns.core.config import parse_config
 from review_patterns.core.model import Severity
-from review_patterns.project.context import part
+from review_patterns.project.context import find_project_root, part
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
 
@@ -242,6 +242,25 @@ def test_context_is_read_from_disk_around_the_checked_file(tmp_path: Path) -> No
     assert context.root == tmp_path.resolve()
     assert "publish" in context.method_names
     assert ProjectContext.from_sources({"a.py": "class A:\n    def go(self): ...\n"}).method_names == {"go"}
+
+
+def test_each_folder_finds_the_nearest_project_marker_above_it(tmp_path: Path) -> None:
+    for name in ("shop/manage.py", "shop/orders/api/views.py", "shop/legacy/pyproject.toml", "shop/legacy/app/x.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    (tmp_path / "loose" / "deep").mkdir(parents=True)
+    shop = (tmp_path / "shop").resolve()
+    expected = {
+        "shop/orders/api": shop,
+        "shop/orders": shop,
+        "shop/legacy/app": shop / "legacy",  # a project inside a project: the nearest marker
+        "shop/orders/api/views.py": shop,
+    }
+    known: dict[str, str | None] = {}
+    for folder, root in expected.items():  # the deepest first: what a walk found is reused above it
+        assert find_project_root(tmp_path / folder, known) == root == find_project_root(tmp_path / folder)
+    if not any((folder / ".git").exists() or (folder / "pyproject.toml").exists() for folder in tmp_path.parents):
+        assert find_project_root(tmp_path / "loose" / "deep", known) == (tmp_path / "loose" / "deep").resolve()
 
 
 def test_engine_imports_neither_click_nor_rich() -> None:

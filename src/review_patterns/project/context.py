@@ -75,15 +75,28 @@ def is_skipped_dir(path: Path | str) -> bool:
     return name in SKIPPED_DIRS or name.endswith(".egg-info") or os.path.exists(os.path.join(path, "pyvenv.cfg"))
 
 
-def find_project_root(path: Path) -> Path:
-    """The nearest folder at or above `path` holding a project marker, else `path`'s own folder."""
+def find_project_root(path: Path, known: dict[str, str | None] | None = None) -> Path:
+    """The nearest folder at or above `path` holding a project marker, else `path`'s own folder.
+    `known` keeps what was found for each folder looked at, for the next call (the folders of a tree)."""
     start = path.resolve()
     if not start.is_dir():
         start = start.parent
-    for folder in (start, *start.parents):
-        if any((folder / marker).exists() for marker in ROOT_MARKERS):
-            return folder
-    return start
+    known = {} if known is None else known
+    trail = []
+    folder = str(start)
+    while folder not in known:
+        trail.append(folder)
+        if any(os.path.exists(os.path.join(folder, marker)) for marker in ROOT_MARKERS):
+            known[folder] = folder
+            break
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            known[folder] = None
+            break
+        folder = parent
+    marked = known[folder]
+    known.update(dict.fromkeys(trail, marked))
+    return Path(marked) if marked is not None else start
 
 
 @functools.cache
