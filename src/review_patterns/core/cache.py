@@ -8,6 +8,9 @@ nothing of the project stays valid whatever else changes.
 
 Entries are small JSON files, written through a temporary file and renamed, so that concurrent
 runs never see half an entry; one that cannot be read or belongs to another version is a miss.
+Each command also leaves a record of its last run (`run-*.json`): every file's size, times, inode
+and content digest, and the entries it used. Its next run reads neither a file whose state is
+unchanged (as git's index, and with its care for files changed just before) nor an entry file.
 """
 
 from __future__ import annotations
