@@ -107,9 +107,9 @@ class ResultCache:
         """What a worker needs: neither the last run nor this one's records, which stay with the parent."""
         return {**vars(self), "_last": {"files": {}, "entries": {}}, "_files": {}, "_entries": {}}
 
-    def recall(self, paths: Sequence[str], cwd: str) -> None:
-        """Reads the record of the last run of the same command (same settings, folder and paths), if any."""
-        self._run = self.folder / f"run-{_digest(self._base, cwd, sorted(paths))}.json"
+    def recall(self, paths: Sequence[str], cwd: str, shard: tuple[int, int] | None = None) -> None:
+        """Reads the record of the last run of the same command (settings, folder, paths, shard), if any."""
+        self._run = self.folder / f"run-{_digest(self._base, cwd, sorted(paths), shard)}.json"
         try:
             last = json.loads(self._run.read_bytes())
             if (

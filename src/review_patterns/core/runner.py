@@ -532,7 +532,7 @@ def lint_paths(
         found = [found[p] for p in positions]
     store = ResultCache(cache, config, rules) if cache is not None else None
     if store is not None:
-        store.recall([str(path) for path in paths], str(cwd))
+        store.recall([str(path) for path in paths], str(cwd), shard)
     contexts: dict[Path, ProjectContext] = {}
     results: list[FileResult | None] = [None] * len(found)
     pending: list[tuple[int, _Task]] = []
