@@ -234,6 +234,27 @@ def test_editing_a_view_rechecks_that_view_only(project: Path, monkeypatch: pyte
     assert ("blog/views.py", "RP401") not in codes(report)
 
 
+def test_a_file_that_cannot_matter_to_the_kept_knowledge_is_looked_at_once_after_it_changed(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    real = context_module._looks_like_migration  # whether a changed file may change the migration history
+
+    def looking(text: str) -> bool:
+        asked.append(text)
+        return real(text)
+
+    monkeypatch.setattr(context_module, "_looks_like_migration", looking)
+    run = Run(project, monkeypatch)
+    cold = run()
+    (project / "blog/helpers.py").write_text(HELPERS.replace('"-"', '"_"'))
+    asked.clear()
+    assert codes(run()) == codes(cold) and run.checked == ["blog/helpers.py"]
+    assert asked == [(project / "blog/helpers.py").read_text()]
+    asked.clear()
+    assert codes(run()) == codes(cold) and run.checked == [] and asked == []
+
+
 def test_changing_a_model_rechecks_the_files_that_read_the_model_index(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

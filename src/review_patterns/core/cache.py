@@ -329,8 +329,10 @@ class ContextCache:
                 return None  # a file added or removed: module names and lookups may change
             _, may_matter = context.KEPT[name]
             changed = {}
+            touched = False
             for path, stat in now.items():
                 if list(stat) != then[path]:
+                    touched = True
                     text = context.read(path)
                     if text is None or (name not in context.HOLDS and path in relevant):
                         return None
@@ -338,6 +340,8 @@ class ContextCache:
                         changed[path] = text
             if changed and name not in context.HOLDS:
                 return None
+            if touched and not changed:  # files that cannot matter to the part: not read again next time
+                self._write_summary(context, name, {**summary, "stats": now})
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         _touch(self._file(context, name))
