@@ -15,8 +15,8 @@ node. Here:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -44,6 +44,11 @@ class _Finder(CodegenState):
     def before_codegen(self, node: cst.CSTNode) -> None:
         if id(node) in self.wanted:
             raise _Reached
+
+    def record_syntactic_position(  # type: ignore[override]  # any context manager does
+        self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None, end_node: cst.CSTNode | None = None
+    ) -> AbstractContextManager[None]:
+        return _NOTHING  # LibCST's makes a generator for every expression printed
 
 
 class _Placing(CodegenState):
@@ -83,18 +88,39 @@ class _Placing(CodegenState):
             if not wanted:
                 raise _AllFound
 
-    @contextmanager
-    def record_syntactic_position(
+    def record_syntactic_position(  # type: ignore[override]  # any context manager does
         self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None, end_node: cst.CSTNode | None = None
-    ) -> Iterator[None]:
+    ) -> _Syntactic:
         """As LibCST's; when printing stops inside `node`, its range is left out (its `end_node`
         may not have been printed)."""
-        start = (self.line, self.column)
-        yield
-        ranges = self.ranges
-        ranges[node] = (
-            ranges[start_node][0] if start_node is not None else start,
-            ranges[end_node][1] if end_node is not None else (self.line, self.column),
+        return _Syntactic(self, node, start_node, end_node)
+
+
+_NOTHING = nullcontext()
+
+
+class _Syntactic:
+    """Records a node's syntactic range around its printing: LibCST's is a generator-based context
+    manager, made for every expression printed, several times the cost of this one."""
+
+    __slots__ = ("end_node", "node", "start", "start_node", "state")
+
+    def __init__(
+        self, state: _Placing, node: cst.CSTNode, start_node: cst.CSTNode | None, end_node: cst.CSTNode | None
+    ) -> None:
+        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+
+    def __enter__(self) -> None:
+        self.start = (self.state.line, self.state.column)
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:  # printing stopped inside the node
+            return
+        state, start_node, end_node = self.state, self.start_node, self.end_node
+        ranges = state.ranges
+        ranges[self.node] = (
+            ranges[start_node][0] if start_node is not None else self.start,
+            ranges[end_node][1] if end_node is not None else (state.line, state.column),
         )
 
 
