@@ -204,8 +204,9 @@ def test_a_rerun_reads_no_file_whose_state_is_as_the_last_run_found_it(
     monkeypatch.setattr(cache, "read_regular_file", counting)
     cold = run(jobs=jobs)
     assert len(read) == 10
-    # Written a moment before the last run started: a write in the same tick of the file system's
-    # clock could have left size and times as they were, so each file is read again.
+    # Changed shortly before the last run started (as a test's files are): a write in the same tick
+    # of the file system's clock could have left size and times as they were, so each is read again.
+    monkeypatch.setattr(cache, "RACY_NS", 10**15)
     read.clear()
     assert run(jobs=jobs) == cold and len(read) == 10 and run.checked == []
     monkeypatch.setattr(cache, "RACY_NS", 0)  # as if they had been written long before
