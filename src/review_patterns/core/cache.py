@@ -340,8 +340,11 @@ class ContextCache:
                         changed[path] = text
             if changed and name not in context.HOLDS:
                 return None
-            if touched and not changed:  # files that cannot matter to the part: not read again next time
-                self._write_summary(context, name, {**summary, "stats": now})
+            if touched and not changed:  # files that cannot matter to the part: not read again next time,
+                settled = time.time_ns() - RACY_NS  # unless so recent that a second write may not show
+                stats = {path: list(stat) if stat[1] < settled else then[path] for path, stat in now.items()}
+                if stats != then:
+                    self._write_summary(context, name, {**summary, "stats": stats})
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         _touch(self._file(context, name))
