@@ -211,6 +211,9 @@ def test_fields_are_read_in_source_order() -> None:
     assert traversal.field_order(cst.FunctionDef) is not None
     names = [name for name, _ in traversal.field_order(cst.FunctionDef) or ()]
     assert names.index("decorators") < names.index("name") < names.index("params") < names.index("body")
+    # visited only when set: LibCST's `if format_spec is not None:` before visiting it
+    assert dict(traversal.field_order(cst.FormattedStringExpression) or ())["format_spec"] is True
+    assert not any(when_set for _, when_set in traversal.field_order(cst.FunctionDef) or ())
 
 
 class Named(Recorder):

@@ -28,6 +28,9 @@ _FIELD = re.compile(
     r"\bvisit_(?:required|optional|sentinel|sequence|body_sequence|iterable|body_iterable)\(\s*self,\s*\"(\w+)\""
 )
 
+#: `if format_spec is not None`: a field visited only when set.
+_WHEN_SET = re.compile(r"\bif (\w+) is not None\b")
+
 #: Node class -> the fields its children are in, in visiting order, each with whether it is visited
 #: only when not None; None: walked by LibCST.
 _ORDER: dict[type[cst.CSTNode], tuple[tuple[str, bool], ...] | None] = {}
@@ -44,10 +47,8 @@ def field_order(node_class: type[cst.CSTNode]) -> tuple[tuple[str, bool], ...] |
         except (OSError, TypeError):
             _ORDER[node_class] = None
         else:
-            _ORDER[node_class] = tuple(
-                (field, re.search(rf"\bif {field} is not None\b", source) is not None)
-                for field in dict.fromkeys(_FIELD.findall(source))
-            )
+            when_set = set(_WHEN_SET.findall(source))
+            _ORDER[node_class] = tuple((field, field in when_set) for field in dict.fromkeys(_FIELD.findall(source)))
     return _ORDER[node_class]
 
 
