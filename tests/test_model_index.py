@@ -326,6 +326,43 @@ def test_unreadable_models_modules_are_skipped() -> None:
     assert own(index) == {"other.Fine"}
 
 
+def test_a_class_of_a_models_module_with_an_unread_base_is_taken_for_a_model_unless_the_base_is_known() -> None:
+    """Where the project's packages are not installed (pre-commit), a class of a models module with
+    fields and an unread base may be a model; a DRF serializer kept in a `models/` package (Sentry's
+    `api/serializers/models/`) is not, nor is what derives from it."""
+    files = {
+        "billing/models.py": """
+            from django.db import models
+            from model_utils.models import TimeStampedModel
+            from vendor.base import Tracked
+
+            class Invoice(TimeStampedModel):
+                total = models.DecimalField(max_digits=9, decimal_places=2)
+
+            class Payment(Tracked):
+                invoice = models.ForeignKey(Invoice, models.CASCADE, related_name="payments")
+            """,
+        "api/serializers/models/invoice.py": """
+            from rest_framework import serializers
+
+            class BaseInvoiceSerializer(serializers.Serializer):
+                total = serializers.DecimalField(max_digits=9, decimal_places=2)
+            """,
+        "api/endpoints/invoice_details.py": """
+            from api.serializers.models.invoice import BaseInvoiceSerializer
+            from rest_framework import serializers
+
+            class InvoiceSerializer(BaseInvoiceSerializer):
+                note = serializers.CharField()
+            """,
+    }
+    sources = {path: textwrap.dedent(text) for path, text in files.items()}
+    index = ModelIndex(sorted(sources), sources.get, search=[])
+    assert own(index) == {"billing.Invoice", "billing.Payment"}
+    assert relation(index, "billing.Invoice", "payments") == ("reverse ForeignKey", "billing.Payment", True)
+    assert not index.by_name.get("BaseInvoiceSerializer") and not index.by_name.get("InvoiceSerializer")
+
+
 def test_without_function_bodies_keeps_what_the_index_reads() -> None:
     source = textwrap.dedent('''
         from django.db import models

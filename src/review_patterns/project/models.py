@@ -579,11 +579,7 @@ class ModelIndex:
                     is_model = True
                 elif mixin is not None:
                     mixins.append((found[0], mixin))
-            elif qualified not in _BUILTINS and (
-                not qualified.startswith("django.")
-                or qualified.startswith("django.contrib.")
-                or qualified.endswith("Model")
-            ):
+            elif _may_be_model(qualified):
                 complete = False
         if not is_model and not complete and _looks_like_model(node, module):
             is_model = True
@@ -953,8 +949,21 @@ def _symmetrical_self(call: ast.Call, to: ast.expr | None) -> bool:
     return _string(to) == "self" and (symmetrical is None or _true(symmetrical))
 
 
+def _may_be_model(qualified: str) -> bool:
+    """Whether a base class that could not be read may be a model. Django's own classes are known
+    (its models are in `contrib`, or end in `Model`); so are DRF's, whose only models are authtoken's:
+    a serializer of a `models/` package, read where DRF is not installed, is no model."""
+    if qualified in _BUILTINS:
+        return False
+    if qualified.startswith("django."):
+        return qualified.startswith("django.contrib.") or qualified.endswith("Model")
+    if qualified.startswith("rest_framework."):
+        return qualified.startswith("rest_framework.authtoken.")
+    return True
+
+
 def _looks_like_model(node: ast.ClassDef, module: Module) -> bool:
-    """A class of a models module with an unreadable base, a `Meta` and fields, is taken for a model."""
+    """A class of a models module with a base that could not be read and fields is taken for a model."""
     if not _MODELS_PATH.search(module.path):
         return False
     has_fields = any(
