@@ -703,6 +703,53 @@ def test_the_served_fields_are_kept_until_a_serializer_or_model_may_change_them(
     assert codes(report)[("blog/tasks.py", "RP302")] == 1  # the title it serves now carries the error
 
 
+def test_the_served_fields_are_kept_while_the_serializers_and_the_model_index_say_the_same(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serializers = (
+        "from rest_framework import serializers\n\nfrom blog.models import Post\n\n\n"
+        "class PostSerializer(serializers.ModelSerializer):\n    class Meta:\n        model = Post\n"
+        '        fields = ["title"]\n'
+    )
+    write(
+        project,
+        {
+            "blog/serializers.py": serializers,
+            "blog/tasks.py": "from blog.models import Post\n\n\ndef publish(post_id):\n    try:\n"
+            "        Post.objects.get(pk=post_id)\n    except Exception as e:\n"
+            "        Post.objects.filter(pk=post_id).update(title=str(e))\n",
+        },
+    )
+    built = _builds(monkeypatch, "served_fields")
+    run = Run(project, monkeypatch)
+    assert codes(run())[("blog/tasks.py", "RP302")] == 1
+    assert len(built) == 1
+    # A constant added beside the serializer, naming the model: the serializers say the same.
+    constant = '\n\nORDERING = ["-id"]  # as Post lists are shown\n'
+    (project / "blog/serializers.py").write_text(serializers + constant)
+    run()
+    assert len(built) == 1 and run.checked == ["blog/serializers.py"]
+    # The serializer serves another field: rebuilt, and the title no longer reaches clients.
+    (project / "blog/serializers.py").write_text(serializers.replace('"title"', '"id"') + constant)
+    report = run()
+    assert len(built) == 2 and ("blog/tasks.py", "RP302") not in codes(report)
+    # The serializers unchanged, the model moved to another app label: the served fields, read through
+    # the model index, are rebuilt with it.
+    (project / "blog/serializers.py").write_text(serializers + constant)
+    run()
+    assert len(built) == 3
+    (project / "blog/models.py").write_text(
+        MODELS.replace(
+            "    title = models.CharField(max_length=200)\n",
+            "    title = models.CharField(max_length=200)\n\n    class Meta:\n        app_label = 'news'\n",
+            1,
+        )
+    )
+    report = run()
+    assert len(built) == 4
+    assert report == review_patterns.lint_paths([project], Config(), cwd=project)
+
+
 def test_a_model_index_restored_from_the_context_cache_answers_as_the_one_built(project: Path) -> None:
     import io
 

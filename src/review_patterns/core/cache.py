@@ -274,9 +274,11 @@ class ContextCache:
     Each part is stored with the size and time of every project file and the list of those it
     depends on. It is reused while no file was added or removed, and every file touched since is
     one the part neither read nor would read now (`ProjectContext.KEPT`): editing a view keeps the
-    model index, editing a model rebuilds it. A different tool or Python rebuilds everything. A part
-    that depends on something else (the releases, on git) is stored with the state it was built in,
-    and reused while the context reads the same state (`ProjectContext.KEYED`).
+    model index, editing a model rebuilds it. A part built from another (the served fields, from the
+    model index) is stored with that part's fingerprint, and reused while it is the same
+    (`ProjectContext.DEPENDS`). A different tool or Python rebuilds everything. A part that depends
+    on something else (the releases, on git) is stored with the state it was built in, and reused
+    while the context reads the same state (`ProjectContext.KEYED`).
 
     It also keeps the fingerprints of the answers of option-dependent parts (`ProjectContext.DERIVED`:
     the endpoints of a module, the quota facts for some guard names) while no project file changed.
@@ -318,6 +320,8 @@ class ContextCache:
         try:
             summary = json.loads(self._file(context, name).with_suffix(".json").read_bytes())
             if summary["key"] != self._key(context) or not isinstance(summary["fingerprint"], str):
+                return None
+            if any(context.fingerprint(read) != kept for read, kept in summary["depends"].items()):
                 return None
             if name in context.KEYED:
                 state = context.KEYED[name](context)
@@ -418,7 +422,11 @@ class ContextCache:
             return
         if self.fingerprint(context, name) == fingerprint:
             return
-        summary: dict[str, Any] = {"key": self._key(context), "fingerprint": fingerprint}
+        summary: dict[str, Any] = {
+            "key": self._key(context),
+            "fingerprint": fingerprint,
+            "depends": {read: context.fingerprint(read) for read in context.DEPENDS.get(name, ())},
+        }
         if name in context.KEYED:
             summary["state"] = context.KEYED[name](context)
             if summary["state"] is None:

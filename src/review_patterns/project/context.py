@@ -633,11 +633,8 @@ class ProjectContext:
             lambda index: sorted(index.handler_paths),
             lambda context, hints, path, text: _may_change_exceptions(path, text, frozenset(hints)),
         ),
-        # The serializers' fields, checked against the model index: a serializer or a model may change it.
-        "served_fields": (
-            lambda served: None,
-            lambda context, _, path, text: "Serializer" in text or "Model" in text or "models" in text,
-        ),
+        # The serializers' fields, checked against the model index (`DEPENDS`): a serializer may change it.
+        "served_fields": (lambda served: None, lambda context, _, path, text: "Serializer" in text and "Meta" in text),
         "method_names": (lambda names: None, lambda context, _, path, text: _METHOD.search(text) is not None),
         "function_names": (lambda names: None, lambda context, _, path, text: _DEF.search(text) is not None),
         # Rows are followed from `select_for_update()` through the functions called, found by name.
@@ -659,7 +656,12 @@ class ProjectContext:
         "exceptions": lambda index, path, text: bool(index.holds(path, text)),
         "function_names": lambda names, path, text: bool(names.holds(path, _functions_defined(path, text))),
         "method_names": lambda names, path, text: bool(names.holds(path, frozenset(_METHOD.findall(text)))),
+        "served_fields": lambda served, path, text: bool(served.holds(path, text)),
     }
+
+    #: Of the parts kept, those built from another part: name -> the parts it reads. A kept part holds
+    #: only while what it read says the same (the same fingerprint).
+    DEPENDS: Mapping[str, tuple[str, ...]] = {"served_fields": ("models",)}
 
     #: The answers of the parts that depend on the rules' options or on the question, recorded as read:
     #: "<name> <JSON arguments>" -> the answer.

@@ -15,6 +15,9 @@ from review_patterns.project.models import ModelIndex, Module, module_name
 
 _ALL = "__all__"
 
+#: A serializer's `Meta`: the qualified name of its model, its `fields` and its `exclude`.
+Declared = tuple[str, tuple[str, ...] | None, tuple[str, ...] | None]
+
 
 def _strings(node: ast.expr | None) -> tuple[str, ...] | None:
     """`"__all__"`, `["a", "b"]`, `("a",)`: the names; None when not written out literally."""
@@ -40,18 +43,29 @@ def _meta(node: ast.ClassDef) -> dict[str, ast.expr]:
     return found
 
 
-def _exposed(module: Module, models: ModelIndex) -> Iterator[tuple[str, str]]:
-    """(model label, field name) for each field a serializer of this module exposes; "*" for all."""
+def declarations(path: str, text: str) -> tuple[Declared, ...]:
+    """(qualified model name, `fields`, `exclude`) of each serializer `Meta` naming a model in a module:
+    what the module says, before the model index is asked which model that is."""
+    if "Serializer" not in text or "Meta" not in text:
+        return ()
+    module = Module.parse(module_name(path), path, text)
+    if module is None:
+        return ()
+    found: list[Declared] = []
     for node in module.classes.values():
-        if node is None:
-            continue
-        meta = _meta(node)
+        meta = _meta(node) if node is not None else {}
         qualified = module.qualify(meta["model"]) if "model" in meta else None
-        model = models.lookup(qualified, module.path) if qualified is not None else None
+        if qualified is not None:
+            found.append((qualified, _strings(meta.get("fields")), _strings(meta.get("exclude"))))
+    return tuple(found)
+
+
+def _exposed(path: str, declared: Iterable[Declared], models: ModelIndex) -> Iterator[tuple[str, str]]:
+    """(model label, field name) for each field the serializers of a module expose; "*" for all."""
+    for qualified, fields, excluded in declared:
+        model = models.lookup(qualified, path)
         if model is None:
             continue
-        fields = _strings(meta.get("fields"))
-        excluded = _strings(meta.get("exclude"))
         if fields == (_ALL,) or (fields is None and excluded is not None):
             yield model.label, "*"
             yield from ((model.label, f"-{name}") for name in excluded or ())
@@ -63,14 +77,15 @@ class ServedFields:
     """Which fields of which models the project's DRF serializers put in API responses."""
 
     def __init__(self, sources: Iterable[tuple[str, str]], models: ModelIndex) -> None:
-        found: set[tuple[str, str]] = set()
-        for path, text in sources:
-            if "Serializer" not in text or "Meta" not in text:
-                continue
-            module = Module.parse(module_name(path), path, text)
-            if module is not None:
-                found.update(_exposed(module, models))
-        self.fields = frozenset(found)
+        self.declared = {path: found for path, text in sources if (found := declarations(path, text))}
+        self.fields = frozenset(
+            exposed for path, found in self.declared.items() for exposed in _exposed(path, found, models)
+        )
+
+    def holds(self, path: str, text: str) -> bool:
+        """Whether the file declares the same serializers with this text: then, over the same model
+        index (the context cache checks it), the part says the same."""
+        return declarations(path, text) == self.declared.get(path, ())
 
     def serves(self, label: str, field: str) -> bool:
         """Whether an API of the project serializes `field` of the model `label`."""
