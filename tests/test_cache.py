@@ -560,6 +560,32 @@ def test_the_model_index_is_kept_between_runs_until_a_model_changes(
     assert len(built) == 3  # a class deriving from a model, in a file the index had no reason to read
 
 
+def test_the_model_index_holds_while_an_edited_models_module_declares_the_same(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = _builds(monkeypatch, "models")
+    method = "\n    def headline(self):\n        return self.title\n"
+    (project / "blog/models.py").write_text(MODELS + method)
+    run = Run(project, monkeypatch)
+    run()
+    assert len(built) == 1
+    # The body of a model's method: the index reads no body.
+    (project / "blog/models.py").write_text(MODELS + method.replace("self.title", "self.title.upper()  # shout"))
+    run()
+    assert len(built) == 1 and run.checked == ["blog/models.py"]
+    # A field added: the index is rebuilt, and the files that read it are checked again.
+    models = MODELS.replace("class Post(models.Model):\n", "class Post(models.Model):\n    slug = models.SlugField()\n")
+    (project / "blog/models.py").write_text(models + method)
+    run()
+    assert len(built) == 2 and "blog/views.py" in run.checked
+    # A models module imported inside a method body: the index may read more, so it is rebuilt.
+    imports = method.replace("        return", "        from accounts.models import Profile\n\n        return")
+    (project / "blog/models.py").write_text(models + imports)
+    report = run()
+    assert len(built) == 3
+    assert report == review_patterns.lint_paths([project], Config(), cwd=project)
+
+
 def _slow_project(root: Path) -> Path:
     view = "def view_{}(request):\n    try:\n        return request.user.profile.name\n    except KeyError:\n        return None\n\n\n"
     body = "".join(view.format(i) for i in range(600))  # handlers: rules that LibCST must parse the file for

@@ -657,6 +657,7 @@ class ProjectContext:
         "function_names": lambda names, path, text: bool(names.holds(path, _functions_defined(path, text))),
         "method_names": lambda names, path, text: bool(names.holds(path, frozenset(_METHOD.findall(text)))),
         "served_fields": lambda served, path, text: bool(served.holds(path, text)),
+        "models": lambda index, path, text: bool(index.holds(path, text)),
     }
 
     #: Of the parts kept, those built from another part: name -> the parts it reads. A kept part holds

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import hashlib
 import json
 import re
 import sys
@@ -113,6 +114,7 @@ class Module:
     is_package: bool
     imports: AstImportTable = field(default_factory=AstImportTable)
     classes: dict[str, ast.ClassDef | None] = field(default_factory=dict)
+    view: str = ""  #: a digest of what the index reads of the module's text (`index_view`)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**vars(self), "classes": dict.fromkeys(self.classes)}
@@ -129,7 +131,7 @@ class Module:
                 continue
         if tree is None:
             return None
-        module = cls(name, path, path.endswith("__init__.py"))
+        module = cls(name, path, path.endswith("__init__.py"), view=index_view(path, text, candidate))
         module.imports.package = name if module.is_package else name.rpartition(".")[0]
         for stmt in top_level(tree.body):
             if isinstance(stmt, ast.ClassDef):
@@ -213,6 +215,28 @@ def without_function_bodies(text: str) -> str | None:
                 break
             i += 1
     return "\n".join(out) + "\n"
+
+
+def index_view(path: str, text: str, parsed: str | None = None) -> str:
+    """A digest of what the model index reads of a project file: its text without function bodies,
+    comments and blank lines (all of it for settings and `apps.py`, read whole), the class lines and
+    the imports of models modules anywhere in it. `parsed` is the text the module was parsed from
+    (None: work it out), so that a pruned text that does not parse makes every edit count."""
+    kept = text
+    if not SETTINGS_PATH.search(path) and path.rsplit("/", 1)[-1] != "apps.py":
+        pruned = without_function_bodies(text)
+        if parsed is None and pruned is not None:
+            try:
+                parse_python(pruned)
+                parsed = pruned
+            except UNREADABLE:
+                parsed = text
+        kept = pruned if pruned is not None and parsed == pruned else text
+    lines = [line for line in kept.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (lines, _CLASS_LINE.findall(text), sorted(set(_IMPORT_MODELS.findall(text)))):
+        digest.update(json.dumps(part).encode())
+    return digest.hexdigest()
 
 
 def _call_name(node: ast.expr) -> str | None:
@@ -382,6 +406,8 @@ class ModelIndex:
         self.installed_apps: list[str] = []
         self.auth_user_model = "auth.User"
         self._own_paths = frozenset(self._paths)
+        #: What the index read of each project file it read (`index_view`), by path.
+        self.views: dict[str, str] = {}
         self._field_classes: dict[str, frozenset[str]] | None = None
         self._interface: tuple[int, frozenset[str]] = (-1, frozenset())
         self._field_classes_of = 0
@@ -421,6 +447,8 @@ class ModelIndex:
             text = self._text(path)
             if text is not None:
                 parsed = Module.parse(local, path, text)
+                if parsed is not None:
+                    self.views[path] = parsed.view
         elif name.split(".")[0] not in _STDLIB:
             file = find_installed_module(name, self._search)
             if file is not None:
@@ -499,6 +527,7 @@ class ModelIndex:
                 text = self._text(path)
                 if text is not None:
                     self._read_apps(module_name(path).rpartition(".")[0], text)
+                    self.views[path] = index_view(path, text)
         candidates: list[str] = []
         external: set[str] = set()
         others: list[tuple[str, str]] = []
@@ -540,6 +569,14 @@ class ModelIndex:
     def _read_settings(self) -> None:
         user_model, self.installed_apps = read_settings(self._paths, self._text)
         self.auth_user_model = user_model or self.auth_user_model
+        for path in self._paths:
+            if SETTINGS_PATH.search(path) and (text := self._text(path)) is not None:
+                self.views[path] = index_view(path, text)
+
+    def holds(self, path: str, text: str) -> bool:
+        """Whether the index says the same after a project file it read was edited to `text`: it reads
+        the same of the file (its classes, fields, imports and settings; a method's body is not read)."""
+        return path in self.views and self.views[path] == index_view(path, text)
 
     def _index_module(self, name: str) -> None:
         module = self.module(name)
