@@ -263,6 +263,36 @@ def test_each_folder_finds_the_nearest_project_marker_above_it(tmp_path: Path) -
         assert find_project_root(tmp_path / "loose" / "deep", known) == (tmp_path / "loose" / "deep").resolve()
 
 
+def test_a_folder_named_without_a_project_marker_is_one_project(tmp_path: Path) -> None:
+    """An unpacked wheel or an exported tree holds no marker: its folders are read as one project (the
+    folder named), not each as a project of its own, whose model index would know none of the others."""
+    markers = ("manage.py", "pyproject.toml", "setup.py", "setup.cfg", ".git")
+    if any((folder / marker).exists() for folder in tmp_path.parents for marker in markers):
+        pytest.skip("a project marker above the temporary folder")
+    site = tmp_path / "site"
+    (site / "blog").mkdir(parents=True)
+    (site / "shop").mkdir()
+    (site / "blog" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Topic(models.Model):\n    title = models.CharField(max_length=9)\n\n\n"
+        "class Post(models.Model):\n    topic = models.ForeignKey(Topic, on_delete=models.CASCADE)\n"
+    )
+    (site / "shop" / "views.py").write_text(
+        "from blog.models import Post\n\n\ndef titles(request):\n"
+        "    return [post.topic.title for post in Post.objects.filter(topic__isnull=False)]\n"
+    )
+    report = review_patterns.lint_paths([site], Config(select=("RP401",)), cwd=tmp_path)
+    assert [(f.path, f.code) for f in report.findings] == [("site/shop/views.py", "RP401")]
+    from review_patterns.checks import RULES
+    from review_patterns.core.fixer import fix_paths
+
+    (fixed,) = [
+        o for o in fix_paths([site], Config(select=("RP401",)), rules=RULES, unsafe=True, write=False) if o.applied
+    ]
+    assert fixed.path.endswith("shop/views.py") and 'select_related("topic")' in fixed.fixed
+    named_alone = review_patterns.lint_paths([site / "shop" / "views.py"], Config(select=("RP401",)), cwd=tmp_path)
+    assert named_alone.findings == ()  # its own folder: the models are not known
+
+
 def test_engine_imports_neither_click_nor_rich() -> None:
     code = (
         "import sys, review_patterns.core.engine, review_patterns;"

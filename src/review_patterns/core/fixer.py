@@ -21,8 +21,8 @@ from review_patterns.core.edits import apply_fixes
 from review_patterns.core.engine import lint, project_relative
 from review_patterns.core.model import FileChange, FileResult, Fix
 from review_patterns.core.rule_info import RuleInfo
-from review_patterns.core.runner import OverBudget, collect_files, configured_context, display_path, time_budget
-from review_patterns.project.context import ProjectContext, find_project_root
+from review_patterns.core.runner import OverBudget, configured_context, display_path, files_in_projects, time_budget
+from review_patterns.project.context import ProjectContext
 from review_patterns.syntax.files import read_source
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
@@ -117,11 +117,10 @@ def fix_paths(
     cwd = (cwd or Path.cwd()).resolve()
     contexts: dict[Path, ProjectContext] = {}
     outcomes = []
-    for path in collect_files(paths, config):
+    for path, _, root in files_in_projects(paths, config):
         source, _, _ = read_source(path, config.max_file_size)
         if source is None:
             continue  # the check reports it as RP001
-        root = find_project_root(path.resolve().parent)
         context = contexts.get(root) or contexts.setdefault(root, configured_context(root, config))
         display = display_path(path, cwd)
         relative = project_relative(path, context)

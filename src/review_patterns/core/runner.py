@@ -74,13 +74,13 @@ def collect_files(paths: Iterable[Path], config: Config, notes: list[str] | None
     What is skipped for a reason the user should know (a FIFO or device, a symlink loop, an
     unreadable folder, a link out of the checked folders) is said in `notes`, one line each (the report's warnings).
     """
-    for path, _ in _collect(paths, config, notes if notes is not None else []):
+    for path, _, _ in _collect(paths, config, notes if notes is not None else []):
         yield path
 
 
-def _collect(paths: Iterable[Path], config: Config, notes: list[str]) -> Iterator[tuple[Path, str]]:
+def _collect(paths: Iterable[Path], config: Config, notes: list[str]) -> Iterator[tuple[Path, str, Path | None]]:
     """`collect_files`, with each file's real path (symbolic links resolved), by which a file found
-    twice is checked once."""
+    twice is checked once, and the real path of the folder named that holds it (None: a file named)."""
     paths = list(paths)
     roots = [os.path.realpath(p) for p in paths]
     exclude = _exclusion(config)
@@ -98,7 +98,22 @@ def _collect(paths: Iterable[Path], config: Config, notes: list[str]) -> Iterato
         for file, real in found:
             if real not in seen:
                 seen.add(real)
-                yield file, real
+                yield file, real, Path(root) if kind == "folder" else None
+
+
+def files_in_projects(
+    paths: Iterable[Path], config: Config, notes: list[str] | None = None
+) -> Iterator[tuple[Path, str, Path]]:
+    """`_collect`'s files, each with the root of its project: the nearest folder at or above it holding
+    a project marker (`manage.py`, `pyproject.toml`, ...), else the folder named that holds it, else
+    (a file named alone) its own folder. The project markers are looked for once per folder."""
+    roots: dict[str, Path] = {}  # folder -> project root
+    marked: dict[str, str | None] = {}  # folder -> the nearest one at or above it with a project marker
+    for path, resolved, named in _collect(paths, config, notes if notes is not None else []):
+        folder = os.path.dirname(resolved)
+        if folder not in roots:
+            roots[folder] = find_project_root(Path(folder), marked, default=named)
+        yield path, resolved, roots[folder]
 
 
 def _kind(path: Path, notes: list[str]) -> str:
@@ -516,15 +531,8 @@ def lint_paths(
     """
     cwd = (cwd or Path.cwd()).resolve()
     paths = list(paths)
-    roots: dict[str, Path] = {}  # folder -> project root, to spare the file system
-    marked: dict[str, str | None] = {}  # folder -> the nearest one at or above it with a project marker
-    found = []
     notes: list[str] = []
-    for path, resolved in _collect(paths, config, notes):
-        folder = os.path.dirname(resolved)
-        if folder not in roots:
-            roots[folder] = find_project_root(Path(folder), marked)
-        found.append((path, resolved, roots[folder]))
+    found = list(files_in_projects(paths, config, notes))
     part = None
     if shard is not None:
         positions = share([_size(path) for path, _, _ in found], *shard)

@@ -75,9 +75,9 @@ def is_skipped_dir(path: Path | str) -> bool:
     return name in SKIPPED_DIRS or name.endswith(".egg-info") or os.path.exists(os.path.join(path, "pyvenv.cfg"))
 
 
-def find_project_root(path: Path, known: dict[str, str | None] | None = None) -> Path:
-    """The nearest folder at or above `path` holding a project marker, else `path`'s own folder.
-    `known` keeps what was found for each folder looked at, for the next call (the folders of a tree)."""
+def find_project_root(path: Path, known: dict[str, str | None] | None = None, default: Path | None = None) -> Path:
+    """The nearest folder at or above `path` holding a project marker, else `default`, else `path`'s own
+    folder. `known` keeps what was found for each folder looked at, for the next call (the folders of a tree)."""
     start = path.resolve()
     if not start.is_dir():
         start = start.parent
@@ -96,7 +96,9 @@ def find_project_root(path: Path, known: dict[str, str | None] | None = None) ->
         folder = parent
     marked = known[folder]
     known.update(dict.fromkeys(trail, marked))
-    return Path(marked) if marked is not None else start
+    if marked is not None:
+        return Path(marked)
+    return default if default is not None else start
 
 
 @functools.cache
