@@ -1,4 +1,5 @@
-"""The pinned real projects that precision is measured on: sdists from the package index."""
+"""The pinned real projects that precision is measured on: sdists from the package index (a wheel where
+the pinned release has no sdist)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import tarfile
 import urllib.parse
 import urllib.request
+import zipfile
 from pathlib import Path
 
 #: (distribution, version, folder the sdist unpacks to). Pinned so that a measurement can be repeated.
@@ -35,6 +37,8 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     ("postorius", "1.3.13", "postorius-1.3.13"),
     ("django-helpdesk", "2.6.1", "django_helpdesk-2.6.1"),
     ("openwisp-controller", "1.3.2", "openwisp_controller-1.3.2"),
+    # No sdist on the index: its wheel (pure Python, the same sources less the tests) is unpacked.
+    ("sentry", "23.7.1", "sentry-23.7.1"),
 )
 
 #: Projects added to measure the rules on code they were not tuned on: their first-run figures
@@ -49,8 +53,12 @@ HELD_OUT: frozenset[str] = frozenset(
         "postorius",
         "django-helpdesk",
         "openwisp-controller",
+        "sentry",
     }
 )
+
+#: Projects published as a wheel only at the pinned version: unpacked into their folder.
+WHEEL_ONLY: frozenset[str] = frozenset({"sentry"})
 
 #: What a user of the project would configure, where the defaults leave a rule nothing to judge:
 #: RP601-RP604 need to know which calls cost money, and no pinned project defines a quota guard
@@ -68,33 +76,42 @@ PAID_CALLS: dict[str, str] = {
 }
 
 
+#: The Django release of projects whose tree declares none where the tool reads it (a wheel's
+#: requirements are in its METADATA): what the project's repository pins.
+DJANGO_VERSIONS: dict[str, str] = {"sentry": "3.2"}  # Requires-Dist: django (==3.2.20)
+
+
 def config_for(name: str) -> str | None:
     """The `[tool.review-patterns]` settings a user of `name` would write, else None (the defaults)."""
     calls = PAID_CALLS.get(name)
-    if calls is None:
+    version = DJANGO_VERSIONS.get(name)
+    if calls is None and version is None:
         return None
-    return "".join(
-        f"[tool.review-patterns.{code}]\n" + _PAID.format(calls=calls) for code in ("rp601", "rp602", "rp604")
-    )
+    settings = f'[tool.review-patterns]\ndjango-version = "{version}"\n' if version is not None else ""
+    if calls is not None:
+        settings += "".join(
+            f"[tool.review-patterns.{code}]\n" + _PAID.format(calls=calls) for code in ("rp601", "rp602", "rp604")
+        )
+    return settings
 
 
 INDEX = "https://pypi.org/pypi"
 
 
-def sdist_url(name: str, version: str) -> tuple[str, str]:
-    """The sdist's address and sha256 digest, from the index's JSON API (the project's page: the
-    per-release page is not served by every mirror)."""
+def sdist_url(name: str, version: str, kind: str = "sdist") -> tuple[str, str]:
+    """The sdist's (or wheel's: `kind="bdist_wheel"`) address and sha256 digest, from the index's
+    JSON API (the project's page: the per-release page is not served by every mirror)."""
     page = f"{INDEX}/{name}/json"
     with urllib.request.urlopen(page, timeout=60) as response:
         files = json.load(response)["releases"].get(version, [])
     for file in files:
-        if file["packagetype"] == "sdist":
+        if file["packagetype"] == kind:
             return urllib.parse.urljoin(page, file["url"]), file["digests"]["sha256"]
-    raise SystemExit(f"{name} {version} has no sdist on the index")
+    raise SystemExit(f"{name} {version} has no {kind} on the index")
 
 
 def fetch(into: Path) -> None:
-    """Downloads and unpacks every pinned sdist missing from `into`.
+    """Downloads and unpacks every pinned sdist (or wheel, `WHEEL_ONLY`) missing from `into`.
 
     The archive is fetched as a file, never through `pip download`: pip prepares the metadata,
     which means building, and some projects' build dependencies (pretix, weblate) conflict.
@@ -104,7 +121,7 @@ def fetch(into: Path) -> None:
     for name, version, folder in PROJECTS:
         if (into / folder).is_dir():
             continue
-        url, sha256 = sdist_url(name, version)
+        url, sha256 = sdist_url(name, version, "bdist_wheel" if name in WHEEL_ONLY else "sdist")
         archive = archives / url.rsplit("/", 1)[-1]
         if not archive.is_file() or hashlib.sha256(archive.read_bytes()).hexdigest() != sha256:
             with urllib.request.urlopen(url, timeout=300) as response:
@@ -112,7 +129,11 @@ def fetch(into: Path) -> None:
             if hashlib.sha256(data).hexdigest() != sha256:
                 raise SystemExit(f"{archive.name}: sha256 differs from the index's")
             archive.write_bytes(data)
-        with tarfile.open(archive) as tar:
-            tar.extractall(into, filter="data")
+        if name in WHEEL_ONLY:
+            with zipfile.ZipFile(archive) as wheel:
+                wheel.extractall(into / folder)
+        else:
+            with tarfile.open(archive) as tar:
+                tar.extractall(into, filter="data")
         if not (into / folder).is_dir():
             raise SystemExit(f"{archive.name} did not unpack to {folder}")
