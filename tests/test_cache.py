@@ -586,6 +586,73 @@ def test_the_model_index_holds_while_an_edited_models_module_declares_the_same(
     assert report == review_patterns.lint_paths([project], Config(), cwd=project)
 
 
+def test_the_model_index_holds_while_settings_say_the_same_outside_function_bodies(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = _builds(monkeypatch, "models")
+    helper = "\n\ndef env(name, default=None):\n    return default\n"
+    (project / "config/settings.py").write_text('INSTALLED_APPS = ["blog", "shop", "accounts"]\n' + helper)
+    run = Run(project, monkeypatch)
+    run()
+    assert len(built) == 1
+    (project / "config/settings.py").write_text(
+        'INSTALLED_APPS = ["blog", "shop", "accounts"]\n' + helper.replace("return default", "return default or ''")
+    )
+    run()
+    assert len(built) == 1  # a function's body: settings are read outside them
+    (project / "config/settings.py").write_text(
+        'INSTALLED_APPS = ["blog", "shop", "accounts"]\n' + helper.replace("return default", "return (default")
+    )
+    run()
+    assert len(built) == 2  # a body that does not parse: the settings module is read as nothing
+    (project / "config/settings.py").write_text('INSTALLED_APPS = ["blog", "shop"]\n' + helper)
+    report = run()
+    assert len(built) == 3
+    assert report == review_patterns.lint_paths([project], Config(), cwd=project)
+
+
+def test_the_clients_are_kept_while_the_edited_module_binds_the_same(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = _builds(monkeypatch, "redis_clients")
+    connection = "import redis\n\nr = redis.Redis()\n\n\ndef ping():\n    return r.ping()\n"
+    counter = "from shop.connection import r\n\n\ndef hit(key):\n    r.incr(key)\n"
+    write(project, {"shop/connection.py": connection, "shop/counter.py": counter})
+    run = Run(project, monkeypatch)
+    assert ("shop/counter.py", "RP501") in codes(run())  # a counter on the project's client, never expiring
+    assert len(built) == 1
+    (project / "shop/connection.py").write_text(connection.replace("r.ping()", "bool(r.ping())"))
+    run()
+    assert len(built) == 1 and run.checked == ["shop/connection.py"]
+    (project / "shop/connection.py").write_text("import redis\n\nr = None  # Redis is not used any more\n")
+    report = run()
+    assert len(built) == 2 and ("shop/counter.py", "RP501") not in codes(report)
+    assert report == review_patterns.lint_paths([project], Config(), cwd=project)
+
+
+def test_the_exception_index_holds_beside_a_graphql_error_formatter(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = _builds(monkeypatch, "exceptions")
+    view = (
+        "from graphene_django.views import GraphQLView\n\n\nclass CleanGraphQLView(GraphQLView):\n"
+        "    @staticmethod\n    def format_error(error):\n        return {'message': 'internal error'}\n"
+    )
+    write(
+        project,
+        {"catalogue/errors.py": ERRORS, "catalogue/graphql_view.py": view, "catalogue/serializers.py": SERIALIZERS},
+    )
+    run = Run(project, monkeypatch)
+    run()
+    assert len(built) == 1
+    (project / "catalogue/errors.py").write_text(ERRORS + '\n\nDEFAULT_MESSAGE = "could not import"\n')
+    run()
+    assert len(built) == 1  # another module than the formatter's, its classes unchanged
+    (project / "catalogue/graphql_view.py").write_text(view.replace("internal error", "server error"))
+    run()
+    assert len(built) == 2  # the formatter's module is read again
+
+
 def _slow_project(root: Path) -> Path:
     view = "def view_{}(request):\n    try:\n        return request.user.profile.name\n    except KeyError:\n        return None\n\n\n"
     body = "".join(view.format(i) for i in range(600))  # handlers: rules that LibCST must parse the file for

@@ -85,6 +85,15 @@ class ProjectClients:
 
     values: dict[str, Kind] = field(default_factory=dict)
     factories: dict[str, Kind] = field(default_factory=dict)
+    #: What each module read gave (its values and factories), by path: working state, to tell
+    #: whether an edited module still says the same (`holds`).
+    read: dict[str, tuple[dict[str, Kind], dict[str, Kind]]] = field(default_factory=dict, repr=False, compare=False)
+
+    def holds(self, path: str, text: str) -> bool:
+        """Whether the index says the same after the module at `path` was edited to `text`: each module
+        is read alone, so it does when the module binds the same clients and factories."""
+        now = index_clients([(path, text)])
+        return (now.values, now.factories) == self.read.get(path, ({}, {}))
 
     def value(self, qualified: str) -> Kind | None:
         return _suffix_lookup(self.values, qualified)
@@ -116,7 +125,12 @@ def index_clients(sources: Iterable[tuple[str, str]]) -> ProjectClients:
         except UNREADABLE:
             continue
         source = SourceFile(path, "")
-        _AstModule(tree, source.package).index(source.module_name, index)
+        module = ProjectClients()
+        _AstModule(tree, source.package).index(source.module_name, module)
+        if module.values or module.factories:
+            index.values.update(module.values)
+            index.factories.update(module.factories)
+            index.read[path] = (module.values, module.factories)
     return index
 
 

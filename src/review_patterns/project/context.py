@@ -660,6 +660,7 @@ class ProjectContext:
         "method_names": lambda names, path, text: bool(names.holds(path, frozenset(_METHOD.findall(text)))),
         "served_fields": lambda served, path, text: bool(served.holds(path, text)),
         "models": lambda index, path, text: bool(index.holds(path, text)),
+        "redis_clients": lambda clients, path, text: bool(clients.holds(path, text)),
     }
 
     #: Of the parts kept, those built from another part: name -> the parts it reads. A kept part holds

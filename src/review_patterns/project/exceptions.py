@@ -101,14 +101,14 @@ class ExceptionIndex:
         self._found: dict[str, str | None] = {}
         self._modules: dict[str, bool] = {}
         self.settings: list[str] = []  #: settings modules' text
-        self.graphql_formatter = False  #: the project formats GraphQL errors before they leave
+        self.formatter_paths: list[str] = []  #: the modules that format GraphQL errors before they leave
         self.handler_paths: list[str] = []  #: the modules read for the DRF exception handler
         for path, text in sources:
             self._paths[module_name(path)] = path
             if SETTINGS_PATH.search(path):
                 self.settings.append(text)
             if _formats_graphql_errors(text):
-                self.graphql_formatter = True
+                self.formatter_paths.append(path)
             if _may_define_exceptions(path, text):
                 self._read(path, text)
         #: The project's DRF `EXCEPTION_HANDLER` replaces messages outside DEBUG (it reads `settings.DEBUG`).
@@ -131,11 +131,11 @@ class ExceptionIndex:
     def holds(self, path: str, text: str) -> bool:
         """Whether the index, built before this project file changed to `text`, still says the same:
         the module's classes, bases and re-exports are unchanged, and it is neither a settings module,
-        the DRF handler's module, nor a GraphQL formatter's (those are read again)."""
-        if path in self.handler_paths or SETTINGS_PATH.search(path) or _formats_graphql_errors(text):
+        the DRF handler's module, nor a GraphQL formatter's, before or after (those are read again)."""
+        if path in self.handler_paths or path in self.formatter_paths or SETTINGS_PATH.search(path):
             return False
-        if self.graphql_formatter:
-            return False  # this module may have been the formatter
+        if _formats_graphql_errors(text):
+            return False
         name = module_name(path)
         now = ExceptionIndex([(path, text)], lambda _: None)
         return now._own(name) == self._own(name)
@@ -191,6 +191,11 @@ class ExceptionIndex:
     def facts(self) -> tuple[object, ...]:
         """Everything the index answers from, as plain data (the result cache digests it)."""
         return (self.bases, self._reexports, sorted(self._paths), self.graphql_formatter, self.drf_handler_cleans)
+
+    @property
+    def graphql_formatter(self) -> bool:
+        """Whether the project formats GraphQL errors before they leave."""
+        return bool(self.formatter_paths)
 
     def is_project_module(self, name: str) -> bool:
         """Whether a dotted module name (or its tail, for `src/` layouts) is one of the project's."""

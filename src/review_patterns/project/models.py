@@ -131,7 +131,8 @@ class Module:
                 continue
         if tree is None:
             return None
-        module = cls(name, path, path.endswith("__init__.py"), view=index_view(path, text, candidate))
+        view = index_view(path, text) if _read_whole(path) else _view(text, pruned, candidate is pruned)
+        module = cls(name, path, path.endswith("__init__.py"), view=view)
         module.imports.package = name if module.is_package else name.rpartition(".")[0]
         for stmt in top_level(tree.body):
             if isinstance(stmt, ast.ClassDef):
@@ -217,26 +218,35 @@ def without_function_bodies(text: str) -> str | None:
     return "\n".join(out) + "\n"
 
 
-def index_view(path: str, text: str, parsed: str | None = None) -> str:
+def index_view(path: str, text: str) -> str:
     """A digest of what the model index reads of a project file: its text without function bodies,
-    comments and blank lines (all of it for settings and `apps.py`, read whole), the class lines and
-    the imports of models modules anywhere in it. `parsed` is the text the module was parsed from
-    (None: work it out), so that a pruned text that does not parse makes every edit count."""
-    kept = text
-    if not SETTINGS_PATH.search(path) and path.rsplit("/", 1)[-1] != "apps.py":
-        pruned = without_function_bodies(text)
-        if parsed is None and pruned is not None:
-            try:
-                parse_python(pruned)
-                parsed = pruned
-            except UNREADABLE:
-                parsed = text
-        kept = pruned if pruned is not None and parsed == pruned else text
+    comments and blank lines, the class lines and the imports of models modules anywhere in it, and
+    whether it parses. A module is parsed without its function bodies when that parses (else every
+    edit counts); settings and `apps.py` are parsed whole, so a body that does not parse hides the rest."""
+    pruned = without_function_bodies(text)
+    parses = _parses(text) if _read_whole(path) else pruned is not None and _parses(pruned)
+    return _view(text, pruned, parses)
+
+
+def _read_whole(path: str) -> bool:
+    return SETTINGS_PATH.search(path) is not None or path.rsplit("/", 1)[-1] == "apps.py"
+
+
+def _view(text: str, pruned: str | None, parses: bool) -> str:
+    kept = pruned if pruned is not None and parses else text
     lines = [line for line in kept.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     digest = hashlib.blake2b(digest_size=16)
-    for part in (lines, _CLASS_LINE.findall(text), sorted(set(_IMPORT_MODELS.findall(text)))):
+    for part in (lines, _CLASS_LINE.findall(text), sorted(set(_IMPORT_MODELS.findall(text))), parses):
         digest.update(json.dumps(part).encode())
     return digest.hexdigest()
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse_python(text)
+    except UNREADABLE:
+        return False
+    return True
 
 
 def _call_name(node: ast.expr) -> str | None:
