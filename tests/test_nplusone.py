@@ -661,3 +661,47 @@ def test_rp402_runs_only_where_two_counting_calls_are_written(source: str, appli
     from review_patterns.syntax.files import SourceFile
 
     assert RepeatedCountQueries.applies_to(SourceFile("forum/views.py", source)) is applies
+
+
+def test_a_field_class_named_like_a_relation_is_read_where_the_project_defines_it() -> None:
+    """Sentry's `HybridCloudForeignKey` holds an id across silos: a `BigIntegerField`, read without a
+    query; its `FlexibleForeignKey` is a `ForeignKey`. The name alone says neither."""
+    files = {
+        "core/fields.py": """
+            from django.db import models
+
+            class HybridCloudForeignKey(models.BigIntegerField):
+                def __init__(self, to, on_delete, **kwargs):
+                    super().__init__(**kwargs)
+
+            class FlexibleForeignKey(models.ForeignKey):
+                pass
+            """,
+        "core/models.py": """
+            from django.db import models
+
+            from core.fields import FlexibleForeignKey, HybridCloudForeignKey
+
+            class Team(models.Model):
+                name = models.CharField(max_length=64)
+
+            class Member(models.Model):
+                user_id = HybridCloudForeignKey("auth.User", on_delete="CASCADE")
+                team = FlexibleForeignKey(Team, on_delete=models.CASCADE)
+            """,
+        "core/views.py": """
+            from core.models import Member
+
+            def roster(request):
+                return [(m.user_id, m.team.name) for m in Member.objects.all()]
+            """,
+    }
+    sources = {path: textwrap.dedent(text) for path, text in files.items()}
+    member = ProjectContext.from_sources(sources).models.get("core.Member")
+    assert member is not None
+    assert member.fields["user_id"] == "BigIntegerField" and "user_id" not in member.relations
+    assert member.relations["team"].field == "ForeignKey"
+    result = lint(
+        sources["core/views.py"], "core/views.py", ProjectContext.from_sources(sources), Config(select=("RP401",))
+    )
+    assert [(f.line, f.message.split("`")[1]) for f in result.findings] == [(5, "m.team")]

@@ -641,6 +641,39 @@ class ModelIndex:
         self._classes[key] = model
         return model
 
+    def _field_kind(self, module: Module, value: ast.expr) -> str | None:
+        """The class a model attribute's call makes (`ForeignKey`, `CharField`, a manager...). A class
+        named like a relation but not one of Django's is read where it is defined: Sentry's
+        `HybridCloudForeignKey` is a `BigIntegerField`, its `FlexibleForeignKey` a `ForeignKey`."""
+        name = _call_name(value)
+        kind = _relation_guess(name)
+        if kind == name or not isinstance(value, ast.Call):
+            return kind
+        qualified = module.qualify(value.func)
+        found = self._field_base(qualified, 0) if qualified is not None else None
+        return found if found is not None else kind
+
+    def _field_base(self, qualified: str, depth: int) -> str | None:
+        """The relation class a field class derives from, or the name of the plain Django field it
+        derives from; None when its bases cannot be read."""
+        found = self.find_class(qualified) if depth <= _MAX_FOLLOW else None
+        node = found[0].classes[found[1]] if found is not None else None
+        if found is None or node is None:
+            return None
+        for base in node.bases:
+            name = found[0].qualify(base)
+            if name is None:
+                continue
+            tail = name.rpartition(".")[2]
+            if tail in SINGLE_RELATIONS or tail in MANY_RELATIONS:
+                return tail
+            if name.startswith("django.db.models.") and tail.endswith("Field"):
+                return tail
+            deeper = self._field_base(name, depth + 1)
+            if deeper is not None:
+                return deeper
+        return None
+
     def _make_model(self, module: Module, node: ast.ClassDef, bases: list[Model], complete: bool) -> Model:
         meta = _meta(node)
         app_label = _string(meta.get("app_label")) or self._app_label(module.name)
@@ -661,7 +694,7 @@ class ModelIndex:
             if isinstance(value, ast.Call) and _is_manager_call(value):
                 model.managers.add(target)
                 continue
-            kind = _relation_kind(_call_name(value))
+            kind = self._field_kind(module, value)
             if kind is None or not isinstance(value, ast.Call):
                 continue
             if kind in SINGLE_RELATIONS or kind in MANY_RELATIONS:
@@ -975,7 +1008,7 @@ def _assignment(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
     return None, None
 
 
-def _relation_kind(kind: str | None) -> str | None:
+def _relation_guess(kind: str | None) -> str | None:
     """Subclasses of the relation fields count as them: `GroupManyToManyField` -> `ManyToManyField`."""
     if kind is None or kind in SINGLE_RELATIONS or kind in MANY_RELATIONS or kind.startswith("Generic"):
         return kind
