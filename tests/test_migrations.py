@@ -1078,3 +1078,28 @@ def test_a_table_emptied_earlier_in_the_migration_has_no_rows() -> None:
     assert check(files, "shop/migrations/0002_version.py") == []
     files["shop/migrations/0002_version.py"] = add.format(query="filter(stale=True)")  # some rows stay
     assert check(files, "shop/migrations/0002_version.py") == [(12, "RP201")]
+
+
+def test_a_squashed_migration_is_not_judged_for_irreversible_steps() -> None:
+    """A squash replays the steps of the migrations it replaces, judged when they were written (Sentry's
+    `0001_squashed_0484_...`, whose `RunSQL`s date from years of history); a new first migration is judged."""
+    step = """
+        from django.db import migrations
+
+        class Migration(migrations.Migration):
+            {header}
+            dependencies = []
+            operations = [
+                migrations.RunSQL("CREATE INDEX order_total ON shop_order (total)"),
+            ]
+        """
+    squash = step.format(header='replaces = [("shop", "0001_initial"), ("shop", "0002_index")]\n            initial = True')
+    renamed = step.format(header="initial = True")  # its `replaces` removed once the originals were deleted
+    files = {
+        "shop/migrations/0001_squashed_0002_index.py": squash,
+        "billing/migrations/0001_squashed_0200_history.py": renamed,
+        "stock/migrations/0001_initial.py": renamed,
+    }
+    assert check(files, "shop/migrations/0001_squashed_0002_index.py") == []
+    assert check(files, "billing/migrations/0001_squashed_0200_history.py") == []
+    assert check(files, "stock/migrations/0001_initial.py") == [(8, "RP203")]

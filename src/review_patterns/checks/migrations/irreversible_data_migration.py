@@ -31,7 +31,8 @@ class IrreversibleDataMigration(Rule):
 
     `migrations.RunPython.noop` (or `RunSQL.noop`) as the reverse is fine: it says that undoing
     the step needs nothing. A step whose forward side is itself a no-op (or SQL that only
-    `SELECT`s) is not flagged.
+    `SELECT`s) is not flagged, nor is a squashed migration (`replaces`, or a `_squashed_` name):
+    it replays the steps of the migrations it replaces, which were judged when they were written.
 
     ## Why is this bad?
     Django refuses to unapply a migration with an irreversible operation, so a release that
@@ -124,8 +125,13 @@ class IrreversibleDataMigration(Rule):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.paths = {id(call): path for path, call in operation_nodes(node).items()}
+        migration = self.context.migrations.migration(self.file.path, self.file.source)
+        #: A squashed migration replays the steps of those it replaces, judged there.
+        self.squashed = migration is not None and migration.squashed
 
     def visit_Call(self, node: cst.Call) -> None:
+        if self.squashed:
+            return
         operation = data_operation(self, node)
         if operation is None:
             return
