@@ -786,6 +786,45 @@ def test_a_validator_called_alone_gives_its_verdict_on_the_upload() -> None:
     assert flagged(source, "RP302", path="extras/api/serializers.py") == [17]
 
 
+def test_a_parser_called_alone_gives_its_verdict_on_what_it_was_given() -> None:
+    # Sentry's JSON model field and MS Teams webhook: a broad catch around `json.loads(value)` or
+    # `jwt.decode(token, ...)` alone, also through the project's own `sentry.utils.json`/`jwt`
+    # modules, sees only the parser's verdict on that value. Parsing and then storing is judged.
+    source = """
+        from django.core.exceptions import ValidationError
+        from rest_framework.exceptions import AuthenticationFailed
+
+        from core.utils import json, jwt
+
+        def to_python(value):
+            try:
+                return json.loads(value)
+            except Exception as e:
+                raise ValidationError(str(e))
+
+        def claims(token, key):
+            try:
+                decoded = jwt.decode(token, key, audience="bot")
+            except Exception as err:
+                raise AuthenticationFailed(f"Could not validate JWT. Got {err}")
+            return decoded
+
+        def import_rows(value):
+            try:
+                rows = json.loads(value)
+                store_rows(rows)
+            except Exception as e:
+                raise ValidationError(str(e))
+
+        def archive(value):
+            try:
+                return json.dumps(value)
+            except Exception as e:
+                raise ValidationError(str(e))
+        """
+    assert flagged(source, "RP302", path="core/fields.py") == [25, 31]
+
+
 def test_text_cleaned_by_the_projects_cleaner_is_not_the_raw_text() -> None:
     # weblate `vcs/ssh.py`: `detail = cleanup_error_message(str(error))` drops the data paths first.
     source = """

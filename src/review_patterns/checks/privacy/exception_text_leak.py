@@ -46,6 +46,25 @@ _SETTINGS_TEST_FUNCTION = re.compile(r"^\w*(check|test|verify|validate)\w*_(conn
 #: A validator of what the user submitted (`validate_script_content(upload)`): called alone in a `try`,
 #: whatever it raises is its verdict on that input.
 _VALIDATOR_CALL = re.compile(r"^validate_\w+$")
+#: Parsers of what they are given, by (last part of the module, function), so that a project's own
+#: wrapper module (`sentry.utils.json.loads`) counts: called alone in a `try`, what they raise is their
+#: verdict on that input.
+_PARSER_CALLS = frozenset(
+    {
+        ("json", "loads"),
+        ("json", "load"),
+        ("simplejson", "loads"),
+        ("orjson", "loads"),
+        ("ujson", "loads"),
+        ("jwt", "decode"),
+        ("yaml", "safe_load"),
+        ("tomllib", "loads"),
+        ("ast", "literal_eval"),
+        ("base64", "b64decode"),
+        ("base64", "urlsafe_b64decode"),
+        ("uuid", "UUID"),
+    }
+)
 
 
 class ExceptionTextLeak(ExceptionTextRule):
@@ -91,7 +110,9 @@ class ExceptionTextLeak(ExceptionTextRule):
     or `validate_config()`): the text of
     the SMTP server or translation service the user just configured is the answer they asked for.
     Nor is the error of a `try` that only calls a validator of what the user submitted
-    (`try: validate_script_content(upload.read(), upload.name)`): it is the validator's verdict.
+    (`try: validate_script_content(upload.read(), upload.name)`) or a parser of it (`json.loads`,
+    `jwt.decode`, `yaml.safe_load`, also through a project's module of that name such as
+    `sentry.utils.json`): it is the validator's verdict.
     Text passed through a cleaner (a function named `cleanup*`, `sanitize*`, `redact*`, `scrub*`,
     `mask_*`, `anonymize*`) is not the raw text any more.
 
@@ -324,8 +345,19 @@ class ExceptionTextLeak(ExceptionTextRule):
 
     def visit_Try(self, node: cst.Try) -> None:
         calls = (call_name(c) for c in traversal.nodes_of(node.body, cst.Call))
-        if any(name is not None and _SETTINGS_TEST_CALL.match(name) for name in calls) or _validates_alone(node):
+        if any(name is not None and _SETTINGS_TEST_CALL.match(name) for name in calls) or self._judges_alone(node):
             self.testing_handlers.update(id(h) for h in node.handlers)
+
+    def _judges_alone(self, node: cst.Try) -> bool:
+        """A `try` whose body is one call of a validator or a parser of what it is given."""
+        call = _alone(node)
+        if call is None:
+            return False
+        name = call_name(call)
+        if name is not None and _VALIDATOR_CALL.match(name):
+            return True
+        module, _, function = (self.semantic.imported_or_written(call.func) or "").rpartition(".")
+        return (module.rpartition(".")[2], function) in _PARSER_CALLS
 
     def on_handler(self, handler: Handler) -> None:
         super().on_handler(handler)
@@ -503,12 +535,11 @@ class ExceptionTextLeak(ExceptionTextRule):
         return found
 
 
-def _validates_alone(node: cst.Try) -> bool:
-    """A `try` whose body is one call of a validator: `try: validate_script_content(content, name)`."""
+def _alone(node: cst.Try) -> cst.Call | None:
+    """The one call a `try` body makes as its only statement (`x = f(...)`, `return f(...)`, `f(...)`)."""
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
     if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or len(body[0].body) != 1:
-        return False
+        return None
     statement = body[0].body[0]
-    call = statement.value if isinstance(statement, cst.Expr) else None
-    name = call_name(call) if isinstance(call, cst.Call) else None
-    return name is not None and _VALIDATOR_CALL.match(name) is not None
+    value = statement.value if isinstance(statement, (cst.Expr, cst.Assign, cst.Return)) else None
+    return value if isinstance(value, cst.Call) else None
