@@ -24,6 +24,7 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("shop/views_test.py", {T}),
         ("conftest.py", {T}),
         ("pulpcore/pytest_plugin.py", {T}),  # fixtures shipped as a pytest11 plugin
+        ("sentry/utils/pytest/fixtures.py", {T}),  # a package of pytest fixtures and plugins
         ("shop/testutils.py", {T}),
         ("shop/testutils/mock.py", {T}),
         ("misago/core/testproject/urls.py", {T}),  # the project the test suite runs against
@@ -45,6 +46,7 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("shop/services.py", {FileKind.SERVICES}),
         ("manage.py", {FileKind.SCRIPT}),
         ("scripts/backfill.py", {FileKind.SCRIPT}),
+        ("sentry/utils/distutils/commands/build_assets.py", {FileKind.SCRIPT}),  # setup.py's commands
         # Look-alikes: a word ending in "test(s)" is not a test module.
         ("shop/contests.py", set()),
         ("shop/contest.py", set()),
@@ -53,6 +55,8 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("shop/views.py", set()),
         ("shop/fixtures.py", set()),
         ("shop/plugins.py", set()),
+        ("shop/pytest_helpers.py", set()),
+        ("shop/distutils_compat.py", set()),
         ("shop/migrations/0003_testapproval.py", {M}),
     ],
 )

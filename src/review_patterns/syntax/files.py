@@ -92,12 +92,13 @@ class FileKind(str, Enum):
 
 _KINDS: tuple[tuple[FileKind, re.Pattern[str]], ...] = (
     # `contests.py` and `latest.py` are not tests: a name must be `test(s)`, start `test_` or end `_test(s)`.
-    # A pytest plugin (`pytest_plugin.py`, a package's `pytest11` entry point) holds fixtures, like `conftest.py`.
+    # A pytest plugin (`pytest_plugin.py`, a package's `pytest11` entry point, a `pytest/` package such as
+    # Sentry's `sentry/utils/pytest/`) holds fixtures, like `conftest.py`.
     (
         FileKind.TEST,
         re.compile(
             r"(^|/)(tests?/|testapps?/|testutils?/|test_?projects?/|tests?\.py$|test_[^/]*\.py$|[^/]*_tests?\.py$"
-            r"|conftest\.py$|pytest_?plugins?\.py$|testutils?\.py$)"
+            r"|conftest\.py$|pytest_?plugins?\.py$|pytest/|testutils?\.py$)"
         ),
     ),
     (
@@ -111,9 +112,10 @@ _KINDS: tuple[tuple[FileKind, re.Pattern[str]], ...] = (
     (FileKind.SETTINGS, re.compile(r"(^|/)(settings\.py$|settings/[^/]+\.py$)")),
     (FileKind.MODELS, re.compile(r"(^|/)(models\.py$|models/[^/]+\.py$)")),
     (FileKind.SERVICES, re.compile(r"(^|/)(services\.py$|services/[^/]+\.py$)")),
+    # Build steps: setup.py's own commands (Sentry's `sentry/utils/distutils/commands/`) run at packaging time.
     (
         FileKind.SCRIPT,
-        re.compile(r"(^|/)(scripts?|bin)/[^/]+\.py$|^(manage|setup|noxfile|fabfile)\.py$"),
+        re.compile(r"(^|/)(scripts?|bin)/[^/]+\.py$|^(manage|setup|noxfile|fabfile)\.py$|(^|/)distutils/"),
     ),
 )
 
