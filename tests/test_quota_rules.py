@@ -630,3 +630,63 @@ def test_rp506_runs_only_where_a_receiver_can_be_written() -> None:
     assert not SignalHasattrCheck.applies_to(SourceFile("api/serializers.py", duck))
     for receiver in ("from django.dispatch import receiver\n", "post_save.connect(audit)\n"):
         assert SignalHasattrCheck.applies_to(SourceFile("shop/signals.py", receiver + duck))
+
+
+ACCESS_MODELS = """
+    from django.db import models
+
+    class Token(models.Model):
+        expires_at = models.DateTimeField()
+        end = models.DateTimeField(null=True)
+    """
+
+
+def test_rp510_an_attribute_a_module_gives_a_plain_object_is_not_a_model_field() -> None:
+    """Sentry's in-memory store (`Record.expires_at`, a dataclass) and GitHub client (`self.expires_at`)
+    hold naive times in attributes named like a `DateTimeField` of some model: in that module the
+    name alone says nothing. A model's instance in another module still counts."""
+    store = """
+        from dataclasses import dataclass
+        from datetime import datetime, timedelta
+        from typing import Optional
+
+        @dataclass
+        class Record:
+            value: str
+            expires_at: Optional[datetime] = None
+
+        class Client:
+            def __init__(self):
+                self.expires_at = None
+
+            def token(self):
+                if self.expires_at is None or self.expires_at < datetime.utcnow():
+                    self.expires_at = datetime.utcnow() + timedelta(hours=1)
+
+        def expired(record):
+            return record.expires_at is not None and datetime.now() > record.expires_at
+        """
+    assert lines(NaiveDatetime, store, "utils/kvstore.py", {"access/models.py": ACCESS_MODELS}) == []
+    grant = """
+        from datetime import datetime
+
+        from access.models import Token
+
+        def renew(token: Token):
+            token.expires_at = datetime.now()
+            token.save()
+        """
+    assert lines(NaiveDatetime, grant, "access/services.py", {"access/models.py": ACCESS_MODELS}) == [7]
+    form = """
+        from datetime import datetime
+
+        from django import forms
+
+        class TokenForm(forms.Form):
+            expires_at = forms.DateTimeField()
+
+            def save(self, token):
+                token.expires_at = datetime.now()
+                token.save()
+        """
+    assert lines(NaiveDatetime, form, "access/forms.py", {"access/models.py": ACCESS_MODELS}) == [10]
