@@ -511,6 +511,27 @@ def test_a_name_after_a_word_saying_it_names_a_thing() -> None:
     assert rp301_lines(source) == [10, 11, 12, 13]
 
 
+def test_a_name_under_a_key_or_read_from_an_object_that_names_a_thing() -> None:
+    # Sentry's GitHub webhook: `"repository": event.get("repository", {}).get("full_name")`.
+    source = textwrap.dedent(
+        """
+        import logging
+
+        logger = logging.getLogger(__name__)
+
+        def on_push(event, repo, team, user):
+            logger.info("github.push", extra={"repository": event.get("repository", {}).get("full_name")})
+            logger.info("github.push", extra={"repo": event["repository"]["full_name"]})
+            logger.info("push to %s", repo.full_name)
+            logger.info("team %s renamed", team.name)
+            logger.info("github.push", extra={"sender": event.get("sender", {}).get("full_name")})
+            logger.info("push by %s", user.full_name)
+            logger.info("github.push", extra={"repository": event["repository"], "author": user.email})
+        """
+    )
+    assert rp301_lines(source) == [11, 12, 13]
+
+
 def test_the_handler_aware_rules_of_a_file_decide_each_logger_question_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from review_patterns.checks.privacy.helpers import HandlerAwareRule
 

@@ -144,8 +144,9 @@ class PiiInLog(HandlerAwareRule):
 
     Not personal data: ids (`user.id`, `user.pk`, `user_id`), counts, `len(...)`,
     `type(x).__name__`, booleans (`user.is_staff`), a slice (`email[:2]`), a name (`full_name`,
-    not a username) that the message's word before it says is a thing's
-    (`"push to repository %s", full_name`: GitHub's "owner/repo"; also project, component,
+    not a username) that the message's word before it, its key or the object it is read from
+    says is a thing's (`"push to repository %s", full_name`, `extra={"repository": full_name}`,
+    `repo.full_name`, `event["repository"]["full_name"]`: GitHub's "owner/repo"; also project, component,
     branch, package, module, app, model, field, table, file, template, organization, namespace,
     team, group, job, task, queue), and any value wrapped in a safe function: `log_safe_*`,
     `mask_*`, `redact*`, `pseudonymize*`, `anonymize*`, `hash_*` and the `safe-functions` of
@@ -306,6 +307,8 @@ class PiiInLog(HandlerAwareRule):
         """A keyword or a dict entry: its name says what the value is, unless the value is plainly not."""
         if (self.is_pii_name(key) or key.lower() in _ADDRESS_HEADERS) and not self._plainly_not_pii(value):
             return key
+        if self._names_a_thing(value, _label(key.replace("_", " "))):
+            return None
         return self._scan(value)
 
     def _plainly_not_pii(self, node: cst.BaseExpression) -> bool:
@@ -324,6 +327,8 @@ class PiiInLog(HandlerAwareRule):
 
     def _scan(self, node: cst.BaseExpression) -> str | None:
         """The personal data in an expression, as code, or None."""
+        if self._names_a_thing(node, _term(_container(node))):
+            return None
         if isinstance(node, cst.Name):
             return node.value if node.value == "user" or self.is_pii_name(node.value) else None
         if isinstance(node, cst.Attribute):
@@ -366,16 +371,12 @@ class PiiInLog(HandlerAwareRule):
         return None
 
     def _names_a_thing(self, node: cst.BaseExpression, label: str | None) -> bool:
-        """A name term (`full_name`, not `username`) put after a word saying it names a thing:
-        `"notification on repository %s", full_name`."""
+        """A name term (`full_name`, not `username`) put after a word saying it names a thing
+        (`"notification on repository %s", full_name`), under a key that does (`"repository":
+        full_name`), or read from such a thing (`repo.full_name`, `event["repository"]["full_name"]`)."""
         if label is None or label.lower() not in _THINGS:
             return False
-        term = (
-            node.attr.value if isinstance(node, cst.Attribute) else node.value if isinstance(node, cst.Name) else None
-        )
-        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            term = string_value(node.slice[0].slice.value)
-        key = snake(term or "")
+        key = snake(_term(node) or "")
         return key.endswith("name") and "user" not in key and self.is_pii_name(key)
 
     def _first(self, nodes: Any) -> str | None:
@@ -433,6 +434,28 @@ class PiiInLog(HandlerAwareRule):
             if found is not None:
                 return found
         return None
+
+
+def _term(node: cst.BaseExpression | None) -> str | None:
+    """The name a value is read by: `full_name`, `repo.full_name`, `x["full_name"]`, `x.get("full_name")`."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return string_value(node.slice[0].slice.value)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get":
+        return string_value(node.args[0].value) if node.args else None
+    return None
+
+
+def _container(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """What a value is read from: `repo` of `repo.full_name`, `event.get("repository")` of `....get("full_name")`."""
+    if isinstance(node, (cst.Attribute, cst.Subscript)):
+        return node.value
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get":
+        return node.func.value
+    return None
 
 
 def _label(text: str) -> str | None:
