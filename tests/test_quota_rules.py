@@ -637,7 +637,7 @@ ACCESS_MODELS = """
 
     class Token(models.Model):
         expires_at = models.DateTimeField()
-        end = models.DateTimeField(null=True)
+        finished_at = models.DateTimeField(null=True)
     """
 
 
@@ -690,3 +690,17 @@ def test_rp510_an_attribute_a_module_gives_a_plain_object_is_not_a_model_field()
                 token.save()
         """
     assert lines(NaiveDatetime, form, "access/forms.py", {"access/models.py": ACCESS_MODELS}) == [10]
+    # label-studio's `ExportMixin`: a model's mixin sets the model's fields in its methods.
+    mixin = """
+        from datetime import datetime
+
+        class ExportMixin:
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.progress = 0
+
+            def finish(self):
+                self.finished_at = datetime.now()
+                self.save()
+        """
+    assert lines(NaiveDatetime, mixin, "access/mixins.py", {"access/models.py": ACCESS_MODELS}) == [10]
