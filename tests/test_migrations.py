@@ -1080,9 +1080,10 @@ def test_a_table_emptied_earlier_in_the_migration_has_no_rows() -> None:
     assert check(files, "shop/migrations/0002_version.py") == [(12, "RP201")]
 
 
-def test_a_squashed_migration_is_not_judged_for_irreversible_steps() -> None:
-    """A squash replays the steps of the migrations it replaces, judged when they were written (Sentry's
-    `0001_squashed_0484_...`, whose `RunSQL`s date from years of history); a new first migration is judged."""
+def test_an_apps_first_migration_squashed_is_not_judged_for_irreversible_steps() -> None:
+    """A first migration squashed from others replays steps judged when they were written (Sentry's
+    `0001_squashed_0484_...`, whose `RunSQL`s date from years of history), and unapplying it removes
+    the app; a new first migration, or a replacement later in the history, is judged."""
     step = """
         from django.db import migrations
 
@@ -1093,7 +1094,9 @@ def test_a_squashed_migration_is_not_judged_for_irreversible_steps() -> None:
                 migrations.RunSQL("CREATE INDEX order_total ON shop_order (total)"),
             ]
         """
-    squash = step.format(header='replaces = [("shop", "0001_initial"), ("shop", "0002_index")]\n            initial = True')
+    squash = step.format(
+        header='replaces = [("shop", "0001_initial"), ("shop", "0002_index")]\n            initial = True'
+    )
     renamed = step.format(header="initial = True")  # its `replaces` removed once the originals were deleted
     files = {
         "shop/migrations/0001_squashed_0002_index.py": squash,
@@ -1103,3 +1106,10 @@ def test_a_squashed_migration_is_not_judged_for_irreversible_steps() -> None:
     assert check(files, "shop/migrations/0001_squashed_0002_index.py") == []
     assert check(files, "billing/migrations/0001_squashed_0200_history.py") == []
     assert check(files, "stock/migrations/0001_initial.py") == [(8, "RP203")]
+    # django-cms's `0018_create_pagenode` replaces `0018_pagenode`: a rollback of that release unapplies it.
+    later = step.format(header='replaces = [("stock", "0002_pagenode")]').replace(
+        "dependencies = []", 'dependencies = [("stock", "0001_initial")]'
+    )
+    assert check(
+        {**files, "stock/migrations/0002_create_pagenode.py": later}, "stock/migrations/0002_create_pagenode.py"
+    ) == [(8, "RP203")]

@@ -31,8 +31,10 @@ class IrreversibleDataMigration(Rule):
 
     `migrations.RunPython.noop` (or `RunSQL.noop`) as the reverse is fine: it says that undoing
     the step needs nothing. A step whose forward side is itself a no-op (or SQL that only
-    `SELECT`s) is not flagged, nor is a squashed migration (`replaces`, or a `_squashed_` name):
-    it replays the steps of the migrations it replaces, which were judged when they were written.
+    `SELECT`s) is not flagged, nor is an app's first migration when it is squashed (`replaces`,
+    or a `_squashed_` name): it replays the steps of the migrations it replaces, judged when they
+    were written, and no rollback lands inside it (unapplying it removes the app). A squash or a
+    replacement later in the history is judged: a rollback unapplies it like any other.
 
     ## Why is this bad?
     Django refuses to unapply a migration with an irreversible operation, so a release that
@@ -126,8 +128,13 @@ class IrreversibleDataMigration(Rule):
     def visit_Module(self, node: cst.Module) -> None:
         self.paths = {id(call): path for path, call in operation_nodes(node).items()}
         migration = self.context.migrations.migration(self.file.path, self.file.source)
-        #: A squashed migration replays the steps of those it replaces, judged there.
-        self.squashed = migration is not None and migration.squashed
+        #: An app's first migration squashed from others replays steps judged there, and no rollback
+        #: lands inside it: unapplying it removes the app.
+        self.squashed = (
+            migration is not None
+            and migration.squashed
+            and not any(app == migration.app for app, _ in migration.dependencies)
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.squashed:
