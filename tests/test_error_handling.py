@@ -470,6 +470,38 @@ def test_rp304_a_retry_another_way_lets_the_second_failure_propagate() -> None:
     assert flagged(source, "RP304") == [9, 17]
 
 
+def test_rp304_a_result_returned_by_another_call_of_the_same_input_is_a_retry() -> None:
+    # Sentry's Vercel webhook: the new id format tried first, then the old one; a failure of the
+    # second propagates. A default computed from something else swallows the first failure.
+    source = """
+        def external_id(request):
+            try:
+                return parse_new_external_id(request)
+            except Exception:
+                return parse_old_external_id(request)
+
+        def total(order, rates):
+            try:
+                return convert(order.total, rates)
+            except Exception:
+                return default_total(order.currency)
+        """
+    assert flagged(source, "RP304") == [11]
+
+
+def test_rp304_a_lock_released_by_its_exit_is_best_effort_cleanup() -> None:
+    # Sentry's file blobs: `lock.__exit__(None, None, None)` in a `finally`, each lock released alone.
+    source = """
+        def release(locks):
+            for lock in locks:
+                try:
+                    lock.__exit__(None, None, None)
+                except Exception:
+                    pass
+        """
+    assert flagged(source, "RP304") == []
+
+
 def test_rp304_template_filters_and_nodes_fail_silently_as_django_asks() -> None:
     source = """
         from django import template

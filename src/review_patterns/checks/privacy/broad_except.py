@@ -33,8 +33,8 @@ class BroadExcept(HandlerAwareRule):
     printed) hands the error to code that deals with it and is not flagged either, nor is a
     handler that retries the operation of its `try` another way (`try: json.loads(a)` /
     `except Exception: json.loads(b)`, the same variable computed again from the same input by
-    another call, or a `try` that only writes a log line and a handler that writes it another
-    way): the second failure propagates. Nor is a handler inside another handler that then
+    another call, the result returned by another call of the same input, or a `try` that only
+    writes a log line and a handler that writes it another way): the second failure propagates. Nor is a handler inside another handler that then
     re-raises (`except: cleanup(); raise`), or inside a function that reports another failure
     (`render_exception`, `handle_error`, `log_failure`): it keeps a failed cleanup or description
     from masking the original error. Nor is a handler that leaves a value unset (`pass`,
@@ -48,7 +48,7 @@ class BroadExcept(HandlerAwareRule):
     silences another linter's broad-except or try-except-pass check (`# noqa: BLE001`,
     `# noqa: S110`, `# nosec B110`, `# pylint: disable=broad-except`); a function that wraps one `try` and whose docstring
     says what it does on failure ("return None if the input is invalid"); a `try` that only
-    releases a resource (`close()`, `shutdown()`, `os.remove()`) or any handler in a
+    releases a resource (`close()`, `shutdown()`, `lock.__exit__(...)`, `os.remove()`) or any handler in a
     `close()`, `__exit__()` or `__del__()` method: best-effort cleanup; and the handlers of a
     template filter (`@register.filter`, or `register.filter("name", func)` in the module) or a template `Node.render()`, which Django's
     documentation asks to fail silently. It is reported at the `except` line. Test modules
@@ -343,6 +343,14 @@ class BroadExcept(HandlerAwareRule):
             if isinstance(target, cst.Name) and body.assigned.get(target.value, frozenset()) & reads:
                 self.retrying.add(self.handler)  # the same value computed another way, from the same input
 
+    def visit_Return(self, node: cst.Return) -> None:
+        body = self._own_try()
+        if body is None or self.handler is None or not isinstance(node.value, cst.Call):
+            return
+        callee, reads = _returned(node.value)
+        if reads and any(callee != other and reads <= used for other, used in body.returned):
+            self.retrying.add(self.handler)  # the result computed another way, from the same input
+
     def _records_failure(self, node: cst.Call, name: str) -> bool:
         """`storage_background_failure(self)`, `job.mark_failed()`: the project's own failure handling
         (not a flash message or a form error, which tell the user and lose the bug)."""
@@ -415,7 +423,21 @@ _TEMPLATE_LIBRARIES = frozenset({"django.template.Library", "django.template.lib
 _TEMPLATE_NODES = frozenset({"django.template.Node", "django.template.base.Node", "django.template.library.Node"})
 #: Methods that release a resource: a `try` made only of them is best-effort cleanup.
 _RELEASING = frozenset(
-    {"close", "aclose", "shutdown", "disconnect", "terminate", "kill", "release", "cleanup", "quit", "unlink", "rmdir"}
+    {
+        "close",
+        "aclose",
+        "shutdown",
+        "disconnect",
+        "terminate",
+        "kill",
+        "release",
+        "cleanup",
+        "quit",
+        "unlink",
+        "rmdir",
+        "__exit__",
+        "__aexit__",
+    }
 )
 _RELEASING_CALLS = frozenset({"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"})
 #: Called names of the project's own failure handling: `storage_background_failure`, `mark_failed`, `on_error`.
@@ -503,6 +525,12 @@ def _releases(small: cst.BaseSmallStatement) -> bool:
     return name.rpartition(".")[2] in _RELEASING or name in _RELEASING_CALLS
 
 
+def _returned(call: cst.Call) -> tuple[str | None, frozenset[str]]:
+    """A returned call: its callee, and the names its arguments read."""
+    reads = frozenset().union(*(_Reads.of(arg.value) for arg in call.args))
+    return dotted_name(call.func), reads
+
+
 def _simple_statements(body: cst.BaseSuite) -> list[cst.BaseSmallStatement]:
     """The statements of a block made only of simple statements; [] when it holds a compound one."""
     if isinstance(body, cst.SimpleStatementSuite):
@@ -552,6 +580,8 @@ class _Body:
 
     calls: frozenset[str]
     assigned: dict[str, frozenset[str]]
+    #: the calls it returns, each as its callee and the names its arguments read (`return parse_new(request)`)
+    returned: frozenset[tuple[str | None, frozenset[str]]]
     #: the one operation of a `try` made of assignments and then one call: what the `try` is for
     last: str | None
     cleanup_only: bool  #: every statement releases a resource (`close()`, `os.remove()`)
@@ -560,8 +590,13 @@ class _Body:
     def of(cls, body: cst.BaseSuite) -> _Body:
         calls: set[str] = set()
         assigned: dict[str, frozenset[str]] = {}
+        returned: set[tuple[str | None, frozenset[str]]] = set()
 
         class Visitor(cst.CSTVisitor):
+            def visit_Return(self, node: cst.Return) -> None:
+                if isinstance(node.value, cst.Call):
+                    returned.add(_returned(node.value))
+
             def visit_Call(self, node: cst.Call) -> None:
                 operation = _operation(node)
                 if operation is not None:
@@ -592,4 +627,4 @@ class _Body:
             and all(isinstance(small, (cst.Assign, cst.AnnAssign)) for small in simple[:-1])
         ):
             last = _operation(tail.value)
-        return cls(frozenset(calls), assigned, last, cleanup_only)
+        return cls(frozenset(calls), assigned, frozenset(returned), last, cleanup_only)
