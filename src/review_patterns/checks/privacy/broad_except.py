@@ -343,7 +343,8 @@ class BroadExcept(HandlerAwareRule):
             if isinstance(target, cst.Name) and body.assigned.get(target.value, frozenset()) & reads:
                 self.retrying.add(self.handler)  # the same value computed another way, from the same input
 
-    def visit_Return(self, node: cst.Return) -> None:
+    def on_return(self, node: cst.Return) -> None:
+        super().on_return(node)
         body = self._own_try()
         if body is None or self.handler is None or not isinstance(node.value, cst.Call):
             return
