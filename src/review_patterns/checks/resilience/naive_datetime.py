@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Final, Literal
 
 import libcst as cst
@@ -367,9 +368,7 @@ class NaiveDatetime(ClientRule):
         self.auto_now = self.context.models.auto_now_fields()
         #: Attributes this module gives objects that are not models (a dataclass's `expires_at`, a
         #: client's `self.expires_at`): here a model's field is not known by its name alone.
-        plain = _PlainAttributes(self)
-        traversal.visit(node, plain)
-        self.datetime_fields -= plain.names
+        self.datetime_fields -= _plain_attributes(self, node.body)
         self.naive_names: dict[cst.Call, str] = {}
         self.exempt = _exempt_calls(node, self)  # meets every naive call of the module
         self.where: dict[cst.Call, str] = {}
@@ -415,38 +414,34 @@ class NaiveDatetime(ClientRule):
         return name in _AWARE_CALLS or (name == "datetime.datetime.now" and _has_tz(node))
 
 
-class _PlainAttributes(cst.CSTVisitor):
+def _plain_attributes(rule: NaiveDatetime, body: Sequence[cst.CSTNode]) -> set[str]:
     """The attributes a module gives objects that are not models: the fields of its dataclasses,
     named tuples and typed dicts, and what the `__init__` of its other classes sets on `self`. A
-    mixin of a model sets its fields in other methods, and a form's fields mirror a model's."""
-
-    def __init__(self, rule: NaiveDatetime) -> None:
-        super().__init__()
-        self.rule = rule
-        self.names: set[str] = set()
-        self.classes: list[bool] = []  #: for each enclosing class: whether it is not a model
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.classes.append(self.rule.context.models.lookup(node.name.value, self.rule.file.path) is None)
-        if not self.classes[-1] or not _record_class(node):
-            return
-        for line in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
-            for statement in line.body if isinstance(line, cst.SimpleStatementLine) else ():
-                if isinstance(statement, cst.AnnAssign) and isinstance(statement.target, cst.Name):
-                    self.names.add(statement.target.value)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.classes.pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return node.name.value == "__init__" and bool(self.classes) and self.classes[-1]
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            attribute = target.target
-            if isinstance(attribute, cst.Attribute) and isinstance(attribute.value, cst.Name):
-                if attribute.value.value == "self":
-                    self.names.add(attribute.attr.value)
+    mixin of a model sets its fields in other methods, and a form's fields mirror a model's. Only
+    class and `__init__` bodies are read, not the whole module."""
+    names: set[str] = set()
+    for node in body:
+        if not isinstance(node, cst.ClassDef) or rule.context.models.lookup(node.name.value, rule.file.path):
+            continue
+        lines = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        record = _record_class(node)
+        for line in lines:
+            if isinstance(line, cst.SimpleStatementLine) and record:
+                names.update(
+                    s.target.value for s in line.body if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name)
+                )
+            elif isinstance(line, cst.FunctionDef) and line.name.value == "__init__":
+                for assign in traversal.nodes_of(line.body, cst.Assign):
+                    for target in assign.targets:
+                        attribute = target.target
+                        if (
+                            isinstance(attribute, cst.Attribute)
+                            and isinstance(attribute.value, cst.Name)
+                            and attribute.value.value == "self"
+                        ):
+                            names.add(attribute.attr.value)
+        names |= _plain_attributes(rule, lines)  # classes inside a class
+    return names
 
 
 def _record_class(node: cst.ClassDef) -> bool:
