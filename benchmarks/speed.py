@@ -15,8 +15,9 @@ workers), which a loaded machine disturbs less:
 - plain `flake8` (its defaults) with review-patterns installed but not selected, and the same run
   with review-patterns' entry point hidden, as if it were not installed;
 - fixit: `fixit lint` with its default rules, when installed;
-- one file: `review-patterns check PROJECT/PATH` in a large project after editing that file, with the
-  cache warm (the pre-commit and editor case); the same file unchanged (its result cached);
+- one file: `review-patterns check PROJECT/PATH` in a large project after editing that file (a comment
+  appended, or with `--edit-body` a line written in its first function body: a model's method), with
+  the cache warm (the pre-commit and editor case); the same file unchanged (its result cached);
   `--no-cache`; and the interpreter's start-up.
 
 Then peak memory (the largest resident set of the run, `getrusage`) of `check --no-cache -j 1` on a
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -122,6 +124,11 @@ def main() -> None:
     parser.add_argument("tree", type=Path)
     parser.add_argument("--large", type=Path, help="a large project for the one-file case")
     parser.add_argument("--file", help="the file to edit and check in --large, relative to it")
+    parser.add_argument(
+        "--edit-body",
+        action="store_true",
+        help="edit --file inside its first function body (a line before its first `return`), not by a comment",
+    )
     parser.add_argument("--memory", type=Path, help="the project whose growing shares measure peak memory")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -169,9 +176,16 @@ def main() -> None:
         one = [*check[:-2], "-j", "1"]
         large_cache = {"REVIEW_PATTERNS_CACHE_DIR": str(work / "large-cache")}
 
+        def edit() -> None:
+            """A save: the file changed, the project around it did not."""
+            if args.edit_body:
+                _edit_body(edited)
+            else:
+                with edited.open("a") as out:
+                    out.write("\n# edited\n")
+
         def one_file_warm() -> tuple[float, float]:
-            with edited.open("a") as out:
-                out.write("\n# edited\n")  # a save: the file changed, the project around it did not
+            edit()
             return timed([*one, str(edited)], env=large_cache)
 
         stages["one file edited, large project"] = one_file_warm
@@ -180,8 +194,7 @@ def main() -> None:
             large_before = {"REVIEW_PATTERNS_CACHE_DIR": str(work / "large-cache-before"), **before}
 
             def one_file_before() -> tuple[float, float]:
-                with edited.open("a") as out:
-                    out.write("\n# edited\n")
+                edit()
                 return timed([*one, str(edited)], env=large_before)
 
             stages["one file edited, large project (--before)"] = one_file_before
@@ -264,6 +277,21 @@ def memory(project: Path, work: Path) -> None:
 
 #: How many of the largest files the memory stage checks alone.
 LARGEST = 8
+
+
+_RETURN = re.compile(r"^([ \t]+)return \S", re.MULTILINE)
+_EDITED = re.compile(r"^[ \t]+_edited = \d+\n", re.MULTILINE)
+
+
+def _edit_body(path: Path) -> None:
+    """Writes a new line (`_edited = N`, N never the same) before the first `return` of the file's
+    first function that has one: a change inside a body, which no project knowledge reads."""
+    text = _EDITED.sub("", path.read_text(encoding="utf-8"))
+    found = _RETURN.search(text)
+    if found is None:
+        raise SystemExit(f"--edit-body: {path} has no `return` to write before")
+    line = f"{found.group(1)}_edited = {time.time_ns()}\n"
+    path.write_text(text[: found.start()] + line + text[found.start() :], encoding="utf-8")
 
 
 def _has(module: str) -> bool:
