@@ -24,7 +24,7 @@ from review_patterns.core.rule_info import RuleInfo
 from review_patterns.core.runner import OverBudget, configured_context, display_path, files_in_projects, time_budget
 from review_patterns.project.context import ProjectContext
 from review_patterns.syntax.files import read_source
-from review_patterns.syntax.parsing import UNREADABLE, parse_python
+from review_patterns.syntax.parsing import parses
 
 #: Rounds of fixing one file at most: each round re-checks the file and applies what it offers.
 MAX_ROUNDS = 8
@@ -76,7 +76,7 @@ def fix_source(
             claimed = {key for change in files for key in _claims(change)}
             fixes = [f for f in offered if f.files and not claimed & {k for c in f.files for k in _claims(c)}][:1]
         candidate, count = apply_fixes(source, fixes)
-        if not count or candidate == source or not _parses(candidate):
+        if not count or candidate == source or not parses(candidate):
             break
         source, applied = candidate, applied + count
         if files is not None:
@@ -94,14 +94,6 @@ def _claims(change: FileChange) -> set[str]:
     files to one folder (migrations) could each end a chain of their own: the second waits for the
     next run, which sees the first's files."""
     return {change.path, change.path.rpartition("/")[0] + "/"} if change.before is None else {change.path}
-
-
-def _parses(source: str) -> bool:
-    try:
-        parse_python(source)
-    except UNREADABLE:
-        return False
-    return True
 
 
 def fix_paths(

@@ -22,7 +22,7 @@ from typing import Any
 
 from review_patterns.syntax.ast_names import AstImportTable, ast_argument, ast_dotted_name, top_level
 from review_patterns.syntax.files import read_text
-from review_patterns.syntax.parsing import UNREADABLE, parse_python
+from review_patterns.syntax.parsing import UNREADABLE, parse_python, parses
 
 #: Base classes every model ultimately derives from.
 MODEL_ROOTS = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
@@ -224,29 +224,21 @@ def index_view(path: str, text: str) -> str:
     whether it parses. A module is parsed without its function bodies when that parses (else every
     edit counts); settings and `apps.py` are parsed whole, so a body that does not parse hides the rest."""
     pruned = without_function_bodies(text)
-    parses = _parses(text) if _read_whole(path) else pruned is not None and _parses(pruned)
-    return _view(text, pruned, parses)
+    readable = parses(text) if _read_whole(path) else pruned is not None and parses(pruned)
+    return _view(text, pruned, readable)
 
 
 def _read_whole(path: str) -> bool:
     return SETTINGS_PATH.search(path) is not None or path.rsplit("/", 1)[-1] == "apps.py"
 
 
-def _view(text: str, pruned: str | None, parses: bool) -> str:
-    kept = pruned if pruned is not None and parses else text
+def _view(text: str, pruned: str | None, readable: bool) -> str:
+    kept = pruned if pruned is not None and readable else text
     lines = [line for line in kept.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     digest = hashlib.blake2b(digest_size=16)
-    for part in (lines, _CLASS_LINE.findall(text), sorted(set(_IMPORT_MODELS.findall(text))), parses):
+    for part in (lines, _CLASS_LINE.findall(text), sorted(set(_IMPORT_MODELS.findall(text))), readable):
         digest.update(json.dumps(part).encode())
     return digest.hexdigest()
-
-
-def _parses(text: str) -> bool:
-    try:
-        parse_python(text)
-    except UNREADABLE:
-        return False
-    return True
 
 
 def _call_name(node: ast.expr) -> str | None:

@@ -143,6 +143,15 @@ def parse_python(source: str) -> ast.Module:
 UNREADABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
 
 
+def parses(source: str) -> bool:
+    """Whether `parse_python` reads `source`."""
+    try:
+        parse_python(source)
+    except UNREADABLE:
+        return False
+    return True
+
+
 def _cpython(source: str, mode: str = "exec") -> ast.AST:
     with warnings.catch_warnings():  # CPython's SyntaxWarnings ("'bool' object is not callable") are not ours to print
         warnings.simplefilter("ignore")
