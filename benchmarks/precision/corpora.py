@@ -39,6 +39,7 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     ("openwisp-controller", "1.3.2", "openwisp_controller-1.3.2"),
     # No sdist on the index: its wheel (pure Python, the same sources less the tests) is unpacked.
     ("sentry", "23.7.1", "sentry-23.7.1"),
+    ("saleor", "2.10.1", "saleor-2.10.1"),
 )
 
 #: Projects added to measure the rules on code they were not tuned on: their first-run figures
@@ -54,6 +55,7 @@ HELD_OUT: frozenset[str] = frozenset(
         "django-helpdesk",
         "openwisp-controller",
         "sentry",
+        "saleor",
     }
 )
 
