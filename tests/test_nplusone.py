@@ -507,6 +507,24 @@ def test_rp401_a_lazy_queryset_handed_to_a_project_function_is_not_read_here() -
     assert check(code) == []
 
 
+def test_rp401_querysets_combined_with_a_bar_run_once_later() -> None:
+    # Saleor's `collect_categories_tree_products`: each row's queryset is OR-ed into one, run once
+    # after the loop. Reading each row's posts in the loop is still one query per row.
+    code = """
+        from forum.models import Post, Topic
+
+        def posts_of(forum):
+            posts = Post.objects.none()
+            for topic in Topic.objects.filter(forum=forum):
+                posts = posts | topic.post_set.all()
+            return posts.values_list("id", flat=True)
+
+        def counts(forum):
+            return [len(topic.post_set.all()) for topic in Topic.objects.filter(forum=forum)]
+        """
+    assert lines(check(code)) == [11]
+
+
 def test_rp401_a_second_loop_over_the_same_rows_finds_the_foreign_key_fetched() -> None:
     # A queryset evaluates once: the second loop gets the same rows, each holding the author the
     # first loop fetched. Its managers are not cached that way, and another queryset is new rows.

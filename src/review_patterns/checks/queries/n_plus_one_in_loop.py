@@ -76,6 +76,9 @@ class NPlusOneInLoop(QueryTracker):
     managers and inside helper functions of the same module that receive the row. Tests and
     migrations are not checked, nor a data migration's body written elsewhere (a function that
     takes the migration's `apps` and reads models with `apps.get_model`): it runs once, alone.
+    A related manager's queryset that is not run in the loop is not flagged: handed to a function
+    of the project, or combined with another (`products = products | category.products.all()`),
+    which runs once, later.
 
     ## Why is this bad?
     Each row then costs one more query: a page of 100 posts runs 101 queries instead of 2,
@@ -322,6 +325,11 @@ class NPlusOneInLoop(QueryTracker):
             for node, values in loop.pending:
                 self.report(node, **values)
 
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, (cst.BitOr, cst.BitAnd)):
+            # `products | descendant.products.all()`: querysets combined into one, run later as one query
+            self.passed_on.update((id(node.left), id(node.right)))
+
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _WRITES:
             for loop in self.loops:
@@ -434,7 +442,7 @@ class NPlusOneInLoop(QueryTracker):
         if call is not None and access.method == segments[-1]:
             expr += "(...)" if call.args else "()"
         if access.method in _LAZY and id(node) in self.passed_on:
-            return  # a lazy queryset handed to another function: what it does with it is not seen here
+            return  # a lazy queryset handed on or combined with another: not run here
         values = {"expr": expr, "model": row.model_name or "?", "fix": self._fix(access, full, bool(row.path))}
         rewrite = self._loading(row, access, full)
         if (access.method in _FILTERS or id(node) in self.filtered) and loop in self.loops:
