@@ -608,6 +608,35 @@ def test_rp304_the_projects_failure_handling_and_a_failure_raised_later() -> Non
     assert flagged(source, "RP304") == [9, 26]
 
 
+def test_rp304_failures_collected_in_a_list_the_function_raises_on() -> None:
+    # Saleor's `resolve_global_ids_to_primary_keys`: each id that does not decode is kept, and the
+    # function raises a GraphQLError naming them after the loop. Kept and never raised on: swallowed.
+    source = """
+        def resolve_ids(ids):
+            pks, invalid_ids = [], []
+            for graphql_id in ids:
+                try:
+                    node_type, pk = from_global_id(graphql_id)
+                except Exception:
+                    invalid_ids.append(graphql_id)
+                    continue
+                pks.append(pk)
+            if invalid_ids:
+                raise GraphQLError(f"Could not resolve to a node: {invalid_ids}")
+            return pks
+
+        def decode_ids(ids):
+            pks, skipped = [], []
+            for graphql_id in ids:
+                try:
+                    pks.append(from_global_id(graphql_id)[1])
+                except Exception:
+                    skipped.append(graphql_id)
+            return pks
+        """
+    assert flagged(source, "RP304") == [20]
+
+
 def test_rp304_a_comment_that_is_not_a_reason() -> None:
     source = """
         def refresh(feed):

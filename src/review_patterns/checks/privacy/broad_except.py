@@ -37,7 +37,9 @@ class BroadExcept(HandlerAwareRule):
     writes a log line and a handler that writes it another way): the second failure propagates. Nor is a handler inside another handler that then
     re-raises (`except: cleanup(); raise`), or inside a function that reports another failure
     (`render_exception`, `handle_error`, `log_failure`): it keeps a failed cleanup or description
-    from masking the original error. Nor is a handler that leaves a value unset (`pass`,
+    from masking the original error. Nor is a handler that collects what failed in a list
+    (`invalid_ids.append(graphql_id)`) the function raises on (`if invalid_ids: raise ...`), or
+    that leaves a value unset (`pass`,
     `x = None`) when the function raises later if it is None (`if app_module is None: raise
     ImportError(...)`).
 
@@ -389,10 +391,21 @@ class BroadExcept(HandlerAwareRule):
 
     def _checked_later(self, handler: Handler) -> bool:
         """The handler leaves a value unset (`pass`, `x = None`) and the function raises when it is None
-        (`if app_module is None: raise ImportError(...)`): the failure is reported there."""
+        (`if app_module is None: raise ImportError(...)`), or it collects what failed in a list
+        (`invalid_ids.append(graphql_id)`) that the function raises on (`if invalid_ids: raise ...`):
+        the failure is reported there."""
         body = self._own_try()
         function = self.function
-        if body is None or not isinstance(function, cst.FunctionDef) or not body.assigned:
+        if body is None or not isinstance(function, cst.FunctionDef):
+            return False
+        collected = _collected(handler.node.body)
+        if collected:
+            return any(
+                next(traversal.nodes_of(test.body, cst.Raise), None) is not None
+                and any(name.value in collected for name in traversal.nodes_of(test.test, cst.Name))
+                for test in traversal.nodes_of(function, cst.If)
+            )
+        if not body.assigned:
             return False
         unset = _simple_statements(handler.node.body)
         if not all(
@@ -412,6 +425,24 @@ class BroadExcept(HandlerAwareRule):
                 ):
                     return True
         return False
+
+
+def _collected(body: cst.BaseSuite) -> frozenset[str]:
+    """The lists a handler only adds to (`invalid_ids.append(graphql_id)`, then `continue`)."""
+    names: set[str] = set()
+    for small in _simple_statements(body):
+        if isinstance(small, (cst.Continue, cst.Pass)):
+            continue
+        call = small.value if isinstance(small, cst.Expr) else None
+        func = call.func if isinstance(call, cst.Call) else None
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("append", "add")
+            and isinstance(func.value, cst.Name)
+        ):
+            return frozenset()
+        names.add(func.value.value)
+    return frozenset(names)
 
 
 #: Calls too common to say that two places do the same thing.
