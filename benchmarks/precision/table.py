@@ -94,6 +94,14 @@ history). Left as found: RP302 on a superuser's settings test, the Relay registr
 validator, the project's own `assert` messages and a model field's `get_prep_value`; RP301 on a
 User formatted with `%r` (whose `__repr__` shows only the id); RP401 over a queryset iterated
 after its `.delete()`.
+
+Saleor 2.10.1 (833 files), from its sdist, was judged as found with the code that came out of
+Sentry's fixes: 37 of the 39 findings sampled were true (RP203 30 of 30, RP103 5 of 5, RP401 1 of 2,
+RP304 0 of 1, RP505 1 of 1). Fixed since: a handler collecting what failed in a list that the
+function raises on is not a swallowed error (RP304), and a related manager's queryset combined
+with another by `|` is not run in the loop (RP401). Left: RP401 on a helper's queryset that its
+caller ORs into one. Its RP201, RP202 and RP205 findings are not judged: the index holds only
+this release, so no history can date its migrations (as for netbox).
 """
 
 
