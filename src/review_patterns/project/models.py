@@ -120,7 +120,8 @@ class Module:
         return {**vars(self), "classes": dict.fromkeys(self.classes)}
 
     @classmethod
-    def parse(cls, name: str, path: str, text: str) -> Module | None:
+    def parse(cls, name: str, path: str, text: str, *, viewed: bool = False) -> Module | None:
+        """The module, or None when it does not parse; `viewed`: with its `view` (the project's own)."""
         tree = None
         pruned = without_function_bodies(text)
         for candidate in (pruned, text) if pruned is not None else (text,):
@@ -131,7 +132,9 @@ class Module:
                 continue
         if tree is None:
             return None
-        view = index_view(path, text) if _read_whole(path) else _view(text, pruned, candidate is pruned)
+        view = ""
+        if viewed:
+            view = index_view(path, text) if _read_whole(path) else _view(text, pruned, candidate is pruned)
         module = cls(name, path, path.endswith("__init__.py"), view=view)
         module.imports.package = name if module.is_package else name.rpartition(".")[0]
         for stmt in top_level(tree.body):
@@ -448,7 +451,7 @@ class ModelIndex:
             path = self._project[local]
             text = self._text(path)
             if text is not None:
-                parsed = Module.parse(local, path, text)
+                parsed = Module.parse(local, path, text, viewed=True)
                 if parsed is not None:
                     self.views[path] = parsed.view
         elif name.split(".")[0] not in _STDLIB:
