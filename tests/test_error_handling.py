@@ -886,6 +886,31 @@ def test_a_parser_called_alone_gives_its_verdict_on_what_it_was_given() -> None:
     assert flagged(source, "RP302", path="core/fields.py") == [25, 31]
 
 
+def test_a_model_fields_conversion_for_the_database_is_never_shown() -> None:
+    # Sentry's `social_auth` JSONField: `get_prep_value` runs when the row is saved, so its
+    # ValidationError ends in a server error; `to_python` runs while a form validates, and is shown.
+    source = """
+        import json
+
+        from django.core.exceptions import ValidationError
+        from django.db import models
+
+        class DocumentField(models.TextField):
+            def to_python(self, value):
+                try:
+                    return load_document(value)
+                except Exception as e:
+                    raise ValidationError(str(e))
+
+            def get_prep_value(self, value):
+                try:
+                    return json.dumps(value)
+                except Exception as e:
+                    raise ValidationError(str(e))
+        """
+    assert flagged(source, "RP302", path="core/fields.py") == [12]
+
+
 def test_text_cleaned_by_the_projects_cleaner_is_not_the_raw_text() -> None:
     # weblate `vcs/ssh.py`: `detail = cleanup_error_message(str(error))` drops the data paths first.
     source = """

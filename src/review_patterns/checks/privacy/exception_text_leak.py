@@ -34,6 +34,9 @@ _MESSAGES = frozenset({"debug", "info", "success", "warning", "error", "add_mess
 _ORDER = {Origin.USER: 0, Origin.LIBRARY: 1, Origin.INTERNAL: 2}
 #: Class names that, when they cannot be resolved (a star import), are still taken as rendered.
 _RENDERED_NAMES = frozenset({"ValidationError", "PermissionDenied", "APIException", "GraphQLError"})
+#: Methods of a model field that Django calls when it writes to or reads from the database, never while
+#: validating a form or a serializer.
+_DATABASE_CONVERSIONS = frozenset({"get_prep_value", "get_db_prep_value", "get_db_prep_save", "from_db_value"})
 #: Queryset and manager methods that write their keyword arguments to the model's fields.
 _WRITES = frozenset({"update", "create"})
 #: Methods of a class-based view whose return value is the template context.
@@ -109,6 +112,9 @@ class ExceptionTextLeak(ExceptionTextRule):
     (`try: backend.test(...)`, `test_connection()`, a function named like `validate_settings()`
     or `validate_config()`): the text of
     the SMTP server or translation service the user just configured is the answer they asked for.
+    Nor is an exception raised in a model field's conversion for the database (`get_prep_value`,
+    `get_db_prep_value`, `get_db_prep_save`, `from_db_value`): Django calls them when it writes or
+    reads a row, never while validating a form, so what they raise ends in a server error.
     Nor is the error of a `try` that only calls a validator of what the user submitted
     (`try: validate_script_content(upload.read(), upload.name)`) or a parser of it (`json.loads`,
     `jwt.decode`, `yaml.safe_load`, also through a project's module of that name such as
@@ -467,6 +473,9 @@ class ExceptionTextLeak(ExceptionTextRule):
 
     def on_raise(self, node: cst.Raise) -> None:
         exc = node.exc
+        function = self.function
+        if isinstance(function, cst.FunctionDef) and function.name.value in _DATABASE_CONVERSIONS:
+            return  # a model field's conversion for the database: what it raises ends in a 500, never shown
         if isinstance(exc, cst.Call) and self._rendered(exc.func):
             name = (self.semantic.imported_or_written(exc.func) or "").rpartition(".")[2]
             self.sink(node, self.leaks(exc), f"a `{name}` shown to clients")
