@@ -79,8 +79,8 @@ release dates.
 
 Sentry 23.7.1 (3,108 files) was added last, from its wheel, with `django-version = "3.2"` (what its
 metadata pins): its first run, judged as found, had 70 blocker findings sampled and 43 true (RP301
-27 of 30, RP302 2 of 10, RP401 14 of 30); after the fixes, re-run and re-sampled, 46 of 53 (RP301 29
-of 30, RP302 2 of 6, RP401 15 of 17). What was wrong, fixed where the knowledge belongs, each
+27 of 30, RP302 2 of 10, RP401 14 of 30); after the fixes, re-run and re-sampled, 46 of 52 (RP301 29
+of 30, RP302 2 of 5, RP401 15 of 17). What was wrong, fixed where the knowledge belongs, each
 with look-alike tests: a field class named like a relation was taken for one by its name (Sentry's
 `HybridCloudForeignKey` is a `BigIntegerField`: 14 false RP401); a broad catch around a parser alone
 (`json.loads`, `jwt.decode`, also through `sentry.utils.json`) was taken for internals (RP302); an
@@ -89,9 +89,10 @@ app's first migration squashed from others was judged for steps judged when they
 for production code (RP509); a name read under a key naming a thing (`"repository":
 ....get("full_name")`) for a person's (RP301); a dataclass's or a client's `expires_at` for a
 model's field (RP510); a retry by a returned call and a lock's `__exit__` for swallowed errors
-(RP304). Its RP206 findings are not judged: its migrations' releases were not rebuilt (no sdist
-history). Left as found: RP302 on a superuser's settings test, the Relay registration
-validator, the project's own `assert` messages and a model field's `get_prep_value`; RP301 on a
+(RP304); an error raised in a model field's `get_prep_value` for one shown to clients (RP302). Its
+RP206 findings are not judged: its migrations' releases were not rebuilt (no sdist history). Left
+as found: RP302 on a superuser's settings test, the Relay registration validator and the
+project's own `assert` messages; RP301 on a
 User formatted with `%r` (whose `__repr__` shows only the id); RP401 over a queryset iterated
 after its `.delete()`.
 
