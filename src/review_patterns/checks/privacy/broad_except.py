@@ -34,14 +34,14 @@ class BroadExcept(HandlerAwareRule):
     handler that retries the operation of its `try` another way (`try: json.loads(a)` /
     `except Exception: json.loads(b)`, the same variable computed again from the same input by
     another call, the result returned by another call of the same input, or a `try` that only
-    writes a log line and a handler that writes it another way): the second failure propagates. Nor is a handler inside another handler that then
-    re-raises (`except: cleanup(); raise`), or inside a function that reports another failure
-    (`render_exception`, `handle_error`, `log_failure`): it keeps a failed cleanup or description
-    from masking the original error. Nor is a handler that collects what failed in a list
-    (`invalid_ids.append(graphql_id)`) the function raises on (`if invalid_ids: raise ...`), or
-    that leaves a value unset (`pass`,
-    `x = None`) when the function raises later if it is None (`if app_module is None: raise
-    ImportError(...)`).
+    writes a log line and a handler that writes it another way): the second failure propagates.
+    Nor is a handler inside another handler that then re-raises (`except: cleanup(); raise`), or
+    inside a function that reports another failure (`render_exception`, `handle_error`,
+    `log_failure`): it keeps a failed cleanup or description from masking the original error.
+    Nor is a handler that collects what failed in a list the function raises on
+    (`invalid_ids.append(graphql_id)`, then `if invalid_ids: raise ...`), or that leaves a value
+    unset (`pass`, `x = None`) when the function raises later if it is None (`if app_module is
+    None: raise ImportError(...)`).
 
     A catch-all can also be deliberate; not flagged: a handler whose comment says why (on the
     `except` line, just above it or in its body, or a string standing as a statement in it; a

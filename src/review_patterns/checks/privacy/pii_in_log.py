@@ -437,14 +437,15 @@ class PiiInLog(HandlerAwareRule):
 
 
 def _term(node: cst.BaseExpression | None) -> str | None:
-    """The name a value is read by: `full_name`, `repo.full_name`, `x["full_name"]`, `x.get("full_name")`."""
+    """The name a value is read by: `full_name`, `repo.full_name`, `x["full_name"]`, `x.get("full_name")`
+    (or another key lookup: `pop`, `getlist`, `setdefault`)."""
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
         return node.attr.value
     if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
         return string_value(node.slice[0].slice.value)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get":
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _KEY_LOOKUPS:
         return string_value(node.args[0].value) if node.args else None
     return None
 
@@ -453,7 +454,7 @@ def _container(node: cst.BaseExpression) -> cst.BaseExpression | None:
     """What a value is read from: `repo` of `repo.full_name`, `event.get("repository")` of `....get("full_name")`."""
     if isinstance(node, (cst.Attribute, cst.Subscript)):
         return node.value
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get":
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _KEY_LOOKUPS:
         return node.func.value
     return None
 
