@@ -40,6 +40,8 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     # No sdist on the index: its wheel (pure Python, the same sources less the tests) is unpacked.
     ("sentry", "23.7.1", "sentry-23.7.1"),
     ("saleor", "2.10.1", "saleor-2.10.1"),
+    ("edx-enterprise", "8.18.0", "edx_enterprise-8.18.0"),
+    ("shuup", "1.6.0", "shuup-1.6.0"),
 )
 
 #: Projects added to measure the rules on code they were not tuned on: their first-run figures
@@ -56,6 +58,8 @@ HELD_OUT: frozenset[str] = frozenset(
         "openwisp-controller",
         "sentry",
         "saleor",
+        "edx-enterprise",
+        "shuup",
     }
 )
 
