@@ -27,6 +27,8 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("sentry/utils/pytest/fixtures.py", {T}),  # a package of pytest fixtures and plugins
         ("shop/testutils.py", {T}),
         ("shop/testutils/mock.py", {T}),
+        ("shuup/testing/admin_module/mocker_view.py", {T}),  # a package of test and demo-data helpers
+        ("django/contrib/staticfiles/testing.py", {T}),
         ("misago/core/testproject/urls.py", {T}),  # the project the test suite runs against
         ("test_project/settings.py", {T, FileKind.SETTINGS}),
         ("tests/fixtures/shop/views.py", {T, F}),
@@ -57,6 +59,9 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("shop/plugins.py", set()),
         ("shop/pytest_helpers.py", set()),
         ("shop/distutils_compat.py", set()),
+        ("shop/load_testing.py", set()),
+        ("shop/testing_views.py", set()),
+        ("shop/ab_testing/views.py", set()),
         ("shop/migrations/0003_testapproval.py", {M}),
     ],
 )

@@ -93,12 +93,13 @@ class FileKind(str, Enum):
 _KINDS: tuple[tuple[FileKind, re.Pattern[str]], ...] = (
     # `contests.py` and `latest.py` are not tests: a name must be `test(s)`, start `test_` or end `_test(s)`.
     # A pytest plugin (`pytest_plugin.py`, a package's `pytest11` entry point, a `pytest/` package such as
-    # Sentry's `sentry/utils/pytest/`) holds fixtures, like `conftest.py`.
+    # Sentry's `sentry/utils/pytest/`) holds fixtures, like `conftest.py`; a `testing/` package or
+    # `testing.py` module holds test helpers (Django's `staticfiles/testing.py`, netbox's `utilities/testing/`).
     (
         FileKind.TEST,
         re.compile(
             r"(^|/)(tests?/|testapps?/|testutils?/|test_?projects?/|tests?\.py$|test_[^/]*\.py$|[^/]*_tests?\.py$"
-            r"|conftest\.py$|pytest_?plugins?\.py$|pytest/|testutils?\.py$)"
+            r"|conftest\.py$|pytest_?plugins?\.py$|pytest/|testutils?\.py$|testing/|testing\.py$)"
         ),
     ),
     (
