@@ -13,8 +13,9 @@ from review_patterns.syntax.files import FileKind
 class BareExcept(HandlerAwareRule):
     """## What it does
     Flags `except:` with no exception class, at the `except` line, unless the handler re-raises
-    (`raise`): cleaning up and re-raising is what PEP 8 allows a bare `except:` for. Test modules
-    are not checked.
+    (`raise`): cleaning up and re-raising is what PEP 8 allows a bare `except:` for. Nor when it
+    ends the process (`sys.exit(1)`, `os._exit()`): an interrupted command still stops. Test
+    modules are not checked.
 
     ## Why is this bad?
     A bare `except:` also catches `KeyboardInterrupt` and `SystemExit`, so a worker cannot be
@@ -65,6 +66,23 @@ class BareExcept(HandlerAwareRule):
                     rollback()
                     raise
             """),
+        Good("""
+            def main():
+                try:
+                    setup(**read_metadata())
+                except:
+                    traceback.print_exc()
+                    sys.exit(1)
+            """),
+        Bad("""
+            def main():
+                try:
+                    setup(**read_metadata())
+                except:  # RP303
+                    traceback.print_exc()
+                    return 1
+                return 0
+            """),
         Bad("""
             def import_rows(rows):
                 try:
@@ -79,7 +97,7 @@ class BareExcept(HandlerAwareRule):
     )
 
     def after_handler(self, handler: Handler) -> None:
-        if handler.bare and not handler.reraises:
+        if handler.bare and not (handler.reraises or handler.exits):
             typed = handler.node.with_changes(
                 type=cst.Name("Exception"), whitespace_after_except=cst.SimpleWhitespace(" ")
             )

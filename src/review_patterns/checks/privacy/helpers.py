@@ -106,6 +106,7 @@ class Handler:
     known: bool  #: every caught class is spelled out (not a variable holding a tuple)
     raises: bool = False  #: a `raise` statement in the body (not in a nested function)
     reraises: bool = False  #: a bare `raise` of this handler's own exception
+    exits: bool = False  #: a call that ends the process (`sys.exit()`, `os._exit()`)
     logs_traceback: bool = False  #: a logger call with a traceback, or a traceback printed or reported
     answers_404: bool = False  #: raises Http404/NotFound or builds a 404 response
     #: the exception object is passed on: an argument of a (non-logger) call, returned, stored, `sys.exc_info()`
@@ -143,7 +144,8 @@ _TRACEBACK_REPORTERS = frozenset(
     }
 )
 #: Calls that raise: `sys.exit()` raises SystemExit, `self.fail()` AssertionError, `pytest.fail()` Failed.
-_RAISING_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "pytest.fail", "pytest.skip", "pytest.exit"})
+_EXITING_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
+_RAISING_CALLS = _EXITING_CALLS | {"pytest.fail", "pytest.skip", "pytest.exit"}
 _RAISING_METHODS = frozenset({"fail", "skipTest"})
 _EXC_INFO = frozenset({"sys.exc_info", "sys.exception"})
 #: Calls that only look at an exception (or print it like a log line without traceback): not passing it on.
@@ -614,6 +616,7 @@ class HandlerAwareRule(Rule):
             ):
                 for enclosing in self.handlers:
                     enclosing.raises = True
+                    enclosing.exits = enclosing.exits or qualified in _EXITING_CALLS
             if qualified in _EXC_INFO:
                 for enclosing in self.handlers:
                     enclosing.hands_on = True
