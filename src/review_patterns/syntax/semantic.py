@@ -54,6 +54,8 @@ class Binding:
     scope: Scope
     node: cst.CSTNode  #: the statement, parameter or handler that binds it
     value: cst.BaseExpression | None = None  #: the bound expression, when the name is the whole target
+    #: a name of a flat tuple target (`row, created = ...`): the right-hand side and the name's place in it
+    unpacked: tuple[cst.BaseExpression, int] | None = None
     qualified: str | None = None  #: for an import, `django.db.models.F`
     annotation: cst.BaseExpression | None = None
     fallback: bool = False  #: bound in an `except` of a module or class body: `except ImportError: x = None`
@@ -401,6 +403,9 @@ class SemanticModel:
         fallback: bool,
     ) -> None:
         whole = isinstance(target, cst.Name)
+        places: dict[str, int] = {}
+        if value is not None and isinstance(target, (cst.Tuple, cst.List)):
+            places = {e.value.value: i for i, e in enumerate(target.elements) if isinstance(e.value, cst.Name)}
         for name in bound_names(target):
             owner = self.module_scope if name in scope.declared_global else scope
             owner.add(
@@ -412,6 +417,7 @@ class SemanticModel:
                     value if whole else None,
                     annotation=annotation if whole else None,
                     fallback=fallback,
+                    unpacked=(value, places[name]) if value is not None and name in places else None,
                 )
             )
 

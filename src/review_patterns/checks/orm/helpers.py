@@ -225,6 +225,12 @@ class FlowRule(Rule):
             return ("with", binding.value)  # `with ProgressReport(...) as pb`: the context manager's expression
         return ("other", None)
 
+    def unpacked(self, name: str) -> tuple[cst.BaseExpression, int] | None:
+        """For `name` last bound from a flat tuple target (`row, created = ...get_or_create(...)`) in
+        the current function: the right-hand side and the name's place in the target."""
+        binding = self._flow_scope().reached.get(name)
+        return binding.unpacked if binding is not None and binding.kind is BindingKind.ASSIGNMENT else None
+
     def local_names(self) -> list[str]:
         """The names bound so far in the current function (or module body), first bound first."""
         return [name for name in self._flow_scope().reached if self.bound(name) is not None]

@@ -105,7 +105,8 @@ class LostUpdate(FlowRule):
     Several fields of one object changed and saved together are one race, reported once at the
     first change. Not flagged when the row is locked by a caller that fetched it with
     `select_for_update()` and passed it in (followed through the project's call sites, as `self`
-    or a parameter), or when the object was fetched with `select_for_update()` in the function, was
+    or a parameter), or when the object was fetched with `select_for_update()` in the function (also
+    `row, created = ....select_for_update().get_or_create(...)`), was
     just created by it (`Product(...)`, `objects.create(...)`, `with ProgressReport(...) as pb`), when the field was first set to a fresh value in the function (a total
     recomputed in a loop), or when the field is not saved afterwards; nor in tests and migrations,
     which do not run concurrently with anything.
@@ -187,6 +188,32 @@ class LostUpdate(FlowRule):
                     product = Product.objects.select_for_update().get(pk=product_id)
                     product.stock -= quantity
                     product.save(update_fields=["stock"])
+            """),
+        Good("""
+            from django.db import transaction
+
+            def next_number(name):
+                with transaction.atomic():
+                    counter, created = Counter.objects.select_for_update().get_or_create(name=name)
+                    counter.value += 1
+                    counter.save(update_fields=["value"])
+                return counter.value
+            """),
+        Bad("""
+            def next_number(name):
+                counter, created = Counter.objects.get_or_create(name=name)
+                counter.value += 1  # RP103
+                counter.save(update_fields=["value"])
+                return counter.value
+            """),
+        Bad("""
+            from django.db import transaction
+
+            def next_number(name):
+                with transaction.atomic():
+                    created, counter = pair(Counter.objects.select_for_update().get_or_create(name=name))
+                    counter.value += 1  # RP103
+                    counter.save(update_fields=["value"])
             """),
         Good("""
             def total_stock(products):
@@ -337,6 +364,15 @@ class LostUpdate(FlowRule):
             and (*self.names[-1], root) in self.context.locked_rows
         ):
             return True  # `self` or a parameter holding a row a caller locked (followed from its call sites)
+        unpacked = self.unpacked(name)
+        if unpacked is not None:  # `row, created = ....select_for_update().get_or_create(...)`
+            value, place = unpacked
+            return (
+                place == 0
+                and isinstance(value, cst.Call)
+                and call_name(value) in _FETCH_OR_CREATE
+                and "select_for_update" in chain_calls(value)
+            )
         kind, value = self.bound(name) or ("other", None)
         if value is None or kind not in ("assign", "for"):
             return False
@@ -369,6 +405,10 @@ class LostUpdate(FlowRule):
         names = sorted({c.field: None for c in race})
         target = f"{obj}.{names[0]}" if len(names) == 1 else f"{obj}.{{{', '.join(names)}}}"
         self.report(race[0].node, target=target, field=race[0].field)
+
+
+#: Queryset methods returning `(row, created)`: the row is locked when the queryset was.
+_FETCH_OR_CREATE = frozenset({"get_or_create", "update_or_create"})
 
 
 def _is_none(node: cst.BaseExpression) -> bool:
