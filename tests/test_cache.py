@@ -298,6 +298,21 @@ def test_changing_a_migration_rechecks_the_later_ones(project: Path, monkeypatch
     assert ("shop/migrations/0003_alter_order_currency.py", "RP202") not in codes(report)
 
 
+def test_an_app_label_declared_in_the_package_init_rechecks_its_migrations(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "shop/__init__.py").write_text("")
+    run = Run(project, monkeypatch)
+    run()
+    # `AppConfig.label` beside `default_app_config`, as apps declared it before Django 3.2
+    (project / "shop/__init__.py").write_text(
+        'from django.apps import AppConfig\n\n\nclass ShopConfig(AppConfig):\n    name = "shop"\n    label = "store"\n'
+    )
+    report = run()
+    assert "shop/migrations/0003_alter_order_currency.py" in run.checked
+    assert codes(report) == codes(review_patterns.lint_paths([project], Config(), cwd=project))
+
+
 def test_changing_a_setting_rechecks_what_depends_on_it(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Run(project, monkeypatch)
     assert ("accounts/users.py", "RP401") not in codes(run())  # auth.User, which the project cannot read

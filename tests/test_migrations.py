@@ -1113,3 +1113,59 @@ def test_an_apps_first_migration_squashed_is_not_judged_for_irreversible_steps()
     assert check(
         {**files, "stock/migrations/0002_create_pagenode.py": later}, "stock/migrations/0002_create_pagenode.py"
     ) == [(8, "RP203")]
+
+
+def test_an_app_label_declared_in_the_package_init_names_the_apps_migrations() -> None:
+    # shuup's simple_cms: `AppConfig` with `label = "shuup_simple_cms"` in `__init__.py` (beside
+    # `default_app_config`, as apps did before Django 3.2), no apps.py. The backfill reaches `Page`
+    # through that label, and fills a column its app added in the same run of makemigrations.
+    init = """
+        from django.apps import AppConfig as BaseConfig
+
+        class AppConfig(BaseConfig):
+            name = "cms.pages"
+            label = "cms_pages"
+
+        default_app_config = __name__ + ".AppConfig"
+        """
+    backfill = """
+        from django.db import migrations
+
+        def add_shop(apps, schema_editor):
+            Shop = apps.get_model("shop", "Shop")
+            Page = apps.get_model("cms_pages", "Page")
+            Page.objects.all().update(shop=Shop.objects.first())
+
+        class Migration(migrations.Migration):
+            dependencies = [("cms_pages", "0002_add_shop")]
+            operations = [migrations.RunPython(add_shop, migrations.RunPython.noop)]
+        """
+    files = {
+        "shop/migrations/0001_initial.py": INITIAL,
+        "cms/pages/__init__.py": init,
+        "cms/pages/migrations/0001_initial.py": """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                initial = True
+                operations = [migrations.CreateModel("Page", [("id", models.AutoField(primary_key=True))])]
+            """,
+        "cms/pages/migrations/0002_add_shop.py": with_header(
+            """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("cms_pages", "0001_initial"), ("shop", "0001_initial")]
+                operations = [migrations.AddField("page", "shop", models.ForeignKey("shop.Shop", null=True, on_delete=models.CASCADE))]
+            """,
+            "2018-05-01 16:35",
+        ),
+        "cms/pages/migrations/0003_set_shop.py": with_header(backfill, "2018-05-01 16:35"),
+    }
+    sources = {name: textwrap.dedent(text) for name, text in files.items()}
+    apps = {m.package: m.app for m in ProjectContext.from_sources(sources).migrations.order}
+    assert apps["cms/pages/migrations"] == "cms_pages"
+    assert check(files, "cms/pages/migrations/0003_set_shop.py") == []
+    # Without the label, the app would be "pages": `cms_pages.Page` unknown, its column taken as old.
+    files["cms/pages/__init__.py"] = ""
+    assert check(files, "cms/pages/migrations/0003_set_shop.py") == [(8, "RP204")]

@@ -626,7 +626,7 @@ class ProjectContext:
             lambda context, _, path, text: (
                 _looks_like_migration(text)
                 or "AUTH_USER_MODEL" in text
-                or path.rsplit("/", 1)[-1] == "apps.py"
+                or path.rsplit("/", 1)[-1] in ("apps.py", "__init__.py")  # an app's label (`AppConfig.label`)
                 or "RunPython" in text  # the project's own RunPython subclasses
             ),
         ),

@@ -637,6 +637,17 @@ def run_python_subclasses(text: str) -> Iterator[str]:
             yield node.name
 
 
+def _declared_label(package: str, read: Callable[[str], str | None]) -> str | None:
+    """The `label` of the app's `AppConfig`, in its `apps.py` or, as before Django 3.2 apps often
+    declared it beside `default_app_config`, in its `__init__.py`; None when not one label is found."""
+    app_folder = package.rpartition("/")[0]
+    for module in ("apps.py", "__init__.py"):
+        declared = set(_APP_LABEL.findall(read(f"{app_folder}/{module}" if app_folder else module) or ""))
+        if declared:
+            return declared.pop() if len(declared) == 1 else None
+    return None
+
+
 def default_app_label(package: str) -> str:
     """The app label Django would give by default: the name of the folder holding the package."""
     parts = [p for p in package.split("/") if p not in ("", ".")]
@@ -698,10 +709,7 @@ class MigrationHistory:
         for path, text in found:
             package = path.rpartition("/")[0]
             if package not in labels:
-                app_folder = package.rpartition("/")[0]
-                config = read(f"{app_folder}/apps.py" if app_folder else "apps.py") or ""
-                declared = _APP_LABEL.findall(config)
-                labels[package] = declared[0] if len(set(declared)) == 1 else default_app_label(package)
+                labels[package] = _declared_label(package, read) or default_app_label(package)
             migration = read_migration(path, text, labels[package], frozenset(run_python))
             if migration is not None:
                 migrations.append(migration)
