@@ -366,12 +366,12 @@ class LostUpdate(FlowRule):
             return True  # `self` or a parameter holding a row a caller locked (followed from its call sites)
         unpacked = self.unpacked(name)
         if unpacked is not None:  # `row, created = ....select_for_update().get_or_create(...)`
-            value, place = unpacked
+            source, place = unpacked
             return (
                 place == 0
-                and isinstance(value, cst.Call)
-                and call_name(value) in _FETCH_OR_CREATE
-                and "select_for_update" in chain_calls(value)
+                and isinstance(source, cst.Call)
+                and call_name(source) in _FETCH_OR_CREATE
+                and "select_for_update" in chain_calls(source)
             )
         kind, value = self.bound(name) or ("other", None)
         if value is None or kind not in ("assign", "for"):
