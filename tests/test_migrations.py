@@ -648,6 +648,51 @@ def test_a_makemigrations_run_is_one_release() -> None:
     assert check(files, added) == [(7, "RP201")]
 
 
+def test_a_migration_written_by_hand_between_two_of_one_day_is_of_that_day() -> None:
+    # shuup notify: 0002 adds `shop` (makemigrations, 21:05), 0004 fills it (by hand, no header),
+    # 0005 enforces NOT NULL (makemigrations, 23:06). The column is new: the backfill overwrites nothing.
+    fill = """
+        from django.db import migrations
+
+        def fill_shop(apps, schema_editor):
+            Order = apps.get_model("shop", "Order")
+            Order.objects.update(currency="EUR")
+
+        class Migration(migrations.Migration):
+            dependencies = [("shop", "0002_order_currency")]
+            operations = [migrations.RunPython(fill_shop, migrations.RunPython.noop)]
+        """
+    enforce = """
+        from django.db import migrations, models
+
+        class Migration(migrations.Migration):
+            dependencies = [("shop", "0003_fill")]
+            operations = [migrations.AlterField("order", "currency", models.CharField(max_length=3))]
+        """
+    files = {
+        "shop/migrations/0001_initial.py": with_header(INITIAL.replace("initial = True", ""), "2017-12-14 10:47"),
+        "shop/migrations/0002_order_currency.py": with_header(
+            """
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+                operations = [migrations.AddField("order", "currency", models.CharField(max_length=3, null=True))]
+            """,
+            "2018-01-19 21:05",
+        ),
+        "shop/migrations/0003_fill.py": fill,
+        "shop/migrations/0004_enforce.py": with_header(enforce, "2018-01-19 23:06"),
+    }
+    assert check(files, "shop/migrations/0003_fill.py") == []
+    # The migrations around it written on different days: it may ship on its own, after rows were written.
+    files["shop/migrations/0004_enforce.py"] = with_header(enforce, "2018-02-02 09:30")
+    assert check(files, "shop/migrations/0003_fill.py") == [(6, "RP204")]
+    # The last migration of its app, written by hand: nothing after it tells its day.
+    del files["shop/migrations/0004_enforce.py"]
+    assert check(files, "shop/migrations/0003_fill.py") == [(6, "RP204")]
+
+
 def test_git_releases_decide_over_the_day() -> None:
     from review_patterns.project.releases import Releases
 
