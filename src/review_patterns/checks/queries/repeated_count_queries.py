@@ -65,7 +65,8 @@ class RepeatedCountQueries(QueryTracker):
     Counts pair only at the same loop depth and with no write (`update`, `delete`, `save`,
     `create`) between them; `count() > 0` and `count() == 0` are existence guards like `.exists()`.
     The same queryset counted twice gets "count once and reuse the number"; distinct querysets get
-    `Count("id", distinct=True)`.
+    `Count("id", distinct=True)`. Before Django 2.0 (the project's version, as RP101 reads it),
+    aggregates take no `filter=`: the advice is `Count(Case(When(Q(...), then="id")))`.
     Calls in the two branches of one `if` (or after a branch that returns or continues), and a fallback
     under an `if` that tests the first result, are taken to exclude each other. An `.exists()`
     guard counts only together with a count of the very same queryset: guards on different
@@ -75,6 +76,8 @@ class RepeatedCountQueries(QueryTracker):
     Measured precision: 16 of 16 on 15 real projects; on three held-out projects 3 of 4
     as found, 3 of 3 after the fix (benchmarks/precision).
     """
+
+    reads = (*QueryTracker.reads, "django_version")
 
     code = "RP402"
     name = "repeated-count-queries"
@@ -127,6 +130,18 @@ class RepeatedCountQueries(QueryTracker):
             path="shop/services.py",
             files=MODELS,
         ),
+        Bad(
+            """
+            from shop.models import Order
+
+            def dashboard(request):
+                total = Order.objects.count()  # RP402
+                paid = Order.objects.filter(paid=True).count()
+                return {"total": total, "paid": paid}
+            """,
+            path="shop/views.py",
+            files={**MODELS, "requirements.txt": "Django>=1.11,<2\n"},
+        ),
         Good(
             """
             from shop.models import Order
@@ -157,6 +172,8 @@ class RepeatedCountQueries(QueryTracker):
         self.depth = 0  #: loops around the current node
         self.writes = 0  #: write calls seen so far
         self.guards: set[int] = set()  #: `count()` calls compared with 0 or 1
+        version = self.context.django_version
+        self.filter_argument = version is None or version.at_least(2, 0)  #: `Count(..., filter=Q(...))`
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         super().visit_FunctionDef(node)
@@ -184,7 +201,7 @@ class RepeatedCountQueries(QueryTracker):
                     count=len(together),
                     model=first.name,
                     function=original_node.name.value,
-                    fix=_fix(together),
+                    fix=_fix(together, self.filter_argument),
                 )
         super().leave_FunctionDef(original_node)
 
@@ -327,13 +344,18 @@ class RepeatedCountQueries(QueryTracker):
         )
 
 
-def _fix(counts: list[CountCall]) -> str:
-    """The same queryset counted again: reuse the number; distinct counts: `Count(..., distinct=True)`."""
+def _fix(counts: list[CountCall], filter_argument: bool = True) -> str:
+    """The same queryset counted again: reuse the number; distinct counts: `Count(..., distinct=True)`;
+    before Django 2.0, which has no `filter=` on aggregates, a conditional expression."""
     if len({c.receiver for c in counts}) == 1 and all(c.method == "count" for c in counts):
         return "it is the same queryset counted again: count once and reuse the number"
-    if any("distinct" in step for c in counts for step in c.shape):
-        return 'compute them in one `aggregate(total=Count("id", distinct=True), done=Count("id", distinct=True, filter=Q(...)))`'
-    return 'compute them in one `aggregate(total=Count("id"), done=Count("id", filter=Q(...)))`'
+    distinct = ", distinct=True" if any("distinct" in step for c in counts for step in c.shape) else ""
+    if not filter_argument:
+        return (
+            f'compute them in one `aggregate(total=Count("id"{distinct}), done=Count(Case(When(Q(...), then="id")){distinct}))`'
+            " (Django < 2.0 has no `filter=`)"
+        )
+    return f'compute them in one `aggregate(total=Count("id"{distinct}), done=Count("id"{distinct}, filter=Q(...)))`'
 
 
 def names(node: cst.BaseExpression) -> Iterator[str]:
