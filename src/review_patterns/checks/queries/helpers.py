@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import ClassVar
 
 import libcst as cst
 
@@ -278,7 +279,7 @@ class QueryTracker(Rule):
     worked out when the traversal passes the statement that binds it.
     """
 
-    reads = ("models",)
+    reads: ClassVar[tuple[str, ...]] = ("models",)
 
     def setup(self) -> None:
         self.index: ModelIndex = self.context.models
