@@ -42,6 +42,8 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     ("saleor", "2.10.1", "saleor-2.10.1"),
     ("edx-enterprise", "8.18.0", "edx_enterprise-8.18.0"),
     ("shuup", "1.6.0", "shuup-1.6.0"),
+    ("kolibri", "0.19.5", "kolibri-0.19.5"),
+    ("arches", "8.1.5", "arches-8.1.5"),
 )
 
 #: Projects added to measure the rules on code they were not tuned on: their first-run figures
@@ -60,6 +62,8 @@ HELD_OUT: frozenset[str] = frozenset(
         "saleor",
         "edx-enterprise",
         "shuup",
+        "kolibri",
+        "arches",
     }
 )
 
