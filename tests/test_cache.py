@@ -324,6 +324,22 @@ def test_changing_a_setting_rechecks_what_depends_on_it(project: Path, monkeypat
     assert codes(report)[("accounts/users.py", "RP401")] == 1
 
 
+def test_turning_use_tz_off_in_the_settings_rechecks_the_naive_times(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "blog/stamps.py").write_text(
+        "from datetime import datetime\n\nfrom blog.models import Post\n\n\n"
+        "def recent():\n    return Post.objects.filter(published_at__gte=datetime.now())\n"
+    )
+    (project / "blog/models.py").write_text(MODELS + "    published_at = models.DateTimeField(null=True)\n")
+    run = Run(project, monkeypatch)
+    assert ("blog/stamps.py", "RP510") in codes(run())
+    (project / "config/settings.py").write_text('INSTALLED_APPS = ["blog", "shop", "accounts"]\nUSE_TZ = False\n')
+    report = run()
+    assert "blog/stamps.py" in run.checked
+    assert ("blog/stamps.py", "RP510") not in codes(report)
+
+
 def test_changing_the_config_rechecks(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Run(project, monkeypatch)
     run()

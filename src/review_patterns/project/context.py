@@ -744,7 +744,7 @@ class ProjectContext:
             return self.redis_clients
         if name == "models":
             index = self.models
-            return (index.models, index.app_labels, index.installed_apps, index.auth_user_model)
+            return (index.models, index.app_labels, index.installed_apps, index.auth_user_model, index.use_tz)
         if name == "migration_files":
             # The operations are read from the sources; labels and dependencies say how they are ordered.
             history = self.migration_files

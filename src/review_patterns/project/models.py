@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from review_patterns.syntax.ast_names import AstImportTable, ast_argument, ast_dotted_name, top_level
-from review_patterns.syntax.files import read_text
+from review_patterns.syntax.files import FileKind, file_kinds, read_text
 from review_patterns.syntax.parsing import UNREADABLE, parse_python, parses
 
 #: Base classes every model ultimately derives from.
@@ -280,16 +280,28 @@ def find_installed_module(name: str, search: Iterable[str] | None = None) -> Pat
     return None
 
 
-def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> tuple[str | None, list[str]]:
-    """`AUTH_USER_MODEL` (the first settings module's: base.py before test.py) and every
-    `INSTALLED_APPS` entry of the project's settings modules, read with `ast`."""
+@dataclass(frozen=True)
+class Settings:
+    """What the project's settings modules say, read with `ast`."""
+
+    #: `AUTH_USER_MODEL` (the first settings module's: base.py before test.py)
+    user_model: str | None = None
+    installed_apps: tuple[str, ...] = ()  #: every `INSTALLED_APPS` entry
+    #: `USE_TZ`: False when the settings (test settings aside) set it only to a literal False;
+    #: None when none sets it
+    use_tz: bool | None = None
+
+
+def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> Settings:
+    """What the project's settings modules (`SETTINGS_PATH`) say."""
     user_model: str | None = None
     installed: list[str] = []
+    use_tz: set[bool] = set()
     for path in paths:
         if not SETTINGS_PATH.search(path):
             continue
         text = read(path)
-        if text is None or ("AUTH_USER_MODEL" not in text and "INSTALLED_APPS" not in text):
+        if text is None or not any(name in text for name in ("AUTH_USER_MODEL", "INSTALLED_APPS", "USE_TZ")):
             continue
         try:
             tree = parse_python(text)
@@ -305,7 +317,10 @@ def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> tu
                 user_model = user_model or value
             elif target.id == "INSTALLED_APPS" and isinstance(stmt.value, (ast.List, ast.Tuple)):
                 installed += [s for e in stmt.value.elts if (s := _string(e))]
-    return user_model, installed
+            elif target.id == "USE_TZ" and FileKind.TEST not in file_kinds(path):
+                # anything but a literal False (`env.bool("USE_TZ", True)`) may be True
+                use_tz.add(not (isinstance(stmt.value, ast.Constant) and stmt.value.value is False))
+    return Settings(user_model, tuple(installed), None if not use_tz else any(use_tz))
 
 
 @cache
@@ -340,7 +355,7 @@ def unresolved_apps(
     """The `INSTALLED_APPS` entries whose package is neither in the project nor importable along
     `search` (else `sys.path`), so the index cannot know their models. Django's own apps are known
     (shipped) or have none."""
-    _, installed = read_settings(paths, read)
+    installed = read_settings(paths, read).installed_apps
     project = {module_name(p) for p in paths}
     missing = []
     for entry in dict.fromkeys(installed):
@@ -410,6 +425,7 @@ class ModelIndex:
         self.app_labels: dict[str, str] = {}  #: app package -> label, from AppConfig classes
         self.installed_apps: list[str] = []
         self.auth_user_model = "auth.User"
+        self.use_tz: bool | None = None  #: the settings' `USE_TZ` (`Settings.use_tz`)
         self._own_paths = frozenset(self._paths)
         #: What the index read of each project file it read (`index_view`), by path.
         self.views: dict[str, str] = {}
@@ -572,8 +588,10 @@ class ModelIndex:
         self._resolve_relations()
 
     def _read_settings(self) -> None:
-        user_model, self.installed_apps = read_settings(self._paths, self._text)
-        self.auth_user_model = user_model or self.auth_user_model
+        settings = read_settings(self._paths, self._text)
+        self.installed_apps = list(settings.installed_apps)
+        self.auth_user_model = settings.user_model or self.auth_user_model
+        self.use_tz = settings.use_tz
         for path in self._paths:
             if SETTINGS_PATH.search(path) and (text := self._text(path)) is not None:
                 self.views[path] = index_view(path, text)

@@ -55,6 +55,15 @@ _AWARE: Final = "aware"
 Value = frozenset[cst.Call] | Literal["aware"] | None
 
 
+_API_CALL = """
+from django.db import models
+
+class ApiCall(models.Model):
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE)
+    made_at = models.DateTimeField(auto_now_add=True)
+"""
+
+
 class NaiveDatetime(ClientRule):
     """## What it does
     Flags `datetime.now()` and `datetime.utcnow()` without a time zone, and `datetime.today()`,
@@ -83,7 +92,9 @@ class NaiveDatetime(ClientRule):
     the same clock (a duration), assigned to an `auto_now` field (`save()` overwrites it; an
     `update()` does not, and is flagged), or returned to a caller in another module. A function that
     reads `USE_TZ`, or an `if` that calls `timezone.now()` in another branch, chooses naive
-    time on purpose. A model's field is known by its name (`expires_at` is a `DateTimeField` of
+    time on purpose. Where the project's settings set `USE_TZ = False` (test settings aside), the
+    ORM and `timezone.now()` hold naive local time too: only a window key of the local clock and a
+    model field's default fixed at import are flagged (a migration's one-off default is fixed on purpose). A model's field is known by its name (`expires_at` is a `DateTimeField` of
     some model), except in a module that gives an object that is not a model an attribute of
     that name (a dataclass's `expires_at`, what a client's `__init__` sets on `self`). Test
     modules and fixtures are skipped.
@@ -294,6 +305,93 @@ class NaiveDatetime(ClientRule):
             """,
             path="accounts/tokens.py",
         ),
+        Good(
+            """
+            from datetime import datetime, timedelta
+
+            from .models import ApiCall
+
+            def calls_this_hour(customer):
+                start = datetime.now() - timedelta(hours=1)
+                return ApiCall.objects.filter(customer=customer, made_at__gte=start).count()
+            """,
+            path="billing/quota.py",
+            files={
+                "billing/models.py": _API_CALL,
+                # The project keeps naive local time: the ORM and `timezone.now()` are naive too.
+                "config/settings/base.py": 'USE_TZ = False\nTIME_ZONE = "America/Chicago"\n',
+                "config/settings/test.py": "from .base import *\n",
+            },
+        ),
+        Bad(
+            """
+            from datetime import datetime, timedelta
+
+            from django.core.cache import cache
+
+            from .models import ApiCall
+
+            def calls_this_hour(customer):
+                start = datetime.now() - timedelta(hours=1)  # RP510
+                return ApiCall.objects.filter(customer=customer, made_at__gte=start).count()
+
+            def allow_request(user_id):
+                key = f"rl:{user_id}:{datetime.now():%H%M}"  # RP510
+                return cache.get_or_set(key, 0, timeout=60) < 10 and cache.incr(key)
+            """,
+            path="billing/quota.py",
+            files={
+                "billing/models.py": _API_CALL,
+                # Only the test settings turn it off; production reads it from the environment.
+                "config/settings/base.py": 'USE_TZ = env.bool("USE_TZ", default=True)\n',
+                "config/settings/test.py": "USE_TZ = False\n",
+            },
+        ),
+        Bad(
+            """
+            from datetime import datetime
+
+            from django.core.cache import cache
+
+            def allow_request(user_id):
+                key = f"rl:{user_id}:{datetime.now():%H%M}"  # RP510
+                return cache.get_or_set(key, 0, timeout=60) < 10 and cache.incr(key)
+            """,
+            path="billing/limits.py",
+            # Naive everywhere, but the hour that repeats when daylight saving time ends still counts twice.
+            files={"config/settings.py": "USE_TZ = False\n"},
+        ),
+        Bad(
+            """
+            from datetime import datetime
+
+            from django.db import models
+
+            class Invoice(models.Model):
+                issued_at = models.DateTimeField(default=datetime.now())  # RP510
+            """,
+            path="billing/models.py",
+            # Every invoice gets the time the server started.
+            files={"config/settings.py": "USE_TZ = False\n"},
+        ),
+        Good(
+            """
+            from datetime import datetime
+
+            from django.db import migrations, models
+
+            class Migration(migrations.Migration):
+                dependencies = [("billing", "0001_initial")]
+                operations = [
+                    migrations.AddField(
+                        "invoice", "issued_at", models.DateTimeField(default=datetime.now()), preserve_default=False
+                    ),
+                ]
+            """,
+            path="billing/migrations/0002_invoice_issued_at.py",
+            # The rows the column is added to get the time of the migration: fixed on purpose.
+            files={"config/settings.py": "USE_TZ = False\n"},
+        ),
         Bad(
             """
             from datetime import datetime
@@ -366,6 +464,8 @@ class NaiveDatetime(ClientRule):
         )
         #: `save()` overwrites these with the current time: an assigned value never reaches the database.
         self.auto_now = self.context.models.auto_now_fields()
+        #: Unless the settings say `USE_TZ = False`: then the ORM and `timezone.now()` hold naive local time.
+        self.use_tz = self.context.models.use_tz is not False
         #: Attributes this module gives objects that are not models (a dataclass's `expires_at`, a
         #: client's `self.expires_at`): here a model's field is not known by its name alone.
         self.datetime_fields -= _plain_attributes(self, node.body)
@@ -562,7 +662,11 @@ class _Scope(cst.CSTVisitor):
                 return frozenset()
         return _naive(self.value(node))
 
-    def found(self, value: Value, where: str) -> None:
+    def found(self, value: Value, where: str, clockless: bool = False) -> None:
+        """`value`'s naive calls meet `where` an aware time; `clockless`: a harm that does not depend on
+        `USE_TZ` (a window of the local clock, a value fixed at import), reported even without it."""
+        if not (self.rule.use_tz or clockless):
+            return
         if self.reporting and isinstance(value, frozenset):
             for call in value:
                 self.rule.where.setdefault(call, where)
@@ -624,7 +728,13 @@ class _Scope(cst.CSTVisitor):
         func = node.func
         name = self.rule.imported(func, self.root)
         if name is not None and name.endswith("DateTimeField"):
-            self.found(self._argument(node, "default"), "is the default of a `DateTimeField`, fixed at import")
+            # Fixed at import: in a model, every row gets the time the server started; a migration's
+            # one-off default for the rows it adds the column to is meant to be fixed.
+            self.found(
+                self._argument(node, "default"),
+                "is the default of a `DateTimeField`, fixed at import",
+                clockless=not self.rule.file.is_migration,
+            )
             return
         if name == "django.db.models.Q":
             self._lookups(node, writes=False, queryset=True)
@@ -642,7 +752,7 @@ class _Scope(cst.CSTVisitor):
                 key = node.args[0]
             if key is not None:
                 where = f"is in the key of `{code(func, one_line=True)}()`, a window of the server's local clock"
-                self.found(self.stamp(key.value), where)
+                self.found(self.stamp(key.value), where, clockless=True)
         if method in _CACHE_WRITES and kind is Kind.CACHE:
             stored = keyword(node, "value") or keyword(node, "default")
             if stored is None and len(node.args) > 1 and node.args[1].keyword is None:
