@@ -648,9 +648,10 @@ def test_a_makemigrations_run_is_one_release() -> None:
     assert check(files, added) == [(7, "RP201")]
 
 
-def test_a_migration_written_by_hand_between_two_of_one_day_is_of_that_day() -> None:
+def test_a_migration_written_by_hand_is_of_the_day_of_the_one_it_follows() -> None:
     # shuup notify: 0002 adds `shop` (makemigrations, 21:05), 0004 fills it (by hand, no header),
-    # 0005 enforces NOT NULL (makemigrations, 23:06). The column is new: the backfill overwrites nothing.
+    # 0005 enforces NOT NULL (makemigrations, 23:06); kolibri device 0005 adds `allow_guest_access`,
+    # 0006 fills it by hand, and both ship in 0.13.0. The column is new: the backfill overwrites nothing.
     fill = """
         from django.db import migrations
 
@@ -685,11 +686,26 @@ def test_a_migration_written_by_hand_between_two_of_one_day_is_of_that_day() -> 
         "shop/migrations/0004_enforce.py": with_header(enforce, "2018-01-19 23:06"),
     }
     assert check(files, "shop/migrations/0003_fill.py") == []
-    # The migrations around it written on different days: it may ship on its own, after rows were written.
-    files["shop/migrations/0004_enforce.py"] = with_header(enforce, "2018-02-02 09:30")
-    assert check(files, "shop/migrations/0003_fill.py") == [(6, "RP204")]
-    # The last migration of its app, written by hand: nothing after it tells its day.
+    # What comes after it does not change when it was written.
+    files["shop/migrations/0004_enforce.py"] = with_header(enforce, "2018-04-02 09:30")
+    assert check(files, "shop/migrations/0003_fill.py") == []
     del files["shop/migrations/0004_enforce.py"]
+    assert check(files, "shop/migrations/0003_fill.py") == []
+    # Written after another migration of a later day: the column shipped before, rows may hold values.
+    files["shop/migrations/0003_fill.py"] = fill.replace('("shop", "0002_order_currency")', '("shop", "0002_note")')
+    files["shop/migrations/0002_note.py"] = with_header(
+        """
+        from django.db import migrations, models
+
+        class Migration(migrations.Migration):
+            dependencies = [("shop", "0002_order_currency")]
+            operations = [migrations.AlterField("order", "note", models.TextField(blank=True, null=True))]
+        """,
+        "2018-03-07 11:20",
+    )
+    assert check(files, "shop/migrations/0003_fill.py") == [(6, "RP204")]
+    # Written by hand after a migration with no date either: a chain of them may span releases.
+    files["shop/migrations/0002_note.py"] = files["shop/migrations/0002_note.py"].split("\n", 1)[1]
     assert check(files, "shop/migrations/0003_fill.py") == [(6, "RP204")]
 
 

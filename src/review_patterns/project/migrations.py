@@ -842,8 +842,8 @@ class MigrationHistory:
         `later` is initial too, or the relations split off an initial migration) is one release. Otherwise git decides when it knows both releases;
         without git, two migrations written the same day by the same Django version count as one
         release (a release cut between them is rare), and a migration written by hand (no header)
-        between two of the same day in its app counts as written that day; else each migration is
-        its own release.
+        counts as written the day of the migrations of its app it follows (a backfill is written
+        with the field it fills); else each migration is its own release.
         """
         if earlier is later:
             return True
@@ -856,15 +856,15 @@ class MigrationHistory:
         day = self._written(earlier)
         return day is not None and day == self._written(later)
 
-    def _written(self, migration: Migration) -> tuple[str, str] | None:
+    @staticmethod
+    def _written(migration: Migration) -> tuple[str, str] | None:
         """(Django version, day) of the `makemigrations` run that wrote `migration`; for one written
-        by hand, the day of the migrations of its app right before and after it when they agree."""
+        by hand, that of the migrations of its app it depends on, when they are dated and agree (not
+        followed further back: a chain of undated migrations may span releases)."""
         if migration.generated is not None:
             return migration.generated[:2]
-        before = [p for p in migration.parents if p.package == migration.package]
-        after = [m for m in self.packages.get(migration.package, {}).values() if migration in m.parents]
-        days = {m.generated[:2] if m.generated is not None else None for m in before + after}
-        return days.pop() if before and after and len(days) == 1 and None not in days else None
+        days = {p.generated[:2] if p.generated else None for p in migration.parents if p.package == migration.package}
+        return days.pop() if len(days) == 1 else None  # {None} gives None
 
     def split_off(self, initial: Migration, later: Migration) -> bool:
         """Whether `later` holds the relations `makemigrations` split off `initial` in the same run.
