@@ -27,7 +27,8 @@ class ExceptionTextInLog(ExceptionTextRule):
     Not flagged: a handler that also logs the traceback unconditionally (`logger.exception`,
     `exc_info=True`): whether it should is RP305's business; text logged under
     `if settings.DEBUG:`; handlers of named exceptions (`except KeyError as e`, or a broad handler's
-    branch `if isinstance(e, KeyError):` / `if type(e) is AbortScript:`), whose text the handler's
+    branch `if isinstance(e, KeyError):` / `if type(e) is AbortScript:`, or the `else` of
+    `if not isinstance(e, KeyError):`), whose text the handler's
     author knows; text passed through a cleaner (`cleanup*`, `sanitize*`, `redact*`,
     `scrub*`, `mask_*`, `anonymize*`). Test modules are not checked.
 
@@ -109,6 +110,25 @@ class ExceptionTextInLog(ExceptionTextRule):
                     logger.warning("shop %s has no catalogue field %s", shop.pk, e)
                 except Exception as e:
                     logger.exception("catalogue sync failed: %s", e)
+            """),
+        Bad("""
+            import logging
+
+            logger = logging.getLogger(__name__)
+
+            class ChunkMissing(Exception):
+                pass
+
+            def download(transfer):
+                try:
+                    transfer.run()
+                except Exception as e:
+                    if not isinstance(e, ChunkMissing):
+                        logger.error("download failed: %s", e)  # RP307
+                        raise
+                    else:
+                        logger.warning("chunk file missing, starting over: %s", e)
+                        transfer.reset()
             """),
     )
 

@@ -284,7 +284,8 @@ class HandlerAwareRule(Rule):
 
     @property
     def narrowed(self) -> dict[Handler, tuple[str, ...]]:
-        """Handlers whose exception an enclosing `if isinstance(e, X):` (or `type(e) is X`) narrows to X."""
+        """Handlers whose exception an enclosing `if isinstance(e, X):` (or `type(e) is X`, or the
+        `else` of `if not isinstance(e, X):`) narrows to X."""
         return dict(filter(None, self._narrowings))
 
     def exception_names(self) -> dict[str, Handler]:
@@ -544,7 +545,9 @@ class HandlerAwareRule(Rule):
 
     def visit_If_orelse(self, node: cst.If) -> None:
         self._debug_blocks.append(debug_test(node.test) is False)
-        self._narrowings.append(None)
+        test = node.test  # the `else` of `if not isinstance(e, X):` holds an X
+        negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+        self._narrowings.append(self._narrowing(test.expression) if negated else None)
 
     def leave_If_orelse(self, node: cst.If) -> None:
         self._debug_blocks.pop()
