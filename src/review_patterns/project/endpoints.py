@@ -242,10 +242,11 @@ class EndpointIndex:
                     first = (rank, route)
         return (first[0][1], first[1]) if first is not None else None
 
-    def _versioned_below(self, route: ast.Call) -> bool:
+    def _versioned_below(self, route: ast.Call, depth: int = 3) -> bool:
         """Whether `path("api/", include("shop.api.urls"))` includes a URLconf whose routes carry the
-        version (`path("v1/", ...)`)."""
-        included = route.args[1] if _includes(route) else None
+        version (`path("v1/", ...)`, a router's `register("v1/facility", ...)`), itself or through
+        the URLconfs it includes (`depth` levels)."""
+        included = route.args[1] if _includes(route) and len(route.args) > 1 else None
         target = included.args[0] if isinstance(included, ast.Call) and included.args else None
         if isinstance(target, ast.Tuple) and target.elts:
             target = target.elts[0]  # `include(("shop.api.urls", "api"))`
@@ -261,14 +262,15 @@ class EndpointIndex:
             except UNREADABLE:
                 continue
             for node in ast.walk(tree) if tree is not None else ():
-                if (
-                    isinstance(node, ast.Call)
-                    and (ast_dotted_name(node.func) or "").rpartition(".")[2] in _ROUTE_FUNCTIONS
-                    and node.args
-                    and isinstance(node.args[0], ast.Constant)
-                    and isinstance(node.args[0].value, str)
-                    and _VERSION.search(node.args[0].value)
-                ):
+                if not (isinstance(node, ast.Call) and node.args):
+                    continue
+                called = (ast_dotted_name(node.func) or "").rpartition(".")[2]
+                if called not in _ROUTE_FUNCTIONS and called != "register":
+                    continue
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str) and _VERSION.search(first.value):
+                    return True
+                if depth > 1 and called in _ROUTE_FUNCTIONS and self._versioned_below(node, depth - 1):
                     return True
         return False
 

@@ -25,9 +25,10 @@ class UnversionedApi(Rule):
     it, and the old routes stay while clients migrate.
 
     ## Known problems
-    A version given one level down (`path("api/", include("x.urls"))` whose routes start with
-    `v1/`) is followed when the include names the module as a string; deeper, or through a
-    router object, it is not. Settings that cannot be read statically are assumed to version.
+    A version given below (`path("api/", include("x.urls"))` whose routes start with `v1/`, or
+    a router's `register("v1/...")`, there or in the URLconfs it includes in turn, three levels
+    down) is followed when each include names the module as a string; through a router object
+    passed between modules, it is not. Settings that cannot be read statically are assumed to version.
 
     Measured precision: 1 of 1 on the seven pinned real projects it was run on (label-studio,
     whose API is unversioned; misago, pretalx, djangorestframework, django-oscar, pretix and
@@ -91,6 +92,62 @@ class UnversionedApi(Rule):
                         path("v1/", include(("shop.api.v1_urls", "v1"))),
                         path("v2/", include(("shop.api.v2_urls", "v2"))),
                     ]
+                    """,
+            },
+        ),
+        Good(
+            """
+            from django.urls import include, re_path
+
+            urlpatterns = [re_path(r"^api/", include("shop.api_urls"))]
+            """,
+            path="shop/urls.py",
+            files={
+                "shop/settings.py": _SETTINGS,
+                # The frontend's own routes are unversioned; the public API is versioned two levels down.
+                "shop/api_urls.py": """
+                    from django.urls import include, re_path
+
+                    urlpatterns = [
+                        re_path(r"^orders/", include("shop.orders.api_urls")),
+                        re_path(r"^public/", include("shop.public.api_urls")),
+                    ]
+                    """,
+                "shop/public/api_urls.py": """
+                    from django.urls import include, re_path
+                    from rest_framework import routers
+
+                    from shop.public import api
+
+                    router = routers.SimpleRouter()
+                    router.register(r"v1/catalogue", api.CatalogueViewSet, basename="catalogue")
+                    urlpatterns = [re_path(r"^", include(router.urls))]
+                    """,
+            },
+        ),
+        Bad(
+            """
+            from django.urls import include, re_path
+
+            urlpatterns = [re_path(r"^api/", include("shop.api_urls"))]  # RP603
+            """,
+            path="shop/urls.py",
+            files={
+                "shop/settings.py": _SETTINGS,
+                "shop/api_urls.py": """
+                    from django.urls import include, re_path
+
+                    urlpatterns = [re_path(r"^public/", include("shop.public.api_urls"))]
+                    """,
+                "shop/public/api_urls.py": """
+                    from django.urls import include, re_path
+                    from rest_framework import routers
+
+                    from shop.public import api
+
+                    router = routers.SimpleRouter()
+                    router.register(r"catalogue", api.CatalogueViewSet, basename="catalogue")
+                    urlpatterns = [re_path(r"^", include(router.urls))]
                     """,
             },
         ),
