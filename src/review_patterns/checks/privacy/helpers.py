@@ -546,8 +546,10 @@ class HandlerAwareRule(Rule):
     def visit_If_orelse(self, node: cst.If) -> None:
         self._debug_blocks.append(debug_test(node.test) is False)
         test = node.test  # the `else` of `if not isinstance(e, X):` holds an X
-        negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
-        self._narrowings.append(self._narrowing(test.expression) if negated else None)
+        negated = (
+            test.expression if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) else None
+        )
+        self._narrowings.append(self._narrowing(negated) if negated is not None else None)
 
     def leave_If_orelse(self, node: cst.If) -> None:
         self._debug_blocks.pop()
