@@ -589,6 +589,18 @@ def test_the_model_index_is_kept_between_runs_until_a_model_changes(
     (project / "blog/helpers.py").write_text(HELPERS + "\n\nclass Featured(Post):\n    pass\n")
     run()
     assert len(built) == 3  # a class deriving from a model, in a file the index had no reason to read
+    (project / "blog/__init__.py").write_text("")
+    run()
+    assert len(built) == 4  # a new module
+    (project / "blog/__init__.py").write_text("# the blog app\n")
+    run()
+    assert len(built) == 4  # a package's __init__.py that declares no AppConfig
+    (project / "blog/__init__.py").write_text(
+        'from django.apps import AppConfig\n\n\nclass BlogConfig(AppConfig):\n    name = "blog"\n    label = "news"\n'
+    )
+    report = run()
+    assert len(built) == 5  # its AppConfig's label names the app's models
+    assert codes(report) == codes(review_patterns.lint_paths([project], Config(), cwd=project))
 
 
 def test_the_model_index_holds_while_an_edited_models_module_declares_the_same(

@@ -174,6 +174,33 @@ def test_app_label_from_app_config_and_meta() -> None:
     assert relation(index, "shopcore.Order", "legacy_set") == ("reverse ForeignKey", "archive.Legacy", True)
 
 
+def test_app_label_from_an_app_config_in_the_package_init() -> None:
+    # shuup: `AppConfig` beside `default_app_config` in `__init__.py`, as before Django 3.2; no apps.py.
+    files = {
+        "shop/cms/__init__.py": """
+        from django.apps import AppConfig as BaseConfig
+
+        class AppConfig(BaseConfig):
+            name = "shop.cms"
+            label = "shop_cms"
+
+        default_app_config = __name__ + ".AppConfig"
+        """,
+        "shop/cms/models.py": """
+        from django.db import models
+
+        class Page(models.Model):
+            parent = models.ForeignKey("shop_cms.Page", models.CASCADE, null=True, related_name="children")
+        """,
+    }
+    index = project(files)
+    assert own(index) == {"shop_cms.Page"}
+    assert relation(index, "shop_cms.Page", "children") == ("reverse ForeignKey", "shop_cms.Page", True)
+    # A package's __init__.py that does not name AppConfig declares no label.
+    files["shop/cms/__init__.py"] = 'default_app_config = "shop.cms.config.CmsConfig"\nlabel = "other"\n'
+    assert own(project(files)) == {"cms.Page"}
+
+
 def test_classes_deriving_from_models_outside_models_modules() -> None:
     index = project(
         {

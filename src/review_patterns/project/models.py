@@ -374,12 +374,24 @@ def _holds(module: str, package: str) -> bool:
     return f".{package}." in dotted
 
 
+def app_config_package(path: str, text: str) -> str | None:
+    """The app package whose `AppConfig` (its `label`) a project file may declare: that of an `apps.py`,
+    or a package's `__init__.py` naming `AppConfig` (as apps did beside `default_app_config` before
+    Django 3.2); None for other files."""
+    folder, _, name = path.rpartition("/")
+    if name == "apps.py":
+        return module_name(folder) if folder else ""
+    if name == "__init__.py" and "AppConfig" in text:
+        return module_name(path)
+    return None
+
+
 def may_change_index(path: str, text: str, model_names: frozenset[str], modules: frozenset[str]) -> bool:
     """Whether a project file with this path and text may add to, or take from, a model index that knows
     `model_names` and has read `modules`: a models, settings or apps module, a class deriving from a model
     (or from anything called `...Model`), or an import of a models module the index has not read.
     Kept beside `ModelIndex._build`, whose choices of what to read it must cover."""
-    if _MODELS_PATH.search(path) or SETTINGS_PATH.search(path) or path.rsplit("/", 1)[-1] == "apps.py":
+    if _MODELS_PATH.search(path) or SETTINGS_PATH.search(path) or app_config_package(path, text) is not None:
         return True
     if "class " in text:
         for bases in _CLASS_LINE.findall(text):
@@ -507,7 +519,7 @@ class ModelIndex:
         return None
 
     def _read_app_config(self, app_module: str) -> None:
-        """Labels of the installed app holding `app_module`, from its `apps.py`."""
+        """Labels of the installed app holding `app_module`, from its `apps.py` (else its `__init__.py`)."""
         parts = app_module.split(".")
         for end in range(len(parts), 0, -1):
             package = ".".join(parts[:end])
@@ -518,6 +530,12 @@ class ModelIndex:
                 if (text := read_text(file)) is not None:
                     self._read_apps(package, text)
                 return
+            init = find_installed_module(package, self._search)
+            if init is not None and init.name == "__init__.py" and (text := read_text(init)) is not None:
+                if "AppConfig" in text:
+                    self._read_apps(package, text)
+                    if package in self.app_labels:
+                        return
 
     def _read_apps(self, package: str, text: str) -> None:
         try:
@@ -544,10 +562,10 @@ class ModelIndex:
     def _build(self) -> None:
         self._read_settings()
         for path in self._paths:
-            if path.endswith("apps.py"):
-                text = self._text(path)
-                if text is not None:
-                    self._read_apps(module_name(path).rpartition(".")[0], text)
+            if path.endswith(("apps.py", "__init__.py")) and (text := self._text(path)) is not None:
+                package = app_config_package(path, text)
+                if package is not None:
+                    self._read_apps(package, text)
                     self.views[path] = index_view(path, text)
         candidates: list[str] = []
         external: set[str] = set()
