@@ -63,7 +63,8 @@ class RepeatedCountQueries(QueryTracker):
 
     ## Known problems
     Counts pair only at the same loop depth and with no write (`update`, `delete`, `save`,
-    `create`) between them; `count() > 0` and `count() == 0` are existence guards like `.exists()`.
+    `create`) between them; `count() > 0`, `count() == 0` and a `count()` tested for truth
+    (`if qs.count():`) are existence guards like `.exists()`.
     The same queryset counted twice gets "count once and reuse the number"; distinct querysets get
     `Count("id", distinct=True)`. Before Django 2.0 (the project's version, as RP101 reads it),
     aggregates take no `filter=`: the advice is `Count(Case(When(Q(...), then="id")))`.
@@ -141,6 +142,19 @@ class RepeatedCountQueries(QueryTracker):
             """,
             path="shop/views.py",
             files={**MODELS, "requirements.txt": "Django>=1.11,<2\n"},
+        ),
+        Good(
+            """
+            from django.contrib.auth.models import Group
+
+            def add_default_groups(user):
+                if Group.objects.filter(name="contributors").count():
+                    user.groups.add(Group.objects.get(name="contributors"))
+                if not Group.objects.filter(name="reviewers").count():
+                    return
+                user.groups.add(Group.objects.get(name="reviewers"))
+            """,
+            path="accounts/signals.py",
         ),
         Good(
             """
@@ -232,6 +246,7 @@ class RepeatedCountQueries(QueryTracker):
 
     def visit_If(self, node: cst.If) -> None:
         self._enter(node)
+        self.guards.update(id(call) for call in _truth_tested(node.test))  # `if qs.count():`, like `.exists()`
         self.tests[id(node)] = frozenset(names(node.test))
         self.branch_of[id(node.body)] = (id(node), "body")
         if node.orelse is not None:
@@ -276,6 +291,7 @@ class RepeatedCountQueries(QueryTracker):
 
     def visit_While(self, node: cst.While) -> None:
         self.depth += 1
+        self.guards.update(id(call) for call in _truth_tested(node.test))
 
     def leave_While(self, original_node: cst.While) -> None:
         self.depth -= 1
@@ -313,6 +329,9 @@ class RepeatedCountQueries(QueryTracker):
             and node.comparisons[0].comparator.value in ("0", "1")
         ):
             self.guards.add(id(node.left))
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self.guards.update(id(call) for call in _truth_tested(node.test))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -356,6 +375,17 @@ def _fix(counts: list[CountCall], filter_argument: bool = True) -> str:
             " (Django < 2.0 has no `filter=`)"
         )
     return f'compute them in one `aggregate(total=Count("id"{distinct}), done=Count("id"{distinct}, filter=Q(...)))`'
+
+
+def _truth_tested(test: cst.BaseExpression) -> Iterator[cst.Call]:
+    """The calls a condition tests for truth: `a()`, `not a()`, `a() and b()`."""
+    if isinstance(test, cst.Call):
+        yield test
+    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        yield from _truth_tested(test.expression)
+    elif isinstance(test, cst.BooleanOperation):
+        yield from _truth_tested(test.left)
+        yield from _truth_tested(test.right)
 
 
 def names(node: cst.BaseExpression) -> Iterator[str]:
