@@ -142,7 +142,8 @@ class PiiInLog(HandlerAwareRule):
     when assigned from one), or on a name such as `logger` or `log` when nothing in the file
     says otherwise. `print` is not a logger.
 
-    Not personal data: ids (`user.id`, `user.pk`, `user_id`), counts, `len(...)`,
+    Not personal data: configuration (a setting, `getattr(settings, "ADMIN_USERNAME")`, an
+    environment variable, or a local name bound from one), ids (`user.id`, `user.pk`, `user_id`), counts, `len(...)`,
     `type(x).__name__`, booleans (`user.is_staff`), a slice (`email[:2]`), a name (`full_name`,
     not a username) that the message's word before it, its key or the object it is read from
     says is a thing's (`"push to repository %s", full_name`, `extra={"repository": full_name}`,
@@ -208,6 +209,32 @@ class PiiInLog(HandlerAwareRule):
                 logger.info("Password reset requested for %s", mask_email(email))
                 logger.info("Reset by user %s", request.user.pk)
                 logger.info("email sent to %d recipients", len(recipients))
+            """),
+        Good("""
+            import logging
+            import os
+
+            from django.conf import settings
+
+            logger = logging.getLogger(__name__)
+
+            def resource_owner():
+                admin_username = getattr(settings, "OWNER_ADMIN_USERNAME", "admin")
+                if not User.objects.filter(username=admin_username, is_superuser=True).exists():
+                    logger.error("OWNER_ADMIN_USERNAME=%r is not a superuser", admin_username)
+                    logger.error("nor is %s", settings.FALLBACK_ADMIN_USERNAME)
+                    logger.error("nor is %s", os.environ.get("SUPPORT_EMAIL"))
+            """),
+        Bad("""
+            import logging
+
+            from django.conf import settings
+
+            logger = logging.getLogger(__name__)
+
+            def resource_owner(request):
+                admin_username = request.POST.get("username", settings.OWNER_ADMIN_USERNAME)
+                logger.error("%s is not a superuser", admin_username)  # RP301
             """),
         Bad(
             """
@@ -327,7 +354,7 @@ class PiiInLog(HandlerAwareRule):
 
     def _scan(self, node: cst.BaseExpression) -> str | None:
         """The personal data in an expression, as code, or None."""
-        if self._names_a_thing(node, _term(_container(node))):
+        if self._names_a_thing(node, _term(_container(node))) or self._configured(node):
             return None
         if isinstance(node, cst.Name):
             return node.value if node.value == "user" or self.is_pii_name(node.value) else None
@@ -369,6 +396,26 @@ class PiiInLog(HandlerAwareRule):
         if isinstance(node, cst.Await):
             return self._scan(node.expression)
         return None
+
+    def _configured(self, node: cst.BaseExpression, seen: frozenset[str] = frozenset()) -> bool:
+        """Configuration, not a person's data: a setting (`settings.ADMIN_USERNAME`,
+        `getattr(settings, "ADMIN_USERNAME", "admin")`), the environment (`os.environ[...]`,
+        `os.getenv(...)`), or a local name bound from one of them."""
+        if isinstance(node, cst.Attribute):
+            return self.semantic.imported_or_written(node.value) == "django.conf.settings"
+        if isinstance(node, cst.Subscript):
+            return self.semantic.imported_or_written(node.value) == "os.environ"
+        if isinstance(node, cst.Call):
+            called = self.semantic.imported_or_written(node.func)
+            if called in ("os.getenv", "os.environ.get"):
+                return True
+            first = node.args[0].value if called == "getattr" and node.args else None
+            return first is not None and self.semantic.imported_or_written(first) == "django.conf.settings"
+        if isinstance(node, cst.Name) and node.value not in seen:
+            binding = self.semantic.binding_of(node)
+            value = binding.value if binding is not None else None
+            return value is not None and self._configured(value, seen | {node.value})
+        return False
 
     def _names_a_thing(self, node: cst.BaseExpression, label: str | None) -> bool:
         """A name term (`full_name`, not `username`) put after a word saying it names a thing
