@@ -29,6 +29,8 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("shop/testutils/mock.py", {T}),
         ("shuup/testing/admin_module/mocker_view.py", {T}),  # a package of test and demo-data helpers
         ("django/contrib/staticfiles/testing.py", {T}),
+        ("geonode/base/populate_test_data.py", {T}),
+        ("shop/testdata.py", {T}),
         ("misago/core/testproject/urls.py", {T}),  # the project the test suite runs against
         ("test_project/settings.py", {T, FileKind.SETTINGS}),
         ("tests/fixtures/shop/views.py", {T, F}),
@@ -60,6 +62,8 @@ T, F, M, C = FileKind.TEST, FileKind.FIXTURE, FileKind.MIGRATION, FileKind.COMMA
         ("shop/pytest_helpers.py", set()),
         ("shop/distutils_compat.py", set()),
         ("shop/load_testing.py", set()),
+        ("shop/latest_data.py", set()),
+        ("shop/contest_data.py", set()),
         ("shop/testing_views.py", set()),
         ("shop/ab_testing/views.py", set()),
         ("shop/migrations/0003_testapproval.py", {M}),

@@ -94,12 +94,14 @@ _KINDS: tuple[tuple[FileKind, re.Pattern[str]], ...] = (
     # `contests.py` and `latest.py` are not tests: a name must be `test(s)`, start `test_` or end `_test(s)`.
     # A pytest plugin (`pytest_plugin.py`, a package's `pytest11` entry point, a `pytest/` package such as
     # Sentry's `sentry/utils/pytest/`) holds fixtures, like `conftest.py`; a `testing/` package or
-    # `testing.py` module holds test helpers (Django's `staticfiles/testing.py`, netbox's `utilities/testing/`).
+    # `testing.py` module holds test helpers (Django's `staticfiles/testing.py`, netbox's `utilities/testing/`),
+    # and a module named for test data fills a database for tests (geonode's `populate_test_data.py`).
     (
         FileKind.TEST,
         re.compile(
             r"(^|/)(tests?/|testapps?/|testutils?/|test_?projects?/|tests?\.py$|test_[^/]*\.py$|[^/]*_tests?\.py$"
-            r"|conftest\.py$|pytest_?plugins?\.py$|pytest/|testutils?\.py$|testing/|testing\.py$)"
+            r"|conftest\.py$|pytest_?plugins?\.py$|pytest/|testutils?\.py$|testing/|testing\.py$"
+            r"|test_?data[^/]*\.py$|[^/]*_test_?data[^/]*\.py$)"
         ),
     ),
     (
