@@ -60,6 +60,9 @@ class Relation:
     target: str | None  #: the related model's label, None when unknown (a GenericForeignKey's is)
     many: bool  #: a manager (`.all()`, `.count()`), not a single object
     query_name: str = ""  #: the name in `filter()`/`Count()` lookups when it differs from the accessor
+    #: a child's link to its multi-table parent (`place_ptr`): Django builds the parent from the
+    #: child's own row, without a query
+    parent_link: bool = False
 
     @property
     def lookup(self) -> str:
@@ -818,7 +821,9 @@ class ModelIndex:
                 if parent is not None and not parent.abstract and not model.proxy:
                     model.relations.setdefault(
                         f"{parent.name.lower()}_ptr",
-                        Relation(f"{parent.name.lower()}_ptr", "OneToOneField", parent.label, many=False),
+                        Relation(
+                            f"{parent.name.lower()}_ptr", "OneToOneField", parent.label, many=False, parent_link=True
+                        ),
                     )
                     parent.reverse.setdefault(
                         model.name.lower(),

@@ -50,6 +50,17 @@ MODELS = {
 
 
 #: Related-manager calls that select some rows of each parent: per-row work when the loop writes.
+_RESOURCES = """
+from django.conf import settings
+from django.db import models
+
+class ResourceBase(models.Model):
+    title = models.CharField(max_length=255)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE)
+
+class Dataset(ResourceBase):
+    store = models.CharField(max_length=255)
+"""
 _FILTERS = frozenset({"filter", "exclude"})
 _WRITES = frozenset({"save", "delete", "update", "create", "get_or_create", "update_or_create", "bulk_create"})
 #: Related-manager calls that return a lazy queryset.
@@ -150,6 +161,27 @@ class NPlusOneInLoop(QueryTracker):
             """,
             path="blog/services.py",
             files=MODELS,
+        ),
+        Good(
+            """
+            from maps.models import Dataset
+
+            def resources():
+                # A multi-table child's link to its parent: the parent is built from the child's row.
+                return [layer.resourcebase_ptr for layer in Dataset.objects.all()]
+            """,
+            path="maps/services.py",
+            files={"maps/models.py": _RESOURCES},
+        ),
+        Bad(
+            """
+            from maps.models import Dataset
+
+            def owners():
+                return [layer.resourcebase_ptr.owner for layer in Dataset.objects.all()]  # RP401
+            """,
+            path="maps/services.py",
+            files={"maps/models.py": _RESOURCES},
         ),
         Bad(
             """
@@ -509,7 +541,7 @@ class NPlusOneInLoop(QueryTracker):
             lookups.append(relation.lookup if relation is not None else segment.removesuffix("_set"))
             key = "__".join(path)
             if not many:
-                if not loaded.covers(key, True):
+                if not loaded.covers(key, True) and not (relation is not None and relation.parent_link):
                     missing = True
                     generic = generic or (relation is not None and relation.field == "GenericForeignKey")
                 model = self.index.get(relation.target) if relation is not None else None
