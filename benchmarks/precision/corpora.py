@@ -44,6 +44,8 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     ("shuup", "1.6.0", "shuup-1.6.0"),
     ("kolibri", "0.19.5", "kolibri-0.19.5"),
     ("arches", "8.1.5", "arches-8.1.5"),
+    ("galaxy-ng", "4.9.2", "galaxy-ng-4.9.2"),
+    ("geonode", "5.1.1", "geonode-5.1.1"),  # a wheel only
 )
 
 #: Projects added to measure the rules on code they were not tuned on: their first-run figures
@@ -64,11 +66,13 @@ HELD_OUT: frozenset[str] = frozenset(
         "shuup",
         "kolibri",
         "arches",
+        "galaxy-ng",
+        "geonode",
     }
 )
 
 #: Projects published as a wheel only at the pinned version: unpacked into their folder.
-WHEEL_ONLY: frozenset[str] = frozenset({"sentry"})
+WHEEL_ONLY: frozenset[str] = frozenset({"sentry", "geonode"})
 
 #: What a user of the project would configure, where the defaults leave a rule nothing to judge:
 #: RP601-RP604 need to know which calls cost money, and no pinned project defines a quota guard
@@ -88,7 +92,7 @@ PAID_CALLS: dict[str, str] = {
 
 #: The Django release of projects whose tree declares none where the tool reads it (a wheel's
 #: requirements are in its METADATA): what the project's repository pins.
-DJANGO_VERSIONS: dict[str, str] = {"sentry": "3.2"}  # Requires-Dist: django (==3.2.20)
+DJANGO_VERSIONS: dict[str, str] = {"sentry": "3.2", "geonode": "5.2"}  # Requires-Dist: Django (==3.2.20, ==5.2.18)
 
 
 def config_for(name: str) -> str | None:
