@@ -65,7 +65,7 @@ class RepeatedCountQueries(QueryTracker):
     Counts pair only at the same loop depth and with no write (`update`, `delete`, `save`,
     `create`) between them; `count() > 0`, `count() == 0` and a `count()` tested for truth
     (`if qs.count():`) are existence guards like `.exists()`.
-    The same queryset counted twice gets "count once and reuse the number"; distinct querysets get
+    The same queryset counted twice (or counted and tested) gets "count once and reuse the number"; distinct querysets get
     `Count("id", distinct=True)`. Before Django 2.0 (the project's version, as RP101 reads it),
     aggregates take no `filter=`: the advice is `Count(Case(When(Q(...), then="id")))`.
     Calls in the two branches of one `if` (or after a branch that returns or continues), and a fallback
@@ -142,6 +142,19 @@ class RepeatedCountQueries(QueryTracker):
             """,
             path="shop/views.py",
             files={**MODELS, "requirements.txt": "Django>=1.11,<2\n"},
+        ),
+        Bad(
+            """
+            from shop.models import Order
+
+            def report(stdout):
+                unpaid = Order.objects.filter(paid=False)
+                stdout.write(f"{unpaid.count()} unpaid orders")  # RP402
+                if unpaid.count():
+                    stdout.write("run `remind_unpaid` to send reminders")
+            """,
+            path="shop/management/commands/unpaid.py",
+            files=MODELS,
         ),
         Good(
             """
@@ -366,7 +379,8 @@ class RepeatedCountQueries(QueryTracker):
 def _fix(counts: list[CountCall], filter_argument: bool = True) -> str:
     """The same queryset counted again: reuse the number; distinct counts: `Count(..., distinct=True)`;
     before Django 2.0, which has no `filter=` on aggregates, a conditional expression."""
-    if len({c.receiver for c in counts}) == 1 and all(c.method == "count" for c in counts):
+    methods = {c.method for c in counts}
+    if len({c.receiver for c in counts}) == 1 and "count" in methods and methods <= {"count", "exists"}:
         return "it is the same queryset counted again: count once and reuse the number"
     distinct = ", distinct=True" if any("distinct" in step for c in counts for step in c.shape) else ""
     if not filter_argument:
