@@ -50,7 +50,8 @@ class BroadExcept(HandlerAwareRule):
     silences another linter's broad-except or try-except-pass check (`# noqa: BLE001`,
     `# noqa: S110`, `# nosec B110`, `# pylint: disable=broad-except`); a function that wraps one `try` and whose docstring
     says what it does on failure ("return None if the input is invalid"); a `try` that only
-    releases a resource (`close()`, `shutdown()`, `lock.__exit__(...)`, `os.remove()`) or any handler in a
+    releases a resource (`close()`, `shutdown()`, `lock.__exit__(...)`, `os.remove()`, also under an
+    `if` that tests for it: `if conn: conn.close()`) or any handler in a
     `close()`, `__exit__()` or `__del__()` method: best-effort cleanup; and the handlers of a
     template filter (`@register.filter`, or `register.filter("name", func)` in the module) or a template `Node.render()`, which Django's
     documentation asks to fail silently. It is reported at the `except` line. Test modules
@@ -91,6 +92,28 @@ class BroadExcept(HandlerAwareRule):
                 except Exception:  # RP304
                     return False
                 return True
+            """),
+        Good("""
+            def drop_table(name):
+                conn = None
+                try:
+                    conn = connect()
+                    conn.cursor().execute(f"DROP TABLE {quote(name)}")
+                    conn.commit()
+                finally:
+                    try:
+                        if conn:
+                            conn.close()
+                    except Exception:
+                        pass
+            """),
+        Bad("""
+            def drop_table(conn, name):
+                try:
+                    if conn:
+                        conn.commit()
+                except Exception:  # RP304
+                    pass
             """),
         Good("""
             def sync_stock(product):
@@ -563,6 +586,20 @@ def _returned(call: cst.Call) -> tuple[str | None, frozenset[str]]:
     return dotted_name(call.func), reads
 
 
+def _only_releases(body: cst.BaseSuite) -> bool:
+    """Every statement of the block releases a resource, also under an `if` that tests for it
+    (`if conn: conn.close()`)."""
+    if isinstance(body, cst.SimpleStatementSuite):
+        return bool(body.body) and all(map(_releases, body.body))
+    for statement in body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            if not all(map(_releases, statement.body)):
+                return False
+        elif not (isinstance(statement, cst.If) and statement.orelse is None and _only_releases(statement.body)):
+            return False
+    return bool(body.body)
+
+
 def _simple_statements(body: cst.BaseSuite) -> list[cst.BaseSmallStatement]:
     """The statements of a block made only of simple statements; [] when it holds a compound one."""
     if isinstance(body, cst.SimpleStatementSuite):
@@ -650,7 +687,7 @@ class _Body:
 
         traversal.visit(body, Visitor())
         simple = _simple_statements(body)
-        cleanup_only = bool(simple) and all(map(_releases, simple))
+        cleanup_only = _only_releases(body)
         tail = simple[-1] if simple else None
         last = None
         if (
