@@ -642,7 +642,8 @@ def _declared_label(package: str, read: Callable[[str], str | None]) -> str | No
     declared it beside `default_app_config`, in its `__init__.py`; None when not one label is found."""
     app_folder = package.rpartition("/")[0]
     for module in ("apps.py", "__init__.py"):
-        declared = set(_APP_LABEL.findall(read(f"{app_folder}/{module}" if app_folder else module) or ""))
+        text = read(f"{app_folder}/{module}" if app_folder else module) or ""
+        declared = set(_APP_LABEL.findall(text)) if module == "apps.py" or "AppConfig" in text else set()
         if declared:
             return declared.pop() if len(declared) == 1 else None
     return None
