@@ -91,6 +91,8 @@ class Model:
     managers: set[str] = field(default_factory=set)
     #: Fields that `save()` sets to the current time (`auto_now=True`), whatever was assigned.
     auto_now: set[str] = field(default_factory=set)
+    #: Fields that an insert sets to the current time (`auto_now_add=True`), whatever was given.
+    auto_now_add: set[str] = field(default_factory=set)
     #: Attributes an abstract model of the project or a mixin of the project gives its subclasses.
     interface: set[str] = field(default_factory=set)
     #: The relations as declared (name, kind, target expression, related name, module), read while the index
@@ -758,6 +760,8 @@ class ModelIndex:
                 model.fields[target] = kind
                 if isinstance(value, ast.Call) and _true(ast_argument(value, "auto_now")):
                     model.auto_now.add(target)
+                if isinstance(value, ast.Call) and _true(ast_argument(value, "auto_now_add")):
+                    model.auto_now_add.add(target)
         name = node.name
         label = f"{app_label}.{name}"
         if label not in self.models:
@@ -962,13 +966,18 @@ class ModelIndex:
             self._field_classes = {name: frozenset(kinds) for name, kinds in found.items()}
         return self._field_classes
 
-    def auto_now_fields(self) -> frozenset[str]:
-        """Field names that are `auto_now=True` in every model that has a field of that name."""
-        names = {name for model in self.models.values() for name in model.auto_now}
+    def auto_now_fields(self, on_insert: bool = False) -> frozenset[str]:
+        """Field names that are `auto_now=True` (with `on_insert`, `auto_now_add=True` too) in every
+        model that has a field of that name."""
+
+        def stamped(model: Model) -> set[str]:
+            return model.auto_now | model.auto_now_add if on_insert else model.auto_now
+
+        names = {name for model in self.models.values() for name in stamped(model)}
         return frozenset(
             name
             for name in names
-            if all(name in model.auto_now for model in self.models.values() if name in model.fields)
+            if all(name in stamped(model) for model in self.models.values() if name in model.fields)
         )
 
     def interface_attributes(self) -> frozenset[str]:

@@ -55,6 +55,16 @@ _AWARE: Final = "aware"
 Value = frozenset[cst.Call] | Literal["aware"] | None
 
 
+_ASSET = """
+from django.conf import settings
+from django.db import models
+
+class LocalAsset(models.Model):
+    created = models.DateTimeField(auto_now_add=True)
+    location = models.CharField(max_length=255)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+"""
+
 _API_CALL = """
 from django.db import models
 
@@ -90,7 +100,8 @@ class NaiveDatetime(ClientRule):
     `DateField`, `.year`), turned into a timestamp, made aware (`astimezone()`, `make_aware`,
     `tz.localize`, a project helper), compared with or subtracted from another naive time of
     the same clock (a duration), assigned to an `auto_now` field (`save()` overwrites it; an
-    `update()` does not, and is flagged), or returned to a caller in another module. A function that
+    `update()` does not, and is flagged), given to a new row's `auto_now_add` field (`Model(...)`,
+    `create(...)`: the insert overwrites it), or returned to a caller in another module. A function that
     reads `USE_TZ`, or an `if` that calls `timezone.now()` in another branch, chooses naive
     time on purpose. Where the project's settings set `USE_TZ = False` (test settings aside), the
     ORM and `timezone.now()` hold naive local time too: only a window key of the local clock and a
@@ -215,6 +226,35 @@ class NaiveDatetime(ClientRule):
                     updated_at = models.DateTimeField(auto_now=True)
                 """
             },
+        ),
+        Good(
+            """
+            from datetime import datetime
+
+            from .models import LocalAsset
+
+            def register(path, owner):
+                # An insert stamps `created` itself (auto_now_add): the value given is never stored.
+                asset = LocalAsset(created=datetime.now(), location=path, owner=owner)
+                asset.save()
+                return LocalAsset.objects.create(created=datetime.now(), location=path + ".bak", owner=owner)
+            """,
+            path="assets/local.py",
+            files={"assets/models.py": _ASSET},
+        ),
+        Bad(
+            """
+            from datetime import datetime
+
+            from .models import LocalAsset
+
+            def backdate(asset):
+                asset.created = datetime.now()  # RP510
+                asset.save()  # an existing row: auto_now_add does not apply
+                LocalAsset.objects.filter(pk=asset.pk).update(created=datetime.now())  # RP510
+            """,
+            path="assets/local.py",
+            files={"assets/models.py": _ASSET},
         ),
         Bad(
             """
@@ -464,6 +504,8 @@ class NaiveDatetime(ClientRule):
         )
         #: `save()` overwrites these with the current time: an assigned value never reaches the database.
         self.auto_now = self.context.models.auto_now_fields()
+        #: An insert overwrites these too (`auto_now_add`): a value given to a new row never reaches the database.
+        self.auto_now_on_insert = self.context.models.auto_now_fields(on_insert=True)
         #: Unless the settings say `USE_TZ = False`: then the ORM and `timezone.now()` hold naive local time.
         self.use_tz = self.context.models.use_tz is not False
         #: Attributes this module gives objects that are not models (a dataclass's `expires_at`, a
@@ -740,7 +782,7 @@ class _Scope(cst.CSTVisitor):
             self._lookups(node, writes=False, queryset=True)
             return
         if self._is_model(func, name):  # `Embed(last_updated=...)`
-            self._lookups(node, writes=True, queryset=True)
+            self._lookups(node, writes=True, queryset=True, inserts=True)
             return
         if not isinstance(func, cst.Attribute):
             return
@@ -760,12 +802,20 @@ class _Scope(cst.CSTVisitor):
             if stored is not None:
                 self.found(self.value(stored.value), "is stored in the cache")
         elif method in _ORM_LOOKUPS or method in _ORM_WRITES:
-            self._lookups(node, writes=method in ("create", "update"), queryset=_is_queryset(func.value))
+            self._lookups(
+                node,
+                writes=method in ("create", "update"),
+                queryset=_is_queryset(func.value),
+                inserts=method == "create",
+            )
 
-    def _lookups(self, node: cst.Call, writes: bool, queryset: bool) -> None:
-        """Keyword lookups and field values of an ORM call (and its `defaults=` mapping)."""
+    def _lookups(self, node: cst.Call, writes: bool, queryset: bool, inserts: bool = False) -> None:
+        """Keyword lookups and field values of an ORM call (and its `defaults=` mapping); `inserts`: the
+        values of a new row (`Model(...)`, `create(...)`), where an `auto_now_add` field is stamped anew."""
         for arg in node.args:
             if arg.keyword is None:
+                continue
+            if inserts and arg.keyword.value in self.rule.auto_now_on_insert:
                 continue
             if arg.keyword.value in ("defaults", "create_defaults"):
                 for key, value in _mapping(arg.value):
