@@ -152,8 +152,9 @@ personal data (RP301: an admin username read from a setting, 4); a module named 
 test code (`populate_test_data.py`); a multi-table child's link to its parent is built from its own
 row (RP401); a `count()` tested for truth is an existence guard (RP402), and a queryset counted and
 then tested gets "count once and reuse the number"; a `try` that only releases a resource under an
-`if` that tests for it (`if conn: conn.close()`) is cleanup (RP304, also 2 on arches). Re-run and
-re-sampled, 126 of 156 (blockers: galaxy-ng 22 of 23, geonode 31 of 39). Left as found: RP304 on
+`if` that tests for it (`if conn: conn.close()`) is cleanup (RP304, also 2 on arches); a naive time
+given to a new row's `auto_now_add` field is overwritten by the insert (RP510). Re-run and
+re-sampled, 126 of 155 (blockers: galaxy-ng 22 of 23, geonode 31 of 39). Left as found: RP304 on
 geonode, 11 of 24: mostly a `try` whose
 body can only fail the expected way (a string parsed, a regex matched, `bytes.decode()`, a lazy
 queryset), which the rule still asks to name, as ruff's BLE001 and pylint's broad-exception-caught
@@ -161,7 +162,7 @@ do, and a reason written in a comment on the `try` rather than at the `except`; 
 that catches everything but its own error, a project's `NotImplementedError` text, a task's log
 that no view serves to its requester, and upload checks named `assert_*`; RP307 on `try` bodies that
 only parse; RP401 on an MPTT root's parent and per-row work no prefetch can serve; RP509 on
-operator-run commands; RP510 on an `auto_now_add` field set in a constructor; RP301 on a `user`
+operator-run commands; RP301 on a `user`
 that an early return leaves `None`; RP203 on a migration replaced by a one-migration squash;
 RP204 on a column that a dependency (pulpcore) adds in the same release.
 """
