@@ -65,8 +65,8 @@ class RepeatedCountQueries(QueryTracker):
     Counts pair only at the same loop depth and with no write (`update`, `delete`, `save`,
     `create`) between them; `count() > 0`, `count() == 0` and a `count()` tested for truth
     (`if qs.count():`) are existence guards like `.exists()`.
-    The same queryset counted twice (or counted and tested) gets "count once and reuse the number"; distinct querysets get
-    `Count("id", distinct=True)`. Before Django 2.0 (the project's version, as RP101 reads it),
+    The same queryset counted twice (or counted and tested) gets "count once and reuse the number";
+    distinct querysets get `Count("id", distinct=True)`. Before Django 2.0 (the project's version, as RP101 reads it),
     aggregates take no `filter=`: the advice is `Count(Case(When(Q(...), then="id")))`.
     Calls in the two branches of one `if` (or after a branch that returns or continues), and a fallback
     under an `if` that tests the first result, are taken to exclude each other. An `.exists()`
@@ -259,7 +259,7 @@ class RepeatedCountQueries(QueryTracker):
 
     def visit_If(self, node: cst.If) -> None:
         self._enter(node)
-        self.guards.update(id(call) for call in _truth_tested(node.test))  # `if qs.count():`, like `.exists()`
+        self._guard(node.test)
         self.tests[id(node)] = frozenset(names(node.test))
         self.branch_of[id(node.body)] = (id(node), "body")
         if node.orelse is not None:
@@ -304,7 +304,7 @@ class RepeatedCountQueries(QueryTracker):
 
     def visit_While(self, node: cst.While) -> None:
         self.depth += 1
-        self.guards.update(id(call) for call in _truth_tested(node.test))
+        self._guard(node.test)
 
     def leave_While(self, original_node: cst.While) -> None:
         self.depth -= 1
@@ -344,7 +344,11 @@ class RepeatedCountQueries(QueryTracker):
             self.guards.add(id(node.left))
 
     def visit_IfExp(self, node: cst.IfExp) -> None:
-        self.guards.update(id(call) for call in _truth_tested(node.test))
+        self._guard(node.test)
+
+    def _guard(self, test: cst.BaseExpression) -> None:
+        """A `count()` tested for truth (`if qs.count():`, `not qs.count()`) tests existence, like `.exists()`."""
+        self.guards.update(id(call) for call in _truth_tested(test))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
