@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +25,7 @@ from review_patterns.report.fingerprint import Sources
 from review_patterns.report.writers import WRITERS
 from review_patterns.report.writers.github import escape_data, escape_property
 from review_patterns.report.writers.markdown import code_block, escape, inline
+from review_patterns.report.writers.text import text
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN = DATA / "golden"
@@ -129,6 +133,32 @@ def test_golden(fmt: str) -> None:
 
 def test_every_format_has_a_golden_file() -> None:
     assert set(SUFFIX) == set(WRITERS)
+
+
+def test_the_text_report_in_colour_reads_as_the_plain_one() -> None:
+    """Colour comes from rich; plain text (piped, CI, pre-commit) is written without it, tabs expanded alike."""
+    views = REPORT.files[0]
+    tabbed = replace(views, findings=(replace(views.findings[1], message="`eval()`\ton\ttext"),))
+    for report in (REPORT, replace(REPORT, files=(tabbed,)), replace(REPORT, review=True)):
+        coloured = text(report, SOURCES, rules=RULES, color=True)
+        assert "\x1b[" in coloured
+        assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == text(report, SOURCES, rules=RULES)
+    assert "  6:12  RP990  blocker    `eval()`      on      text\n" in text(
+        replace(REPORT, files=(tabbed,)), rules=RULES
+    )
+
+
+def test_plain_text_does_not_import_rich() -> None:
+    code = (
+        "import sys, tests.test_writers as t; from review_patterns.report.writers.text import text;"
+        "assert text(t.REPORT, t.SOURCES, rules=t.RULES); print('rich' in sys.modules)"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(DATA.parents[1] / "src"), str(DATA.parents[1]), str(DATA.parent)]),
+    }
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "False"
 
 
 def test_sarif_validates_against_the_official_schema() -> None:
