@@ -136,6 +136,29 @@ def test_apps_whose_models_cannot_be_found_are_named_once(tmp_path: Path) -> Non
     assert [f["line"] for r in report["files"] for f in r["findings"]] == [6, 12]  # contrib models still known
 
 
+def test_an_app_config_class_named_outside_apps_py_is_the_app_of_its_module(tmp_path: Path) -> None:
+    """`INSTALLED_APPS` may name any `AppConfig` class by its path, such as an admin site's replacing
+    `django.contrib.admin`: its module is the project's, so nothing is missing."""
+    settings = SETTINGS.replace('"django.contrib.admin",', '"mysite.admin_site.SiteAdminConfig",')
+    settings = settings.replace('"rest_framework",', '"billing.config.BillingConfig",')
+    files = {
+        "manage.py": "",
+        "mysite/__init__.py": "",
+        "mysite/settings.py": settings,
+        "mysite/admin_site.py": "from django.contrib.admin.apps import AdminConfig\n\n"
+        "class SiteAdminConfig(AdminConfig):\n    default_site = 'mysite.admin_site.Site'\n",
+        "accounts/__init__.py": "",
+        "accounts/apps.py": "from django.apps import AppConfig\n\nclass AccountsConfig(AppConfig):\n    name = 'accounts'\n",
+        "accounts/models.py": PROFILES,
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(textwrap.dedent(text).lstrip())
+    report = json.loads(run_cli("check", "--select", "RP401", "--format", "json", ".", cwd=tmp_path).stdout)
+    (warning,) = report["warnings"]
+    assert "2 apps whose models were not found: billing.config, allauth.account;" in warning
+
+
 def permissions_mixin_methods(context: ProjectContext) -> set[str]:
     found = context.models.find_class("django.contrib.auth.models.PermissionsMixin")
     assert found is not None

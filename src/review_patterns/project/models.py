@@ -364,12 +364,22 @@ def unresolved_apps(
     project = {module_name(p) for p in paths}
     missing = []
     for entry in dict.fromkeys(installed):
-        app = re.sub(r"\.apps\.\w+$", "", entry)
+        app = installed_app(entry)
         if app.startswith("django.") or any(_holds(m, app) for m in project):
             continue
         if find_installed_module(app, search) is None:
             missing.append(app)
     return missing
+
+
+def installed_app(entry: str) -> str:
+    """The package an `INSTALLED_APPS` entry names: the entry, or for the path of an `AppConfig` class
+    (its last part in CapWords: `blog.apps.BlogConfig`, `site.admin.SiteAdminConfig`) the module holding
+    the class, less a final `.apps`."""
+    module, _, last = entry.rpartition(".")
+    if not (module and last[:1].isupper()):
+        return entry
+    return module.removesuffix(".apps") if module.endswith(".apps") else module
 
 
 def _holds(module: str, package: str) -> bool:
@@ -588,7 +598,7 @@ class ModelIndex:
             if ".models" in text:
                 external.update(m for m in _IMPORT_MODELS.findall(text) if self._project_module(m) is None)
         for entry in [*self.installed_apps, "django.contrib.auth", "django.contrib.contenttypes"]:
-            app = re.sub(r"\.apps\.\w+$", "", entry)
+            app = installed_app(entry)
             if self._project_module(f"{app}.models") is None:
                 external.add(f"{app}.models")
         for path in candidates:
