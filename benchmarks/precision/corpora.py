@@ -46,6 +46,9 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     ("arches", "8.1.5", "arches-8.1.5"),
     ("galaxy-ng", "4.9.2", "galaxy-ng-4.9.2"),
     ("geonode", "5.1.1", "geonode-5.1.1"),  # a wheel only
+    ("kiwitcms", "12.4", "kiwitcms-12.4"),
+    ("wger", "2.1", "wger-2.1"),
+    ("evennia", "5.0.1", "evennia-5.0.1"),
 )
 
 #: Projects added to measure the rules on code they were not tuned on: their first-run figures
@@ -68,6 +71,9 @@ HELD_OUT: frozenset[str] = frozenset(
         "arches",
         "galaxy-ng",
         "geonode",
+        "kiwitcms",
+        "wger",
+        "evennia",
     }
 )
 
