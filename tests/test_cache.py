@@ -340,6 +340,25 @@ def test_turning_use_tz_off_in_the_settings_rechecks_the_naive_times(
     assert ("blog/stamps.py", "RP510") not in codes(report)
 
 
+def test_a_helper_that_stops_logging_the_traceback_rechecks_its_callers(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = "import traceback\n\n\ndef log_trace(message):\n    print(message, traceback.format_exc())\n"
+    (project / "blog/logs.py").write_text(logs)
+    (project / "blog/sync.py").write_text(
+        "from blog.logs import log_trace\n\n\ndef sync(feed):\n    try:\n        feed.pull()\n"
+        "    except Exception:\n        log_trace('feed not pulled')\n"
+    )
+    run = Run(project, monkeypatch)
+    assert ("blog/sync.py", "RP304") not in codes(run())
+    (project / "blog/logs.py").write_text(logs.replace(", traceback.format_exc()", ""))
+    report = run()
+    assert "blog/sync.py" in run.checked and "blog/helpers.py" not in run.checked
+    assert codes(report)[("blog/sync.py", "RP304")] == 1
+    (project / "blog/logs.py").write_text(logs)
+    assert ("blog/sync.py", "RP304") not in codes(run())
+
+
 def test_changing_the_config_rechecks(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Run(project, monkeypatch)
     run()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 from review_patterns.project.models import ModelIndex, contrib_version, module_name, unresolved_apps
 from review_patterns.project.models import may_change_index as _may_change_models
+from review_patterns.project.tracebacks import may_log_tracebacks
 from review_patterns.project.versions import (
     DjangoVersion,
     Version,
@@ -579,6 +580,13 @@ class ProjectContext:
         return index_clients(self.sources())
 
     @part
+    def traceback_loggers(self) -> frozenset[str]:
+        """The project's functions that log the traceback of the exception being handled (RP304)."""
+        from review_patterns.project.tracebacks import traceback_loggers
+
+        return traceback_loggers(self.sources())
+
+    @part
     def patched_http(self) -> frozenset[str]:
         """HTTP libraries the project gives a default timeout by replacing their send method (RP509)."""
         from review_patterns.project.http import patched_libraries
@@ -639,6 +647,11 @@ class ProjectContext:
         "served_fields": (lambda served: None, lambda context, _, path, text: "Serializer" in text and "Meta" in text),
         "method_names": (lambda names: None, lambda context, _, path, text: _METHOD.search(text) is not None),
         "function_names": (lambda names: None, lambda context, _, path, text: _DEF.search(text) is not None),
+        # A module may define a logger only with the words of one; one that did may no longer.
+        "traceback_loggers": (
+            lambda loggers: sorted({name.rpartition(".")[0] for name in loggers}),
+            lambda context, hints, path, text: may_log_tracebacks(text) or module_name(path) in hints,
+        ),
         # Rows are followed from `select_for_update()` through the functions called, found by name.
         "locked_rows": (
             lambda rows: None,
@@ -763,6 +776,8 @@ class ProjectContext:
             return self.locked_rows
         if name == "patched_http":
             return self.patched_http
+        if name == "traceback_loggers":
+            return self.traceback_loggers
         if name == "django_version":
             return self.django_version
         raise KeyError(name)

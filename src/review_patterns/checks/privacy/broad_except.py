@@ -11,6 +11,7 @@ import libcst as cst
 from review_patterns.checks.privacy.helpers import BROAD, Handler, HandlerAwareRule, LoggerCall
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.project.tracebacks import is_traceback_logger
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import call_name, dotted_name, is_none, string_value
@@ -24,7 +25,10 @@ class BroadExcept(HandlerAwareRule):
     logs the traceback (`logger.exception(...)`, `exc_info=` anything but `False`,
     `traceback.print_exc()`, an error reporter such as `sentry_sdk.capture_exception()`,
     `rollbar.report_exc_info()`, a function named `report_error`/`report_exception`, a logging
-    handler's `self.handleError(record)`, and the `error-reporters` of the configuration). Nor does it flag a handler that hands the failure
+    handler's `self.handleError(record)`, the `error-reporters` of the configuration, and the
+    project's own functions whose body logs the traceback being handled, such as a `log_trace()`
+    calling `traceback.format_exc()`, also by another name bound to one: `trace = log_trace`).
+    Nor does it flag a handler that hands the failure
     to the project's own failure handling (a call named like `storage_background_failure(...)`, `job.mark_failed()`,
     `on_error(...)`; a flash message or a form error is not: it tells the user, not the
     operator). A handler that passes the exception object on (to a function other than a
@@ -65,9 +69,10 @@ class BroadExcept(HandlerAwareRule):
     ## Known problems
     A comment is taken at its word: a handler that says why it catches everything is not
     flagged, however weak the reason. The exception's text assigned to a local variable counts
-    as passed on even when the variable is then only logged. The project's failure handling is
-    recognised by the called name, not by reading what the function does; a helper that reads
-    `sys.exc_info()` under another name is not followed. Still flagged though deliberate: a
+    as passed on even when the variable is then only logged. A project function is read for the
+    traceback it logs only when it is defined at a module's top level and logs it itself (not
+    through another helper of its own); the project's other failure handling is recognised by the
+    called name, not by reading what the function does. Still flagged though deliberate: a
     formatting helper that returns a placeholder when formatting fails, and the operators of
     Django's own `{% if %}`, which are False on any error by design.
 
@@ -84,6 +89,7 @@ class BroadExcept(HandlerAwareRule):
     in_handlers = True
     skip_kinds = frozenset({FileKind.TEST, FileKind.FIXTURE})
     options = {"error-reporters": ()}
+    reads = ("traceback_loggers",)
     examples = (
         Bad("""
             def sync_stock(product):
@@ -224,6 +230,66 @@ class BroadExcept(HandlerAwareRule):
                 except (WarehouseError, BaseException) as e:  # RP304
                     logger.warning("stock sync failed: %s", type(e).__name__)
             """),
+        Good(
+            """
+            from shop.utils import logger
+
+            def apply_discount(order, code):
+                try:
+                    order.apply(code)
+                except Exception:
+                    logger.log_trace(f"discount {code} not applied")
+
+            def refresh(order):
+                try:
+                    order.refresh()
+                except Exception:
+                    logger.trace()
+            """,
+            path="shop/views.py",
+            files={
+                "shop/utils/logger.py": """
+                    from traceback import format_exc
+
+                    from twisted.python import log
+
+                    def log_trace(message=None):
+                        trace = format_exc()  # the caller's traceback, logged by the project's own helper
+                        if trace:
+                            log.err(trace)
+                            if message:
+                                log.err(message)
+
+                    trace = log_trace
+                    """,
+            },
+        ),
+        Bad(
+            """
+            from shop.plugins import load_plugin
+
+            def refresh(order):
+                try:
+                    order.refresh()
+                except Exception:  # RP304
+                    load_plugin("fallback")
+            """,
+            path="shop/views.py",
+            files={
+                "shop/plugins.py": """
+                    import importlib
+                    import logging
+
+                    logger = logging.getLogger(__name__)
+
+                    def load_plugin(name):
+                        try:
+                            return importlib.import_module(name)
+                        except ImportError:
+                            logger.exception("cannot load %s", name)  # its own failure's traceback
+                    """,
+            },
+        ),
     )
 
     def setup(self) -> None:
@@ -346,7 +412,9 @@ class BroadExcept(HandlerAwareRule):
 
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
         name = call_name(node) or ""
-        if name in self.settings["error-reporters"] or (log is None and self._records_failure(node, name)):
+        if name in self.settings["error-reporters"] or (
+            log is None and (self._records_failure(node, name) or self._logs_traceback(node))
+        ):
             for handler in self.handlers:
                 handler.logs_traceback = True
         body = self._own_try()
@@ -376,6 +444,13 @@ class BroadExcept(HandlerAwareRule):
         callee, reads = _returned(node.value)
         if reads and any(callee != other and reads <= used for other, used in body.returned):
             self.retrying.add(self.handler)  # the result computed another way, from the same input
+
+    def _logs_traceback(self, node: cst.Call) -> bool:
+        """A call of the project's own function that logs the traceback being handled (`log_trace()`)."""
+        if self.handler is None:
+            return False
+        called = self.semantic.qualified_name(node.func)
+        return called is not None and is_traceback_logger(called, self.context.traceback_loggers)
 
     def _records_failure(self, node: cst.Call, name: str) -> bool:
         """`storage_background_failure(self)`, `job.mark_failed()`: the project's own failure handling
