@@ -453,6 +453,35 @@ def test_broad_except_that_swallows(body: str) -> None:
     assert calls_flagged(source, "RP304") == [5]
 
 
+@pytest.mark.parametrize(
+    ("docstring", "flagged"),
+    [
+        ("Return the price, or None if the amount is invalid.", []),
+        (
+            "The URL of the detail page.\n\n            If no view is defined in urls.py, returns an\n            HTML anchor.\n            ",
+            [],
+        ),
+        ("The URL of the detail page; returns '#' when no view is named so.", []),
+        ("The URL of the detail page if one is defined, otherwise returns an anchor.", []),
+        # not what happens on failure: a condition of the work, or no return at all
+        ("The URL of the detail page, created if none exists.", [8]),
+        ("The URL of the detail page. If not cached, reverse it and cache it.", [8]),
+    ],
+)
+def test_broad_except_in_a_wrapper_whose_docstring_tells_the_fallback(docstring: str, flagged: list[int]) -> None:
+    source = f"""
+        from django.urls import reverse
+
+        def detail_url(obj):
+            \"\"\"{docstring}\"\"\"
+            try:
+                return reverse("detail", kwargs={{"pk": obj.pk}})
+            except Exception:
+                return "#"
+        """
+    assert calls_flagged(source, "RP304") == flagged
+
+
 def test_except_star_is_checked_too() -> None:
     source = """
         def run(items):

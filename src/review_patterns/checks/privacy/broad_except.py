@@ -53,7 +53,8 @@ class BroadExcept(HandlerAwareRule):
     same line is) or whose sync twin's does (`async def aload()` beside `def load()`), or that
     silences another linter's broad-except or try-except-pass check (`# noqa: BLE001`,
     `# noqa: S110`, `# nosec B110`, `# pylint: disable=broad-except`); a function that wraps one `try` and whose docstring
-    says what it does on failure ("return None if the input is invalid"); a `try` that only
+    says what it does on failure ("return None if the input is invalid", "if no view is defined,
+    returns an anchor"); a `try` that only
     releases a resource (`close()`, `shutdown()`, `lock.__exit__(...)`, `os.remove()`, also under an
     `if` that tests for it: `if conn: conn.close()`) or any handler in a
     `close()`, `__exit__()` or `__del__()` method: best-effort cleanup; and the handlers of a
@@ -591,6 +592,13 @@ _ON_FAILURE = re.compile(
     r"\b(fail\w*|invalid|errors?|exceptions?|fall ?back|safe\w*|silent\w*|ignor\w*|unsupported|could not|cannot)\b",
     re.IGNORECASE,
 )
+#: A docstring's fallback told as a condition: "if no view is defined, returns an anchor", "returns None
+#: when not found", "otherwise returns the text".
+_FALLBACK = re.compile(
+    r"\bif (?:no|not|none)\b.{0,80}?\breturns?\b|\breturns?\b.{0,80}?\b(?:if|when) (?:no|not|none)\b"
+    r"|\botherwise,? returns?\b",
+    re.IGNORECASE | re.DOTALL,
+)
 #: Methods that release what their object holds: whatever they catch is best-effort cleanup.
 _RELEASING_METHODS = _RELEASING | {"__del__", "__exit__", "__aexit__"}
 
@@ -611,7 +619,7 @@ def _documented_wrapper(function: cst.FunctionDef, statement: cst.Try | cst.TryS
     """A function that wraps one `try` (and a final `return`) and whose docstring says what it does on failure."""
     docstring = function.get_docstring()
     body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
-    if not docstring or not _ON_FAILURE.search(docstring):
+    if not docstring or not (_ON_FAILURE.search(docstring) or _FALLBACK.search(docstring)):
         return False
     rest = body[1:]  # after the docstring
     if rest and isinstance(rest[-1], cst.SimpleStatementLine) and isinstance(rest[-1].body[0], cst.Return):
