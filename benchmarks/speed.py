@@ -149,7 +149,8 @@ def main() -> None:
     tree = work / "tree"
     shutil.copytree(args.tree, tree, ignore=shutil.ignore_patterns(".review_patterns_cache"))
     cache = {"REVIEW_PATTERNS_CACHE_DIR": str(work / "cache")}
-    check = [python, "-m", "review_patterns", "check", "--exit-zero", "--format", "json", "-j", jobs]
+    # The default text report, piped (not a terminal): what CI logs and the pre-commit hooks print.
+    check = [python, "-m", "review_patterns", "check", "--exit-zero", "-j", jobs]
     stages: dict[str, Callable[[], tuple[float, float]]] = {
         PARSE_STAGE: lambda: timed([python, "-c", PARSE, str(tree), jobs]),
         COLD_STAGE: lambda: timed([*check, "--no-cache", str(tree)]),
