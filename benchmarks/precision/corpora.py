@@ -49,6 +49,7 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     ("kiwitcms", "12.4", "kiwitcms-12.4"),
     ("wger", "2.1", "wger-2.1"),
     ("evennia", "5.0.1", "evennia-5.0.1"),
+    ("ReviewBoard", "8.1", "reviewboard-8.1"),
 )
 
 #: Projects added to measure the rules on code they were not tuned on: their first-run figures
@@ -74,6 +75,7 @@ HELD_OUT: frozenset[str] = frozenset(
         "kiwitcms",
         "wger",
         "evennia",
+        "ReviewBoard",
     }
 )
 
