@@ -244,6 +244,58 @@ def test_context_is_read_from_disk_around_the_checked_file(tmp_path: Path) -> No
     assert ProjectContext.from_sources({"a.py": "class A:\n    def go(self): ...\n"}).method_names == {"go"}
 
 
+def test_a_package_holding_manage_py_is_imported_from_the_folder_above(tmp_path: Path) -> None:
+    """Review Board keeps `reviewboard/manage.py` inside its package: the code imports
+    `reviewboard.diffviewer.errors`, so the project is the folder above. A `startproject` layout (no
+    `__init__.py` beside `manage.py`) and a package with nothing marked above keep their folder."""
+    for name in (
+        "rb/pyproject.toml",
+        "rb/reviewboard/__init__.py",
+        "rb/reviewboard/manage.py",
+        "rb/reviewboard/diffviewer/__init__.py",
+        "rb/reviewboard/diffviewer/errors.py",
+        "site/manage.py",
+        "site/site/__init__.py",
+        "site/site/settings.py",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    root = tmp_path.resolve()
+    known: dict[str, str | None] = {}
+    assert find_project_root(tmp_path / "rb/reviewboard/diffviewer", known) == root / "rb"
+    assert find_project_root(tmp_path / "rb/reviewboard", known) == root / "rb"
+    assert find_project_root(tmp_path / "site/site") == root / "site"
+    if not any((folder / m).exists() for folder in tmp_path.parents for m in (".git", "pyproject.toml", "setup.py")):
+        (tmp_path / "rb/pyproject.toml").unlink()
+        assert find_project_root(tmp_path / "rb/reviewboard/diffviewer") == root / "rb/reviewboard"
+
+
+def test_the_projects_own_errors_are_known_when_manage_py_sits_in_its_package(tmp_path: Path) -> None:
+    files = {
+        "pyproject.toml": "",
+        "reviewboard/__init__.py": "",
+        "reviewboard/manage.py": "",
+        "reviewboard/diffviewer/__init__.py": "",
+        "reviewboard/diffviewer/errors.py": "class DiffTooBigError(ValueError):\n    pass\n",
+        "reviewboard/webapi/__init__.py": "",
+        "reviewboard/webapi/views.py": (
+            "from django.http import JsonResponse\n\n"
+            "from reviewboard.diffviewer.errors import DiffTooBigError\n\n\n"
+            "def upload(request):\n"
+            "    try:\n        save_diff(request.FILES['diff'])\n"
+            "    except DiffTooBigError as e:\n"
+            "        return JsonResponse({'error': str(e)}, status=400)\n"
+            "    except Exception as e:\n"
+            "        return JsonResponse({'error': str(e)}, status=500)\n"
+        ),
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    report = review_patterns.lint_paths([tmp_path], Config(select=("RP302",)), cwd=tmp_path)
+    assert [(f.path, f.line) for f in report.findings] == [("reviewboard/webapi/views.py", 12)]
+
+
 def test_each_folder_finds_the_nearest_project_marker_above_it(tmp_path: Path) -> None:
     for name in ("shop/manage.py", "shop/orders/api/views.py", "shop/legacy/pyproject.toml", "shop/legacy/app/x.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

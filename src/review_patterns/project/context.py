@@ -78,16 +78,24 @@ def is_skipped_dir(path: Path | str) -> bool:
 
 def find_project_root(path: Path, known: dict[str, str | None] | None = None, default: Path | None = None) -> Path:
     """The nearest folder at or above `path` holding a project marker, else `default`, else `path`'s own
-    folder. `known` keeps what was found for each folder looked at, for the next call (the folders of a tree)."""
+    folder. `known` keeps what was found for each folder looked at, for the next call (the folders of a tree).
+
+    A package whose only marker is a `manage.py` (Review Board's `reviewboard/manage.py`) is not a root:
+    its modules are imported by the package's name, from a folder above (the nearest marked one; the
+    package itself when there is none)."""
     start = path.resolve()
     if not start.is_dir():
         start = start.parent
     known = {} if known is None else known
     trail = []
+    package_with_manage: str | None = None
     folder = str(start)
     while folder not in known:
         trail.append(folder)
-        if any(os.path.exists(os.path.join(folder, marker)) for marker in ROOT_MARKERS):
+        markers = [m for m in ROOT_MARKERS if os.path.exists(os.path.join(folder, m))]
+        if markers == ["manage.py"] and os.path.exists(os.path.join(folder, "__init__.py")):
+            package_with_manage = package_with_manage or folder
+        elif markers:
             known[folder] = folder
             break
         parent = os.path.dirname(folder)
@@ -96,7 +104,13 @@ def find_project_root(path: Path, known: dict[str, str | None] | None = None, de
             break
         folder = parent
     marked = known[folder]
-    known.update(dict.fromkeys(trail, marked))
+    if marked is None and package_with_manage is not None:
+        below = trail[: trail.index(package_with_manage) + 1]
+        known.update(dict.fromkeys(below, package_with_manage))
+        known.update(dict.fromkeys(trail[len(below) :], None))
+        marked = known[trail[0]]
+    else:
+        known.update(dict.fromkeys(trail, marked))
     if marked is not None:
         return Path(marked)
     return default if default is not None else start
