@@ -482,6 +482,40 @@ def test_broad_except_in_a_wrapper_whose_docstring_tells_the_fallback(docstring:
     assert calls_flagged(source, "RP304") == flagged
 
 
+@pytest.mark.parametrize(
+    ("comment", "flagged"),
+    [
+        ("# Any sort of exception means the file cannot be read: it does not exist.", []),
+        ("# The remote may be down: a failure only means no preview.", []),
+        # what the body does, not why everything is caught
+        ("# Fetch the file from the remote repository.", [7]),
+        ("# Errors are 1-indexed in the frames.", [7]),
+        ("# This might not be the most efficient query, but the script runs rarely.", [7]),
+        ("# TODO: narrow this", [7]),
+    ],
+)
+def test_broad_except_whose_try_opens_with_a_comment(comment: str, flagged: list[int]) -> None:
+    source = f"""
+        def file_exists(repository, path):
+            try:
+                {comment}
+                repository.get_file(path)
+                return True
+            except Exception:
+                return False
+        """
+    assert calls_flagged(source, "RP304") == flagged
+    trailing = f"""
+        def file_exists(repository, path):
+            try:
+                repository.get_file(path)  {comment}
+                return True
+            except Exception:
+                return False
+        """
+    assert calls_flagged(trailing, "RP304") == [line - 1 for line in flagged]
+
+
 def test_except_star_is_checked_too() -> None:
     source = """
         def run(items):

@@ -50,7 +50,9 @@ class BroadExcept(HandlerAwareRule):
     A catch-all can also be deliberate; not flagged: a handler whose comment says why (on the
     `except` line, just above it or in its body, or a string standing as a statement in it; a
     directive such as `# noqa` or a `# TODO` is not a reason, though a comment after it on the
-    same line is) or whose sync twin's does (`async def aload()` beside `def load()`), or that
+    same line is), or whose `try` opens with a comment that speaks of its failure ("any sort of
+    exception means the file does not exist"; not one that only says what the body does), or
+    whose sync twin's handler says why (`async def aload()` beside `def load()`), or that
     silences another linter's broad-except or try-except-pass check (`# noqa: BLE001`,
     `# noqa: S110`, `# nosec B110`, `# pylint: disable=broad-except`); a function that wraps one `try` and whose docstring
     says what it does on failure ("return None if the input is invalid", "if no view is defined,
@@ -309,6 +311,7 @@ class BroadExcept(HandlerAwareRule):
         function = self.function
         if (
             _documented(handler.node)
+            or (body is not None and _try_explains(self.tries[-1][0]))
             or (body is not None and body.cleanup_only)
             or (isinstance(function, cst.FunctionDef) and function.name.value in _RELEASING_METHODS)
             or (
@@ -599,6 +602,12 @@ _FALLBACK = re.compile(
     r"|\botherwise,? returns?\b",
     re.IGNORECASE | re.DOTALL,
 )
+#: A comment opening a `try` that speaks of its failure ("this may fail", "any exception means ..."); not of
+#: errors in general ("errors are 1-indexed in the frames") nor of what else might not go well.
+_TRY_FAILS = re.compile(
+    r"\b(fail\w*|exceptions?|ignor\w*|best[- ]effort|fall ?back)\b",
+    re.IGNORECASE,
+)
 #: Methods that release what their object holds: whatever they catch is best-effort cleanup.
 _RELEASING_METHODS = _RELEASING | {"__del__", "__exit__", "__aexit__"}
 
@@ -650,6 +659,22 @@ def _documented(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
         comments.append(body.trailing_whitespace.comment)
     texts = [c.value.lstrip("#") for c in comments if c is not None] + [t for t in strings if t is not None]
     return any(map(_is_reason, texts))
+
+
+def _try_explains(statement: cst.Try | cst.TryStar) -> bool:
+    """A comment opening the `try` body (or ending its first line) speaks of its failure: "any sort of
+    exception means the file does not exist" (not one that only says what the body does)."""
+    body = statement.body
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return False
+    first = body.body[0]
+    comments = [body.header.comment]
+    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        comments += [line.comment for line in first.leading_lines]
+    if isinstance(first, cst.SimpleStatementLine):
+        comments.append(first.trailing_whitespace.comment)  # `cat.delete(resource)  # This may fail`
+    text = " ".join(c.value.lstrip("#") for c in comments if c is not None)
+    return _is_reason(text) and _TRY_FAILS.search(text) is not None
 
 
 def _releases(small: cst.BaseSmallStatement) -> bool:
