@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from review_patterns.project.models import SETTINGS_PATH
 from review_patterns.syntax.ast_names import top_level
+from review_patterns.syntax.files import FileKind, file_kinds
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 #: The `REST_FRAMEWORK` keys the API rules read.
@@ -43,9 +44,11 @@ class ApiSettings:
 
 
 def read_api_settings(sources: Iterable[tuple[str, str]]) -> ApiSettings:
+    """The settings modules merged, not those of the test suite (`tests/settings.py`): a reusable app
+    configures DRF only there, and no deployment runs with them."""
     settings = ApiSettings()
     for path, text in sources:
-        if not SETTINGS_PATH.search(path):
+        if not SETTINGS_PATH.search(path) or FileKind.TEST in file_kinds(path):
             continue
         try:
             tree = parse_python(text)
