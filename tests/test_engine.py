@@ -25,6 +25,13 @@ from review_patterns.syntax.files import FileKind
 RULES = (SaveInLoop,)  # the engine is tested with stand-in rules, handed to it like the registry
 
 
+def write_files(root: Path, files: dict[str, str]) -> None:
+    """Writes each file of `files` (path -> text) under `root`, making its folders."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
 def lint(source: str, path: str, *, rules: Sequence[type[Rule]] = RULES, **options: Any) -> FileResult:
     return review_patterns.lint(source, path, rules=rules, **options)
 
@@ -200,19 +207,23 @@ def test_missing_path_raises_file_not_found(tmp_path: Path) -> None:
 
 
 def test_collection_skips_virtualenvs_caches_and_excluded_globs(tmp_path: Path) -> None:
-    for name in [
-        "app/views.py",
-        ".venv/lib/x.py",
-        "env2/lib/y.py",
-        "node_modules/z.py",
-        "build/b.py",
-        "app/__pycache__/c.py",
-        "legacy/old.py",
-        "app/generated/g.py",
-        "notes.txt",
-    ]:
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("x = 1\n")
+    write_files(
+        tmp_path,
+        dict.fromkeys(
+            [
+                "app/views.py",
+                ".venv/lib/x.py",
+                "env2/lib/y.py",
+                "node_modules/z.py",
+                "build/b.py",
+                "app/__pycache__/c.py",
+                "legacy/old.py",
+                "app/generated/g.py",
+                "notes.txt",
+            ],
+            "x = 1\n",
+        ),
+    )
     (tmp_path / "env2" / "pyvenv.cfg").write_text("home = /usr\n")
     config = parse_config({"exclude": ["legacy/**", "*/generated/*"]}, root=tmp_path, rules=RULES)
     report = lint_paths([tmp_path], config, cwd=tmp_path)
@@ -225,10 +236,8 @@ def test_collection_skips_virtualenvs_caches_and_excluded_globs(tmp_path: Path) 
 def test_the_context_reads_the_project_files_in_order_past_environments_and_links(tmp_path: Path) -> None:
     from review_patterns.project.context import walk_python_files
 
-    for name in ["manage.py", "b/views.py", "b/a/models.py", "a.py", "b/notes.txt", "env/pyvenv.cfg",
-                 "env/lib/site.py", ".git/hooks/hook.py", "node_modules/p/x.py", "pkg.egg-info/x.py"]:  # fmt: skip
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("x = 1\n")
+    names = "manage.py b/views.py b/a/models.py a.py b/notes.txt env/pyvenv.cfg env/lib/site.py .git/hooks/hook.py"
+    write_files(tmp_path, dict.fromkeys([*names.split(), "node_modules/p/x.py", "pkg.egg-info/x.py"], "x = 1\n"))
     (tmp_path / "linked").symlink_to(tmp_path / "b")  # a link to a folder is not followed
     assert list(walk_python_files(tmp_path)) == ["a.py", "manage.py", "b/views.py", "b/a/models.py"]
 
@@ -248,18 +257,22 @@ def test_a_package_holding_manage_py_is_imported_from_the_folder_above(tmp_path:
     """Review Board keeps `reviewboard/manage.py` inside its package: the code imports
     `reviewboard.diffviewer.errors`, so the project is the folder above. A `startproject` layout (no
     `__init__.py` beside `manage.py`) and a package with nothing marked above keep their folder."""
-    for name in (
-        "rb/pyproject.toml",
-        "rb/reviewboard/__init__.py",
-        "rb/reviewboard/manage.py",
-        "rb/reviewboard/diffviewer/__init__.py",
-        "rb/reviewboard/diffviewer/errors.py",
-        "site/manage.py",
-        "site/site/__init__.py",
-        "site/site/settings.py",
-    ):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("")
+    write_files(
+        tmp_path,
+        dict.fromkeys(
+            (
+                "rb/pyproject.toml",
+                "rb/reviewboard/__init__.py",
+                "rb/reviewboard/manage.py",
+                "rb/reviewboard/diffviewer/__init__.py",
+                "rb/reviewboard/diffviewer/errors.py",
+                "site/manage.py",
+                "site/site/__init__.py",
+                "site/site/settings.py",
+            ),
+            "",
+        ),
+    )
     root = tmp_path.resolve()
     known: dict[str, str | None] = {}
     assert find_project_root(tmp_path / "rb/reviewboard/diffviewer", known) == root / "rb"
@@ -289,17 +302,18 @@ def test_the_projects_own_errors_are_known_when_manage_py_sits_in_its_package(tm
             "        return JsonResponse({'error': str(e)}, status=500)\n"
         ),
     }
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    write_files(tmp_path, files)
     report = review_patterns.lint_paths([tmp_path], Config(select=("RP302",)), cwd=tmp_path)
     assert [(f.path, f.line) for f in report.findings] == [("reviewboard/webapi/views.py", 12)]
 
 
 def test_each_folder_finds_the_nearest_project_marker_above_it(tmp_path: Path) -> None:
-    for name in ("shop/manage.py", "shop/orders/api/views.py", "shop/legacy/pyproject.toml", "shop/legacy/app/x.py"):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("")
+    write_files(
+        tmp_path,
+        dict.fromkeys(
+            ("shop/manage.py", "shop/orders/api/views.py", "shop/legacy/pyproject.toml", "shop/legacy/app/x.py"), ""
+        ),
+    )
     (tmp_path / "loose" / "deep").mkdir(parents=True)
     shop = (tmp_path / "shop").resolve()
     expected = {
