@@ -516,6 +516,37 @@ def test_broad_except_whose_try_opens_with_a_comment(comment: str, flagged: list
     assert calls_flagged(trailing, "RP304") == [line - 1 for line in flagged]
 
 
+@pytest.mark.parametrize(
+    ("body", "logged", "flagged"),
+    [
+        ("data = json.loads(raw)", "logger.warning('cannot parse %s: %s', raw, e)", []),
+        ("return float(value)", "logger.warning(f'not a number: {value}: {e}')", []),
+        ("os.makedirs(self.folder, 0o700, exist_ok=True)", "logger.error('cannot create %s: %s', self.folder, e)", []),
+        # the input is not in the log line, or the call says more than its input
+        ("data = json.loads(raw)", "logger.warning('cannot parse the payload: %s', e)", [9]),
+        ("data = json.loads(fetch(url))", "logger.warning('cannot parse %s: %s', url, e)", [9]),
+        ("data = load_payload(raw)", "logger.warning('cannot parse %s: %s', raw, e)", [9]),
+        (
+            "os.makedirs(path)\n                os.chmod(path, 0o700)",
+            "logger.error('cannot create %s: %s', path, e)",
+            [10],
+        ),
+    ],
+)
+def test_exception_text_that_only_repeats_the_logged_input(body: str, logged: str, flagged: list[int]) -> None:
+    source = f"""
+        import json
+        import os
+
+        def load(self, raw, value, url, path):
+            try:
+                {body}
+            except Exception as e:
+                {logged}
+        """
+    assert calls_flagged(source, "RP307") == flagged
+
+
 def test_except_star_is_checked_too() -> None:
     source = """
         def run(items):

@@ -14,7 +14,9 @@ from review_patterns.checks.privacy.helpers import (
 from review_patterns.checks.privacy.redaction import log_redaction
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
+from review_patterns.syntax import traversal
 from review_patterns.syntax.files import FileKind
+from review_patterns.syntax.names import dotted_name
 
 
 class ExceptionTextInLog(ExceptionTextRule):
@@ -30,7 +32,9 @@ class ExceptionTextInLog(ExceptionTextRule):
     branch `if isinstance(e, KeyError):` / `if type(e) is AbortScript:`, or the `else` of
     `if not isinstance(e, KeyError):`), whose text the handler's
     author knows; text passed through a cleaner (`cleanup*`, `sanitize*`, `redact*`,
-    `scrub*`, `mask_*`, `anonymize*`). Test modules are not checked.
+    `scrub*`, `mask_*`, `anonymize*`); a `try` that is one call whose errors say only what its input
+    was (`json.loads(raw)`, `float(value)`, `int()`, `os.makedirs(path)`, `socket.gethostbyname(host)`)
+    when the log line shows that input already. Test modules are not checked.
 
     ## Why is this bad?
     A broad catch takes whatever went wrong, and its text with it: SQL with the failing row's
@@ -135,6 +139,10 @@ class ExceptionTextInLog(ExceptionTextRule):
     def setup(self) -> None:
         super().setup()
         self.traceback_logged: set[Handler] = set()
+        self.try_of: dict[int, cst.Try] = {}  # id of an `except` clause -> its `try`
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self.try_of.update((id(handler), node) for handler in node.handlers)
 
     def on_call(self, node: cst.Call, log: LoggerCall | None) -> None:
         if log is None:
@@ -151,7 +159,7 @@ class ExceptionTextInLog(ExceptionTextRule):
             for h in sources
             if (self.catches_anything(h) or any(t in BROAD for t in self.caught(h))) and h not in self.traceback_logged
         ]
-        if broad:
+        if broad and not all(self._repeats_the_input(h, node) for h in broad):
             handler = min(broad, key=lambda h: h.name or "")
             self.report(
                 node,
@@ -159,3 +167,66 @@ class ExceptionTextInLog(ExceptionTextRule):
                 text=self.describe(handler),
                 name=handler.name or "e",
             )
+
+    def _repeats_the_input(self, handler: Handler, log: cst.CSTNode) -> bool:
+        """The `try` is one call whose errors say only what its input was (`json.loads(raw)`,
+        `float(value)`, `os.makedirs(path)`), and the log line shows that input already."""
+        statement = self.try_of.get(id(handler.node))
+        body = statement.body.body if statement is not None and isinstance(statement.body, cst.IndentedBlock) else ()
+        if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or len(body[0].body) != 1:
+            return False
+        small = body[0].body[0]
+        call = small.value if isinstance(small, (cst.Expr, cst.Assign, cst.Return)) else None
+        if not isinstance(call, cst.Call) or self.semantic.imported_or_written(call.func) not in _INPUT_ONLY_ERRORS:
+            return False
+        logged = _DottedNames.of(log)
+        for argument in call.args:
+            value = argument.value
+            if isinstance(value, (cst.BaseNumber, cst.BaseString)) or (
+                isinstance(value, cst.Name) and value.value in ("True", "False", "None")
+            ):
+                continue  # a constant: `0o700`, `exist_ok=True`
+            if dotted_name(value) not in logged:
+                return False
+        return True
+
+
+#: Calls whose errors say only what their input was, and why it failed: a parse error's position,
+#: the value that is not a number, the path and the system's reason, the host not found.
+_INPUT_ONLY_ERRORS = frozenset(
+    {
+        "json.loads",
+        "float",
+        "int",
+        "decimal.Decimal",
+        "uuid.UUID",
+        "ipaddress.ip_address",
+        "os.makedirs",
+        "os.mkdir",
+        "os.remove",
+        "os.unlink",
+        "os.rmdir",
+        "socket.gethostbyname",
+    }
+)
+
+
+class _DottedNames(cst.CSTVisitor):
+    """The names and dotted names (`self.path`) an expression reads."""
+
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        name = dotted_name(node)
+        if name is not None:
+            self.found.add(name)
+
+    @classmethod
+    def of(cls, node: cst.CSTNode) -> set[str]:
+        names = cls()
+        traversal.visit(node, names)
+        return names.found
