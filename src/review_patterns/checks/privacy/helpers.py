@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import libcst as cst
 
 from review_patterns.core.rule import Rule
+from review_patterns.project.tracebacks import TRACEBACK_CALLS
 from review_patterns.syntax import traversal
 from review_patterns.syntax.files import SourceFile, attribute_pattern
 from review_patterns.syntax.names import bound_names, call_name, dotted_name, string_value
@@ -134,15 +135,6 @@ class Frame:
     state: dict[str, Any] = field(default_factory=dict)  #: what a rule keeps per scope
 
 
-_TRACEBACK_REPORTERS = frozenset(
-    {
-        "traceback.print_exc",
-        "traceback.print_exception",
-        "traceback.format_exc",
-        "traceback.format_exception",
-        "sentry_sdk.capture_exception",
-    }
-)
 #: Calls that raise: `sys.exit()` raises SystemExit, `self.fail()` AssertionError, `pytest.fail()` Failed.
 _EXITING_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
 _RAISING_CALLS = _EXITING_CALLS | {"pytest.fail", "pytest.skip", "pytest.exit"}
@@ -609,7 +601,7 @@ class HandlerAwareRule(Rule):
             qualified = self.semantic.imported_or_written(node.func)
             if (
                 (log is not None and log.logs_traceback)
-                or qualified in _TRACEBACK_REPORTERS
+                or qualified in TRACEBACK_CALLS
                 or call_name(node) in ERROR_REPORTERS
             ):
                 for enclosing in self.handlers:
