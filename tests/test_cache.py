@@ -359,6 +359,27 @@ def test_a_helper_that_stops_logging_the_traceback_rechecks_its_callers(
     assert ("blog/sync.py", "RP304") not in codes(run())
 
 
+def test_an_edit_that_defines_no_traceback_logger_keeps_the_kept_ones(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from review_patterns.project import tracebacks
+
+    (project / "blog/logs.py").write_text("import traceback\n\n\ndef log_trace():\n    traceback.print_exc()\n")
+    sync = "from blog.logs import log_trace\n\n\ndef sync(feed):\n    try:\n        feed.pull()\n    except Exception:\n        log_trace()\n"
+    (project / "blog/sync.py").write_text(sync)
+    run = Run(project, monkeypatch)
+    assert ("blog/sync.py", "RP304") not in codes(run())
+    built = []
+    real = tracebacks.traceback_loggers
+    monkeypatch.setattr(tracebacks, "traceback_loggers", lambda sources: built.append(1) or real(sources))
+    audit = "\n\ndef audit(feed):\n    try:\n        feed.check()\n    except ValueError:\n        logger.exception('audit')\n"
+    (project / "blog/sync.py").write_text(sync + audit)  # logs its own failure: no logger for others
+    report = run()
+    assert "blog/sync.py" in run.checked and "blog/helpers.py" not in run.checked
+    assert built == []  # the edit might have defined a logger: asked, the kept part says it did not
+    assert ("blog/sync.py", "RP304") not in codes(report)
+
+
 def test_changing_the_config_rechecks(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = Run(project, monkeypatch)
     run()

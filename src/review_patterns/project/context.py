@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 from review_patterns.project.models import ModelIndex, contrib_version, module_name, unresolved_apps
 from review_patterns.project.models import may_change_index as _may_change_models
-from review_patterns.project.tracebacks import may_log_tracebacks
+from review_patterns.project.tracebacks import may_log_tracebacks, module_loggers
 from review_patterns.project.versions import (
     DjangoVersion,
     Version,
@@ -688,6 +688,9 @@ class ProjectContext:
         "served_fields": lambda served, path, text: bool(served.holds(path, text)),
         "models": lambda index, path, text: bool(index.holds(path, text)),
         "redis_clients": lambda clients, path, text: bool(clients.holds(path, text)),
+        "traceback_loggers": lambda loggers, path, text: (
+            module_loggers(path, text) == {name for name in loggers if name.rpartition(".")[0] == module_name(path)}
+        ),
     }
 
     #: Of the parts kept, those built from another part: name -> the parts it reads. A kept part holds

@@ -36,26 +36,28 @@ def may_log_tracebacks(text: str) -> bool:
 def traceback_loggers(sources: Iterable[tuple[str, str]]) -> frozenset[str]:
     """Qualified names of the module-level functions (outside tests) whose body logs the traceback of
     the exception being handled, and of the module's names bound to them (`trace = log_trace`)."""
-    found: set[str] = set()
-    for path, text in sources:
-        if not may_log_tracebacks(text) or file_kinds(path) & {FileKind.TEST, FileKind.FIXTURE}:
-            continue
-        try:
-            tree = parse_python(text)
-        except UNREADABLE:
-            continue
-        source = SourceFile(path, text)
-        imports = AstImportTable.of_module(tree, source.package)
-        names = {
-            node.name
-            for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _logs_traceback(node, imports)
-        }
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in names:
-                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        found.update(f"{source.module_name}.{name}" for name in names)
-    return frozenset(found)
+    return frozenset(name for path, text in sources for name in module_loggers(path, text))
+
+
+def module_loggers(path: str, text: str) -> frozenset[str]:
+    """`traceback_loggers` of one module: what it says of a file edited since (`ProjectContext.HOLDS`)."""
+    if not may_log_tracebacks(text) or file_kinds(path) & {FileKind.TEST, FileKind.FIXTURE}:
+        return frozenset()
+    try:
+        tree = parse_python(text)
+    except UNREADABLE:
+        return frozenset()
+    source = SourceFile(path, text)
+    imports = AstImportTable.of_module(tree, source.package)
+    names = {
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _logs_traceback(node, imports)
+    }
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in names:
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return frozenset(f"{source.module_name}.{name}" for name in names)
 
 
 def _logs_traceback(function: ast.FunctionDef | ast.AsyncFunctionDef, imports: AstImportTable) -> bool:
