@@ -379,7 +379,7 @@ def installed_app(entry: str) -> str:
     module, _, last = entry.rpartition(".")
     if not (module and last[:1].isupper()):
         return entry
-    return module.removesuffix(".apps") if module.endswith(".apps") else module
+    return module.removesuffix(".apps")
 
 
 def _holds(module: str, package: str) -> bool:
