@@ -606,16 +606,16 @@ def test_fingerprints_are_the_same_in_every_process(project: Path) -> None:
 def test_the_model_index_is_kept_between_runs_until_a_model_changes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from review_patterns.project import context as project_context
+    from review_patterns.project.models import ModelIndex
 
     built: list[Path] = []
-    real = project_context.ModelIndex
+    real = ModelIndex._build
 
-    def counting(*args: object, **kwargs: object) -> object:
+    def counting(index: ModelIndex) -> None:
         built.append(project)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        real(index)
 
-    monkeypatch.setattr(project_context, "ModelIndex", counting)
+    monkeypatch.setattr(ModelIndex, "_build", counting)
     run = Run(project, monkeypatch)
     run()
     assert len(built) == 1

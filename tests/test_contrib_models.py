@@ -13,7 +13,7 @@ from conftest import run_cli
 
 from review_patterns import Config, ProjectContext, lint
 from review_patterns.project import models as model_index
-from review_patterns.project.models import bundled_django_module
+from review_patterns.project.contrib import bundled_django_module
 
 APPS = ("auth", "contenttypes", "sessions", "admin", "sites", "flatpages", "redirects")
 

@@ -21,8 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
-from review_patterns.project.models import ModelIndex, contrib_version, module_name, unresolved_apps
-from review_patterns.project.models import may_change_index as _may_change_models
+from review_patterns.project.contrib import contrib_version
 from review_patterns.project.tracebacks import may_log_tracebacks, module_loggers
 from review_patterns.project.versions import (
     DjangoVersion,
@@ -31,7 +30,7 @@ from review_patterns.project.versions import (
     installed_django_version,
     is_declaration_file,
 )
-from review_patterns.syntax.files import MAX_FILE_SIZE, FileKind, SourceFile, read_text
+from review_patterns.syntax.files import MAX_FILE_SIZE, FileKind, SourceFile, module_name, read_text
 
 if TYPE_CHECKING:
     from review_patterns.project.clients import ProjectClients
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from review_patterns.project.exceptions import ExceptionIndex
     from review_patterns.project.instances import Instantiations
     from review_patterns.project.migrations import MigrationHistory
+    from review_patterns.project.models import ModelIndex
     from review_patterns.project.quota import QuotaIndex
     from review_patterns.project.releases import Releases
     from review_patterns.project.serializers import ServedFields
@@ -167,6 +167,12 @@ def _looks_like_migration(text: str) -> bool:
     from review_patterns.project.migrations import looks_like_migration
 
     return looks_like_migration(text)
+
+
+def _may_change_models(path: str, text: str, models: frozenset[str], modules: frozenset[str]) -> bool:
+    from review_patterns.project.models import may_change_index
+
+    return may_change_index(path, text, models, modules)
 
 
 def _may_bind_clients(text: str) -> bool:
@@ -543,6 +549,8 @@ class ProjectContext:
     @cached_property
     def warnings(self) -> tuple[str, ...]:
         """What the context cannot know and the user can fix: apps whose models were not found."""
+        from review_patterns.project.models import unresolved_apps
+
         missing = unresolved_apps(self.paths, self.read, self.search_path)
         if not missing:
             return ()
@@ -566,6 +574,8 @@ class ProjectContext:
         """Every model of the project and of the installed apps it uses, read statically: installed
         apps along `search_path`, Django's contrib apps from the shipped description of `contrib_version`
         when Django is not importable."""
+        from review_patterns.project.models import ModelIndex
+
         return ModelIndex(self.paths, self.read, search=self.search_path, contrib=self.contrib_version)
 
     # -- exception classes (RP302) --

@@ -16,12 +16,12 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from review_patterns.project.contrib import bundled_django_module
 from review_patterns.syntax.ast_names import AstImportTable, ast_argument, ast_dotted_name, top_level
-from review_patterns.syntax.files import FileKind, file_kinds, read_text
+from review_patterns.syntax.files import FileKind, file_kinds, module_name, read_text
 from review_patterns.syntax.parsing import UNREADABLE, parse_python, parses
 
 #: Base classes every model ultimately derives from.
@@ -261,14 +261,6 @@ def _string(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def module_name(path: str) -> str:
-    """`blog/models/__init__.py` -> `blog.models`."""
-    parts = path.removesuffix(".py").split("/")
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(p for p in parts if p not in ("", "."))
-
-
 def find_installed_module(name: str, search: Iterable[str] | None = None) -> Path | None:
     """The file of an importable module, found along `search` (else `sys.path`) without importing it."""
     relative = Path(*name.split("."))
@@ -326,32 +318,6 @@ def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> Se
                 # anything but a literal False (`env.bool("USE_TZ", True)`) may be True
                 use_tz.add(not (isinstance(stmt.value, ast.Constant) and stmt.value.value is False))
     return Settings(user_model, tuple(installed), None if not use_tz else any(use_tz))
-
-
-@cache
-def _bundled() -> dict[str, dict[str, str]]:
-    """Django version -> module -> reduced source of the contrib apps' models (scripts/contrib_models.py)."""
-    data = Path(__file__).with_name("django_contrib.json").read_text(encoding="utf-8")  # as checks/rules.json
-    loaded: dict[str, dict[str, str]] = json.loads(data)
-    return loaded
-
-
-def contrib_version(version: tuple[int, int] | None) -> str:
-    """The shipped release ("5.2") whose contrib models stand in for Django `version`: that release,
-    else the newest shipped one before it, else the oldest shipped; the newest when `version` is unknown."""
-    shipped = sorted(tuple(int(p) for p in v.split(".")) for v in _bundled())
-    if version is None:
-        chosen = shipped[-1]
-    else:
-        chosen = max((v for v in shipped if v <= version), default=shipped[0])
-    return ".".join(map(str, chosen))
-
-
-def bundled_django_module(name: str, version: str | None = None) -> str | None:
-    """The shipped description of a Django contrib models module, for when Django is not importable:
-    that of `version` ("5.2", a shipped release; see `contrib_version`), or of the newest shipped."""
-    versions = _bundled()
-    return versions[version if version in versions else contrib_version(None)].get(name)
 
 
 def unresolved_apps(

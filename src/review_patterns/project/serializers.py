@@ -11,7 +11,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator
 
-from review_patterns.project.models import ModelIndex, Module, module_name
+from review_patterns.project.models import ModelIndex, Module
+from review_patterns.syntax.files import module_name
 
 _ALL = "__all__"
 

@@ -128,6 +128,14 @@ def file_kinds(path: str) -> frozenset[FileKind]:
     return frozenset(kind for kind, pattern in _KINDS if pattern.search(path))
 
 
+def module_name(path: str) -> str:
+    """`blog/views.py` -> `blog.views`; `blog/models/__init__.py` -> `blog.models`."""
+    parts = path.removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(p for p in parts if p not in ("", "."))
+
+
 def attribute_pattern(names: Iterable[str]) -> re.Pattern[str]:
     """Finds in source text an attribute named one of `names` (`.set`, `. info`), with whatever may come
     between the dot and the name: spaces, line breaks, comments, backslash continuations. A rule whose
@@ -149,11 +157,7 @@ class SourceFile:
 
     @cached_property
     def module_name(self) -> str:
-        """`blog/views.py` -> `blog.views`; `blog/__init__.py` -> `blog`."""
-        parts = self.path.removesuffix(".py").split("/")
-        if parts[-1] == "__init__":
-            parts.pop()
-        return ".".join(p for p in parts if p not in ("", "."))
+        return module_name(self.path)
 
     @cached_property
     def package(self) -> str:
