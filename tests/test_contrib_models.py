@@ -13,6 +13,7 @@ from conftest import run_cli
 
 from review_patterns import Config, ProjectContext, lint
 from review_patterns.project import models as model_index
+from review_patterns.project import settings as project_settings
 from review_patterns.project.contrib import bundled_django_module
 
 APPS = ("auth", "contenttypes", "sessions", "admin", "sites", "flatpages", "redirects")
@@ -70,6 +71,7 @@ def without_django(monkeypatch: pytest.MonkeyPatch) -> None:
         return None if name.split(".")[0] == "django" else find(name, search)  # type: ignore[arg-type]
 
     monkeypatch.setattr(model_index, "find_installed_module", find_without_django)
+    monkeypatch.setattr(project_settings, "find_installed_module", find_without_django)
 
 
 def test_every_supported_version_describes_the_contrib_apps() -> None:

@@ -8,7 +8,7 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from review_patterns.project.models import SETTINGS_PATH
+from review_patterns.project.settings import SETTINGS_PATH
 from review_patterns.syntax.ast_names import top_level
 from review_patterns.syntax.files import FileKind, file_kinds
 from review_patterns.syntax.parsing import UNREADABLE, parse_python

@@ -549,7 +549,7 @@ class ProjectContext:
     @cached_property
     def warnings(self) -> tuple[str, ...]:
         """What the context cannot know and the user can fix: apps whose models were not found."""
-        from review_patterns.project.models import unresolved_apps
+        from review_patterns.project.settings import unresolved_apps
 
         missing = unresolved_apps(self.paths, self.read, self.search_path)
         if not missing:

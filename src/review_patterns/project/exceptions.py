@@ -13,7 +13,8 @@ import ast
 import re
 from collections.abc import Callable, Iterable
 
-from review_patterns.project.models import SETTINGS_PATH, Module
+from review_patterns.project.models import Module
+from review_patterns.project.settings import SETTINGS_PATH
 from review_patterns.syntax.files import module_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 

@@ -16,12 +16,18 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from review_patterns.project.contrib import bundled_django_module
+from review_patterns.project.settings import (
+    SETTINGS_PATH,
+    find_installed_module,
+    installed_app,
+    literal_string,
+    read_settings,
+)
 from review_patterns.syntax.ast_names import AstImportTable, ast_argument, ast_dotted_name, top_level
-from review_patterns.syntax.files import FileKind, file_kinds, module_name, read_text
+from review_patterns.syntax.files import module_name, read_text
 from review_patterns.syntax.parsing import UNREADABLE, parse_python, parses
 
 #: Base classes every model ultimately derives from.
@@ -42,7 +48,6 @@ MANY_RELATIONS = {
 DEFAULT_MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
 
 _MODELS_PATH = re.compile(r"(^|/)(models\.py$|models/[^/]+\.py$)")
-SETTINGS_PATH = re.compile(r"(^|/)(settings\.py$|settings/[^/]+\.py$|settings_[^/]*\.py$)")
 _CLASS_LINE = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
 _IMPORT_MODELS = re.compile(r"^[ \t]*from[ \t]+([\w.]+\.models(?:\.[\w.]+)?)[ \t]+import", re.MULTILINE)
 _MODEL_BASE = re.compile(r"Model\b")
@@ -257,104 +262,6 @@ def _call_name(node: ast.expr) -> str | None:
     return None if name is None else name.rpartition(".")[2]
 
 
-def _string(node: ast.expr | None) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-def find_installed_module(name: str, search: Iterable[str] | None = None) -> Path | None:
-    """The file of an importable module, found along `search` (else `sys.path`) without importing it."""
-    relative = Path(*name.split("."))
-    for entry in search if search is not None else sys.path:
-        if not entry:
-            continue
-        folder = Path(entry)
-        for candidate in (folder / relative.with_suffix(".py"), folder / relative / "__init__.py"):
-            try:
-                if candidate.is_file():
-                    return candidate
-            except OSError:
-                continue
-    return None
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the project's settings modules say, read with `ast`."""
-
-    #: `AUTH_USER_MODEL` (the first settings module's: base.py before test.py)
-    user_model: str | None = None
-    installed_apps: tuple[str, ...] = ()  #: every `INSTALLED_APPS` entry
-    #: `USE_TZ`: False when the settings (test settings aside) set it only to a literal False;
-    #: None when none sets it
-    use_tz: bool | None = None
-
-
-def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> Settings:
-    """What the project's settings modules (`SETTINGS_PATH`) say."""
-    user_model: str | None = None
-    installed: list[str] = []
-    use_tz: set[bool] = set()
-    for path in paths:
-        if not SETTINGS_PATH.search(path):
-            continue
-        text = read(path)
-        if text is None or not any(name in text for name in ("AUTH_USER_MODEL", "INSTALLED_APPS", "USE_TZ")):
-            continue
-        try:
-            tree = parse_python(text)
-        except UNREADABLE:
-            continue
-        for stmt in top_level(tree.body):
-            if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
-                continue
-            target = stmt.targets[0]
-            if not isinstance(target, ast.Name):
-                continue
-            if target.id == "AUTH_USER_MODEL" and (value := _string(stmt.value)) and "." in value:
-                user_model = user_model or value
-            elif target.id == "INSTALLED_APPS" and isinstance(stmt.value, (ast.List, ast.Tuple)):
-                installed += [s for e in stmt.value.elts if (s := _string(e))]
-            elif target.id == "USE_TZ" and FileKind.TEST not in file_kinds(path):
-                # anything but a literal False (`env.bool("USE_TZ", True)`) may be True
-                use_tz.add(not (isinstance(stmt.value, ast.Constant) and stmt.value.value is False))
-    return Settings(user_model, tuple(installed), None if not use_tz else any(use_tz))
-
-
-def unresolved_apps(
-    paths: Sequence[str], read: Callable[[str], str | None], search: Sequence[str] | None = None
-) -> list[str]:
-    """The `INSTALLED_APPS` entries whose package is neither in the project nor importable along
-    `search` (else `sys.path`), so the index cannot know their models. Django's own apps are known
-    (shipped) or have none."""
-    installed = read_settings(paths, read).installed_apps
-    project = {module_name(p) for p in paths}
-    missing = []
-    for entry in dict.fromkeys(installed):
-        app = installed_app(entry)
-        if app.startswith("django.") or any(_holds(m, app) for m in project):
-            continue
-        if find_installed_module(app, search) is None:
-            missing.append(app)
-    return missing
-
-
-def installed_app(entry: str) -> str:
-    """The package an `INSTALLED_APPS` entry names: the entry, or for the path of an `AppConfig` class
-    (its last part in CapWords: `blog.apps.BlogConfig`, `site.admin.SiteAdminConfig`) the module holding
-    the class, less a final `.apps`."""
-    module, _, last = entry.rpartition(".")
-    if not (module and last[:1].isupper()):
-        return entry
-    return module.removesuffix(".apps")
-
-
-def _holds(module: str, package: str) -> bool:
-    """Whether `module` is `package` or lies in it, also below a source folder (`src.blog.models`) and
-    in a namespace package (a folder without `__init__.py`)."""
-    dotted = f".{module}."
-    return f".{package}." in dotted
-
-
 def app_config_package(path: str, text: str) -> str | None:
     """The app package whose `AppConfig` (its `label`) a project file may declare: that of an `apps.py`,
     or a package's `__init__.py` naming `AppConfig` (as apps did beside `default_app_config` before
@@ -526,7 +433,7 @@ class ModelIndex:
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
                 values = {
-                    t.id: _string(stmt.value)
+                    t.id: literal_string(stmt.value)
                     for stmt in node.body
                     if isinstance(stmt, ast.Assign)
                     for t in stmt.targets
@@ -688,7 +595,7 @@ class ModelIndex:
 
     def _make_model(self, module: Module, node: ast.ClassDef, bases: list[Model], complete: bool) -> Model:
         meta = _meta(node)
-        app_label = _string(meta.get("app_label")) or self._app_label(module.name)
+        app_label = literal_string(meta.get("app_label")) or self._app_label(module.name)
         model = Model(
             name=node.name,
             app_label=app_label,
@@ -717,7 +624,7 @@ class ModelIndex:
                         target,
                         SINGLE_RELATIONS.get(kind) or MANY_RELATIONS[kind],
                         to,
-                        _string(related) if related is not None else None,
+                        literal_string(related) if related is not None else None,
                         module,
                     )
                 )
@@ -828,7 +735,7 @@ class ModelIndex:
     def _target(self, to: ast.expr | None, module: Module, model: Model) -> str | None:
         if to is None:
             return None
-        text = _string(to)
+        text = literal_string(to)
         if text is not None:
             if text == "self":
                 return model.label
@@ -840,7 +747,7 @@ class ModelIndex:
             isinstance(to, ast.Call)
             and ast_dotted_name(to.func) == "getattr"
             and len(to.args) > 1
-            and _string(to.args[1]) == "AUTH_USER_MODEL"
+            and literal_string(to.args[1]) == "AUTH_USER_MODEL"
         ):
             to = ast.Name("AUTH_USER_MODEL")
         qualified = module.qualify(to)
@@ -1047,7 +954,7 @@ def _is_manager_call(value: ast.Call) -> bool:
 
 def _symmetrical_self(call: ast.Call, to: ast.expr | None) -> bool:
     symmetrical = ast_argument(call, "symmetrical")
-    return _string(to) == "self" and (symmetrical is None or _true(symmetrical))
+    return literal_string(to) == "self" and (symmetrical is None or _true(symmetrical))
 
 
 def _may_be_model(qualified: str) -> bool:
