@@ -557,6 +557,53 @@ def test_rp304_a_filter_registered_by_a_call_fails_silently_too() -> None:
     assert flagged(source, "RP304", path="shop/templatetags/charts.py") == [13]  # not a template library
 
 
+def test_rp304_a_tags_function_runs_in_its_nodes_render_and_fails_silently_too() -> None:
+    # tendenci's `@register.inclusion_tag("meta/image_urls.html")` returning {} when an image cannot be read.
+    source = """
+        from django import template
+
+        register = template.Library()
+
+        @register.inclusion_tag("shop/cart.html", takes_context=True)
+        def cart(context):
+            try:
+                return {"items": context["request"].cart.items()}
+            except Exception:
+                return {}
+
+        @register.simple_tag
+        def price(product):
+            try:
+                return product.price_for(currency())
+            except Exception:
+                return ""
+
+        def stock(product):
+            try:
+                return warehouse.stock(product.sku)
+            except Exception:
+                return ""
+
+        def badge(product):
+            try:
+                return product.badge()
+            except Exception:
+                return ""
+
+        @register.tag
+        def do_cart(parser, token):
+            try:
+                return CartNode(token.split_contents()[1])
+            except Exception:
+                return None
+
+        register.simple_tag(stock)
+        register.inclusion_tag("shop/badge.html")(badge)
+        """
+    # `@register.tag` registers the tag's compiling function, which should raise TemplateSyntaxError.
+    assert flagged(source, "RP304", path="shop/templatetags/shop.py") == [36]
+
+
 def test_rp304_a_try_that_only_logs_retried_by_another_log_line() -> None:
     source = """
         def start_job(job, args, kwargs):

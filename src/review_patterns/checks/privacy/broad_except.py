@@ -60,8 +60,9 @@ class BroadExcept(HandlerAwareRule):
     releases a resource (`close()`, `shutdown()`, `lock.__exit__(...)`, `os.remove()`, also under an
     `if` that tests for it: `if conn: conn.close()`) or any handler in a
     `close()`, `__exit__()` or `__del__()` method: best-effort cleanup; and the handlers of a
-    template filter (`@register.filter`, or `register.filter("name", func)` in the module) or a template `Node.render()`, which Django's
-    documentation asks to fail silently. It is reported at the `except` line. Test modules
+    template filter (`@register.filter`, or `register.filter("name", func)` in the module), of a tag's
+    function, which its node's `render()` runs (`@register.simple_tag`, `@register.inclusion_tag(...)`),
+    or of a template `Node.render()`, which Django's documentation asks to fail silently. It is reported at the `except` line. Test modules
     are not checked.
 
     ## Why is this bad?
@@ -342,12 +343,13 @@ class BroadExcept(HandlerAwareRule):
         return False
 
     def _fails_silently(self) -> bool:
-        """In a template filter or a template `Node.render()`: Django's docs ask them never to raise."""
+        """In a template filter, a tag's function (run by its node's `render()`: `@register.simple_tag`,
+        `@register.inclusion_tag(...)`) or a template `Node.render()`: Django's docs ask them not to raise."""
         for scope in self.semantic.scopes:
             node = scope.node
             if not isinstance(node, cst.FunctionDef):
                 continue
-            if any(self._registers_filter(d.decorator) for d in node.decorators):
+            if any(self._registers_render_code(d.decorator) for d in node.decorators):
                 return True
             if scope.parent is self.semantic.module_scope and node.name.value in self._registered_by_call():
                 return True
@@ -360,10 +362,11 @@ class BroadExcept(HandlerAwareRule):
             and any(self.semantic.qualified_name(base.value) in _TEMPLATE_NODES for base in owner.bases)
         )
 
-    def _registers_filter(self, decorator: cst.BaseExpression) -> bool:
-        """`@register.filter`, `@register.filter(is_safe=True)` with `register = template.Library()`."""
+    def _registers_render_code(self, decorator: cst.BaseExpression) -> bool:
+        """`@register.filter`, `@register.filter(is_safe=True)`, `@register.simple_tag`,
+        `@register.inclusion_tag("x.html")` with `register = template.Library()`."""
         target = decorator.func if isinstance(decorator, cst.Call) else decorator
-        if not (isinstance(target, cst.Attribute) and target.attr.value == "filter"):
+        if not (isinstance(target, cst.Attribute) and target.attr.value in _RENDERING_REGISTRATIONS):
             return False
         return self._is_library(self.semantic.binding_of(target.value))
 
@@ -372,23 +375,26 @@ class BroadExcept(HandlerAwareRule):
         return isinstance(value, cst.Call) and self.semantic.qualified_name(value.func) in _TEMPLATE_LIBRARIES
 
     def _registered_by_call(self) -> frozenset[str]:
-        """The module's functions registered as filters by a call of its body:
-        `register.filter("name", func)`, `register.filter(func)`, `register.filter(filter_func=func)`."""
+        """The module's functions registered as filters or tags by a call of its body:
+        `register.filter("name", func)`, `register.filter(func)`, `register.filter(filter_func=func)`,
+        `register.simple_tag(func)`, `register.inclusion_tag("x.html")(func)`."""
         if self._filters_by_call is None:
             module = self.semantic.module_scope
             names: set[str] = set()
             statements = module.node.body if isinstance(module.node, cst.Module) else ()
             lines = [line.body[0] for line in statements if isinstance(line, cst.SimpleStatementLine)]
             for call in (line.value for line in lines if isinstance(line, cst.Expr)):
+                if not isinstance(call, cst.Call):
+                    continue
+                registration = call.func.func if isinstance(call.func, cst.Call) else call.func  # inclusion_tag(...)(f)
                 if not (
-                    isinstance(call, cst.Call)
-                    and isinstance(call.func, cst.Attribute)
-                    and call.func.attr.value == "filter"
-                    and isinstance(call.func.value, cst.Name)
-                    and self._is_library(module.latest(call.func.value.value))
+                    isinstance(registration, cst.Attribute)
+                    and registration.attr.value in _RENDERING_REGISTRATIONS
+                    and isinstance(registration.value, cst.Name)
+                    and self._is_library(module.latest(registration.value.value))
                 ):
                     continue
-                given = [a.value for a in call.args if a.keyword is None or a.keyword.value == "filter_func"]
+                given = [a.value for a in call.args if a.keyword is None or a.keyword.value in ("filter_func", "func")]
                 if given and isinstance(given[-1], cst.Name):
                     names.add(given[-1].value)
             self._filters_by_call = frozenset(names)
@@ -554,6 +560,9 @@ _TRIVIAL = frozenset(
 
 
 _TEMPLATE_LIBRARIES = frozenset({"django.template.Library", "django.template.library.Library"})
+#: A template library's registrations of code that runs when a template renders (not `tag`, whose
+#: function compiles the tag and should raise `TemplateSyntaxError`).
+_RENDERING_REGISTRATIONS = frozenset({"filter", "simple_tag", "inclusion_tag"})
 _TEMPLATE_NODES = frozenset({"django.template.Node", "django.template.base.Node", "django.template.library.Node"})
 #: Methods that release a resource: a `try` made only of them is best-effort cleanup.
 _RELEASING = frozenset(
