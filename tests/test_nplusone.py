@@ -406,6 +406,27 @@ def test_rp402_counts_at_different_loop_depths_do_not_pair() -> None:
     assert check(code, select="RP402") == []
 
 
+def test_rp402_querysets_distinct_on_fields_pair_only_with_the_same_queryset() -> None:
+    # tendenci's membership report: new and renewing members counted over `distinct("user__id", ...)`,
+    # which `aggregate()` refuses, and where `Count("id", distinct=True)` would count memberships.
+    code = """
+        from forum.models import Post
+
+        def authors_report(since):
+            posts = Post.objects.filter(created__gte=since).distinct("author_id", "topic_id")
+            new = posts.filter(edited=False).count()
+            edited = posts.filter(edited=True).count()
+            return {"new": new, "edited": edited, "again": posts.count(), "any": posts.exists()}
+
+        def totals(since):
+            posts = Post.objects.filter(created__gte=since).distinct()
+            return posts.filter(edited=False).count(), posts.filter(edited=True).count()
+        """
+    found = check(code, select="RP402")
+    assert [(f.line, "count once and reuse" in f.message) for f in found] == [(8, True), (12, False)]
+    assert 'Count("id", distinct=True)' in found[1].message
+
+
 def test_rp402_count_compared_with_zero_is_an_existence_guard() -> None:
     code = """
         from forum.models import Post

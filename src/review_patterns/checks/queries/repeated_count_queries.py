@@ -66,7 +66,9 @@ class RepeatedCountQueries(QueryTracker):
     `create`) between them; `count() > 0`, `count() == 0` and a `count()` tested for truth
     (`if qs.count():`) are existence guards like `.exists()`.
     The same queryset counted twice (or counted and tested) gets "count once and reuse the number";
-    distinct querysets get `Count("id", distinct=True)`. Before Django 2.0 (the project's version, as RP101 reads it),
+    distinct querysets get `Count("id", distinct=True)`; querysets distinct on fields
+    (`distinct("user", "kind")`, PostgreSQL's DISTINCT ON) pair only when they are the very same,
+    since `aggregate()` refuses them and `Count(distinct=True)` would count other rows. Before Django 2.0 (the project's version, as RP101 reads it),
     aggregates take no `filter=`: the advice is `Count(Case(When(Q(...), then="id")))`.
     Calls in the two branches of one `if` (or after a branch that returns or continues), and a fallback
     under an `if` that tests the first result, are taken to exclude each other. An `.exists()`
@@ -233,7 +235,11 @@ class RepeatedCountQueries(QueryTracker):
         super().leave_FunctionDef(original_node)
 
     def _paired(self, a: CountCall, b: CountCall) -> bool:
-        """Whether two counts run together on the same table: same shape, same loop depth, no write between."""
+        """Whether two counts run together on the same table: same shape, same loop depth, no write between.
+        Counts of a `distinct(*fields)` queryset (PostgreSQL's DISTINCT ON) pair only with the very same
+        queryset: `aggregate()` refuses them, and `Count("id", distinct=True)` counts rows, not the distinct fields."""
+        if any(_distinct_on(step) for step in a.shape) and a.receiver != b.receiver:
+            return False
         return a.shape == b.shape and a.depth == b.depth and a.writes == b.writes and not self._exclusive(a, b)
 
     def _exclusive(self, a: CountCall, b: CountCall) -> bool:
@@ -393,6 +399,11 @@ def _fix(counts: list[CountCall], filter_argument: bool = True) -> str:
             " (Django < 2.0 has no `filter=`)"
         )
     return f'compute them in one `aggregate(total=Count("id"{distinct}), done=Count("id"{distinct}, filter=Q(...)))`'
+
+
+def _distinct_on(step: str) -> bool:
+    """A `distinct("user", "kind")` step of a queryset's shape: distinct on fields, not `distinct()`."""
+    return step.startswith("distinct(") and step.replace(" ", "") != "distinct()"
 
 
 def _truth_tested(test: cst.BaseExpression) -> Iterator[cst.Call]:
