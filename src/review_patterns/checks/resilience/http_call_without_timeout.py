@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import libcst as cst
 
 from review_patterns.checks.resilience.http import HttpRule, passes_unknown_arguments
@@ -9,6 +11,7 @@ from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good, Rewrite
 from review_patterns.syntax.files import FileKind
 from review_patterns.syntax.names import keyword, with_keyword
+from review_patterns.syntax.traversal import children, nodes_of
 
 #: Where a positional `timeout` sits, for the calls that take one positionally.
 _POSITIONAL_TIMEOUT = {"urllib": 2, "session.request": 8}
@@ -35,7 +38,9 @@ class HttpCallWithoutTimeout(HttpRule):
     requests are skipped: test modules (their requests go to mocks), fixtures and other linters'
     rule samples (`tests/fixtures/`, `.semgrep/`, test data), scripts outside the package
     (`scripts/`, `bin/`, `setup.py`) and management commands, which an operator runs and can
-    interrupt (a command that a task runs with `call_command` is not followed).
+    interrupt (a command that a task runs with `call_command` is not followed). A `urlopen` in a
+    module that sets the sockets' default timeout when imported (`socket.setdefaulttimeout(5)` at
+    its top level) waits that long; `requests` passes its own timeout, None, and is still flagged.
 
     Measured precision: 8 of 8 on 15 real projects; on three held-out projects 1 of 4
     as found (3 in a pytest plugin), 1 of 1 after the fix (benchmarks/precision).
@@ -214,7 +219,55 @@ class HttpCallWithoutTimeout(HttpRule):
                     """,
             },
         ),
+        Good(
+            """
+            import socket
+            from urllib.request import Request, urlopen
+
+            if hasattr(socket, "setdefaulttimeout"):
+                socket.setdefaulttimeout(5)  # every socket opened from now on, urlopen's among them
+
+            def verify_key(url, data, headers):
+                return urlopen(Request(url, data, headers)).read()
+            """,
+            path="helpdesk/akismet.py",
+        ),
+        Bad(
+            """
+            import socket
+            from urllib.request import urlopen
+
+            import requests
+
+            socket.setdefaulttimeout(5)
+
+            def submit_spam(url, data):
+                # requests passes its own timeout, None, whatever the sockets' default
+                return requests.post(url, data=data).text  # RP509
+
+            def configure(timeout):
+                socket.setdefaulttimeout(timeout)
+            """,
+            path="helpdesk/spam.py",
+        ),
+        Bad(
+            """
+            import socket
+            from urllib.request import urlopen
+
+            def configure():
+                socket.setdefaulttimeout(5)  # only once called
+
+            def verify_key(url):
+                return urlopen(url).read()  # RP509
+            """,
+            path="helpdesk/akismet.py",
+        ),
     )
+
+    def setup(self) -> None:
+        super().setup()
+        self._socket_timeout: bool | None = None  # see `_sets_socket_timeout`
 
     def visit_Call(self, node: cst.Call) -> None:
         built = self.constructed(node)
@@ -235,6 +288,8 @@ class HttpCallWithoutTimeout(HttpRule):
             return
         if call.library == "httpx" or call.library in self.context.patched_http:
             return  # httpx's own default applies, or the one the project patched into the library
+        if call.library == "urllib" and self._sets_socket_timeout():
+            return  # `urlopen` without a timeout waits as long as the socket's default
         where = _POSITIONAL_TIMEOUT.get(call.library)
         if call.session and call.label.endswith(".request"):
             where = _POSITIONAL_TIMEOUT["session.request"]
@@ -242,6 +297,21 @@ class HttpCallWithoutTimeout(HttpRule):
         if where is not None and positional > where:
             return
         self.report(node, _with_timeout(node), call=call.label, how="without a timeout")
+
+    def _sets_socket_timeout(self) -> bool:
+        """Whether the module, when imported, sets the sockets' default timeout (`socket.setdefaulttimeout(5)`
+        at its top level, also under an `if` or a `try`), which `urlopen` without a timeout waits for."""
+        if self._socket_timeout is None:
+            module = self.semantic.module_scope.node
+            lines = _run_on_import(module.body) if isinstance(module, cst.Module) else iter(())
+            self._socket_timeout = any(
+                self.semantic.qualified_name(call.func) == "socket.setdefaulttimeout"
+                and bool(call.args)
+                and not _is_none(call.args[0])
+                for line in lines
+                for call in nodes_of(line, cst.Call)
+            )
+        return self._socket_timeout
 
 
 #: The module constant the fix adds, unless the module already has one of that name.
@@ -254,6 +324,17 @@ def _with_timeout(call: cst.Call) -> Rewrite:
     return Rewrite(
         safe=False, replace=((call, fixed),), constants=(TIMEOUT_CONSTANT,), description="pass `timeout=HTTP_TIMEOUT`"
     )
+
+
+def _run_on_import(statements: Sequence[cst.CSTNode]) -> Iterator[cst.CSTNode]:
+    """The simple statements of a module that run when it is imported: those of its top level and of the
+    blocks of its top-level `if`, `try` and `with` statements, not those of its functions and classes."""
+    for statement in statements:
+        if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            yield statement
+        elif isinstance(statement, (cst.If, cst.Else, cst.Try, cst.ExceptHandler, cst.Finally, cst.With)):
+            for child in children(statement):  # its blocks, and its `elif`, `else`, handlers and `finally`
+                yield from _run_on_import(child.body if isinstance(child, cst.IndentedBlock) else [child])
 
 
 def _is_none(arg: cst.Arg | None) -> bool:
