@@ -143,6 +143,17 @@ def chain(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
 _EMPTY = cst.Module([])
 
 
+def truth_tested(test: cst.BaseExpression) -> Iterator[cst.Call]:
+    """The calls a condition tests for truth: `a()`, `not a()`, `a() and b()`."""
+    if isinstance(test, cst.Call):
+        yield test
+    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        yield from truth_tested(test.expression)
+    elif isinstance(test, cst.BooleanOperation):
+        yield from truth_tested(test.left)
+        yield from truth_tested(test.right)
+
+
 def code(node: cst.CSTNode, *, one_line: bool = False) -> str:
     """The source text of a node; with `one_line` (to quote it in a message), without its comments
     and with its whitespace runs collapsed to one space."""

@@ -12,7 +12,7 @@ from review_patterns.checks.queries.helpers import QuerySet, QueryTracker, exits
 from review_patterns.core.model import Dimension, Severity
 from review_patterns.core.rule import Bad, Good
 from review_patterns.syntax.files import FileKind, SourceFile, attribute_pattern
-from review_patterns.syntax.names import code
+from review_patterns.syntax.names import code, truth_tested
 
 MODELS = {
     "shop/models.py": """
@@ -354,7 +354,7 @@ class RepeatedCountQueries(QueryTracker):
 
     def _guard(self, test: cst.BaseExpression) -> None:
         """A `count()` tested for truth (`if qs.count():`, `not qs.count()`) tests existence, like `.exists()`."""
-        self.guards.update(id(call) for call in _truth_tested(test))
+        self.guards.update(id(call) for call in truth_tested(test))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -404,17 +404,6 @@ def _fix(counts: list[CountCall], filter_argument: bool = True) -> str:
 def _distinct_on(step: str) -> bool:
     """A `distinct("user", "kind")` step of a queryset's shape: distinct on fields, not `distinct()`."""
     return step.startswith("distinct(") and step.replace(" ", "") != "distinct()"
-
-
-def _truth_tested(test: cst.BaseExpression) -> Iterator[cst.Call]:
-    """The calls a condition tests for truth: `a()`, `not a()`, `a() and b()`."""
-    if isinstance(test, cst.Call):
-        yield test
-    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        yield from _truth_tested(test.expression)
-    elif isinstance(test, cst.BooleanOperation):
-        yield from _truth_tested(test.left)
-        yield from _truth_tested(test.right)
 
 
 def names(node: cst.BaseExpression) -> Iterator[str]:
