@@ -50,6 +50,8 @@ PROJECTS: tuple[tuple[str, str, str], ...] = (
     ("wger", "2.1", "wger-2.1"),
     ("evennia", "5.0.1", "evennia-5.0.1"),
     ("ReviewBoard", "8.1", "reviewboard-8.1"),
+    ("tendenci", "16.30", "tendenci-16.30"),
+    ("modoboa", "2.12.0", "modoboa-2.12.0"),
 )
 
 #: Projects added to measure the rules on code they were not tuned on: their first-run figures
@@ -76,6 +78,8 @@ HELD_OUT: frozenset[str] = frozenset(
         "wger",
         "evennia",
         "ReviewBoard",
+        "tendenci",
+        "modoboa",
     }
 )
 
