@@ -655,6 +655,42 @@ def test_rp304_the_projects_failure_handling_and_a_failure_raised_later() -> Non
     assert flagged(source, "RP304") == [9, 26]
 
 
+def test_rp304_a_value_left_unset_and_computed_another_way_after_the_try() -> None:
+    # tendenci's `get_source_data`: the legacy default card, else the customer's payment methods.
+    source = """
+        def default_card(customer):
+            card = None
+            if not card:
+                try:
+                    card = customer.sources.retrieve(customer.default_card)
+                except Exception:
+                    card = None
+            if not card:
+                card = stripe.PaymentMethod.list(customer=customer.id, type="card").data[0]
+            return card
+
+        def nickname(user):
+            try:
+                name = user.profile.nickname
+            except Exception:
+                name = None
+            if not name:
+                log.info("no nickname")
+            return name
+
+        def avatar(user):
+            url = None
+            if not url:
+                try:
+                    url = storage.url(user.avatar)
+                except Exception:
+                    url = None
+            return url
+        """
+    # `nickname` tests the name but never computes it again; in `avatar` the `if` holds the `try` itself
+    assert flagged(source, "RP304") == [16, 27]
+
+
 def test_rp304_failures_collected_in_a_list_the_function_raises_on() -> None:
     # Saleor's `resolve_global_ids_to_primary_keys`: each id that does not decode is kept, and the
     # function raises a GraphQLError naming them after the loop. Kept and never raised on: swallowed.

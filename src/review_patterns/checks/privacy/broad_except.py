@@ -44,8 +44,9 @@ class BroadExcept(HandlerAwareRule):
     `log_failure`): it keeps a failed cleanup or description from masking the original error.
     Nor is a handler that collects what failed in a list the function raises on
     (`invalid_ids.append(graphql_id)`, then `if invalid_ids: raise ...`), or that leaves a value
-    unset (`pass`, `x = None`) when the function raises later if it is None (`if app_module is
-    None: raise ImportError(...)`).
+    unset (`pass`, `x = None`) when the function, after the `try`, raises if it is unset (`if
+    app_module is None: raise ImportError(...)`) or computes it another way (`if not card: card =
+    fetch_default_card(customer)`), whose failure propagates.
 
     A catch-all can also be deliberate; not flagged: a handler whose comment says why (on the
     `except` line, just above it or in its body, or a string standing as a statement in it; a
@@ -521,18 +522,43 @@ class BroadExcept(HandlerAwareRule):
         ):
             return False
         for test in traversal.nodes_of(function, cst.If):
-            if next(traversal.nodes_of(test.body, cst.Raise), None) is None:
-                continue
-            for comparison in traversal.nodes_of(test.test, cst.Comparison):
-                if (
-                    isinstance(comparison.left, cst.Name)
-                    and comparison.left.value in body.assigned
-                    and len(comparison.comparisons) == 1
-                    and isinstance(comparison.comparisons[0].operator, cst.Is)
-                    and is_none(comparison.comparisons[0].comparator)
-                ):
+            if any(h is handler.node for h in traversal.nodes_of(test.body, cst.ExceptHandler)):
+                continue  # an `if` around the `try` itself
+            raises = next(traversal.nodes_of(test.body, cst.Raise), None) is not None
+            for name in _tested_unset(test.test) & body.assigned.keys():
+                if raises or name in _assigned_names(test.body):
                     return True
         return False
+
+
+def _tested_unset(test: cst.BaseExpression) -> frozenset[str]:
+    """The names a condition tests for being unset: `x is None`, `not x`."""
+    if (
+        isinstance(test, cst.UnaryOperation)
+        and isinstance(test.operator, cst.Not)
+        and isinstance(test.expression, cst.Name)
+    ):
+        return frozenset({test.expression.value})
+    names = set()
+    for comparison in traversal.nodes_of(test, cst.Comparison):
+        if (
+            isinstance(comparison.left, cst.Name)
+            and len(comparison.comparisons) == 1
+            and isinstance(comparison.comparisons[0].operator, cst.Is)
+            and is_none(comparison.comparisons[0].comparator)
+        ):
+            names.add(comparison.left.value)
+    return frozenset(names)
+
+
+def _assigned_names(body: cst.BaseSuite) -> frozenset[str]:
+    """The plain names a block assigns (`card = ...`), also in its nested blocks."""
+    return frozenset(
+        target.target.value
+        for assign in traversal.nodes_of(body, cst.Assign)
+        for target in assign.targets
+        if isinstance(target.target, cst.Name)
+    )
 
 
 def _collected(body: cst.BaseSuite) -> frozenset[str]:
