@@ -691,6 +691,50 @@ def test_rp304_a_value_left_unset_and_computed_another_way_after_the_try() -> No
     assert flagged(source, "RP304") == [16, 27]
 
 
+def test_rp304_a_try_that_only_computes_a_value_from_what_it_holds() -> None:
+    # tendenci's membership charts: `int(pk)` and `height * 1.0 / max_count` can fail only on those values.
+    source = """
+        from ast import literal_eval
+
+        def chart_scale(height, max_count, pk, data):
+            try:
+                file_id = int(pk)
+            except Exception:
+                file_id = 0
+            try:
+                scale = height * 1.0 / max_count
+            except Exception:
+                scale = 1.0
+            try:
+                return literal_eval(data)["type"] == "file"
+            except Exception:
+                return False
+
+        def copy_site(options, user):
+            try:
+                from_site = int(options.get("from_site"))
+            except Exception:
+                from_site = 1
+            try:
+                nickname = user.profile.nickname
+            except Exception:
+                nickname = None
+            try:
+                scale = 100 / max(count_rows(), 1)
+            except Exception:
+                scale = 1
+            try:
+                file_id = int(pk)
+                attach(file_id)
+            except Exception:
+                file_id = 0
+            return from_site, nickname, scale
+        """
+    # `literal_eval` parses a document, whose failure is bad data; `options.get`,
+    # `user.profile` (a query) and `count_rows()` may fail another way; so may the second statement
+    assert flagged(source, "RP304", path="members/charts.py") == [15, 21, 25, 29, 34]
+
+
 def test_rp304_failures_collected_in_a_list_the_function_raises_on() -> None:
     # Saleor's `resolve_global_ids_to_primary_keys`: each id that does not decode is kept, and the
     # function raises a GraphQLError naming them after the loop. Kept and never raised on: swallowed.

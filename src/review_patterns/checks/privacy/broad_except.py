@@ -53,7 +53,9 @@ class BroadExcept(HandlerAwareRule):
     directive such as `# noqa` or a `# TODO` is not a reason, though a comment after it on the
     same line is), or whose `try` opens with a comment that speaks of its failure ("any sort of
     exception means the file does not exist"; not one that only says what the body does), or
-    whose sync twin's handler says why (`async def aload()` beside `def load()`), or that
+    whose sync twin's handler says why (`async def aload()` beside `def load()`), or whose `try`
+    only computes a value from what it holds, calling nothing but conversions and arithmetic
+    (`page = int(raw)`, `scale = height / max_count`): it can fail only on that value; or that
     silences another linter's broad-except or try-except-pass check (`# noqa: BLE001`,
     `# noqa: S110`, `# nosec B110`, `# pylint: disable=broad-except`); a function that wraps one `try` and whose docstring
     says what it does on failure ("return None if the input is invalid", "if no view is defined,
@@ -163,11 +165,11 @@ class BroadExcept(HandlerAwareRule):
             options={"error-reporters": ["notify_ops"]},
         ),
         Good("""
-            def read_payload(raw):
+            def read_payload(decoder, raw):
                 try:
-                    return json.loads(raw)
+                    return decoder.decode(raw)
                 except Exception:
-                    return json.loads(raw.decode("latin-1"))
+                    return decoder.decode(raw.decode("latin-1"))
             """),
         Good("""
             def decode_path(path):
@@ -178,12 +180,12 @@ class BroadExcept(HandlerAwareRule):
                 return path
             """),
         Bad("""
-            def read_payload(raw):
+            def read_payload(decoder, raw):
                 try:
-                    return json.loads(raw)
+                    return decoder.decode(raw)
                 except Exception:  # RP304
                     try:
-                        return json.loads(raw.decode("latin-1"))
+                        return decoder.decode(raw.decode("latin-1"))
                     except ValueError:
                         return {}
             """),
@@ -322,10 +324,33 @@ class BroadExcept(HandlerAwareRule):
                 and _documented_wrapper(function, self.tries[-1][0])
             )
             or self._fails_silently()
+            or (body is not None and self._only_computes(self.tries[-1][0]))
             or self._twin_documented(handler)
             or (isinstance(function, cst.FunctionDef) and _REPORTS_FAILURE.match(function.name.value))
         ):
             self.deliberate.add(handler)
+
+    def _only_computes(self, statement: cst.Try | cst.TryStar) -> bool:
+        """A `try` that only computes a value from what it holds (`page = int(raw)`, `return height /
+        max_count`): its one statement calls nothing but conversions and arithmetic (`_COMPUTING`),
+        so it can fail only on that value, and the handler's fallback is the handling."""
+        lines = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else ()
+        if len(lines) != 1 or not isinstance(lines[0], cst.SimpleStatementLine) or len(lines[0].body) != 1:
+            return False
+        small = lines[0].body[0]
+        if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
+            value: cst.BaseExpression | None = small.value
+        elif isinstance(small, cst.Return):
+            value = small.value
+        else:
+            return False
+        if not isinstance(value, (cst.Call, cst.BinaryOperation)):
+            return False
+        if next(traversal.nodes_of(value, (cst.Await, cst.Yield, cst.Lambda, cst.NamedExpr)), None) is not None:
+            return False
+        return all(
+            self.semantic.imported_or_written(call.func) in _COMPUTING for call in traversal.nodes_of(value, cst.Call)
+        )
 
     def _twin_documented(self, handler: Handler) -> bool:
         """In an async twin (`aload`) of a method whose handler of the same classes says why (`load`)."""
@@ -579,6 +604,15 @@ def _collected(body: cst.BaseSuite) -> frozenset[str]:
     return frozenset(names)
 
 
+#: Calls that convert or combine values and fail only on them (`int("x")`, `max([])`); not a parser of
+#: a document (`json.loads`), whose failure is bad data the handler may hide.
+_COMPUTING = frozenset(
+    {
+        *("int", "float", "complex", "bool", "str", "len", "abs", "round", "min", "max", "sum", "divmod"),
+        *("decimal.Decimal", "fractions.Fraction", "uuid.UUID", "distutils.util.strtobool"),
+        *("ipaddress.ip_address", "ipaddress.ip_network"),
+    }
+)
 #: Calls too common to say that two places do the same thing.
 _TRIVIAL = frozenset(
     {"str", "repr", "len", "print", "isinstance", "type", "getattr", "hasattr", "bool", "list", "dict"}
