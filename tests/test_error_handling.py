@@ -691,6 +691,38 @@ def test_rp304_a_value_left_unset_and_computed_another_way_after_the_try() -> No
     assert flagged(source, "RP304") == [16, 27]
 
 
+def test_rp304_a_name_tested_inside_the_try_or_a_handler_doing_more_than_unset_it() -> None:
+    # pulpcore's worker: `if not should_skip:` inside the `try` assigns it; the handler logs and cleans up.
+    source = """
+        def fetch_task(tasks):
+            for task in tasks:
+                try:
+                    should_skip = False
+                    if not should_skip:
+                        should_skip = task.blocked()
+                    if should_skip:
+                        continue
+                    return claim(task)
+                except Exception as e:
+                    logger.error("Error processing task %s: %s", task.pk, e)
+                    if task.locked:
+                        release(task)
+                    continue
+
+        def load(entry):
+            data = None
+            try:
+                data = fetch(entry)
+            except Exception:
+                if entry.cached:
+                    data = entry.cached
+            if data is None:
+                raise LookupError(entry)
+            return data
+        """
+    assert flagged(source, "RP304") == [11, 21]  # the second handler does more than leave `data` unset
+
+
 def test_rp304_a_try_that_only_computes_a_value_from_what_it_holds() -> None:
     # tendenci's membership charts: `int(pk)` and `height * 1.0 / max_count` can fail only on those values.
     source = """

@@ -542,13 +542,14 @@ class BroadExcept(HandlerAwareRule):
         if not body.assigned:
             return False
         unset = _simple_statements(handler.node.body)
-        if not all(
+        if not unset or not all(
             isinstance(small, cst.Pass) or (isinstance(small, cst.Assign) and is_none(small.value)) for small in unset
         ):
             return False
+        inside = {id(test) for test in traversal.nodes_of(self.tries[-1][0], cst.If)}
         for test in traversal.nodes_of(function, cst.If):
-            if any(h is handler.node for h in traversal.nodes_of(test.body, cst.ExceptHandler)):
-                continue  # an `if` around the `try` itself
+            if id(test) in inside or any(h is handler.node for h in traversal.nodes_of(test.body, cst.ExceptHandler)):
+                continue  # an `if` in the `try` or its handlers, or around the `try` itself
             raises = next(traversal.nodes_of(test.body, cst.Raise), None) is not None
             for name in _tested_unset(test.test) & body.assigned.keys():
                 if raises or name in _assigned_names(test.body):
