@@ -502,6 +502,35 @@ def test_rp304_a_lock_released_by_its_exit_is_best_effort_cleanup() -> None:
     assert flagged(source, "RP304") == []
 
 
+def test_rp304_each_branch_of_an_if_releasing_a_resource_is_cleanup() -> None:
+    # geonode's backup command: `empty_folder` unlinks a file or removes a folder, whichever it is.
+    source = """
+        import os
+        import shutil
+
+        def empty_folder(folder):
+            for name in os.listdir(folder):
+                path = os.path.join(folder, name)
+                try:
+                    if os.path.isfile(path) or os.path.islink(path):
+                        os.unlink(path)
+                    elif os.path.isdir(path):
+                        shutil.rmtree(path)
+                except Exception as e:
+                    print(f"Failed to delete {path}. Reason: {e}")
+
+        def reset(folder, path):
+            try:
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                else:
+                    os.makedirs(path)
+            except Exception:
+                pass
+        """
+    assert flagged(source, "RP304") == [22]  # making a folder is not releasing one
+
+
 def test_rp304_template_filters_and_nodes_fail_silently_as_django_asks() -> None:
     source = """
         from django import template

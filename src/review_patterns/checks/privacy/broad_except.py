@@ -61,7 +61,7 @@ class BroadExcept(HandlerAwareRule):
     says what it does on failure ("return None if the input is invalid", "if no view is defined,
     returns an anchor"); a `try` that only
     releases a resource (`close()`, `shutdown()`, `lock.__exit__(...)`, `os.remove()`, also under an
-    `if` that tests for it: `if conn: conn.close()`) or any handler in a
+    `if` that tests for it: `if conn: conn.close()`, and in each branch of `if`/`elif`/`else`) or any handler in a
     `close()`, `__exit__()` or `__del__()` method: best-effort cleanup; and the handlers of a
     template filter (`@register.filter`, or `register.filter("name", func)` in the module), of a tag's
     function, which its node's `render()` runs (`@register.simple_tag`, `@register.inclusion_tag(...)`),
@@ -766,16 +766,26 @@ def _returned(call: cst.Call) -> tuple[str | None, frozenset[str]]:
 
 def _only_releases(body: cst.BaseSuite) -> bool:
     """Every statement of the block releases a resource, also under an `if` that tests for it
-    (`if conn: conn.close()`)."""
+    (`if conn: conn.close()`; `if os.path.isfile(p): os.unlink(p)` / `elif os.path.isdir(p): shutil.rmtree(p)`)."""
     if isinstance(body, cst.SimpleStatementSuite):
         return bool(body.body) and all(map(_releases, body.body))
     for statement in body.body:
         if isinstance(statement, cst.SimpleStatementLine):
             if not all(map(_releases, statement.body)):
                 return False
-        elif not (isinstance(statement, cst.If) and statement.orelse is None and _only_releases(statement.body)):
+        elif not (isinstance(statement, cst.If) and _branches_release(statement)):
             return False
     return bool(body.body)
+
+
+def _branches_release(statement: cst.If) -> bool:
+    """Every branch of an `if` (its `elif`s and `else`) only releases a resource."""
+    orelse = statement.orelse
+    if not _only_releases(statement.body):
+        return False
+    if isinstance(orelse, cst.If):
+        return _branches_release(orelse)
+    return orelse is None or _only_releases(orelse.body)
 
 
 def _simple_statements(body: cst.BaseSuite) -> list[cst.BaseSmallStatement]:
