@@ -308,7 +308,7 @@ class BroadExcept(HandlerAwareRule):
         self.deliberate: set[Handler] = set()
         #: (enclosing handler, handler nested in it, the class caught): decided when the enclosing one ends
         self.cleanups: list[tuple[Handler, Handler, str]] = []
-        self._filters_by_call: frozenset[str] | None = None  # see `_registered_by_call`
+        self._rendering_by_call: frozenset[str] | None = None  # see `_registered_by_call`
 
     def on_handler(self, handler: Handler) -> None:
         body = self._own_try()
@@ -404,7 +404,7 @@ class BroadExcept(HandlerAwareRule):
         """The module's functions registered as filters or tags by a call of its body:
         `register.filter("name", func)`, `register.filter(func)`, `register.filter(filter_func=func)`,
         `register.simple_tag(func)`, `register.inclusion_tag("x.html")(func)`."""
-        if self._filters_by_call is None:
+        if self._rendering_by_call is None:
             module = self.semantic.module_scope
             names: set[str] = set()
             statements = module.node.body if isinstance(module.node, cst.Module) else ()
@@ -423,8 +423,8 @@ class BroadExcept(HandlerAwareRule):
                 given = [a.value for a in call.args if a.keyword is None or a.keyword.value in ("filter_func", "func")]
                 if given and isinstance(given[-1], cst.Name):
                     names.add(given[-1].value)
-            self._filters_by_call = frozenset(names)
-        return self._filters_by_call
+            self._rendering_by_call = frozenset(names)
+        return self._rendering_by_call
 
     def visit_Try(self, node: cst.Try) -> None:
         self.tries.append((node, _Body.of(node.body)))
