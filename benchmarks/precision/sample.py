@@ -3,7 +3,9 @@
     python benchmarks/precision/sample.py --runs /tmp/precision --rule RP302 [--n 30] [--seed 0]
 
 Writes `verdicts/RP302.csv` with an empty verdict for each sampled finding. Verdicts already
-given for the same finding (project, file, line, rule, message) are kept. Projects without a
+given for the same finding (project, file, line, rule, message) are kept, also those of a finding
+that left the sample and is drawn again: a judged row that leaves it is kept in
+`verdicts/out_of_sample/RP302.csv`, which counts in no table. Projects without a
 report in RUNS keep their rows and counts: a measurement can add projects without running the
 others again (the sample then holds up to N findings of the projects run, besides theirs).
 """
@@ -53,6 +55,23 @@ def findings(runs: Path, rule: str) -> list[dict[str, str]]:
     return sorted(rows, key=lambda r: (r["project"], r["file"], int(r["line"]), r["message"]))
 
 
+def key(row: dict[str, str]) -> tuple[str, ...]:
+    """What names a finding across runs: its project, file, line, rule and message."""
+    return (row["project"], row["file"], row["line"], row["rule"], row["message"])
+
+
+def order(row: dict[str, str]) -> tuple[str, str, int, str]:
+    return (row["project"], row["file"], int(row["line"]), row["message"])
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    """The rows of a verdicts file, none when it does not exist."""
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=Path, required=True)
@@ -64,22 +83,29 @@ def main(argv: list[str] | None = None) -> int:
     run = reported(args.runs)
     sample = random.Random(args.seed).sample(found, min(args.n, len(found)))
     target = HERE / "verdicts" / f"{args.rule}.csv"
-    known: dict[tuple[str, ...], dict[str, str]] = {}
-    if target.is_file():
-        with target.open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                known[(row["project"], row["file"], row["line"], row["rule"], row["message"])] = row
-                if row["project"] not in run:
-                    sample.append(row)  # measured in another run
+    kept = HERE / "verdicts" / "out_of_sample" / f"{args.rule}.csv"
+    known: dict[tuple[str, ...], dict[str, str]] = {key(row): row for row in read(kept) if row["verdict"]}
+    for row in read(target):
+        known[key(row)] = row
+        if row["project"] not in run:
+            sample.append(row)  # measured in another run
     target.parent.mkdir(exist_ok=True)
     with target.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, COLUMNS)
         writer.writeheader()
-        for row in sorted(sample, key=lambda r: (r["project"], r["file"], int(r["line"]), r["message"])):
-            old = known.get((row["project"], row["file"], row["line"], row["rule"], row["message"]))
+        for row in sorted(sample, key=order):
+            old = known.get(key(row))
             if old:
                 row["verdict"], row["reason"] = old["verdict"], old["reason"]
             writer.writerow(row)
+    drawn = {key(row) for row in sample}
+    left = sorted((row for k, row in known.items() if k not in drawn and row["verdict"]), key=order)
+    if left:
+        kept.parent.mkdir(exist_ok=True)
+        with kept.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, COLUMNS)
+            writer.writeheader()
+            writer.writerows({column: row[column] for column in COLUMNS} for row in left)
     counts = HERE / "verdicts" / "counts.json"
     totals = json.loads(counts.read_text()) if counts.is_file() else {}
     earlier = totals.get(args.rule, {})
