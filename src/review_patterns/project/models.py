@@ -23,10 +23,9 @@ from review_patterns.project.settings import (
     SETTINGS_PATH,
     find_installed_module,
     installed_app,
-    literal_string,
     read_settings,
 )
-from review_patterns.syntax.ast_names import AstImportTable, ast_argument, ast_dotted_name, top_level
+from review_patterns.syntax.ast_names import AstImportTable, ast_argument, ast_dotted_name, ast_string, top_level
 from review_patterns.syntax.files import module_name, read_text
 from review_patterns.syntax.parsing import UNREADABLE, parse_python, parses
 
@@ -433,7 +432,7 @@ class ModelIndex:
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
                 values = {
-                    t.id: literal_string(stmt.value)
+                    t.id: ast_string(stmt.value)
                     for stmt in node.body
                     if isinstance(stmt, ast.Assign)
                     for t in stmt.targets
@@ -595,7 +594,7 @@ class ModelIndex:
 
     def _make_model(self, module: Module, node: ast.ClassDef, bases: list[Model], complete: bool) -> Model:
         meta = _meta(node)
-        app_label = literal_string(meta.get("app_label")) or self._app_label(module.name)
+        app_label = ast_string(meta.get("app_label")) or self._app_label(module.name)
         model = Model(
             name=node.name,
             app_label=app_label,
@@ -624,7 +623,7 @@ class ModelIndex:
                         target,
                         SINGLE_RELATIONS.get(kind) or MANY_RELATIONS[kind],
                         to,
-                        literal_string(related) if related is not None else None,
+                        ast_string(related) if related is not None else None,
                         module,
                     )
                 )
@@ -735,7 +734,7 @@ class ModelIndex:
     def _target(self, to: ast.expr | None, module: Module, model: Model) -> str | None:
         if to is None:
             return None
-        text = literal_string(to)
+        text = ast_string(to)
         if text is not None:
             if text == "self":
                 return model.label
@@ -747,7 +746,7 @@ class ModelIndex:
             isinstance(to, ast.Call)
             and ast_dotted_name(to.func) == "getattr"
             and len(to.args) > 1
-            and literal_string(to.args[1]) == "AUTH_USER_MODEL"
+            and ast_string(to.args[1]) == "AUTH_USER_MODEL"
         ):
             to = ast.Name("AUTH_USER_MODEL")
         qualified = module.qualify(to)
@@ -954,7 +953,7 @@ def _is_manager_call(value: ast.Call) -> bool:
 
 def _symmetrical_self(call: ast.Call, to: ast.expr | None) -> bool:
     symmetrical = ast_argument(call, "symmetrical")
-    return literal_string(to) == "self" and (symmetrical is None or _true(symmetrical))
+    return ast_string(to) == "self" and (symmetrical is None or _true(symmetrical))
 
 
 def _may_be_model(qualified: str) -> bool:

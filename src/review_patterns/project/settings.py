@@ -10,16 +10,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from review_patterns.syntax.ast_names import top_level
+from review_patterns.syntax.ast_names import ast_string, top_level
 from review_patterns.syntax.files import FileKind, file_kinds, module_name
 from review_patterns.syntax.parsing import UNREADABLE, parse_python
 
 SETTINGS_PATH = re.compile(r"(^|/)(settings\.py$|settings/[^/]+\.py$|settings_[^/]*\.py$)")
-
-
-def literal_string(node: ast.expr | None) -> str | None:
-    """The value of a string literal, else None."""
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def find_installed_module(name: str, search: Iterable[str] | None = None) -> Path | None:
@@ -71,10 +66,10 @@ def read_settings(paths: Iterable[str], read: Callable[[str], str | None]) -> Se
             target = stmt.targets[0]
             if not isinstance(target, ast.Name):
                 continue
-            if target.id == "AUTH_USER_MODEL" and (value := literal_string(stmt.value)) and "." in value:
+            if target.id == "AUTH_USER_MODEL" and (value := ast_string(stmt.value)) and "." in value:
                 user_model = user_model or value
             elif target.id == "INSTALLED_APPS" and isinstance(stmt.value, (ast.List, ast.Tuple)):
-                installed += [s for e in stmt.value.elts if (s := literal_string(e))]
+                installed += [s for e in stmt.value.elts if (s := ast_string(e))]
             elif target.id == "USE_TZ" and FileKind.TEST not in file_kinds(path):
                 # anything but a literal False (`env.bool("USE_TZ", True)`) may be True
                 use_tz.add(not (isinstance(stmt.value, ast.Constant) and stmt.value.value is False))

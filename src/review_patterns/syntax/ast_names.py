@@ -18,6 +18,11 @@ def ast_dotted_name(node: ast.expr) -> str | None:
     return None
 
 
+def ast_string(node: ast.expr | None) -> str | None:
+    """The value of a string literal, else None."""
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
 def ast_called_name(node: ast.expr) -> str | None:
     """`names.called_name` for Python's `ast`."""
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call):
