@@ -1,3 +1,3 @@
-from review_patterns.frontends.cli import main
+from review_patterns.frontends.command import main
 
 raise SystemExit(main())

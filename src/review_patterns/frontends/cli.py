@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from review_patterns.checks import RULES, RULES_FILE
-from review_patterns.core import stopping
+from review_patterns.core import replay, stopping
 from review_patterns.core.cache import cache_folder
 from review_patterns.core.config import Config, ConfigError, check_selector, load_config
 from review_patterns.core.grading import GRADES, findings_by_rule, grade_report, regrade
@@ -431,6 +431,8 @@ def check(
                 report = lint_paths(
                     targets, config, jobs=jobs, rules=_rules(), cache=cache, progress=progress, shard=shard
                 )
+            if cache is not None and progress.bar is None and not fix:  # what it prints is the report of what it read
+                replay.permit(cache)
         if rev is not None or staged or review:
             report = regrade(report, review=True)
         if write_baseline is not None:

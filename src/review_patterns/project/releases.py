@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,9 @@ NEXT = "(next release)"
 _SINCE = "(released before the diff base)"
 #: The files whose release is looked for (git pathspec, relative to the project root).
 _MIGRATIONS = ":(glob)**/*migrations/*.py"
+#: The audit events around reading git's state (`state`): a recorded run keeps the state with its
+#: git calls, and `core/replay.py` reads it again before replaying the run.
+READING_STATE, READ_STATE = "review_patterns.reading_git_state", "review_patterns.read_git_state"
 
 
 class GitError(Exception):
@@ -90,14 +94,17 @@ def state(root: Path, tags: str | None = None, since: str | None = None) -> str 
     release tags. None when git cannot tell (no repository, no commit yet, a base git does not know)."""
     if not _in_repository(root):
         return None
+    sys.audit(READING_STATE, str(root), tags, since)
     try:
         heads = git(
             "rev-parse", "--is-shallow-repository", "HEAD", *([f"{since}^{{commit}}"] if since else []), cwd=root
         )
         tagged = git("for-each-ref", "--format=%(objectname) %(refname)", "refs/tags/", cwd=root)
+        value: str | None = "\n".join((tags or DEFAULT_RELEASE_TAGS, since or "", heads, tagged))
     except (GitError, OSError):
-        return None
-    return "\n".join((tags or DEFAULT_RELEASE_TAGS, since or "", heads, tagged))
+        value = None
+    sys.audit(READ_STATE, value)
+    return value
 
 
 def _in_repository(root: Path) -> bool:
