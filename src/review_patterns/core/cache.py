@@ -31,20 +31,16 @@ from typing import Any
 from review_patterns.core import version
 from review_patterns.core.config import Config, selected_under
 from review_patterns.core.model import Bonus, Dimension, Edit, FileChange, FileResult, Finding, Fix, Severity
+from review_patterns.core.replay import ENVIRONMENT, FOLDER_NAME, RACY_NS
 from review_patterns.core.rule_info import RuleInfo
 from review_patterns.project.context import ProjectContext
 from review_patterns.syntax.files import NotRead, read_regular_file
 
-FOLDER_NAME = ".review_patterns_cache"
-ENVIRONMENT = "REVIEW_PATTERNS_CACHE_DIR"
 FORMAT = 1  #: bumped when the layout of an entry changes
 MAX_ENTRIES = 20_000  #: beyond this many entries, the least recently used fifth is removed
 #: The same for the context cache's files: its parts with their summaries, and the answers kept per
 #: question asked (`context-*.json`), which modules renamed and options changed since leave behind.
 MAX_CONTEXT_FILES = 2_000
-#: A file changed this close before a run started is read again by the next run, whatever its state
-#: says: file system clocks tick coarsely, and a write in the same tick may leave size and times equal.
-RACY_NS = 2_000_000_000
 
 
 def cache_folder(config: Config, project_root: Path) -> Path:

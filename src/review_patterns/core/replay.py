@@ -37,8 +37,9 @@ FOLDER_NAME = ".review_patterns_cache"  #: the cache folder under the project ro
 ENVIRONMENT = "REVIEW_PATTERNS_CACHE_DIR"  #: the cache folder, when set
 RECORDS = "replay"  #: the records' folder inside the cache folder
 MAX_RECORDS = 64  #: beyond this many records, the least recently used fifth is removed
-#: A path changed this close before the run started may change again in the same tick of the file
-#: system's clock and leave its size and times equal: such a run leaves no record.
+#: A path changed this close before a run started may change again in the same tick of the file
+#: system's clock and leave its size and times equal: such a run leaves no record (and the result
+#: cache reads such a file again).
 RACY_NS = 2_000_000_000
 #: Variables that change between two runs of the same command in one shell and that nothing reads.
 _VOLATILE = frozenset({"_", "OLDPWD", "PWD", "SHLVL"})
@@ -59,7 +60,7 @@ def _git_state(root: str, tags: str | None, since: str | None) -> str | None:
     return state(Path(root), tags, since)
 
 
-def cache_folder(cwd: str, environ: dict[str, str] | os._Environ[str]) -> str | None:
+def nearest_cache_folder(cwd: str, environ: dict[str, str] | os._Environ[str]) -> str | None:
     """Where a record of a run from `cwd` is looked for: `$REVIEW_PATTERNS_CACHE_DIR`, else the nearest
     cache folder at or above `cwd`. A run records only when its own cache folder is this one."""
     named = environ.get(ENVIRONMENT)
@@ -131,7 +132,7 @@ def replayed(argv: Sequence[str], cwd: str | None = None) -> int | None:
     if not argv or argv[0] != "check":
         return None
     cwd = cwd or os.getcwd()
-    folder = cache_folder(cwd, os.environ)
+    folder = nearest_cache_folder(cwd, os.environ)
     if folder is None:
         return None
     key = command_key(argv, cwd)
@@ -352,7 +353,7 @@ def permit(folder: os.PathLike[str] | str) -> None:
 def recorded(run: Callable[[], int], argv: Sequence[str], cwd: str | None = None) -> int:
     """Runs the command, recording it when a cache folder is there to keep the record."""
     cwd = cwd or os.getcwd()
-    folder = cache_folder(cwd, os.environ) if argv and argv[0] == "check" else None
+    folder = nearest_cache_folder(cwd, os.environ) if argv and argv[0] == "check" else None
     if folder is None or not _plain(sys.stdout) or not _plain(sys.stderr):
         return run()
     from review_patterns.project.releases import READ_STATE, READING_STATE
