@@ -558,14 +558,19 @@ def test_the_kept_context_serves_every_way_of_starting_the_tool(project: Path) -
     script = project.parent / "bin" / "review-patterns"  # as the installed command starts it
     script.parent.mkdir()
     script.write_text(_IMPORTED)
-    subprocess.run(
-        [sys.executable, str(script), str(project.parent / "report.json")],
-        cwd=project,
-        check=True,
-        capture_output=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )
-    assert kept() == first
+    # The installed command's first line names the interpreter as `python3`; `python -m` as `python`:
+    # two names of one interpreter.
+    interpreter = Path(sys.executable)
+    other = interpreter.with_name("python" if interpreter.name != "python" else "python3")
+    for python in (interpreter, *([other] if other.exists() else [])):
+        subprocess.run(
+            [str(python), str(script), str(project.parent / "report.json")],
+            cwd=project,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
+        assert kept() == first
 
 
 def test_the_folder_comes_from_the_environment_then_the_setting(

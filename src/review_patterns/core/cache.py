@@ -295,7 +295,9 @@ class ContextCache:
     def _key(context: ProjectContext) -> str:
         """What every stored part depends on beyond the project's files: the tool, the Python, where
         installed apps are found and the release of the shipped contrib models."""
-        return _digest(FORMAT, code_digest(), sys.executable, context.search_path, context.contrib_version)
+        return _digest(
+            FORMAT, code_digest(), os.path.realpath(sys.executable), context.search_path, context.contrib_version
+        )
 
     def _stats_of(self, context: ProjectContext) -> dict[str, tuple[int, int]]:
         if context not in self._stats:
