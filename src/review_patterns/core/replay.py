@@ -129,7 +129,7 @@ def _state(path: str, how: str) -> list[int] | None:
 def replayed(argv: Sequence[str], cwd: str | None = None) -> int | None:
     """Prints the recorded output of this very command and returns its exit status, when a record of
     it holds; else None (and the command is to be run)."""
-    if not argv or argv[0] != "check":
+    if not argv or argv[0] != "check" or sys.stdout is None or sys.stderr is None:
         return None
     cwd = cwd or os.getcwd()
     folder = nearest_cache_folder(cwd, os.environ)

@@ -10,7 +10,13 @@ from review_patterns.core import replay
 
 def main() -> int:
     argv = sys.argv[1:]
-    status = replay.replayed(argv)
+    try:
+        status = replay.replayed(argv)
+    except KeyboardInterrupt:
+        print("review-patterns: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `| head`: the reader has what it wanted, as when the report is written
+        return 0
     if status is not None:
         return status
 
