@@ -200,6 +200,7 @@ class Recorder:
         self.permitted = False
         self._probe = probe  # the audit events around reading git's state (`project/releases.py`)
         self._probing: list[Any] | None = None
+        self._paths: dict[str, str | None] = {}  # an event's path -> `_path`
 
     def permit(self, folder: str) -> None:
         """The command's output depends on nothing but what was recorded, and it used `folder` as its cache."""
@@ -213,8 +214,12 @@ class Recorder:
         """The absolute path of an event's argument, or None for a descriptor or a cache file."""
         if isinstance(value, int):
             return None
-        path = os.path.normpath(os.path.join(self.cwd, os.fsdecode(value)))
-        return None if (path + os.sep).startswith(self._inside) else path
+        name = os.fsdecode(value)
+        if name not in self._paths:
+            plain = name.startswith(os.sep) and f"{os.sep}." not in name and os.sep * 2 not in name
+            path = name if plain else os.path.normpath(os.path.join(self.cwd, name))
+            self._paths[name] = None if (path + os.sep).startswith(self._inside) else path
+        return self._paths[name]
 
     def _see(self, value: Any, how: str) -> None:
         path = self._path(value)
@@ -300,8 +305,8 @@ class Recorder:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             temporary = f"{path}.{os.getpid()}.tmp"
             try:
-                with open(temporary, "w", encoding="utf-8", errors="surrogateescape") as out:
-                    json.dump(record, out, separators=(",", ":"))
+                with open(temporary, "w", encoding="utf-8") as out:
+                    out.write(json.dumps(record, separators=(",", ":")))  # `dump` encodes in Python: slower
                 os.replace(temporary, path)
             finally:
                 if os.path.exists(temporary):

@@ -335,7 +335,11 @@ _color_option = click.option(
 )
 @click.option("--fix", is_flag=True, help="Apply the safe fixes, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix, also apply fixes that change behaviour.")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Neither read nor write the result cache, nor replay the last report of this check.",
+)
 @click.option(
     "--shard",
     metavar="K/N",
