@@ -123,6 +123,18 @@ def test_an_unchanged_check_is_replayed_with_its_output_and_status(command: Comm
     assert command.replay(".", "--format", "json") is None  # another command
 
 
+def test_a_project_checked_from_the_folder_above_is_replayed(command: Command, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record goes to the project's cache folder, found above the path named (`check backend/`)."""
+    monkeypatch.chdir(command.project.parent)
+    name = command.project.name
+    command.run(name)
+    assert not (command.project.parent / replay.FOLDER_NAME).exists()
+    status, out = command.run(name)
+    assert status == 1 and f"{name}/blog/views.py" in out
+    assert command.replay(name) == (status, out)
+    assert command.replay(name, "--select", "RP3") is None
+
+
 def _same_size_and_time(path: Path, old: str, new: str) -> None:
     before = path.stat()
     text = path.read_text()

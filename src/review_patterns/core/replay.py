@@ -60,21 +60,27 @@ def _git_state(root: str, tags: str | None, since: str | None) -> str | None:
     return state(Path(root), tags, since)
 
 
-def nearest_cache_folder(cwd: str, environ: dict[str, str] | os._Environ[str]) -> str | None:
-    """Where a record of a run from `cwd` is looked for: `$REVIEW_PATTERNS_CACHE_DIR`, else the nearest
-    cache folder at or above `cwd`. A run records only when its own cache folder is this one."""
-    named = environ.get(ENVIRONMENT)
+def cache_folders(argv: Sequence[str], cwd: str) -> list[str]:
+    """Where a record of the command is looked for: `$REVIEW_PATTERNS_CACHE_DIR`, else the nearest
+    cache folder at or above the current folder and at or above each argument that names a path
+    (`check backend/` from above the project). A run is recorded only in one of these."""
+    named = os.environ.get(ENVIRONMENT)
     if named:
-        return os.path.normpath(os.path.join(cwd, named))
-    folder = cwd
-    while True:
-        candidate = os.path.join(folder, FOLDER_NAME)
-        if os.path.isdir(candidate):
-            return candidate
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            return None
-        folder = parent
+        return [os.path.normpath(os.path.join(cwd, named))]
+    folders: list[str] = []
+    for start in (cwd, *(os.path.join(cwd, arg) for arg in argv[1:] if not arg.startswith("-"))):
+        folder = os.path.normpath(start)
+        while start == cwd or os.path.exists(folder):
+            candidate = os.path.join(folder, FOLDER_NAME)
+            if os.path.isdir(candidate):
+                if candidate not in folders:
+                    folders.append(candidate)
+                break
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+    return folders
 
 
 def _stream(stream: TextIO | None) -> list[Any] | None:
@@ -132,11 +138,11 @@ def replayed(argv: Sequence[str], cwd: str | None = None) -> int | None:
     if not argv or argv[0] != "check" or sys.stdout is None or sys.stderr is None:
         return None
     cwd = cwd or os.getcwd()
-    folder = nearest_cache_folder(cwd, os.environ)
-    if folder is None:
-        return None
     key = command_key(argv, cwd)
-    path = _record_path(folder, key)
+    paths = [_record_path(folder, key) for folder in cache_folders(argv, cwd)]
+    path = next((path for path in paths if os.path.exists(path)), None)
+    if path is None:
+        return None
     try:
         with open(path, "rb") as handle:
             record = json.loads(handle.read())
@@ -187,25 +193,25 @@ class _Tee:
 class Recorder:
     """Watches a run of the command and, when it may be replayed, writes its record (`finish`)."""
 
-    def __init__(self, argv: Sequence[str], cwd: str, folder: str, probe: tuple[str, str]) -> None:
+    def __init__(self, argv: Sequence[str], cwd: str, folders: Sequence[str], probe: tuple[str, str]) -> None:
         self.key = command_key(argv, cwd)
         self.cwd = cwd
-        self.folder = folder
-        self._inside = os.path.join(os.path.abspath(folder), "")
+        self.folders = [os.path.abspath(folder) for folder in folders]  # where the record may go
+        self.folder: str | None = None  # the run's cache folder, once it permits
+        self._inside = tuple(os.path.join(folder, "") for folder in self.folders)
         self.started = time.time_ns()
         self.seen: dict[str, str] = {}  # path -> how (see `_state`)
         self.probes: list[list[Any]] = []
         self.output: list[list[Any]] = []
         self.spoiled: str | None = None  # why the run cannot be replayed
-        self.permitted = False
         self._probe = probe  # the audit events around reading git's state (`project/releases.py`)
         self._probing: list[Any] | None = None
         self._paths: dict[str, str | None] = {}  # an event's path -> `_path`
 
     def permit(self, folder: str) -> None:
         """The command's output depends on nothing but what was recorded, and it used `folder` as its cache."""
-        if os.path.abspath(folder) == os.path.abspath(self.folder):
-            self.permitted = True
+        if os.path.abspath(folder) in self.folders:
+            self.folder = os.path.abspath(folder)
 
     def spoil(self, why: str) -> None:
         self.spoiled = self.spoiled or why
@@ -282,7 +288,7 @@ class Recorder:
 
     def finish(self, status: int) -> None:
         """Writes the record, when the run may be replayed; never fails the run."""
-        if not self.permitted or self.spoiled or self._probing is not None or status not in (0, 1):
+        if self.folder is None or self.spoiled or self._probing is not None or status not in (0, 1):
             return  # (an interrupted run, 130 or 143, printed part of its report)
         try:
             seen = dict(self._code())
@@ -358,12 +364,12 @@ def permit(folder: os.PathLike[str] | str) -> None:
 def recorded(run: Callable[[], int], argv: Sequence[str], cwd: str | None = None) -> int:
     """Runs the command, recording it when a cache folder is there to keep the record."""
     cwd = cwd or os.getcwd()
-    folder = nearest_cache_folder(cwd, os.environ) if argv and argv[0] == "check" else None
-    if folder is None or not _plain(sys.stdout) or not _plain(sys.stderr):
+    folders = cache_folders(argv, cwd) if argv and argv[0] == "check" else []
+    if not folders or not _plain(sys.stdout) or not _plain(sys.stderr):
         return run()
     from review_patterns.project.releases import READ_STATE, READING_STATE
 
-    recorder = Recorder(argv, cwd, folder, (READING_STATE, READ_STATE))
+    recorder = Recorder(argv, cwd, folders, (READING_STATE, READ_STATE))
     if not _Watch.hooked:
         sys.addaudithook(_Watch.on_event)
         _Watch.hooked = True
