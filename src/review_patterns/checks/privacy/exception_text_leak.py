@@ -46,6 +46,9 @@ _CONTEXT_METHODS = frozenset({"get_context_data"})
 #: answer the user asked for.
 _SETTINGS_TEST_CALL = re.compile(r"^(test|test_\w+|\w+_test|(check|verify)_connection)$")
 _SETTINGS_TEST_FUNCTION = re.compile(r"^\w*(check|test|verify|validate)\w*_(connection|settings|config|configuration)$")
+#: A form of the site's settings (`EMailSettingsForm`, `SSHSettingsForm`): what its methods catch while
+#: applying or testing the settings the user entered (sending a test mail, writing a key) is the answer.
+_SETTINGS_FORM = re.compile(r"^\w*(Settings|Config|Configuration)Form$")
 #: A validator of what the user submitted (`validate_script_content(upload)`): called alone in a `try`,
 #: whatever it raises is its verdict on that input.
 _VALIDATOR_CALL = re.compile(r"^validate_\w+$")
@@ -110,7 +113,7 @@ class ExceptionTextLeak(ExceptionTextRule):
     formats GraphQL errors (`format_error`, `error_formatter=`), DRF exceptions when the
     project's `EXCEPTION_HANDLER` reads `settings.DEBUG`. Nor is the error of a settings test
     (`try: backend.test(...)`, `test_connection()`, a function named like `validate_settings()`
-    or `validate_config()`): the text of
+    or `validate_config()`, a method of a settings form such as `EMailSettingsForm`): the text of
     the SMTP server or translation service the user just configured is the answer they asked for.
     Nor is an exception raised in a model field's conversion for the database (`get_prep_value`,
     `get_db_prep_value`, `get_db_prep_save`, `from_db_value`): Django calls them when it writes or
@@ -140,7 +143,8 @@ class ExceptionTextLeak(ExceptionTextRule):
     (`serializers.Serializer` with a `CharField(source=...)`) or a `values()` response is not
     known to be served, a serializer whose `Meta.fields` is built by code is not read, and the
     text stored outside the handler (by a helper it calls that reads `sys.exc_info()`) is not
-    followed. A settings test is recognised by the name of the function it calls or is in.
+    followed. A settings test is recognised by the name of the function it calls or is in, or of
+    its form's class.
 
     ## Options
     - `user-facing-exceptions`: more exception classes whose text is written for users (an
@@ -329,6 +333,40 @@ class ExceptionTextLeak(ExceptionTextRule):
             """),
         Good(
             """
+            from django import forms
+            from django.core.mail import send_mail
+
+            class EMailSettingsForm(forms.Form):
+                host = forms.CharField()
+                send_test_mail = forms.BooleanField(required=False)
+
+                def save(self):
+                    site_settings.update(self.cleaned_data)
+                    if self.cleaned_data["send_test_mail"]:
+                        try:
+                            send_mail("Test", "The settings work.", None, [self.request.user.email])
+                        except Exception as e:
+                            self.add_error("host", f"the test mail failed: {e}")
+            """,
+            path="ops/forms.py",
+        ),
+        Bad(
+            """
+            from django import forms
+
+            class ShippingForm(forms.Form):
+                address = forms.CharField()
+
+                def save(self):
+                    try:
+                        carrier.book(self.cleaned_data["address"])
+                    except Exception as e:
+                        self.add_error("address", f"the booking failed: {e}")  # RP302
+            """,
+            path="shop/forms.py",
+        ),
+        Good(
+            """
             from rest_framework.exceptions import ValidationError
 
             from payments.client import PaymentDeclined
@@ -368,8 +406,11 @@ class ExceptionTextLeak(ExceptionTextRule):
     def on_handler(self, handler: Handler) -> None:
         super().on_handler(handler)
         function = self.function
-        if id(handler.node) in self.testing_handlers or (
-            isinstance(function, cst.FunctionDef) and _SETTINGS_TEST_FUNCTION.match(function.name.value)
+        owner = self.semantic.method_of
+        if (
+            id(handler.node) in self.testing_handlers
+            or (isinstance(function, cst.FunctionDef) and _SETTINGS_TEST_FUNCTION.match(function.name.value))
+            or (owner is not None and _SETTINGS_FORM.match(owner.name.value))
         ):
             self.answers.add(handler)
 
