@@ -43,11 +43,17 @@ MAX_RECORDS = 64  #: beyond this many records, the least recently used fifth is 
 RACY_NS = 2_000_000_000
 #: Variables that change between two runs of the same command in one shell and that nothing reads.
 _VOLATILE = frozenset({"_", "OLDPWD", "PWD", "SHLVL"})
-_SPAWNING = ("os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.system", "subprocess.", "pty.")
+_SPAWNING = frozenset(
+    {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.system", "os.startfile"}
+    | {"subprocess.Popen", "pty.spawn"}
+)
 _MUTATING = frozenset(
     {"os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.utime", "os.truncate"}
     | {"os.link", "os.symlink", "shutil.rmtree", "shutil.move", "shutil.copyfile", "os.chflags", "os.mkfifo"}
 )
+#: The events a recorder looks at, besides git's state; the others (`builtins.id`, `exec`, `compile`:
+#: thousands in a run) return at once.
+_WATCHED = frozenset({"open", "os.listdir", "os.scandir"}) | _SPAWNING | _MUTATING
 _WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -201,6 +207,7 @@ class Recorder:
         self._inside = tuple(os.path.join(folder, "") for folder in self.folders)
         self.started = time.time_ns()
         self.seen: dict[str, str] = {}  # path -> how (see `_state`)
+        self.read: list[Any] = []  # the paths opened: a file edited just before the run is one
         self.probes: list[list[Any]] = []
         self.output: list[list[Any]] = []
         self.spoiled: str | None = None  # why the run cannot be replayed
@@ -243,6 +250,7 @@ class Recorder:
                 self.spoil(f"wrote {os.fsdecode(path)}")
             elif not writes and path is not None:
                 self._see(path, "s")
+                self.read.append(path)
         elif event in ("os.listdir", "os.scandir"):
             if isinstance(args[0], int):
                 self.spoil("listed a folder by descriptor")
@@ -256,7 +264,7 @@ class Recorder:
             if self._probing is not None:
                 self.probes.append([*self._probing, args[0]])
             self._probing = None
-        elif event.startswith(_SPAWNING) and self._probing is None:
+        elif event in _SPAWNING and self._probing is None:
             self.spoil(f"started a process ({event})")
         elif event in _MUTATING and any(self._path(a) for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))):
             self.spoil(f"changed a file ({event})")
@@ -290,14 +298,16 @@ class Recorder:
         """Writes the record, when the run may be replayed; never fails the run."""
         if self.folder is None or self.spoiled or self._probing is not None or status not in (0, 1):
             return  # (an interrupted run, 130 or 143, printed part of its report)
+        settled = self.started - RACY_NS
         try:
+            if any(_racy(_state(path, "s"), settled) for path in map(self._path, self.read) if path is not None):
+                return  # at once: a file edited just before the run was read again, the common case
             seen = dict(self._code())
             for path, how in self.seen.items():
                 if seen.get(path) != "d":
                     seen[path] = how
             inputs = [(path, how, _state(path, how)) for path, how in sorted(seen.items())]
-            settled = self.started - RACY_NS
-            if any(state and len(state) == 5 and max(state[2], state[3]) >= settled for _, _, state in inputs):
+            if any(_racy(state, settled) for _, _, state in inputs):
                 return
             record = {
                 "format": FORMAT,
@@ -320,6 +330,11 @@ class Recorder:
             _bound(os.path.dirname(path))
         except (OSError, ValueError, TypeError):  # a cache folder that cannot be written: no record
             pass
+
+
+def _racy(state: list[int] | None, settled: int) -> bool:
+    """Whether a path's times are too recent for its size and times to tell a later write (`RACY_NS`)."""
+    return state is not None and len(state) == 5 and max(state[2], state[3]) >= settled
 
 
 def _bound(folder: str, limit: int = MAX_RECORDS) -> None:
@@ -351,7 +366,7 @@ class _Watch:
 
     @staticmethod
     def on_event(event: str, args: tuple[Any, ...]) -> None:
-        if _Watch.active is not None:
+        if _Watch.active is not None and (event in _WATCHED or event.startswith("review_patterns.")):
             _Watch.active.on_event(event, args)
 
 
