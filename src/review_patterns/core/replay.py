@@ -54,6 +54,7 @@ _MUTATING = frozenset(
 #: The events a recorder looks at, besides git's state; the others (`builtins.id`, `exec`, `compile`:
 #: thousands in a run) return at once.
 _WATCHED = frozenset({"open", "os.listdir", "os.scandir"}) | _SPAWNING | _MUTATING
+_WRITE_MODES = frozenset("wax+")
 _WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -206,8 +207,10 @@ class Recorder:
         self.folder: str | None = None  # the run's cache folder, once it permits
         self._inside = tuple(os.path.join(folder, "") for folder in self.folders)
         self.started = time.time_ns()
-        self.seen: dict[str, str] = {}  # path -> how (see `_state`)
-        self.read: list[Any] = []  # the paths opened: a file edited just before the run is one
+        # What the run looked at, as the events named it (made absolute only if a record is written):
+        # (path, how), `how` as for `_state`; and the paths opened (a file edited just before the run is one).
+        self.seen: list[tuple[Any, str]] = []
+        self.read: list[Any] = []
         self.probes: list[list[Any]] = []
         self.output: list[list[Any]] = []
         self.spoiled: str | None = None  # why the run cannot be replayed
@@ -234,30 +237,23 @@ class Recorder:
             self._paths[name] = None if (path + os.sep).startswith(self._inside) else path
         return self._paths[name]
 
-    def _see(self, value: Any, how: str) -> None:
-        path = self._path(value)
-        if path is not None and self.seen.get(path) != "d":
-            self.seen[path] = how
-
     def on_event(self, event: str, args: tuple[Any, ...]) -> None:
         """The audit hook: files opened, folders listed, processes started, files changed."""
         if self.spoiled:
             return
         if event == "open":
             path, mode, flags = args
-            writes = any(c in mode for c in "wax+") if isinstance(mode, str) else bool((flags or 0) & _WRITING)
+            writes = not _WRITE_MODES.isdisjoint(mode) if isinstance(mode, str) else bool((flags or 0) & _WRITING)
             if writes and self._path(path) is not None:
                 self.spoil(f"wrote {os.fsdecode(path)}")
             elif not writes and path is not None:
-                self._see(path, "s")
+                self.seen.append((path, "s"))
                 self.read.append(path)
         elif event in ("os.listdir", "os.scandir"):
             if isinstance(args[0], int):
                 self.spoil("listed a folder by descriptor")
             else:
-                path = self._path("." if args[0] is None else args[0])
-                if path is not None:
-                    self.seen[path] = "d"
+                self.seen.append(("." if args[0] is None else args[0], "d"))
         elif event == self._probe[0]:
             self._probing = list(args)
         elif event == self._probe[1]:
@@ -273,11 +269,14 @@ class Recorder:
         """`os.stat` or `os.lstat`, noting each path looked at (the standard library audits no stat)."""
 
         def looked(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
-            if not self.spoiled:
-                if kwargs.get("dir_fd") is not None:
-                    self.spoil("looked at a path relative to a descriptor")
-                else:
-                    self._see(path, "s" if how == "s" and kwargs.get("follow_symlinks", True) else "l")
+            if self.spoiled:
+                pass
+            elif not kwargs:  # as nearly every call is: kept cheap, a run makes thousands
+                self.seen.append((path, how))
+            elif kwargs.get("dir_fd") is not None:
+                self.spoil("looked at a path relative to a descriptor")
+            else:
+                self.seen.append((path, "s" if how == "s" and kwargs.get("follow_symlinks", True) else "l"))
             return real(path, *args, **kwargs)
 
         return looked
@@ -303,8 +302,9 @@ class Recorder:
             if any(_racy(_state(path, "s"), settled) for path in map(self._path, self.read) if path is not None):
                 return  # at once: a file edited just before the run was read again, the common case
             seen = dict(self._code())
-            for path, how in self.seen.items():
-                if seen.get(path) != "d":
+            for value, how in self.seen:
+                path = self._path(value)
+                if path is not None and seen.get(path) != "d":
                     seen[path] = how
             inputs = [(path, how, _state(path, how)) for path, how in sorted(seen.items())]
             if any(_racy(state, settled) for _, _, state in inputs):
