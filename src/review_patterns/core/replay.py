@@ -295,6 +295,10 @@ class Recorder:
 
     def finish(self, status: int) -> None:
         """Writes the record, when the run may be replayed; never fails the run."""
+        from pathlib import Path  # both loaded by the run by now
+
+        from review_patterns.core.cache import write_atomically
+
         if self.folder is None or self.spoiled or self._probing is not None or status not in (0, 1):
             return  # (an interrupted run, 130 or 143, printed part of its report)
         settled = self.started - RACY_NS
@@ -319,14 +323,7 @@ class Recorder:
             }
             path = _record_path(self.folder, self.key)
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            temporary = f"{path}.{os.getpid()}.tmp"
-            try:
-                with open(temporary, "w", encoding="utf-8") as out:
-                    out.write(json.dumps(record, separators=(",", ":")))  # `dump` encodes in Python: slower
-                os.replace(temporary, path)
-            finally:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
+            write_atomically(Path(path), json.dumps(record, separators=(",", ":")).encode())  # C encoder: fast
             _bound(os.path.dirname(path))
         except (OSError, ValueError, TypeError):  # a cache folder that cannot be written: no record
             pass
